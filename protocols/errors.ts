@@ -1,0 +1,67 @@
+import { z } from 'zod';
+
+/** Why a request failed; callers branch on `code`, people read `message`. */
+export const ErrorCode = z.enum([
+  'invalid_input', // the payload did not match the verb's input schema
+  'invalid_output', // the actor answered with something its own schema rejects
+  'invalid_envelope', // the message was not an envelope at all
+  'unknown_verb',
+  'overloaded', // the mailbox is full; retry later
+  'timeout',
+  'no_responders',
+  'internal',
+]);
+export type ErrorCode = z.infer<typeof ErrorCode>;
+
+export const ErrorIssue = z.object({
+  path: z.string().describe('dotted path of the offending field, e.g. payload.tools.0.name'),
+  message: z.string(),
+});
+export type ErrorIssue = z.infer<typeof ErrorIssue>;
+
+export const ErrorReply = z.object({
+  code: ErrorCode,
+  message: z.string(),
+  issues: z.array(ErrorIssue).default([]),
+  retryable: z.boolean().default(false),
+});
+export type ErrorReply = z.infer<typeof ErrorReply>;
+
+/** Turns zod issues into `path: message` lines rooted at `root` (e.g. "payload"). */
+export function describeIssues(error: z.ZodError, root = ''): ErrorIssue[] {
+  return error.issues.map((issue) => {
+    const parts = [root, ...issue.path.map(String)].filter((p) => p !== '');
+    return { path: parts.join('.') || '(root)', message: issue.message };
+  });
+}
+
+export function formatIssues(issues: ErrorIssue[]): string {
+  return issues.map((i) => `${i.path}: ${i.message}`).join('; ');
+}
+
+/** An Error that carries a structured reply across the bus. */
+export class LooptoolError extends Error {
+  readonly reply: ErrorReply;
+  constructor(reply: z.input<typeof ErrorReply>) {
+    const parsed = ErrorReply.parse(reply);
+    super(parsed.issues.length ? `${parsed.message}: ${formatIssues(parsed.issues)}` : parsed.message);
+    this.name = 'LooptoolError';
+    this.reply = parsed;
+  }
+  get code(): ErrorCode {
+    return this.reply.code;
+  }
+}
+
+/** Parses `value` or throws a LooptoolError whose issues name the fields. */
+export function parseOrThrow<S extends z.ZodType>(
+  schema: S,
+  value: unknown,
+  what: string,
+  code: ErrorCode = 'invalid_input',
+  root = '',
+): z.output<S> {
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  throw new LooptoolError({ code, message: `invalid ${what}`, issues: describeIssues(r.error, root) });
+}

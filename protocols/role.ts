@@ -1,0 +1,96 @@
+import { z } from 'zod';
+import type { AnyActorLogic } from 'xstate';
+import type { JsonValue } from './json.ts';
+
+/**
+ * A role's contract: its name and, per verb, the input and output schemas.
+ * Contracts live in protocols/ so that callers can type their requests without
+ * importing the role that serves them (roles meet only on the bus).
+ */
+export type VerbContract = {
+  input: z.ZodType;
+  output: z.ZodType;
+  description?: string;
+  /** Default caller-side timeout for this verb. */
+  timeoutMs?: number;
+};
+export type RoleContract = { name: string; description?: string; verbs: Record<string, VerbContract> };
+
+export function defineContract<const C extends RoleContract>(contract: C): C {
+  return contract;
+}
+
+export type VerbName<C extends RoleContract> = keyof C['verbs'] & string;
+export type VerbInput<C extends RoleContract, V extends VerbName<C>> = z.input<C['verbs'][V]['input']>;
+export type VerbArgs<C extends RoleContract, V extends VerbName<C>> = z.output<C['verbs'][V]['input']>;
+export type VerbOutput<C extends RoleContract, V extends VerbName<C>> = z.output<C['verbs'][V]['output']>;
+
+export type CallOptions = {
+  timeoutMs?: number;
+  retries?: number;
+  /** A stable id makes retries idempotent: the host answers a repeated id from its cache. */
+  id?: string;
+};
+
+/** Calls another role over the bus; the reply is validated against the contract. */
+export type CallFn = <C extends RoleContract, V extends VerbName<C>>(
+  contract: C,
+  verb: V,
+  input: VerbInput<C, V>,
+  opts?: CallOptions,
+) => Promise<VerbOutput<C, V>>;
+
+export type Logger = {
+  info(obj: object | string, msg?: string): void;
+  warn(obj: object | string, msg?: string): void;
+  error(obj: object | string, msg?: string): void;
+  debug(obj: object | string, msg?: string): void;
+};
+
+/** What a verb handler may use. Everything here goes through the bus or the trace. */
+export type HandlerContext<R = unknown> = {
+  run: string;
+  trace: string;
+  /** id of the request being served */
+  msg: string;
+  role: string;
+  actor: string;
+  resources: R;
+  log: Logger;
+  call: CallFn;
+  /** Publishes a metric / progress / message trace event. */
+  emit(kind: 'metric' | 'progress' | 'message' | 'log', data: JsonValue): void;
+  signal: AbortSignal;
+};
+
+export type VerbImpl<C extends RoleContract, V extends VerbName<C>, R> =
+  | { handle: (input: VerbArgs<C, V>, ctx: HandlerContext<R>) => Promise<z.input<C['verbs'][V]['output']>> }
+  /** Any XState actor logic; it receives `{ input, ctx }` and its output is the reply. */
+  | { logic: AnyActorLogic };
+
+export type RoleImpl<C extends RoleContract, R = unknown> = {
+  contract: C;
+  /** How many requests one replica serves at once (mailbox slots). */
+  concurrency: number;
+  /** Builds per-replica resources (a worker process, an HTTP client); disposed on stop. */
+  init?: (env: RoleEnv) => Promise<R> | R;
+  dispose?: (resources: R) => Promise<void> | void;
+  verbs: { [V in VerbName<C>]: VerbImpl<C, V, R> };
+};
+
+/** What the host tells a role about where it runs. */
+export type RoleEnv = {
+  run: string;
+  runDir: string;
+  config: Record<string, unknown>;
+  log: Logger;
+  call: CallFn;
+  emit(kind: 'metric' | 'progress' | 'message' | 'log', data: JsonValue): void;
+};
+
+export type AnyRoleImpl = RoleImpl<RoleContract, any>;
+
+/** Declares a role: a contract plus the actor logic behind each verb. */
+export function defineRole<const C extends RoleContract, R = undefined>(impl: RoleImpl<C, R>): RoleImpl<C, R> {
+  return impl;
+}
