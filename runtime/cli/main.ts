@@ -1,0 +1,67 @@
+import { readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { EXIT, UsageError, type Command } from './command.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const commandsDir = join(here, 'commands');
+
+function commandNames(): string[] {
+  return readdirSync(commandsDir)
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => f.slice(0, -3))
+    .sort();
+}
+
+async function load(name: string): Promise<Command> {
+  const mod = (await import(join(commandsDir, `${name}.ts`))) as { default: Command };
+  return mod.default;
+}
+
+async function help(): Promise<void> {
+  const lines = ['looptool — closed-loop data evolution for tool-calling models', '', 'commands:'];
+  for (const n of commandNames()) {
+    const c = await load(n);
+    lines.push(`  ${n.padEnd(10)} ${c.summary}`);
+  }
+  lines.push('', 'looptool <command> --help for its options');
+  console.log(lines.join('\n'));
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    await help();
+    return name ? EXIT.ok : EXIT.usage;
+  }
+  if (!commandNames().includes(name)) {
+    console.error(`looptool: unknown command "${name}". Known: ${commandNames().join(', ')}`);
+    return EXIT.usage;
+  }
+  const cmd = await load(name);
+  if (rest.includes('--help') || rest.includes('-h')) {
+    console.log(`usage: looptool ${cmd.usage}\n\n${cmd.summary}`);
+    return EXIT.ok;
+  }
+  try {
+    return await cmd.run(rest);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(`looptool ${name}: ${err.message}\nusage: looptool ${cmd.usage}`);
+      return EXIT.usage;
+    }
+    console.error(`looptool ${name}: ${err instanceof Error ? err.message : String(err)}`);
+    if (process.env.LOOPTOOL_DEBUG) console.error(err);
+    return EXIT.failed;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err) => {
+    console.error(err);
+    process.exitCode = EXIT.failed;
+  },
+);
