@@ -1,0 +1,25 @@
+import { z } from 'zod';
+import { defineContract } from '../role.ts';
+import { ToolSpec } from '../toolspec.ts';
+import { SampleKind } from '../sample.ts';
+import { Plan } from '../plan.ts';
+import { Seed } from './seed.ts';
+
+export const PlanInput = z.object({
+  seed: Seed,
+  tools: z.array(ToolSpec).min(1).describe('the tools the dialogue may use'),
+  targetTurns: z.number().int().min(1).max(16).optional().describe('number of user requests; default from config'),
+  kinds: z
+    .array(SampleKind)
+    .optional()
+    .describe('request kinds to plan, in order (overrides the configured mix); a kind the tools cannot serve is replaced'),
+});
+
+export const PlannerContract = defineContract({
+  name: 'planner',
+  description: 'Writes the plan of a dialogue: linked user requests of varied kinds over the given tools.',
+  verbs: {
+    plan: { input: PlanInput, output: Plan, description: 'plan one dialogue' },
+  },
+});
+export type PlannerContract = typeof PlannerContract;
