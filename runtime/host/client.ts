@@ -1,0 +1,116 @@
+import type { NatsConnection } from '@nats-io/transport-node';
+import { Envelope, roleSubject } from '../../protocols/envelope.ts';
+import { ErrorReply, LooptoolError, describeIssues, type ErrorCode } from '../../protocols/errors.ts';
+import { newId } from '../../protocols/ids.ts';
+import type { CallFn, CallOptions, RoleContract, VerbInput, VerbName, VerbOutput } from '../../protocols/role.ts';
+import { decodeJson, encodeJson } from '../nats/codec.ts';
+import type { TracePublisher } from '../trace/publisher.ts';
+
+export type ClientOptions = {
+  run: string;
+  /** who is calling: a role name or "client" */
+  from?: string;
+  trace?: string;
+  parent?: string | null;
+  tracer?: TracePublisher;
+  defaultTimeoutMs?: number;
+  defaultRetries?: number;
+};
+
+const RETRYABLE: ErrorCode[] = ['timeout', 'no_responders', 'overloaded'];
+
+function isRetryable(err: unknown): boolean {
+  return err instanceof LooptoolError && (err.reply.retryable || RETRYABLE.includes(err.code));
+}
+
+/** Maps a NATS request failure to our error vocabulary. */
+function transportError(err: unknown, subject: string, timeoutMs: number): LooptoolError {
+  const e = err as { name?: string; message?: string; code?: string };
+  const text = `${e.name ?? ''} ${e.message ?? ''} ${e.code ?? ''}`.toLowerCase();
+  if (text.includes('no responders') || text.includes('503'))
+    return new LooptoolError({ code: 'no_responders', message: `no role serves ${subject} (is the agent running?)`, retryable: true });
+  if (text.includes('timeout'))
+    return new LooptoolError({ code: 'timeout', message: `${subject} did not answer within ${timeoutMs} ms`, retryable: true });
+  return new LooptoolError({ code: 'internal', message: `${subject}: ${e.message ?? String(err)}` });
+}
+
+/**
+ * Typed requests to roles. Inputs are checked before they leave, outputs when they
+ * come back; timeouts and overload are retried with backoff under the same message
+ * id, which the host answers from its cache, so a retry never runs a request twice.
+ */
+export class BusClient {
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly opts: ClientOptions,
+  ) {}
+
+  /** The same client, acting on behalf of a request being served (trace and parent ids follow). */
+  child(over: Partial<ClientOptions>): BusClient {
+    return new BusClient(this.nc, { ...this.opts, ...over });
+  }
+
+  call: CallFn = async <C extends RoleContract, V extends VerbName<C>>(
+    contract: C,
+    verb: V,
+    input: VerbInput<C, V>,
+    callOpts: CallOptions = {},
+  ): Promise<VerbOutput<C, V>> => {
+    const spec = contract.verbs[verb];
+    if (!spec) throw new LooptoolError({ code: 'unknown_verb', message: `role ${contract.name} has no verb "${verb}"` });
+    const checked = spec.input.safeParse(input);
+    if (!checked.success)
+      throw new LooptoolError({ code: 'invalid_input', message: `invalid input for ${contract.name}.${verb}`, issues: describeIssues(checked.error, 'payload') });
+    const subject = roleSubject(contract.name, verb);
+    const id = callOpts.id ?? newId();
+    const trace = this.opts.trace ?? id;
+    const envelope: Envelope = {
+      id,
+      run: this.opts.run,
+      trace,
+      parent: this.opts.parent ?? null,
+      from: this.opts.from ?? 'client',
+      kind: 'request',
+      ts: Date.now(),
+      payload: input,
+    };
+    const data = encodeJson(envelope);
+    const timeoutMs = callOpts.timeoutMs ?? spec.timeoutMs ?? this.opts.defaultTimeoutMs ?? 30_000;
+    const retries = callOpts.retries ?? this.opts.defaultRetries ?? 3;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const reply = await this.requestOnce(subject, data, timeoutMs);
+        return this.readReply(contract.name, verb, reply, spec.output) as VerbOutput<C, V>;
+      } catch (err) {
+        if (attempt >= retries || !isRetryable(err)) throw err;
+        const delay = Math.min(2000, 50 * 2 ** attempt) * (0.5 + Math.random());
+        this.opts.tracer?.emit({ role: this.opts.from ?? 'client', kind: 'retry', verb: `${contract.name}.${verb}`, msg: id, trace, data: { attempt: attempt + 1, error: (err as Error).message } });
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  };
+
+  private async requestOnce(subject: string, data: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
+    try {
+      const m = await this.nc.request(subject, data, { timeout: timeoutMs });
+      return m.data;
+    } catch (err) {
+      throw transportError(err, subject, timeoutMs);
+    }
+  }
+
+  private readReply(role: string, verb: string, data: Uint8Array, output: RoleContract['verbs'][string]['output']): unknown {
+    const where = `${role}.${verb}`;
+    const decoded = decodeJson(data);
+    if (!decoded.ok) throw new LooptoolError({ code: 'internal', message: `${where} answered with invalid JSON: ${decoded.error}` });
+    const env = Envelope.safeParse(decoded.value);
+    if (!env.success) throw new LooptoolError({ code: 'invalid_envelope', message: `${where} answered with a bad envelope`, issues: describeIssues(env.error) });
+    if (env.data.kind === 'error') {
+      const reply = ErrorReply.safeParse(env.data.payload);
+      throw new LooptoolError(reply.success ? reply.data : { code: 'internal', message: `${where} failed without a readable error` });
+    }
+    const out = output.safeParse(env.data.payload);
+    if (!out.success) throw new LooptoolError({ code: 'invalid_output', message: `${where} answered with an invalid payload`, issues: describeIssues(out.error, 'payload') });
+    return out.data;
+  }
+}

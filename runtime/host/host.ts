@@ -1,0 +1,263 @@
+import { hostname } from 'node:os';
+import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
+import { createActor, type Actor } from 'xstate';
+import { Envelope, roleQueue, roleSubject } from '../../protocols/envelope.ts';
+import { ErrorReply, LooptoolError, describeIssues } from '../../protocols/errors.ts';
+import { newId } from '../../protocols/ids.ts';
+import type { JsonValue } from '../../protocols/json.ts';
+import type { AnyRoleImpl, HandlerContext, Logger, RoleEnv } from '../../protocols/role.ts';
+import { slotMachine, type SlotJob, type SlotOutcome } from '../../machines/slot.ts';
+import { encodeJson, decodeJson } from '../nats/codec.ts';
+import type { TracePublisher } from '../trace/publisher.ts';
+import { BusClient } from './client.ts';
+
+export type HostOptions = {
+  nc: NatsConnection;
+  run: string;
+  runDir: string;
+  config?: Record<string, unknown>;
+  tracer: TracePublisher;
+  log: Logger;
+  /** overrides the role's own concurrency */
+  concurrency?: number;
+  /** mailbox bound: beyond it callers get a retryable "overloaded" error */
+  maxQueue?: number;
+  /** replica index, for actor ids */
+  replica?: number;
+};
+
+type Pending = { env: Envelope; verb: string; input: unknown; received: number };
+type Recent = { waiters: Msg[]; env?: Envelope; reply?: Uint8Array };
+
+const RECENT_MAX = 20_000;
+const HOST_ID = `${hostname().split('.')[0]}-${process.pid}`;
+
+function toErrorReply(err: unknown): ErrorReply {
+  if (err instanceof LooptoolError) return err.reply;
+  const message = err instanceof Error ? err.message : String(err);
+  return { code: 'internal', message, issues: [], retryable: false };
+}
+
+/**
+ * Serves one role on the bus: subscribes its verbs in the role's queue group,
+ * validates every request, queues it in a bounded mailbox, and runs it on an idle
+ * slot actor. Replies are cached by request id so a retried request is answered,
+ * not re-run.
+ */
+export class RoleHost {
+  readonly role: string;
+  readonly hostId: string;
+  private subs: Subscription[] = [];
+  private mailbox: Pending[] = [];
+  private slots: Actor<typeof slotMachine>[] = [];
+  private idle: number[] = [];
+  private recent = new Map<string, Recent>();
+  private aborts = new Map<string, AbortController>();
+  private resources: unknown;
+  private stopping = false;
+  private drained: (() => void) | undefined;
+  private client: BusClient;
+  served = 0;
+  failed = 0;
+
+  private constructor(
+    private readonly impl: AnyRoleImpl,
+    private readonly opts: HostOptions,
+  ) {
+    this.role = impl.contract.name;
+    this.hostId = `${HOST_ID}-${opts.replica ?? 0}`;
+    this.client = new BusClient(opts.nc, { run: opts.run, from: this.role, tracer: opts.tracer });
+  }
+
+  static async start(impl: AnyRoleImpl, opts: HostOptions): Promise<RoleHost> {
+    const host = new RoleHost(impl, opts);
+    await host.init();
+    return host;
+  }
+
+  private env(): RoleEnv {
+    return {
+      run: this.opts.run,
+      runDir: this.opts.runDir,
+      config: this.opts.config ?? {},
+      log: this.opts.log,
+      call: this.client.call,
+      emit: (kind, data) => this.opts.tracer.emit({ role: this.role, kind, actor: `${this.hostId}/${this.role}`, data }),
+    };
+  }
+
+  private async init(): Promise<void> {
+    this.resources = this.impl.init ? await this.impl.init(this.env()) : undefined;
+    const n = Math.max(1, this.opts.concurrency ?? this.impl.concurrency);
+    for (let i = 0; i < n; i++) this.slots.push(this.startSlot(i));
+    for (const verb of Object.keys(this.impl.contract.verbs)) {
+      const sub = this.opts.nc.subscribe(roleSubject(this.role, verb), {
+        queue: roleQueue(this.role),
+        callback: (err, msg) => {
+          if (!err) this.onMessage(verb, msg);
+        },
+      });
+      this.subs.push(sub);
+    }
+    await this.opts.nc.flush();
+  }
+
+  private startSlot(i: number): Actor<typeof slotMachine> {
+    const actorId = `${this.hostId}/${this.role}/${i}`;
+    const actor = createActor(slotMachine, { input: { settle: (o: SlotOutcome) => this.settle(o) } });
+    let last = 'idle';
+    actor.subscribe((snap) => {
+      const state = String(snap.value);
+      if (state === last) return;
+      this.opts.tracer.emit({ role: this.role, kind: 'state', actor: actorId, msg: snap.context.job?.id, data: { from: last, to: state } });
+      last = state;
+      if (state === 'idle') {
+        this.idle.push(i);
+        this.pump();
+      }
+    });
+    actor.start();
+    this.idle.push(i);
+    return actor;
+  }
+
+  private respond(msg: Msg, data: Uint8Array): void {
+    if (msg.reply) msg.respond(data);
+  }
+
+  private errorEnvelope(env: Partial<Envelope> | null, reply: ErrorReply): Uint8Array {
+    const out: Envelope = {
+      id: newId(),
+      run: env?.run ?? this.opts.run,
+      trace: env?.trace ?? env?.id ?? 'unknown',
+      parent: env?.id ?? null,
+      from: this.role,
+      kind: 'error',
+      ts: Date.now(),
+      payload: reply,
+    };
+    return encodeJson(out);
+  }
+
+  private reject(msg: Msg, env: Partial<Envelope> | null, verb: string, reply: ErrorReply): void {
+    this.failed++;
+    this.opts.tracer.emit({ role: this.role, kind: 'error', verb, msg: env?.id, trace: env?.trace, data: reply as unknown as JsonValue });
+    this.respond(msg, this.errorEnvelope(env, reply));
+  }
+
+  private onMessage(verb: string, msg: Msg): void {
+    const decoded = decodeJson(msg.data);
+    if (!decoded.ok) return this.reject(msg, null, verb, { code: 'invalid_envelope', message: `message is not JSON: ${decoded.error}`, issues: [], retryable: false });
+    const parsed = Envelope.safeParse(decoded.value);
+    if (!parsed.success)
+      return this.reject(msg, null, verb, { code: 'invalid_envelope', message: 'message is not a looptool envelope', issues: describeIssues(parsed.error), retryable: false });
+    const env = parsed.data;
+    const seen = this.recent.get(env.id);
+    if (seen) {
+      if (seen.reply) this.respond(msg, seen.reply);
+      else seen.waiters.push(msg);
+      return;
+    }
+    const input = this.impl.contract.verbs[verb]!.input.safeParse(env.payload);
+    if (!input.success)
+      return this.reject(msg, env, verb, { code: 'invalid_input', message: `invalid input for ${this.role}.${verb}`, issues: describeIssues(input.error, 'payload'), retryable: false });
+    if (this.stopping || this.mailbox.length >= (this.opts.maxQueue ?? 10_000))
+      return this.reject(msg, env, verb, { code: 'overloaded', message: `${this.role} mailbox is full (${this.mailbox.length} waiting)`, issues: [], retryable: true });
+    this.remember(env.id, { waiters: [msg], env });
+    this.opts.tracer.emit({ role: this.role, kind: 'request', verb, msg: env.id, trace: env.trace, parent: env.parent, data: { from: env.from } });
+    this.mailbox.push({ env, verb, input: input.data, received: Date.now() });
+    this.pump();
+  }
+
+  private remember(id: string, r: Recent): void {
+    this.recent.set(id, r);
+    if (this.recent.size > RECENT_MAX) {
+      for (const [k, v] of this.recent) {
+        if (v.reply) this.recent.delete(k);
+        if (this.recent.size <= RECENT_MAX * 0.9) break;
+      }
+    }
+  }
+
+  private pump(): void {
+    while (this.idle.length > 0 && this.mailbox.length > 0) {
+      const slot = this.idle.pop()!;
+      const next = this.mailbox.shift()!;
+      this.slots[slot]!.send({ type: 'WORK', job: this.jobFor(next, slot) });
+    }
+    if (this.stopping && this.mailbox.length === 0 && this.idle.length === this.slots.length) this.drained?.();
+  }
+
+  private jobFor(p: Pending, slot: number): SlotJob {
+    const impl = this.impl.verbs[p.verb]!;
+    const abort = new AbortController();
+    this.aborts.set(p.env.id, abort);
+    const ctx: HandlerContext<unknown> = {
+      run: p.env.run,
+      trace: p.env.trace,
+      msg: p.env.id,
+      role: this.role,
+      actor: `${this.hostId}/${this.role}/${slot}`,
+      resources: this.resources,
+      log: this.opts.log,
+      call: this.client.child({ run: p.env.run, trace: p.env.trace, parent: p.env.id }).call,
+      emit: (kind, data) => this.opts.tracer.emit({ role: this.role, kind, verb: p.verb, actor: ctx.actor, msg: p.env.id, trace: p.env.trace, data }),
+      signal: abort.signal,
+    };
+    const base = { id: p.env.id, verb: p.verb, input: p.input };
+    if ('handle' in impl) return { ...base, run: { kind: 'handle', fn: (input) => impl.handle(input as never, ctx as never) } };
+    return { ...base, run: { kind: 'logic', logic: impl.logic, input: { input: p.input, ctx } } };
+  }
+
+  private settle(o: SlotOutcome): void {
+    const { job } = o;
+    this.aborts.delete(job.id);
+    const entry = this.recent.get(job.id);
+    const waiters = entry?.waiters ?? [];
+    const env = entry?.env ?? { id: job.id, run: this.opts.run, trace: job.id };
+    let data: Uint8Array;
+    if (o.ok) {
+      const out = this.impl.contract.verbs[job.verb]!.output.safeParse(o.output);
+      if (out.success) {
+        this.served++;
+        const reply: Envelope = { id: newId(), run: env.run, trace: env.trace, parent: job.id, from: this.role, kind: 'reply', ts: Date.now(), payload: out.data };
+        data = encodeJson(reply);
+        this.opts.tracer.emit({ role: this.role, kind: 'reply', verb: job.verb, msg: job.id, trace: env.trace });
+      } else {
+        const reply = { code: 'invalid_output', message: `${this.role}.${job.verb} produced an invalid answer`, issues: describeIssues(out.error, 'payload'), retryable: false } as const;
+        this.failed++;
+        this.opts.log.error({ role: this.role, verb: job.verb, issues: reply.issues }, 'invalid output');
+        this.opts.tracer.emit({ role: this.role, kind: 'error', verb: job.verb, msg: job.id, trace: env.trace, data: reply as unknown as JsonValue });
+        data = this.errorEnvelope(env, ErrorReply.parse(reply));
+      }
+    } else {
+      const reply = toErrorReply(o.error);
+      this.failed++;
+      this.opts.tracer.emit({ role: this.role, kind: 'error', verb: job.verb, msg: job.id, trace: env.trace, data: reply as unknown as JsonValue });
+      data = this.errorEnvelope(env, reply);
+    }
+    this.remember(job.id, { waiters: [], reply: data });
+    for (const m of waiters) this.respond(m, data);
+  }
+
+  stats(): { role: string; served: number; failed: number; queued: number; busy: number; slots: number } {
+    return { role: this.role, served: this.served, failed: this.failed, queued: this.mailbox.length, busy: this.slots.length - this.idle.length, slots: this.slots.length };
+  }
+
+  /** Stops taking requests, finishes what is queued (up to `graceMs`), then frees resources. */
+  async stop(graceMs = 10_000): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    for (const s of this.subs) s.unsubscribe();
+    const done = new Promise<void>((r) => (this.drained = r));
+    this.pump();
+    const timer = setTimeout(() => {
+      for (const a of this.aborts.values()) a.abort(new Error('host stopping'));
+      this.drained?.();
+    }, graceMs);
+    await done;
+    clearTimeout(timer);
+    for (const a of this.slots) a.stop();
+    if (this.impl.dispose) await this.impl.dispose(this.resources);
+  }
+}

@@ -1,0 +1,81 @@
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { AnyRoleImpl, Logger } from '../protocols/role.ts';
+import { openBus, type Bus, type BusConfig } from './nats/connect.ts';
+import { ensureTraceStream } from './trace/stream.ts';
+import { TracePublisher } from './trace/publisher.ts';
+import { BusClient } from './host/client.ts';
+import { RoleHost } from './host/host.ts';
+import { childLogger } from './log.ts';
+
+export type NodeOptions = {
+  run: string;
+  runDir: string;
+  bus?: BusConfig;
+  /** reuse an open connection instead of opening one (tests, benchmarks) */
+  nc?: NatsConnection;
+  config?: Record<string, unknown>;
+  log?: Logger;
+};
+
+/**
+ * One process's share of a run: a bus connection (embedded server or cluster), the
+ * trace publisher, a client for calling roles, and the role hosts it serves.
+ */
+export class LooptoolNode {
+  readonly hosts: RoleHost[] = [];
+  private constructor(
+    readonly run: string,
+    readonly runDir: string,
+    readonly nc: NatsConnection,
+    readonly tracer: TracePublisher,
+    readonly client: BusClient,
+    readonly log: Logger,
+    private readonly bus: Bus | undefined,
+    private readonly config: Record<string, unknown>,
+  ) {}
+
+  static async start(opts: NodeOptions): Promise<LooptoolNode> {
+    const bus = opts.nc ? undefined : await openBus({ runDir: opts.runDir, config: opts.bus });
+    const nc = opts.nc ?? bus!.nc;
+    await ensureTraceStream(nc);
+    const tracer = new TracePublisher(nc, opts.run);
+    const client = new BusClient(nc, { run: opts.run, from: 'client', tracer });
+    const log = opts.log ?? childLogger({ run: opts.run });
+    return new LooptoolNode(opts.run, opts.runDir, nc, tracer, client, log, bus, opts.config ?? {});
+  }
+
+  get url(): string | undefined {
+    return this.bus?.url;
+  }
+
+  get embedded(): boolean {
+    return !!this.bus?.embedded;
+  }
+
+  /** Serves `role` with `replicas` hosts in this process (more hosts may join from elsewhere). */
+  async serve(role: AnyRoleImpl, opts: { replicas?: number; concurrency?: number; maxQueue?: number } = {}): Promise<RoleHost[]> {
+    const started: RoleHost[] = [];
+    for (let r = 0; r < (opts.replicas ?? 1); r++) {
+      const host = await RoleHost.start(role, {
+        nc: this.nc,
+        run: this.run,
+        runDir: this.runDir,
+        config: this.config,
+        tracer: this.tracer,
+        log: this.log,
+        concurrency: opts.concurrency,
+        maxQueue: opts.maxQueue,
+        replica: r,
+      });
+      started.push(host);
+    }
+    this.hosts.push(...started);
+    return started;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.hosts.map((h) => h.stop()));
+    await this.tracer.close().catch(() => undefined);
+    await this.bus?.close();
+  }
+}

@@ -1,0 +1,54 @@
+import type { NatsConnection } from '@nats-io/transport-node';
+import { newId } from '../../protocols/ids.ts';
+import { TraceEvent, traceSubject, type TraceKind } from '../../protocols/trace.ts';
+import { encodeJson } from '../nats/codec.ts';
+
+export type TraceInput = Omit<TraceEvent, 'id' | 'ts' | 'run'> & { run?: string; ts?: number };
+
+/**
+ * Publishes trace events in small batches (one NATS message per subject per flush),
+ * so tracing every request, reply and state change costs little on the hot path.
+ * Events are validated before they leave; a bad one is logged and dropped, never sent.
+ */
+export class TracePublisher {
+  private pending = new Map<string, TraceEvent[]>();
+  private count = 0;
+  private timer: NodeJS.Timeout | undefined;
+  dropped = 0;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly run: string,
+    private readonly opts: { flushMs?: number; maxBatch?: number; validate?: boolean } = {},
+  ) {}
+
+  emit(e: TraceInput): void {
+    const event = { id: newId(), ts: Date.now(), ...e, run: e.run ?? this.run } as TraceEvent;
+    if (this.opts.validate && !TraceEvent.safeParse(event).success) {
+      this.dropped++;
+      return;
+    }
+    const subject = traceSubject(event.run, event.role, event.kind as TraceKind);
+    let list = this.pending.get(subject);
+    if (!list) this.pending.set(subject, (list = []));
+    list.push(event);
+    this.count++;
+    if (this.count >= (this.opts.maxBatch ?? 256)) this.flush();
+    else if (!this.timer) this.timer = setTimeout(() => this.flush(), this.opts.flushMs ?? 20);
+  }
+
+  flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.count === 0 || this.nc.isClosed()) return;
+    for (const [subject, events] of this.pending) this.nc.publish(subject, encodeJson({ events }));
+    this.pending.clear();
+    this.count = 0;
+  }
+
+  /** Flushes and waits until the server has the events. */
+  async close(): Promise<void> {
+    this.flush();
+    if (!this.nc.isClosed()) await this.nc.flush();
+  }
+}

@@ -1,0 +1,64 @@
+import { jetstreamManager, DeliverPolicy, StorageType, RetentionPolicy, DiscardPolicy } from '@nats-io/jetstream';
+import { jetstream } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { TRACE_ROOT, TRACE_STREAM, TraceBatch, traceFilter, type TraceEvent } from '../../protocols/trace.ts';
+import { decodeJson } from '../nats/codec.ts';
+
+/** Creates the trace stream if it is missing (idempotent; safe from many processes). */
+export async function ensureTraceStream(nc: NatsConnection): Promise<void> {
+  const jsm = await jetstreamManager(nc);
+  try {
+    await jsm.streams.info(TRACE_STREAM);
+  } catch {
+    try {
+      await jsm.streams.add({
+        name: TRACE_STREAM,
+        subjects: [`${TRACE_ROOT}.>`],
+        storage: StorageType.File,
+        retention: RetentionPolicy.Limits,
+        discard: DiscardPolicy.Old,
+        max_age: 7 * 24 * 3600 * 1e9,
+        max_bytes: 2 * 1024 ** 3,
+      });
+    } catch (err) {
+      // Another process may have created it between our info and add.
+      await jsm.streams.info(TRACE_STREAM).catch(() => {
+        throw err;
+      });
+    }
+  }
+}
+
+export type ReadTraceOptions = { run?: string; role?: string; follow?: boolean; signal?: AbortSignal };
+
+/**
+ * Yields trace events stored for a run/role, oldest first; with `follow`, keeps
+ * yielding live events until aborted.
+ */
+export async function* readTrace(nc: NatsConnection, opts: ReadTraceOptions): AsyncGenerator<TraceEvent> {
+  const js = jetstream(nc);
+  const consumer = await js.consumers.get(TRACE_STREAM, {
+    filter_subjects: traceFilter(opts.run, opts.role),
+    deliver_policy: DeliverPolicy.All,
+  });
+  const info = await consumer.info(true);
+  let remaining = info.num_pending;
+  if (!opts.follow && remaining === 0) return;
+  const messages = await consumer.consume();
+  const stop = () => void messages.close();
+  opts.signal?.addEventListener('abort', stop, { once: true });
+  try {
+    for await (const m of messages) {
+      const decoded = decodeJson(m.data);
+      if (decoded.ok) {
+        const batch = TraceBatch.safeParse(decoded.value);
+        if (batch.success) yield* batch.data.events;
+      }
+      remaining = m.info.pending;
+      if (!opts.follow && remaining === 0) break;
+    }
+  } finally {
+    opts.signal?.removeEventListener('abort', stop);
+    await messages.close();
+  }
+}
