@@ -64,7 +64,8 @@ export type HandlerContext<R = unknown> = {
 };
 
 export type VerbImpl<C extends RoleContract, V extends VerbName<C>, R> =
-  | { handle: (input: VerbArgs<C, V>, ctx: HandlerContext<R>) => Promise<z.input<C['verbs'][V]['output']>> }
+  // Method syntax on purpose: it keeps parameters bivariant so any role fits AnyRoleImpl.
+  | { handle(input: VerbArgs<C, V>, ctx: HandlerContext<R>): Promise<z.input<C['verbs'][V]['output']>> }
   /** Any XState actor logic; it receives `{ input, ctx }` and its output is the reply. */
   | { logic: AnyActorLogic };
 

@@ -10,9 +10,9 @@ const INSTALL_HINT =
   'nats-server was not found. Install it (Debian: `apt-get install -y nats-server`, or run `npm run setup` as root), ' +
   'or point looptool at an existing server with NATS_URL=nats://host:4222.';
 
-export function findNatsServer(): string | undefined {
-  const explicit = process.env.LOOPTOOL_NATS_SERVER;
-  const candidates = [explicit, 'nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'].filter(Boolean) as string[];
+export function findNatsServer(
+  candidates = [process.env.LOOPTOOL_NATS_SERVER, 'nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'].filter(Boolean) as string[],
+): string | undefined {
   for (const c of candidates) {
     const r = spawnSync(c, ['--version'], { encoding: 'utf8' });
     if (r.status === 0) return c;
@@ -72,8 +72,8 @@ function hasSetpriv(): boolean {
  * Starts a private nats-server on a free loopback port with JetStream, its store in
  * `storeDir`, and waits until it accepts connections.
  */
-export async function startEmbeddedNats(opts: { storeDir: string; port?: number; timeoutMs?: number }): Promise<EmbeddedNats> {
-  const bin = findNatsServer();
+export async function startEmbeddedNats(opts: { storeDir: string; port?: number; timeoutMs?: number; candidates?: string[] }): Promise<EmbeddedNats> {
+  const bin = findNatsServer(opts.candidates);
   if (!bin) throw new LooptoolError({ code: 'internal', message: INSTALL_HINT });
   mkdirSync(opts.storeDir, { recursive: true });
   const timeoutMs = opts.timeoutMs ?? 10_000;

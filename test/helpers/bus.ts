@@ -13,16 +13,17 @@ export async function startTestBus(): Promise<TestBus> {
   const server = await startEmbeddedNats({ storeDir: join(dir, 'nats') });
   const conns: NatsConnection[] = [];
   const nodes: LooptoolNode[] = [];
+  const open = async () => {
+    const nc = await connect({ servers: server.url });
+    conns.push(nc);
+    return nc;
+  };
   return {
     server,
     dir,
-    async connect() {
-      const nc = await connect({ servers: server.url });
-      conns.push(nc);
-      return nc;
-    },
+    connect: open,
     async node(run = 'test') {
-      const nc = await this.connect();
+      const nc = await open();
       const n = await LooptoolNode.start({ run, runDir: dir, nc });
       nodes.push(n);
       return n;

@@ -1,0 +1,31 @@
+import { join } from 'node:path';
+import { z } from 'zod';
+import { readJsonIfExists, writeJsonAtomic } from './rundir.ts';
+
+/** Where a running `looptool up` / `run` says its bus is, so `trace` and `view` can find it. */
+export const BusFile = z.object({ url: z.string(), run: z.string(), runDir: z.string(), pid: z.number().int(), embedded: z.boolean() });
+export type BusFile = z.infer<typeof BusFile>;
+
+const LATEST = join('.looptool', 'bus.json');
+
+export function writeBusFile(info: BusFile): void {
+  writeJsonAtomic(join(info.runDir, 'bus.json'), info);
+  writeJsonAtomic(LATEST, info);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The bus of a live looptool process (for a run, or the latest), if one is up. */
+export function findLiveBus(runDir?: string): BusFile | undefined {
+  const raw = readJsonIfExists(runDir ? join(runDir, 'bus.json') : LATEST);
+  const parsed = BusFile.safeParse(raw);
+  if (!parsed.success) return undefined;
+  return alive(parsed.data.pid) ? parsed.data : undefined;
+}

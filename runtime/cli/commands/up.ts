@@ -1,0 +1,35 @@
+import { defineCommand, EXIT } from '../command.ts';
+import { intFlag, parseFlags, untilSignal } from '../args.ts';
+import { LooptoolNode } from '../../node.ts';
+import { builtinRoles, loadRoleModules } from '../../roles.ts';
+import { newRunId, runDir } from '../../rundir.ts';
+import { busConfigFromEnv } from '../../nats/connect.ts';
+import { writeBusFile } from '../../bus-file.ts';
+import { bold } from '../style.ts';
+
+export default defineCommand({
+  name: 'up',
+  summary: 'start the bus (embedded nats-server unless NATS_URL is set) and serve every registered role until Ctrl-C',
+  usage: 'up [--run ID] [--nats URL] [--module FILE]... [--replicas N]',
+  async run(argv) {
+    const { values } = parseFlags(argv, {
+      run: { type: 'string' },
+      nats: { type: 'string' },
+      module: { type: 'string', multiple: true },
+      replicas: { type: 'string' },
+    });
+    const run = values.run ?? newRunId('up');
+    const dir = runDir(run);
+    const node = await LooptoolNode.start({ run, runDir: dir, bus: busConfigFromEnv({ url: values.nats }) });
+    const roles = [...(await builtinRoles()), ...(await loadRoleModules(values.module ?? []))];
+    const replicas = intFlag(values.replicas, 'replicas', 1, 1);
+    for (const r of roles) await node.serve(r, { replicas });
+    writeBusFile({ url: node.url!, run, runDir: dir, pid: process.pid, embedded: node.embedded });
+    console.log(`${bold('looptool up')}: bus ${node.url} (${node.embedded ? 'embedded nats-server' : 'cluster'}), run ${run}`);
+    console.log(`serving ${roles.length} role(s): ${roles.map((r) => r.contract.name).join(', ') || '(none registered)'}; Ctrl-C to stop`);
+    const sig = await untilSignal();
+    console.log(`\n${sig}: stopping...`);
+    await node.stop();
+    return EXIT.ok;
+  },
+});
