@@ -1,0 +1,144 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { ChatPromptTemplate } from '@langchain/core/prompts';
+import { z } from 'zod';
+import { LlmClient } from '../../agents/common/llm/client.ts';
+import { resolveEndpoint } from '../../agents/common/llm/config.ts';
+import { startOpenAIServer } from '../../test/helpers/openai-server.ts';
+import { defineBench } from './result.ts';
+
+/**
+ * llm client throughput: calls/s through LlmClient against the OpenAI-protocol test
+ * server answering after a fixed latency, at several concurrencies, against the
+ * ideal (concurrency / latency). The server runs in its own process by default
+ * (a real endpoint is another process; sharing one event loop would measure the
+ * double, not the client); --in-process puts it in ours.
+ *
+ * Mode `structured` (default) measures the whole path a role uses: prompt
+ * template rendering, the HTTP call, JSON extraction and zod validation.
+ * Mode `chat` measures the bare completion call.
+ */
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..', '..');
+
+async function spawnServer(latencyMs: number): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'test/helpers/openai-server-main.ts'), '--latency-ms', String(latencyMs)], {
+    cwd: root,
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let buf = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      buf += String(d);
+      const nl = buf.indexOf('\n');
+      if (nl >= 0) resolve(buf.slice(0, nl).trim());
+    });
+    child.once('exit', (code) => reject(new Error(`test server exited early (code ${code})`)));
+    child.once('error', reject);
+  });
+  return { url, child };
+}
+
+export default defineBench({
+  name: 'llm',
+  summary: 'llm client calls/s vs ideal (concurrency / latency) against the OpenAI-protocol test server',
+  async run(argv) {
+    const { values } = parseArgs({
+      args: argv,
+      options: {
+        'latency-ms': { type: 'string', default: '200' },
+        concurrency: { type: 'string', default: '64,256' },
+        'duration-s': { type: 'string', default: '5' },
+        'warmup-s': { type: 'string', default: '1' },
+        mode: { type: 'string', default: 'structured' },
+        'in-process': { type: 'boolean', default: false },
+      },
+    });
+    const latencyMs = Number(values['latency-ms']);
+    const durationMs = Number(values['duration-s']) * 1000;
+    const warmupMs = Number(values['warmup-s']) * 1000;
+    const levels = values.concurrency!.split(',').map((s) => Number(s.trim()));
+    const mode = values.mode!;
+    if (!['structured', 'chat'].includes(mode)) throw new Error(`--mode: expected structured or chat, got ${mode}`);
+    if (![latencyMs, durationMs, warmupMs, ...levels].every((n) => Number.isFinite(n) && n >= 0) || levels.some((c) => c < 1))
+      throw new Error('--latency-ms, --duration-s, --warmup-s and --concurrency need positive numbers');
+
+    let url: string;
+    let stop: () => Promise<void>;
+    if (values['in-process']) {
+      const s = await startOpenAIServer({ latencyMs, record: false, handler: () => ({ content: '{"answer":"ok"}' }) });
+      url = s.url;
+      stop = () => s.close();
+    } else {
+      const { url: u, child } = await spawnServer(latencyMs);
+      url = u;
+      stop = async () => {
+        child.stdin!.end();
+        child.kill('SIGTERM');
+      };
+    }
+
+    const prompt = ChatPromptTemplate.fromMessages([
+      ['system', 'You answer questions about {topic}. Reply with a JSON object {{"answer": string}}.'],
+      ['human', 'Question {n}: {question}'],
+    ]);
+    const schema = z.object({ answer: z.string().min(1) });
+    const values_: Record<string, number | string | boolean | null> = { latency_ms: latencyMs, duration_s: durationMs / 1000, mode, server: values['in-process'] ? 'in-process' : 'child-process' };
+    let ok = true;
+    try {
+      for (const c of levels) {
+        // A model name per level gives each level its own limiter (keyed by baseURL + model).
+        const endpoint = resolveEndpoint('bench', { baseURL: url, model: `bench-${c}`, apiKey: 'sk-bench-not-a-real-key', concurrency: c, maxRetries: 0, timeoutMs: 30_000 }, {});
+        const client = new LlmClient(endpoint);
+        const t0 = performance.now();
+        const from = t0 + warmupMs;
+        const to = from + durationMs;
+        let done = 0;
+        let latSum = 0;
+        let latN = 0;
+        let failed = 0;
+        const cpu0 = process.cpuUsage();
+        // c workers that each keep one call in flight: exactly `c` outstanding calls.
+        const worker = async (w: number) => {
+          for (let i = 0; performance.now() < to; i++) {
+            const s = performance.now();
+            try {
+              if (mode === 'structured') await client.structured(prompt, { topic: 'benchmarks', n: i, question: `worker ${w}` }, schema);
+              else await client.chat([{ role: 'user', content: `worker ${w} call ${i}` }]);
+            } catch {
+              failed++;
+              continue;
+            }
+            const e = performance.now();
+            if (e >= from && e < to) {
+              done++;
+              latSum += e - s;
+              latN++;
+            }
+          }
+        };
+        await Promise.all(Array.from({ length: c }, (_, w) => worker(w)));
+        const cpu = process.cpuUsage(cpu0);
+        const wall = performance.now() - t0;
+        const rate = done / (durationMs / 1000);
+        const ideal = c / (latencyMs / 1000);
+        const ratio = rate / ideal;
+        values_[`calls_per_s_c${c}`] = Math.round(rate * 10) / 10;
+        values_[`ideal_c${c}`] = ideal;
+        values_[`ratio_c${c}`] = Math.round(ratio * 1000) / 1000;
+        values_[`mean_latency_ms_c${c}`] = latN ? Math.round((latSum / latN) * 10) / 10 : null;
+        values_[`client_cpu_ms_per_call_c${c}`] = Math.round(((cpu.user + cpu.system) / 1000 / Math.max(1, client.stats.calls)) * 1000) / 1000;
+        values_[`failed_c${c}`] = failed;
+        console.error(`concurrency ${c}: ${rate.toFixed(1)} calls/s, ideal ${ideal}, ratio ${ratio.toFixed(3)}, mean latency ${(latSum / Math.max(1, latN)).toFixed(1)} ms, ${failed} failed (${(wall / 1000).toFixed(1)} s)`);
+        if (failed > 0) ok = false;
+      }
+    } finally {
+      await stop();
+    }
+    const top = Math.max(...levels);
+    const topRatio = values_[`ratio_c${top}`] as number;
+    return { name: 'llm', values: values_, target: `ratio >= 0.9 of ideal at concurrency ${top}, no failed calls`, pass: ok && topRatio >= 0.9 };
+  },
+});
