@@ -203,7 +203,7 @@ class Engine:
                     lp = logp[off : off + n].double()
                     off += n
                     s = float(lp.sum())
-                    r = {'logprob_sum': s, 'tokens': n, 'mean_logprob': s / n, 'ppl': math.exp(-s / n)}
+                    r = {'logprob_sum': s, 'tokens': n, 'mean_logprob': s / n, 'ppl': math.exp(-s / n) if -s / n < 700 else None}
                     if want_tokens:
                         r['token_logprobs'] = [float(x) for x in lp]
                     out[u.rows[0]] = r

@@ -1,0 +1,53 @@
+import { z } from 'zod';
+
+/**
+ * GRPO settings (DESIGN.md §1, the paper's defaults): group size 16, clip ε_low 0.2 /
+ * ε_high 0.28, no KL term, token-mean loss, lr 1e-6 constant, rollout temperature 1.0,
+ * 2 epochs a round, the optimizer reset each round.
+ */
+export const LossAggregation = z
+  .enum(['token-mean', 'seq-mean', 'dr-grpo'])
+  .describe('token-mean: sum over all tokens / tokens in the batch (the paper); seq-mean: mean of per-sequence means (original GRPO); dr-grpo: sum / (sequences × norm_tokens)');
+export type LossAggregation = z.infer<typeof LossAggregation>;
+
+export const GrpoSettings = z.object({
+  group_size: z.number().int().min(2).max(1024).default(16).describe('completions sampled per prompt (G)'),
+  eps_low: z.number().min(0).lt(1).default(0.2),
+  eps_high: z.number().min(0).default(0.28),
+  beta: z.number().min(0).default(0).describe('coefficient of the k3 KL term to a frozen reference; 0 = no reference at all'),
+  aggregation: LossAggregation.default('token-mean'),
+  mu: z.number().int().min(1).default(1).describe('update passes over each batch'),
+  lr: z.number().positive().default(1e-6),
+  temperature: z.number().positive().default(1.0).describe('rollout temperature; the loss uses the same temperature'),
+  max_new_tokens: z.number().int().min(1).default(512),
+  max_grad_norm: z.number().min(0).default(1.0).describe('gradient clipping; 0 = none (the norm is still reported)'),
+  epochs: z.number().int().min(1).default(2),
+  reset_optimizer: z.boolean().default(true).describe('a fresh optimizer at the start of every round'),
+  advantage_scale: z.enum(['std', 'none']).default('std').describe('divide by the group std (GRPO) or not (Dr. GRPO)'),
+});
+export type GrpoSettings = z.infer<typeof GrpoSettings>;
+
+/**
+ * Group-relative advantages: (r − mean) / (std + eps) over one prompt's group, with the
+ * population standard deviation (the group is the whole population of answers to that
+ * prompt). A group whose rewards are all equal carries no signal and gets all zeros,
+ * which the worker skips; with `scale: 'none'` (Dr. GRPO) only the mean is removed.
+ */
+export function groupAdvantages(rewards: readonly number[], eps = 1e-6, scale: 'std' | 'none' = 'std'): number[] {
+  const n = rewards.length;
+  if (n === 0) return [];
+  for (const [i, r] of rewards.entries()) {
+    if (!Number.isFinite(r)) throw new RangeError(`rewards[${i}] is ${r}; rewards must be finite numbers`);
+  }
+  const mean = rewards.reduce((a, b) => a + b, 0) / n;
+  const variance = rewards.reduce((a, r) => a + (r - mean) * (r - mean), 0) / n;
+  // Exactly equal rewards, or differences lost in rounding: no signal, no update.
+  if (variance <= 1e-24 * Math.max(1, mean * mean)) return rewards.map(() => 0);
+  const denom = scale === 'std' ? Math.sqrt(variance) + eps : 1;
+  return rewards.map((r) => (r - mean) / denom);
+}
+
+/** True when the group's rewards differ, i.e. GRPO can learn something from it. */
+export function groupHasSignal(rewards: readonly number[]): boolean {
+  return groupAdvantages(rewards).some((a) => a !== 0);
+}

@@ -1,0 +1,405 @@
+import { z } from 'zod';
+import { defineContract } from './role.ts';
+import { ChatMessage } from './messages.ts';
+import { OpenAITool, ToolSpec } from './toolspec.ts';
+import { Sample } from './sample.ts';
+import { GrpoSettings, LossAggregation } from './grpo.ts';
+
+/*
+ * The policy: the model under training, served by a PyTorch worker process
+ * (agents/trainer/worker/) that the trainer agent owns. Two contracts live here:
+ *  1. the worker protocol: JSON lines over stdio, one request, one response;
+ *  2. the bus verbs the trainer agent serves: policy.generate, policy.score,
+ *     trainer.sft, trainer.grpo.
+ *
+ * Prompt/completion contract. A prompt is either {tools, messages} (OpenAI-style tools or
+ * looptool ToolSpecs, chat messages), which the worker renders in the model's format
+ * (ChatML with the tools in the system turn; a Hugging Face checkpoint's own chat
+ * template when it has one), or pre-rendered {text}, or token {ids}. A completion is the
+ * assistant's answer as text: for tool calls, Hermes blocks
+ *   <tool_call>\n{"name": ..., "arguments": {...}}\n</tool_call>
+ * one per call, joined by "\n"; for a "no call" turn, the plain text. The worker appends
+ * the end-of-turn token (<|im_end|>) to a text completion it trains on or scores
+ * (add_eos), and generation stops at it.
+ */
+
+// ---------------------------------------------------------------------------------
+// 1. Worker protocol
+
+const TokenId = z.number().int().min(0);
+
+export const PromptTools = z.array(z.union([OpenAITool, ToolSpec]));
+
+export const PolicyPrompt = z.union([
+  z.strictObject({ text: z.string().min(1).describe('a prompt already rendered in the model\'s format') }),
+  z.strictObject({ ids: z.array(TokenId).min(1).describe('a prompt already tokenized') }),
+  z.object({
+    tools: PromptTools.default([]),
+    messages: z.array(ChatMessage).min(1),
+  }),
+]);
+export type PolicyPrompt = z.input<typeof PolicyPrompt>;
+
+export const TinySize = z.enum(['tiny-0.5m', 'tiny-3m', 'tiny-10m', 'tiny-25m', 'custom']);
+
+export const TinyModelSpec = z.object({
+  kind: z.literal('tiny'),
+  size: TinySize.default('tiny-0.5m').describe('preset: ~0.5M, 3M, 10M or 25M parameters; "custom" uses n_layer/n_head/d_model'),
+  n_layer: z.number().int().min(1).optional(),
+  n_head: z.number().int().min(1).optional(),
+  d_model: z.number().int().min(8).optional(),
+  max_seq_len: z.number().int().min(16).max(65536).default(1024).describe('context length in tokens (bytes + specials)'),
+  dropout: z.number().min(0).lt(1).default(0),
+  prompt_style: z.enum(['compact', 'full']).default('compact').describe('compact: tools and turns only; full: with an instruction paragraph'),
+  device: z.string().optional().describe('"cpu", "cuda", "cuda:1" or "auto"'),
+});
+
+export const LoraSpec = z.object({
+  r: z.number().int().min(1).default(16),
+  alpha: z.number().int().min(1).default(32),
+  dropout: z.number().min(0).lt(1).default(0),
+  target_modules: z.union([z.array(z.string()).min(1), z.string()]).optional().describe('default "all-linear"'),
+});
+
+export const HFModelSpec = z.object({
+  kind: z.literal('hf'),
+  path: z.string().min(1).describe('local checkpoint directory (nothing is downloaded)'),
+  dtype: z.enum(['auto', 'bfloat16', 'float16', 'float32']).default('auto').describe('auto: bf16 on CUDA, fp32 on the CPU'),
+  device: z.string().optional(),
+  lora: LoraSpec.optional().describe('train a LoRA adapter (peft) instead of all weights'),
+  trust_remote_code: z.boolean().default(false),
+  gradient_checkpointing: z.boolean().default(false),
+  chat_template: z.enum(['auto', 'chatml']).default('auto').describe("auto: the checkpoint's template (with tools) when it has one"),
+  enable_thinking: z.boolean().optional().describe('passed to templates that know it (Qwen3)'),
+  attn_implementation: z.string().optional(),
+});
+
+export const ModelSpec = z.discriminatedUnion('kind', [TinyModelSpec, HFModelSpec]);
+export type ModelSpec = z.input<typeof ModelSpec>;
+
+export const OptimizerConfig = z.object({
+  lr: z.number().positive().optional(),
+  weight_decay: z.number().min(0).optional(),
+  betas: z.tuple([z.number().min(0).lt(1), z.number().min(0).lt(1)]).optional(),
+});
+
+const Counters = z.object({
+  sft_steps: z.number().int(),
+  grpo_steps: z.number().int(),
+  optimizer_steps: z.number().int(),
+  tokens_trained: z.number().int(),
+  tokens_generated: z.number().int(),
+});
+
+export const ModelInfo = z.looseObject({
+  kind: z.enum(['tiny', 'hf']),
+  params: z.number().int(),
+});
+
+export const LoadArgs = z.object({
+  model: ModelSpec,
+  seed: z.number().int().min(0).default(0),
+  threads: z.number().int().min(1).optional().describe('torch CPU threads for this worker'),
+  optimizer: OptimizerConfig.optional().describe('AdamW settings; steps may override lr'),
+  micro_batch_tokens: z.number().int().min(16).optional().describe('token budget of one forward/backward (gradient accumulation above it)'),
+});
+export const LoadResult = z.object({
+  model: ModelInfo,
+  device: z.string(),
+  threads: z.number().int(),
+  counters: Counters,
+  torch: z.string(),
+});
+
+export const GenerateArgs = z.object({
+  prompts: z.array(PolicyPrompt).min(1),
+  n: z.number().int().min(1).max(1024).default(1).describe('samples per prompt'),
+  temperature: z.number().min(0).default(1.0).describe('0 means greedy'),
+  greedy: z.boolean().default(false),
+  max_new_tokens: z.number().int().min(1).default(128),
+  top_p: z.number().gt(0).max(1).default(1.0),
+  seed: z.number().int().min(0).optional().describe('makes the sampling of this request reproducible'),
+  max_batch_rows: z.number().int().min(1).optional().describe('rows (prompts × n) decoded at once'),
+});
+export const GeneratedSample = z.object({
+  text: z.string().describe('decoded completion, without the stop token'),
+  token_ids: z.array(TokenId).describe('generated ids, including the stop token when it stopped'),
+  logprobs: z.array(z.number()).describe('log-prob of each generated id under the sampling distribution (logits / temperature; greedy: temperature 1)'),
+  finish_reason: z.enum(['stop', 'length']),
+});
+export type GeneratedSample = z.infer<typeof GeneratedSample>;
+export const GenerateResult = z.object({
+  results: z.array(z.object({ prompt_tokens: z.number().int(), samples: z.array(GeneratedSample) })),
+  new_tokens: z.number().int(),
+  seconds: z.number(),
+  tokens_per_s: z.number(),
+});
+
+const CompletionRef = z.union([
+  z.object({ completion: z.string().describe('completion text; the end-of-turn token is appended when add_eos') }),
+  z.object({ completion_ids: z.array(TokenId).min(1).describe('completion token ids, taken as they are') }),
+]);
+
+export const ScoreArgs = z.object({
+  items: z.array(z.intersection(z.object({ prompt: PolicyPrompt }), CompletionRef)).min(1),
+  add_eos: z.boolean().default(true),
+  return_token_logprobs: z.boolean().default(false),
+});
+export const ScoreResult = z.object({
+  results: z.array(
+    z.object({
+      logprob_sum: z.number(),
+      tokens: z.number().int(),
+      mean_logprob: z.number(),
+      ppl: z.number().nullable().describe('exp(−mean log-prob); null if it overflows'),
+      token_logprobs: z.array(z.number()).optional(),
+    }),
+  ),
+  seconds: z.number(),
+});
+
+const StepOptions = {
+  lr: z.number().positive().optional().describe('sets the learning rate from this step on'),
+  max_grad_norm: z.number().min(0).default(1.0),
+  reset_optimizer: z.boolean().default(false).describe('a fresh optimizer before this step'),
+};
+
+export const SftStepArgs = z.object({
+  samples: z
+    .array(z.intersection(z.object({ prompt: PolicyPrompt, weight: z.number().min(0).optional() }), CompletionRef))
+    .min(1),
+  add_eos: z.boolean().default(true),
+  ...StepOptions,
+});
+export const SftStepResult = z.object({
+  loss: z.number().describe('mean cross-entropy per completion token'),
+  sequences: z.number().int(),
+  completion_tokens: z.number().int(),
+  tokens: z.number().int(),
+  grad_norm: z.number().nullable(),
+  lr: z.number(),
+  seconds: z.number(),
+  tokens_per_s: z.number(),
+  step: z.number().int(),
+});
+
+export const GrpoCompletion = z
+  .object({
+    token_ids: z.array(TokenId).min(1),
+    logprobs: z.array(z.number()).describe('sampling log-probs, as generate returned them'),
+    advantage: z.number().refine(Number.isFinite, 'expected a finite number'),
+  })
+  .refine((c) => c.logprobs.length === c.token_ids.length, { message: 'one log-prob per token id', path: ['logprobs'] });
+
+export const GrpoStepArgs = z.object({
+  groups: z.array(z.object({ prompt: PolicyPrompt, completions: z.array(GrpoCompletion).min(1) })).min(1),
+  eps_low: z.number().min(0).lt(1).default(0.2),
+  eps_high: z.number().min(0).default(0.28),
+  beta: z.number().min(0).default(0),
+  aggregation: LossAggregation.default('token-mean'),
+  mu: z.number().int().min(1).default(1),
+  minibatches: z.number().int().min(1).default(1).describe('optimizer steps per pass, over contiguous runs of groups'),
+  temperature: z.number().positive().default(1.0),
+  norm_tokens: z.number().int().min(1).optional().describe('dr-grpo constant length normaliser (default: the longest completion)'),
+  reset_reference: z.boolean().default(false).describe('beta > 0: take the current weights as the new reference'),
+  ...StepOptions,
+});
+export const GrpoStepResult = z.object({
+  loss: z.number(),
+  ratio_mean: z.number(),
+  ratio_min: z.number(),
+  ratio_max: z.number(),
+  clip_frac: z.number().describe('fraction of tokens whose gradient the clip stopped'),
+  kl: z.number().describe('mean k3 KL per token, to the reference (beta > 0) or to the sampling policy'),
+  kl_to: z.enum(['reference', 'sampling']),
+  entropy: z.number().describe('mean entropy of the policy per completion token'),
+  grad_norm: z.number().nullable().describe('before clipping; mean over updates'),
+  updates: z.number().int(),
+  sequences: z.number().int(),
+  skipped_sequences: z.number().int().describe('advantage 0 and no KL term: nothing to learn, not run'),
+  completion_tokens: z.number().int(),
+  tokens: z.number().int(),
+  seconds: z.number(),
+  tokens_per_s: z.number(),
+  lr: z.number(),
+  step: z.number().int(),
+});
+export type GrpoStepResult = z.infer<typeof GrpoStepResult>;
+
+export const SaveArgs = z.object({
+  path: z.string().min(1).describe('checkpoint directory; written beside it, then renamed into place'),
+  meta: z.record(z.string(), z.unknown()).optional(),
+});
+export const SaveResult = z.object({ path: z.string(), bytes: z.number().int(), counters: Counters });
+
+export const RestoreArgs = z.object({
+  path: z.string().min(1),
+  optimizer: z.boolean().default(true).describe('restore the optimizer state too'),
+  device: z.string().optional(),
+});
+export const RestoreResult = LoadResult.extend({ meta: z.record(z.string(), z.unknown()), path: z.string() });
+
+export const StatsArgs = z.object({});
+export const StatsResult = z.looseObject({
+  loaded: z.boolean(),
+  pid: z.number().int(),
+  torch: z.string(),
+  threads: z.number().int(),
+  counters: Counters,
+  model: ModelInfo.optional(),
+  device: z.string().optional(),
+  rss_mb: z.number().nullable(),
+});
+
+export const PingArgs = z.object({});
+export const PingResult = z.object({ pong: z.literal(true), pid: z.number().int() });
+
+/** Every verb of the worker, with its argument and result schemas. */
+export const WorkerVerbs = {
+  load: { args: LoadArgs, result: LoadResult },
+  generate: { args: GenerateArgs, result: GenerateResult },
+  score: { args: ScoreArgs, result: ScoreResult },
+  sft_step: { args: SftStepArgs, result: SftStepResult },
+  grpo_step: { args: GrpoStepArgs, result: GrpoStepResult },
+  save: { args: SaveArgs, result: SaveResult },
+  restore: { args: RestoreArgs, result: RestoreResult },
+  stats: { args: StatsArgs, result: StatsResult },
+  ping: { args: PingArgs, result: PingResult },
+} as const;
+export type WorkerVerb = keyof typeof WorkerVerbs;
+export type WorkerArgs<V extends WorkerVerb> = z.input<(typeof WorkerVerbs)[V]['args']>;
+export type WorkerResult<V extends WorkerVerb> = z.output<(typeof WorkerVerbs)[V]['result']>;
+
+export const WorkerErrorType = z.enum([
+  'bad_json',
+  'bad_request',
+  'unknown_verb',
+  'not_loaded',
+  'out_of_memory',
+  'runtime_error',
+]);
+
+export const WorkerRequest = z.object({ id: z.string().min(1), verb: z.string(), args: z.record(z.string(), z.unknown()) });
+
+/** One line the worker writes: a response to a request, or an event. */
+export const WorkerLine = z.union([
+  z.object({ id: z.union([z.string(), z.number()]), ok: z.literal(true), result: z.unknown(), ms: z.number().optional() }),
+  z.object({
+    id: z.union([z.string(), z.number()]).nullable(),
+    ok: z.literal(false),
+    error: z.object({ type: WorkerErrorType, message: z.string(), traceback: z.string().optional() }),
+  }),
+  z.looseObject({ event: z.literal('ready'), pid: z.number().int(), torch: z.string(), threads: z.number().int() }),
+  z.object({ event: z.literal('started'), id: z.union([z.string(), z.number()]), verb: z.string() }),
+  z.object({ event: z.literal('fatal'), error: z.looseObject({ type: z.string(), message: z.string() }) }),
+]);
+export type WorkerLine = z.infer<typeof WorkerLine>;
+
+// ---------------------------------------------------------------------------------
+// 2. Bus verbs served by the trainer agent
+
+/** A prompt on the bus: what the policy sees of a sample (never its hidden truth). */
+export const BusPrompt = z.object({
+  tools: z.array(ToolSpec).min(1),
+  messages: z.array(ChatMessage).min(1),
+});
+
+export const PolicyGenerateInput = z.object({
+  prompts: z.array(BusPrompt).min(1),
+  n: z.number().int().min(1).max(1024).default(1),
+  temperature: z.number().min(0).default(0).describe('0: greedy (GCP); 1.0: rollouts'),
+  max_new_tokens: z.number().int().min(1).default(512),
+  seed: z.number().int().min(0).optional(),
+  return_tokens: z.boolean().default(false).describe('include token ids and per-token log-probs'),
+});
+export const PolicyGenerateOutput = z.object({
+  results: z.array(
+    z.object({
+      samples: z.array(
+        z.object({
+          text: z.string(),
+          finish_reason: z.enum(['stop', 'length']),
+          tokens: z.number().int(),
+          logprob_sum: z.number(),
+          ppl: z.number().nullable().describe('perplexity of the model on its own output: exp(−mean log-prob)'),
+          token_ids: z.array(TokenId).optional(),
+          logprobs: z.array(z.number()).optional(),
+        }),
+      ),
+    }),
+  ),
+  model: z.string().describe('which policy answered: checkpoint or model name'),
+});
+
+export const PolicyScoreInput = z.object({
+  items: z.array(BusPrompt.extend({ completion: z.string().describe('Hermes tool-call text or plain text') })).min(1),
+});
+export const PolicyScoreOutput = z.object({
+  results: z.array(z.object({ logprob_sum: z.number(), tokens: z.number().int(), ppl: z.number().nullable() })),
+  model: z.string(),
+});
+
+export const PolicyContract = defineContract({
+  name: 'policy',
+  description: 'The model under training: sampling and scoring (served by the trainer agent, or an adapter over an OpenAI-compatible endpoint).',
+  verbs: {
+    generate: { input: PolicyGenerateInput, output: PolicyGenerateOutput, description: 'n samples (or greedy) per prompt', timeoutMs: 600_000 },
+    score: { input: PolicyScoreInput, output: PolicyScoreOutput, description: 'log-prob and perplexity of given completions', timeoutMs: 300_000 },
+  },
+});
+export type PolicyContract = typeof PolicyContract;
+
+export const TrainerSftInput = z.object({
+  samples: z.array(Sample).min(1).describe('masked samples are skipped; a text label trains on the text'),
+  epochs: z.number().int().min(1).default(1),
+  batch_size: z.number().int().min(1).default(16),
+  lr: z.number().positive().default(1e-4),
+  seed: z.number().int().min(0).default(0),
+  reset_optimizer: z.boolean().default(false),
+});
+export const TrainerSftOutput = z.object({
+  steps: z.number().int(),
+  loss_first: z.number(),
+  loss_last: z.number(),
+  tokens: z.number().int(),
+  seconds: z.number(),
+  checkpoint: z.string().nullable(),
+});
+
+export const TrainerGrpoInput = z.object({
+  samples: z.array(Sample).min(1),
+  round: z.number().int().min(0).default(1),
+  batch_size: z.number().int().min(1).default(8).describe('prompts per GRPO step'),
+  seed: z.number().int().min(0).default(0),
+  settings: GrpoSettings.prefault({}),
+});
+
+/** One GRPO step as the trainer agent reports it (trace metric event). */
+export const GrpoStepMetrics = GrpoStepResult.extend({
+  round: z.number().int(),
+  epoch: z.number().int(),
+  reward_mean: z.number(),
+  reward_std: z.number(),
+  groups: z.number().int(),
+  groups_with_signal: z.number().int(),
+});
+export type GrpoStepMetrics = z.infer<typeof GrpoStepMetrics>;
+
+export const TrainerGrpoOutput = z.object({
+  steps: z.number().int(),
+  reward_first: z.number().describe('mean rollout reward of the first step'),
+  reward_last: z.number(),
+  reward_mean: z.number(),
+  seconds: z.number(),
+  checkpoint: z.string().nullable(),
+});
+
+export const TrainerContract = defineContract({
+  name: 'trainer',
+  description: 'Trains the policy: a supervised warm-up and GRPO rounds, with checkpoints in the run directory.',
+  verbs: {
+    sft: { input: TrainerSftInput, output: TrainerSftOutput, description: 'supervised steps on samples', timeoutMs: 3_600_000 },
+    grpo: { input: TrainerGrpoInput, output: TrainerGrpoOutput, description: 'one GRPO round over samples', timeoutMs: 24 * 3_600_000 },
+  },
+});
+export type TrainerContract = typeof TrainerContract;
