@@ -1,0 +1,191 @@
+import { ToolSpec, type ParamSchema } from './toolspec.ts';
+
+/**
+ * Rule checks for tool specs (round 0 API synthesis, imports, EDDE). Pure.
+ * `error` issues make a spec unusable; `warning` issues are style problems that
+ * imported real-world specs often have (mixed naming, missing parameter docs).
+ */
+
+export type RuleSeverity = 'error' | 'warning';
+export type RuleIssue = { path: string; code: string; severity: RuleSeverity; message: string };
+
+export type NamingStyle = 'snake' | 'camel' | 'kebab';
+export type DetectedStyle = NamingStyle | 'pascal' | 'single' | 'mixed';
+
+const SNAKE = /^[a-z][a-z0-9]*(_[a-z0-9]+)+$/;
+const CAMEL = /^[a-z][a-z0-9]*([A-Z][a-z0-9]*)+$/;
+const KEBAB = /^[a-z][a-z0-9]*(-[a-z0-9]+)+$/;
+const PASCAL = /^[A-Z][a-z0-9]*([A-Z][a-z0-9]*)*$/;
+const SINGLE = /^[a-z][a-z0-9]*$/;
+const PARAM_NAME = /^[A-Za-z_$][A-Za-z0-9_.$-]*$/;
+const KNOWN_FORMATS = new Set(['date', 'time', 'date-time', 'email', 'uri', 'uuid', 'ipv4', 'ipv6', 'hostname']);
+
+/** Style of one name; dotted namespaces ("math.factorial") are judged on their last part. */
+export function namingStyleOf(name: string): DetectedStyle {
+  const last = name.includes('.') ? name.slice(name.lastIndexOf('.') + 1) : name;
+  if (SINGLE.test(last)) return 'single';
+  if (SNAKE.test(last)) return 'snake';
+  if (CAMEL.test(last)) return 'camel';
+  if (KEBAB.test(last)) return 'kebab';
+  if (PASCAL.test(last)) return 'pascal';
+  return 'mixed';
+}
+
+/** Splits a name in any style into lower-case words. */
+export function nameWords(name: string): string[] {
+  return name
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .split(/[\s_.\-]+/)
+    .filter(Boolean)
+    .map((w) => w.toLowerCase());
+}
+
+/** Writes words (or a name in any style) in the given style. */
+export function toStyle(nameOrWords: string | string[], style: NamingStyle): string {
+  const words = Array.isArray(nameOrWords) ? nameOrWords : nameWords(nameOrWords);
+  if (style === 'snake') return words.join('_');
+  if (style === 'kebab') return words.join('-');
+  return words.map((w, i) => (i === 0 ? w : w.charAt(0).toUpperCase() + w.slice(1))).join('');
+}
+
+function compatible(found: DetectedStyle, wanted: NamingStyle): boolean {
+  return found === 'single' || found === wanted;
+}
+
+function typeOfValue(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'array';
+  if (typeof v === 'number') return Number.isInteger(v) ? 'integer' : 'number';
+  return typeof v;
+}
+
+function valueFits(type: ParamSchema['type'], v: unknown): boolean {
+  const t = typeOfValue(v);
+  if (type === 'number') return t === 'number' || t === 'integer';
+  if (type === 'object') return t === 'object';
+  return t === type;
+}
+
+/** `returns` is checked for structure only: result fields need no docs and may nest deeper. */
+type Ctx = { issues: RuleIssue[]; names: { path: string; name: string }[]; returns?: boolean };
+
+function push(ctx: Ctx, path: string, code: string, severity: RuleSeverity, message: string): void {
+  ctx.issues.push({ path, code, severity, message });
+}
+
+function checkSchema(s: ParamSchema, path: string, ctx: Ctx, depth: number, isParam: boolean): void {
+  if (isParam && !ctx.returns && (!s.description || !s.description.trim()))
+    push(ctx, `${path}.description`, 'param_description', 'warning', 'parameter has no description');
+  if (s.enum !== undefined) {
+    if (s.enum.length === 0) push(ctx, `${path}.enum`, 'enum_empty', 'error', 'enum lists no values');
+    s.enum.forEach((v, i) => {
+      if (!valueFits(s.type, v)) push(ctx, `${path}.enum.${i}`, 'enum_type', 'error', `enum value ${JSON.stringify(v)} is not of type ${s.type}`);
+    });
+    if (new Set(s.enum.map((v) => JSON.stringify(v))).size !== s.enum.length)
+      push(ctx, `${path}.enum`, 'enum_duplicate', 'error', 'enum lists a value twice');
+    if (s.type === 'array' || s.type === 'object') push(ctx, `${path}.enum`, 'enum_type', 'error', `enum on a ${s.type}`);
+  }
+  if (s.format !== undefined && !KNOWN_FORMATS.has(s.format))
+    push(ctx, `${path}.format`, 'format_unknown', 'warning', `unknown format "${s.format}"`);
+  if (s.format !== undefined && s.type !== 'string')
+    push(ctx, `${path}.format`, 'format_type', 'error', `format "${s.format}" on a ${s.type}`);
+  if (s.default !== undefined && s.default !== null) {
+    if (!valueFits(s.type, s.default))
+      push(ctx, `${path}.default`, 'default_type', 'warning', `default ${JSON.stringify(s.default)} is not of type ${s.type}`);
+    else if (s.enum && !s.enum.some((e) => e === s.default))
+      push(ctx, `${path}.default`, 'default_enum', 'warning', `default ${JSON.stringify(s.default)} is not in the enum`);
+  }
+  if (s.type === 'array') {
+    if (!s.items) push(ctx, `${path}.items`, 'array_items', 'error', 'an array needs "items"');
+    else checkSchema(s.items, `${path}.items`, ctx, depth + 1, false);
+  } else if (s.items) {
+    push(ctx, `${path}.items`, 'items_on_scalar', 'warning', `"items" on a ${s.type} is ignored`);
+  }
+  if (s.type === 'object') checkObject(s.properties, s.required, path, ctx, depth + 1);
+  else if (s.properties) push(ctx, `${path}.properties`, 'properties_on_scalar', 'warning', `"properties" on a ${s.type} is ignored`);
+  if (depth > 4 && !ctx.returns) push(ctx, path, 'too_deep', 'warning', 'parameters nested more than 4 levels deep');
+}
+
+function checkObject(
+  properties: Record<string, ParamSchema> | undefined,
+  required: string[] | undefined,
+  path: string,
+  ctx: Ctx,
+  depth: number,
+): void {
+  const props = properties ?? {};
+  const req = required ?? [];
+  req.forEach((r, i) => {
+    if (!(r in props)) push(ctx, `${path}.required.${i}`, 'required_unknown', 'error', `required "${r}" is not a property`);
+  });
+  if (new Set(req).size !== req.length) push(ctx, `${path}.required`, 'required_duplicate', 'error', 'a name is required twice');
+  for (const [name, schema] of Object.entries(props)) {
+    const p = `${path}.properties.${name}`;
+    if (!PARAM_NAME.test(name)) push(ctx, p, 'param_name', 'error', `"${name}" is not a valid parameter name`);
+    ctx.names.push({ path: p, name });
+    if (req.includes(name) && schema.default !== undefined && schema.default !== null)
+      push(ctx, `${p}.default`, 'required_default', 'warning', 'a required parameter has a default');
+    checkSchema(schema, p, ctx, depth, true);
+  }
+}
+
+/**
+ * Checks one spec. `naming` (or the spec's own `meta.constraints.naming`) makes the
+ * style of every name an error to break; without it, mixed styles are a warning.
+ */
+export function checkToolSpec(spec: unknown, opts: { naming?: NamingStyle } = {}): RuleIssue[] {
+  const parsed = ToolSpec.safeParse(spec);
+  if (!parsed.success) {
+    return parsed.error.issues.map((i) => ({
+      path: i.path.map(String).join('.') || '(root)',
+      code: 'schema',
+      severity: 'error' as const,
+      message: i.message,
+    }));
+  }
+  const t = parsed.data;
+  const ctx: Ctx = { issues: [], names: [] };
+  if (!t.description.trim()) push(ctx, 'description', 'description', 'error', 'the tool has no description');
+  checkObject(t.parameters.properties, t.parameters.required, 'parameters', ctx, 1);
+  if (t.returns) {
+    const rctx: Ctx = { issues: ctx.issues, names: [], returns: true };
+    checkSchema(t.returns, 'returns', rctx, 1, false);
+  }
+
+  const meta = t.meta as { constraints?: { naming?: unknown } } | undefined;
+  const declared = opts.naming ?? (['snake', 'camel', 'kebab'].includes(meta?.constraints?.naming as string) ? (meta!.constraints!.naming as NamingStyle) : undefined);
+  const toolStyle = namingStyleOf(t.name);
+  if (declared) {
+    if (!compatible(toolStyle, declared)) push(ctx, 'name', 'name_style', 'error', `"${t.name}" is not ${declared} case`);
+    for (const n of ctx.names)
+      if (!compatible(namingStyleOf(n.name), declared)) push(ctx, n.path, 'name_style', 'error', `"${n.name}" is not ${declared} case`);
+  } else {
+    const styles = new Set([toolStyle, ...ctx.names.map((n) => namingStyleOf(n.name))].filter((s) => s !== 'single'));
+    if (styles.size > 1) push(ctx, 'name', 'name_style', 'warning', `names mix styles: ${[...styles].join(', ')}`);
+  }
+  return ctx.issues;
+}
+
+/** Checks a tool set: every spec (paths prefixed by its index) and no name twice. */
+export function checkToolSet(specs: unknown[]): RuleIssue[] {
+  const issues: RuleIssue[] = [];
+  const seen = new Map<string, number>();
+  specs.forEach((s, i) => {
+    for (const issue of checkToolSpec(s)) issues.push({ ...issue, path: `${i}.${issue.path}` });
+    const name = (s as { name?: unknown })?.name;
+    if (typeof name === 'string') {
+      const first = seen.get(name);
+      if (first !== undefined) issues.push({ path: `${i}.name`, code: 'duplicate_tool', severity: 'error', message: `"${name}" is also tool ${first}` });
+      else seen.set(name, i);
+    }
+  });
+  return issues;
+}
+
+export function hasErrors(issues: RuleIssue[]): boolean {
+  return issues.some((i) => i.severity === 'error');
+}
+
+export function errorsOnly(issues: RuleIssue[]): RuleIssue[] {
+  return issues.filter((i) => i.severity === 'error');
+}
