@@ -6,7 +6,7 @@ import { ErrorReply, LooptoolError, describeIssues } from '../../protocols/error
 import { newId } from '../../protocols/ids.ts';
 import type { JsonValue } from '../../protocols/json.ts';
 import type { AnyRoleImpl, HandlerContext, Logger, RoleEnv } from '../../protocols/role.ts';
-import { slotMachine, type SlotJob, type SlotOutcome } from '../../machines/slot.ts';
+import { runJob, slotMachine, type SlotJob } from '../../machines/slot.ts';
 import { encodeJson, decodeJson } from '../nats/codec.ts';
 import type { TracePublisher } from '../trace/publisher.ts';
 import { BusClient } from './client.ts';
@@ -26,6 +26,7 @@ export type HostOptions = {
   replica?: number;
 };
 
+type SlotOutcome = { job: SlotJob; ok: true; output: unknown } | { job: SlotJob; ok: false; error: unknown };
 type Pending = { env: Envelope; verb: string; input: unknown; received: number };
 type Recent = { waiters: Msg[]; env?: Envelope; reply?: Uint8Array };
 
@@ -104,7 +105,7 @@ export class RoleHost {
 
   private startSlot(i: number): Actor<typeof slotMachine> {
     const actorId = `${this.hostId}/${this.role}/${i}`;
-    const actor = createActor(slotMachine, { input: { settle: (o: SlotOutcome) => this.settle(o) } });
+    const actor = createActor(slotMachine);
     let last = 'idle';
     actor.subscribe((snap) => {
       const state = String(snap.value);
@@ -183,7 +184,19 @@ export class RoleHost {
     while (this.idle.length > 0 && this.mailbox.length > 0) {
       const slot = this.idle.pop()!;
       const next = this.mailbox.shift()!;
-      this.slots[slot]!.send({ type: 'WORK', job: this.jobFor(next, slot) });
+      const job = this.jobFor(next, slot);
+      const actor = this.slots[slot]!;
+      actor.send({ type: 'WORK', job });
+      runJob(job).then(
+        (output) => {
+          this.settle({ job, ok: true, output });
+          actor.send({ type: 'DONE' });
+        },
+        (error: unknown) => {
+          this.settle({ job, ok: false, error });
+          actor.send({ type: 'FAILED' });
+        },
+      );
     }
     if (this.stopping && this.mailbox.length === 0 && this.idle.length === this.slots.length) this.drained?.();
   }

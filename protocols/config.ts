@@ -1,0 +1,32 @@
+import { z } from 'zod';
+import { SimConfig } from './sim-config.ts';
+
+/**
+ * The configuration of a run (`--config FILE`, JSON). One schema, composed of one
+ * section per part of the system; every field has a default, so `{}` is the
+ * embedded default (sim brains, tiny policy on the CPU).
+ */
+export const BrainKind = z.enum(['sim', 'llm']);
+export type BrainKind = z.infer<typeof BrainKind>;
+
+export const RunConfig = z.object({
+  seed: z.string().min(1).default('looptool').describe('root seed: every random choice of the run derives from it'),
+  brains: z
+    .record(z.string(), BrainKind)
+    .default({})
+    .describe('brain per LLM-backed role, e.g. {"assistant": "llm"}; roles not named use `defaultBrain`'),
+  defaultBrain: BrainKind.default('sim'),
+  sim: SimConfig.prefault({}).describe('the simulated world (sim brains)'),
+  llm: z
+    .record(z.string(), z.unknown())
+    .default({})
+    .describe('OpenAI-compatible endpoint settings, validated by agents/common/llm/config.ts (baseURL, model, per-role overrides)'),
+  roles: z.array(z.string()).default([]).describe('extra role modules to serve (paths to files whose default export is a role)'),
+  /** Further sections (seeding, trainer, loop) are added by the parts that own them. */
+  sections: z.record(z.string(), z.unknown()).default({}),
+});
+export type RunConfig = z.infer<typeof RunConfig>;
+
+export function brainFor(config: Pick<RunConfig, 'brains' | 'defaultBrain'>, role: string): BrainKind {
+  return config.brains[role] ?? config.defaultBrain;
+}

@@ -1,0 +1,70 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { connect } from '@nats-io/transport-node';
+import { startEmbeddedNats } from '../nats/server.ts';
+import { LooptoolNode } from '../node.ts';
+import { defineBench } from './result.ts';
+import { drive, round, type LoadResult } from './stats.ts';
+import { parseFlags, intFlag } from '../cli/args.ts';
+import { echo, payload } from './bus-echo.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+export default defineBench({
+  name: 'bus',
+  summary: 'request/reply through a role host (validation + actor + tracing) vs raw NATS, same payloads, same run',
+  async run(argv) {
+    const { values } = parseFlags(argv, { n: { type: 'string' } });
+    const n = intFlag(values.n, 'n', 4000, 100);
+    const dir = mkdtempSync(join(tmpdir(), 'looptool-bench-'));
+    const server = await startEmbeddedNats({ storeDir: join(dir, 'nats') });
+    // Both responders live in one other process, as a role would in a real run.
+    const child = spawn(process.execPath, [...(process.env.BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []), '--import', 'tsx', join(here, 'bus-serve.ts'), server.url, dir], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const nc = await connect({ servers: server.url });
+    const data = new TextEncoder().encode(JSON.stringify(payload));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        createInterface({ input: child.stdout! }).once('line', () => resolve());
+        child.once('exit', (c) => reject(new Error(`bench server exited (${c})`)));
+      });
+      const clientNode = await LooptoolNode.start({ run: 'bench', runDir: dir, nc });
+      const raw = (i: number) => nc.request('bench.raw', data, { timeout: 10_000 }).then(() => i);
+      const host = (i: number) => clientNode.client.call(echo, 'echo', { ...payload, n: i }, { timeoutMs: 10_000 });
+      const results: Record<string, LoadResult> = {};
+      await drive(500, 16, raw);
+      await drive(500, 16, host);
+      for (const inFlight of [1, 64]) {
+        const m = inFlight === 1 ? Math.max(200, Math.floor(n / 4)) : n;
+        // Interleave halves so neither path gets a quieter machine.
+        const [r1, h1, r2, h2] = [await drive(m / 2, inFlight, raw), await drive(m / 2, inFlight, host), await drive(m / 2, inFlight, raw), await drive(m / 2, inFlight, host)];
+        const merge = (a: LoadResult, b: LoadResult): LoadResult => ({ n: a.n + b.n, seconds: a.seconds + b.seconds, rps: (a.n + b.n) / (a.seconds + b.seconds), p50: (a.p50 + b.p50) / 2, p99: Math.max(a.p99, b.p99) });
+        results[`raw_${inFlight}`] = merge(r1!, r2!);
+        results[`host_${inFlight}`] = merge(h1!, h2!);
+      }
+      const rows = Object.entries(results).map(([k, r]) => `${k.padEnd(8)} ${r.n.toString().padStart(6)} req  ${round(r.rps, 0).toString().padStart(7)} req/s  p50 ${round(r.p50, 3)} ms  p99 ${round(r.p99, 3)} ms`);
+      console.log(rows.join('\n'));
+      const ratio1 = results.host_1!.rps / results.raw_1!.rps;
+      const ratio64 = results.host_64!.rps / results.raw_64!.rps;
+      console.log(`host/raw: one at a time ${round(ratio1)}x, 64 in flight ${round(ratio64)}x (target >= 0.5x at 64)`);
+      const values: Record<string, number> = { payload_bytes: data.length, ratio_1: round(ratio1, 3), ratio_64: round(ratio64, 3) };
+      for (const [k, r] of Object.entries(results)) {
+        values[`${k}_rps`] = round(r.rps, 0);
+        values[`${k}_p50_ms`] = round(r.p50, 3);
+        values[`${k}_p99_ms`] = round(r.p99, 3);
+      }
+      await clientNode.stop();
+      return { name: 'bus', values, target: 'host >= 0.5x raw NATS req/s at 64 in flight', pass: ratio64 >= 0.5 };
+    } finally {
+      child.stdin!.end();
+      await new Promise((r) => setTimeout(r, 200));
+      child.kill('SIGKILL');
+      await nc.close().catch(() => undefined);
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+});
