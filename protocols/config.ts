@@ -22,8 +22,8 @@ export const RunConfig = z.object({
     .default({})
     .describe('OpenAI-compatible endpoint settings, validated by agents/common/llm/config.ts (baseURL, model, per-role overrides)'),
   roles: z.array(z.string()).default([]).describe('extra role modules to serve (paths to files whose default export is a role)'),
-  /** Further sections (seeding, trainer, loop) are added by the parts that own them. */
-  sections: z.record(z.string(), z.unknown()).default({}),
+  // Sections owned by other parts (seeding, trainer, loop) are added here as typed
+  // fields with defaults, each schema in its own protocols/ file.
 });
 export type RunConfig = z.infer<typeof RunConfig>;
 
