@@ -43,6 +43,10 @@ export const ImportIssue = z.object({ path: z.string(), message: z.string() });
 export const ImportOutput = z.object({
   tools: z.array(ToolSpec).describe('converted specs that pass the rule checks, deduplicated by name'),
   issues: z.array(ImportIssue).default([]).describe('what was skipped or changed, with the path in the source'),
+  sets: z
+    .array(z.array(z.string()))
+    .default([])
+    .describe('tool names grouped as the source groups them (one BFCL question\'s function list; one OpenAI tools array)'),
 });
 
 export const TaxonomyOutput = z.object({

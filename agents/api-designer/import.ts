@@ -1,0 +1,184 @@
+/**
+ * Importers: OpenAI `tools` JSON and BFCL function docs into our ToolSpec pool.
+ * BFCL writes Python-flavoured types (dict, float, tuple, any); they are mapped to
+ * the JSON-schema subset (object, number, array, string) and every change or
+ * skipped spec is reported with its path in the source. Imported specs get an
+ * inferred `meta` so that the simulator can build dialogues over them.
+ */
+import type { ParamSchema, ToolSpec } from '../../protocols/toolspec.ts';
+import { ToolSpec as ToolSpecSchema } from '../../protocols/toolspec.ts';
+import { checkToolSpec, errorsOnly } from '../../protocols/toolspec-rules.ts';
+import { inferToolMeta } from '../common/sim/infer.ts';
+
+export type ImportIssue = { path: string; message: string };
+/** `sets`: tool names grouped as the source groups them (a BFCL question's function list). */
+export type ImportResult = { tools: ToolSpec[]; issues: ImportIssue[]; sets: string[][] };
+export type ImportFormat = 'openai' | 'bfcl' | 'auto';
+
+const TYPE_MAP: Record<string, ParamSchema['type']> = {
+  string: 'string', str: 'string', integer: 'integer', int: 'integer', float: 'number', number: 'number', double: 'number',
+  boolean: 'boolean', bool: 'boolean', array: 'array', list: 'array', tuple: 'array', dict: 'object', object: 'object',
+  any: 'string', null: 'null',
+};
+
+type Raw = Record<string, unknown>;
+const isObj = (v: unknown): v is Raw => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Converts one (BFCL or OpenAI) parameter schema; notes what it had to change. */
+function convertSchema(raw: unknown, path: string, issues: ImportIssue[]): ParamSchema {
+  if (!isObj(raw)) {
+    issues.push({ path, message: 'not a schema object; treated as a string' });
+    return { type: 'string' };
+  }
+  const rawType = Array.isArray(raw.type) ? raw.type.find((t) => t !== 'null') : raw.type;
+  let type = typeof rawType === 'string' ? TYPE_MAP[rawType.toLowerCase()] : undefined;
+  if (!type) {
+    issues.push({ path: `${path}.type`, message: `unknown type ${JSON.stringify(raw.type)}; treated as string` });
+    type = 'string';
+  } else if (rawType === 'any') {
+    issues.push({ path: `${path}.type`, message: '"any" has no JSON-schema equivalent here; treated as string' });
+  }
+  const out: ParamSchema = { type };
+  if (typeof raw.description === 'string') out.description = raw.description;
+  if (typeof raw.format === 'string') out.format = raw.format;
+  if ('default' in raw) out.default = raw.default;
+  if (Array.isArray(raw.enum)) {
+    const vals = raw.enum.filter((v) => ['string', 'number', 'boolean'].includes(typeof v)) as (string | number | boolean)[];
+    if (vals.length !== raw.enum.length) issues.push({ path: `${path}.enum`, message: 'non-scalar enum values dropped' });
+    if (vals.length && type !== 'array' && type !== 'object') {
+      // BFCL sometimes writes numbers for a string enum and the reverse; the type wins
+      out.enum = vals.map((v) => (type === 'string' ? String(v) : v)).filter((v) => (type === 'string' ? true : typeof v !== 'string'));
+      if (!out.enum.length) delete out.enum;
+    } else if (vals.length && type === 'array') {
+      // an enum on an array constrains its items
+      issues.push({ path: `${path}.enum`, message: 'enum on an array moved to its items' });
+    } else if (!vals.length) issues.push({ path: `${path}.enum`, message: 'empty enum dropped' });
+  }
+  if (type === 'array') {
+    if (isObj(raw.items)) out.items = convertSchema(raw.items, `${path}.items`, issues);
+    else {
+      issues.push({ path: `${path}.items`, message: 'array without items; items taken as strings' });
+      out.items = { type: 'string' };
+    }
+    if (Array.isArray(raw.enum) && raw.enum.length && out.items && !out.items.enum && out.items.type !== 'object' && out.items.type !== 'array')
+      out.items.enum = (raw.enum as (string | number | boolean)[]).filter((v) => ['string', 'number', 'boolean'].includes(typeof v));
+  }
+  if (type === 'object') {
+    if (isObj(raw.properties)) {
+      out.properties = {};
+      for (const [k, v] of Object.entries(raw.properties)) out.properties[k] = convertSchema(v, `${path}.properties.${k}`, issues);
+      if (Array.isArray(raw.required)) {
+        const req = raw.required.filter((r): r is string => typeof r === 'string');
+        const known = req.filter((r) => r in out.properties!);
+        if (known.length !== req.length) issues.push({ path: `${path}.required`, message: `required names not in properties dropped: ${req.filter((r) => !known.includes(r)).join(', ')}` });
+        out.required = known;
+      }
+    }
+  }
+  return out;
+}
+
+/** One function doc ({name, description, parameters[, response]}) -> ToolSpec, or issues. */
+export function convertFunction(raw: unknown, path: string, source: 'openai' | 'bfcl', origin?: string): { spec?: ToolSpec; issues: ImportIssue[] } {
+  const issues: ImportIssue[] = [];
+  if (!isObj(raw) || typeof raw.name !== 'string') return { issues: [{ path, message: 'not a function doc (no name)' }] };
+  const params = isObj(raw.parameters) ? convertSchema({ ...raw.parameters, type: 'object' }, `${path}.parameters`, issues) : { type: 'object' as const };
+  const description = typeof raw.description === 'string' && raw.description.trim() ? raw.description.trim() : '';
+  if (!description) issues.push({ path: `${path}.description`, message: 'no description; the name is used' });
+  const candidate = {
+    name: raw.name,
+    description: description || raw.name.replace(/[_.-]+/g, ' '),
+    parameters: { type: 'object', properties: params.properties ?? {}, required: params.required ?? [] },
+    returns: isObj(raw.response) ? convertSchema(raw.response, `${path}.response`, issues) : undefined,
+  };
+  const parsed = ToolSpecSchema.safeParse(candidate);
+  if (!parsed.success) {
+    return { issues: [...issues, ...parsed.error.issues.map((i) => ({ path: `${path}.${i.path.join('.')}`, message: i.message }))] };
+  }
+  const spec = parsed.data;
+  const errors = errorsOnly(checkToolSpec(spec));
+  if (errors.length) return { issues: [...issues, ...errors.map((e) => ({ path: `${path}.${e.path}`, message: `${e.code}: ${e.message}` }))] };
+  spec.meta = inferToolMeta(spec, source, origin);
+  return { spec, issues };
+}
+
+/** Parses text as JSON, or as JSON Lines (BFCL files are JSON Lines named .json). */
+function parseSource(source: unknown, issues: ImportIssue[]): unknown[] {
+  if (typeof source !== 'string') return Array.isArray(source) ? source : [source];
+  const text = source.trim();
+  if (!text) return [];
+  try {
+    const v = JSON.parse(text);
+    return Array.isArray(v) ? v : [v];
+  } catch {
+    const out: unknown[] = [];
+    text.split('\n').forEach((line, i) => {
+      if (!line.trim()) return;
+      try {
+        out.push(JSON.parse(line));
+      } catch (e) {
+        issues.push({ path: `line ${i + 1}`, message: `not JSON: ${(e as Error).message}` });
+      }
+    });
+    return out;
+  }
+}
+
+/** Finds the function docs in one entry of any supported layout, with their paths. */
+function docsOf(entry: unknown, path: string, format: ImportFormat): { doc: unknown; path: string; source: 'openai' | 'bfcl' }[] {
+  if (!isObj(entry)) return [];
+  // OpenAI {type:'function', function:{...}}
+  if (entry.type === 'function' && isObj(entry.function) && format !== 'bfcl') return [{ doc: entry.function, path: `${path}.function`, source: 'openai' }];
+  // {tools:[...]} (an OpenAI request body) or BFCL question {function:[...]}
+  if (Array.isArray(entry.tools)) return entry.tools.flatMap((t, i) => docsOf(t, `${path}.tools.${i}`, format));
+  if (Array.isArray(entry.function))
+    return entry.function.map((d, i) => ({ doc: d, path: `${path}.function.${i}`, source: format === 'openai' ? 'openai' : 'bfcl' }));
+  if (typeof entry.name === 'string' && 'parameters' in entry) {
+    const bfclish = format === 'bfcl' || (format === 'auto' && isObj(entry.parameters) && (entry.parameters.type === 'dict' || 'response' in entry));
+    return [{ doc: entry, path, source: bfclish ? 'bfcl' : 'openai' }];
+  }
+  return [];
+}
+
+/**
+ * Imports specs from OpenAI `tools` JSON (an array, {tools}, or single entries) or
+ * BFCL function docs (question lines with `function`, or bare docs as in
+ * multi_turn_func_doc). Specs are deduplicated by name: the first wins; a later one
+ * with the same name but a different schema is reported and skipped.
+ */
+export function importSpecs(source: unknown, format: ImportFormat = 'auto', origin?: string): ImportResult {
+  const issues: ImportIssue[] = [];
+  const entries = parseSource(source, issues);
+  const byName = new Map<string, { spec: ToolSpec; key: string }>();
+  const tools: ToolSpec[] = [];
+  const sets: string[][] = [];
+  // bare docs (one per line, as in multi_turn_func_doc) form one set together
+  const loose: string[] = [];
+  entries.forEach((entry, i) => {
+    const docs = docsOf(entry, String(i), format);
+    if (!docs.length) issues.push({ path: String(i), message: 'no function doc found in this entry' });
+    const set: string[] = [];
+    for (const d of docs) {
+      const r = convertFunction(d.doc, d.path, d.source, origin);
+      issues.push(...r.issues);
+      if (!r.spec) continue;
+      const key = JSON.stringify([r.spec.description, r.spec.parameters]);
+      const seen = byName.get(r.spec.name);
+      if (seen) {
+        if (seen.key !== key) {
+          issues.push({ path: d.path, message: `another "${r.spec.name}" with a different schema was imported first; skipped` });
+          continue;
+        }
+      } else {
+        byName.set(r.spec.name, { spec: r.spec, key });
+        tools.push(r.spec);
+      }
+      set.push(r.spec.name);
+    }
+    const bare = docs.length === 1 && docs[0]!.path === String(i);
+    if (bare) loose.push(...set);
+    else if (set.length) sets.push([...new Set(set)]);
+  });
+  if (loose.length) sets.push([...new Set(loose)]);
+  return { tools, issues, sets };
+}
