@@ -1,13 +1,7 @@
-import { connect } from '@nats-io/transport-node';
-import { join } from 'node:path';
-import { existsSync } from 'node:fs';
 import { defineCommand, EXIT, UsageError } from '../command.ts';
 import { parseFlags } from '../args.ts';
-import { findLiveBus } from '../../bus-file.ts';
-import { busConfigFromEnv, connectionOptions } from '../../nats/connect.ts';
-import { startEmbeddedNats, type EmbeddedNats } from '../../nats/server.ts';
 import { readTrace } from '../../trace/stream.ts';
-import { runsRoot } from '../../rundir.ts';
+import { locateTrace, TraceSourceError } from '../../trace/locate.ts';
 import { formatTraceLine } from '../trace-format.ts';
 import type { TraceEvent } from '../../../protocols/trace.ts';
 
@@ -23,19 +17,10 @@ export default defineCommand({
       json: { type: 'boolean' },
       nats: { type: 'string' },
     });
-    const runDirPath = values.run ? join(runsRoot(), values.run) : undefined;
-    const live = findLiveBus(runDirPath && existsSync(join(runDirPath, 'bus.json')) ? runDirPath : undefined);
-    let url = values.nats ?? process.env.NATS_URL ?? live?.url;
-    let replayServer: EmbeddedNats | undefined;
-    if (!url) {
-      // Nothing running: replay a finished run from the store its embedded server left behind.
-      const store = runDirPath ? join(runDirPath, 'nats') : undefined;
-      if (!store || !existsSync(store)) throw new UsageError('no live bus found; pass --run ID of a finished run (runs/<id>/nats) or --nats URL');
-      if (values.follow) throw new UsageError(`run ${values.run} is not live; drop --follow to replay it`);
-      replayServer = await startEmbeddedNats({ storeDir: store });
-      url = replayServer.url;
-    }
-    const nc = await connect(connectionOptions(busConfigFromEnv({ url }), url));
+    const source = await locateTrace({ run: values.run, nats: values.nats, follow: values.follow }).catch((err: unknown) => {
+      throw err instanceof TraceSourceError ? new UsageError(err.message) : err;
+    });
+    const nc = source.nc;
     const abort = new AbortController();
     process.once('SIGINT', () => abort.abort());
     const print = (e: TraceEvent) => console.log(values.json ? JSON.stringify(e) : formatTraceLine(e));
@@ -50,8 +35,7 @@ export default defineCommand({
         if (all.length === 0) console.error('no trace events match');
       }
     } finally {
-      await nc.close();
-      await replayServer?.stop();
+      await source.close();
     }
     return EXIT.ok;
   },
