@@ -5,6 +5,7 @@ import { newId } from '../../protocols/ids.ts';
 import type { CallFn, CallOptions, RoleContract, VerbInput, VerbName, VerbOutput } from '../../protocols/role.ts';
 import { decodeJson, encodeJson } from '../nats/codec.ts';
 import type { TracePublisher } from '../trace/publisher.ts';
+import { ReplyMux } from '../nats/reply-mux.ts';
 
 export type ClientOptions = {
   run: string;
@@ -23,17 +24,6 @@ const RETRYABLE: ErrorCode[] = ['timeout', 'no_responders', 'overloaded'];
 
 function isRetryable(err: unknown): boolean {
   return err instanceof LooptoolError && (err.reply.retryable || RETRYABLE.includes(err.code));
-}
-
-/** Maps a NATS request failure to our error vocabulary. */
-function transportError(err: unknown, subject: string, timeoutMs: number): LooptoolError {
-  const e = err as { name?: string; message?: string; code?: string };
-  const text = `${e.name ?? ''} ${e.message ?? ''} ${e.code ?? ''}`.toLowerCase();
-  if (text.includes('no responders') || text.includes('503'))
-    return new LooptoolError({ code: 'no_responders', message: `no role serves ${subject} (is the agent running?)`, retryable: true });
-  if (text.includes('timeout'))
-    return new LooptoolError({ code: 'timeout', message: `${subject} did not answer within ${timeoutMs} ms`, retryable: true });
-  return new LooptoolError({ code: 'internal', message: `${subject}: ${e.message ?? String(err)}` });
 }
 
 /**
@@ -96,13 +86,8 @@ export class BusClient {
     }
   };
 
-  private async requestOnce(subject: string, data: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
-    try {
-      const m = await this.nc.request(subject, data, { timeout: timeoutMs });
-      return m.data;
-    } catch (err) {
-      throw transportError(err, subject, timeoutMs);
-    }
+  private requestOnce(subject: string, data: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
+    return ReplyMux.for(this.nc).request(subject, data, timeoutMs);
   }
 
   private readReply(role: string, verb: string, data: Uint8Array, output: RoleContract['verbs'][string]['output']): unknown {
