@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { SimConfig } from './sim-config.ts';
+import { SeedingConfig } from './seeding.ts';
 
 /**
  * The configuration of a run (`--config FILE`, JSON). One schema, composed of one
@@ -22,6 +23,7 @@ export const RunConfig = z.object({
     .default({})
     .describe('OpenAI-compatible endpoint settings, validated by agents/common/llm/config.ts (baseURL, model, per-role overrides)'),
   roles: z.array(z.string()).default([]).describe('extra role modules to serve (paths to files whose default export is a role)'),
+  seeding: SeedingConfig.prefault({}).describe('round 0: dialogue simulation, self-consistency, validation (protocols/seeding.ts)'),
   // Sections owned by other parts (seeding, trainer, loop) are added here as typed
   // fields with defaults, each schema in its own protocols/ file.
 });

@@ -1,0 +1,117 @@
+import { z } from 'zod';
+import { ChatMessage } from './messages.ts';
+import { Plan, type PlanStep } from './plan.ts';
+import { HiddenTruth, SampleKind } from './sample.ts';
+import { ToolSpec } from './toolspec.ts';
+import { RuleCode, RuleFailure } from './validate.ts';
+import { DialogueVerdict } from './roles/judge.ts';
+
+/**
+ * One simulated round-0 dialogue as it is kept in the run directory
+ * (round-0/dialogues.jsonl when accepted, round-0/rejected.jsonl when not), and the
+ * pure bookkeeping the dialogue machine does while it runs (where in the plan the
+ * dialogue is, what each assistant turn teaches).
+ */
+
+export const RejectReason = z.union([
+  RuleCode,
+  z.enum([
+    'judge_incorrect', // the judge majority said INCORRECT
+    'too_many_bad_turns', // steps kept failing (role errors, assistant turns that break the rules)
+    'invalid_tool_schema', // the tool set breaks the spec rules: nothing can be simulated on it
+    'too_long', // the dialogue reached seeding.maxMessages before the plan was done
+  ]),
+]);
+export type RejectReason = z.infer<typeof RejectReason>;
+
+/** Why the simulation stopped (before validation). */
+export const StopReason = z.enum(['done', 'bad_turns', 'invalid_tools', 'max_messages']);
+export type StopReason = z.infer<typeof StopReason>;
+
+/** What the machine knows about one assistant message of the dialogue. */
+export const TurnRecord = z.object({
+  message: z.number().int().min(0).describe('index of the assistant message in `messages`'),
+  step: z.number().int().min(-1).describe('plan step it answers (-1: outside the plan)'),
+  kind: SampleKind.optional().describe('what the turn teaches, from the plan; absent for turns that teach nothing (a summary after tool results)'),
+  samples: z.number().int().min(1).describe('assistant samples drawn for this turn'),
+  agreed: z.boolean().describe('two samples agreed (always true when self-consistency is off)'),
+  masked: z.boolean().describe('no two samples agreed: one was picked and the turn is not trained on'),
+  truth: HiddenTruth.optional().describe('SIMULATOR TRUTH of the chosen sample (sim assistants only)'),
+  toolErrors: z.array(z.boolean()).default([]).describe('per call of this turn: the tool answered with an error'),
+});
+export type TurnRecord = z.infer<typeof TurnRecord>;
+
+export const BadTurn = z.object({
+  at: z.number().int().min(0).describe('dialogue length when it happened'),
+  role: z.string(),
+  reason: z.string(),
+});
+export type BadTurn = z.infer<typeof BadTurn>;
+
+export const JudgeVote = z.object({ verdict: DialogueVerdict, analysis: z.string(), turn: z.number().int().min(0).optional() });
+export type JudgeVote = z.infer<typeof JudgeVote>;
+
+export const DialogueRecord = z.object({
+  id: z.string().min(1),
+  index: z.number().int().min(0).describe('position in the seed run; ids and seeds derive from it'),
+  status: z.enum(['accepted', 'rejected']),
+  reason: RejectReason.optional().describe('why it was rejected'),
+  detail: z.string().optional().describe('the rejection in words'),
+  stop: StopReason,
+  tools: z.array(ToolSpec),
+  plan: Plan.optional().describe('includes plan.hidden (SIMULATOR TRUTH); never shown to a policy or an llm brain'),
+  messages: z.array(ChatMessage),
+  turns: z.array(TurnRecord),
+  failures: z.array(RuleFailure).default([]),
+  votes: z.array(JudgeVote).default([]),
+  badTurns: z.array(BadTurn).default([]),
+  samples: z.number().int().min(0).default(0).describe('samples it produced'),
+});
+export type DialogueRecord = z.infer<typeof DialogueRecord>;
+
+/**
+ * Where a dialogue is in its plan. The machine moves it on every message:
+ * a user message starts the next step, except when it answers the clarifying
+ * question of a `clarify` step; an assistant message is classified by the step it
+ * answers.
+ */
+export type PlanCursor = {
+  step: number;
+  /** assistant messages with calls in this step so far */
+  callTurns: number;
+  /** the clarifying question of a clarify step has been asked */
+  asked: boolean;
+  /** assistant messages answering the current user message (tool rounds + the text) */
+  steps: number;
+};
+
+export const START_CURSOR: PlanCursor = { step: -1, callTurns: 0, asked: false, steps: 0 };
+
+/** The cursor after a user message. */
+export function afterUser(plan: Plan, c: PlanCursor): PlanCursor {
+  const step = plan.steps[c.step];
+  // The user gives the values the assistant asked for: same request, same step.
+  if (step && step.kind === 'clarify' && c.asked && c.callTurns === 0) return { ...c, steps: 0 };
+  return { step: c.step + 1, callTurns: 0, asked: false, steps: 0 };
+}
+
+/** What an assistant message in the cursor's step teaches, and the cursor after it. */
+export function classifyAssistant(plan: Plan, c: PlanCursor, hasCalls: boolean): { kind: SampleKind | undefined; next: PlanCursor } {
+  const step: PlanStep | undefined = plan.steps[c.step];
+  const next = { ...c, steps: c.steps + 1 };
+  if (!step) return { kind: undefined, next };
+  if (step.kind === 'clarify' && !c.asked && c.callTurns === 0) {
+    // The turn that must ask for the withheld value. A call here is a teacher
+    // mistake (no_clarify); it still teaches "clarify", with a wrong label.
+    return { kind: 'clarify', next: hasCalls ? { ...next, callTurns: 1 } : { ...next, asked: true } };
+  }
+  if (step.kind === 'irrelevant') return { kind: c.callTurns === 0 && !c.asked ? 'irrelevant' : undefined, next: hasCalls ? { ...next, callTurns: c.callTurns + 1 } : { ...next, asked: true } };
+  if (!hasCalls) return { kind: undefined, next };
+  const round = step.rounds[c.callTurns];
+  return { kind: round?.kind ?? step.kind, next: { ...next, callTurns: c.callTurns + 1 } };
+}
+
+/** Have all planned requests been made? (The user role says so too; this guards against a user that never stops.) */
+export function planFinished(plan: Plan, c: PlanCursor): boolean {
+  return afterUser(plan, c).step >= plan.steps.length;
+}
