@@ -1,0 +1,88 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { connect } from '@nats-io/transport-node';
+import { BusClient } from '../../runtime/host/client.ts';
+import { pingContract } from '../../examples/ping-pong/contracts.ts';
+
+const CLI = ['--import', 'tsx', 'runtime/cli/main.ts'];
+
+function startCli(args: string[], env: NodeJS.ProcessEnv): { child: ChildProcess; line(match: RegExp): Promise<string>; output(): string } {
+  const child = spawn(process.execPath, [...CLI, ...args], { env: { ...process.env, ...env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const waiters: { re: RegExp; resolve(l: string): void }[] = [];
+  createInterface({ input: child.stdout! }).on('line', (l) => {
+    out += `${l}\n`;
+    for (const w of waiters.splice(0)) (w.re.test(l) ? w.resolve(l) : waiters.push(w));
+  });
+  child.stderr!.on('data', (d) => (out += d.toString()));
+  return {
+    child,
+    output: () => out,
+    line: (re) =>
+      new Promise((resolve, reject) => {
+        waiters.push({ re, resolve });
+        child.once('exit', (c) => reject(new Error(`exited ${c} before ${re}: ${out}`)));
+      }),
+  };
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+test('up serves roles from modules, agent adds replicas, trace replays the run, Ctrl-C stops everything', async () => {
+  const runs = mkdtempSync(join(tmpdir(), 'looptool-cli-'));
+  const env = { LOOPTOOL_RUNS: runs };
+  const up = startCli(['up', '--run', 'clirun', '--module', 'examples/ping-pong/ping.ts'], env);
+  let agent: ReturnType<typeof startCli> | undefined;
+  try {
+    await up.line(/serving \d+ role/);
+    const bus = JSON.parse(readFileSync(join(runs, 'clirun', 'bus.json'), 'utf8')) as { url: string; pid: number };
+    // pong joins from another process, as it would from another machine.
+    agent = startCli(['agent', 'pong', '--module', 'examples/ping-pong/pong.ts', '--replicas', '2', '--nats', bus.url, '--run', 'clirun'], env);
+    await agent.line(/serving pong x2/);
+    const nc = await connect({ servers: bus.url });
+    const client = new BusClient(nc, { run: 'clirun' });
+    const out = await client.call(pingContract, 'rally', { shots: 4 });
+    assert.deepEqual(out, { shots: 4, last: 'pong(shot 4)' });
+    await nc.close();
+    await new Promise((r) => setTimeout(r, 100)); // let the trace batches flush
+    const trace = spawnSync(process.execPath, [...CLI, 'trace', '--run', 'clirun'], { env: { ...process.env, ...env, NO_COLOR: '1' }, encoding: 'utf8' });
+    assert.equal(trace.status, 0, trace.stderr);
+    const lines = trace.stdout.trim().split('\n');
+    assert.ok(lines.filter((l) => / pong +request +hit/.test(l)).length === 4, trace.stdout);
+    assert.ok(lines.some((l) => / ping +reply +rally/.test(l)), trace.stdout);
+    const natsPid = spawnSync('pgrep', ['-f', `${join(runs, 'clirun', 'nats')}/server.conf`], { encoding: 'utf8' }).stdout.trim().split('\n').map(Number).filter(Boolean);
+    assert.ok(natsPid.length >= 1, 'embedded server found');
+    agent.child.kill('SIGINT');
+    up.child.kill('SIGINT');
+    const [codeUp] = await Promise.all([new Promise((r) => up.child.once('exit', r)), new Promise((r) => agent!.child.once('exit', r))]);
+    assert.equal(codeUp, 0, up.output());
+    await new Promise((r) => setTimeout(r, 300));
+    for (const pid of natsPid) assert.ok(!alive(pid), 'nats-server stopped with `up`');
+    assert.ok(bus.pid > 0);
+  } finally {
+    up.child.kill('SIGKILL');
+    agent?.child.kill('SIGKILL');
+    rmSync(runs, { recursive: true, force: true });
+  }
+});
+
+test('bad flags give a usage error with exit code 2', () => {
+  const r = spawnSync(process.execPath, [...CLI, 'agent', '--replicas', 'x'], { encoding: 'utf8' });
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /usage: looptool agent/);
+  const u = spawnSync(process.execPath, [...CLI, 'nosuch'], { encoding: 'utf8' });
+  assert.equal(u.status, 2);
+  assert.match(u.stderr, /unknown command "nosuch"/);
+});
