@@ -1,0 +1,106 @@
+import { z } from 'zod';
+
+/**
+ * The `loop` section of a run's config (DESIGN.md §1, rounds j >= 1). Every field has a
+ * default: `LoopConfig.parse({})` is the embedded default, sized so that `npm run demo`
+ * (tiny policy on a 2-core CPU) runs the loop and the static baseline in minutes. The
+ * paper's settings are larger (a Qwen3-8B policy, budgets of thousands of samples).
+ */
+
+const Rate = z.number().min(0).max(1);
+
+export const Ablations = z
+  .object({
+    jglv: z.boolean().default(true).describe('false (--no-jglv): failed samples are not verified; every one is an error seed with its label trusted'),
+    edde: z.boolean().default(true).describe('false (--no-edde): no expansions; the budget is filled by the other parts'),
+    hppl: z.boolean().default(true).describe('false (--no-hppl): the mastered share is drawn at random, not by highest perplexity'),
+    static: z.boolean().default(false).describe('true (--static): train on seed data every round; no probing, verifying, expanding or merging'),
+  })
+  .describe('stage switches for the ablations of the paper');
+export type Ablations = z.infer<typeof Ablations>;
+
+export const WarmupConfig = z
+  .object({
+    enabled: z.boolean().default(true).describe('supervised warm-up on the seed pool before round 1 (the tiny GPT starts from random weights)'),
+    epochs: z.number().int().min(1).default(6),
+    batch_size: z.number().int().min(1).default(16),
+    lr: z.number().positive().default(3e-3),
+  })
+  .describe('round 0 supervised warm-up (trainer.sft)');
+
+export const RoundTrainConfig = z
+  .object({
+    batch_size: z.number().int().min(1).default(8).describe('prompts per GRPO step'),
+    group_size: z.number().int().min(2).default(8),
+    epochs: z.number().int().min(1).default(1).describe('passes over D_j per round (the paper: 2)'),
+    lr: z.number().positive().default(2e-4).describe('the paper uses 1e-6 for an 8B model; a tiny model needs far more'),
+    temperature: z.number().positive().default(1.0),
+    max_new_tokens: z.number().int().min(1).default(192),
+    sft_mix: z
+      .number()
+      .min(0)
+      .default(0)
+      .describe('also run trainer.sft on D_j for this many epochs each round (0 = pure GRPO, as in the paper)'),
+  })
+  .describe('per-round GRPO (trainer.grpo); the same compute for the loop and the static baseline');
+
+export const EvalConfig = z
+  .object({
+    testSize: z.number().int().min(1).default(96).describe('held-out test samples of the simulated world, never trained on'),
+    useTruth: z.boolean().default(true).describe('score the test split against the hidden true labels when the samples carry them'),
+    max_new_tokens: z.number().int().min(1).default(192),
+    bfcl: z
+      .object({
+        dir: z.string().min(1).describe('directory with BFCL v3 question/answer files'),
+        categories: z.array(z.string()).default(['simple', 'multiple', 'parallel', 'parallel_multiple', 'irrelevance']),
+        limit: z.number().int().min(1).optional().describe('at most this many questions per category'),
+      })
+      .optional()
+      .describe('also evaluate on BFCL v3 each round when set'),
+  })
+  .describe('evaluation after every round');
+
+export const LoopConfig = z.object({
+  rounds: z.number().int().min(0).max(64).default(3).describe('rounds j = 1..N after the seed round'),
+  budget: z.number().int().min(1).default(96).describe('samples in D_j, every round (fixed, so every round has the same compute)'),
+  seedNewShare: Rate.default(0.5).describe('share of unused seed samples in D_2; it halves every round after'),
+  hpplMinShare: Rate.default(0.2).describe('share of the budget kept for high-perplexity mastered samples even when error seeds and expansions could fill it'),
+  expansions: z.number().int().min(0).max(32).default(4).describe('k: new samples per PRED_WRONG sample (EDDE)'),
+  expansionAttempts: z.number().int().min(1).max(8).default(2).describe('tries per expansion slot when validation rejects a candidate'),
+  jglvVotes: z.number().int().min(1).max(15).default(3).describe('judge votes per failed sample; majority decides'),
+  validationVotes: z.number().int().min(1).max(15).default(3).describe('judge votes per expanded sample (as for seed data)'),
+  probe: z
+    .object({
+      max_new_tokens: z.number().int().min(1).default(192),
+      batch: z.number().int().min(1).default(32).describe('prompts per policy.generate request'),
+    })
+    .prefault({}),
+  warmup: WarmupConfig.prefault({}),
+  train: RoundTrainConfig.prefault({}),
+  eval: EvalConfig.prefault({}),
+  ablations: Ablations.prefault({}),
+  concurrency: z.number().int().min(1).max(256).default(16).describe('requests in flight per stage'),
+});
+export type LoopConfig = z.infer<typeof LoopConfig>;
+export type LoopConfigInput = z.input<typeof LoopConfig>;
+
+export const DEFAULT_LOOP_CONFIG: LoopConfig = LoopConfig.parse({});
+
+/** The variant names of the ablation table, and their switches. */
+export const VARIANTS = {
+  full: { jglv: true, edde: true, hppl: true, static: false },
+  'no-jglv': { jglv: false, edde: true, hppl: true, static: false },
+  'no-edde': { jglv: true, edde: false, hppl: true, static: false },
+  'no-hppl': { jglv: true, edde: true, hppl: false, static: false },
+  static: { jglv: true, edde: true, hppl: true, static: true },
+} as const satisfies Record<string, Ablations>;
+export type Variant = keyof typeof VARIANTS;
+
+/** The variant a set of switches amounts to ("custom" when several are off). */
+export function variantOf(a: Ablations): Variant | 'custom' {
+  if (a.static) return 'static';
+  const off = (['jglv', 'edde', 'hppl'] as const).filter((k) => !a[k]);
+  if (off.length === 0) return 'full';
+  if (off.length === 1) return `no-${off[0]}` as Variant;
+  return 'custom';
+}

@@ -1,0 +1,8 @@
+/** The closed loop's pure parts: config, merge arithmetic, JGLV, perplexity, metrics, records. */
+export * from './config.ts';
+export * from './hash.ts';
+export * from './ppl.ts';
+export * from './jglv.ts';
+export * from './metrics.ts';
+export * from './merge.ts';
+export * from './records.ts';

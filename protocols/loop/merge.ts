@@ -1,0 +1,217 @@
+import { z } from 'zod';
+import type { Sample } from '../sample.ts';
+import { contentHash, sha256Hex } from './hash.ts';
+import { byPplDesc } from './ppl.ts';
+
+/**
+ * The merge (DESIGN.md §1, step 5): D_{j+1} = ES ∪ EE ∪ HPPL ∪ Seed-new at a fixed
+ * budget per round.
+ *
+ * Allocation, in this order (every step skips content already taken):
+ *  1. Seed-new quota: round(budget × share), share = seedNewShare / 2^(j+1−2) for
+ *     D_{j+1} (D_2 gets the configured share, D_3 half of it, …), at most the seed
+ *     samples not used yet.
+ *  2. HPPL reserve: round(budget × hpplMinShare), at most the candidates: boundary
+ *     samples stay represented even when there are many error seeds.
+ *  3. ES (error seeds: PRED_WRONG with their label, LABEL_WRONG corrected), in order,
+ *     up to what 1 and 2 leave.
+ *  4. EE (validated expansions), round-robin over their parents so that each error seed
+ *     is represented before any gets a second one, up to what is left.
+ *  5. Seed-new, up to its quota.
+ *  6. HPPL fills what is left: mastered (and BOTH_CORRECT) samples by perplexity,
+ *     highest first; without HPPL (ablation) the same count is drawn at random.
+ *  7. Fill: if the parts could not reach the budget, more unused seed samples; then any
+ *     remaining candidates. A shortfall is recorded, never hidden.
+ */
+
+export const Part = z.enum(['seed', 'es', 'ee', 'hppl', 'seed_new', 'fill']);
+export type Part = z.infer<typeof Part>;
+
+const Count = z.number().int().min(0);
+
+export const Composition = z.object({
+  round: z.number().int().min(1).describe('j of the corpus D_j this composition describes'),
+  budget: Count,
+  total: Count,
+  seedNewShare: z.number().min(0).max(1),
+  parts: z.object({ seed: Count, es: Count, ee: Count, hppl: Count, seed_new: Count, fill: Count }),
+  corrected: Count.describe('error seeds whose label JGLV rewrote'),
+  available: z.object({ es: Count, ee: Count, candidates: Count, unusedSeed: Count }),
+  duplicates: Count.describe('items skipped because their content was already in D_j'),
+  shortfall: Count.describe('budget − total'),
+  hpplRandom: z.boolean().describe('the HPPL share was drawn at random (no-HPPL ablation)'),
+});
+export type Composition = z.infer<typeof Composition>;
+
+export type Placed = { part: Part; sample: Sample };
+
+/** Share of Seed-new in D_{round}: 1 for D_1, the configured share for D_2, halving after. */
+export function seedNewShare(share0: number, round: number): number {
+  if (round <= 1) return 1;
+  return share0 / 2 ** (round - 2);
+}
+
+/** A deterministic pseudo-random order of items (by hash of seed and id). */
+export function seededOrder<T extends { id: string }>(items: readonly T[], seed: string): T[] {
+  const keyed = items.map((x) => ({ x, k: sha256Hex(`${seed}/${x.id}`) }));
+  keyed.sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0));
+  return keyed.map((e) => e.x);
+}
+
+class Corpus {
+  readonly items: Placed[] = [];
+  readonly hashes = new Set<string>();
+  duplicates = 0;
+  constructor(readonly budget: number) {}
+  get room(): number {
+    return this.budget - this.items.length;
+  }
+  /** Adds a sample unless its content is in already; true when added. */
+  add(part: Part, sample: Sample): boolean {
+    if (this.room <= 0) return false;
+    const h = contentHash(sample);
+    if (this.hashes.has(h)) {
+      this.duplicates++;
+      return false;
+    }
+    this.hashes.add(h);
+    this.items.push({ part, sample });
+    return true;
+  }
+  /** Takes from `list` in order until `limit` were added or the list ends; returns what was consumed. */
+  take(part: Part, list: readonly Sample[], limit: number): { added: number; consumed: number } {
+    let added = 0;
+    let i = 0;
+    for (; i < list.length && added < limit && this.room > 0; i++) if (this.add(part, list[i]!)) added++;
+    return { added, consumed: i };
+  }
+}
+
+/** Expansions interleaved by parent: first child of every parent, then second children, … */
+export function roundRobinByParent(samples: readonly Sample[]): Sample[] {
+  const groups = new Map<string, Sample[]>();
+  for (const s of samples) {
+    const p = s.provenance.parent ?? s.id;
+    const g = groups.get(p);
+    if (g) g.push(s);
+    else groups.set(p, [s]);
+  }
+  const out: Sample[] = [];
+  const lists = [...groups.values()];
+  for (let i = 0; out.length < samples.length; i++) for (const g of lists) if (i < g.length) out.push(g[i]!);
+  return out;
+}
+
+/** D_1: the first `budget` samples of the seed pool (already in its seeded order). */
+export function initialRound(pool: readonly Sample[], budget: number): { samples: Placed[]; composition: Composition; used: string[] } {
+  const c = new Corpus(budget);
+  const { consumed } = c.take('seed', pool, budget);
+  return {
+    samples: c.items,
+    used: pool.slice(0, consumed).map((s) => s.id),
+    composition: {
+      round: 1,
+      budget,
+      total: c.items.length,
+      seedNewShare: 1,
+      parts: { seed: c.items.length, es: 0, ee: 0, hppl: 0, seed_new: 0, fill: 0 },
+      corrected: 0,
+      available: { es: 0, ee: 0, candidates: 0, unusedSeed: pool.length },
+      duplicates: c.duplicates,
+      shortfall: budget - c.items.length,
+      hpplRandom: false,
+    },
+  };
+}
+
+/**
+ * The static baseline's D_j: a window of `budget` seed samples that walks through the pool
+ * round after round (wrapping around), so it sees as many seed samples per round as the loop
+ * trains on, with the same compute.
+ */
+export function staticRound(pool: readonly Sample[], budget: number, round: number): { samples: Placed[]; composition: Composition } {
+  const c = new Corpus(budget);
+  if (pool.length) {
+    const start = ((round - 1) * budget) % pool.length;
+    const window = [...pool.slice(start), ...pool.slice(0, start)];
+    c.take('seed', window, budget);
+  }
+  return {
+    samples: c.items,
+    composition: {
+      round,
+      budget,
+      total: c.items.length,
+      seedNewShare: 1,
+      parts: { seed: c.items.length, es: 0, ee: 0, hppl: 0, seed_new: 0, fill: 0 },
+      corrected: 0,
+      available: { es: 0, ee: 0, candidates: 0, unusedSeed: pool.length },
+      duplicates: c.duplicates,
+      shortfall: budget - c.items.length,
+      hpplRandom: false,
+    },
+  };
+}
+
+export type MergeInput = {
+  /** j + 1: the round whose corpus is being built (>= 2). */
+  round: number;
+  budget: number;
+  seedNewShare: number;
+  hpplMinShare: number;
+  errorSeeds: readonly Sample[];
+  expansions: readonly Sample[];
+  /** mastered and BOTH_CORRECT samples of D_j with their greedy-output perplexity */
+  candidates: readonly { sample: Sample; ppl: number | null }[];
+  /** seed samples not used in any D_i yet, in pool order */
+  unusedSeed: readonly Sample[];
+  /** false: the HPPL share is drawn at random (ablation) */
+  hppl: boolean;
+  /** seeds the random draw of the no-HPPL ablation */
+  seed: string;
+};
+
+export type MergeResult = { samples: Placed[]; composition: Composition; used: string[] };
+
+export function mergeRound(m: MergeInput): MergeResult {
+  if (m.round < 2) throw new RangeError(`mergeRound builds D_2 and later; got round ${m.round}`);
+  const B = m.budget;
+  const c = new Corpus(B);
+  const share = seedNewShare(m.seedNewShare, m.round);
+  const seedQuota = Math.min(m.unusedSeed.length, Math.round(B * share));
+  const ranked = m.hppl
+    ? byPplDesc(m.candidates.map((x) => ({ id: x.sample.id, ppl: x.ppl, sample: x.sample }))).map((x) => x.sample)
+    : seededOrder(
+        m.candidates.map((x) => x.sample),
+        `${m.seed}/no-hppl/${m.round}`,
+      );
+  const hpplReserve = Math.min(ranked.length, Math.round(B * m.hpplMinShare));
+  const errRoom = Math.max(0, B - seedQuota - hpplReserve);
+
+  const es = c.take('es', m.errorSeeds, errRoom).added;
+  const ee = c.take('ee', roundRobinByParent(m.expansions), errRoom - es).added;
+  const seedTake = c.take('seed_new', m.unusedSeed, seedQuota);
+  const hppl = c.take('hppl', ranked, c.room);
+  // fill: unused seed beyond the quota, then candidates the HPPL step did not reach
+  const seedFill = c.take('fill', m.unusedSeed.slice(seedTake.consumed), c.room);
+  const fillCands = c.take('fill', ranked.slice(hppl.consumed), c.room);
+
+  const used = m.unusedSeed.slice(0, seedTake.consumed + seedFill.consumed).map((s) => s.id);
+  const placed = c.items;
+  return {
+    samples: placed,
+    used,
+    composition: {
+      round: m.round,
+      budget: B,
+      total: placed.length,
+      seedNewShare: share,
+      parts: { seed: 0, es, ee, hppl: hppl.added, seed_new: seedTake.added, fill: seedFill.added + fillCands.added },
+      corrected: placed.filter((p) => p.part === 'es' && p.sample.provenance.source === 'corrected').length,
+      available: { es: m.errorSeeds.length, ee: m.expansions.length, candidates: m.candidates.length, unusedSeed: m.unusedSeed.length },
+      duplicates: c.duplicates,
+      shortfall: B - placed.length,
+      hpplRandom: !m.hppl,
+    },
+  };
+}

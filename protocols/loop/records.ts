@@ -1,0 +1,135 @@
+import { z } from 'zod';
+import { Label, Sample } from '../sample.ts';
+import { VerifyVerdict } from '../roles/judge.ts';
+import { JglvAction } from './jglv.ts';
+import { Composition, Part } from './merge.ts';
+import { Accuracy, JglvScores, NoiseRate } from './metrics.ts';
+import { Ablations } from './config.ts';
+
+/**
+ * What the loop writes to the run directory (DESIGN.md §2.6): one JSONL file per stage
+ * output under round-<j>/, every line a self-describing record (a `type` field) that is
+ * validated when read back; plus manifest.json and the machine's snapshot.
+ */
+
+export const Stage = z.enum(['seeding', 'warmup', 'training', 'probing', 'verifying', 'expanding', 'merging', 'evaluating']);
+export type Stage = z.infer<typeof Stage>;
+
+/** A sample placed in a corpus (seed pool, test split, D_j), with the part it came from. */
+export const SampleRecord = z.object({
+  type: z.literal('sample'),
+  part: Part.optional().describe('which share of D_j it fills (absent in the seed pool and the test split)'),
+  sample: Sample,
+});
+export type SampleRecord = z.infer<typeof SampleRecord>;
+
+/** GCP: the policy's greedy answer to one sample of D_j. */
+export const ProbeRecord = z.object({
+  type: z.literal('probe'),
+  round: z.number().int().min(1),
+  id: z.string().describe('sample id'),
+  kind: z.string(),
+  mastered: z.boolean().describe('ToolMatch(prediction, label)'),
+  prediction: Label.describe('parsed calls, or the text (reasoning stripped) when there were none'),
+  text: z.string().describe('the raw greedy completion'),
+  ppl: z.number().nullable().describe('perplexity of the greedy output under the policy'),
+  tokens: z.number().int(),
+  parseError: z.string().optional(),
+});
+export type ProbeRecord = z.infer<typeof ProbeRecord>;
+
+/** JGLV: the judged fate of one failed sample. */
+export const VerdictRecord = z.object({
+  type: z.literal('verdict'),
+  round: z.number().int().min(1),
+  id: z.string().describe('sample id'),
+  verdict: VerifyVerdict,
+  votes: z.array(VerifyVerdict).describe('empty when JGLV is off (the verdict is then PRED_WRONG by rule)'),
+  analysis: z.string().describe('the winning votes\' error analysis'),
+  action: JglvAction,
+  corrected: z.string().optional().describe('id of the corrected sample (LABEL_WRONG)'),
+  truth: VerifyVerdict.optional().describe('SIMULATOR TRUTH: the verdict a perfect judge would give (evaluation only)'),
+});
+export type VerdictRecord = z.infer<typeof VerdictRecord>;
+
+export const Variation = z.enum(['complexity', 'persona', 'interaction_style', 'data_variation']);
+export type Variation = z.infer<typeof Variation>;
+
+/** EDDE: one expansion slot of one error seed, accepted or not. */
+export const ExpansionRecord = z.object({
+  type: z.literal('expansion'),
+  round: z.number().int().min(1),
+  parent: z.string().describe('id of the error seed'),
+  slot: z.number().int().min(0),
+  variation: Variation,
+  accepted: z.boolean(),
+  attempts: z.number().int().min(1),
+  sample: Sample.optional().describe('the accepted sample'),
+  reason: z.string().optional().describe('why the last attempt was rejected'),
+});
+export type ExpansionRecord = z.infer<typeof ExpansionRecord>;
+
+/** One test-split answer. */
+export const EvalItemRecord = z.object({
+  type: z.literal('eval_item'),
+  round: z.number().int().min(0),
+  split: z.string().describe('"test" (simulated world) or a BFCL category'),
+  id: z.string(),
+  kind: z.string(),
+  correct: z.boolean(),
+  text: z.string(),
+});
+export type EvalItemRecord = z.infer<typeof EvalItemRecord>;
+
+export const BfclFigures = z.object({
+  overall: z.number().nullable(),
+  categories: z.record(z.string(), z.object({ n: z.number().int(), correct: z.number().int(), accuracy: z.number() })),
+});
+
+export const RoundEval = z.object({
+  type: z.literal('eval'),
+  round: z.number().int().min(0).describe('0: after the warm-up, before any GRPO round'),
+  test: Accuracy,
+  bfcl: BfclFigures.optional(),
+  noise: NoiseRate.optional().describe('label noise of D_j (round >= 1)'),
+  jglv: JglvScores.optional().describe('JGLV vs the hidden truth this round'),
+  composition: Composition.optional().describe('composition of D_j'),
+  train: z.record(z.string(), z.unknown()).optional().describe('what the trainer reported this round'),
+  probe: z.object({ n: z.number().int(), mastered: z.number().int(), meanPpl: z.number().nullable() }).optional(),
+  expansion: z.object({ seeds: z.number().int(), accepted: z.number().int(), rejected: z.number().int() }).optional(),
+});
+export type RoundEval = z.infer<typeof RoundEval>;
+
+export const AnyRecord = z.discriminatedUnion('type', [SampleRecord, ProbeRecord, VerdictRecord, ExpansionRecord, EvalItemRecord, RoundEval]);
+export type AnyRecord = z.infer<typeof AnyRecord>;
+
+/** One finished stage in the manifest. */
+export const StageEntry = z.object({
+  round: z.number().int().min(0),
+  stage: Stage,
+  finishedAt: z.string(),
+  seconds: z.number().min(0),
+  files: z.record(z.string(), z.object({ records: z.number().int(), checksum: z.string() })).describe('path relative to the run dir'),
+  counts: z.record(z.string(), z.number()).default({}),
+});
+export type StageEntry = z.infer<typeof StageEntry>;
+
+export const Manifest = z.object({
+  version: z.literal(1),
+  run: z.string(),
+  created: z.string(),
+  variant: z.string(),
+  ablations: Ablations,
+  rounds: z.number().int(),
+  base: z.string().optional().describe('run whose round 0 (seed pool, test split, warm-up) this run reuses'),
+  status: z.enum(['running', 'done', 'failed']),
+  stages: z.array(StageEntry).default([]),
+  checkpoint: z.string().nullable().default(null).describe('policy checkpoint after the last finished training stage'),
+  updated: z.string(),
+});
+export type Manifest = z.infer<typeof Manifest>;
+
+/** Run-dir relative path of a stage's main output. */
+export function stageFile(round: number, name: string): string {
+  return `round-${round}/${name}`;
+}
