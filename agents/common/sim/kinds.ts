@@ -330,7 +330,7 @@ const ENUM_KIND: KindDef = {
   gen: () => null,
   surfaces: (v) => {
     if (typeof v !== 'string') return [String(v)];
-    const spoken = v.replace(/[_-]+/g, ' ').toLowerCase();
+    const spoken = v.replace(/_+/g, ' ');
     return spoken === v ? [v] : [v, spoken];
   },
 };
