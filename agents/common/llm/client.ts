@@ -242,6 +242,8 @@ export class LlmClient {
       if (turn >= repairs) {
         const what = opts.label ?? this.endpoint.role;
         const turns = turn + 1;
+        this.stats.failures++;
+        this.#emit({ kind: 'error', role: this.endpoint.role, model: this.endpoint.model, attempt: turns, reason: this.redact(reason), issues });
         throw new LooptoolError({
           code: 'invalid_output',
           message: this.redact(`${what}: ${this.endpoint.model} gave no valid output in ${turns} ${turns === 1 ? 'try' : 'tries'}: ${reason}`),
@@ -253,6 +255,18 @@ export class LlmClient {
       this.#emit({ kind: 'repair', role: this.endpoint.role, model: this.endpoint.model, attempt: turn + 1, reason, issues });
       messages.push({ role: 'assistant', content }, { role: 'user', content: repairMessage(reason, issues, shape) });
     }
+  }
+
+  /** Counts and reports a repair turn made by a helper built on `chat` (tool turns). */
+  noteRepair(attempt: number, reason: string, issues: ErrorIssue[] = []): void {
+    this.stats.repairs++;
+    this.#emit({ kind: 'repair', role: this.endpoint.role, model: this.endpoint.model, attempt, reason: this.redact(reason), issues });
+  }
+
+  /** Counts and reports a final output failure of a helper built on `chat`. */
+  noteFailure(attempt: number, reason: string, issues: ErrorIssue[] = []): void {
+    this.stats.failures++;
+    this.#emit({ kind: 'error', role: this.endpoint.role, model: this.endpoint.model, attempt, reason: this.redact(reason), issues });
   }
 
   #classify(err: unknown, signal?: AbortSignal): Failure {

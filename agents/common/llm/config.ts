@@ -30,6 +30,13 @@ export const EndpointFields = {
   extraBody: z.record(z.string(), z.unknown()),
   /** Extra HTTP headers (never logged). */
   headers: z.record(z.string(), z.string()),
+  /**
+   * How tools reach the model: `native` sends the `tools` parameter and reads
+   * `tool_calls` (Hermes text in the reply is still understood); `prompt` lists the
+   * tools in the system prompt and reads Hermes `<tool_call>` blocks, for servers
+   * started without a tool parser (vLLM without --enable-auto-tool-choice, plain llama.cpp).
+   */
+  toolMode: z.enum(['native', 'prompt']),
 };
 
 const numeric = <T extends z.ZodType>(t: T) => z.preprocess((v) => (typeof v === 'string' && v.trim() !== '' ? Number(v) : v), t);
@@ -50,6 +57,7 @@ export const EndpointOverrides = z
     retryMaxMs: numeric(EndpointFields.retryMaxMs).optional(),
     extraBody: EndpointFields.extraBody.optional(),
     headers: EndpointFields.headers.optional(),
+    toolMode: EndpointFields.toolMode.optional(),
   })
   .strict();
 export type EndpointOverrides = z.input<typeof EndpointOverrides>;
@@ -86,6 +94,7 @@ export type Endpoint = {
   retryMaxMs: number;
   extraBody: Record<string, unknown>;
   headers: Record<string, string>;
+  toolMode: 'native' | 'prompt';
 };
 
 // Environment names of each field; the key also accepts OPENAI_API_KEY / OPENAI_BASE_URL
@@ -104,6 +113,7 @@ const ENV_FIELDS: Record<keyof typeof EndpointFields, string> = {
   retryMaxMs: 'RETRY_MAX_MS',
   extraBody: 'EXTRA_BODY',
   headers: 'HEADERS',
+  toolMode: 'TOOL_MODE',
 };
 
 /** "api-designer" → "API_DESIGNER", the role's infix in LOOPTOOL_LLM_<ROLE>_<FIELD>. */
@@ -208,6 +218,7 @@ export function resolveEndpoint(role: string, config: unknown = {}, env: NodeJS.
     retryMaxMs: (merged.retryMaxMs as number | undefined) ?? DEFAULTS.retryMaxMs,
     extraBody: (merged.extraBody as Record<string, unknown> | undefined) ?? {},
     headers: (merged.headers as Record<string, string> | undefined) ?? {},
+    toolMode: (merged.toolMode as 'native' | 'prompt' | undefined) ?? 'native',
   };
 }
 

@@ -1,6 +1,7 @@
 import type { BaseMessage } from '@langchain/core/messages';
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import type { ChatMessage } from '../../../protocols/messages.ts';
+import { argumentsJson } from '../../../protocols/toolcalls/index.ts';
 
 export type OpenAIMessage = ChatCompletionMessageParam;
 
@@ -52,7 +53,8 @@ export function fromDialogue(messages: ChatMessage[]): OpenAIMessage[] {
         const calls = m.tool_calls.map((c, i) => ({
           id: c.id ?? `call_${turn}_${i}`,
           type: 'function' as const,
-          function: { name: c.name, arguments: JSON.stringify(c.arguments) },
+          // argumentsJson keeps integral floats (4.0) as the dialogue had them.
+          function: { name: c.name, arguments: argumentsJson(c) },
         }));
         pending = calls.map((c) => c.id);
         out.push({ role: 'assistant', content: m.content || null, tool_calls: calls });
