@@ -31,27 +31,29 @@ export function storedRuns(root = runsRoot()): string[] {
 
 /**
  * Finds the bus to read a run's trace from, in this order: `--nats URL`, NATS_URL,
- * the live looptool process of that run (runs/<id>/bus.json) or the latest one
- * (.looptool/bus.json); failing all, the finished run's own store (runs/<id>/nats),
- * served by a private nats-server for as long as the source is open.
+ * the live looptool process of that run (runs/<id>/bus.json); the finished run's own
+ * store (runs/<id>/nats), served by a private nats-server for as long as the source
+ * is open; the latest live looptool process (.looptool/bus.json).
  * `follow` on a finished run is refused: nothing will ever arrive.
  */
 export async function locateTrace(opts: { run?: string; nats?: string; follow?: boolean }): Promise<TraceSource> {
   const runDirPath = opts.run ? join(runsRoot(), opts.run) : undefined;
-  const live = findLiveBus(runDirPath && existsSync(join(runDirPath, 'bus.json')) ? runDirPath : undefined);
-  // A live bus of another run is still the right bus when the run was asked for by id and has no store of its own here.
+  const store = runDirPath ? join(runDirPath, 'nats') : undefined;
+  const hasStore = !!store && existsSync(join(store, 'jetstream'));
+  const ownBus = runDirPath && existsSync(join(runDirPath, 'bus.json')) ? findLiveBus(runDirPath) : undefined;
+  // A finished run with its own store is replayed from it, even while another run's bus is up.
+  const live = ownBus ?? (hasStore ? undefined : findLiveBus());
   let url = opts.nats ?? process.env.NATS_URL ?? live?.url;
   let replay: EmbeddedNats | undefined;
   if (!url) {
-    const store = runDirPath ? join(runDirPath, 'nats') : undefined;
-    if (!store || !existsSync(store)) {
+    if (!hasStore) {
       const known = storedRuns().slice(0, 5);
       throw new TraceSourceError(
-        `no live bus found; pass --run ID of a finished run (runs/<id>/nats) or --nats URL${known.length ? ` (recent runs: ${known.join(', ')})` : ''}`,
+        `${opts.run ? `run ${opts.run} is not live and has no store in ${runsRoot()}` : 'no live bus found'}; pass --run ID of a finished run (runs/<id>/nats) or --nats URL${known.length ? ` (recent runs: ${known.join(', ')})` : ''}`,
       );
     }
     if (opts.follow) throw new TraceSourceError(`run ${opts.run} is not live; drop --follow to replay it`);
-    replay = await startEmbeddedNats({ storeDir: store });
+    replay = await startEmbeddedNats({ storeDir: store! });
     url = replay.url;
   }
   let nc: NatsConnection;

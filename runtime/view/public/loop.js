@@ -1,0 +1,138 @@
+// The loop machine drawn as SVG: seeding, then one box per stage of a round with an
+// arrow back for the next round, then done. The current state is lit.
+
+export const LOOP_STAGES = ['training', 'probing', 'verifying', 'expanding', 'merging', 'evaluating'];
+export const LOOP_STATES = ['seeding', ...LOOP_STAGES, 'done'];
+
+const SVG = 'http://www.w3.org/2000/svg';
+const W = 100;
+const H = 46;
+const Y = 56;
+
+function el(name, attrs = {}, text) {
+  const e = document.createElementNS(SVG, name);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+function positions() {
+  const pos = { seeding: 8 };
+  LOOP_STAGES.forEach((s, i) => (pos[s] = 146 + i * 118));
+  pos.done = 146 + LOOP_STAGES.length * 118 + 20;
+  return pos;
+}
+
+/**
+ * Reads a loop state out of a trace event, tolerating the shapes a state machine may
+ * publish: {to}, {state}, {value} (a string, or XState's nested object) and dotted
+ * paths like "training.grpo". Returns undefined for anything else (slot states, roles).
+ */
+export function loopStateOf(e) {
+  if (e.kind !== 'state' || !e.data || typeof e.data !== 'object') return undefined;
+  let v = e.data.to ?? e.data.state ?? e.data.value ?? e.data.stage;
+  while (v && typeof v === 'object') v = Object.keys(v)[0];
+  if (typeof v !== 'string') return undefined;
+  const head = v.split(/[./]/)[0].toLowerCase();
+  if (LOOP_STATES.includes(head)) return { state: head, detail: v, round: num(e.data.round ?? e.data.context?.round) };
+  if (/loop/i.test(e.role)) return { state: head, detail: v, round: num(e.data.round), unknown: true };
+  return undefined;
+}
+
+function num(x) {
+  return typeof x === 'number' && Number.isFinite(x) ? x : undefined;
+}
+
+export class LoopDiagram {
+  constructor(container, onText) {
+    this.onText = onText;
+    this.nodes = {};
+    this.notes = {};
+    const pos = positions();
+    const width = pos.done + W + 8;
+    const svg = el('svg', { viewBox: `0 0 ${width} 150`, id: 'loop-svg', role: 'img', 'aria-label': 'loop state machine' });
+    const defs = el('defs');
+    const marker = el('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' });
+    marker.append(el('path', { d: 'M0,0 L10,5 L0,10 z', fill: '#9ca3af' }));
+    defs.append(marker);
+    svg.append(defs);
+    const order = LOOP_STATES;
+    for (let i = 0; i + 1 < order.length; i++) {
+      const a = order[i];
+      const b = order[i + 1];
+      svg.append(el('path', { class: 'edge', d: `M${pos[a] + W},${Y + H / 2} L${pos[b] - 2},${Y + H / 2}` }));
+    }
+    // next round: evaluating back to training, under the row
+    const from = pos.evaluating + W / 2;
+    const to = pos.training + W / 2;
+    svg.append(el('path', { class: 'edge', d: `M${from},${Y + H} C${from},${Y + H + 42} ${to},${Y + H + 42} ${to},${Y + H + 3}` }));
+    svg.append(el('text', { class: 'edge-label', x: (from + to) / 2, y: Y + H + 40 }, 'next round'));
+    svg.append(el('text', { class: 'edge-label', x: pos.done - 10, y: Y - 6 }, 'last round'));
+    for (const s of order) {
+      const g = el('g', { class: 'node', 'data-state': s, transform: `translate(${pos[s]},${Y})` });
+      g.append(el('rect', { width: W, height: H, rx: 8 }));
+      g.append(el('text', { x: W / 2, y: H / 2 - 5 }, s));
+      const note = el('text', { class: 'note', x: W / 2, y: H / 2 + 11 }, '');
+      g.append(note);
+      svg.append(g);
+      this.nodes[s] = g;
+      this.notes[s] = note;
+    }
+    this.roundText = el('text', { x: 8, y: 18, class: 'edge-label', 'text-anchor': 'start' }, '');
+    this.roundText.setAttribute('style', 'text-anchor:start;font-size:12px');
+    svg.append(this.roundText);
+    container.replaceChildren(svg);
+    this.svg = svg;
+    this.current = undefined;
+    this.round = undefined;
+    this.visited = new Set();
+  }
+
+  reset() {
+    this.current = undefined;
+    this.round = undefined;
+    this.visited.clear();
+    for (const s of LOOP_STATES) this.notes[s].textContent = '';
+    this.paint();
+  }
+
+  /** Feeds one trace event; returns true when it moved the diagram. */
+  feed(e) {
+    if (e.kind === 'progress') return this.progress(e);
+    const s = loopStateOf(e);
+    if (!s) return false;
+    if (s.round !== undefined && s.round !== this.round) {
+      this.round = s.round;
+      this.visited.clear();
+    }
+    if (this.current && this.current !== s.state) this.visited.add(this.current);
+    if (s.state === 'training' && this.current === 'evaluating') this.visited.clear();
+    this.current = s.state;
+    this.detail = s.detail;
+    this.paint();
+    return true;
+  }
+
+  progress(e) {
+    const d = e.data;
+    if (!d || typeof d !== 'object') return false;
+    const stage = typeof d.stage === 'string' ? d.stage.split(/[./]/)[0] : this.current;
+    if (!stage || !this.notes[stage]) return false;
+    const done = d.done ?? d.n ?? d.completed;
+    const total = d.total ?? d.of;
+    if (typeof done !== 'number') return false;
+    this.notes[stage].textContent = typeof total === 'number' ? `${done}/${total}` : String(done);
+    return true;
+  }
+
+  paint() {
+    for (const s of LOOP_STATES) {
+      const g = this.nodes[s];
+      g.classList.toggle('active', s === this.current);
+      g.classList.toggle('visited', this.visited.has(s) && s !== this.current);
+    }
+    this.svg.dataset.current = this.current ?? '';
+    this.roundText.textContent = this.round !== undefined ? `round ${this.round}` : '';
+    this.onText?.(this.current, this.round, this.detail);
+  }
+}
