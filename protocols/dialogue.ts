@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ChatMessage } from './messages.ts';
-import { Plan, type PlanStep } from './plan.ts';
+import { Plan } from './plan.ts';
 import { HiddenTruth, SampleKind } from './sample.ts';
 import { ToolSpec } from './toolspec.ts';
 import { RuleCode, RuleFailure } from './validate.ts';
@@ -8,9 +8,7 @@ import { DialogueVerdict } from './roles/judge.ts';
 
 /**
  * One simulated round-0 dialogue as it is kept in the run directory
- * (round-0/dialogues.jsonl when accepted, round-0/rejected.jsonl when not), and the
- * pure bookkeeping the dialogue machine does while it runs (where in the plan the
- * dialogue is, what each assistant turn teaches).
+ * (round-0/dialogues.jsonl when accepted, round-0/rejected.jsonl when not).
  */
 
 export const RejectReason = z.union([
@@ -68,50 +66,3 @@ export const DialogueRecord = z.object({
   samples: z.number().int().min(0).default(0).describe('samples it produced'),
 });
 export type DialogueRecord = z.infer<typeof DialogueRecord>;
-
-/**
- * Where a dialogue is in its plan. The machine moves it on every message:
- * a user message starts the next step, except when it answers the clarifying
- * question of a `clarify` step; an assistant message is classified by the step it
- * answers.
- */
-export type PlanCursor = {
-  step: number;
-  /** assistant messages with calls in this step so far */
-  callTurns: number;
-  /** the clarifying question of a clarify step has been asked */
-  asked: boolean;
-  /** assistant messages answering the current user message (tool rounds + the text) */
-  steps: number;
-};
-
-export const START_CURSOR: PlanCursor = { step: -1, callTurns: 0, asked: false, steps: 0 };
-
-/** The cursor after a user message. */
-export function afterUser(plan: Plan, c: PlanCursor): PlanCursor {
-  const step = plan.steps[c.step];
-  // The user gives the values the assistant asked for: same request, same step.
-  if (step && step.kind === 'clarify' && c.asked && c.callTurns === 0) return { ...c, steps: 0 };
-  return { step: c.step + 1, callTurns: 0, asked: false, steps: 0 };
-}
-
-/** What an assistant message in the cursor's step teaches, and the cursor after it. */
-export function classifyAssistant(plan: Plan, c: PlanCursor, hasCalls: boolean): { kind: SampleKind | undefined; next: PlanCursor } {
-  const step: PlanStep | undefined = plan.steps[c.step];
-  const next = { ...c, steps: c.steps + 1 };
-  if (!step) return { kind: undefined, next };
-  if (step.kind === 'clarify' && !c.asked && c.callTurns === 0) {
-    // The turn that must ask for the withheld value. A call here is a teacher
-    // mistake (no_clarify); it still teaches "clarify", with a wrong label.
-    return { kind: 'clarify', next: hasCalls ? { ...next, callTurns: 1 } : { ...next, asked: true } };
-  }
-  if (step.kind === 'irrelevant') return { kind: c.callTurns === 0 && !c.asked ? 'irrelevant' : undefined, next: hasCalls ? { ...next, callTurns: c.callTurns + 1 } : { ...next, asked: true } };
-  if (!hasCalls) return { kind: undefined, next };
-  const round = step.rounds[c.callTurns];
-  return { kind: round?.kind ?? step.kind, next: { ...next, callTurns: c.callTurns + 1 } };
-}
-
-/** Have all planned requests been made? (The user role says so too; this guards against a user that never stops.) */
-export function planFinished(plan: Plan, c: PlanCursor): boolean {
-  return afterUser(plan, c).step >= plan.steps.length;
-}

@@ -1,0 +1,42 @@
+import { defineRole } from '../../protocols/role.ts';
+import { ApiDesignerContract } from '../../protocols/roles/api-designer.ts';
+import { llmDeps, selectBrain, type BrainResources } from '../common/brains.ts';
+import { designToolSet } from './design.ts';
+import { importSpecs } from './import.ts';
+import { designLlm } from './llm.ts';
+import { CONSTRAINT_LEVELS, DOMAINS } from './trees.ts';
+
+/**
+ * The API designer (round 0 API synthesis): samples the context and constraint
+ * trees into rule-checked tool sets, and converts external specs (OpenAI tools,
+ * BFCL function docs) into the same pool. The sim brain is pure CPU work; the llm
+ * brain writes each spec with a model (bounded by the endpoint's limiter).
+ */
+export default defineRole({
+  contract: ApiDesignerContract,
+  concurrency: 256,
+  init: (env): BrainResources => selectBrain('api-designer', env),
+  verbs: {
+    design: {
+      async handle(input, ctx) {
+        const r = ctx.resources;
+        if (r.brain === 'llm') return designLlm(input, { ...llmDeps(r, ctx), config: r.config.sim });
+        return { tools: designToolSet(input, r.config.sim) };
+      },
+    },
+    import: {
+      async handle({ source, format, origin }) {
+        const r = importSpecs(source, format, origin);
+        return { tools: r.tools, issues: r.issues };
+      },
+    },
+    taxonomy: {
+      async handle() {
+        return {
+          domains: DOMAINS.map((d) => ({ id: d.id, subdomains: d.subdomains.map((s) => ({ id: s.id, intents: s.intents.map((i) => i.id) })) })),
+          constraintLevels: CONSTRAINT_LEVELS.map((l) => ({ level: l.level, options: l.options.map((o) => o.id) })),
+        };
+      },
+    },
+  },
+});

@@ -1,0 +1,37 @@
+import { brainFor, RunConfig, type BrainKind } from '../../protocols/config.ts';
+import { parseOrThrow } from '../../protocols/errors.ts';
+import type { JsonValue } from '../../protocols/json.ts';
+import type { HandlerContext, RoleEnv } from '../../protocols/role.ts';
+import { LlmClient } from './llm/client.ts';
+import { describeEndpoint, resolveEndpoint } from './llm/config.ts';
+import type { LlmDeps } from './llm/brain.ts';
+
+/**
+ * What a role replica holds: the run config and the brain chosen for the role
+ * (`brains.<role>` or `defaultBrain`). An llm brain gets one LlmClient per replica;
+ * all clients of a process that talk to the same endpoint share one limiter, so the
+ * endpoint's `concurrency` bounds the requests in flight, whatever the role's slots.
+ */
+export type BrainResources = { config: RunConfig; brain: BrainKind; llm?: LlmClient };
+
+/** Reads the run config from the host's env (invalid config: an error naming the field). */
+export function runConfigOf(env: Pick<RoleEnv, 'config'>): RunConfig {
+  return parseOrThrow(RunConfig, env.config ?? {}, 'run config', 'invalid_input', 'config');
+}
+
+export function selectBrain(role: string, env: RoleEnv): BrainResources {
+  const config = runConfigOf(env);
+  const brain = brainFor(config, role);
+  if (brain === 'sim') return { config, brain };
+  const endpoint = resolveEndpoint(role, config.llm);
+  // Retries, repairs and failures show in the trace; events are redacted by the client.
+  const llm = new LlmClient(endpoint, { onEvent: (e) => env.emit('log', JSON.parse(JSON.stringify({ llm: e })) as JsonValue) });
+  env.log.info({ role, endpoint: describeEndpoint(endpoint) }, 'llm brain');
+  return { config, brain, llm };
+}
+
+/** The deps an llm brain function takes, for one request. */
+export function llmDeps(r: BrainResources, ctx: Pick<HandlerContext, 'signal'>): LlmDeps {
+  if (!r.llm) throw new Error('llmDeps: this replica has no llm brain');
+  return { client: r.llm, signal: ctx.signal };
+}
