@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Label, Sample } from '../sample.ts';
 import { VerifyVerdict } from '../roles/judge.ts';
+import { Variation } from '../roles/expander.ts';
 import { JglvAction } from './jglv.ts';
 import { Composition, Part } from './merge.ts';
 import { Accuracy, JglvScores, NoiseRate } from './metrics.ts';
@@ -52,8 +53,7 @@ export const VerdictRecord = z.object({
 });
 export type VerdictRecord = z.infer<typeof VerdictRecord>;
 
-export const Variation = z.enum(['complexity', 'persona', 'interaction_style', 'data_variation']);
-export type Variation = z.infer<typeof Variation>;
+export { Variation } from '../roles/expander.ts';
 
 /** EDDE: one expansion slot of one error seed, accepted or not. */
 export const ExpansionRecord = z.object({

@@ -1,0 +1,82 @@
+import type { ChatMessage } from '../../protocols/messages.ts';
+import { defineRole, type HandlerContext } from '../../protocols/role.ts';
+import { ExpanderContract, type ExpandOutput } from '../../protocols/roles/expander.ts';
+import { deriveSeed } from '../../protocols/roles/seed.ts';
+import { ToolContract } from '../../protocols/roles/tool.ts';
+import { Sample, type Label, type Provenance } from '../../protocols/sample.ts';
+import { llmDeps, selectBrain, type BrainResources } from '../common/brains.ts';
+import { summarizeResult, summary } from '../common/sim/phrasing.ts';
+import { rng } from '../common/sim/rng.ts';
+import { isErrorResult, parseResult } from '../common/sim/world.ts';
+import { expandLlm } from './llm.ts';
+import { expandSim } from './sim.ts';
+
+/** The stable id of the sample a slot yields: one accepted expansion per slot. */
+export function expansionId(parent: string, round: number, slot: number): string {
+  return `${parent}~e${round}.${slot}`;
+}
+
+/**
+ * The rest of the exchange after an llm-written sample, so the validator reads a whole
+ * dialogue: the answer as an assistant turn, the tool role's results for its calls, and
+ * a closing answer that reports them.
+ */
+async function finishDialogue(context: ChatMessage[], label: Label, tools: Sample['tools'], seed: string, ctx: HandlerContext<BrainResources>): Promise<ChatMessage[]> {
+  if (label.type === 'text') return [...context, { role: 'assistant', content: label.text, tool_calls: [] }];
+  const calls = label.calls.map((c, i) => ({ ...c, id: c.id ?? `call_${context.length}_${i}` }));
+  const out: ChatMessage[] = [...context, { role: 'assistant', content: '', tool_calls: calls }];
+  const sentences: string[] = [];
+  let failed = false;
+  for (const [i, c] of calls.entries()) {
+    const spec = tools.find((t) => t.name === c.name)!;
+    const res = await ctx.call(ToolContract, 'execute', { seed: deriveSeed(seed, 'tool', i), tool: spec, call: c });
+    out.push({ role: 'tool', name: c.name, tool_call_id: c.id, content: res.content });
+    const parsed = parseResult(res.content);
+    failed ||= res.error || isErrorResult(parsed);
+    sentences.push(summarizeResult(c.name, parsed, res.content));
+  }
+  out.push({ role: 'assistant', content: summary(rng(seed, 'closing'), sentences, failed), tool_calls: [] });
+  return out;
+}
+
+/**
+ * The expander (EDDE). One request, one new sample from one error seed under one scenario
+ * variation. The sim brain plays the new request with the round-0 roles over the bus and
+ * keeps the truth; the llm brain writes the sample with the endpoint and the tool role
+ * answers its calls. Validation is the caller's: the same validator and judge as seed data.
+ */
+export default defineRole({
+  contract: ExpanderContract,
+  concurrency: 8,
+  init: (env) => selectBrain('expander', env),
+  verbs: {
+    expand: {
+      async handle(input, ctx): Promise<ExpandOutput> {
+        const id = expansionId(input.sample.id, input.round, input.slot);
+        const provenance: Provenance = { source: 'expansion', round: input.round, parent: input.sample.id, variation: input.variation };
+        if (ctx.resources.brain === 'sim') {
+          const x = await expandSim(
+            { seed: input.seed, sample: input.sample, variation: input.variation, truth: input.hidden?.truth },
+            ctx.resources.config.sim,
+            ctx.call,
+          );
+          return {
+            sample: Sample.parse({ ...x.sample, id, provenance }),
+            dialogue: x.dialogue,
+            requireToolUse: x.requireToolUse,
+            notes: x.notes,
+            hidden: { plan: x.plan },
+          };
+        }
+        const x = await expandLlm(input, llmDeps(ctx.resources, ctx));
+        const dialogue = await finishDialogue(x.context, x.label, input.sample.tools, input.seed, ctx);
+        return {
+          sample: Sample.parse({ id, kind: input.sample.kind, tools: input.sample.tools, context: x.context, label: x.label, provenance }),
+          dialogue,
+          requireToolUse: x.label.type === 'calls' || x.context.some((m) => m.role === 'assistant' && m.tool_calls.length > 0),
+          notes: x.notes,
+        };
+      },
+    },
+  },
+});
