@@ -46,7 +46,7 @@ function renderText(exp: Expected, plan: Plan, index: ToolIndex, r: Rng): string
 }
 
 /** A random slip of one sample, among the mistakes that apply to this answer. */
-function sampleSlip(exp: Expected, label: Label, plan: Plan, index: ToolIndex, cfg: SimConfig, r: Rng): { label: Label; kind: LabelNoiseKind } | undefined {
+function sampleSlip(exp: Expected, label: Label, truth: Label, plan: Plan, index: ToolIndex, cfg: SimConfig, r: Rng): { label: Label; kind: LabelNoiseKind } | undefined {
   const step = plan.steps[exp.step]!;
   const ctx = { index, step, round: exp.round };
   const kinds = applicableNoise(step, exp.round, index);
@@ -54,7 +54,8 @@ function sampleSlip(exp: Expected, label: Label, plan: Plan, index: ToolIndex, c
     const kind = r.weighted(cfg.noise.kinds as Record<LabelNoiseKind, number>, kinds);
     if (!kind) return undefined;
     const out = applyNoise(kind, label, ctx, r);
-    if (out) return { label: out, kind };
+    // a slip is one more deviation; one that happens to undo a planted mistake is not taken
+    if (out && !labelsMatch(out, truth)) return { label: out, kind };
     kinds.splice(kinds.indexOf(kind), 1);
   }
   return undefined;
@@ -84,7 +85,7 @@ export function simRespond(req: RespondRequest, cfg: SimConfig): RespondReply {
     notes.push(planted.noise.kind);
   }
   if (exp.sample && r.chance(cfg.noise.sampleRate)) {
-    const slip = sampleSlip(exp, visible, plan, index, cfg, r.fork('slip'));
+    const slip = sampleSlip(exp, visible, truthLabel, plan, index, cfg, r.fork('slip'));
     if (slip) {
       visible = slip.label;
       notes.push(`sample:${slip.kind}`);

@@ -19,7 +19,7 @@ import type { LabelNoiseKind } from '../../protocols/plan.ts';
 import { rng, type Rng } from '../common/sim/rng.ts';
 import { kindDef, joinList } from '../common/sim/kinds.ts';
 import { OFF_TOPIC_REQUESTS } from '../common/sim/phrasing.ts';
-import { applicableNoise, canonicalJson, setPath, siblingsOf, toolIndex, valueFor, type ToolIndex, type ToolInfo } from '../common/sim/world.ts';
+import { applicableNoise, canonicalJson, fillRequired, setPath, siblingsOf, toolIndex, valueFor, type ToolIndex, type ToolInfo } from '../common/sim/world.ts';
 
 export type PlanRequest = { seed: string; tools: ToolSpec[]; targetTurns?: number; kinds?: SampleKind[] };
 
@@ -72,6 +72,7 @@ function makeCall(info: ToolInfo, r: Rng, cfg: SimConfig, skip: string[] = []): 
     const sorted = g.map((d) => d.v).sort();
     g.forEach((d, i) => setPath(args, d.path, sorted[i]!));
   }
+  fillRequired(args, info, r);
   return { name: info.spec.name, arguments: args, refs: {} };
 }
 

@@ -69,6 +69,17 @@ export function inferKind(name: string, s: ParamSchema): string {
   return 'word';
 }
 
+/** Example values a description gives ("such as villa, condo, apartment, etc."), for free-text parameters. */
+export function examplesIn(description: string | undefined): string[] | undefined {
+  const m = description && /(?:such as|e\.g\.,?|for example,?|like)\s+([^.;()]+)/i.exec(description);
+  if (!m) return undefined;
+  const items = m[1]!
+    .split(/,|\bor\b|\band\b/)
+    .map((x) => x.trim().replace(/^['"]|['"]$/g, ''))
+    .filter((x) => x && x !== 'etc' && x.length <= 30 && !/\s{2}/.test(x));
+  return items.length >= 2 ? items : undefined;
+}
+
 /** Collects one ParamMeta per leaf argument (nested objects are walked; their leaves get dotted paths). */
 function paramMetas(props: Record<string, ParamSchema>, required: string[], prefix: string, parentRequired: boolean, out: ParamMeta[]): void {
   for (const [name, s] of Object.entries(props)) {
@@ -80,7 +91,7 @@ function paramMetas(props: Record<string, ParamSchema>, required: string[], pref
     }
     const kind = inferKind(name, s.type === 'array' && s.items ? s.items : s);
     const label = nameWords(name).join(' ');
-    const options = s.enum ?? (s.type === 'array' ? s.items?.enum : undefined);
+    const options = s.enum ?? (s.type === 'array' ? s.items?.enum : undefined) ?? (kind === 'word' ? examplesIn(s.description) : undefined);
     const def = kindDef(kind);
     const phrases = kind === 'flag' ? [`with ${label}`] : [`with ${label} {v}`, ...def.phrases.filter((p) => p !== '{v}').map((p) => p)];
     out.push({ path, label, kind, required: req, array: s.type === 'array', options, phrases: phrases.slice(0, 2) });
@@ -107,8 +118,9 @@ export function inferToolMeta(spec: ToolSpec, source: ToolMeta['source'] = 'open
   const first = ws[0] ?? 'use';
   const verb = VERBS.has(first) ? ALIASES[first] ?? first : 'use';
   const rest = VERBS.has(first) ? ws.slice(1) : ws;
-  const object = rest.length ? `the ${rest.join(' ')}` : `the ${nameWords(spec.name).join(' ')} tool`;
-  const ns = spec.name.includes('.') ? spec.name.slice(0, spec.name.indexOf('.')) : '';
+  const ns = spec.name.includes('.') ? spec.name.slice(0, spec.name.lastIndexOf('.')) : '';
+  // "property_valuation.get": the namespace names the object
+  const object = rest.length ? `the ${rest.join(' ')}` : ns ? `the ${nameWords(ns).join(' ')}` : `the ${nameWords(spec.name).join(' ')} tool`;
   const params: ParamMeta[] = [];
   paramMetas(spec.parameters.properties, spec.parameters.required, '', true, params);
   return {

@@ -170,6 +170,35 @@ export function valueFor(p: ParamMeta, spec: ToolSpec, r: Rng): JsonValue {
   return out;
 }
 
+/**
+ * Fills what an object argument that is present needs: an optional object that
+ * holds one value must still carry its own required fields.
+ */
+export function fillRequired(args: Record<string, JsonValue>, info: ToolInfo, r: Rng): void {
+  const walk = (props: Record<string, ParamSchema>, required: string[], obj: Record<string, JsonValue>, at: string) => {
+    for (const [k, s] of Object.entries(props)) {
+      const path = at ? `${at}.${k}` : k;
+      if (obj[k] === undefined && required.includes(k)) {
+        if (s.type !== 'object') {
+          const p = info.meta.params.find((q) => q.path === path);
+          obj[k] = p ? valueFor(p, info.spec, r) : genByType(s, r);
+          continue;
+        }
+        // a required object of optional fields: give it one, so that the user has something to say
+        obj[k] = {};
+        const inner = info.meta.params.filter((q) => q.path.startsWith(`${path}.`) && !q.path.slice(path.length + 1).includes('.'));
+        if (inner.length) {
+          const q = r.pick(inner);
+          setPath(args, q.path, valueFor(q, info.spec, r));
+        }
+      }
+      const v = obj[k];
+      if (s.type === 'object' && v && typeof v === 'object' && !Array.isArray(v)) walk(s.properties ?? {}, s.required ?? [], v as Record<string, JsonValue>, path);
+    }
+  };
+  walk(info.spec.parameters.properties, info.spec.parameters.required, args, '');
+}
+
 // ---------------------------------------------------------------- tool results
 
 export function parseResult(content: string): JsonValue | null {
