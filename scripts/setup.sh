@@ -16,7 +16,8 @@ need=()
 command -v nats-server >/dev/null 2>&1 || need+=(nats-server)
 dpkg -s python3-torch >/dev/null 2>&1 || need+=(python3-torch)
 dpkg -s libopenblas0-pthread >/dev/null 2>&1 || need+=(libopenblas0-pthread)
-if [ "${LOOPTOOL_BROWSER_TESTS:-}" = "1" ] || [ "${1:-}" = "--browser" ]; then
+# Debian's chromium runs the viewer's browser tests (test/view), so `npm test` (pretest) always has it.
+if [ "${npm_lifecycle_event:-}" = "pretest" ] || [ "${LOOPTOOL_BROWSER_TESTS:-}" = "1" ] || [ "${1:-}" = "--browser" ]; then
   command -v chromium >/dev/null 2>&1 || need+=(chromium)
 fi
 command -v tmux >/dev/null 2>&1 || need+=(tmux)

@@ -13,7 +13,8 @@ export function roleColor(role) {
   if (FIXED_COLORS[role]) return FIXED_COLORS[role];
   let h = 0;
   for (let i = 0; i < role.length; i++) h = (h * 31 + role.charCodeAt(i)) >>> 0;
-  return `hsl(${h % 360}, 62%, 40%)`;
+  // Golden-angle steps spread similar names (ping, pong) far apart on the colour wheel.
+  return `hsl(${Math.round((h % 97) * 137.508) % 360}, 65%, 40%)`;
 }
 
 const page = {
@@ -336,7 +337,7 @@ async function boot() {
     $('#loop-state-text').textContent = state ? `· ${detail ?? state}` : '· waiting for the loop';
   });
   loop.reset();
-  charts = new Charts($('#charts-panel'), $('#other-metrics'));
+  charts = new Charts($('#charts-panel'), $('#charts-panel .charts'));
   await refreshInfo(true);
   setStatus(page.live ? 'connecting' : 'finished', page.live ? 'connecting' : 'finished run');
   restart();

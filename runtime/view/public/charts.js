@@ -256,8 +256,10 @@ export class Charts {
     this.accuracy.data = [[]];
     this.composition.reset();
     this.grpoCount = 0;
-    for (const g of this.generic.values()) g.chart.plot?.destroy();
+    for (const g of this.generic.values()) {
+      g.chart.plot?.destroy();
+      g.chart.fig.remove();
+    }
     this.generic.clear();
-    this.otherRoot.replaceChildren();
   }
 }

@@ -50,7 +50,7 @@ export class LoopDiagram {
     this.notes = {};
     const pos = positions();
     const width = pos.done + W + 8;
-    const svg = el('svg', { viewBox: `0 0 ${width} 150`, id: 'loop-svg', role: 'img', 'aria-label': 'loop state machine' });
+    const svg = el('svg', { viewBox: `0 ${Y - 24} ${width} 120`, id: 'loop-svg', role: 'img', 'aria-label': 'loop state machine' });
     const defs = el('defs');
     const marker = el('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' });
     marker.append(el('path', { d: 'M0,0 L10,5 L0,10 z', fill: '#9ca3af' }));
@@ -78,9 +78,6 @@ export class LoopDiagram {
       this.nodes[s] = g;
       this.notes[s] = note;
     }
-    this.roundText = el('text', { x: 8, y: 18, class: 'edge-label', 'text-anchor': 'start' }, '');
-    this.roundText.setAttribute('style', 'text-anchor:start;font-size:12px');
-    svg.append(this.roundText);
     container.replaceChildren(svg);
     this.svg = svg;
     this.current = undefined;
@@ -132,7 +129,6 @@ export class LoopDiagram {
       g.classList.toggle('visited', this.visited.has(s) && s !== this.current);
     }
     this.svg.dataset.current = this.current ?? '';
-    this.roundText.textContent = this.round !== undefined ? `round ${this.round}` : '';
     this.onText?.(this.current, this.round, this.detail);
   }
 }
