@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createActor, fromPromise, toPromise, type Snapshot } from 'xstate';
-import { loopMachine, roundStages, type LoopStage, type StageInput } from '../../machines/loop.ts';
+import { loopMachine, roundStages, type LoopStage, type StageInput, type StageSummary } from '../../machines/loop.ts';
 import { VARIANTS, type Ablations } from '../../protocols/loop/config.ts';
 
 /** Runs the machine with stages that only record their calls; stops at `failAt` (a stage that throws). */
@@ -10,7 +10,7 @@ async function runMachine(ablations: Ablations, rounds: number, failAt?: string,
   const snapshots: unknown[] = [];
   const m = loopMachine.provide({
     actors: {
-      runStage: fromPromise<Record<string, number>, StageInput>(async ({ input }) => {
+      runStage: fromPromise<StageSummary, StageInput>(async ({ input }) => {
         const key = `${input.stage}@${input.round}`;
         calls.push(key);
         if (key === failAt) throw new Error(`boom in ${key}`);
