@@ -1,0 +1,126 @@
+import { mkdirSync, readFileSync } from 'node:fs';
+import { basename, relative, resolve } from 'node:path';
+import { defineCommand, EXIT, UsageError } from '../command.ts';
+import { intFlag, parseFlags } from '../args.ts';
+import { bold, dim, Progress } from '../style.ts';
+import { RunConfig } from '../../../protocols/config.ts';
+import { describeIssues, LooptoolError, formatIssues } from '../../../protocols/errors.ts';
+import { LooptoolNode } from '../../node.ts';
+import { newRunId, runsRoot } from '../../rundir.ts';
+import { busConfigFromEnv } from '../../nats/connect.ts';
+import { loadRoleModules } from '../../roles.ts';
+import { writeBusFile } from '../../bus-file.ts';
+import { runSeed, seedFiles, serveSeedRoles, settleRunConfig, type SeedSummary } from '../../seed.ts';
+
+function readConfigFile(path: string): RunConfig {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new UsageError(`--config ${path}: ${(err as Error).message}`);
+  }
+  const r = RunConfig.safeParse(raw);
+  if (!r.success) throw new UsageError(`--config ${path}: ${formatIssues(describeIssues(r.error))}`);
+  return r.data;
+}
+
+function table(title: string, counts: Record<string, number>): string[] {
+  const rows = Object.entries(counts).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  if (!rows.length) return [];
+  const w = Math.max(...rows.map(([k]) => k.length));
+  return [title, ...rows.map(([k, n]) => `  ${k.padEnd(w)}  ${String(n).padStart(6)}`)];
+}
+
+function report(s: SeedSummary, out: string): string {
+  const rate = s.finished ? ((100 * s.accepted) / s.finished).toFixed(1) : '0.0';
+  return [
+    `${bold('seed')}: ${s.finished}/${s.dialogues} dialogues finished (${s.ranNow} now, ${s.seconds.toFixed(1)} s)${s.complete ? '' : ' — incomplete: run the same command again to continue'}`,
+    `accepted ${s.accepted} (${rate}%), rejected ${s.rejected}`,
+    ...table('rejected by reason:', s.rejectedBy),
+    `samples ${s.samples} (masked ${s.masked}, noisy labels ${s.noisy} by sim truth), bad turns retried ${s.badTurns}`,
+    ...table('samples by kind:', s.samplesBy),
+    dim(`corpus in ${out}`),
+  ].join('\n');
+}
+
+export default defineCommand({
+  name: 'seed',
+  summary: 'round 0: synthesize tools and simulate N multi-agent dialogues over the bus; validated samples in runs/<id>/round-0/',
+  usage:
+    'seed --dialogues N [--concurrency C] [--config FILE] [--seed S] [--out runs/<id>] [--external-roles] [--module FILE]... [--role-concurrency N] [--nats URL] [--no-trace] [--json]',
+  async run(argv) {
+    const { values } = parseFlags(argv, {
+      dialogues: { type: 'string' },
+      concurrency: { type: 'string' },
+      config: { type: 'string' },
+      seed: { type: 'string' },
+      out: { type: 'string' },
+      'external-roles': { type: 'boolean', default: false },
+      module: { type: 'string', multiple: true },
+      'role-concurrency': { type: 'string' },
+      nats: { type: 'string' },
+      'no-trace': { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+    });
+    if (values.dialogues === undefined) throw new UsageError('--dialogues N is required');
+    const dialogues = intFlag(values.dialogues, 'dialogues', 0, 1);
+    const concurrency = intFlag(values.concurrency, 'concurrency', 8, 1);
+    const roleConcurrency = values['role-concurrency'] ? intFlag(values['role-concurrency'], 'role-concurrency', 1, 1) : undefined;
+    const outDir = resolve(values.out ?? `${runsRoot()}/${newRunId('seed')}`);
+    // The run id is one NATS subject token: the directory name, cleaned.
+    const run = basename(outDir).replace(/[^A-Za-z0-9_-]+/g, '-') || 'seed';
+    mkdirSync(outDir, { recursive: true });
+
+    let given: RunConfig | undefined = values.config ? readConfigFile(values.config) : undefined;
+    if (values.seed !== undefined) given = { ...(given ?? RunConfig.parse({})), seed: values.seed };
+    if (given && !given.seed) throw new UsageError('--seed must not be empty');
+    let config: RunConfig;
+    try {
+      config = settleRunConfig(outDir, given);
+    } catch (err) {
+      if (err instanceof LooptoolError) throw new UsageError(err.message);
+      throw err;
+    }
+
+    const node = await LooptoolNode.start({ run, runDir: outDir, bus: busConfigFromEnv({ url: values.nats }), config: config as unknown as Record<string, unknown> });
+    // `looptool trace --follow --run <id>` and `looptool view` find a live run by this file.
+    if (node.url) writeBusFile({ url: node.url, run, runDir: outDir, pid: process.pid, embedded: node.embedded });
+    const abort = new AbortController();
+    let interrupted = false;
+    const onSignal = () => {
+      interrupted = true;
+      abort.abort(new Error('interrupted'));
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    const bar = values.json ? undefined : new Progress('dialogues', dialogues);
+    try {
+      if (!values['external-roles']) {
+        const { seedRoles } = (await import('../../../agents/registry.ts')) as typeof import('../../../agents/registry.ts');
+        const extra = await loadRoleModules([...config.roles, ...(values.module ?? [])]);
+        await serveSeedRoles(node, [...seedRoles, ...extra], { concurrency: roleConcurrency });
+      }
+      if (!values.json) console.error(dim(`bus ${node.url ?? '(cluster)'}${node.embedded ? ' (embedded nats-server)' : ''}, run ${run}, seed "${config.seed}"`));
+      const summary = await runSeed({
+        node,
+        runDir: outDir,
+        config,
+        dialogues,
+        concurrency,
+        signal: abort.signal,
+        trace: !values['no-trace'],
+        onProgress: (p) => bar?.set(p.finished, `accepted ${p.accepted} rejected ${p.rejected}`),
+      });
+      bar?.end();
+      const out = relative(process.cwd(), seedFiles(outDir).dir) || '.';
+      if (values.json) console.log(JSON.stringify({ run, out: seedFiles(outDir).dir, ...summary }));
+      else console.log(report(summary, out));
+      if (interrupted) return EXIT.interrupted;
+      return summary.complete ? EXIT.ok : EXIT.failed;
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      await node.stop();
+    }
+  },
+});
