@@ -17,6 +17,7 @@ import type { SimConfig } from '../../protocols/sim-config.ts';
 import type { ToolSpec } from '../../protocols/toolspec.ts';
 import type { LabelNoiseKind } from '../../protocols/plan.ts';
 import { rng, type Rng } from '../common/sim/rng.ts';
+import { nameWords } from '../../protocols/toolspec-rules.ts';
 import { kindDef, joinList } from '../common/sim/kinds.ts';
 import { OFF_TOPIC_REQUESTS } from '../common/sim/phrasing.ts';
 import { applicableNoise, canonicalJson, fillRequired, setPath, siblingsOf, toolIndex, valueFor, type ToolIndex, type ToolInfo } from '../common/sim/world.ts';
@@ -125,8 +126,12 @@ function buildStep(kind: SampleKind, index: ToolIndex, r: Rng, cfg: SimConfig): 
     case 'multi_step': {
       const chains = findChains(index);
       if (!chains.length) return undefined;
-      const ids = chains.filter((c) => c.param && index.get(c.b.spec.name)!.meta.params.find((p) => p.path === c.param)!.kind.startsWith('id.'));
-      const ch = ids.length && r.chance(0.8) ? r.pick(ids) : r.pick(chains);
+      // prefer chains a person would make: the same field name (flight_id -> flight_id), then ids within one family
+      const paramKind = (c: Chain) => c.b.meta.params.find((p) => p.path === c.param)!.kind;
+      const named = chains.filter((c) => nameWords(c.resultPath.split('.').pop()!).join('_') === nameWords(c.param.split('.').pop()!).join('_'));
+      const family = chains.filter((c) => c.a.meta.family === c.b.meta.family && paramKind(c).startsWith('id.'));
+      const pool = named.length && r.chance(0.8) ? named : family.length && r.chance(0.7) ? family : chains;
+      const ch = r.pick(pool);
       const first = makeCall(ch.a, r, cfg);
       const second = makeCall(ch.b, r, cfg, [ch.param]);
       second.refs = { [ch.param]: { round: 0, call: 0, path: ch.resultPath } };

@@ -16,6 +16,7 @@ import type { SimConfig } from '../../protocols/sim-config.ts';
 import { genValue } from '../common/sim/kinds.ts';
 import { rng, type Rng } from '../common/sim/rng.ts';
 import { toolMetaOf } from '../common/sim/infer.ts';
+import { nameWords } from '../../protocols/toolspec-rules.ts';
 
 export type ExecuteRequest = { seed: string; tool: ToolSpec; call: ToolCall };
 export type ExecuteReply = { content: string; error: boolean };
@@ -104,8 +105,8 @@ function generate(s: ParamSchema, name: string, ctx: GenCtx): JsonValue {
     const n = ctx.r.int(1, ctx.maxItems);
     return Array.from({ length: n }, () => generate(s.items ?? { type: 'string' }, name, ctx));
   }
-  // a field named like an argument echoes it (a search for Paris returns Paris)
-  const echoed = ctx.args.get(name);
+  // a field named like an argument echoes it (a search for Paris returns Paris; "target" echoes "target_currency")
+  const echoed = ctx.args.get(name) ?? echoByName(name, ctx.args);
   if (echoed !== undefined && fits(s, echoed)) return echoed;
   const kind = ctx.fields[name];
   if (kind && kind !== 'enum') {
@@ -113,6 +114,16 @@ function generate(s: ParamSchema, name: string, ctx: GenCtx): JsonValue {
     if (v !== null && fits(s, v)) return v;
   }
   return byType(s, ctx.r);
+}
+
+function echoByName(field: string, args: Map<string, JsonValue>): JsonValue | undefined {
+  const f = nameWords(field).join('_');
+  if (f.length < 3) return undefined;
+  const hits = [...args.entries()].filter(([k]) => {
+    const a = nameWords(k).join('_');
+    return a.startsWith(`${f}_`) || a.endsWith(`_${f}`) || f.endsWith(`_${a}`);
+  });
+  return hits.length === 1 ? hits[0]![1] : undefined;
 }
 
 function flatArgs(args: Record<string, JsonValue>, out = new Map<string, JsonValue>()): Map<string, JsonValue> {

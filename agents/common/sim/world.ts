@@ -429,8 +429,16 @@ export function applyNoise(kind: LabelNoiseKind, label: Label, ctx: NoiseCtx, r:
     case 'wrong_format': {
       const cands = calls.flatMap((c) => presentParams(c, index).filter((p) => wrongForms(p, getPath(c.arguments, p.path)!).length).map((p) => ({ c, p })));
       if (!cands.length) return undefined;
-      const { c, p } = r.pick(cands);
-      setPath(c.arguments, p.path, r.pick(wrongForms(p, getPath(c.arguments, p.path)!)));
+      // mostly the kind of slip a schema check cannot see ("March 3rd 2026" in a free string field),
+      // which is the label noise that reaches training and JGLV; sometimes a type slip ("3" for 3)
+      const silent = cands.filter(({ c, p }) => {
+        const s = schemaAt(index.get(c.name)!.spec, p.path);
+        return s?.type === 'string' && !s.enum;
+      });
+      const { c, p } = r.pick(silent.length && r.chance(0.8) ? silent : cands);
+      const forms = wrongForms(p, getPath(c.arguments, p.path)!);
+      const stringy = forms.filter((f) => typeof f === 'string' && !/^\d+(\.\d+)?$/.test(f));
+      setPath(c.arguments, p.path, r.pick(stringy.length && r.chance(0.8) ? stringy : forms));
       break;
     }
     case 'wrong_value': {
