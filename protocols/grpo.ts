@@ -41,8 +41,10 @@ export function groupAdvantages(rewards: readonly number[], eps = 1e-6, scale: '
   }
   const mean = rewards.reduce((a, b) => a + b, 0) / n;
   const variance = rewards.reduce((a, r) => a + (r - mean) * (r - mean), 0) / n;
-  // Exactly equal rewards, or differences lost in rounding: no signal, no update.
-  if (variance <= 1e-24 * Math.max(1, mean * mean)) return rewards.map(() => 0);
+  // Equal rewards, or differences at rounding level (a billionth of the reward scale): no
+  // signal, no update, rather than rounding noise blown up to unit-size advantages.
+  const magnitude = Math.max(1, ...rewards.map(Math.abs));
+  if (Math.sqrt(variance) <= 1e-9 * magnitude) return rewards.map(() => 0);
   const denom = scale === 'std' ? Math.sqrt(variance) + eps : 1;
   return rewards.map((r) => (r - mean) / denom);
 }

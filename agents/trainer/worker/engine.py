@@ -381,9 +381,12 @@ class Engine:
         os.makedirs(tmp)
         try:
             extra = be.save_model(tmp)
+            opt_sd = self.optimizer.state_dict() if self.optimizer is not None else None
+            # torch 1.13's weights_only unpickler refuses Python floats: the optimizer's
+            # hyper-parameters (param_groups) go to meta.json, its tensors to state.pt.
             state = {
                 'model': be.state_dict(),
-                'optimizer': self.optimizer.state_dict() if self.optimizer is not None else None,
+                'optimizer_state': opt_sd['state'] if opt_sd else None,
                 'rng': compat.rng_state(),
             }
             torch.save(state, os.path.join(tmp, 'state.pt'))
@@ -398,6 +401,7 @@ class Engine:
                 'torch': torch.__version__,
                 'created': time.time(),
                 'meta': meta,
+                'optimizer_param_groups': opt_sd['param_groups'] if opt_sd else None,
                 **extra,
             }
             if be.kind == 'tiny':
@@ -451,8 +455,9 @@ class Engine:
         if info.get('optimizer_config'):
             self.opt_cfg.update(info['optimizer_config'])
         self.counters.update(info.get('counters') or {})
-        if with_opt and state.get('optimizer') is not None:
-            self._optimizer({}).load_state_dict(state['optimizer'])
+        if with_opt and state.get('optimizer_state') is not None and info.get('optimizer_param_groups'):
+            groups = [dict(g, betas=tuple(g['betas'])) if 'betas' in g else g for g in info['optimizer_param_groups']]
+            self._optimizer({}).load_state_dict({'state': state['optimizer_state'], 'param_groups': groups})
         if state.get('rng'):
             compat.set_rng_state(state['rng'])
         d = self._describe()
