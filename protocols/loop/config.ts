@@ -25,6 +25,7 @@ export const WarmupConfig = z
     epochs: z.number().int().min(1).default(6),
     batch_size: z.number().int().min(1).default(16),
     lr: z.number().positive().default(3e-3),
+    share: Rate.default(1).describe('share of the seed pool (in its seeded order) the warm-up trains on'),
   })
   .describe('round 0 supervised warm-up (trainer.sft)');
 
@@ -61,6 +62,7 @@ export const EvalConfig = z
   .describe('evaluation after every round');
 
 export const LoopConfig = z.object({
+  seedDialogues: z.number().int().min(1).default(160).describe('round-0 dialogues to simulate (seed pool + test split)'),
   rounds: z.number().int().min(0).max(64).default(3).describe('rounds j = 1..N after the seed round'),
   budget: z.number().int().min(1).default(96).describe('samples in D_j, every round (fixed, so every round has the same compute)'),
   seedNewShare: Rate.default(0.5).describe('share of unused seed samples in D_2; it halves every round after'),

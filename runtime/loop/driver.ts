@@ -1,0 +1,156 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { createActor, fromPromise, type Snapshot } from 'xstate';
+import type { RunConfig } from '../../protocols/config.ts';
+import { LooptoolError } from '../../protocols/errors.ts';
+import { variantOf } from '../../protocols/loop/config.ts';
+import type { Manifest } from '../../protocols/loop/records.ts';
+import type { AnyRoleImpl } from '../../protocols/role.ts';
+import { loopMachine, type LoopContext, type StageInput, type StageSummary } from '../../machines/loop.ts';
+import { LooptoolNode } from '../node.ts';
+import { busConfigFromEnv } from '../nats/connect.ts';
+import { loadRoleModules } from '../roles.ts';
+import { writeJsonAtomic } from '../rundir.ts';
+import { settleRunConfig } from '../seed.ts';
+import { writeReport } from './report.ts';
+import { LoopStages, type StageProgress } from './stages.ts';
+import { RunStore } from './store.ts';
+
+export type StageEvent =
+  | { type: 'start'; stage: string; round: number }
+  | { type: 'done'; stage: string; round: number; summary: StageSummary; seconds: number };
+
+export type LoopRunOptions = {
+  /** run directory (runs/<id>) */
+  dir: string;
+  /** the run config; required for a new run, optional (stored) for a resume */
+  config?: RunConfig;
+  /** run whose round 0 this run reuses (sibling directory name) */
+  base?: string;
+  /** continue from snapshot.json when there is one */
+  resume?: boolean;
+  /** serve the roles in this process (default true); false: they run elsewhere on the bus */
+  serveRoles?: boolean;
+  /** an open node to use (tests, benchmarks); otherwise one is started (embedded bus or NATS_URL) */
+  node?: LooptoolNode;
+  nats?: string;
+  roleConcurrency?: number;
+  onProgress?: (p: StageProgress) => void;
+  onStage?: (e: StageEvent) => void;
+  signal?: AbortSignal;
+};
+
+export type LoopResult = { run: string; dir: string; status: 'done' | 'failed'; error: string | null; manifest: Manifest; history: LoopContext['history'] };
+
+export const SNAPSHOT = 'snapshot.json';
+
+/** The run id (one NATS subject token) of a run directory. */
+export function runIdOf(dir: string): string {
+  return basename(dir).replace(/[^A-Za-z0-9_-]+/g, '-') || 'run';
+}
+
+/** Every role a loop run needs, served in this process unless told otherwise. */
+export async function loopRoles(config: RunConfig): Promise<AnyRoleImpl[]> {
+  const { seedRoles } = (await import('../../agents/registry.ts')) as { seedRoles: AnyRoleImpl[] };
+  const prober = ((await import('../../agents/prober/role.ts')) as { default: AnyRoleImpl }).default;
+  const expander = ((await import('../../agents/expander/role.ts')) as { default: AnyRoleImpl }).default;
+  const trainerPath = resolve(import.meta.dirname, '../../agents/trainer/role.ts');
+  if (!existsSync(trainerPath))
+    throw new LooptoolError({ code: 'internal', message: 'the trainer role (agents/trainer/role.ts) is not available: the loop cannot train or probe a policy without it' });
+  const trainer = ((await import(pathToFileURL(trainerPath).href)) as { default: AnyRoleImpl }).default;
+  const have = new Set(seedRoles.map((r) => r.contract.name));
+  const extra = [prober, expander, trainer].filter((r) => !have.has(r.contract.name));
+  return [...seedRoles, ...extra, ...(await loadRoleModules(config.roles))];
+}
+
+function newManifest(run: string, config: RunConfig, base?: string): Manifest {
+  const now = new Date().toISOString();
+  const a = config.loop.ablations;
+  return { version: 1, run, created: now, variant: variantOf(a), ablations: a, rounds: config.loop.rounds, ...(base ? { base } : {}), status: 'running', stages: [], checkpoint: null, updated: now };
+}
+
+/**
+ * Runs (or resumes) the closed loop in a run directory: starts or joins the bus, serves
+ * the roles, drives the loop machine, persists its snapshot after every transition, and
+ * writes the report when the loop is done.
+ */
+export async function runLoop(opts: LoopRunOptions): Promise<LoopResult> {
+  const dir = resolve(opts.dir);
+  const store = new RunStore(dir);
+  const run = runIdOf(dir);
+  const storedManifest = store.loadManifest();
+  if (!opts.config && !existsSync(join(dir, 'config.json'))) throw new LooptoolError({ code: 'invalid_input', message: `${dir} is not a loop run (no config.json)` });
+  const config = settleRunConfig(dir, opts.config);
+  const base = opts.base ?? storedManifest?.base;
+  let manifest = storedManifest ?? newManifest(run, config, base);
+  if (storedManifest && opts.config && storedManifest.variant !== variantOf(config.loop.ablations))
+    throw new LooptoolError({ code: 'invalid_input', message: `${dir} is a "${storedManifest.variant}" run; it cannot continue as "${variantOf(config.loop.ablations)}"` });
+  manifest = { ...manifest, status: 'running', rounds: config.loop.rounds };
+  store.saveManifest(manifest);
+
+  const node = opts.node ?? (await LooptoolNode.start({ run, runDir: dir, bus: busConfigFromEnv({ url: opts.nats }), config: config as unknown as Record<string, unknown> }));
+  const ownNode = !opts.node;
+  try {
+    if (opts.serveRoles ?? true) {
+      for (const r of await loopRoles(config)) await node.serve(r, opts.roleConcurrency ? { concurrency: opts.roleConcurrency } : {});
+    }
+    const stages = new LoopStages({ node, store, config, ablations: config.loop.ablations, base, onProgress: opts.onProgress, signal: opts.signal }, manifest);
+    const machine = loopMachine.provide({
+      actors: {
+        runStage: fromPromise<StageSummary, StageInput>(async ({ input }) => {
+          const t0 = performance.now();
+          opts.onStage?.({ type: 'start', ...input });
+          node.tracer.emit({ role: 'loop', kind: 'state', actor: `loop/${run}`, data: { stage: input.stage, round: input.round, phase: 'start' } });
+          const summary = await stages.runStage(input);
+          const seconds = (performance.now() - t0) / 1000;
+          opts.onStage?.({ type: 'done', ...input, summary, seconds });
+          node.tracer.emit({ role: 'loop', kind: 'metric', actor: `loop/${run}`, data: { stage: input.stage, round: input.round, ...summary } });
+          return summary;
+        }),
+      },
+    });
+    const input = { rounds: config.loop.rounds, ablations: config.loop.ablations };
+    const snapPath = join(dir, SNAPSHOT);
+    let snapshot: Snapshot<unknown> | undefined;
+    if (opts.resume && existsSync(snapPath)) {
+      snapshot = JSON.parse(readFileSync(snapPath, 'utf8')) as Snapshot<unknown>;
+      // a longer --rounds on resume extends the run
+      const ctx = (snapshot as unknown as { context: LoopContext }).context;
+      if (ctx) ctx.rounds = config.loop.rounds;
+    }
+    const actor = createActor(machine, snapshot ? { snapshot: snapshot as never, input } : { input });
+    let last = '';
+    const finished = new Promise<void>((done) => {
+      actor.subscribe({
+        next: (snap) => {
+          const state = String(snap.value);
+          if (state === last) return;
+          last = state;
+          // A failed stage is not persisted: resume retries it from the last good snapshot.
+          if (state !== 'failed') writeJsonAtomic(snapPath, actor.getPersistedSnapshot());
+          if (snap.status !== 'active') done();
+        },
+        error: () => done(),
+        complete: () => done(),
+      });
+    });
+    const onAbort = () => actor.stop();
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    actor.start();
+    if (actor.getSnapshot().status !== 'active') {
+      // restored in a final state: nothing left to run
+    } else await finished;
+    opts.signal?.removeEventListener('abort', onAbort);
+    const snap = actor.getSnapshot();
+    const status = snap.value === 'done' ? 'done' : 'failed';
+    const error = status === 'failed' ? snap.context.error ?? (opts.signal?.aborted ? 'interrupted' : 'stopped') : null;
+    manifest = { ...stages.currentManifest(), status };
+    store.saveManifest(manifest);
+    if (status === 'done') writeReport(store, manifest);
+    return { run, dir, status, error, manifest, history: snap.context.history };
+  } finally {
+    await node.tracer.close().catch(() => undefined);
+    if (ownNode) await node.stop();
+  }
+}

@@ -1,0 +1,625 @@
+import { cpSync, existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import type { RunConfig } from '../../protocols/config.ts';
+import { LooptoolError } from '../../protocols/errors.ts';
+import type { Ablations } from '../../protocols/loop/config.ts';
+import { checksum } from '../../protocols/loop/hash.ts';
+import { seededOrder, initialRound, mergeRound, staticRound, Composition, type Placed } from '../../protocols/loop/merge.ts';
+import { ACTION_OF, applyVerdict, decided, majorityVerdict } from '../../protocols/loop/jglv.ts';
+import { accuracy, jglvScores, labelNoiseRate, trueVerdict } from '../../protocols/loop/metrics.ts';
+import {
+  EvalItemRecord,
+  ExpansionRecord,
+  ProbeRecord,
+  RoundEval,
+  SampleRecord,
+  VerdictRecord,
+  type Manifest,
+  type Stage,
+} from '../../protocols/loop/records.ts';
+import type { CallFn } from '../../protocols/role.ts';
+import { ExpanderContract, Variation } from '../../protocols/roles/expander.ts';
+import { JudgeContract, type VerifyVerdict } from '../../protocols/roles/judge.ts';
+import { ProberContract } from '../../protocols/roles/prober.ts';
+import { deriveSeed } from '../../protocols/roles/seed.ts';
+import { ValidatorContract } from '../../protocols/roles/validator.ts';
+import { Sample, publicView } from '../../protocols/sample.ts';
+import type { StageInput, StageSummary } from '../../machines/loop.ts';
+import type { LooptoolNode } from '../node.ts';
+import { readJsonl } from '../corpus.ts';
+import { runSeed, seedFiles } from '../seed.ts';
+import { evalBfcl } from './bfcl.ts';
+import { chunks, intSeed, mapLimit } from './pool.ts';
+import { PolicyPort } from './policy.ts';
+import { findStage, RunStore } from './store.ts';
+
+/** What a stage reports as it goes (the CLI draws bars from it; traces carry it too). */
+export type StageProgress = { stage: string; round: number; done: number; total: number; note?: string };
+
+export type StageDeps = {
+  node: LooptoolNode;
+  store: RunStore;
+  config: RunConfig;
+  ablations: Ablations;
+  /** run whose round 0 (seed pool, test split, warm-up, baseline) this run reuses */
+  base?: string;
+  onProgress?: (p: StageProgress) => void;
+  signal?: AbortSignal;
+};
+
+const VARIATIONS = Variation.options;
+
+const TrainSummary = z.record(z.string(), z.unknown());
+
+/**
+ * The work of each loop stage. Every stage first looks in the manifest: a finished stage
+ * answers from its files and does nothing again. Long stages keep per-item results in
+ * `<stage>.partial.jsonl` so a resumed stage runs only what is missing; bus calls carry
+ * ids made of run, round, stage and item, so a retried call is answered from the host's
+ * cache. Outputs are ordered by input, never by completion, so a resumed run writes the
+ * same files as an uninterrupted one.
+ */
+export class LoopStages {
+  readonly policy: PolicyPort;
+  private manifest: Manifest;
+  private readonly call: CallFn;
+
+  constructor(
+    private readonly d: StageDeps,
+    manifest: Manifest,
+  ) {
+    this.manifest = manifest;
+    this.call = d.node.client.call;
+    this.policy = new PolicyPort(this.call);
+  }
+
+  get loop() {
+    return this.d.config.loop;
+  }
+
+  private get store() {
+    return this.d.store;
+  }
+
+  private get run() {
+    return this.d.node.run;
+  }
+
+  private seed(...parts: (string | number)[]): string {
+    return deriveSeed(this.d.config.seed, ...parts);
+  }
+
+  private progress(stage: string, round: number, done: number, total: number, note?: string): void {
+    this.d.onProgress?.({ stage, round, done, total, note });
+    this.d.node.tracer.emit({ role: 'loop', kind: 'progress', actor: `loop/${this.run}`, data: { stage, round, done, total, ...(note ? { note } : {}) } });
+  }
+
+  currentManifest(): Manifest {
+    return this.manifest;
+  }
+
+  /** Records a finished stage (after its files are written). */
+  private finish(round: number, stage: Stage, t0: number, files: string[], counts: Record<string, number>, checkpoint?: string | null): StageSummary {
+    const fileInfo: Record<string, { records: number; checksum: string }> = {};
+    for (const f of files) fileInfo[f] = this.fileEntry(f);
+    const entry = { round, stage, finishedAt: new Date().toISOString(), seconds: (performance.now() - t0) / 1000, files: fileInfo, counts };
+    const stages = this.manifest.stages.filter((s) => !(s.round === round && s.stage === stage));
+    this.manifest = { ...this.manifest, stages: [...stages, entry], ...(checkpoint !== undefined ? { checkpoint } : {}) };
+    this.store.saveManifest(this.manifest);
+    return { ...counts, seconds: Math.round(entry.seconds * 1000) / 1000 };
+  }
+
+  private fileEntry(rel: string): { records: number; checksum: string } {
+    const p = this.store.path(rel);
+    const text = existsSync(p) ? readFileSync(p, 'utf8') : '';
+    const records = rel.endsWith('.jsonl') ? text.split('\n').filter((l) => l.trim()).length : 1;
+    return { records, checksum: checksum(text) };
+  }
+
+  private done(round: number, stage: Stage): StageSummary | undefined {
+    const e = findStage(this.manifest, round, stage);
+    return e ? { ...e.counts, cached: true } : undefined;
+  }
+
+  /** The stage a machine state runs. */
+  async runStage({ stage, round }: StageInput): Promise<StageSummary> {
+    switch (stage) {
+      case 'seeding':
+        return this.seeding();
+      case 'warmup':
+        return this.warmup();
+      case 'baseline':
+        return this.evaluating(0);
+      case 'training':
+        return this.training(round);
+      case 'probing':
+        return this.probing(round);
+      case 'verifying':
+        return this.verifying(round);
+      case 'expanding':
+        return this.expanding(round);
+      case 'merging':
+        return this.merging(round);
+      case 'evaluating':
+        return this.evaluating(round);
+    }
+  }
+
+  // ------------------------------------------------------------------ data access
+
+  pool(): Sample[] {
+    return this.store.read('round-0/pool.jsonl', SampleRecord).map((r) => r.sample);
+  }
+
+  test(): Sample[] {
+    return this.store.read('round-0/test.jsonl', SampleRecord).map((r) => r.sample);
+  }
+
+  data(j: number): Placed[] {
+    return this.store.read(`round-${j}/data.jsonl`, SampleRecord).map((r) => ({ part: r.part ?? 'seed', sample: r.sample }));
+  }
+
+  probes(j: number): ProbeRecord[] {
+    return this.store.read(`round-${j}/probes.jsonl`, ProbeRecord);
+  }
+
+  verdicts(j: number): VerdictRecord[] {
+    return this.store.exists(`round-${j}/verdicts.jsonl`) ? this.store.read(`round-${j}/verdicts.jsonl`, VerdictRecord) : [];
+  }
+
+  expansions(j: number): ExpansionRecord[] {
+    return this.store.exists(`round-${j}/expansions.jsonl`) ? this.store.read(`round-${j}/expansions.jsonl`, ExpansionRecord) : [];
+  }
+
+  checkpointAfter(j: number): string | null {
+    const stage: Stage = j === 0 ? 'warmup' : 'training';
+    const e = findStage(this.manifest, j, stage);
+    const c = e?.counts && (this.store.exists(`round-${j}/train.json`) ? this.store.readJson(`round-${j}/train.json`, TrainSummary) : undefined);
+    const path = c && typeof c.checkpoint === 'string' ? c.checkpoint : null;
+    if (j === 0 && !path && this.d.base) {
+      const b = new RunStore(join(this.store.dir, '..', this.d.base));
+      if (b.exists('round-0/train.json')) {
+        const t = b.readJson('round-0/train.json', TrainSummary);
+        if (typeof t.checkpoint === 'string') return t.checkpoint;
+      }
+    }
+    return path;
+  }
+
+  // ------------------------------------------------------------------ round 0
+
+  private async seeding(): Promise<StageSummary> {
+    const cached = this.done(0, 'seeding');
+    if (cached) return cached;
+    const t0 = performance.now();
+    if (this.d.base) {
+      const base = this.baseStore();
+      for (const f of ['round-0/pool.jsonl', 'round-0/test.jsonl', 'round-1/data.jsonl', 'round-1/composition.json']) {
+        if (!base.exists(f)) throw new LooptoolError({ code: 'invalid_input', message: `base run ${this.d.base} has no ${f}: its seeding stage did not finish` });
+        cpSync(base.path(f), this.store.path(f));
+      }
+      const pool = this.pool().length;
+      return this.finish(0, 'seeding', t0, ['round-0/pool.jsonl', 'round-0/test.jsonl', 'round-1/data.jsonl', 'round-1/composition.json'], { pool, test: this.test().length, base: 1 });
+    }
+    const loop = this.loop;
+    const summary = await runSeed({
+      node: this.d.node,
+      runDir: this.store.dir,
+      config: this.d.config,
+      dialogues: loop.seedDialogues,
+      concurrency: loop.concurrency,
+      signal: this.d.signal,
+      trace: false,
+      onProgress: (p) => this.progress('seeding', 0, p.finished, p.total, `accepted ${p.accepted}`),
+    });
+    if (!summary.complete) throw new LooptoolError({ code: 'internal', message: `seeding stopped after ${summary.finished}/${summary.dialogues} dialogues` });
+    const all = readJsonl(seedFiles(this.store.dir).samples, Sample).records.filter((s) => !s.masked);
+    const { pool, test } = splitSeed(all, loop.eval.testSize, this.seed('split'));
+    if (pool.length === 0) throw new LooptoolError({ code: 'internal', message: `seeding produced ${all.length} usable samples, all taken by the test split (eval.testSize ${loop.eval.testSize}); simulate more dialogues (loop.seedDialogues)` });
+    const ordered = seededOrder(pool, this.seed('pool'));
+    this.store.write('round-0/pool.jsonl', ordered.map((sample) => ({ type: 'sample', sample })));
+    this.store.write('round-0/test.jsonl', test.map((sample) => ({ type: 'sample', sample })));
+    const d1 = initialRound(ordered, loop.budget);
+    this.store.write('round-1/data.jsonl', d1.samples.map((p) => ({ type: 'sample', part: p.part, sample: p.sample })));
+    this.store.writeJson('round-1/composition.json', d1.composition);
+    return this.finish(0, 'seeding', t0, ['round-0/pool.jsonl', 'round-0/test.jsonl', 'round-1/data.jsonl', 'round-1/composition.json'], {
+      dialogues: summary.dialogues,
+      accepted: summary.accepted,
+      samples: all.length,
+      pool: ordered.length,
+      test: test.length,
+      noisy: labelNoiseRate(ordered).noisy,
+    });
+  }
+
+  private baseStore(): RunStore {
+    return new RunStore(join(this.store.dir, '..', this.d.base!));
+  }
+
+  private async warmup(): Promise<StageSummary> {
+    const cached = this.done(0, 'warmup');
+    if (cached) return cached;
+    const t0 = performance.now();
+    if (this.d.base) {
+      const base = this.baseStore();
+      if (!base.exists('round-0/train.json')) throw new LooptoolError({ code: 'invalid_input', message: `base run ${this.d.base} has no finished warm-up (round-0/train.json)` });
+      cpSync(base.path('round-0/train.json'), this.store.path('round-0/train.json'));
+      const t = this.store.readJson('round-0/train.json', TrainSummary);
+      return this.finish(0, 'warmup', t0, ['round-0/train.json'], { base: 1 }, typeof t.checkpoint === 'string' ? t.checkpoint : null);
+    }
+    const w = this.loop.warmup;
+    if (!w.enabled) {
+      this.store.writeJson('round-0/train.json', { skipped: true, checkpoint: null });
+      return this.finish(0, 'warmup', t0, ['round-0/train.json'], { skipped: 1 }, null);
+    }
+    await this.policy.ensure(null);
+    const pool = this.pool();
+    const samples = pool.slice(0, Math.max(1, Math.round(pool.length * w.share)));
+    this.progress('warmup', 0, 0, w.epochs, `${samples.length} samples`);
+    const out = await this.policy
+      .sft({ samples, epochs: w.epochs, batch_size: w.batch_size, lr: w.lr, seed: intSeed(this.d.config.seed, 'warmup'), reset_optimizer: true }, `${this.run}.r0.warmup`)
+      .catch((err) => {
+        this.policy.forget();
+        throw err;
+      });
+    this.progress('warmup', 0, w.epochs, w.epochs, `loss ${out.loss_first.toFixed(3)} → ${out.loss_last.toFixed(3)}`);
+    this.store.writeJson('round-0/train.json', { kind: 'sft', samples: samples.length, ...out });
+    return this.finish(0, 'warmup', t0, ['round-0/train.json'], { samples: samples.length, steps: out.steps, loss_first: out.loss_first, loss_last: out.loss_last }, out.checkpoint);
+  }
+
+  // ------------------------------------------------------------------ rounds
+
+  private async training(j: number): Promise<StageSummary> {
+    const cached = this.done(j, 'training');
+    if (cached) return cached;
+    const t0 = performance.now();
+    const t = this.loop.train;
+    await this.policy.ensure(this.checkpointAfter(j - 1));
+    const samples = this.data(j)
+      .map((p) => p.sample)
+      .filter((s) => !s.masked);
+    if (samples.length === 0) throw new LooptoolError({ code: 'internal', message: `D_${j} is empty: nothing to train on` });
+    this.progress('training', j, 0, 1, `${samples.length} samples`);
+    const fail = (err: unknown) => {
+      this.policy.forget();
+      throw err;
+    };
+    let sft: Record<string, unknown> | undefined;
+    if (t.sft_mix > 0) {
+      sft = await this.policy
+        .sft({ samples, epochs: t.sft_mix, batch_size: this.loop.warmup.batch_size, lr: this.loop.warmup.lr, seed: intSeed(this.d.config.seed, 'sft', j), reset_optimizer: true }, `${this.run}.r${j}.sft`)
+        .catch(fail);
+    }
+    const out = await this.policy
+      .grpo(
+        {
+          samples,
+          round: j,
+          batch_size: t.batch_size,
+          seed: intSeed(this.d.config.seed, 'grpo', j),
+          settings: { group_size: t.group_size, lr: t.lr, epochs: t.epochs, temperature: t.temperature, max_new_tokens: t.max_new_tokens, reset_optimizer: true },
+        },
+        `${this.run}.r${j}.grpo`,
+      )
+      .catch(fail);
+    this.progress('training', j, 1, 1, `reward ${out.reward_first.toFixed(3)} → ${out.reward_last.toFixed(3)}`);
+    this.store.writeJson(`round-${j}/train.json`, { kind: 'grpo', samples: samples.length, ...out, ...(sft ? { sft } : {}) });
+    return this.finish(j, 'training', t0, [`round-${j}/train.json`], { samples: samples.length, steps: out.steps, reward_first: out.reward_first, reward_last: out.reward_last, reward_mean: out.reward_mean }, out.checkpoint);
+  }
+
+  /** Greedy answers of the current policy to `samples`, in batches, cached per batch. */
+  private async probeAll(j: number, stage: 'probing' | 'eval', samples: Sample[], maxTokens: number): Promise<Map<string, ProbeRecord>> {
+    const cache = this.store.cache(`round-${j}/${stage}.partial.jsonl`, ProbeRecord, (r) => r.id);
+    const todo = chunks(
+      samples.filter((s) => !cache.done.has(s.id)),
+      this.loop.probe.batch,
+    );
+    let done = cache.done.size;
+    this.progress(stage === 'eval' ? 'evaluating' : 'probing', j, done, samples.length);
+    await mapLimit(
+      todo,
+      Math.max(1, Math.min(2, this.loop.concurrency)),
+      async (batch) => {
+        const out = await this.call(
+          ProberContract,
+          'probe',
+          { samples: batch.map((s) => publicView(s)), max_new_tokens: maxTokens },
+          { id: `${this.run}.r${j}.${stage}.${batch[0]!.id}.${batch.length}` },
+        );
+        const recs: ProbeRecord[] = out.results.map((r, i) => ({ type: 'probe', round: Math.max(1, j), kind: batch[i]!.kind, ...r }));
+        cache.add(recs);
+        done += recs.length;
+        this.progress(stage === 'eval' ? 'evaluating' : 'probing', j, done, samples.length);
+      },
+      this.d.signal,
+    );
+    return cache.done;
+  }
+
+  private async probing(j: number): Promise<StageSummary> {
+    const cached = this.done(j, 'probing');
+    if (cached) return cached;
+    const t0 = performance.now();
+    await this.policy.ensure(this.checkpointAfter(j));
+    const samples = this.data(j).map((p) => p.sample);
+    const got = await this.probeAll(j, 'probing', samples, this.loop.probe.max_new_tokens);
+    const recs = samples.map((s) => got.get(s.id)!);
+    this.store.write(`round-${j}/probes.jsonl`, recs);
+    this.store.cache(`round-${j}/probing.partial.jsonl`, ProbeRecord, (r) => r.id).clear();
+    const mastered = recs.filter((r) => r.mastered).length;
+    return this.finish(j, 'probing', t0, [`round-${j}/probes.jsonl`], { probed: recs.length, mastered, failed: recs.length - mastered });
+  }
+
+  private async verifying(j: number): Promise<StageSummary> {
+    const cached = this.done(j, 'verifying');
+    if (cached) return cached;
+    const t0 = performance.now();
+    const byId = new Map(this.data(j).map((p) => [p.sample.id, p.sample]));
+    const failed = this.probes(j).filter((p) => !p.mastered);
+    const votes = this.loop.jglvVotes;
+    const cache = this.store.cache(`round-${j}/verifying.partial.jsonl`, VerdictRecord, (r) => r.id);
+    let done = cache.done.size;
+    this.progress('verifying', j, done, failed.length);
+    await mapLimit(
+      failed.filter((p) => !cache.done.has(p.id)),
+      this.loop.concurrency,
+      async (p) => {
+        const sample = byId.get(p.id)!;
+        const cast: { verdict: VerifyVerdict; analysis: string }[] = [];
+        // votes one after the other, stopping once the rest cannot change the majority
+        for (let k = 0; k < votes && !decided(cast.map((c) => c.verdict), votes); k++) {
+          const v = await this.call(
+            JudgeContract,
+            'verify',
+            { seed: this.seed('jglv', j, p.id, 'vote', k), sample: publicView(sample), prediction: p.prediction, ...(sample.truth ? { hidden: { truth: sample.truth } } : {}) },
+            { id: `${this.run}.r${j}.verify.${p.id}.${k}` },
+          );
+          cast.push(v);
+        }
+        const tally = majorityVerdict(cast.map((c) => c.verdict));
+        const rec: VerdictRecord = {
+          type: 'verdict',
+          round: j,
+          id: p.id,
+          verdict: tally.verdict,
+          votes: cast.map((c) => c.verdict),
+          analysis: cast.find((c) => c.verdict === tally.verdict)!.analysis,
+          action: ACTION_OF[tally.verdict],
+          ...(tally.verdict === 'LABEL_WRONG' ? { corrected: applyVerdict(sample, 'LABEL_WRONG', p.prediction, j)!.id } : {}),
+          ...(sample.truth ? { truth: trueVerdict(sample.label, p.prediction, sample.truth) } : {}),
+        };
+        cache.add([rec]);
+        this.progress('verifying', j, ++done, failed.length);
+      },
+      this.d.signal,
+    );
+    const recs = failed.map((p) => cache.done.get(p.id)!);
+    this.store.write(`round-${j}/verdicts.jsonl`, recs);
+    cache.clear();
+    const count = (v: VerifyVerdict) => recs.filter((r) => r.verdict === v).length;
+    return this.finish(j, 'verifying', t0, [`round-${j}/verdicts.jsonl`], {
+      verified: recs.length,
+      pred_wrong: count('PRED_WRONG'),
+      label_wrong: count('LABEL_WRONG'),
+      both_correct: count('BOTH_CORRECT'),
+      both_wrong: count('BOTH_WRONG'),
+    });
+  }
+
+  /** The failed samples that seed EDDE, with the wrong prediction and the judge's analysis. */
+  private errorSeedsOf(j: number): { sample: Sample; prediction: ProbeRecord['prediction']; analysis: string }[] {
+    const byId = new Map(this.data(j).map((p) => [p.sample.id, p.sample]));
+    const probes = new Map(this.probes(j).map((p) => [p.id, p]));
+    if (!this.d.ablations.jglv)
+      return [...probes.values()].filter((p) => !p.mastered).map((p) => ({ sample: byId.get(p.id)!, prediction: p.prediction, analysis: '' }));
+    return this.verdicts(j)
+      .filter((v) => v.verdict === 'PRED_WRONG')
+      .map((v) => ({ sample: byId.get(v.id)!, prediction: probes.get(v.id)!.prediction, analysis: v.analysis }));
+  }
+
+  private async expanding(j: number): Promise<StageSummary> {
+    const cached = this.done(j, 'expanding');
+    if (cached) return cached;
+    const t0 = performance.now();
+    const seeds = this.errorSeedsOf(j);
+    const k = this.loop.expansions;
+    const slots = seeds.flatMap((s) => Array.from({ length: k }, (_, slot) => ({ ...s, slot })));
+    const key = (parent: string, slot: number) => `${parent}#${slot}`;
+    const cache = this.store.cache(`round-${j}/expanding.partial.jsonl`, ExpansionRecord, (r) => key(r.parent, r.slot));
+    let done = cache.done.size;
+    this.progress('expanding', j, done, slots.length);
+    await mapLimit(
+      slots.filter((s) => !cache.done.has(key(s.sample.id, s.slot))),
+      this.loop.concurrency,
+      async ({ sample, prediction, analysis, slot }) => {
+        // variations rotate over the slots, starting at a place fixed by the seed's id
+        const start = intSeed(sample.id) % VARIATIONS.length;
+        const variation = VARIATIONS[(start + slot) % VARIATIONS.length]!;
+        let reason = '';
+        let rec: ExpansionRecord | undefined;
+        for (let attempt = 0; attempt < this.loop.expansionAttempts && !rec; attempt++) {
+          const seed = this.seed('edde', j, sample.id, slot, attempt);
+          const callId = `${this.run}.r${j}.expand.${sample.id}.${slot}.${attempt}`;
+          try {
+            const out = await this.call(
+              ExpanderContract,
+              'expand',
+              { seed, round: j, slot, sample: publicView(sample), prediction, analysis, variation, ...(sample.truth ? { hidden: { truth: sample.truth } } : {}) },
+              { id: callId },
+            );
+            const v = await this.call(
+              ValidatorContract,
+              'validate',
+              {
+                tools: out.sample.tools,
+                messages: out.dialogue,
+                requireToolUse: out.requireToolUse,
+                seed: deriveSeed(seed, 'validate'),
+                votes: this.loop.validationVotes,
+                ...(out.hidden ? { hidden: out.hidden } : {}),
+              },
+              { id: `${callId}.validate` },
+            );
+            if (v.accepted) rec = { type: 'expansion', round: j, parent: sample.id, slot, variation, accepted: true, attempts: attempt + 1, sample: out.sample };
+            else reason = v.reason ?? 'rejected';
+          } catch (err) {
+            // a generator that could not write the sample is a rejected attempt, not a failed stage,
+            // unless the role is not there at all
+            const e = err as LooptoolError;
+            if (e.code === 'no_responders' || e.code === 'timeout') throw err;
+            reason = `expander: ${(err as Error).message}`;
+          }
+        }
+        rec ??= { type: 'expansion', round: j, parent: sample.id, slot, variation, accepted: false, attempts: this.loop.expansionAttempts, reason };
+        cache.add([rec]);
+        this.progress('expanding', j, ++done, slots.length);
+      },
+      this.d.signal,
+    );
+    const recs = slots.map((s) => cache.done.get(key(s.sample.id, s.slot))!);
+    this.store.write(`round-${j}/expansions.jsonl`, recs);
+    cache.clear();
+    const accepted = recs.filter((r) => r.accepted).length;
+    return this.finish(j, 'expanding', t0, [`round-${j}/expansions.jsonl`], { seeds: seeds.length, slots: recs.length, accepted, rejected: recs.length - accepted });
+  }
+
+  private async merging(j: number): Promise<StageSummary> {
+    const cached = this.done(j, 'merging');
+    if (cached) return cached;
+    const t0 = performance.now();
+    const pool = this.pool();
+    const next = j + 1;
+    let samples: Placed[];
+    let composition: Composition;
+    if (this.d.ablations.static) {
+      ({ samples, composition } = staticRound(pool, this.loop.budget, next));
+    } else {
+      const data = this.data(j);
+      const byId = new Map(data.map((p) => [p.sample.id, p.sample]));
+      const probes = this.probes(j);
+      const verdicts = new Map(this.verdicts(j).map((v) => [v.id, v]));
+      const errorSeeds: Sample[] = [];
+      const candidates: { sample: Sample; ppl: number | null }[] = [];
+      for (const p of probes) {
+        const s = byId.get(p.id)!;
+        if (p.mastered) {
+          candidates.push({ sample: s, ppl: p.ppl });
+          continue;
+        }
+        if (!this.d.ablations.jglv) {
+          errorSeeds.push(s);
+          continue;
+        }
+        const v = verdicts.get(p.id);
+        if (!v) throw new LooptoolError({ code: 'internal', message: `round ${j}: failed sample ${p.id} has no verdict` });
+        if (v.action === 'hppl_candidate') candidates.push({ sample: s, ppl: p.ppl });
+        else if (v.action === 'error_seed') errorSeeds.push(s);
+        else if (v.action === 'correct_label') errorSeeds.push(applyVerdict(s, 'LABEL_WRONG', p.prediction, j)!);
+      }
+      const expansions = this.expansions(j)
+        .filter((e) => e.accepted && e.sample)
+        .map((e) => e.sample!);
+      const used = new Set<string>();
+      for (let i = 1; i <= j; i++) for (const p of this.data(i)) used.add(p.sample.id);
+      const unusedSeed = pool.filter((s) => !used.has(s.id));
+      const m = mergeRound({
+        round: next,
+        budget: this.loop.budget,
+        seedNewShare: this.loop.seedNewShare,
+        hpplMinShare: this.loop.hpplMinShare,
+        errorSeeds,
+        expansions,
+        candidates,
+        unusedSeed,
+        hppl: this.d.ablations.hppl,
+        seed: this.d.config.seed,
+      });
+      samples = m.samples;
+      composition = m.composition;
+    }
+    this.store.write(`round-${next}/data.jsonl`, samples.map((p) => ({ type: 'sample', part: p.part, sample: p.sample })));
+    this.store.writeJson(`round-${next}/composition.json`, composition);
+    return this.finish(j, 'merging', t0, [`round-${next}/data.jsonl`, `round-${next}/composition.json`], { total: composition.total, ...composition.parts, duplicates: composition.duplicates });
+  }
+
+  private async evaluating(j: number): Promise<StageSummary> {
+    const stage: Stage = 'evaluating';
+    const cached = this.done(j, stage);
+    if (cached) return cached;
+    const t0 = performance.now();
+    if (j === 0 && this.d.base) {
+      const base = this.baseStore();
+      for (const f of ['round-0/eval.jsonl', 'round-0/eval.json']) cpSync(base.path(f), this.store.path(f));
+      const ev = this.store.readJson('round-0/eval.json', RoundEval);
+      return this.finish(0, stage, t0, ['round-0/eval.jsonl', 'round-0/eval.json'], { accuracy: ev.test.accuracy, n: ev.test.n, base: 1 });
+    }
+    await this.policy.ensure(this.checkpointAfter(j));
+    const useTruth = this.loop.eval.useTruth;
+    const test = this.test().map((s) => (useTruth && s.truth ? { ...s, label: s.truth.label } : s));
+    const got = await this.probeAll(j, 'eval', test, this.loop.eval.max_new_tokens);
+    const items: EvalItemRecord[] = test.map((s) => {
+      const p = got.get(s.id)!;
+      return { type: 'eval_item', round: j, split: 'test', id: s.id, kind: s.kind, correct: p.mastered, text: p.text };
+    });
+    const bfcl = this.loop.eval.bfcl ? await evalBfcl(this.call, this.loop.eval.bfcl, `${this.run}.r${j}.bfcl`) : undefined;
+    const summary: RoundEval = { type: 'eval', round: j, test: accuracy(items), ...(bfcl ? { bfcl } : {}) };
+    if (j >= 1) {
+      const data = this.data(j);
+      summary.noise = labelNoiseRate(data.map((p) => p.sample));
+      if (this.store.exists(`round-${j}/composition.json`)) summary.composition = this.store.readJson(`round-${j}/composition.json`, Composition);
+      if (this.store.exists(`round-${j}/train.json`)) summary.train = this.store.readJson(`round-${j}/train.json`, TrainSummary);
+      if (!this.d.ablations.static) {
+        const probes = this.probes(j);
+        const ppls = probes.map((p) => p.ppl).filter((x): x is number => x !== null);
+        summary.probe = { n: probes.length, mastered: probes.filter((p) => p.mastered).length, meanPpl: ppls.length ? ppls.reduce((a, b) => a + b, 0) / ppls.length : null };
+        const byId = new Map(data.map((p) => [p.sample.id, p.sample]));
+        const pred = new Map(probes.map((p) => [p.id, p.prediction]));
+        const verdicts = this.verdicts(j);
+        if (verdicts.length || this.d.ablations.jglv)
+          summary.jglv = jglvScores(
+            verdicts.map((v) => {
+              const s = byId.get(v.id)!;
+              return { label: s.label, prediction: pred.get(v.id)!, truth: s.truth, verdict: v.verdict };
+            }),
+            data.map((p) => p.sample),
+          );
+        const ex = this.expansions(j);
+        summary.expansion = { seeds: new Set(ex.map((e) => e.parent)).size, accepted: ex.filter((e) => e.accepted).length, rejected: ex.filter((e) => !e.accepted).length };
+      }
+    }
+    this.store.write(`round-${j}/eval.jsonl`, items);
+    this.store.writeJson(`round-${j}/eval.json`, summary);
+    this.store.cache(`round-${j}/eval.partial.jsonl`, ProbeRecord, (r) => r.id).clear();
+    return this.finish(j, stage, t0, [`round-${j}/eval.jsonl`, `round-${j}/eval.json`], { accuracy: summary.test.accuracy, n: summary.test.n, ...(bfcl?.overall != null ? { bfcl: bfcl.overall } : {}) });
+  }
+}
+
+/**
+ * The held-out test split: whole dialogues (their samples share context), drawn in a
+ * seeded order until the split holds `size` samples; the rest is the seed pool.
+ */
+export function splitSeed(samples: readonly Sample[], size: number, seed: string): { pool: Sample[]; test: Sample[] } {
+  const byDialogue = new Map<string, Sample[]>();
+  for (const s of samples) {
+    const d = s.provenance.dialogue ?? s.id;
+    const list = byDialogue.get(d);
+    if (list) list.push(s);
+    else byDialogue.set(d, [s]);
+  }
+  const order = seededOrder(
+    [...byDialogue.keys()].map((id) => ({ id })),
+    seed,
+  );
+  const testIds = new Set<string>();
+  let n = 0;
+  for (const { id } of order) {
+    if (n >= size) break;
+    testIds.add(id);
+    n += byDialogue.get(id)!.length;
+  }
+  const test: Sample[] = [];
+  const pool: Sample[] = [];
+  for (const s of samples) (testIds.has(s.provenance.dialogue ?? s.id) ? test : pool).push(s);
+  return { pool, test };
+}

@@ -1,0 +1,121 @@
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { z } from 'zod';
+import { LooptoolError, describeIssues } from '../../protocols/errors.ts';
+import { checksum } from '../../protocols/loop/hash.ts';
+import { Manifest, type Stage, type StageEntry } from '../../protocols/loop/records.ts';
+import { appendJsonl, readJsonl, rewriteJsonl } from '../corpus.ts';
+import { writeFileAtomic, writeJsonAtomic } from '../rundir.ts';
+
+/**
+ * The loop's files in a run directory (DESIGN.md §2.6):
+ *
+ *   config.json            the run config
+ *   manifest.json          stages done (with record counts and checksums), the policy checkpoint
+ *   snapshot.json          the loop machine's persisted snapshot, after every transition
+ *   round-0/               seed corpus (the seeding driver's files), pool.jsonl, test.jsonl,
+ *                          warmup.json, eval.jsonl + eval.json (the warmed-up policy)
+ *   round-<j>/data.jsonl   D_j, with composition.json
+ *             train.json, probes.jsonl, verdicts.jsonl, expansions.jsonl, eval.jsonl, eval.json
+ *             <stage>.partial.jsonl   per-item results of a stage in progress (resume reads them)
+ *   checkpoints/           policy checkpoints
+ *   report.md, accuracy.svg
+ *
+ * Stage outputs are written whole and atomically; the manifest entry comes after them,
+ * so a stage listed in the manifest has all its files.
+ */
+
+export class RunStore {
+  constructor(readonly dir: string) {}
+
+  path(rel: string): string {
+    return join(this.dir, rel);
+  }
+
+  round(j: number, name: string): string {
+    return `round-${j}/${name}`;
+  }
+
+  exists(rel: string): boolean {
+    return existsSync(this.path(rel));
+  }
+
+  // ---------------------------------------------------------------- JSONL
+
+  read<S extends z.ZodType>(rel: string, schema: S): z.output<S>[] {
+    return readJsonl(this.path(rel), schema).records;
+  }
+
+  /** Writes a whole stage output atomically; returns its record count and checksum. */
+  write(rel: string, records: readonly unknown[]): { records: number; checksum: string } {
+    rewriteJsonl(this.path(rel), records);
+    return { records: records.length, checksum: checksum(readFileSync(this.path(rel), 'utf8')) };
+  }
+
+  writeJson(rel: string, value: unknown): { records: number; checksum: string } {
+    writeJsonAtomic(this.path(rel), value);
+    return { records: 1, checksum: checksum(readFileSync(this.path(rel), 'utf8')) };
+  }
+
+  readJson<S extends z.ZodType>(rel: string, schema: S): z.output<S> {
+    const p = this.path(rel);
+    let raw: unknown;
+    try {
+      raw = JSON.parse(readFileSync(p, 'utf8'));
+    } catch (err) {
+      throw new LooptoolError({ code: 'invalid_input', message: `${p}: ${(err as Error).message}` });
+    }
+    const r = schema.safeParse(raw);
+    if (!r.success) throw new LooptoolError({ code: 'invalid_input', message: `invalid ${p}`, issues: describeIssues(r.error) });
+    return r.data;
+  }
+
+  writeText(rel: string, text: string): void {
+    writeFileAtomic(this.path(rel), text);
+  }
+
+  // ---------------------------------------------------------------- per-item cache
+
+  /**
+   * Results of a stage in progress, one line per finished item, appended as they come.
+   * A kill can tear the last line; it is dropped (that item simply runs again).
+   */
+  cache<S extends z.ZodType>(rel: string, schema: S, key: (r: z.output<S>) => string): ItemCache<z.output<S>> {
+    const path = this.path(rel);
+    const r = readJsonl(path, schema, { tolerateTornTail: true });
+    if (r.torn) rewriteJsonl(path, r.records);
+    const done = new Map<string, z.output<S>>();
+    for (const rec of r.records) done.set(key(rec), rec);
+    return {
+      done,
+      add(recs) {
+        appendJsonl(path, recs);
+        for (const x of recs) done.set(key(x), x);
+      },
+      clear() {
+        rmSync(path, { force: true });
+      },
+    };
+  }
+
+  // ---------------------------------------------------------------- manifest
+
+  get manifestPath(): string {
+    return this.path('manifest.json');
+  }
+
+  loadManifest(): Manifest | undefined {
+    if (!existsSync(this.manifestPath)) return undefined;
+    return this.readJson('manifest.json', Manifest);
+  }
+
+  saveManifest(m: Manifest): void {
+    writeJsonAtomic(this.manifestPath, { ...m, updated: new Date().toISOString() });
+  }
+}
+
+export type ItemCache<T> = { done: Map<string, T>; add(recs: T[]): void; clear(): void };
+
+export function findStage(m: Manifest, round: number, stage: Stage): StageEntry | undefined {
+  return m.stages.find((s) => s.round === round && s.stage === stage);
+}
