@@ -13,6 +13,7 @@ import { PlannerContract } from '../protocols/roles/planner.ts';
 import { ToolContract } from '../protocols/roles/tool.ts';
 import { UserContract } from '../protocols/roles/user.ts';
 import { ValidatorContract } from '../protocols/roles/validator.ts';
+import { reviewerContract } from '../protocols/roles/reviewer.ts';
 import { deriveSeed } from '../protocols/roles/seed.ts';
 import type { BadTurn, DialogueRecord, JudgeVote, RejectReason, StopReason, TurnRecord } from '../protocols/dialogue.ts';
 import { dialogueSamples } from '../protocols/samples.ts';
@@ -30,8 +31,9 @@ import { expectedReply, userScript } from '../agents/common/sim/world.ts';
  *
  * The last message decides who speaks next: empty → planner, user or tool → assistant,
  * assistant with calls → tool, assistant text → user. Assistant turns are sampled
- * for self-consistency (assistantTurn.sampling ⇄ deciding). Every role is reached
- * over the bus from invoked actors; the machine itself only decides.
+ * for self-consistency (assistantTurn.sampling ⇄ deciding); with `seeding.reviewers`
+ * the chosen turn then goes through assistantTurn.reviewing (protocols/roles/reviewer.ts)
+ * before it joins the dialogue. Every role is reached over the bus from invoked actors; the machine itself only decides.
  *
  * Seeds: every call's seed derives from the dialogue seed (run seed + dialogue id),
  * the position in the dialogue, the sample index, and the number of bad turns so far,
@@ -73,7 +75,7 @@ export type DialogueContext = {
   turns: TurnRecord[];
   /** samples of the assistant turn being decided */
   samples: Sampled[];
-  chosen: { sample: Sampled; agreed: boolean; masked: boolean } | undefined;
+  chosen: { sample: Sampled; agreed: boolean; masked: boolean; reviewed?: boolean } | undefined;
   badTurns: BadTurn[];
   failures: RuleFailure[];
   votes: JudgeVote[];
@@ -85,6 +87,9 @@ export type DialogueContext = {
 };
 
 export type DialogueOutput = { record: DialogueRecord; samples: Sample[] };
+
+/** What the reviewers made of a chosen assistant turn. */
+export type ReviewResult = { rejected: boolean; sample: Sampled; note: string };
 
 // ------------------------------------------------------------ pure helpers
 
@@ -191,6 +196,20 @@ export const dialogueMachine = setup({
         ),
       );
     }),
+    /** Shows the chosen turn to each reviewer in order; a revision is what the next one sees. */
+    reviewTurn: fromPromise(async ({ input: c }: { input: DialogueContext }): Promise<ReviewResult> => {
+      let sample = c.chosen!.sample;
+      const notes: string[] = [];
+      for (const name of c.cfg.reviewers) {
+        const candidate = { role: 'assistant' as const, content: sample.content, tool_calls: sample.tool_calls };
+        const out = await c.call(reviewerContract(name), 'review', { seed: seedFor(c, name), tools: c.tools, messages: c.messages, candidate }, { timeoutMs: c.cfg.callTimeoutMs });
+        if (out.verdict === 'reject') return { rejected: true, sample, note: `${name}: ${out.note || 'rejected'}` };
+        // The simulator's truth about the turn stays: a revision changes the label, not what was right.
+        if (out.verdict === 'revise' && out.revised) sample = { ...out.revised, ...(sample.truth ? { truth: sample.truth } : {}) };
+        if (out.note) notes.push(`${name}: ${out.note}`);
+      }
+      return { rejected: false, sample, note: notes.join('; ') };
+    }),
     checkRules: fromPromise(async ({ input: c }: { input: DialogueContext }) =>
       c.call(ValidatorContract, 'check', { tools: c.tools, messages: c.messages, requireToolUse: c.cfg.dropNoToolUse }, { timeoutMs: c.cfg.callTimeoutMs }),
     ),
@@ -215,6 +234,9 @@ export const dialogueMachine = setup({
     chosenIsBadTurn: ({ context }: Ctx) => badTurnWhy(context) !== undefined,
     chosenIsLastBadTurn: ({ context }: Ctx) => badTurnWhy(context) !== undefined && context.badTurns.length + 1 >= context.cfg.maxBadTurns,
     chosenCalls: ({ context }: Ctx) => context.chosen!.sample.tool_calls.length > 0,
+    needsReview: ({ context }: Ctx) => context.cfg.reviewers.length > 0 && !context.chosen!.reviewed,
+    reviewRejected: ({ event }) => outputOf<ReviewResult>(event).rejected,
+    reviewRejectedLast: ({ context, event }) => outputOf<ReviewResult>(event).rejected && context.badTurns.length + 1 >= context.cfg.maxBadTurns,
     rulesFailed: ({ event }) => !outputOf<{ ok: boolean }>(event).ok,
     judgeOff: ({ context }: Ctx) => !context.cfg.judge.enabled || context.cfg.judge.votes === 0,
     majorityCorrect: ({ event }) => majority(outputOf<{ verdict: 'CORRECT' | 'INCORRECT' }[]>(event).map((v) => v.verdict)).accepted,
@@ -237,6 +259,12 @@ export const dialogueMachine = setup({
       samples: () => [],
       chosen: () => undefined,
     }),
+    recordReviewReject: assign({
+      badTurns: ({ context, event }) => [...context.badTurns, { at: context.messages.length, role: 'reviewer', reason: outputOf<ReviewResult>(event).note }],
+      samples: () => [],
+      chosen: () => undefined,
+    }),
+    applyReview: assign({ chosen: ({ context, event }) => ({ ...context.chosen!, sample: outputOf<ReviewResult>(event).sample, reviewed: true }) }),
     stopForBadTurns: assign(({ context }) => ({
       stop: 'bad_turns' as const,
       reason: 'too_many_bad_turns' as const,
@@ -393,9 +421,27 @@ export const dialogueMachine = setup({
           always: [
             { guard: 'chosenIsLastBadTurn', target: '#dialogue.rejected', actions: ['recordBadAssistantTurn', 'stopForBadTurns'] },
             { guard: 'chosenIsBadTurn', target: '#dialogue.assistantTurn', reenter: true, actions: 'recordBadAssistantTurn' },
+            { guard: 'needsReview', target: 'reviewing' },
             { guard: 'chosenCalls', target: '#dialogue.toolTurn', actions: 'appendAssistant' },
             { target: '#dialogue.userTurn', actions: 'appendAssistant' },
           ],
+        },
+        /** seeding.reviewers see the turn before it joins the dialogue; a revision is checked again. */
+        reviewing: {
+          invoke: {
+            id: 'reviewer',
+            src: 'reviewTurn',
+            input: ({ context }) => context,
+            onDone: [
+              { guard: 'reviewRejectedLast', target: '#dialogue.rejected', actions: ['recordReviewReject', 'stopForBadTurns'] },
+              { guard: 'reviewRejected', target: '#dialogue.assistantTurn', reenter: true, actions: 'recordReviewReject' },
+              { target: 'checking', actions: 'applyReview' },
+            ],
+            onError: [
+              { guard: 'badTurnBudgetSpent', target: '#dialogue.rejected', actions: ['recordRoleError', 'stopForBadTurns'] },
+              { target: '#dialogue.assistantTurn', reenter: true, actions: 'recordRoleError' },
+            ],
+          },
         },
       },
     },

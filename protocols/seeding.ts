@@ -52,6 +52,10 @@ export const SeedingConfig = z.object({
   contextUserTurns: z.number().int().min(1).max(64).default(8).describe('a sample\'s context starts at most this many user messages back'),
   dropNoToolUse: z.boolean().default(true).describe('reject dialogues in which the assistant never calls a tool'),
   callTimeoutMs: z.number().int().min(100).max(3_600_000).default(120_000).describe('per role call (llm brains may be slow)'),
+  reviewers: z
+    .array(z.string().regex(/^[A-Za-z0-9_-]+$/, 'a role name (one subject token)'))
+    .default([])
+    .describe('roles (reviewerContract, protocols/roles/reviewer.ts) that review each chosen assistant turn, in order, before it joins the dialogue; serve them with `roles`'),
 });
 export type SeedingConfig = z.infer<typeof SeedingConfig>;
 export type SeedingConfigInput = z.input<typeof SeedingConfig>;
