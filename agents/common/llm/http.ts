@@ -13,7 +13,16 @@ import https from 'node:https';
  * Sockets are not capped here: the per-endpoint Limiter bounds requests in flight,
  * and each of them gets a socket at once instead of queueing a second time.
  */
-export type HttpFetchOptions = { keepAliveMsecs?: number; maxFreeSockets?: number };
+export type HttpFetchOptions = {
+  keepAliveMsecs?: number;
+  maxFreeSockets?: number;
+  /**
+   * Idle keep-alive sockets are closed after this long (ms). Below common server idle
+   * timeouts (uvicorn's 5 s), so we never send on a socket the server is closing.
+   * Node's agent applies it to free sockets only; requests in progress are unaffected.
+   */
+  idleSocketMs?: number;
+};
 
 function abortError(signal: AbortSignal): Error {
   const e = new Error(signal.reason instanceof Error ? signal.reason.message : 'This operation was aborted');
@@ -47,6 +56,7 @@ export function createHttpFetch(opts: HttpFetchOptions = {}): typeof fetch {
     // Keep every socket of a burst for the next one instead of reconnecting.
     maxFreeSockets: opts.maxFreeSockets ?? 65_536,
     scheduling: 'lifo' as const,
+    timeout: opts.idleSocketMs ?? 4_000,
   };
   const agents = { 'http:': new http.Agent(agentOpts), 'https:': new https.Agent(agentOpts) };
 
