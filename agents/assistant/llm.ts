@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import type { RespondInput, RespondOutput } from '../../protocols/roles/assistant.ts';
 import { callOptions, type LlmDeps } from '../common/llm/brain.ts';
 import { toolConversation, toolTurn } from '../common/llm/tools.ts';
-import { RESPOND_SYSTEM } from './prompts.ts';
+import { respondPrompt } from './prompts.ts';
 
 /**
  * The llm assistant: the next assistant message, tool calls or text. Reads only
@@ -12,7 +12,8 @@ import { RESPOND_SYSTEM } from './prompts.ts';
  * comparable across endpoints.
  */
 export async function respondLlm(input: z.output<typeof RespondInput>, deps: LlmDeps): Promise<RespondOutput> {
-  const messages = toolConversation(deps.client.endpoint.toolMode, RESPOND_SYSTEM, input.messages, input.tools);
+  const [system] = await deps.client.render(respondPrompt, {});
+  const messages = toolConversation(deps.client.endpoint.toolMode, system!.content as string, input.messages, input.tools);
   const turn = await toolTurn(deps.client, messages, input.tools, callOptions(deps, 'assistant.respond', input.seed, { temperature: 0.6, maxTokens: 1024 }));
   return {
     role: 'assistant',

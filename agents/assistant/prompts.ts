@@ -1,9 +1,11 @@
+import { ChatPromptTemplate } from '@langchain/core/prompts';
+
 /**
  * The assistant's (teacher's) system prompt, from LoopTool's round-0 simulation:
  * the assistant asks only for missing required parameters, never invents values,
  * fills every value the user gave, and may emit several calls at once. The
  * conversation itself follows as real chat turns (tool calls natively or as Hermes
- * blocks, see agents/common/llm/tools.ts), so this is a plain string, not a template.
+ * blocks, see agents/common/llm/tools.ts); the template renders the system turn only.
  */
 export const RESPOND_SYSTEM = `You are a helpful assistant with access to tools (functions). Serve the user's requests, calling tools whenever a tool fits.
 
@@ -17,3 +19,5 @@ Rules:
 - Among similar tools, choose the one whose description fits the request exactly.
 - If no tool can serve the request, answer in plain text without calling any tool.
 - When tool results arrive, answer the user in plain text from those results; if a call failed, say so honestly.`;
+
+export const respondPrompt = ChatPromptTemplate.fromMessages([['system', RESPOND_SYSTEM]]);
