@@ -2,7 +2,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { RunConfig } from '../../protocols/config.ts';
 import { ExpanderContract, Variation } from '../../protocols/roles/expander.ts';
-import { JudgeContract } from '../../protocols/roles/judge.ts';
+import { JudgeContract, type VerifyVerdict } from '../../protocols/roles/judge.ts';
 import { ValidatorContract } from '../../protocols/roles/validator.ts';
 import { deriveSeed } from '../../protocols/roles/seed.ts';
 import { publicView, type Label, type Sample } from '../../protocols/sample.ts';
@@ -116,7 +116,7 @@ test('JGLV over the bus finds injected label errors (precision and recall above 
     const label = inject ? wrongFor(s, i) : s.label;
     const prediction = inject ? s.truth!.label : wrongFor(s, i + 1);
     const visible = { ...s, label, truth: { ...s.truth!, noisy: inject } };
-    const votes = [];
+    const votes: VerifyVerdict[] = [];
     for (let k = 0; k < 3; k++) votes.push((await call(JudgeContract, 'verify', { seed: deriveSeed('jglv', s.id, k), sample: publicView(visible), prediction, hidden: { truth: visible.truth } })).verdict);
     const verdict = majorityVerdict(votes).verdict;
     assert.equal(trueVerdict(label, prediction, visible.truth), inject ? 'LABEL_WRONG' : 'PRED_WRONG');
