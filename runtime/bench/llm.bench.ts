@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { availableParallelism, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -21,6 +22,7 @@ import { defineBench } from './result.ts';
  * Mode `chat` measures the bare completion call.
  */
 const here = dirname(fileURLToPath(import.meta.url));
+const cores = availableParallelism();
 const root = join(here, '..', '..');
 
 async function spawnServer(latencyMs: number): Promise<{ url: string; child: ChildProcess }> {
@@ -85,7 +87,7 @@ export default defineBench({
       ['human', 'Question {n}: {question}'],
     ]);
     const schema = z.object({ answer: z.string().min(1) });
-    const values_: Record<string, number | string | boolean | null> = { latency_ms: latencyMs, duration_s: durationMs / 1000, mode, server: values['in-process'] ? 'in-process' : 'child-process' };
+    const values_: Record<string, number | string | boolean | null> = { cores, latency_ms: latencyMs, duration_s: durationMs / 1000, mode, server: values['in-process'] ? 'in-process' : 'child-process' };
     let ok = true;
     try {
       for (const c of levels) {
@@ -99,7 +101,18 @@ export default defineBench({
         let latSum = 0;
         let latN = 0;
         let failed = 0;
-        const cpu0 = process.cpuUsage();
+        // Client CPU inside the measured window only (warm-up JIT and connection set-up excluded).
+        let cpuFrom: NodeJS.CpuUsage | undefined;
+        let callsFrom = 0;
+        let cpuWindow: NodeJS.CpuUsage | undefined;
+        let callsWindow = 0;
+        const t1 = setTimeout(() => ((cpuFrom = process.cpuUsage()), (callsFrom = client.stats.calls)), warmupMs);
+        const t2 = setTimeout(() => {
+          if (!cpuFrom) return;
+          cpuWindow = process.cpuUsage(cpuFrom);
+          callsWindow = client.stats.calls - callsFrom;
+        }, warmupMs + durationMs);
+        const load0 = loadavg()[0]!;
         // c workers that each keep one call in flight: exactly `c` outstanding calls.
         const worker = async (w: number) => {
           for (let i = 0; performance.now() < to; i++) {
@@ -120,7 +133,8 @@ export default defineBench({
           }
         };
         await Promise.all(Array.from({ length: c }, (_, w) => worker(w)));
-        const cpu = process.cpuUsage(cpu0);
+        clearTimeout(t1);
+        clearTimeout(t2);
         const wall = performance.now() - t0;
         const rate = done / (durationMs / 1000);
         const ideal = c / (latencyMs / 1000);
@@ -129,9 +143,14 @@ export default defineBench({
         values_[`ideal_c${c}`] = ideal;
         values_[`ratio_c${c}`] = Math.round(ratio * 1000) / 1000;
         values_[`mean_latency_ms_c${c}`] = latN ? Math.round((latSum / latN) * 10) / 10 : null;
-        values_[`client_cpu_ms_per_call_c${c}`] = Math.round(((cpu.user + cpu.system) / 1000 / Math.max(1, client.stats.calls)) * 1000) / 1000;
+        values_[`client_cpu_ms_per_call_c${c}`] = cpuWindow && callsWindow ? Math.round(((cpuWindow.user + cpuWindow.system) / 1000 / callsWindow) * 1000) / 1000 : null;
+        // Other work on the machine starves both client and server: report it next to the ratio.
+        values_[`load_avg_1m_c${c}`] = Math.round(((load0 + loadavg()[0]!) / 2) * 100) / 100;
         values_[`failed_c${c}`] = failed;
-        console.error(`concurrency ${c}: ${rate.toFixed(1)} calls/s, ideal ${ideal}, ratio ${ratio.toFixed(3)}, mean latency ${(latSum / Math.max(1, latN)).toFixed(1)} ms, ${failed} failed (${(wall / 1000).toFixed(1)} s)`);
+        console.error(
+          `concurrency ${c}: ${rate.toFixed(1)} calls/s, ideal ${ideal}, ratio ${ratio.toFixed(3)}, mean latency ${(latSum / Math.max(1, latN)).toFixed(1)} ms, ` +
+            `client CPU ${values_[`client_cpu_ms_per_call_c${c}`]} ms/call, load ${values_[`load_avg_1m_c${c}`]} (${cores} cores), ${failed} failed (${(wall / 1000).toFixed(1)} s)`,
+        );
         if (failed > 0) ok = false;
       }
     } finally {
