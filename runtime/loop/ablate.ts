@@ -1,0 +1,98 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { RunConfig } from '../../protocols/config.ts';
+import { VARIANTS, type Variant } from '../../protocols/loop/config.ts';
+import type { RoundEval } from '../../protocols/loop/records.ts';
+import { runLoop, type LoopResult, type StageEvent } from './driver.ts';
+import { accuracySeries, accuracySvg, roundEvals, writeReport } from './report.ts';
+import type { StageProgress } from './stages.ts';
+import { RunStore } from './store.ts';
+
+/**
+ * Several variants of the loop on the same seed data: the first variant seeds, warms up
+ * and evaluates round 0; the others reuse its round 0 (`base`), so every variant starts
+ * from the same pool, test split and warmed-up policy, and trains with the same budget
+ * per round. Each variant is a run directory under `dir`; an interrupted comparison
+ * continues where it stopped when run again.
+ */
+export type CompareOptions = {
+  dir: string;
+  config: RunConfig;
+  variants: Variant[];
+  nats?: string;
+  signal?: AbortSignal;
+  progress?: (variant: Variant) => { onProgress?: (p: StageProgress) => void; onStage?: (e: StageEvent) => void };
+};
+
+export type VariantResult = { variant: Variant; result: LoopResult; evals: RoundEval[] };
+
+export async function compareVariants(o: CompareOptions): Promise<VariantResult[]> {
+  mkdirSync(o.dir, { recursive: true });
+  const out: VariantResult[] = [];
+  const [first, ...rest] = o.variants;
+  if (!first) return out;
+  for (const variant of [first, ...rest]) {
+    if (o.signal?.aborted) break;
+    const dir = join(o.dir, variant);
+    const config: RunConfig = { ...o.config, loop: { ...o.config.loop, ablations: { ...VARIANTS[variant] } } };
+    const result = await runLoop({
+      dir,
+      config,
+      resume: existsSync(join(dir, 'snapshot.json')),
+      ...(variant === first ? {} : { base: first }),
+      nats: o.nats,
+      signal: o.signal,
+      ...(o.progress?.(variant) ?? {}),
+    });
+    out.push({ variant, result, evals: roundEvals(new RunStore(dir)) });
+    if (result.status !== 'done') break;
+  }
+  // each variant's report shows the others beside it; the comparison gets its own chart
+  for (const v of out)
+    if (v.result.status === 'done')
+      writeReport(new RunStore(join(o.dir, v.variant)), v.result.manifest, out.filter((x) => x !== v).map((x) => ({ name: x.variant, evals: x.evals })));
+  const store = new RunStore(o.dir);
+  store.writeText('accuracy.svg', accuracySvg(out.map((v) => accuracySeries(v.variant, v.evals))));
+  store.writeText('ablation.md', ablationMarkdown(out));
+  return out;
+}
+
+const pct = (x: number | undefined) => (x === undefined ? '–' : (100 * x).toFixed(1));
+
+/** The ablation table: accuracy per round for every variant, and the last round's gap to the first variant. */
+export function ablationTable(rows: VariantResult[]): { head: string[]; body: string[][] } {
+  const rounds = [...new Set(rows.flatMap((r) => r.evals.map((e) => e.round)))].sort((a, b) => a - b);
+  const last = rounds[rounds.length - 1] ?? 0;
+  const ref = rows[0]?.evals.find((e) => e.round === last)?.test.accuracy;
+  const head = ['variant', ...rounds.map((r) => `r${r}`), 'Δ last vs ' + (rows[0]?.variant ?? '')];
+  const body = rows.map((v) => {
+    const acc = (r: number) => v.evals.find((e) => e.round === r)?.test.accuracy;
+    const l = acc(last);
+    const d = l !== undefined && ref !== undefined ? (100 * (l - ref)).toFixed(1) : '–';
+    return [v.variant, ...rounds.map((r) => pct(acc(r))), v === rows[0] ? '' : d];
+  });
+  return { head, body };
+}
+
+export function ablationText(rows: VariantResult[]): string {
+  const { head, body } = ablationTable(rows);
+  const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ');
+  return [line(head), ...body.map(line)].join('\n');
+}
+
+export function ablationMarkdown(rows: VariantResult[]): string {
+  const { head, body } = ablationTable(rows);
+  return [
+    '# Ablation (ToolMatch accuracy on the held-out test split, %)',
+    '',
+    `| ${head.join(' | ')} |`,
+    `|${head.map(() => '---').join('|')}|`,
+    ...body.map((b) => `| ${b.join(' | ')} |`),
+    '',
+    'Every variant starts from the same seed pool, test split and warmed-up policy (round 0 of the first variant) and trains on the same budget per round.',
+    '',
+    '![accuracy per round](accuracy.svg)',
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,100 @@
+import { readFileSync } from 'node:fs';
+import { RunConfig } from '../../protocols/config.ts';
+import { describeIssues, formatIssues } from '../../protocols/errors.ts';
+import type { Ablations } from '../../protocols/loop/config.ts';
+import type { RoundEval } from '../../protocols/loop/records.ts';
+import { UsageError } from '../cli/command.ts';
+import { bold, dim, Progress } from '../cli/style.ts';
+import type { StageEvent } from './driver.ts';
+import type { StageProgress } from './stages.ts';
+
+/** What `looptool run`, `resume`, `ablate` and `demo` share: config flags and progress lines. */
+
+export const CONFIG_FLAGS = {
+  config: { type: 'string' },
+  rounds: { type: 'string' },
+  seed: { type: 'string' },
+  'no-jglv': { type: 'boolean', default: false },
+  'no-edde': { type: 'boolean', default: false },
+  'no-hppl': { type: 'boolean', default: false },
+  static: { type: 'boolean', default: false },
+} as const;
+
+export function readConfigFile(path: string): RunConfig {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new UsageError(`--config ${path}: ${(err as Error).message}`);
+  }
+  const r = RunConfig.safeParse(raw);
+  if (!r.success) throw new UsageError(`--config ${path}: ${formatIssues(describeIssues(r.error, 'config'))}`);
+  return r.data;
+}
+
+/** The run config from --config, --seed, --rounds and the ablation flags. */
+export function configFromFlags(v: { config?: string; rounds?: string; seed?: string; 'no-jglv'?: boolean; 'no-edde'?: boolean; 'no-hppl'?: boolean; static?: boolean }): RunConfig {
+  const config = v.config ? readConfigFile(v.config) : RunConfig.parse({});
+  if (v.seed !== undefined) {
+    if (!v.seed) throw new UsageError('--seed must not be empty');
+    config.seed = v.seed;
+  }
+  if (v.rounds !== undefined) {
+    const n = Number(v.rounds);
+    if (!Number.isInteger(n) || n < 0 || n > 64) throw new UsageError(`--rounds expects an integer 0..64, got "${v.rounds}"`);
+    config.loop.rounds = n;
+  }
+  const a: Ablations = { ...config.loop.ablations };
+  if (v['no-jglv']) a.jglv = false;
+  if (v['no-edde']) a.edde = false;
+  if (v['no-hppl']) a.hppl = false;
+  if (v.static) a.static = true;
+  config.loop.ablations = a;
+  return config;
+}
+
+const fmt = (v: unknown) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(3)) : String(v));
+
+/** Progress on stderr: a bar per long stage, a line per finished stage. */
+export function consoleProgress(label = '', quiet = false): { onProgress: (p: StageProgress) => void; onStage: (e: StageEvent) => void } {
+  let bar: Progress | undefined;
+  let key = '';
+  const prefix = label ? `${label} ` : '';
+  return {
+    onProgress(p) {
+      if (quiet || p.total <= 1) return;
+      const k = `${p.stage}@${p.round}`;
+      if (k !== key) {
+        bar?.end();
+        key = k;
+        bar = new Progress(`${prefix}r${p.round} ${p.stage}`, p.total);
+      }
+      bar!.set(p.done, p.note ?? '');
+    },
+    onStage(e) {
+      if (quiet) return;
+      if (e.type === 'start') return;
+      if (bar && key === `${e.stage}@${e.round}`) {
+        bar.end();
+        bar = undefined;
+        key = '';
+      }
+      const s = Object.entries(e.summary)
+        .filter(([k]) => k !== 'seconds')
+        .map(([k, v]) => `${k} ${fmt(v)}`)
+        .join(', ');
+      process.stderr.write(`${prefix}${bold(`round ${e.round} ${e.stage}`)} ${dim(`${e.seconds.toFixed(1)}s`)} ${s}\n`);
+    },
+  };
+}
+
+const pct = (x: number | undefined) => (x === undefined ? '   –  ' : `${(100 * x).toFixed(1).padStart(5)}%`);
+
+/** Accuracy per round of several runs side by side (one column per run). */
+export function roundsTable(columns: { name: string; evals: RoundEval[] }[]): string {
+  const rounds = [...new Set(columns.flatMap((c) => c.evals.map((e) => e.round)))].sort((a, b) => a - b);
+  const w = Math.max(8, ...columns.map((c) => c.name.length));
+  const head = `round  ${columns.map((c) => c.name.padStart(w)).join('  ')}`;
+  const rows = rounds.map((r) => `${String(r).padStart(5)}  ${columns.map((c) => pct(c.evals.find((e) => e.round === r)?.test.accuracy).padStart(w)).join('  ')}`);
+  return [head, ...rows].join('\n');
+}
