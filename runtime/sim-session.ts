@@ -1,0 +1,162 @@
+import { createActor } from 'xstate';
+import { brainFor, type RunConfig } from '../protocols/config.ts';
+import type { DialogueRecord } from '../protocols/dialogue.ts';
+import type { JsonValue } from '../protocols/json.ts';
+import type { ChatMessage } from '../protocols/messages.ts';
+import type { Plan } from '../protocols/plan.ts';
+import { defineRole, type CallFn, type RoleContract } from '../protocols/role.ts';
+import { UserContract } from '../protocols/roles/user.ts';
+import type { ToolSpec } from '../protocols/toolspec.ts';
+import { simTurn } from '../agents/user/sim.ts';
+import { dialogueMachine, type DialogueOutput } from '../machines/dialogue.ts';
+import type { LooptoolNode } from './node.ts';
+
+/**
+ * One interactive dialogue (`looptool sim`): the round-0 dialogue machine, driven over
+ * the bus like `looptool seed` drives it, with three things a person needs:
+ * every message reported as it joins the dialogue, an optional gate before each
+ * speaker (`--step`), and a user role that a person plays (`--as user`).
+ * Everything is traced like a seed dialogue, so `looptool view` can watch it.
+ */
+
+/** Roles whose call produces a dialogue message: `--step` waits before them. */
+export const SPEAKERS = new Set(['user', 'assistant', 'tool']);
+
+export type HumanTurn = {
+  plan: Plan;
+  messages: ChatMessage[];
+  tools: ToolSpec[];
+  /** what the simulated user would say now (the plan's next request), for the person to send or rewrite */
+  suggestion: { content: string; done: boolean };
+};
+
+export type SimEvents = {
+  /** a message joined the dialogue */
+  message?(m: ChatMessage, index: number): void;
+  /** the machine moved (state path like "assistantTurn.sampling") */
+  state?(to: string, from: string | undefined, info: { samples: number; badTurns: DialogueRecord['badTurns']; plan?: Plan; tools: ToolSpec[] }): void;
+};
+
+export type SimOptions = {
+  node: LooptoolNode;
+  config: RunConfig;
+  /** dialogue id (also its trace id) */
+  id: string;
+  /** root seed of the dialogue's calls */
+  seed: string;
+  tools: ToolSpec[];
+  events?: SimEvents;
+  /** awaited before each speaker's call (`--step`) */
+  gate?: (role: string) => Promise<void>;
+  signal?: AbortSignal;
+  /** trace states and messages (default true) */
+  trace?: boolean;
+};
+
+function stateString(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (value && typeof value === 'object') return Object.entries(value as Record<string, unknown>).map(([k, v]) => `${k}.${stateString(v)}`).join(',');
+  return String(value);
+}
+
+/**
+ * A call function that waits at `gate` before each speaker. Calls made together (the
+ * samples of one assistant turn, the calls of one tool round) share one wait.
+ */
+export function gatedCall(call: CallFn, gate: (role: string) => Promise<void>): CallFn {
+  let open: { role: string; wait: Promise<void> } | undefined;
+  return (async (contract: RoleContract, verb: string, input: unknown, opts?: unknown) => {
+    const role = contract.name;
+    if (SPEAKERS.has(role)) {
+      if (!open || open.role !== role) {
+        // setImmediate first: the message that led here is printed before the prompt
+        // (snapshot observers run after the transition that started this call).
+        const wait: Promise<void> = new Promise<void>((r) => setImmediate(r))
+          .then(() => gate(role))
+          .finally(() => {
+            if (open?.wait === wait) open = undefined;
+          });
+        open = { role, wait };
+      }
+      await open.wait;
+    }
+    return (call as (...a: unknown[]) => Promise<unknown>)(contract, verb, input, opts);
+  }) as CallFn;
+}
+
+/**
+ * A user role played by a person: `ask` shows the dialogue and the simulated user's
+ * suggestion and returns what the person typed. Served under the user role's name,
+ * on the session's own bus, in place of the simulated user.
+ */
+export function humanUserRole(config: RunConfig, ask: (turn: HumanTurn) => Promise<{ content: string; done: boolean }>) {
+  return defineRole({
+    contract: UserContract,
+    concurrency: 1,
+    verbs: {
+      turn: {
+        async handle(input) {
+          const suggestion = simTurn(input, config.sim);
+          return ask({ plan: input.plan, messages: input.messages, tools: input.tools, suggestion });
+        },
+      },
+    },
+  });
+}
+
+/** Runs the dialogue to its end and returns its record and samples. */
+export async function runSimDialogue(opts: SimOptions): Promise<DialogueOutput> {
+  const { node, config, id } = opts;
+  const simRoles = new Set(['api-designer', 'planner', 'user', 'assistant', 'tool', 'judge'].filter((r) => brainFor(config, r) === 'sim'));
+  const call = opts.gate ? gatedCall(node.client.call, opts.gate) : node.client.call;
+  const actor = createActor(dialogueMachine, {
+    input: { id, index: 0, seed: opts.seed, cfg: config.seeding, simRoles, call, tools: opts.tools },
+  });
+  const actorId = `dialogue/${id}`;
+  const trace = opts.trace ?? true;
+  let last = '';
+  let sent = 0;
+  actor.subscribe({
+    next: (snap) => {
+      // Messages first: a state reached in the same step (validating, say) comes after them.
+      const msgs = snap.context.messages;
+      for (; sent < msgs.length; sent++) {
+        if (trace) node.tracer.emit({ role: 'dialogue', kind: 'message', actor: actorId, trace: id, data: { dialogue: id, index: sent, message: msgs[sent] as unknown as JsonValue } });
+        opts.events?.message?.(msgs[sent]!, sent);
+      }
+      const state = stateString(snap.value);
+      if (state !== last) {
+        if (trace) node.tracer.emit({ role: 'dialogue', kind: 'state', actor: actorId, trace: id, data: { dialogue: id, from: last || null, to: state } });
+        opts.events?.state?.(state, last || undefined, { samples: snap.context.samples.length, badTurns: snap.context.badTurns, plan: snap.context.plan, tools: snap.context.tools });
+        last = state;
+      }
+    },
+    error: () => undefined,
+  });
+  return new Promise<DialogueOutput>((resolve, reject) => {
+    const onAbort = () => {
+      actor.stop();
+      reject(new Error('interrupted'));
+    };
+    if (opts.signal?.aborted) return onAbort();
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    actor.subscribe({
+      complete: () => {
+        opts.signal?.removeEventListener('abort', onAbort);
+        const snap = actor.getSnapshot();
+        if (snap.status === 'done') resolve(snap.output!);
+        else reject(new Error(`dialogue ${id} stopped in state ${stateString(snap.value)}`));
+      },
+      error: (err) => {
+        opts.signal?.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    });
+    actor.start();
+  });
+}
+
+/** A fresh dialogue seed for an interactive session (printed, so a session can be replayed with --seed). */
+export function sessionSeed(): string {
+  return `sim-${Date.now().toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`;
+}
