@@ -610,7 +610,8 @@ class Engine:
                 starts.append(len(u.prompt) - 1)
         idx, mask = _right_pad(seqs, be.pad_id, dev)
         pos = torch.arange(idx.shape[1], device=dev).unsqueeze(0).expand_as(idx)
-        h = be.hidden(idx, pos, mask)
+        # Right padding only: causality alone keeps real tokens from seeing the pads.
+        h = be.hidden(idx, pos, None if be.kind == 'tiny' else mask)
         gather = (torch.tensor(starts, device=dev).unsqueeze(1) + torch.arange(cmax, device=dev).unsqueeze(0)).clamp(max=idx.shape[1] - 1)
         hs = h.gather(1, gather.unsqueeze(-1).expand(-1, -1, h.shape[-1]))
         return hs, valid, targets

@@ -78,8 +78,12 @@ def render_chatml(tools, messages, style: str = 'compact', add_generation_prompt
         system = str(first.get('content') or '')
         rest = messages[1:]
     if tools:
-        sep = (',', ':') if style == 'compact' else (', ', ': ')
-        lines = '\n'.join(json.dumps({'type': 'function', 'function': t}, ensure_ascii=False, separators=sep) for t in tools)
+        if style == 'compact':
+            # The function objects alone, in compact JSON: what the tiny model needs, in
+            # the fewest bytes (every byte is a token it must attend over).
+            lines = '\n'.join(json.dumps(t, ensure_ascii=False, separators=(',', ':')) for t in tools)
+        else:
+            lines = '\n'.join(json.dumps({'type': 'function', 'function': t}, ensure_ascii=False) for t in tools)
         block = f'<tools>\n{lines}\n</tools>'
         if style != 'compact':
             block = _INSTRUCTIONS + '\n' + block

@@ -107,6 +107,12 @@ class StaticCache:
         self.v = [t.index_select(0, rows) for t in self.v]
 
 
+def _cached_len(cache) -> int:
+    if cache is None:
+        return 0
+    return cache.length
+
+
 class Block(nn.Module):
     def __init__(self, cfg: GPTConfig):
         super().__init__()
@@ -128,8 +134,15 @@ class Block(nn.Module):
         v = v.view(b, t, h, c // h).transpose(1, 2)
         if cache is not None:
             k, v = cache.update(layer, k, v)
-        att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(c // h))
-        att = F.softmax(att + bias, dim=-1)
+        scale = 1.0 / math.sqrt(c // h)
+        if bias.dim() == 2:
+            # One causal mask for every row and head: scale, mask and QK^T in one
+            # baddbmm (fewer passes over the [B*H, T, L] scores than matmul, mul, add).
+            L = k.shape[2]
+            att = torch.baddbmm(bias, q.reshape(b * h, t, c // h), k.reshape(b * h, L, c // h).transpose(1, 2), alpha=scale)
+            att = F.softmax(att, dim=-1).view(b, h, t, L)
+        else:
+            att = F.softmax((q @ k.transpose(-2, -1)) * scale + bias, dim=-1)
         y = (att @ v).transpose(1, 2).reshape(b, t, c)
         x = x + self.drop(self.proj(y))
         x = x + self.drop(self.fc_out(F.gelu(self.fc(self.ln2(x)))))
@@ -161,21 +174,27 @@ class TinyGPT(nn.Module):
     def num_params(self) -> int:
         return sum(p.numel() for p in self.parameters())
 
-    def hidden(self, idx, pos, key_mask, cache=None):
-        """idx, pos: [B, T]; key_mask: [B, L] bool, L = cached length + T, True = real token.
-        Returns final hidden states [B, T, d] (before the output projection)."""
+    def hidden(self, idx, pos, key_mask=None, cache=None):
+        """idx, pos: [B, T]; key_mask: [B, L] bool, L = cached length + T, True = real token,
+        or None when every key is real (or padding is only on the right, where causality
+        already hides it). Returns final hidden states [B, T, d] (before the output projection)."""
         b, t = idx.shape
         if int(pos.max()) >= self.cfg.max_seq_len:
             raise ValueError(f'sequence longer than the model context ({self.cfg.max_seq_len} tokens)')
         x = self.wte(idx) + self.wpe(pos)
-        past = key_mask.shape[1] - t
-        # Query i (absolute slot past+i) sees key j iff j <= past+i and key j is real.
+        past = (key_mask.shape[1] - t) if key_mask is not None else _cached_len(cache)
+        total = past + t
         # A large negative, not -inf: a padded query row then stays finite (and unused).
-        q_slot = torch.arange(past, past + t, device=idx.device).unsqueeze(1)
-        k_slot = torch.arange(key_mask.shape[1], device=idx.device).unsqueeze(0)
-        allowed = (k_slot <= q_slot).unsqueeze(0) & key_mask.unsqueeze(1)  # [B, T, L]
         neg = torch.finfo(x.dtype).min
-        bias = torch.zeros(allowed.shape, dtype=x.dtype, device=idx.device).masked_fill_(~allowed, neg).unsqueeze(1)
+        if key_mask is None or bool(key_mask.all()):
+            # Query i (absolute slot past+i) sees key j iff j <= past+i.
+            bias = torch.triu(torch.full((t, total), neg, dtype=x.dtype, device=idx.device), diagonal=past + 1)
+        else:
+            # ... and key j is real.
+            q_slot = torch.arange(past, total, device=idx.device).unsqueeze(1)
+            k_slot = torch.arange(total, device=idx.device).unsqueeze(0)
+            allowed = (k_slot <= q_slot).unsqueeze(0) & key_mask.unsqueeze(1)  # [B, T, L]
+            bias = torch.zeros(allowed.shape, dtype=x.dtype, device=idx.device).masked_fill_(~allowed, neg).unsqueeze(1)
         for i, blk in enumerate(self.blocks):
             x = blk(x, bias, cache, i)
         if isinstance(cache, StaticCache):

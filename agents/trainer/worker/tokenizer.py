@@ -4,8 +4,12 @@ Why bytes and not a vocabulary built from the corpus: LoopTool's data changes ev
 round (EDDE writes new tools, names, values), and a vocabulary frozen at round 0 would
 fit later rounds worse and worse; bytes encode any tool name, date, number or non-ASCII
 value with no unknown token, need no training pass, and keep checkpoints compatible
-across rounds. The cost is longer sequences, which the specials below soften: every
-structural marker of the prompt and of a Hermes tool call is one token, not 10-13.
+across rounds. The cost is longer sequences (attention is quadratic in them), which a
+fixed vocabulary of structure softens: every marker of the prompt and of a Hermes call
+is one token, and so is each piece of JSON that every tool spec and call repeats
+({"name":", ","parameters":{"type":"object","properties":{, {"type":"string"}, ...).
+A rendered tool spec shrinks about 3x, a tool call about 2x. The pieces are text like any
+other: decode(ids) is exact, and any string still encodes (bytes cover the rest).
 """
 from __future__ import annotations
 
@@ -27,11 +31,39 @@ SPECIALS = [
 ]
 
 
+def _json_structure() -> list[str]:
+    """The JSON that every tool spec and every Hermes call repeats, one token per piece,
+    in compact form (our renderer, formatHermes) and in Python's json.dumps default form."""
+    out: list[str] = []
+    for colon, comma in ((':', ','), (': ', ', ')):
+        q = lambda *parts: ''.join(parts)  # noqa: E731
+        out += [
+            q('{"name"', colon, '"'),
+            q('"', comma, '"arguments"', colon, '{'),
+            q('"', comma, '"description"', colon, '"'),
+            q('"', comma, '"parameters"', colon, '{"type"', colon, '"object"', comma, '"properties"', colon, '{'),
+            q('{"type"', colon, '"function"', comma, '"function"', colon),
+            q('}', comma, '"required"', colon, '['),
+            q('"required"', colon, '['),
+            q('"properties"', colon, '{'),
+            q('"description"', colon, '"'),
+            q('"enum"', colon, '['),
+            q('"format"', colon, '"'),
+            q('"default"', colon),
+            q('"items"', colon),
+        ]
+        for t in ('string', 'integer', 'number', 'boolean', 'object', 'array'):
+            out += [q('{"type"', colon, '"', t, '"}'), q('{"type"', colon, '"', t, '"', comma, '"description"', colon, '"'),
+                    q('{"type"', colon, '"', t, '"', comma)]
+    return out
+
+
 class ByteTokenizer:
     kind = 'byte'
 
     def __init__(self) -> None:
-        self.specials = list(SPECIALS)
+        # Specials first (fixed ids 256..267), then the JSON structure pieces.
+        self.specials = list(SPECIALS) + _json_structure()
         self.special_ids = {s: 256 + i for i, s in enumerate(self.specials)}
         self.id_to_special = {i: s for s, i in self.special_ids.items()}
         self.vocab_size = 256 + len(self.specials)
@@ -67,7 +99,7 @@ class ByteTokenizer:
             if buf:
                 out.append(buf.decode('utf-8', errors='replace'))
                 buf = bytearray()
-            if not skip_special and i in self.id_to_special and i != self.pad_id:
+            if i in self.id_to_special and i != self.pad_id and (not skip_special or i >= 256 + len(SPECIALS)):
                 out.append(self.id_to_special[i])
         if buf:
             out.append(buf.decode('utf-8', errors='replace'))
