@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { AnyRoleImpl } from '../../protocols/role.ts';
 import { LooptoolNode } from '../../runtime/node.ts';
 import { runDir } from '../../runtime/rundir.ts';
 import ping from '../../examples/ping-pong/ping.ts';
@@ -19,13 +20,14 @@ export type PingPongRun = {
   dispose(): Promise<void>;
 };
 
-/** A live run on the embedded default (its own nats-server, store in runs/<id>/nats) serving the ping-pong roles. */
-export async function startPingPongRun(run = `view-${process.pid}-${Date.now().toString(36)}`): Promise<PingPongRun> {
+/** A live run on the embedded default (its own nats-server, store in runs/<id>/nats) serving the ping-pong roles (and `extra`). */
+export async function startPingPongRun(run = `view-${process.pid}-${Date.now().toString(36)}`, extra: AnyRoleImpl[] = []): Promise<PingPongRun> {
   const root = mkdtempSync(join(tmpdir(), 'looptool-view-'));
   const dir = runDir(run, root);
   const node = await LooptoolNode.start({ run, runDir: dir, bus: { name: 'looptool-view-test' } });
   await node.serve(ping);
   await node.serve(pong, { replicas: 2 });
+  for (const r of extra) await node.serve(r);
   let stopped = false;
   const stop = async () => {
     if (stopped) return;

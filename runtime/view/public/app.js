@@ -175,7 +175,7 @@ function bubble(e, chat) {
   const who = document.createElement('div');
   who.className = 'who';
   who.textContent = chat.role + (chat.name ? ` · ${chat.name}` : '');
-  if (e.role !== chat.role) {
+  if (e.role !== chat.role && e.role !== 'dialogue') {
     const tag = document.createElement('span');
     tag.className = 'tag';
     tag.textContent = `via ${e.role}`;

@@ -17,13 +17,15 @@ const KL = ['kl', 'kl_mean', 'klMean', 'mean_kl'];
 const STEP = ['step', 'global_step', 'globalStep', 'update'];
 const ACC = /^(acc|accuracy|.*_acc|.*Acc|.*_accuracy|.*Accuracy|overall)$/;
 const X_KEYS = ['step', 'round', 'shot', 'epoch', 'iteration', 'index', 'i', 'n'];
-const COMPOSITION_KEYS = ['ES', 'EE', 'HPPL', 'seedNew', 'seed_new', 'Seed-new', 'es', 'ee', 'hppl', 'seed'];
+const COMPOSITION_KEYS = ['ES', 'EE', 'HPPL', 'seedNew', 'seed_new', 'Seed-new', 'es', 'ee', 'hppl', 'seed', 'fill'];
 
 /** Sorts a metric event into the chart it feeds. */
 export function classifyMetric(e) {
   const d = e.data;
   if (e.kind !== 'metric' || !isObj(d)) return undefined;
   const round = pick(d, ['round', 'j']);
+  // A loop stage's summary (runtime/loop/driver.ts): {stage, round, ...counts}.
+  if (typeof d.stage === 'string') return stageMetric(d.stage, round ?? 0, d);
   const comp = isObj(d.composition) ? d.composition : isObj(d.mix) ? d.mix : undefined;
   if (comp || COMPOSITION_KEYS.filter((k) => isNum(d[k])).length >= 2) {
     const src = comp ?? Object.fromEntries(COMPOSITION_KEYS.filter((k) => isNum(d[k])).map((k) => [k, d[k]]));
@@ -39,6 +41,21 @@ export function classifyMetric(e) {
   const nums = Object.entries(d).filter(([, v]) => isNum(v));
   if (nums.length) return { chart: 'generic', role: e.role, values: Object.fromEntries(nums) };
   return undefined;
+}
+
+const PART_LABELS = { seed: 'seed', es: 'ES', ee: 'EE', hppl: 'HPPL', seed_new: 'Seed-new', fill: 'fill' };
+
+function stageMetric(stage, round, d) {
+  if (stage === 'evaluating' || stage === 'baseline') {
+    const values = Object.fromEntries(['accuracy', 'bfcl'].filter((k) => isNum(d[k])).map((k) => [k, d[k]]));
+    return Object.keys(values).length ? { chart: 'accuracy', round, values } : undefined;
+  }
+  if (stage === 'merging') {
+    // merging round j writes D_{j+1}: its bar belongs to the round that trains on it
+    const parts = Object.fromEntries(Object.entries(PART_LABELS).filter(([k]) => isNum(d[k])).map(([k, label]) => [label, d[k]]));
+    return Object.keys(parts).length ? { chart: 'composition', round: round + 1, parts } : undefined;
+  }
+  return undefined; // other stage summaries are counts, shown in the message list
 }
 
 function width(el) {
@@ -146,6 +163,7 @@ class CompositionChart {
       const x = 36 + i * (bw + 12);
       keys.forEach((k, ki) => {
         const v = this.rounds.get(r)[k] ?? 0;
+        if (v <= 0) return;
         const bh = (v / max) * (h - 14);
         y -= bh;
         const rect = document.createElementNS(SVG, 'rect');

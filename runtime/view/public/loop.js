@@ -1,13 +1,16 @@
-// The loop machine drawn as SVG: seeding, then one box per stage of a round with an
-// arrow back for the next round, then done. The current state is lit.
+// The loop machine (machines/loop.ts) drawn as SVG: seeding, warm-up and the baseline
+// evaluation, then one box per stage of a round with an arrow back for the next round,
+// then done (or failed). The current state is lit.
 
+export const LOOP_PRELUDE = ['seeding', 'warmup', 'baseline'];
 export const LOOP_STAGES = ['training', 'probing', 'verifying', 'expanding', 'merging', 'evaluating'];
-export const LOOP_STATES = ['seeding', ...LOOP_STAGES, 'done'];
+export const LOOP_STATES = [...LOOP_PRELUDE, ...LOOP_STAGES, 'done', 'failed'];
 
 const SVG = 'http://www.w3.org/2000/svg';
-const W = 100;
+const W = 96;
 const H = 46;
 const Y = 56;
+const STEP = 116;
 
 function el(name, attrs = {}, text) {
   const e = document.createElementNS(SVG, name);
@@ -17,11 +20,13 @@ function el(name, attrs = {}, text) {
 }
 
 function positions() {
-  const pos = { seeding: 8 };
-  LOOP_STAGES.forEach((s, i) => (pos[s] = 146 + i * 118));
-  pos.done = 146 + LOOP_STAGES.length * 118 + 20;
+  const pos = {};
+  [...LOOP_PRELUDE, ...LOOP_STAGES].forEach((s, i) => (pos[s] = 8 + i * STEP + (i >= LOOP_PRELUDE.length ? 16 : 0)));
+  pos.done = pos.evaluating + STEP + 24;
+  pos.failed = pos.done;
   return pos;
 }
+const rowOf = (s) => (s === 'failed' ? Y + H + 22 : Y);
 
 /**
  * Reads a loop state out of a trace event, tolerating the shapes a state machine may
@@ -50,13 +55,13 @@ export class LoopDiagram {
     this.notes = {};
     const pos = positions();
     const width = pos.done + W + 8;
-    const svg = el('svg', { viewBox: `0 ${Y - 24} ${width} 120`, id: 'loop-svg', role: 'img', 'aria-label': 'loop state machine' });
+    const svg = el('svg', { viewBox: `0 ${Y - 24} ${width} 140`, id: 'loop-svg', role: 'img', 'aria-label': 'loop state machine' });
     const defs = el('defs');
     const marker = el('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' });
     marker.append(el('path', { d: 'M0,0 L10,5 L0,10 z', fill: '#9ca3af' }));
     defs.append(marker);
     svg.append(defs);
-    const order = LOOP_STATES;
+    const order = LOOP_STATES.filter((s) => s !== 'failed');
     for (let i = 0; i + 1 < order.length; i++) {
       const a = order[i];
       const b = order[i + 1];
@@ -67,9 +72,10 @@ export class LoopDiagram {
     const to = pos.training + W / 2;
     svg.append(el('path', { class: 'edge', d: `M${from},${Y + H} C${from},${Y + H + 42} ${to},${Y + H + 42} ${to},${Y + H + 3}` }));
     svg.append(el('text', { class: 'edge-label', x: (from + to) / 2, y: Y + H + 40 }, 'next round'));
-    svg.append(el('text', { class: 'edge-label', x: pos.done - 10, y: Y - 6 }, 'last round'));
-    for (const s of order) {
-      const g = el('g', { class: 'node', 'data-state': s, transform: `translate(${pos[s]},${Y})` });
+    svg.append(el('text', { class: 'edge-label', x: pos.done - 12, y: Y - 6 }, 'last round'));
+    svg.append(el('text', { class: 'edge-label', x: pos.training + W / 2, y: Y - 6 }, 'round j'));
+    for (const s of LOOP_STATES) {
+      const g = el('g', { class: `node${s === 'failed' ? ' failed' : ''}`, 'data-state': s, transform: `translate(${pos[s]},${rowOf(s)})` });
       g.append(el('rect', { width: W, height: H, rx: 8 }));
       g.append(el('text', { x: W / 2, y: H / 2 - 5 }, s));
       const note = el('text', { class: 'note', x: W / 2, y: H / 2 + 11 }, '');
@@ -115,7 +121,7 @@ export class LoopDiagram {
     if (!d || typeof d !== 'object') return false;
     const stage = typeof d.stage === 'string' ? d.stage.split(/[./]/)[0] : this.current;
     if (!stage || !this.notes[stage]) return false;
-    const done = d.done ?? d.n ?? d.completed;
+    const done = d.done ?? d.finished ?? d.n ?? d.completed;
     const total = d.total ?? d.of;
     if (typeof done !== 'number') return false;
     this.notes[stage].textContent = typeof total === 'number' ? `${done}/${total}` : String(done);
