@@ -346,3 +346,19 @@ test('retryAfterMs: ms header, seconds, HTTP date, garbage', () => {
   assert.equal(retryAfterMs(new Headers({ 'retry-after': 'soon-ish' })), undefined);
   assert.equal(retryAfterMs(undefined), undefined);
 });
+
+test('key redaction: credentials in the base URL are hidden too', async () => {
+  const s = await startOpenAIServer();
+  try {
+    s.when(() => true, reply.serverError(400, 'nope'));
+    const url = s.url.replace('http://', 'http://alice:hunter2-secret@');
+    const c = new LlmClient(resolveEndpoint('tester', { baseURL: url, model: 'cred', maxRetries: 0 }, {}));
+    const err = await c.text([{ role: 'user', content: 'x' }]).catch((e: unknown) => e);
+    assert.ok(err instanceof LooptoolError);
+    assert.ok(!err.message.includes('hunter2-secret'), err.message);
+    assert.ok(!JSON.stringify(c).includes('hunter2-secret'));
+    assert.equal(s.requests.length, 1);
+  } finally {
+    await s.close();
+  }
+});

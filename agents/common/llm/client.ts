@@ -56,6 +56,7 @@ export type Usage = { promptTokens: number; completionTokens: number };
 
 /** Counters for metrics; cheap to keep, read them whenever. */
 export type LlmStats = {
+  /** HTTP requests sent, retries and repair turns included. */
   calls: number;
   failures: number;
   retries: number;
@@ -114,7 +115,9 @@ export class LlmClient {
     this.#onEvent = opts.onEvent;
     const key = endpoint.apiKey.reveal();
     // Header values can be credentials too (x-api-key, proxies): redact them all.
-    this.#secrets = [key, ...Object.values(endpoint.headers)].filter((s) => s.length > 0);
+    // So can credentials written into the URL (https://user:pass@host/v1).
+    const u = new URL(endpoint.baseURL);
+    this.#secrets = [key, ...Object.values(endpoint.headers), decodeURIComponent(u.password), decodeURIComponent(u.username)].filter((s) => s.length > 0);
     this.#sdk = new OpenAI({
       // The SDK insists on a key; for keyless local servers we drop the header below.
       apiKey: key || 'none',

@@ -224,5 +224,10 @@ export function resolveEndpoint(role: string, config: unknown = {}, env: NodeJS.
 
 /** What an endpoint looks like in logs and traces: no key, no headers. */
 export function describeEndpoint(e: Endpoint): { role: string; baseURL: string; model: string; concurrency: number; hasKey: boolean } {
-  return { role: e.role, baseURL: e.baseURL, model: e.model, concurrency: e.concurrency, hasKey: !e.apiKey.empty };
+  const u = new URL(e.baseURL);
+  const hasUserinfo = u.username !== '' || u.password !== '';
+  u.username = '';
+  u.password = '';
+  const baseURL = hasUserinfo ? u.toString().replace(/\/+$/, '') : e.baseURL;
+  return { role: e.role, baseURL, model: e.model, concurrency: e.concurrency, hasKey: !e.apiKey.empty || hasUserinfo };
 }
