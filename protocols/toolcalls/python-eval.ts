@@ -12,6 +12,7 @@ import {
   pyEq,
   pyIn,
   pyInt,
+  pyRepr,
   pyType,
 } from './pyvalue.ts';
 
@@ -21,41 +22,42 @@ import {
  * Names and calls are not evaluated: in BFCL's eval they would hit a NameError (or, for a few
  * builtins, run); here they are always an error. Anything Python would raise on is an error.
  */
-export function evalConst(n: Node): PyVal {
+export function evalConst(n: Node, env: Map<string, PyVal> = new Map()): PyVal {
+  const ev = (x: Node) => evalConst(x, env);
   switch (n.k) {
     case 'const':
       return n.v;
     case 'unary':
-      return unary(n.op, evalConst(n.operand), n.pos);
+      return unary(n.op, ev(n.operand), n.pos);
     case 'bin':
-      return binary(n.op, evalConst(n.left), evalConst(n.right), n.pos);
+      return binary(n.op, ev(n.left), ev(n.right), n.pos);
     case 'boolop': {
       let v: PyVal = null;
       for (const x of n.values) {
-        v = evalConst(x);
+        v = ev(x);
         if (n.op === 'and' ? !truthy(v) : truthy(v)) return v;
       }
       return v;
     }
     case 'cmp': {
-      let left = evalConst(n.left);
+      let left = ev(n.left);
       for (let i = 0; i < n.ops.length; i++) {
-        const right = evalConst(n.comparators[i]);
+        const right = ev(n.comparators[i]);
         if (!compare(n.ops[i], left, right, n.pos)) return false;
         left = right;
       }
       return true;
     }
     case 'ifexp':
-      return truthy(evalConst(n.test)) ? evalConst(n.body) : evalConst(n.orelse);
+      return truthy(ev(n.test)) ? ev(n.body) : ev(n.orelse);
     case 'list':
-      return n.elts.map(evalConst);
+      return n.elts.map(ev);
     case 'tuple':
-      return new PyTuple(n.elts.map(evalConst));
+      return new PyTuple(n.elts.map(ev));
     case 'set': {
       const items: PyVal[] = [];
       for (const e of n.elts) {
-        const v = evalConst(e);
+        const v = ev(e);
         if (!isHashable(v)) fail(`unhashable type: '${pyType(v)}'`, e.pos);
         if (!pyIn(v, items)) items.push(v);
       }
@@ -65,18 +67,25 @@ export function evalConst(n: Node): PyVal {
       const d = new PyDict();
       n.keys.forEach((k, i) => {
         if (k === null) fail('dict unpacking is not supported in constant expressions', n.pos);
-        const kv = evalConst(k);
+        const kv = ev(k);
         if (!isHashable(kv)) fail(`unhashable type: '${pyType(kv)}'`, k.pos);
-        d.set(kv, evalConst(n.values[i]));
+        d.set(kv, ev(n.values[i]));
       });
       return d;
     }
     case 'ellipsis':
       fail('Ellipsis is not supported in constant expressions', n.pos);
       break;
-    case 'name':
-      fail(`name '${n.id}' is not defined`, n.pos);
-      break;
+    case 'name': {
+      const bound = env.get(n.id);
+      if (bound === undefined) fail(`name '${n.id}' is not defined`, n.pos);
+      return bound;
+    }
+    case 'walrus': {
+      const v = ev(n.value);
+      env.set(n.target, v);
+      return v;
+    }
     default:
       fail(`cannot evaluate ${n.k} expression`, n.pos);
   }
@@ -141,10 +150,13 @@ function unary(op: string, v: PyVal, pos: number): PyVal {
   fail(`bad operand type for unary ${op}: '${pyType(v)}'`, pos);
 }
 
-const MAX_SEQ = 10_000_000;
+const MAX_SEQ = 1_000_000; // longer results are refused (Python would build them; no model output needs that)
 
 function repeat(seq: PyVal, count: bigint, pos: number): PyVal {
-  const n = count < 0n ? 0 : Number(count);
+  const len = typeof seq === 'string' ? seq.length : seq instanceof PyBytes ? seq.latin1.length : Array.isArray(seq) ? seq.length : (seq as PyTuple).items.length;
+  if (count > 9223372036854775807n || count < -9223372036854775808n) fail("cannot fit 'int' into an index-sized integer", pos);
+  // An empty sequence stays empty however large the count (Python does not mind either).
+  const n = count <= 0n || len === 0 ? 0 : count > BigInt(MAX_SEQ) ? MAX_SEQ + 1 : Number(count);
   if (typeof seq === 'string') {
     if (seq.length * n > MAX_SEQ) fail('repetition too large', pos);
     return seq.repeat(n);
@@ -292,8 +304,71 @@ function binary(op: string, a: PyVal, b: PyVal, pos: number): PyVal {
     b.keys.forEach((k, i) => d.set(k, b.vals[i]));
     return d;
   }
-  if (op === '%' && (typeof a === 'string' || a instanceof PyBytes)) fail('%-formatting is not supported', pos);
+  if (op === '%' && typeof a === 'string') return percentFormat(a, b, pos);
   return typeErr();
+}
+
+function pyStr(v: PyVal): string {
+  return typeof v === 'string' ? v : pyRepr(v);
+}
+
+/**
+ * printf-style `str % args` for the common conversions (%s %r %d %i %f %%, flags, width,
+ * precision); `%(name)s` and the rarer conversions are reported as unsupported.
+ */
+function percentFormat(fmt: string, arg: PyVal, pos: number): string {
+  const args = arg instanceof PyTuple ? arg.items : [arg];
+  // A non-tuple with __getitem__ (dict, list, bytes) is a "mapping": unused is no error.
+  const mapping = !(arg instanceof PyTuple) && typeof arg !== 'string' && (arg instanceof PyDict || Array.isArray(arg) || arg instanceof PyBytes);
+  let out = '';
+  let k = 0;
+  let i = 0;
+  while (i < fmt.length) {
+    const p = fmt.indexOf('%', i);
+    if (p < 0) {
+      out += fmt.slice(i);
+      break;
+    }
+    out += fmt.slice(i, p);
+    const m = /^%([-+ 0#]*)(\d*)(?:\.(\d+))?([a-zA-Z%])/.exec(fmt.slice(p));
+    if (!m) fail('unsupported format character', pos);
+    const [all, flags, width, prec, conv] = m;
+    i = p + all.length;
+    if (conv === '%') {
+      out += '%';
+      continue;
+    }
+    if (k >= args.length) fail('not enough arguments for format string', pos);
+    const v = args[k++];
+    let text: string;
+    if (conv === 's') text = pyStr(v);
+    else if (conv === 'r') text = pyRepr(v);
+    else if (conv === 'd' || conv === 'i' || conv === 'f') {
+      const f = asFloat(v);
+      if (f === undefined) fail(`%${conv} format: a real number is required, not ${pyType(v)}`, pos);
+      if (conv === 'f') text = f.toFixed(prec === undefined ? 6 : Number(prec));
+      else {
+        const b = asBig(v);
+        text = String(b !== undefined ? b : BigInt(Math.trunc(f)));
+      }
+      if (flags.includes('+') && !text.startsWith('-')) text = '+' + text;
+      else if (flags.includes(' ') && !text.startsWith('-')) text = ' ' + text;
+    } else fail(`unsupported format character '${conv}'`, pos);
+    if (conv === 's' || conv === 'r') {
+      if (prec !== undefined) text = text.slice(0, Number(prec));
+    }
+    const w = Number(width || 0);
+    if (text.length < w) {
+      if (flags.includes('-')) text = text.padEnd(w);
+      else if (flags.includes('0') && conv !== 's' && conv !== 'r') {
+        const sign = /^[-+ ]/.test(text) ? text[0] : '';
+        text = sign + text.slice(sign.length).padStart(w - sign.length, '0');
+      } else text = text.padStart(w);
+    }
+    out += text;
+  }
+  if (k < args.length && !mapping) fail('not all arguments converted during string formatting', pos);
+  return out;
 }
 
 function compare(op: string, a: PyVal, b: PyVal, pos: number): boolean {
@@ -302,6 +377,12 @@ function compare(op: string, a: PyVal, b: PyVal, pos: number): boolean {
       return pyEq(a, b);
     case '!=':
       return !pyEq(a, b);
+    case 'is':
+    case 'is not': {
+      // CPython folds equal immutable constants into one object; fresh containers are distinct.
+      const same = pyType(a) === pyType(b) && !Array.isArray(a) && !(a instanceof PyDict) && !(a instanceof PySet) && pyEq(a, b);
+      return op === 'is' ? same : !same;
+    }
     case 'in':
     case 'not in': {
       let r: boolean;

@@ -583,11 +583,8 @@ class Parser {
     const pos = this.tok.pos;
     this.i++; // lambda
     const params: LambdaParam[] = [];
-    const names = new Set<string>();
-    const addName = (name: string) => {
-      if (names.has(name)) this.fail(`duplicate argument '${name}' in lambda`);
-      names.add(name);
-    };
+    // Duplicate parameter names are a compile-time error in Python, not a parse error.
+    const addName = (_name: string) => {};
     let seenDefault = false;
     let seenStar = false;
     let seenKw = false;
@@ -809,7 +806,8 @@ class Parser {
   slices(): Node {
     const pos = this.tok.pos;
     const first = this.slice();
-    if (!this.isOp(',')) return first;
+    // `a[*b]` is a one-element tuple, like `a[*b,]`
+    if (!this.isOp(',')) return first.k === 'starred' ? { k: 'tuple', pos, elts: [first] } : first;
     const elts = [first];
     while (this.eatOp(',')) {
       if (this.isOp(']')) break;

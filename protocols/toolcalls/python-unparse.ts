@@ -143,7 +143,8 @@ function un(n: Node, prec: number): string {
     }
     case 'attr': {
       const v = un(n.value, ATOM);
-      const gap = n.value.k === 'const' && (typeof n.value.v === 'number' || typeof n.value.v === 'bigint') ? ' ' : '';
+      // `1 .real`: ast.unparse separates int constants (bool included) from the dot
+      const gap = n.value.k === 'const' && (typeof n.value.v === 'number' || typeof n.value.v === 'bigint' || typeof n.value.v === 'boolean') ? ' ' : '';
       return `${v}${gap}.${n.attr}`;
     }
     case 'sub': {
