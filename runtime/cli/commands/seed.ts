@@ -121,6 +121,10 @@ export default defineCommand({
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
       await node.stop();
+      // Requests of the abandoned dialogues may still hold reply timers (up to
+      // seeding.callTimeoutMs) after the connection closed; they must not keep an
+      // interrupted process alive. Everything worth keeping is on disk by now.
+      if (interrupted) setTimeout(() => process.exit(EXIT.interrupted), 500).unref();
     }
   },
 });
