@@ -1,6 +1,6 @@
 import { assign, fromPromise, setup } from 'xstate';
 import type { ChatMessage } from '../protocols/messages.ts';
-import type { Plan } from '../protocols/plan.ts';
+import { publicPlan, type Plan } from '../protocols/plan.ts';
 import type { CallFn } from '../protocols/role.ts';
 import type { Sample } from '../protocols/sample.ts';
 import type { SeedingConfig } from '../protocols/seeding.ts';
@@ -173,7 +173,8 @@ export const dialogueMachine = setup({
       c.call(PlannerContract, 'plan', { seed: seedFor(c, 'planner'), tools: c.tools, ...(c.cfg.targetTurns ? { targetTurns: c.cfg.targetTurns } : {}) }, { timeoutMs: c.cfg.callTimeoutMs }),
     ),
     userTurn: fromPromise(async ({ input: c }: { input: DialogueContext }) =>
-      c.call(UserContract, 'turn', { seed: seedFor(c, 'user'), tools: c.tools, messages: c.messages, plan: c.plan! }, { timeoutMs: c.cfg.callTimeoutMs }),
+      // An llm user is shown the plan without its simulator-only part, whatever its brain does with it.
+      c.call(UserContract, 'turn', { seed: seedFor(c, 'user'), tools: c.tools, messages: c.messages, plan: c.simRoles.has('user') ? c.plan! : publicPlan(c.plan!) }, { timeoutMs: c.cfg.callTimeoutMs }),
     ),
     /** Draws the next assistant samples (two at first, then one at a time), all at once. */
     sampleAssistant: fromPromise(async ({ input: c }: { input: DialogueContext }) => {

@@ -1,8 +1,10 @@
+import { brainFor } from '../../protocols/config.ts';
 import { defineRole } from '../../protocols/role.ts';
 import { JudgeContract } from '../../protocols/roles/judge.ts';
 import { deriveSeed } from '../../protocols/roles/seed.ts';
 import { ValidatorContract } from '../../protocols/roles/validator.ts';
 import { checkDialogue, majority } from '../../protocols/validate.ts';
+import { runConfigOf } from '../common/brains.ts';
 
 /**
  * The validator: rule checks of a dialogue (pure functions in protocols/validate.ts),
@@ -12,6 +14,8 @@ import { checkDialogue, majority } from '../../protocols/validate.ts';
 export default defineRole({
   contract: ValidatorContract,
   concurrency: 64,
+  // Simulator truth goes to the judge only when the judge runs a sim brain.
+  init: (env) => ({ judgeIsSim: brainFor(runConfigOf(env), 'judge') === 'sim' }),
   verbs: {
     check: {
       async handle({ tools, messages, requireToolUse }) {
@@ -25,7 +29,7 @@ export default defineRole({
         if (failures.length) return { accepted: false, reason: failures[0]!.code, failures, votes: [] };
         const cast = await Promise.all(
           Array.from({ length: votes }, (_, k) =>
-            ctx.call(JudgeContract, 'judge_dialogue', { seed: deriveSeed(seed, 'vote', k), tools, messages, ...(hidden ? { hidden } : {}) }),
+            ctx.call(JudgeContract, 'judge_dialogue', { seed: deriveSeed(seed, 'vote', k), tools, messages, ...(hidden && ctx.resources.judgeIsSim ? { hidden } : {}) }),
           ),
         );
         const accepted = votes === 0 || majority(cast.map((v) => v.verdict)).accepted;

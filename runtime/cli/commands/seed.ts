@@ -4,6 +4,8 @@ import { defineCommand, EXIT, UsageError } from '../command.ts';
 import { intFlag, parseFlags } from '../args.ts';
 import { bold, dim, Progress } from '../style.ts';
 import { RunConfig } from '../../../protocols/config.ts';
+import { ApiDesignerContract } from '../../../protocols/roles/api-designer.ts';
+import type { ToolSpec } from '../../../protocols/toolspec.ts';
 import { describeIssues, LooptoolError, formatIssues } from '../../../protocols/errors.ts';
 import { LooptoolNode } from '../../node.ts';
 import { newRunId, runsRoot } from '../../rundir.ts';
@@ -43,11 +45,33 @@ function report(s: SeedSummary, out: string): string {
   ].join('\n');
 }
 
+/**
+ * Real tool specs (OpenAI `tools` JSON or BFCL function docs) instead of synthesized
+ * ones: converted by the API designer over the bus, then cut into sets of
+ * `seeding.tools` (default sim.designer.toolsPerSet); dialogue i uses set i mod n.
+ */
+async function importPool(node: LooptoolNode, file: string, config: RunConfig): Promise<ToolSpec[][]> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`--tools ${file}: ${(err as Error).message}`);
+  }
+  const out = await node.client.call(ApiDesignerContract, 'import', { format: 'auto', source: text, origin: basename(file) });
+  if (out.tools.length === 0)
+    throw new UsageError(`--tools ${file}: no usable tool spec${out.issues.length ? `: ${out.issues.slice(0, 3).map((i) => `${i.path}: ${i.message}`).join('; ')}` : ''}`);
+  if (out.issues.length) console.error(dim(`--tools ${file}: ${out.issues.length} issue(s), first: ${out.issues[0]!.path}: ${out.issues[0]!.message}`));
+  const size = config.seeding.tools ?? config.sim.designer.toolsPerSet;
+  const sets: ToolSpec[][] = [];
+  for (let i = 0; i < out.tools.length; i += size) sets.push(out.tools.slice(i, i + size));
+  return sets;
+}
+
 export default defineCommand({
   name: 'seed',
   summary: 'round 0: synthesize tools and simulate N multi-agent dialogues over the bus; validated samples in runs/<id>/round-0/',
   usage:
-    'seed --dialogues N [--concurrency C] [--config FILE] [--seed S] [--out runs/<id>] [--external-roles] [--module FILE]... [--role-concurrency N] [--nats URL] [--no-trace] [--json]',
+    'seed --dialogues N [--concurrency C] [--config FILE] [--seed S] [--out runs/<id>] [--tools FILE] [--external-roles] [--module FILE]... [--role-concurrency N] [--nats URL] [--no-trace] [--json]',
   async run(argv) {
     const { values } = parseFlags(argv, {
       dialogues: { type: 'string' },
@@ -58,6 +82,7 @@ export default defineCommand({
       'external-roles': { type: 'boolean', default: false },
       module: { type: 'string', multiple: true },
       'role-concurrency': { type: 'string' },
+      tools: { type: 'string' },
       nats: { type: 'string' },
       'no-trace': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
@@ -100,6 +125,7 @@ export default defineCommand({
         const extra = await loadRoleModules([...config.roles, ...(values.module ?? [])]);
         await serveSeedRoles(node, [...seedRoles, ...extra], { concurrency: roleConcurrency });
       }
+      const toolPool = values.tools ? await importPool(node, values.tools, config) : undefined;
       if (!values.json) console.error(dim(`bus ${node.url ?? '(cluster)'}${node.embedded ? ' (embedded nats-server)' : ''}, run ${run}, seed "${config.seed}"`));
       const summary = await runSeed({
         node,
@@ -107,6 +133,7 @@ export default defineCommand({
         config,
         dialogues,
         concurrency,
+        toolPool,
         signal: abort.signal,
         trace: !values['no-trace'],
         onProgress: (p) => bar?.set(p.finished, `accepted ${p.accepted} rejected ${p.rejected}`),
