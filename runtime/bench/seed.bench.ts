@@ -6,10 +6,13 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { RunConfig } from '../../protocols/config.ts';
 import type { AnyRoleImpl } from '../../protocols/role.ts';
-import { AssistantContract } from '../../protocols/roles/assistant.ts';
+import { AssistantContract, RespondInput } from '../../protocols/roles/assistant.ts';
 import type { ToolSpec } from '../../protocols/toolspec.ts';
 import { seedRoles } from '../../agents/registry.ts';
 import assistantRole from '../../agents/assistant/role.ts';
+import { respondLlm } from '../../agents/assistant/llm.ts';
+import { LlmClient } from '../../agents/common/llm/client.ts';
+import { resolveEndpoint } from '../../agents/common/llm/config.ts';
 import { parseFlags, intFlag } from '../cli/args.ts';
 import { LooptoolNode } from '../node.ts';
 import { runSeed } from '../seed.ts';
@@ -29,6 +32,9 @@ import { round } from './stats.ts';
  *     keeps it here) to the OpenAI-protocol test server (its own process) answering
  *     after a fixed latency, at several concurrencies → achieved calls/s against the
  *     ideal (concurrency / latency). Target: >= 0.9 of ideal at the highest level.
+ *     Measured in the same run, the same brain function called directly (no bus, no
+ *     role host) gives what the endpoint and machine allow right now; bus/direct is
+ *     the framework's share, robust to how busy the shared machine is.
  */
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -138,7 +144,8 @@ const TOOLS: ToolSpec[] = [
 
 /** Serves the assistant role in a child process on the node's bus; resolves when it is subscribed. */
 async function spawnRole(node: LooptoolNode, dir: string, run: string, slots: number, config: RunConfig): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'seed-serve.ts'), node.url!, dir, run, String(slots), JSON.stringify(config)], {
+  const prof = process.env.BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF}`] : [];
+  const child = spawn(process.execPath, [...prof, '--import', 'tsx', join(here, 'seed-serve.ts'), node.url!, dir, run, String(slots), JSON.stringify(config)], {
     cwd: root,
     stdio: ['pipe', 'pipe', 'inherit'],
   });
@@ -148,6 +155,46 @@ async function spawnRole(node: LooptoolNode, dir: string, run: string, slots: nu
   });
   return child;
 }
+
+type Window = { rate: number; meanMs: number | null; failed: number; cpuMsPerCall: number };
+
+/** `c` lanes, each keeping one call in flight; calls that end inside [warm-up, warm-up + duration) count. */
+async function measure(c: number, durationMs: number, warmupMs: number, once: (lane: number, i: number) => Promise<void>): Promise<Window> {
+  const t0 = performance.now();
+  const from = t0 + warmupMs;
+  const to = from + durationMs;
+  let done = 0;
+  let failed = 0;
+  let latSum = 0;
+  let calls = 0;
+  const cpu0 = process.cpuUsage();
+  const lane = async (w: number) => {
+    for (let i = 0; performance.now() < to; i++) {
+      const s = performance.now();
+      calls++;
+      try {
+        await once(w, i);
+      } catch {
+        failed++;
+        continue;
+      }
+      const e = performance.now();
+      if (e >= from && e < to) {
+        done++;
+        latSum += e - s;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: c }, (_, w) => lane(w)));
+  const cpu = process.cpuUsage(cpu0);
+  return { rate: done / (durationMs / 1000), meanMs: done ? latSum / done : null, failed, cpuMsPerCall: (cpu.user + cpu.system) / 1000 / Math.max(1, calls) };
+}
+
+const request = (w: number, i: number) => ({
+  seed: `bench/${w}/${i}`,
+  tools: TOOLS,
+  messages: [{ role: 'user' as const, content: `What is the weather in Oslo, lane ${w}, call ${i}?` }],
+});
 
 async function llmBench(
   levels: number[],
@@ -163,7 +210,16 @@ async function llmBench(
   let ok = true;
   try {
     for (const c of levels) {
-      // A model name per level gives each level its own endpoint limiter.
+      const ideal = c / (latencyMs / 1000);
+      // The same brain function, called directly (no bus, no role host): what the
+      // endpoint and the llm client allow on this machine right now. A model name per
+      // measurement gives each its own endpoint limiter.
+      const direct = new LlmClient(resolveEndpoint('assistant', { baseURL: url, model: `direct-${c}`, concurrency: c, timeoutMs: 30_000, maxRetries: 0 }, {}));
+      const d = await measure(c, durationMs, warmupMs, async (w, i) => {
+        const out = await respondLlm(RespondInput.parse(request(w, i)), { client: direct });
+        if (out.tool_calls[0]?.name !== 'get_weather') throw new Error('unexpected reply');
+      });
+
       const config = RunConfig.parse({
         seed: 'bench',
         brains: { assistant: 'llm' },
@@ -177,49 +233,24 @@ async function llmBench(
       try {
         if (inProcess) await node.serve(assistantRole, { concurrency: slots });
         else role = await spawnRole(node, join(dir, run), run, slots, config);
-        const t0 = performance.now();
-        const from = t0 + warmupMs;
-        const to = from + durationMs;
-        let done = 0;
-        let failed = 0;
-        let latSum = 0;
-        const cpu0 = process.cpuUsage();
-        const lane = async (w: number) => {
-          for (let i = 0; performance.now() < to; i++) {
-            const s = performance.now();
-            try {
-              const out = await node.client.call(
-                AssistantContract,
-                'respond',
-                { seed: `bench/${w}/${i}`, tools: TOOLS, messages: [{ role: 'user', content: `What is the weather in Oslo, lane ${w}, call ${i}?` }] },
-                { timeoutMs: 30_000, retries: 0 },
-              );
-              if (out.tool_calls[0]?.name !== 'get_weather') throw new Error('unexpected reply');
-            } catch {
-              failed++;
-              continue;
-            }
-            const e = performance.now();
-            if (e >= from && e < to) {
-              done++;
-              latSum += e - s;
-            }
-          }
-        };
-        await Promise.all(Array.from({ length: c }, (_, w) => lane(w)));
-        const cpu = process.cpuUsage(cpu0);
-        const rate = done / (durationMs / 1000);
-        const ideal = c / (latencyMs / 1000);
-        const ratio = rate / ideal;
-        const served = done + failed;
-        values[`llm_calls_per_s_c${c}`] = round(rate, 1);
+        const b = await measure(c, durationMs, warmupMs, async (w, i) => {
+          const out = await node.client.call(AssistantContract, 'respond', request(w, i), { timeoutMs: 30_000, retries: 0 });
+          if (out.tool_calls[0]?.name !== 'get_weather') throw new Error('unexpected reply');
+        });
+        values[`llm_calls_per_s_c${c}`] = round(b.rate, 1);
         values[`llm_ideal_c${c}`] = ideal;
-        values[`llm_ratio_c${c}`] = round(ratio, 3);
-        values[`llm_mean_latency_ms_c${c}`] = done ? round(latSum / done, 1) : null;
-        values[`llm_${inProcess ? '' : 'driver_'}cpu_ms_per_call_c${c}`] = round((cpu.user + cpu.system) / 1000 / Math.max(1, served), 3);
-        values[`llm_failed_c${c}`] = failed;
-        console.error(`llm: concurrency ${c}: ${rate.toFixed(1)} calls/s, ideal ${ideal}, ratio ${ratio.toFixed(3)}, mean latency ${(latSum / Math.max(1, done)).toFixed(1)} ms, ${failed} failed`);
-        if (failed > 0) ok = false;
+        values[`llm_ratio_c${c}`] = round(b.rate / ideal, 3);
+        values[`llm_mean_latency_ms_c${c}`] = b.meanMs === null ? null : round(b.meanMs, 1);
+        values[`llm_${inProcess ? '' : 'driver_'}cpu_ms_per_call_c${c}`] = round(b.cpuMsPerCall, 3);
+        values[`llm_failed_c${c}`] = b.failed + d.failed;
+        values[`llm_direct_calls_per_s_c${c}`] = round(d.rate, 1);
+        values[`llm_direct_ratio_c${c}`] = round(d.rate / ideal, 3);
+        values[`llm_bus_vs_direct_c${c}`] = d.rate ? round(b.rate / d.rate, 3) : null;
+        console.error(
+          `llm: concurrency ${c}: through the bus ${b.rate.toFixed(1)} calls/s = ${(b.rate / ideal).toFixed(3)} of ideal ${ideal} (mean ${b.meanMs?.toFixed(1)} ms); ` +
+            `brain called directly ${d.rate.toFixed(1)} calls/s = ${(d.rate / ideal).toFixed(3)}; bus/direct ${(b.rate / Math.max(1e-9, d.rate)).toFixed(3)}; failed ${b.failed + d.failed}; load ${loadavg()[0]!.toFixed(2)}`,
+        );
+        if (b.failed + d.failed > 0) ok = false;
       } finally {
         if (role) {
           role.stdin!.end();
