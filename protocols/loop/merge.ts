@@ -13,10 +13,11 @@ import { byPplDesc } from './ppl.ts';
  *     samples not used yet.
  *  2. HPPL reserve: round(budget × hpplMinShare), at most the candidates: boundary
  *     samples stay represented even when there are many error seeds.
- *  3. ES (error seeds: PRED_WRONG with their label, LABEL_WRONG corrected), in order,
- *     up to what 1 and 2 leave.
- *  4. EE (validated expansions), round-robin over their parents so that each error seed
- *     is represented before any gets a second one, up to what is left.
+ *  3. ES (error seeds: PRED_WRONG with their label, LABEL_WRONG corrected) and
+ *  4. EE (validated expansions) share what 1 and 2 leave, in proportion to how many of
+ *     each there are (what one side cannot use goes to the other): a budget too small
+ *     for every error seed still gets expansions. ES are taken in order; EE round-robin
+ *     over their parents, so each error seed is represented before any gets a second one.
  *  5. Seed-new, up to its quota.
  *  6. HPPL fills what is left: mastered (and BOTH_CORRECT) samples by perplexity,
  *     highest first; without HPPL (ablation) the same count is drawn at random.
@@ -188,8 +189,13 @@ export function mergeRound(m: MergeInput): MergeResult {
   const hpplReserve = Math.min(ranked.length, Math.round(B * m.hpplMinShare));
   const errRoom = Math.max(0, B - seedQuota - hpplReserve);
 
-  const es = c.take('es', m.errorSeeds, errRoom).added;
-  const ee = c.take('ee', roundRobinByParent(m.expansions), errRoom - es).added;
+  const nEs = m.errorSeeds.length;
+  const nEe = m.expansions.length;
+  const esQuota = nEs + nEe ? Math.min(nEs, Math.max(nEe ? 0 : errRoom, Math.round((errRoom * nEs) / (nEs + nEe)))) : 0;
+  const esFirst = c.take('es', m.errorSeeds, esQuota);
+  const ee = c.take('ee', roundRobinByParent(m.expansions), errRoom - esFirst.added).added;
+  // expansions that were too few (or duplicates) leave room for more error seeds
+  const es = esFirst.added + c.take('es', m.errorSeeds.slice(esFirst.consumed), errRoom - esFirst.added - ee).added;
   const seedTake = c.take('seed_new', m.unusedSeed, seedQuota);
   const hppl = c.take('hppl', ranked, c.room);
   // fill: unused seed beyond the quota, then candidates the HPPL step did not reach

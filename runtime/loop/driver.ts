@@ -1,6 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { createActor, fromPromise, type Snapshot } from 'xstate';
 import type { RunConfig } from '../../protocols/config.ts';
 import { LooptoolError } from '../../protocols/errors.ts';
@@ -58,9 +57,10 @@ export async function loopRoles(config: RunConfig): Promise<AnyRoleImpl[]> {
   const trainerPath = resolve(import.meta.dirname, '../../agents/trainer/role.ts');
   if (!existsSync(trainerPath))
     throw new LooptoolError({ code: 'internal', message: 'the trainer role (agents/trainer/role.ts) is not available: the loop cannot train or probe a policy without it' });
-  const trainer = ((await import(pathToFileURL(trainerPath).href)) as { default: AnyRoleImpl }).default;
+  // the trainer agent is two roles (trainer, policy) over one worker
+  const trainer = await loadRoleModules([trainerPath]);
   const have = new Set(seedRoles.map((r) => r.contract.name));
-  const extra = [prober, expander, trainer].filter((r) => !have.has(r.contract.name));
+  const extra = [prober, expander, ...trainer].filter((r) => !have.has(r.contract.name));
   return [...seedRoles, ...extra, ...(await loadRoleModules(config.roles))];
 }
 
