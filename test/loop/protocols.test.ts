@@ -221,7 +221,7 @@ test('merge fills the budget in order: seed quota, HPPL reserve, ES, EE round-ro
   // without expansions, the error seeds take the whole error room
   const noEe = mergeRound({ round: 2, budget: 40, seedNewShare: 0.5, hpplMinShare: 0.2, errorSeeds: seeds, expansions: [], candidates: cands, unusedSeed: unused, hppl: true, seed: 's' });
   assert.equal(noEe.composition.parts.es, 6);
-  assert.deepEqual([noEe.composition.parts.hppl, noEe.composition.parts.fill], [10, 4], 'all 10 candidates, then unused seed fills the rest');
+  assert.deepEqual([noEe.composition.parts.hppl, noEe.composition.parts.fill, noEe.composition.shortfall], [10, 0, 4], 'all 10 candidates; nothing left to fill with');
 
   // without HPPL the same count is drawn, not the highest-PPL ones
   const r = mergeRound({ round: 2, budget: 40, seedNewShare: 0.5, hpplMinShare: 0.2, errorSeeds: seeds, expansions: exps, candidates: cands, unusedSeed: unused, hppl: false, seed: 's' });
