@@ -161,8 +161,7 @@ function firstNonEmptyType(alts: readonly PyVal[]): PyTypeName | null {
   return null;
 }
 
-function typeCheck(value: PyVal, alts: readonly PyVal[], expected: PyTypeName, nested: PyTypeName | null): number {
-  const paType = firstNonEmptyType(alts);
+function typeCheck(value: PyVal, alts: readonly PyVal[], expected: PyTypeName, nested: PyTypeName | null, paType: PyTypeName | null): number {
   const isVariable = paType !== null && paType !== expected;
   const vt = pyType(value);
   let nestedFailed = false;
@@ -174,7 +173,7 @@ function typeCheck(value: PyVal, alts: readonly PyVal[], expected: PyTypeName, n
       let flag = true;
       if (Array.isArray(alt)) {
         for (let i = 0; i < items.length; i++) {
-          const r = typeCheck(items[i], alt, nested, null);
+          const r = typeCheck(items[i], alt, nested, null, firstNonEmptyType(alt));
           if (r >= T_SIMPLE) {
             flag = false;
             break;
@@ -296,52 +295,119 @@ function listDictCheck(param: string, value: PyVal[], alts: readonly PyVal[]): V
 // ---------------------------------------------------------------------------------------
 // simple_function_checker
 
-function expectedName(doc: FuncDoc, mode: CheckMode): string {
-  // FC models get "." replaced by "_" (the leaderboard's underscore_to_dot).
-  return mode === 'fc' && doc.name.includes('.') ? doc.name.replaceAll('.', '_') : doc.name;
+/**
+ * What the checker needs per ground-truth parameter, worked out once per (expected call, doc)
+ * pair: the doc's type word, the Python types, the first non-"" alternative's type, whether
+ * "" is an alternative, and the normalised string alternatives. Problems the leaderboard
+ * only meets when the model passes the parameter (unknown type, array without items) are
+ * kept and raised at that point, as there.
+ */
+type ParamPlan = {
+  documented: boolean;
+  typeDesc: string;
+  itemsType: string | undefined;
+  expected: PyTypeName | undefined;
+  nested: PyTypeName | null | undefined;
+  alts: readonly PyVal[];
+  paType: PyTypeName | null;
+  optional: boolean;
+  stdStrings: Set<string> | undefined;
+  rawStrings: Set<string> | undefined;
+};
+
+type CallPlan = { doc: FuncDoc; fcName: string; params: Map<string, ParamPlan>; expectedOrder: [string, ParamPlan][] };
+
+function planFor(gt: GtCall, doc: FuncDoc): CallPlan {
+  // Cached on the expected call; its doc is always the same one (found by name or docs[0]).
+  const cached = gt.plan as CallPlan | undefined;
+  if (cached && cached.doc === doc) return cached;
+  const params = new Map<string, ParamPlan>();
+  for (const [name, alts] of gt.params) {
+    const pd = doc.props.get(name);
+    const typeDesc = pd?.type ?? '';
+    const expected = PY_TYPE[typeDesc];
+    let nested: PyTypeName | null | undefined = null;
+    if (typeDesc === 'array' || typeDesc === 'tuple') nested = pd?.itemsType === undefined ? undefined : PY_TYPE[pd.itemsType];
+    params.set(name, {
+      documented: pd !== undefined,
+      typeDesc,
+      itemsType: pd?.itemsType,
+      expected,
+      nested,
+      alts,
+      paType: firstNonEmptyType(alts),
+      optional: pyIn('', alts),
+      stdStrings: undefined,
+      rawStrings: undefined,
+    });
+  }
+  // "." becomes "_" for FC models (the leaderboard's underscore_to_dot).
+  const fcName = doc.name.includes('.') ? doc.name.replaceAll('.', '_') : doc.name;
+  const plan: CallPlan = { doc, fcName, params, expectedOrder: [...params] };
+  gt.plan = plan;
+  return plan;
+}
+
+function stringCheckPlanned(param: string, value: string, pp: ParamPlan): Verdict {
+  if (!pp.stdStrings) {
+    pp.stdStrings = new Set();
+    pp.rawStrings = new Set();
+    for (const a of pp.alts) {
+      if (typeof a === 'string') {
+        pp.stdStrings.add(standardize(a));
+        pp.rawStrings.add(a);
+      }
+    }
+  }
+  // An exact alternative normalises to itself: skip the normalisation then.
+  if (pp.rawStrings!.has(value) || pp.stdStrings.has(standardize(value))) return VALID;
+  return stringCheck(param, value, pp.alts);
 }
 
 function simpleCheck(doc: FuncDoc, call: DecodedCall, gt: GtCall, mode: CheckMode): Verdict {
-  const expected = gt.params;
-  const fname = expectedName(doc, mode);
+  const plan = planFor(gt, doc);
+  const fname = mode === 'fc' ? plan.fcName : doc.name;
   if (call.name !== fname) {
     return invalid('simple_function_checker:wrong_func_name', `function name ${pyRepr(fname)} not found in model output (got ${pyRepr(call.name)})`);
   }
   const params = call.args as PyDict;
-  for (const r of doc.required) {
-    if (!params.has(r)) return invalid('simple_function_checker:missing_required', `missing required parameter: ${pyRepr(r)}`);
+  const required = doc.required;
+  for (let i = 0; i < required.length; i++) {
+    if (!params.has(required[i])) return invalid('simple_function_checker:missing_required', `missing required parameter: ${pyRepr(required[i])}`);
   }
   for (let i = 0; i < params.keys.length; i++) {
     const param = params.keys[i];
     let value = params.vals[i];
-    if (typeof param !== 'string' || !doc.props.has(param) || !expected.has(param)) {
+    const pp = typeof param === 'string' ? plan.params.get(param) : undefined;
+    if (pp === undefined || !pp.documented) {
       return invalid('simple_function_checker:unexpected_param', `unexpected parameter: ${pyRepr(param)}`);
     }
-    const pd = doc.props.get(param)!;
-    const typeDesc = pd.type;
-    const expectedType = expectedPyType(typeDesc);
-    let nested: PyTypeName | null = null;
-    if (typeDesc === 'array' || typeDesc === 'tuple') {
-      if (pd.itemsType === undefined) throw new CheckerException(`array parameter ${param} has no "items" in the doc`);
-      nested = expectedPyType(pd.itemsType);
+    const typeDesc = pp.typeDesc;
+    const expectedType = pp.expected;
+    if (expectedType === undefined) throw new CheckerException(`unknown parameter type ${JSON.stringify(typeDesc)} in the function doc`);
+    const nested = pp.nested;
+    if (nested === undefined) {
+      throw new CheckerException(
+        pp.itemsType === undefined ? `array parameter ${param} has no "items" in the doc` : `unknown item type ${JSON.stringify(pp.itemsType)} in the function doc`,
+      );
     }
     if (typeDesc === 'tuple' && value instanceof PyTuple) value = value.items.slice();
     // Python auto-conversion int -> float, top level only.
     if (typeDesc === 'float' && (typeof value === 'number' || typeof value === 'bigint')) value = new PyFloat(Number(value));
-    const alts = expected.get(param)!;
-    const t = typeCheck(value, alts, expectedType, nested);
+    const alts = pp.alts;
+    const t = typeCheck(value, alts, expectedType, nested, pp.paType);
     if (t === T_SIMPLE) {
       return invalid('type_error:simple', `incorrect type for parameter ${pyRepr(param)}: expected ${typeDesc}, got ${pyType(value)} (${pyRepr(value)})`);
     }
     if (t === T_NESTED) {
-      return invalid('type_error:nested', `nested type check failed for parameter ${pyRepr(param)}: expected ${typeDesc} of ${pd.itemsType}, got ${pyRepr(value)}`);
+      return invalid('type_error:nested', `nested type check failed for parameter ${pyRepr(param)}: expected ${typeDesc} of ${pp.itemsType}, got ${pyRepr(value)}`);
     }
     if (t === T_VALID) {
       let r: Verdict | null = null;
-      if (expectedType === 'dict') r = dictCheck(param, value, alts);
-      else if (expectedType === 'list' && nested === 'dict') r = listDictCheck(param, value as PyVal[], alts);
-      else if (expectedType === 'str') r = stringCheck(param, value as string, alts);
-      else if (expectedType === 'list') r = listCheck(param, value as PyVal[], alts);
+      if (expectedType === 'dict') r = dictCheck(param as string, value, alts);
+      else if (expectedType === 'list' && nested === 'dict') r = listDictCheck(param as string, value as PyVal[], alts);
+      else if (expectedType === 'str') r = stringCheckPlanned(param as string, value as string, pp);
+      else if (expectedType === 'list') r = listCheck(param as string, value as PyVal[], alts);
       if (r) {
         if (!r.valid) return r;
         continue;
@@ -351,8 +417,10 @@ function simpleCheck(doc: FuncDoc, call: DecodedCall, gt: GtCall, mode: CheckMod
       return invalid('value_error:others', `invalid value for parameter ${pyRepr(param)}: ${pyRepr(value)}; expected one of ${pyRepr([...alts])}`);
     }
   }
-  for (const [param, alts] of expected) {
-    if (!params.has(param) && !pyIn('', alts)) {
+  const order = plan.expectedOrder;
+  for (let i = 0; i < order.length; i++) {
+    const [param, pp] = order[i];
+    if (!pp.optional && !params.has(param)) {
       return invalid('simple_function_checker:missing_optional', `optional parameter ${pyRepr(param)} not provided and not marked as optional`);
     }
   }

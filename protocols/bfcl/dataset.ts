@@ -24,7 +24,12 @@ export type FuncDoc = {
 };
 
 /** One expected call: function name and, per parameter, the accepted alternatives. */
-export type GtCall = { name: string; params: Map<string, PyVal[]> };
+export type GtCall = {
+  name: string;
+  params: Map<string, PyVal[]>;
+  /** the checker's precomputed plan for this call (internal cache) */
+  plan?: unknown;
+};
 
 export type BfclEntry = {
   id: string;

@@ -164,19 +164,20 @@ class JsonReader {
       p++;
     }
     let out = t.slice(start, p);
+    let chunk = p; // start of the run of plain characters not yet copied to `out`
     for (;;) {
       const c = t.charCodeAt(p);
       if (c === 34) {
         this.pos = p + 1;
-        return out;
+        return chunk < p ? out + t.slice(chunk, p) : out;
       }
       if (Number.isNaN(c)) this.fail('unterminated string', start - 1);
       if (c < 32) this.fail('invalid control character in string', p);
       if (c !== 92) {
-        out += t[p];
         p++;
         continue;
       }
+      if (chunk < p) out += t.slice(chunk, p);
       const e = t.charCodeAt(p + 1);
       switch (e) {
         case 34:
@@ -216,12 +217,14 @@ class JsonReader {
           }
           out += String.fromCharCode(code);
           p += 6;
+          chunk = p;
           continue;
         }
         default:
           this.fail('invalid escape in string', p);
       }
       p += 2;
+      chunk = p;
     }
   }
 

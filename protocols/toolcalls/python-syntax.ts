@@ -82,6 +82,20 @@ function isDigit(c: number): boolean {
   return c >= 48 && c <= 57;
 }
 
+// Error reporters are made once per base offset (not per call: closures are costly here).
+type Fail = (m: string, at: number) => never;
+const failers = new Map<number, Fail>();
+function failAt(base: number): Fail {
+  let f = failers.get(base);
+  if (!f) {
+    f = function fail(msg: string, at: number): never {
+      throw new ParseFail(`${msg} at ${at + base}`, at + base);
+    };
+    if (failers.size < 64) failers.set(base, f);
+  }
+  return f;
+}
+
 function codePointAt(s: string, i: number): string {
   const c = s.codePointAt(i)!;
   return String.fromCodePoint(c);
@@ -95,9 +109,7 @@ export function tokenize(src: string, base = 0): Tok[] {
   let depth = 0;
   let lineStart = true; // at the start of a logical line at depth 0
   let sawNewline = false; // a top-level NEWLINE was emitted: nothing but blank lines may follow
-  const fail = (msg: string, at: number): never => {
-    throw new ParseFail(`${msg} at ${at + base}`, at + base);
-  };
+  const fail = failAt(base);
 
   while (i < n) {
     const c = src.charCodeAt(i);
@@ -161,13 +173,16 @@ export function tokenize(src: string, base = 0): Tok[] {
     // identifiers, keywords and string prefixes
     if (isAsciiIdStart(c) || (c > 127 && ID_START.test(codePointAt(src, i)))) {
       let j = i + 1;
+      let nonAscii = c > 127;
       while (j < n) {
         const d = src.charCodeAt(j);
         if (isAsciiIdCont(d)) j++;
         else if (d > 127) {
           const cp = codePointAt(src, j);
-          if (ID_CONTINUE.test(cp)) j += cp.length;
-          else break;
+          if (ID_CONTINUE.test(cp)) {
+            j += cp.length;
+            nonAscii = true;
+          } else break;
         } else break;
       }
       const word = src.slice(i, j);
@@ -178,7 +193,7 @@ export function tokenize(src: string, base = 0): Tok[] {
         i = st.end;
         continue;
       }
-      const name = c > 127 || /[^\x00-\x7f]/.test(word) ? word.normalize('NFKC') : word;
+      const name = nonAscii ? word.normalize('NFKC') : word;
       toks.push({ t: T_NAME, s: name, pos: start + base });
       i = j;
       continue;
@@ -226,21 +241,40 @@ export function tokenize(src: string, base = 0): Tok[] {
   return toks;
 }
 
-function readNumber(src: string, i: number, base: number, fail: (m: string, at: number) => never): { value: PyVal; end: number } {
+const DIG_DEC = 0;
+const DIG_HEX = 1;
+const DIG_OCT = 2;
+const DIG_BIN = 3;
+
+function digitOk(c: number, kind: number): boolean {
+  switch (kind) {
+    case DIG_DEC:
+      return c >= 48 && c <= 57;
+    case DIG_HEX:
+      return (c >= 48 && c <= 57) || ((c | 0x20) >= 97 && (c | 0x20) <= 102);
+    case DIG_OCT:
+      return c >= 48 && c <= 55;
+    default:
+      return c === 48 || c === 49;
+  }
+}
+
+/** Digits with single underscores between them, d(_?d)*; returns the end offset. */
+function digitsRun(src: string, j: number, kind: number, fail: Fail): number {
+  if (!digitOk(src.charCodeAt(j), kind)) return j;
+  j++;
+  for (;;) {
+    const c = src.charCodeAt(j);
+    if (digitOk(c, kind)) j++;
+    else if (c === 95 && digitOk(src.charCodeAt(j + 1), kind)) j += 2;
+    else if (c === 95) fail('invalid decimal literal', j);
+    else return j;
+  }
+}
+
+function readNumber(src: string, i: number, base: number, fail: Fail): { value: PyVal; end: number } {
   const start = i;
   const n = src.length;
-  const digitsRun = (j: number, ok: (c: number) => boolean): number => {
-    // digits with single underscores between them: d(_?d)*
-    if (!ok(src.charCodeAt(j))) return j;
-    j++;
-    for (;;) {
-      const c = src.charCodeAt(j);
-      if (ok(c)) j++;
-      else if (c === 95 && ok(src.charCodeAt(j + 1))) j += 2;
-      else if (c === 95) fail('invalid decimal literal', j);
-      else return j;
-    }
-  };
   let j = i;
   let isFloat = false;
   let value: PyVal;
@@ -248,32 +282,27 @@ function readNumber(src: string, i: number, base: number, fail: (m: string, at: 
   const c1 = src.charCodeAt(i + 1) | 0x20;
   if (c0 === 48 && (c1 === 120 || c1 === 111 || c1 === 98)) {
     const radix = c1 === 120 ? 16 : c1 === 111 ? 8 : 2;
-    const ok =
-      radix === 16
-        ? (c: number) => isDigit(c) || ((c | 0x20) >= 97 && (c | 0x20) <= 102)
-        : radix === 8
-          ? (c: number) => c >= 48 && c <= 55
-          : (c: number) => c === 48 || c === 49;
+    const kind = radix === 16 ? DIG_HEX : radix === 8 ? DIG_OCT : DIG_BIN;
     let k = i + 2;
     if (src.charCodeAt(k) === 95) k++;
-    const e = digitsRun(k, ok);
+    const e = digitsRun(src, k, kind, fail);
     if (e === k) fail(`invalid ${radix === 16 ? 'hexadecimal' : radix === 8 ? 'octal' : 'binary'} literal`, i);
     if (isDigit(src.charCodeAt(e))) fail('invalid digit in literal', e);
     const digits = src.slice(k, e).replaceAll('_', '');
     value = pyInt(BigInt((radix === 16 ? '0x' : radix === 8 ? '0o' : '0b') + digits));
     j = e;
   } else {
-    j = c0 === 46 ? i : digitsRun(i, isDigit);
+    j = c0 === 46 ? i : digitsRun(src, i, DIG_DEC, fail);
     if (src.charCodeAt(j) === 46) {
       isFloat = true;
-      j = digitsRun(j + 1, isDigit);
+      j = digitsRun(src, j + 1, DIG_DEC, fail);
     }
     const e = src.charCodeAt(j) | 0x20;
     if (e === 101) {
       let k = j + 1;
       const s = src.charCodeAt(k);
       if (s === 43 || s === 45) k++;
-      const ke = digitsRun(k, isDigit);
+      const ke = digitsRun(src, k, DIG_DEC, fail);
       // "1else": no exponent digits, so the number ends before the "e" (checked below)
       if (ke > k) {
         j = ke;
@@ -302,7 +331,10 @@ function readNumber(src: string, i: number, base: number, fail: (m: string, at: 
       let k = j;
       while (k < n && isAsciiIdCont(src.charCodeAt(k))) k++;
       const word = src.slice(j, k);
-      const ok = [...AFTER_NUMBER_OK].some((kw) => word.startsWith(kw) && (word.length === kw.length || !isAsciiIdCont(src.charCodeAt(j + kw.length))));
+      let ok = false;
+      for (const kw of AFTER_NUMBER_OK) {
+        if (word.startsWith(kw) && (word.length === kw.length || !isAsciiIdCont(src.charCodeAt(j + kw.length)))) ok = true;
+      }
       if (!ok) fail('invalid decimal literal', start);
     }
   }
@@ -321,7 +353,7 @@ function readString(
   i: number,
   prefix: string,
   base: number,
-  fail: (m: string, at: number) => never,
+  fail: Fail,
 ): { tok: StrTok; end: number } {
   const raw = prefix.includes('r');
   const bytes = prefix.includes('b');
@@ -334,14 +366,11 @@ function readString(
   const n = src.length;
   let out = '';
   let chunk = j;
-  const flush = (to: number) => {
-    if (to > chunk) out += src.slice(chunk, to);
-  };
   for (;;) {
     if (j >= n) fail(triple ? 'unterminated triple-quoted string literal' : 'unterminated string literal', open);
     const c = src.charCodeAt(j);
     if (src[j] === q && (!triple || (src[j + 1] === q && src[j + 2] === q))) {
-      flush(j);
+      if (j > chunk) out += src.slice(chunk, j);
       j += triple ? 3 : 1;
       break;
     }
@@ -365,7 +394,7 @@ function readString(
       j += d === 13 && src.charCodeAt(j + 2) === 10 ? 3 : 2;
       continue;
     }
-    flush(j);
+    if (j > chunk) out += src.slice(chunk, j);
     const e = src[j + 1];
     const ec = src.charCodeAt(j + 1);
     let adv = 2;
@@ -463,7 +492,7 @@ function readString(
 }
 
 /** An f-string's braces must pair up: `{{`/`}}` are literal, `{expr...}` nests. */
-function checkFString(body: string, at: number, _base: number, fail: (m: string, at: number) => never): void {
+function checkFString(body: string, at: number, _base: number, fail: Fail): void {
   let depth = 0;
   for (let k = 0; k < body.length; k++) {
     const ch = body[k];
@@ -483,6 +512,23 @@ function checkFString(body: string, at: number, _base: number, fail: (m: string,
 
 // ---------------------------------------------------------------------------------------
 // Parser
+
+function isLevelOp(s: string, level: number): boolean {
+  switch (level) {
+    case 0:
+      return s === '|';
+    case 1:
+      return s === '^';
+    case 2:
+      return s === '&';
+    case 3:
+      return s === '<<' || s === '>>';
+    case 4:
+      return s === '+' || s === '-';
+    default:
+      return s === '*' || s === '/' || s === '//' || s === '%' || s === '@';
+  }
+}
 
 class Parser {
   i = 0;
@@ -583,8 +629,7 @@ class Parser {
     const pos = this.tok.pos;
     this.i++; // lambda
     const params: LambdaParam[] = [];
-    // Duplicate parameter names are a compile-time error in Python, not a parse error.
-    const addName = (_name: string) => {};
+    // (Duplicate parameter names are a compile-time error in Python, not a parse error.)
     let seenDefault = false;
     let seenStar = false;
     let seenKw = false;
@@ -592,7 +637,6 @@ class Parser {
       if (seenKw) this.fail('arguments cannot follow var-keyword argument');
       if (this.eatOp('**')) {
         const t = this.nameTok();
-        addName(t);
         params.push({ kind: 'kwarg', name: t, dflt: null });
         seenKw = true;
       } else if (this.eatOp('*')) {
@@ -600,15 +644,13 @@ class Parser {
         seenStar = true;
         if (this.tok.t === T_NAME) {
           const t = this.nameTok();
-          addName(t);
-          params.push({ kind: 'vararg', name: t, dflt: null });
+            params.push({ kind: 'vararg', name: t, dflt: null });
         } else params.push({ kind: 'star', name: '', dflt: null });
       } else if (this.eatOp('/')) {
         if (seenStar || params.some((p) => p.kind === 'slash') || params.length === 0) this.fail('invalid syntax at /');
         params.push({ kind: 'slash', name: '', dflt: null });
       } else {
         const t = this.nameTok();
-        addName(t);
         let dflt: Node | null = null;
         if (this.eatOp('=')) {
           dflt = this.expression();
@@ -693,34 +735,33 @@ class Parser {
     return ops.length ? { k: 'cmp', pos, left, ops, comparators } : left;
   }
 
-  binLevel(next: () => Node, ops: readonly string[]): Node {
+  // Binary operator levels, loosest first: | ^ & (<< >>) (+ -) (* / // % @); then unary.
+  binLevel(level: number): Node {
+    if (level > 5) return this.factor();
     const pos = this.tok.pos;
-    let left = next();
+    let left = this.binLevel(level + 1);
     for (;;) {
       const t = this.tok;
-      if (t.t === T_OP && ops.includes(t.s)) {
+      if (t.t === T_OP && isLevelOp(t.s, level)) {
         this.i++;
-        const right = next();
+        const right = this.binLevel(level + 1);
         left = { k: 'bin', pos, op: t.s as BinOp, left, right };
       } else return left;
     }
   }
 
-  bitwiseOr = (): Node => this.binLevel(this.bitwiseXor, ['|']);
-  bitwiseXor = (): Node => this.binLevel(this.bitwiseAnd, ['^']);
-  bitwiseAnd = (): Node => this.binLevel(this.shiftExpr, ['&']);
-  shiftExpr = (): Node => this.binLevel(this.sum, ['<<', '>>']);
-  sum = (): Node => this.binLevel(this.term, ['+', '-']);
-  term = (): Node => this.binLevel(this.factor, ['*', '/', '//', '%', '@']);
+  bitwiseOr(): Node {
+    return this.binLevel(0);
+  }
 
-  factor = (): Node => {
+  factor(): Node {
     const t = this.tok;
     if (t.t === T_OP && (t.s === '-' || t.s === '+' || t.s === '~')) {
       this.i++;
       return { k: 'unary', pos: t.pos, op: t.s as UnaryOp, operand: this.factor() };
     }
     return this.power();
-  };
+  }
 
   power(): Node {
     const pos = this.tok.pos;
@@ -1033,16 +1074,6 @@ class Parser {
   dictRest(pos: number, k0: Node | null, v0: Node | null): Node {
     const keys: (Node | null)[] = [];
     const values: Node[] = [];
-    const item = () => {
-      if (this.eatOp('**')) {
-        keys.push(null);
-        values.push(this.bitwiseOr());
-      } else {
-        keys.push(this.expression());
-        this.expectOp(':');
-        values.push(this.expression());
-      }
-    };
     if (k0 && v0) {
       keys.push(k0);
       values.push(v0);
@@ -1052,13 +1083,19 @@ class Parser {
       }
     }
     while (!this.isOp('}')) {
-      item();
+      if (this.eatOp('**')) {
+        keys.push(null);
+        values.push(this.bitwiseOr());
+      } else {
+        keys.push(this.expression());
+        this.expectOp(':');
+        values.push(this.expression());
+      }
       if (!this.eatOp(',')) break;
     }
     this.expectOp('}');
     return { k: 'dict', pos, keys, values };
-  }
-}
+  }}
 
 /** Parses `src` as Python's `ast.parse(src, mode="eval")` does and returns the body. Throws ParseFail. */
 export function parsePythonExpression(src: string, base = 0): Node {
