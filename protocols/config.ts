@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { SimConfig } from './sim-config.ts';
 import { SeedingConfig } from './seeding.ts';
 import { LoopConfig } from './loop/config.ts';
+import { TrainerConfig } from './trainer.ts';
 
 /**
  * The configuration of a run (`--config FILE`, JSON). One schema, composed of one
@@ -26,6 +27,7 @@ export const RunConfig = z.object({
   roles: z.array(z.string()).default([]).describe('extra role modules to serve (paths to files whose default export is a role)'),
   seeding: SeedingConfig.prefault({}).describe('round 0: dialogue simulation, self-consistency, validation (protocols/seeding.ts)'),
   loop: LoopConfig.prefault({}).describe('rounds j >= 1: training, probing, JGLV, EDDE, merge, evaluation, ablations (protocols/loop/config.ts)'),
+  trainer: TrainerConfig.prefault({}).describe('the trainer agent: policy model, worker threads, checkpoints, `looptool train` defaults (protocols/trainer.ts)'),
   // Sections owned by other parts (seeding, trainer, loop) are added here as typed
   // fields with defaults, each schema in its own protocols/ file.
 });

@@ -1,0 +1,150 @@
+import { z } from 'zod';
+import { defineContract } from './role.ts';
+import { GrpoSettings, LossAggregation } from './grpo.ts';
+import { ModelSpec, OptimizerConfig, TrainerContract } from './policy.ts';
+
+/*
+ * The `trainer` section of a run's config (the trainer agent: which policy it trains,
+ * where its checkpoints go, the defaults `looptool train` uses), and the full contract
+ * the trainer agent serves: trainer.sft and trainer.grpo (protocols/policy.ts) plus
+ * trainer.restore, which puts the served policy back at a checkpoint.
+ *
+ * Why the tiny defaults differ from the paper (DESIGN.md §1: lr 1e-6, group 16, 2
+ * epochs): the paper fine-tunes a pretrained Qwen3-8B, whose answers are already
+ * mostly right, so tiny steps suffice and big ones would wreck it. The built-in tiny
+ * GPT starts from random weights with ~0.5M parameters; at 1e-6 neither its warm-up
+ * nor GRPO would move it measurably in any affordable number of steps. It needs a
+ * supervised warm-up at ~1e-3 and GRPO at ~1e-4..1e-5, and on a CPU a group of 8
+ * with a shorter completion budget. Fields left unset resolve per model kind
+ * (`resolveTrainerDefaults`): the tiny values for the tiny GPT, the paper's for a
+ * Hugging Face checkpoint.
+ */
+
+/** The tiny GPT as the trainer loads it by default: a context long enough for seed prompts. */
+export const DEFAULT_TRAINER_MODEL = { kind: 'tiny', size: 'tiny-0.5m', max_seq_len: 4096 } as const satisfies ModelSpec;
+
+export const TrainerWarmupConfig = z
+  .object({
+    epochs: z.number().int().min(0).optional().describe('passes over the corpus (default: 6 tiny, 1 hf; 0 = no warm-up)'),
+    batch_size: z.number().int().min(1).default(16),
+    lr: z.number().positive().optional().describe('default: 1e-3 tiny (random init), 1e-5 hf'),
+  })
+  .describe('supervised warm-up before GRPO (`looptool train`; the loop uses loop.warmup)');
+
+export const TrainerGrpoConfig = z
+  .object({
+    group_size: z.number().int().min(2).max(1024).optional().describe('G; default: 8 tiny, 16 hf (the paper)'),
+    batch_size: z.number().int().min(1).default(8).describe('prompts per GRPO step'),
+    eps_low: z.number().min(0).lt(1).default(0.2),
+    eps_high: z.number().min(0).default(0.28),
+    beta: z.number().min(0).default(0).describe('k3 KL coefficient; 0 = no reference model (the paper)'),
+    aggregation: LossAggregation.default('token-mean'),
+    mu: z.number().int().min(1).default(1),
+    lr: z.number().positive().optional().describe('default: 5e-5 tiny, 1e-6 hf (the paper)'),
+    temperature: z.number().positive().default(1.0),
+    max_new_tokens: z.number().int().min(1).optional().describe('default: 160 tiny, 512 hf'),
+    max_grad_norm: z.number().min(0).default(1.0),
+    epochs: z.number().int().min(1).optional().describe('passes over the samples per round; default: 2 (the paper)'),
+    reset_optimizer: z.boolean().default(true),
+    advantage_scale: z.enum(['std', 'none']).default('std'),
+  })
+  .describe('GRPO settings for `looptool train` (the loop uses loop.train); unset fields resolve per model kind');
+
+export const TrainerConfig = z.object({
+  model: ModelSpec.prefault(DEFAULT_TRAINER_MODEL).describe('the policy: the built-in tiny GPT or a local Hugging Face checkpoint'),
+  seed: z.number().int().min(0).optional().describe('weight init and sampling seed; default: derived from the run seed'),
+  threads: z.number().int().min(1).optional().describe('torch CPU threads of the worker (default: LOOPTOOL_TORCH_THREADS, else the worker\'s choice)'),
+  micro_batch_tokens: z.number().int().min(16).optional().describe('token budget of one forward/backward'),
+  optimizer: OptimizerConfig.omit({ lr: true }).optional().describe('AdamW weight decay and betas (the learning rate comes with each step)'),
+  checkpoints: z.string().min(1).default('checkpoints').describe('checkpoint directory, relative to the run directory'),
+  policy: z
+    .object({
+      concurrency: z.number().int().min(1).max(16).default(2).describe('policy.* requests a replica takes at once (the worker is sequential; more only queue)'),
+      max_batch_rows: z.number().int().min(1).default(64).describe('rows (prompts × n) the worker decodes at once: bounds memory for long prompts'),
+    })
+    .prefault({}),
+  startTimeoutMs: z.number().int().min(1000).default(180_000).describe('how long the worker may take to import torch and start'),
+  warmup: TrainerWarmupConfig.prefault({}),
+  grpo: TrainerGrpoConfig.prefault({}),
+});
+export type TrainerConfig = z.infer<typeof TrainerConfig>;
+export type TrainerConfigInput = z.input<typeof TrainerConfig>;
+
+/** The warm-up and GRPO settings with every per-model default filled in. */
+export type ResolvedTrainerDefaults = {
+  warmup: { epochs: number; batch_size: number; lr: number };
+  grpo: GrpoSettings;
+  batch_size: number;
+};
+
+export const TINY_DEFAULTS = { warmupEpochs: 6, warmupLr: 1e-3, grpoLr: 5e-5, groupSize: 8, maxNewTokens: 160, epochs: 2 } as const;
+export const HF_DEFAULTS = { warmupEpochs: 1, warmupLr: 1e-5, grpoLr: 1e-6, groupSize: 16, maxNewTokens: 512, epochs: 2 } as const;
+
+export function resolveTrainerDefaults(config: TrainerConfig): ResolvedTrainerDefaults {
+  const d = config.model.kind === 'tiny' ? TINY_DEFAULTS : HF_DEFAULTS;
+  const g = config.grpo;
+  const grpo = GrpoSettings.parse({
+    group_size: g.group_size ?? d.groupSize,
+    eps_low: g.eps_low,
+    eps_high: g.eps_high,
+    beta: g.beta,
+    aggregation: g.aggregation,
+    mu: g.mu,
+    lr: g.lr ?? d.grpoLr,
+    temperature: g.temperature,
+    max_new_tokens: g.max_new_tokens ?? d.maxNewTokens,
+    max_grad_norm: g.max_grad_norm,
+    epochs: g.epochs ?? d.epochs,
+    reset_optimizer: g.reset_optimizer,
+    advantage_scale: g.advantage_scale,
+  });
+  return {
+    warmup: { epochs: config.warmup.epochs ?? d.warmupEpochs, batch_size: config.warmup.batch_size, lr: config.warmup.lr ?? d.warmupLr },
+    grpo,
+    batch_size: g.batch_size,
+  };
+}
+
+/** A short name for a model spec (replies say which policy answered). */
+export function modelName(spec: z.input<typeof ModelSpec>): string {
+  if (spec.kind === 'tiny') return spec.size ?? 'tiny-0.5m';
+  return spec.path;
+}
+
+// ---------------------------------------------------------------------------------
+// trainer.restore and the contract the trainer agent serves
+
+export const TrainerRestoreInput = z.object({
+  path: z.string().min(1).describe('checkpoint directory (relative paths are taken from the run directory)'),
+  optimizer: z.boolean().default(false).describe('restore the optimizer state too'),
+});
+export const TrainerRestoreOutput = z.looseObject({
+  path: z.string().describe('absolute checkpoint path now served'),
+  params: z.number().int(),
+  counters: z.record(z.string(), z.number()),
+});
+
+export const TrainerAgentContract = defineContract({
+  name: 'trainer',
+  description: TrainerContract.description,
+  verbs: {
+    ...TrainerContract.verbs,
+    restore: {
+      input: TrainerRestoreInput,
+      output: TrainerRestoreOutput,
+      description: 'put the served policy back at a checkpoint',
+      timeoutMs: 600_000,
+    },
+  },
+});
+export type TrainerAgentContract = typeof TrainerAgentContract;
+
+/** The pointer to a run's newest checkpoint: `<checkpoints>/latest.json`. */
+export const LatestCheckpoint = z.object({
+  path: z.string().min(1).describe('checkpoint directory, relative to the checkpoint directory'),
+  kind: z.enum(['sft', 'grpo']),
+  round: z.number().int().min(0).optional(),
+  steps: z.number().int().min(0),
+  created: z.string(),
+});
+export type LatestCheckpoint = z.infer<typeof LatestCheckpoint>;
