@@ -73,7 +73,10 @@ export function consoleProgress(label = '', quiet = false): { onProgress: (p: St
     },
     onStage(e) {
       if (quiet) return;
-      if (e.type === 'start') return;
+      if (e.type === 'start') {
+        process.stderr.write(dim(`${prefix}▶ round ${e.round} ${e.stage}\n`));
+        return;
+      }
       if (bar && key === `${e.stage}@${e.round}`) {
         bar.end();
         bar = undefined;

@@ -30,6 +30,7 @@ import type { LooptoolNode } from '../node.ts';
 import { readJsonl } from '../corpus.ts';
 import { runSeed, seedFiles } from '../seed.ts';
 import { evalBfcl } from './bfcl.ts';
+import { crashDuring, crashPoint } from './crash.ts';
 import { chunks, intSeed, mapLimit } from './pool.ts';
 import { PolicyPort } from './policy.ts';
 import { findStage, RunStore } from './store.ts';
@@ -211,7 +212,10 @@ export class LoopStages {
       concurrency: loop.concurrency,
       signal: this.d.signal,
       trace: false,
-      onProgress: (p) => this.progress('seeding', 0, p.finished, p.total, `accepted ${p.accepted}`),
+      onProgress: (p) => {
+        this.progress('seeding', 0, p.finished, p.total, `accepted ${p.accepted}`);
+        if (p.record) crashPoint('seeding', 0, p.finished);
+      },
     });
     if (!summary.complete) throw new LooptoolError({ code: 'internal', message: `seeding stopped after ${summary.finished}/${summary.dialogues} dialogues` });
     const all = readJsonl(seedFiles(this.store.dir).samples, Sample).records.filter((s) => !s.masked);
@@ -257,6 +261,7 @@ export class LoopStages {
     const pool = this.pool();
     const samples = pool.slice(0, Math.max(1, Math.round(pool.length * w.share)));
     this.progress('warmup', 0, 0, w.epochs, `${samples.length} samples`);
+    crashDuring('warmup', 0);
     const out = await this.policy
       .sft({ samples, epochs: w.epochs, batch_size: w.batch_size, lr: w.lr, seed: intSeed(this.d.config.seed, 'warmup'), reset_optimizer: true }, `${this.run}.r0.warmup`)
       .catch((err) => {
@@ -285,6 +290,7 @@ export class LoopStages {
       this.policy.forget();
       throw err;
     };
+    crashDuring('training', j);
     let sft: Record<string, unknown> | undefined;
     if (t.sft_mix > 0) {
       sft = await this.policy
@@ -331,6 +337,7 @@ export class LoopStages {
         cache.add(recs);
         done += recs.length;
         this.progress(stage === 'eval' ? 'evaluating' : 'probing', j, done, samples.length);
+        crashPoint(stage === 'eval' ? (j === 0 ? 'baseline' : 'evaluating') : 'probing', j, done);
       },
       this.d.signal,
     );
@@ -391,6 +398,7 @@ export class LoopStages {
         };
         cache.add([rec]);
         this.progress('verifying', j, ++done, failed.length);
+        crashPoint('verifying', j, done);
       },
       this.d.signal,
     );
@@ -474,6 +482,7 @@ export class LoopStages {
         rec ??= { type: 'expansion', round: j, parent: sample.id, slot, variation, accepted: false, attempts: this.loop.expansionAttempts, reason };
         cache.add([rec]);
         this.progress('expanding', j, ++done, slots.length);
+        crashPoint('expanding', j, done);
       },
       this.d.signal,
     );
@@ -539,6 +548,7 @@ export class LoopStages {
       composition = m.composition;
     }
     this.store.write(`round-${next}/data.jsonl`, samples.map((p) => ({ type: 'sample', part: p.part, sample: p.sample })));
+    crashPoint('merging', j, 0);
     this.store.writeJson(`round-${next}/composition.json`, composition);
     return this.finish(j, 'merging', t0, [`round-${next}/data.jsonl`, `round-${next}/composition.json`], { total: composition.total, ...composition.parts, duplicates: composition.duplicates });
   }
