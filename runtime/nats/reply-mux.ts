@@ -17,6 +17,16 @@ export class ReplyMux {
   private constructor(private readonly nc: NatsConnection) {
     this.prefix = createInbox();
     nc.subscribe(`${this.prefix}.*`, { callback: (err, m) => void (err || this.onReply(m)) });
+    // A closed connection will never answer: fail what waits now rather than at each timeout.
+    void nc.closed().then(() => this.failAll('the NATS connection is closed'));
+  }
+
+  private failAll(why: string): void {
+    for (const [token, w] of this.waiters) {
+      clearTimeout(w.timer);
+      this.waiters.delete(token);
+      w.reject(new LooptoolError({ code: 'internal', message: `${w.subject}: ${why}` }));
+    }
   }
 
   private static muxes = new WeakMap<NatsConnection, ReplyMux>();

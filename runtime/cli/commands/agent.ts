@@ -1,3 +1,4 @@
+import { readConfigFile } from '../config-file.ts';
 import { defineCommand, EXIT, UsageError } from '../command.ts';
 import { intFlag, parseFlags, untilSignal } from '../args.ts';
 import { LooptoolNode } from '../../node.ts';
@@ -9,7 +10,7 @@ import { findLiveBus } from '../../bus-file.ts';
 export default defineCommand({
   name: 'agent',
   summary: 'serve some roles on an existing bus (--nats URL, NATS_URL, or the local `looptool up`)',
-  usage: 'agent <role...> [--nats URL] [--replicas N] [--concurrency N] [--module FILE]... [--run ID]',
+  usage: 'agent <role...> [--nats URL] [--replicas N] [--concurrency N] [--config FILE] [--module FILE]... [--run ID]',
   async run(argv) {
     const { values, positionals } = parseFlags(
       argv,
@@ -18,12 +19,14 @@ export default defineCommand({
         replicas: { type: 'string' },
         concurrency: { type: 'string' },
         module: { type: 'string', multiple: true },
+        config: { type: 'string' },
         run: { type: 'string' },
       },
       true,
     );
     if (positionals.length === 0) throw new UsageError('name at least one role');
-    const known = [...(await builtinRoles()), ...(await loadRoleModules(values.module ?? []))];
+    const config = readConfigFile(values.config);
+    const known = [...(await builtinRoles()), ...(await loadRoleModules([...config.roles, ...(values.module ?? [])]))];
     const byName = new Map(known.map((r) => [r.contract.name, r]));
     const missing = positionals.filter((p) => !byName.has(p));
     if (missing.length) throw new UsageError(`unknown role(s) ${missing.join(', ')}; known: ${[...byName.keys()].join(', ') || 'none'}`);
@@ -31,7 +34,7 @@ export default defineCommand({
     const url = values.nats ?? process.env.NATS_URL ?? live?.url;
     if (!url) throw new UsageError('no bus to join: pass --nats URL, set NATS_URL, or start `looptool up` first');
     const run = values.run ?? live?.run ?? 'default';
-    const node = await LooptoolNode.start({ run, runDir: runDir(run), bus: busConfigFromEnv({ url }) });
+    const node = await LooptoolNode.start({ run, runDir: runDir(run), bus: busConfigFromEnv({ url }), config });
     const replicas = intFlag(values.replicas, 'replicas', 1, 1);
     const concurrency = values.concurrency ? intFlag(values.concurrency, 'concurrency', 1, 1) : undefined;
     for (const name of positionals) await node.serve(byName.get(name)!, { replicas, concurrency });

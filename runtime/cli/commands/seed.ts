@@ -1,5 +1,6 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { basename, relative, resolve } from 'node:path';
+import { readConfigFile } from '../config-file.ts';
 import { defineCommand, EXIT, UsageError } from '../command.ts';
 import { intFlag, parseFlags } from '../args.ts';
 import { bold, dim, Progress } from '../style.ts';
@@ -14,17 +15,6 @@ import { loadRoleModules } from '../../roles.ts';
 import { writeBusFile } from '../../bus-file.ts';
 import { runSeed, seedFiles, serveSeedRoles, settleRunConfig, type SeedSummary } from '../../seed.ts';
 
-function readConfigFile(path: string): RunConfig {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (err) {
-    throw new UsageError(`--config ${path}: ${(err as Error).message}`);
-  }
-  const r = RunConfig.safeParse(raw);
-  if (!r.success) throw new UsageError(`--config ${path}: ${formatIssues(describeIssues(r.error))}`);
-  return r.data;
-}
 
 function table(title: string, counts: Record<string, number>): string[] {
   const rows = Object.entries(counts).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));

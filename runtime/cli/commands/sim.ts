@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface, type Interface } from 'node:readline/promises';
+import { readConfigFile } from '../config-file.ts';
 import { defineCommand, EXIT, UsageError } from '../command.ts';
 import { intFlag, parseFlags } from '../args.ts';
 import { bold, dim, paint } from '../style.ts';
@@ -28,18 +29,6 @@ const USAGE = [
   '  --save DIR    write DIR/dialogue.json, DIR/samples.jsonl (looptool) and DIR/samples.openai.jsonl',
 ].join('\n');
 
-function readConfig(path: string | undefined): RunConfig {
-  if (!path) return RunConfig.parse({});
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (err) {
-    throw new UsageError(`--config ${path}: ${(err as Error).message}`);
-  }
-  const r = RunConfig.safeParse(raw);
-  if (!r.success) throw new UsageError(`--config ${path}: ${formatIssues(describeIssues(r.error))}`);
-  return r.data;
-}
 
 function parseBrains(list: string[] | undefined): Record<string, BrainKind> {
   const out: Record<string, BrainKind> = {};
@@ -102,7 +91,7 @@ export default defineCommand({
     if (values.as !== undefined && values.as !== 'user') throw new UsageError(`--as: only "user" can be played by a person, got "${values.as}"`);
     const asUser = values.as === 'user';
     if (asUser && values.nats) throw new UsageError('--as user serves a user role of its own: run it on the private bus (drop --nats)');
-    const base = readConfig(values.config);
+    const base = readConfigFile(values.config);
     const turns = values.turns ? intFlag(values.turns, 'turns', 0, 1) : undefined;
     if (turns !== undefined && turns > 16) throw new UsageError('--turns expects 1..16');
     const config = RunConfig.parse({

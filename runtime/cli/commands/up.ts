@@ -1,3 +1,4 @@
+import { readConfigFile } from '../config-file.ts';
 import { defineCommand, EXIT } from '../command.ts';
 import { intFlag, parseFlags, untilSignal } from '../args.ts';
 import { LooptoolNode } from '../../node.ts';
@@ -10,18 +11,20 @@ import { bold } from '../style.ts';
 export default defineCommand({
   name: 'up',
   summary: 'start the bus (embedded nats-server unless NATS_URL is set) and serve every registered role until Ctrl-C',
-  usage: 'up [--run ID] [--nats URL] [--module FILE]... [--replicas N]',
+  usage: 'up [--run ID] [--nats URL] [--config FILE] [--module FILE]... [--replicas N]',
   async run(argv) {
     const { values } = parseFlags(argv, {
       run: { type: 'string' },
       nats: { type: 'string' },
       module: { type: 'string', multiple: true },
+      config: { type: 'string' },
       replicas: { type: 'string' },
     });
+    const config = readConfigFile(values.config);
     const run = values.run ?? newRunId('up');
     const dir = runDir(run);
-    const node = await LooptoolNode.start({ run, runDir: dir, bus: busConfigFromEnv({ url: values.nats }) });
-    const roles = [...(await builtinRoles()), ...(await loadRoleModules(values.module ?? []))];
+    const node = await LooptoolNode.start({ run, runDir: dir, bus: busConfigFromEnv({ url: values.nats }), config });
+    const roles = [...(await builtinRoles()), ...(await loadRoleModules([...config.roles, ...(values.module ?? [])]))];
     const replicas = intFlag(values.replicas, 'replicas', 1, 1);
     for (const r of roles) await node.serve(r, { replicas });
     writeBusFile({ url: node.url!, run, runDir: dir, pid: process.pid, embedded: node.embedded });
