@@ -133,6 +133,8 @@ class Engine:
         self.started = time.time()
         self.threads = compat.set_threads(threads)
         self.micro_batch_tokens = 16384
+        #: run shared prompt prefixes once (tiny backend); off only to test that it changes nothing
+        self.prefix_sharing = True
 
     # -- verbs ------------------------------------------------------------------------
     def load(self, args: dict) -> dict:
@@ -584,23 +586,35 @@ class Engine:
         comps = [c for u in units for c in u.comps]
         cmax = max(len(c) for c in comps)
         targets, valid = _right_pad(comps, be.pad_id, dev, cmax)
-        shared = be.shares_prefix and any(len(u.comps) > 1 for u in units)
-        if shared:
-            # Each prompt runs once; its keys/values are repeated for its completions.
+        prompts = [u.prompt for u in units]
+        # The longest prefix common to every prompt (the system turn and the tools, when the
+        # samples share them), kept one token short of the shortest prompt.
+        p0 = min(_common_prefix_len(prompts), min(len(p) for p in prompts) - 1)
+        multi = any(len(u.comps) > 1 for u in units)
+        if be.shares_prefix and self.prefix_sharing and (multi or p0 >= 32):
+            # Three stages, each run once and its keys/values repeated for the next: the
+            # common prefix; each prompt's tail; each completion. Gradients flow back through
+            # the repeats, so the result equals running every sequence in full.
             from .tiny_gpt import ListCache
 
-            idx, pmask, ppos = _left_pad([u.prompt for u in units], be.pad_id, dev)
-            cache = ListCache(len(be.model.blocks))
-            hp = be.hidden(idx, ppos, pmask, cache)
+            g = len(units)
+            cache = ListCache(be.cfg.n_layer)
+            if p0 > 0:
+                pre = torch.tensor([prompts[0][:p0]], dtype=torch.long, device=dev)
+                be.hidden(pre, torch.arange(p0, device=dev).unsqueeze(0), None, cache)
+                cache = cache.expand(torch.tensor([g], device=dev))
+            idx, tmask, tpos = _left_pad([p[p0:] for p in prompts], be.pad_id, dev)
+            key_mask = torch.cat([torch.ones((g, p0), dtype=torch.bool, device=dev), tmask], dim=1)
+            hp = be.hidden(idx, tpos + p0, key_mask, cache)
             reps = torch.tensor([len(u.comps) for u in units], device=dev)
             h_last = hp[:, -1].repeat_interleave(reps, dim=0)
             if cmax == 1:
                 return h_last.unsqueeze(1), valid, targets
             cache = cache.expand(reps)
-            plen = torch.tensor([len(u.prompt) for u in units], device=dev).repeat_interleave(reps)
+            plen = torch.tensor([len(p) for p in prompts], device=dev).repeat_interleave(reps)
             inp, imask = _right_pad([c[:-1] for c in comps], be.pad_id, dev, cmax - 1)
             pos = plen.unsqueeze(1) + torch.arange(cmax - 1, device=dev).unsqueeze(0)
-            key_mask = torch.cat([pmask.repeat_interleave(reps, dim=0), imask], dim=1)
+            key_mask = torch.cat([key_mask.repeat_interleave(reps, dim=0), imask], dim=1)
             hc = be.hidden(inp, pos, key_mask, cache)
             return torch.cat([h_last.unsqueeze(1), hc], dim=1), valid, targets
         seqs, starts = [], []
@@ -706,6 +720,19 @@ class Engine:
                 samples.append({'text': be.decode(body), 'token_ids': ids, 'logprobs': outs_lp[r], 'finish_reason': finish[r]})
             out.append(samples)
         return out
+
+
+def _common_prefix_len(seqs) -> int:
+    first = seqs[0]
+    n = min(len(x) for x in seqs)
+    for other in seqs[1:]:
+        i = 0
+        while i < n and other[i] == first[i]:
+            i += 1
+        n = i
+        if n == 0:
+            break
+    return n
 
 
 def _fsync_dir(path: str):

@@ -71,6 +71,23 @@ class SharedPrefix(unittest.TestCase):
             self.assertTrue(torch.allclose(a, b, atol=1e-5))
 
 
+    def test_common_prefix_of_different_prompts_changes_nothing(self):
+        e = engine()
+        head = list(range(40, 80))  # a shared system turn, 40 tokens
+        units = [Unit(head + [1, 2, 3], [[7, 8, 9]], [0]), Unit(head + [4], [[10], [11, 12]], [1, 2]), Unit(head + [5, 6], [[13, 14, 15, 16]], [3])]
+        results = []
+        for sharing in (True, False):
+            e.prefix_sharing = sharing
+            e.backend.model.zero_grad()
+            lp, _, _ = e._token_logprobs(units, 1.0, False)
+            (lp * torch.arange(1, lp.numel() + 1)).sum().backward()
+            results.append((lp.detach(), [p.grad.clone() for p in e.backend.model.parameters()]))
+        (a, ga), (b, gb) = results
+        self.assertTrue(torch.allclose(a, b, atol=1e-5))
+        for x, y in zip(ga, gb):
+            self.assertTrue(torch.allclose(x, y, atol=1e-5))
+
+
 class GenerateScore(unittest.TestCase):
     def test_sampling_logprobs_match_scoring_and_grpo_ratio_is_one(self):
         e = engine(seed=3)
