@@ -1,10 +1,11 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
 import { z } from 'zod';
 import type { Msg, Subscription } from '@nats-io/transport-node';
 import { defineCommand, EXIT, UsageError } from '../command.ts';
 import { intFlag, numFlag, parseFlags } from '../args.ts';
 import { bold, dim, Progress } from '../style.ts';
+import { readConfigFile } from '../config-file.ts';
 import { RunConfig } from '../../../protocols/config.ts';
 import { describeIssues, formatIssues, LooptoolError } from '../../../protocols/errors.ts';
 import { LossAggregation } from '../../../protocols/grpo.ts';
@@ -59,19 +60,6 @@ function modelSpec(model: string | undefined, context: number | undefined, base:
   return { kind: 'hf', path: resolve(model) };
 }
 
-function readConfig(path: string | undefined): RunConfig {
-  if (!path) return RunConfig.parse({});
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (err) {
-    throw new UsageError(`--config ${path}: ${(err as Error).message}`);
-  }
-  const r = RunConfig.safeParse(raw);
-  if (!r.success) throw new UsageError(`--config ${path}: ${formatIssues(describeIssues(r.error))}`);
-  return r.data;
-}
-
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 const f3 = (x: number) => x.toFixed(3);
 
@@ -116,7 +104,7 @@ export default defineCommand({
     if (!existsSync(corpusPath)) throw new UsageError(`${positionals[0]}: no such file`);
 
     // ---- settings: config file, then flags
-    const given = readConfig(values.config);
+    const given = readConfigFile(values.config);
     const seed = intFlag(values.seed, 'seed', given.trainer.seed ?? 0, 0);
     const context = values.context === undefined ? undefined : intFlag(values.context, 'context', 0, 16);
     const evalSplit = numFlag(values['eval-split'], 'eval-split', 0.1);
