@@ -375,12 +375,17 @@ function readString(
       break;
     }
     if ((c === 10 || c === 13) && !triple) fail('unterminated string literal', open);
+    if (bytes && c > 127) fail('bytes can only contain ASCII literal characters', j);
     if (c >= 0xd800 && c <= 0xdfff) {
-      const cp = src.codePointAt(j)!;
-      if (cp < 0x10000) fail('invalid surrogate in source', j);
+      // a pair is one astral character; a lone surrogate cannot be encoded as source
+      const d = src.charCodeAt(j + 1);
+      if (c <= 0xdbff && d >= 0xdc00 && d <= 0xdfff) {
+        j += 2;
+        continue;
+      }
+      fail('invalid surrogate in source', j);
     }
     if (c === 0) fail('source code cannot contain null bytes', j);
-    if (bytes && c > 127) fail('bytes can only contain ASCII literal characters', j);
     if (c !== 92) {
       j++;
       continue;
