@@ -1,3 +1,4 @@
+import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import {
   AST_CATEGORIES,
@@ -29,10 +30,17 @@ const TARGET_PER_S = 60000;
 
 type Item = { entry: BfclEntry; line: string };
 
-function timeLoop(seconds: number, body: () => number): number {
-  // warm-up, then whole passes until the time is up
+type Rate = { wall: number; cpu: number };
+
+/**
+ * Runs whole passes for `seconds` after a warm-up pass. Returns items per second of wall
+ * time and per second of this process's CPU time: on a machine shared with other work the
+ * CPU-time figure is the one that measures "one core" (it ignores time spent waiting for it).
+ */
+function timeLoop(seconds: number, body: () => number): Rate {
   body();
   let n = 0;
+  const cpu0 = process.cpuUsage();
   const start = process.hrtime.bigint();
   const until = start + BigInt(Math.round(seconds * 1e9));
   let now = start;
@@ -40,7 +48,8 @@ function timeLoop(seconds: number, body: () => number): number {
     n += body();
     now = process.hrtime.bigint();
   }
-  return n / (Number(now - start) / 1e9);
+  const cpu = process.cpuUsage(cpu0);
+  return { wall: n / (Number(now - start) / 1e9), cpu: n / ((cpu.user + cpu.system) / 1e6) };
 }
 
 export default defineBench({
@@ -100,17 +109,22 @@ export default defineBench({
       name: 'toolmatch',
       values: {
         entries: entries.length,
-        prompt_checks_per_s: round(promptRate),
-        fc_checks_per_s: round(fcRate),
-        toolmatch_rewards_per_s: round(rewardRate),
+        prompt_checks_per_cpu_s: round(promptRate.cpu),
+        fc_checks_per_cpu_s: round(fcRate.cpu),
+        toolmatch_rewards_per_cpu_s: round(rewardRate.cpu),
+        prompt_checks_per_wall_s: round(promptRate.wall),
+        fc_checks_per_wall_s: round(fcRate.wall),
+        toolmatch_rewards_per_wall_s: round(rewardRate.wall),
         python_baseline_per_s: PYTHON_BASELINE_PER_S,
-        prompt_vs_python: Number((promptRate / PYTHON_BASELINE_PER_S).toFixed(1)),
-        fc_vs_python: Number((fcRate / PYTHON_BASELINE_PER_S).toFixed(1)),
+        prompt_vs_python: Number((promptRate.cpu / PYTHON_BASELINE_PER_S).toFixed(1)),
+        fc_vs_python: Number((fcRate.cpu / PYTHON_BASELINE_PER_S).toFixed(1)),
+        load_avg_1m: Number(loadavg()[0].toFixed(2)),
+        cpus: availableParallelism(),
         seconds_per_measure: seconds,
         node: process.version,
       },
-      target: `>= ${TARGET_PER_S} prompt-mode checks/s on one core (Python checker: ~${PYTHON_BASELINE_PER_S}/s)`,
-      pass: promptRate >= TARGET_PER_S && fcRate >= TARGET_PER_S,
+      target: `>= ${TARGET_PER_S} checks per second of one core (CPU time), prompt and fc modes; Python checker ~${PYTHON_BASELINE_PER_S}/s`,
+      pass: promptRate.cpu >= TARGET_PER_S && fcRate.cpu >= TARGET_PER_S,
     };
   },
 });
