@@ -63,6 +63,13 @@ export const EvalConfig = z
 
 export const LoopConfig = z.object({
   seedDialogues: z.number().int().min(1).default(160).describe('round-0 dialogues to simulate (seed pool + test split)'),
+  toolSets: z
+    .number()
+    .int()
+    .min(0)
+    .max(10_000)
+    .default(0)
+    .describe('0: the API designer synthesizes a tool set per dialogue; N: N sets are synthesized once and the dialogues cycle through them (a smaller world a small model can learn)'),
   rounds: z.number().int().min(0).max(64).default(3).describe('rounds j = 1..N after the seed round'),
   budget: z.number().int().min(1).default(96).describe('samples in D_j, every round (fixed, so every round has the same compute)'),
   seedNewShare: Rate.default(0.5).describe('share of unused seed samples in D_2; it halves every round after'),

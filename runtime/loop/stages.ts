@@ -24,6 +24,8 @@ import { JudgeContract, type VerifyVerdict } from '../../protocols/roles/judge.t
 import { ProberContract } from '../../protocols/roles/prober.ts';
 import { deriveSeed } from '../../protocols/roles/seed.ts';
 import { ValidatorContract } from '../../protocols/roles/validator.ts';
+import { ApiDesignerContract } from '../../protocols/roles/api-designer.ts';
+import { ToolSpec } from '../../protocols/toolspec.ts';
 import { Sample, publicView } from '../../protocols/sample.ts';
 import type { StageInput, StageSummary } from '../../machines/loop.ts';
 import type { LooptoolNode } from '../node.ts';
@@ -204,7 +206,9 @@ export class LoopStages {
       return this.finish(0, 'seeding', t0, ['round-0/pool.jsonl', 'round-0/test.jsonl', 'round-1/data.jsonl', 'round-1/composition.json'], { pool, test: this.test().length, base: 1 });
     }
     const loop = this.loop;
+    const toolPool = loop.toolSets > 0 ? await this.toolPool(loop.toolSets) : undefined;
     const summary = await runSeed({
+      ...(toolPool ? { toolPool } : {}),
       node: this.d.node,
       runDir: this.store.dir,
       config: this.d.config,
@@ -235,6 +239,21 @@ export class LoopStages {
       test: test.length,
       noisy: labelNoiseRate(ordered).noisy,
     });
+  }
+
+  /** `n` tool sets from the API designer, once per run (kept in round-0/toolsets.jsonl). */
+  private async toolPool(n: number): Promise<ToolSpec[][]> {
+    const rel = 'round-0/toolsets.jsonl';
+    const Rec = z.object({ type: z.literal('toolset'), index: z.number().int(), tools: z.array(ToolSpec) });
+    if (this.store.exists(rel)) {
+      const sets = this.store.read(rel, Rec);
+      if (sets.length === n) return sets.map((s) => s.tools);
+    }
+    const count = this.d.config.seeding.tools ?? this.d.config.sim.designer.toolsPerSet;
+    const sets: ToolSpec[][] = [];
+    for (let i = 0; i < n; i++) sets.push((await this.call(ApiDesignerContract, 'design', { seed: this.seed('toolset', i), count })).tools);
+    this.store.write(rel, sets.map((tools, index) => ({ type: 'toolset', index, tools })));
+    return sets;
   }
 
   private baseStore(): RunStore {
