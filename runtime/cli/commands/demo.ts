@@ -1,35 +1,56 @@
+import { relative, resolve } from 'node:path';
 import { defineCommand, EXIT } from '../command.ts';
-import { LooptoolNode } from '../../node.ts';
-import { newRunId, runDir } from '../../rundir.ts';
-import { readTrace } from '../../trace/stream.ts';
-import { formatTraceLine } from '../trace-format.ts';
-import { bold } from '../style.ts';
-import ping from '../../../examples/ping-pong/ping.ts';
-import pong from '../../../examples/ping-pong/pong.ts';
-import { pingContract } from '../../../examples/ping-pong/contracts.ts';
+import { intFlag, parseFlags } from '../args.ts';
+import { bold, dim } from '../style.ts';
+import { newRunId, runsRoot } from '../../rundir.ts';
+import { compareVariants } from '../../loop/ablate.ts';
+import { consoleProgress, readConfigFile, roundsTable } from '../../loop/console.ts';
+import { demoConfig } from '../../loop/preset.ts';
 
+/**
+ * `npm run demo`: the closed loop on the embedded default (sim brains, the tiny policy on
+ * the CPU, an embedded NATS server), beside the static baseline trained on the same seed
+ * data with the same compute: the small-scale counterpart of the paper's iteration curve.
+ */
 export default defineCommand({
   name: 'demo',
-  summary: 'show the runtime on the embedded default: two roles rally over NATS and the trace is printed',
-  usage: 'demo [--shots N]',
+  summary: 'the closed loop vs the static baseline on the embedded default (sim world, tiny policy, CPU); accuracy per round',
+  usage: 'demo [--rounds N] [--config FILE] [--out runs/<id>] [--quiet]',
   async run(argv) {
-    const shots = Number(argv[argv.indexOf('--shots') + 1]) || 3;
-    const run = newRunId('demo');
-    const node = await LooptoolNode.start({ run, runDir: runDir(run), bus: { name: 'looptool-demo' } });
+    const { values } = parseFlags(argv, { rounds: { type: 'string' }, config: { type: 'string' }, out: { type: 'string' }, quiet: { type: 'boolean', default: false } });
+    const config = values.config ? readConfigFile(values.config) : demoConfig();
+    if (values.rounds !== undefined) config.loop.rounds = intFlag(values.rounds, 'rounds', config.loop.rounds, 0);
+    const dir = resolve(values.out ?? `${runsRoot()}/${newRunId('demo')}`);
+    const t0 = performance.now();
+    const abort = new AbortController();
+    const onSignal = () => abort.abort(new Error('interrupted'));
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
     try {
-      console.log(bold(`bus: ${node.url} (${node.embedded ? 'embedded nats-server' : 'cluster'}), run ${run}`));
-      await node.serve(ping);
-      await node.serve(pong, { replicas: 2 });
-      const out = await node.client.call(pingContract, 'rally', { shots });
-      console.log(bold(`ping.rally -> ${JSON.stringify(out)}\n`));
-      await node.tracer.close();
-      const events = [];
-      for await (const e of readTrace(node.nc, { run })) events.push(e);
-      for (const e of events.sort((a, b) => a.ts - b.ts)) console.log(formatTraceLine(e));
-      console.log(bold(`\n${events.length} trace events; stopping.`));
+      console.log(bold(`looptool demo: the closed loop vs static training on the same seed data, ${config.loop.rounds} rounds, budget ${config.loop.budget} samples per round`));
+      console.log(dim(`run dir ${relative(process.cwd(), dir)} (loop/ and static/ share round 0: seed pool, test split, warmed-up policy)`));
+      const rows = await compareVariants({
+        dir,
+        config,
+        variants: ['full', 'static'],
+        signal: abort.signal,
+        progress: (v) => consoleProgress(v === 'full' ? 'loop' : 'static', values.quiet),
+      });
+      const minutes = (performance.now() - t0) / 60_000;
+      const named = rows.map((r) => ({ name: r.variant === 'full' ? 'loop' : 'static', evals: r.evals }));
+      console.log('');
+      console.log(bold('ToolMatch accuracy on the held-out test split (round 0 = after the supervised warm-up):'));
+      console.log(roundsTable(named));
+      const last = (n: string) => named.find((x) => x.name === n)?.evals.at(-1)?.test.accuracy;
+      const [l, s] = [last('loop'), last('static')];
+      if (l !== undefined && s !== undefined) console.log(bold(`last round: loop ${(100 * l).toFixed(1)}% vs static ${(100 * s).toFixed(1)}% (${l > s ? '+' : ''}${(100 * (l - s)).toFixed(1)} points)`));
+      console.log(dim(`${minutes.toFixed(1)} min; reports: ${relative(process.cwd(), dir)}/full/report.md, ${relative(process.cwd(), dir)}/static/report.md, chart ${relative(process.cwd(), dir)}/accuracy.svg`));
+      const ok = rows.length === 2 && rows.every((r) => r.result.status === 'done');
+      if (abort.signal.aborted) return EXIT.interrupted;
+      return ok ? EXIT.ok : EXIT.failed;
     } finally {
-      await node.stop();
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
     }
-    return EXIT.ok;
   },
 });
