@@ -14,7 +14,7 @@ import { ModelSpec, OptimizerConfig, TrainerContract } from './policy.ts';
  * mostly right, so tiny steps suffice and big ones would wreck it. The built-in tiny
  * GPT starts from random weights with ~0.5M parameters; at 1e-6 neither its warm-up
  * nor GRPO would move it measurably in any affordable number of steps. It needs a
- * supervised warm-up at ~1e-3 and GRPO at ~1e-4..1e-5, and on a CPU a group of 8
+ * supervised warm-up at ~3e-3 and GRPO at ~1e-4, and on a CPU a group of 8
  * with a shorter completion budget. Fields left unset resolve per model kind
  * (`resolveTrainerDefaults`): the tiny values for the tiny GPT, the paper's for a
  * Hugging Face checkpoint.
@@ -27,7 +27,7 @@ export const TrainerWarmupConfig = z
   .object({
     epochs: z.number().int().min(0).optional().describe('passes over the corpus (default: 6 tiny, 1 hf; 0 = no warm-up)'),
     batch_size: z.number().int().min(1).default(16),
-    lr: z.number().positive().optional().describe('default: 1e-3 tiny (random init), 1e-5 hf'),
+    lr: z.number().positive().optional().describe('default: 3e-3 tiny (random init), 1e-5 hf'),
   })
   .describe('supervised warm-up before GRPO (`looptool train`; the loop uses loop.warmup)');
 
@@ -40,7 +40,7 @@ export const TrainerGrpoConfig = z
     beta: z.number().min(0).default(0).describe('k3 KL coefficient; 0 = no reference model (the paper)'),
     aggregation: LossAggregation.default('token-mean'),
     mu: z.number().int().min(1).default(1),
-    lr: z.number().positive().optional().describe('default: 5e-5 tiny, 1e-6 hf (the paper)'),
+    lr: z.number().positive().optional().describe('default: 1e-4 tiny, 1e-6 hf (the paper)'),
     temperature: z.number().positive().default(1.0),
     max_new_tokens: z.number().int().min(1).optional().describe('default: 160 tiny, 512 hf'),
     max_grad_norm: z.number().min(0).default(1.0),
@@ -77,7 +77,7 @@ export type ResolvedTrainerDefaults = {
   batch_size: number;
 };
 
-export const TINY_DEFAULTS = { warmupEpochs: 6, warmupLr: 1e-3, grpoLr: 5e-5, groupSize: 8, maxNewTokens: 160, epochs: 2 } as const;
+export const TINY_DEFAULTS = { warmupEpochs: 6, warmupLr: 3e-3, grpoLr: 1e-4, groupSize: 8, maxNewTokens: 160, epochs: 2 } as const;
 export const HF_DEFAULTS = { warmupEpochs: 1, warmupLr: 1e-5, grpoLr: 1e-6, groupSize: 16, maxNewTokens: 512, epochs: 2 } as const;
 
 export function resolveTrainerDefaults(config: TrainerConfig): ResolvedTrainerDefaults {
