@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Manifest, ProbeRecord, VerdictRecord, ExpansionRecord, SampleRecord, RoundEval, Composition } from '../../protocols/loop/index.ts';
 import { readJsonl } from '../../runtime/corpus.ts';
+import { TINY_LOOP_CONFIG } from './tiny.ts';
 
 /*
  * The closed loop end to end with real roles over an embedded NATS server and a real torch
@@ -15,22 +16,7 @@ import { readJsonl } from '../../runtime/corpus.ts';
  */
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const CONFIG = {
-  seed: 'resume-test',
-  seeding: { tools: 2, contextUserTurns: 1 },
-  trainer: { model: { kind: 'tiny', size: 'tiny-0.5m', max_seq_len: 2048 }, threads: 1 },
-  loop: {
-    seedDialogues: 16,
-    rounds: 2,
-    budget: 8,
-    expansions: 2,
-    concurrency: 4,
-    eval: { testSize: 8, max_new_tokens: 40 },
-    probe: { max_new_tokens: 40, batch: 3 },
-    warmup: { epochs: 1, batch_size: 16 },
-    train: { group_size: 4, batch_size: 4, max_new_tokens: 40 },
-  },
-};
+const CONFIG = { ...TINY_LOOP_CONFIG, seed: 'resume-test' };
 
 let dir: string;
 let configPath: string;

@@ -1,0 +1,57 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Manifest, RoundEval } from '../../protocols/loop/index.ts';
+import { TINY_LOOP_CONFIG } from './tiny.ts';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+let dir: string;
+
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'looptool-ablate-'));
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...TINY_LOOP_CONFIG, seed: 'ablate-test', loop: { ...TINY_LOOP_CONFIG.loop, rounds: 1 } }));
+});
+after(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+function looptool(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'runtime/cli/main.ts', ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1', LOOPTOOL_TORCH_THREADS: '1' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += String(d)));
+    child.stderr.on('data', (d) => (stderr += String(d)));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const read = (p: string) => JSON.parse(readFileSync(p, 'utf8')) as unknown;
+
+test('looptool ablate runs the variants on the same round 0 and prints the ablation table', async () => {
+  const out = join(dir, 'ablate');
+  const r = await looptool(['ablate', '--config', join(dir, 'config.json'), '--variants', 'full,no-jglv,no-edde,static', '--out', out]);
+  assert.equal(r.code, 0, r.stderr.slice(-3000));
+  const lines = r.stdout.trim().split('\n');
+  assert.match(lines[0]!, /^variant\s+r0\s+r1\s+Δ last vs full/);
+  for (const v of ['full', 'no-jglv', 'no-edde', 'static']) assert.ok(lines.some((l) => l.startsWith(v)), `a row for ${v}`);
+  // every variant starts from the first one's round 0: same pool, test split and baseline
+  const pool = readFileSync(join(out, 'full', 'round-0', 'pool.jsonl'), 'utf8');
+  const r0 = RoundEval.parse(read(join(out, 'full', 'round-0', 'eval.json')));
+  for (const v of ['no-jglv', 'no-edde', 'static']) {
+    assert.equal(readFileSync(join(out, v, 'round-0', 'pool.jsonl'), 'utf8'), pool);
+    assert.deepEqual(RoundEval.parse(read(join(out, v, 'round-0', 'eval.json'))).test, r0.test);
+    const m = Manifest.parse(read(join(out, v, 'manifest.json')));
+    assert.equal(m.variant, v);
+    assert.equal(m.base, 'full');
+  }
+  // the switches took: no verdicts without JGLV, no expansions without EDDE, neither in static
+  assert.ok(existsSync(join(out, 'full', 'round-1', 'verdicts.jsonl')) && existsSync(join(out, 'full', 'round-1', 'expansions.jsonl')));
+  assert.ok(!existsSync(join(out, 'no-jglv', 'round-1', 'verdicts.jsonl')) && existsSync(join(out, 'no-jglv', 'round-1', 'expansions.jsonl')));
+  assert.ok(existsSync(join(out, 'no-edde', 'round-1', 'verdicts.jsonl')) && !existsSync(join(out, 'no-edde', 'round-1', 'expansions.jsonl')));
+  assert.ok(!existsSync(join(out, 'static', 'round-1', 'probes.jsonl')));
+  assert.match(readFileSync(join(out, 'ablation.md'), 'utf8'), /\| static \|/);
+});
