@@ -25,12 +25,12 @@ function runCli(args: string[]): Promise<{ code: number | null; stdout: string; 
 
 before(() => {
   dir = mkdtempSync(join(tmpdir(), 'looptool-train-cli-'));
+  writeFileSync(join(dir, 'samples.jsonl'), trainerSamples(16).map((s) => JSON.stringify(s)).join('\n') + '\n');
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 test('looptool train on a small corpus: warm-up, GRPO, held-out accuracy before and after, a summary and a checkpoint', async () => {
   const corpus = join(dir, 'samples.jsonl');
-  writeFileSync(corpus, trainerSamples(16).map((s) => JSON.stringify(s)).join('\n') + '\n');
   const out = join(dir, 'run');
   const args = [corpus, '--context', '384', '--warmup-epochs', '6', '--warmup-lr', '3e-3', '--group-size', '4', '--batch-size', '4', '--epochs', '1'];
   args.push('--lr', '1e-4', '--max-new-tokens', '40', '--eval-split', '0.25', '--threads', '1', '--seed', '3', '--out', out);
@@ -59,6 +59,40 @@ test('looptool train on a small corpus: warm-up, GRPO, held-out accuracy before 
   const s2 = JSON.parse(again.stdout.trim().split('\n').at(-1)!) as { checkpoint: string; held_out_accuracy: unknown };
   assert.equal(s2.checkpoint, summary.checkpoint);
   assert.deepEqual(s2.held_out_accuracy, summary.held_out_accuracy);
+});
+
+test('Ctrl-C stops looptool train mid-phase with exit code 130 and leaves no worker behind; only finished phases are recorded', async () => {
+  const corpus = join(dir, 'samples.jsonl');
+  const out = join(dir, 'interrupted');
+  const args = [corpus, '--context', '384', '--warmup-epochs', '400', '--eval-split', '0.25', '--threads', '1', '--out', out];
+  const child = spawn(process.execPath, [...CLI, ...args], { env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  const warming = new Promise<void>((resolve) =>
+    child.stderr.on('data', (d) => {
+      stderr += d.toString();
+      if (/warm-up \d+\/\d+/.test(stderr)) resolve();
+    }),
+  );
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  await Promise.race([warming, exited]);
+  const log = readFileSync(join(out, 'logs', 'policy-worker.log'), 'utf8');
+  const pid = Number(/policy worker pid (\d+)/.exec(log)?.[1]);
+  assert.ok(pid > 0, log);
+  child.kill('SIGINT');
+  assert.equal(await exited, 130, stderr);
+  assert.match(stderr, /interrupted; run the same command again/);
+  let gone = false;
+  for (let i = 0; i < 50 && !gone; i++) {
+    try {
+      process.kill(pid, 0);
+      await new Promise((r) => setTimeout(r, 100));
+    } catch {
+      gone = true;
+    }
+  }
+  assert.ok(gone, `worker ${pid} outlived looptool train`);
+  const state = JSON.parse(readFileSync(join(out, 'train.json'), 'utf8')) as { phases: Record<string, unknown> };
+  assert.deepEqual(Object.keys(state.phases), ['eval_before'], 'only the finished phase is recorded');
 });
 
 test('looptool train names the line and the field of a bad corpus record, and bad flags are usage errors', async () => {

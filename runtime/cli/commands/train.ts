@@ -201,6 +201,16 @@ export default defineCommand({
       interrupted = true;
       abort.abort(new Error('interrupted'));
     };
+    // Ctrl-C does not wait for a long bus call: the call is dropped here, and stopping
+    // the node stops the trainer (the worker's current step is cut short). Nothing of
+    // a phase that did not finish is kept: it runs again from the last checkpoint.
+    const interruptible = <T>(p: Promise<T>): Promise<T> =>
+      new Promise<T>((res, rej) => {
+        const onAbort = () => rej(new Error('interrupted'));
+        if (abort.signal.aborted) return onAbort();
+        abort.signal.addEventListener('abort', onAbort, { once: true });
+        p.then(res, rej).finally(() => abort.signal.removeEventListener('abort', onAbort));
+      });
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
     const subs: Subscription[] = [];
@@ -260,12 +270,12 @@ export default defineCommand({
         for (let i = 0; i < heldOut.length; i += batch) {
           if (abort.signal.aborted) throw new Error('interrupted');
           const part = heldOut.slice(i, i + batch);
-          const out = await node.client.call(PolicyContract, 'generate', {
+          const out = await interruptible(node.client.call(PolicyContract, 'generate', {
             prompts: part.map((s) => ({ tools: s.tools, messages: s.context })),
             n: 1,
             temperature: 0,
             max_new_tokens: plan.grpo.max_new_tokens,
-          });
+          }));
           out.results.forEach((r, j) => {
             const s = part[j]!;
             const ok = rewardFromText(r.samples[0]?.text ?? '', s.label).reward;
@@ -289,12 +299,12 @@ export default defineCommand({
       const pub = train.map((s) => publicView(s) as Sample);
       let sft = state.phases.warmup as Record<string, unknown> | undefined;
       if (!sft && plan.warmup.epochs > 0) {
-        const out = await node.client.call(
+        const out = await interruptible(node.client.call(
           TrainerContract,
           'sft',
           { samples: pub, epochs: plan.warmup.epochs, batch_size: plan.warmup.batch_size, lr: plan.warmup.lr, seed: hashString(`${seed}/warmup`) & 0x7fffffff, reset_optimizer: true },
           { retries: 0 },
-        );
+        ));
         endBar();
         sft = { done: true, ...out };
         state.phases.warmup = sft as TrainState['phases'][string];
@@ -306,12 +316,12 @@ export default defineCommand({
 
       let grpo = state.phases.grpo as Record<string, unknown> | undefined;
       if (!grpo) {
-        const out = await node.client.call(
+        const out = await interruptible(node.client.call(
           TrainerContract,
           'grpo',
           { samples: pub, round: 1, batch_size: plan.batch_size, seed: hashString(`${seed}/grpo`) & 0x7fffffff, settings: plan.grpo },
           { retries: 0 },
-        );
+        ));
         endBar();
         grpo = { done: true, ...out };
         state.phases.grpo = grpo as TrainState['phases'][string];
