@@ -41,7 +41,8 @@ export const RoundTrainConfig = z
       .number()
       .min(0)
       .default(0)
-      .describe('also run trainer.sft on D_j for this many epochs each round (0 = pure GRPO, as in the paper)'),
+      .describe('also run trainer.sft on D_j for this many epochs each round, before GRPO (0 = pure GRPO, as in the paper)'),
+    sft_lr: z.number().positive().default(1e-3).describe('learning rate of the per-round supervised pass (sft_mix)'),
   })
   .describe('per-round GRPO (trainer.grpo); the same compute for the loop and the static baseline');
 

@@ -175,19 +175,12 @@ export class LoopStages {
     return this.store.exists(`round-${j}/expansions.jsonl`) ? this.store.read(`round-${j}/expansions.jsonl`, ExpansionRecord) : [];
   }
 
+  /** The policy checkpoint a finished warm-up (j = 0) or training stage (j >= 1) left. */
   checkpointAfter(j: number): string | null {
-    const stage: Stage = j === 0 ? 'warmup' : 'training';
-    const e = findStage(this.manifest, j, stage);
-    const c = e?.counts && (this.store.exists(`round-${j}/train.json`) ? this.store.readJson(`round-${j}/train.json`, TrainSummary) : undefined);
-    const path = c && typeof c.checkpoint === 'string' ? c.checkpoint : null;
-    if (j === 0 && !path && this.d.base) {
-      const b = new RunStore(join(this.store.dir, '..', this.d.base));
-      if (b.exists('round-0/train.json')) {
-        const t = b.readJson('round-0/train.json', TrainSummary);
-        if (typeof t.checkpoint === 'string') return t.checkpoint;
-      }
-    }
-    return path;
+    const rel = `round-${j}/train.json`;
+    if (!this.store.exists(rel)) return null;
+    const t = this.store.readJson(rel, TrainSummary);
+    return typeof t.checkpoint === 'string' ? t.checkpoint : null;
   }
 
   // ------------------------------------------------------------------ round 0
@@ -313,7 +306,7 @@ export class LoopStages {
     let sft: Record<string, unknown> | undefined;
     if (t.sft_mix > 0) {
       sft = await this.policy
-        .sft({ samples, epochs: t.sft_mix, batch_size: this.loop.warmup.batch_size, lr: this.loop.warmup.lr, seed: intSeed(this.d.config.seed, 'sft', j), reset_optimizer: true }, `${this.run}.r${j}.sft`)
+        .sft({ samples, epochs: t.sft_mix, batch_size: this.loop.warmup.batch_size, lr: t.sft_lr, seed: intSeed(this.d.config.seed, 'sft', j), reset_optimizer: true }, `${this.run}.r${j}.sft`)
         .catch(fail);
     }
     const out = await this.policy
