@@ -63,7 +63,7 @@ export function consoleProgress(label = '', quiet = false): { onProgress: (p: St
   return {
     onProgress(p) {
       if (quiet || p.total <= 1) return;
-      const k = `${p.stage}@${p.round}`;
+      const k = `${p.stage}@${p.round}/${p.total}`;
       if (k !== key) {
         bar?.end();
         key = k;
@@ -77,7 +77,7 @@ export function consoleProgress(label = '', quiet = false): { onProgress: (p: St
         process.stderr.write(dim(`${prefix}▶ round ${e.round} ${e.stage}\n`));
         return;
       }
-      if (bar && key === `${e.stage}@${e.round}`) {
+      if (bar && key.startsWith(`${e.stage}@${e.round}/`)) {
         bar.end();
         bar = undefined;
         key = '';

@@ -30,6 +30,8 @@ import { Sample, publicView } from '../../protocols/sample.ts';
 import type { StageInput, StageSummary } from '../../machines/loop.ts';
 import type { LooptoolNode } from '../node.ts';
 import { readJsonl } from '../corpus.ts';
+import { decodeJson } from '../nats/codec.ts';
+import { TraceBatch, traceSubject } from '../../protocols/trace.ts';
 import { runSeed, seedFiles } from '../seed.ts';
 import { evalBfcl } from './bfcl.ts';
 import { crashDuring, crashPoint } from './crash.ts';
@@ -96,6 +98,29 @@ export class LoopStages {
   private progress(stage: string, round: number, done: number, total: number, note?: string): void {
     this.d.onProgress?.({ stage, round, done, total, note });
     this.d.node.tracer.emit({ role: 'loop', kind: 'progress', actor: `loop/${this.run}`, data: { stage, round, done, total, ...(note ? { note } : {}) } });
+  }
+
+  /** Forwards the trainer's own progress events (steps of a warm-up or a GRPO round) while `work` runs. */
+  private async watchTrainer<T>(stage: string, round: number, work: () => Promise<T>): Promise<T> {
+    const sub = this.d.node.nc.subscribe(traceSubject(this.run, 'trainer', 'progress'), {
+      callback: (err, msg) => {
+        if (err) return;
+        const d = decodeJson(msg.data);
+        const batch = d.ok ? TraceBatch.safeParse(d.value) : undefined;
+        if (!batch?.success) return;
+        for (const e of batch.data.events) {
+          const p = e.data as { done?: unknown; total?: unknown; loss?: unknown; reward_mean?: unknown } | null;
+          if (!p || typeof p.done !== 'number' || typeof p.total !== 'number') continue;
+          const note = typeof p.loss === 'number' ? `loss ${p.loss.toFixed(3)}` : typeof p.reward_mean === 'number' ? `reward ${p.reward_mean.toFixed(3)}` : undefined;
+          this.progress(stage, round, p.done, p.total, note);
+        }
+      },
+    });
+    try {
+      return await work();
+    } finally {
+      sub.unsubscribe();
+    }
   }
 
   currentManifest(): Manifest {
@@ -274,12 +299,14 @@ export class LoopStages {
     const samples = pool.slice(0, Math.max(1, Math.round(pool.length * w.share)));
     this.progress('warmup', 0, 0, w.epochs, `${samples.length} samples`);
     crashDuring('warmup', 0);
-    const out = await this.policy
-      .sft({ samples, epochs: w.epochs, batch_size: w.batch_size, lr: w.lr, seed: intSeed(this.d.config.seed, 'warmup'), reset_optimizer: true }, `${this.run}.r0.warmup`)
-      .catch((err) => {
-        this.policy.forget();
-        throw err;
-      });
+    const out = await this.watchTrainer('warmup', 0, () =>
+      this.policy
+        .sft({ samples, epochs: w.epochs, batch_size: w.batch_size, lr: w.lr, seed: intSeed(this.d.config.seed, 'warmup'), reset_optimizer: true }, `${this.run}.r0.warmup`)
+        .catch((err) => {
+          this.policy.forget();
+          throw err;
+        }),
+    );
     this.progress('warmup', 0, w.epochs, w.epochs, `loss ${out.loss_first.toFixed(3)} → ${out.loss_last.toFixed(3)}`);
     this.store.writeJson('round-0/train.json', { kind: 'sft', samples: samples.length, ...out });
     return this.finish(0, 'warmup', t0, ['round-0/train.json'], { samples: samples.length, steps: out.steps, loss_first: out.loss_first, loss_last: out.loss_last }, out.checkpoint);
@@ -305,11 +332,11 @@ export class LoopStages {
     crashDuring('training', j);
     let sft: Record<string, unknown> | undefined;
     if (t.sft_mix > 0) {
-      sft = await this.policy
+      sft = await this.watchTrainer('training', j, () => this.policy
         .sft({ samples, epochs: t.sft_mix, batch_size: this.loop.warmup.batch_size, lr: t.sft_lr, seed: intSeed(this.d.config.seed, 'sft', j), reset_optimizer: true }, `${this.run}.r${j}.sft`)
-        .catch(fail);
+        .catch(fail));
     }
-    const out = await this.policy
+    const out = await this.watchTrainer('training', j, () => this.policy
       .grpo(
         {
           samples,
@@ -320,7 +347,7 @@ export class LoopStages {
         },
         `${this.run}.r${j}.grpo`,
       )
-      .catch(fail);
+      .catch(fail));
     this.progress('training', j, 1, 1, `reward ${out.reward_first.toFixed(3)} → ${out.reward_last.toFixed(3)}`);
     this.store.writeJson(`round-${j}/train.json`, { kind: 'grpo', samples: samples.length, ...out, ...(sft ? { sft } : {}) });
     return this.finish(j, 'training', t0, [`round-${j}/train.json`], { samples: samples.length, steps: out.steps, reward_first: out.reward_first, reward_last: out.reward_last, reward_mean: out.reward_mean }, out.checkpoint);
