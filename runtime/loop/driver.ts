@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { createActor, fromPromise, type Snapshot } from 'xstate';
@@ -77,6 +78,8 @@ function newManifest(run: string, config: RunConfig, base?: string): Manifest {
  */
 export async function runLoop(opts: LoopRunOptions): Promise<LoopResult> {
   const dir = resolve(opts.dir);
+  // every dialogue and stage in flight listens for the abort: more than Node's default 10
+  if (opts.signal) setMaxListeners(1024, opts.signal);
   const store = new RunStore(dir);
   const run = runIdOf(dir);
   const storedManifest = store.loadManifest();

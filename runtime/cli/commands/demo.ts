@@ -18,6 +18,8 @@ export default defineCommand({
   usage: 'demo [--rounds N] [--config FILE] [--out runs/<id>] [--quiet]',
   async run(argv) {
     const { values } = parseFlags(argv, { rounds: { type: 'string' }, config: { type: 'string' }, out: { type: 'string' }, quiet: { type: 'boolean', default: false } });
+    // the demo prints its own progress; role and worker info lines would only interleave with it
+    process.env.LOOPTOOL_LOG_LEVEL ??= 'warn';
     const config = values.config ? readConfigFile(values.config) : demoConfig();
     if (values.rounds !== undefined) config.loop.rounds = intFlag(values.rounds, 'rounds', config.loop.rounds, 0);
     const dir = resolve(values.out ?? `${runsRoot()}/${newRunId('demo')}`);
