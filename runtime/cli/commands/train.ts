@@ -331,6 +331,18 @@ export default defineCommand({
 
       // ---- summary
       const grpoSteps = steps.filter((s) => s.kind === 'grpo_step');
+      const rollouts = steps.filter((s) => s.kind === 'grpo_step' || s.kind === 'grpo_rollout');
+      const byEpoch = (list: Record<string, unknown>[]) => {
+        const sums: { n: number; r: number }[] = [];
+        for (const s of list) {
+          const e = Number(s.epoch);
+          const n = Number(s.rollouts ?? 1);
+          sums[e] ??= { n: 0, r: 0 };
+          sums[e].n += n;
+          sums[e].r += Number(s.reward_mean) * n;
+        }
+        return sums.filter(Boolean).map((x) => x.r / x.n);
+      };
       const tokS = (list: Record<string, unknown>[]) => {
         const tok = list.reduce((a, s) => a + Number(s.tokens ?? 0), 0);
         const sec = list.reduce((a, s) => a + Number(s.seconds ?? 0), 0);
@@ -353,7 +365,10 @@ export default defineCommand({
           reward_mean: grpo.reward_mean,
           seconds: grpo.seconds,
         },
-        reward_by_batch: steps.filter((s) => s.kind === 'grpo_step' || s.kind === 'grpo_rollout').map((s) => s.reward_mean as number),
+        reward_by_batch: rollouts.map((s) => s.reward_mean as number),
+        // Every epoch rolls out on the same prompts: epoch means compare like with like,
+        // where single batches differ by which prompts they hold.
+        reward_by_epoch: byEpoch(rollouts),
         held_out_accuracy: { before: before?.accuracy ?? null, after_warmup: afterWarmup?.accuracy ?? null, after: after?.accuracy ?? null },
         held_out_by_kind: after?.byKind ?? null,
         tokens_per_s: { sft: tokS(steps.filter((s) => s.kind === 'sft_step')), grpo: tokS(grpoSteps) },
@@ -372,6 +387,7 @@ export default defineCommand({
             sft ? `warm-up   ${sft.steps} steps, loss ${f3(sft.loss_first as number)} → ${f3(sft.loss_last as number)}` : 'warm-up   skipped',
             `GRPO      ${grpo.steps} steps, rollout reward ${f3(grpo.reward_first as number)} → ${f3(grpo.reward_last as number)} (mean ${f3(grpo.reward_mean as number)}` +
               (rb.length >= 4 ? `; first quarter ${f3(avg(rb.slice(0, q)))}, last quarter ${f3(avg(rb.slice(-q)))})` : ')'),
+            ...(summary.reward_by_epoch.length > 1 ? [`          rollout reward per epoch (same prompts): ${summary.reward_by_epoch.map(f3).join(' → ')}`] : []),
             heldOut.length
               ? `held-out  greedy accuracy ${pct(before!.accuracy)} before → ${afterWarmup ? `${pct(afterWarmup.accuracy)} after warm-up → ` : ''}${pct(after!.accuracy)} after GRPO`
               : 'held-out  none (--eval-split 0)',
