@@ -99,6 +99,8 @@ export default defineCommand({
       },
       true,
     );
+    // train prints its own progress and summary; role info lines would only interleave (warnings still show)
+    process.env.LOOPTOOL_LOG_LEVEL ??= 'warn';
     if (positionals.length !== 1) throw new UsageError('name one corpus file (JSONL samples, e.g. runs/<id>/round-0/samples.jsonl)');
     const corpusPath = resolve(positionals[0]!);
     if (!existsSync(corpusPath)) throw new UsageError(`${positionals[0]}: no such file`);
