@@ -33,7 +33,7 @@ export function storedRuns(root = runsRoot()): string[] {
  * Finds the bus to read a run's trace from, in this order: `--nats URL`, NATS_URL,
  * the live looptool process of that run (runs/<id>/bus.json); the finished run's own
  * store (runs/<id>/nats), served by a private nats-server for as long as the source
- * is open; the latest live looptool process (.looptool/bus.json).
+ * is open; the latest live looptool process (runs/latest-bus.json).
  * `follow` on a finished run is refused: nothing will ever arrive.
  */
 export async function locateTrace(opts: { run?: string; nats?: string; follow?: boolean }): Promise<TraceSource> {
