@@ -60,7 +60,13 @@ export const TrainerConfig = z.object({
   policy: z
     .object({
       concurrency: z.number().int().min(1).max(16).default(2).describe('policy.* requests a replica takes at once (the worker is sequential; more only queue)'),
-      max_batch_rows: z.number().int().min(1).default(64).describe('rows (prompts × n) the worker decodes at once: bounds memory for long prompts'),
+      max_batch_rows: z.number().int().min(1).default(64).describe('rows (prompts × n) the worker decodes at once'),
+      prefill_budget: z
+        .number()
+        .int()
+        .min(1)
+        .default(16 * 1024 * 1024)
+        .describe('prompts × (longest prompt tokens)² per generate call to the worker: bounds the attention memory of a prefill (16M ≈ 16 prompts of 1k tokens, or 1 of 4k)'),
     })
     .prefault({}),
   startTimeoutMs: z.number().int().min(1000).default(180_000).describe('how long the worker may take to import torch and start'),

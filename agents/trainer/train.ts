@@ -48,6 +48,13 @@ function tooLongOf(err: unknown, list: 'samples' | 'prompts' | 'items'): number 
  * Generates for `prompts`, leaving out those the model context cannot hold: the
  * worker names the first such prompt, which is remembered and dropped, and the
  * request is sent again without it. Answers line up with `prompts`; null = too long.
+ *
+ * Prompts go to the worker in chunks whose prefill stays small: a left-padded batch
+ * of k prompts, the longest T tokens, holds k·heads·T² attention scores, which for 32
+ * seed prompts of ~3k tokens is many GB on a CPU. A chunk keeps k·T² under
+ * `policy.prefill_budget` (T estimated from the prompt's UTF-8 size, which bounds the
+ * byte-level token count from above). Each chunk samples with its own seed derived
+ * from the request's, so a request is repeatable as a whole.
  */
 export async function generateFitting(
   p: SharedPolicy,
@@ -56,32 +63,67 @@ export async function generateFitting(
   signal?: AbortSignal,
 ): Promise<{ results: (GeneratedSample[] | null)[]; tokensPerS: number }> {
   const keys = prompts.map((pr) => `gen:${SharedPolicy.key(pr)}`);
-  let idx = prompts.map((_, i) => i).filter((i) => !p.tooLong.has(keys[i]!));
   const results: (GeneratedSample[] | null)[] = prompts.map(() => null);
-  while (idx.length > 0) {
-    try {
-      const out = await p.worker.generate(
-        {
-          prompts: idx.map((i) => prompts[i]!),
-          n: args.n,
-          temperature: args.temperature,
-          greedy: args.temperature === 0,
-          max_new_tokens: args.max_new_tokens,
-          seed: args.seed,
-          max_batch_rows: p.config.policy.max_batch_rows,
-        },
-        { signal },
-      );
-      out.results.forEach((r, j) => (results[idx[j]!] = r.samples));
-      return { results, tokensPerS: out.tokens_per_s };
-    } catch (err) {
-      const bad = tooLongOf(err, 'prompts');
-      if (bad === null || idx[bad] === undefined) throw err;
-      p.tooLong.add(keys[idx[bad]]!);
-      idx = idx.filter((_, j) => j !== bad);
+  const todo = prompts.map((_, i) => i).filter((i) => !p.tooLong.has(keys[i]!));
+  let tokens = 0;
+  let seconds = 0;
+  for (const [c, chunk] of prefillChunks(todo, (i) => promptSize(prompts[i]!), p.config.policy.prefill_budget).entries()) {
+    let idx = chunk;
+    while (idx.length > 0) {
+      try {
+        const out = await p.worker.generate(
+          {
+            prompts: idx.map((i) => prompts[i]!),
+            n: args.n,
+            temperature: args.temperature,
+            greedy: args.temperature === 0,
+            max_new_tokens: args.max_new_tokens,
+            seed: args.seed === undefined ? undefined : c === 0 ? args.seed : partSeed(args.seed, 'chunk', c),
+            max_batch_rows: p.config.policy.max_batch_rows,
+          },
+          { signal },
+        );
+        out.results.forEach((r, j) => (results[idx[j]!] = r.samples));
+        tokens += out.new_tokens;
+        seconds += out.seconds;
+        break;
+      } catch (err) {
+        const bad = tooLongOf(err, 'prompts');
+        if (bad === null || idx[bad] === undefined) throw err;
+        p.tooLong.add(keys[idx[bad]]!);
+        idx = idx.filter((_, j) => j !== bad);
+      }
     }
   }
-  return { results, tokensPerS: 0 };
+  return { results, tokensPerS: seconds > 0 ? tokens / seconds : 0 };
+}
+
+/** An upper bound on a prompt's byte-level token count: its tools and messages in UTF-8, plus framing. */
+export function promptSize(p: WorkerPrompt): number {
+  let n = 64;
+  for (const t of p.tools) n += Buffer.byteLength(JSON.stringify({ name: t.name, description: t.description, parameters: t.parameters })) + 2;
+  for (const m of p.messages) n += Buffer.byteLength(JSON.stringify(m)) + 8;
+  return n;
+}
+
+/** Consecutive runs of items such that count × (largest size)² stays within `budget` (at least one item each). */
+export function prefillChunks<T>(items: readonly T[], size: (x: T) => number, budget: number): T[][] {
+  const out: T[][] = [];
+  let cur: T[] = [];
+  let longest = 0;
+  for (const x of items) {
+    const s = size(x);
+    const l = Math.max(longest, s);
+    if (cur.length > 0 && (cur.length + 1) * l * l > budget) {
+      out.push(cur);
+      cur = [];
+      longest = 0;
+    }
+    cur.push(x);
+    longest = Math.max(longest, s);
+  }
+  if (cur.length) out.push(cur);
+  return out;
 }
 
 /** One generated sample as policy.generate answers it: with its own perplexity. */

@@ -7,7 +7,8 @@ import { startTestBus, type TestBus } from '../helpers/bus.ts';
 import { LooptoolNode } from '../../runtime/node.ts';
 import roles from '../../agents/trainer/role.ts';
 import { acquirePolicy, releasePolicy, sharedPolicyCount } from '../../agents/trainer/shared-worker.ts';
-import { labelCompletion } from '../../agents/trainer/prompts.ts';
+import { labelCompletion, workerPrompt } from '../../agents/trainer/prompts.ts';
+import { promptSize } from '../../agents/trainer/train.ts';
 import { PolicyContract, TrainerContract, GrpoStepMetrics } from '../../protocols/policy.ts';
 import { TrainerAgentContract } from '../../protocols/trainer.ts';
 import { LooptoolError } from '../../protocols/errors.ts';
@@ -218,6 +219,18 @@ test('a worker killed mid-step is reported as an error; the next request is serv
     assert.ok(!alive(pid), 'the killed worker was reaped');
     const ok = await node.client.call(TrainerContract, 'sft', { samples: samples.slice(0, 4), epochs: 1, batch_size: 4, lr: 1e-4 });
     assert.equal(ok.steps, 1);
+
+    // The prefill chunking estimate never undercounts the worker's tokens (multi-byte text, tool turns included).
+    const wp = workerPrompt({
+      tools: samples[0]!.tools,
+      messages: [
+        { role: 'user', content: 'Météo à Zürich — 東京 too? 🌦' },
+        { role: 'assistant', content: '', tool_calls: [{ id: 'c1', name: 'get_weather', arguments: { city: 'Zürich' } }] },
+        { role: 'tool', tool_call_id: 'c1', name: 'get_weather', content: '{"temp": 3.5, "sky": "grau"}' },
+      ],
+    });
+    const gen = await p.worker.generate({ prompts: [wp], max_new_tokens: 1, greedy: true });
+    assert.ok(promptSize(wp) >= gen.results[0]!.prompt_tokens, `${promptSize(wp)} >= ${gen.results[0]!.prompt_tokens}`);
   } finally {
     await releasePolicy(p);
   }
