@@ -2,11 +2,10 @@ import { LooptoolError } from '../../protocols/errors.ts';
 import { PolicyContract } from '../../protocols/policy.ts';
 import { defineRole } from '../../protocols/role.ts';
 import { TrainerAgentContract } from '../../protocols/trainer.ts';
-import { workerPrompt } from './prompts.ts';
+import { tooLongIndex, workerPrompt } from './prompts.ts';
 import { acquirePolicy, releasePolicy, SharedPolicy, workerFailure } from './shared-worker.ts';
 import { describeSample, generateFitting, runGrpo, runSft } from './train.ts';
 import { WorkerError } from './worker-process.ts';
-import { tooLongIndex } from './prompts.ts';
 
 /*
  * The trainer agent: two roles over one policy worker (agents/trainer/shared-worker.ts).
