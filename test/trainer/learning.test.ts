@@ -6,23 +6,37 @@ import { formatHermes, rewardFromText } from '../../protocols/toolcalls/index.ts
 import type { Label } from '../../protocols/sample.ts';
 import type { ToolSpec } from '../../protocols/toolspec.ts';
 
-// The learning test (issue 4, item 7): the tiny GPT, from random weights, on a small
-// synthetic tool-call task (3 tools x 3 cities). A short supervised warm-up teaches the
-// Hermes format and a little of the task; GRPO with the ToolMatch reward (rewardFromText)
-// then has to raise the mean rollout reward, which starts below 0.3. Fixed seeds and one
-// torch thread, so the run is the same on every run of this machine kind.
-// Measured (2-core Debian, torch 1.13): sampled reward 0.069 -> 0.389, greedy 0.222 -> 0.667
-// in 30 GRPO steps, still rising. The issue's target (> 0.8) needs more steps or a better
-// recipe than fits the CI budget today; the assertions below check what this run shows.
+// The learning test (issue 4, item 7): the tiny GPT (tiny-0.5m, random weights), on a small
+// synthetic tool-call task, after a short supervised warm-up, goes from a rollout reward
+// below 0.3 to above 0.8 under GRPO. The reward is ToolMatch (rewardFromText); the metric
+// asserted is the sampled rollout reward: the mean reward of a group of 16 completions per
+// request at temperature 1.0, as GRPO samples them, measured on fresh samples (seeds of
+// their own) before and after the GRPO phase. Greedy accuracy is reported beside it.
+//
+// The task: 3 tools x 3 cities, one request per pair ("Weather in Oslo?"). The names are
+// all 7 letters, the cities 4, the requests 16 characters, so every prompt and every right
+// answer has the same length: the tiny model, whose positions are learned absolute ones,
+// then learns the Hermes format in a few dozen steps instead of hundreds.
+//
+// The warm-up imitates a noisy teacher: for each request, the four calls {right tool, the
+// next tool} x {right city, the next city}, weighted as if the teacher picked the right
+// tool and the right city each with probability 0.4, independently (0.16, 0.24, 0.24,
+// 0.36). It teaches the format and which parts of the request to read, not the answer:
+// a perfect imitation is right 16% of the time, and its most likely call is wrong in both
+// fields. Only the reward tells the right call apart, so any rise above that is GRPO's.
+//
+// Fixed seeds and one torch thread: the run is the same on every run of this machine kind.
+// Measured (2-core Debian, torch 1.13, see the diagnostics): sampled 0.17 -> 0.9, greedy
+// 0 -> 1 in 20 GRPO steps; about 45 s of CPU in all.
 const CONFIG = {
-  tools: 3,
-  cities: 3,
-  sftSteps: 35,
-  sftLr: 3e-3,
-  grpoSteps: 30,
-  grpoLr: 2e-4,
-  group: 16,
   seed: 0,
+  teacherRight: 0.4, // the noisy teacher's chance of the right tool, and of the right city
+  sftSteps: 120,
+  sftLr: 3e-3,
+  grpoSteps: 20,
+  grpoLr: 2e-4, // a fresh optimizer (reset at the first step) at a modest lr
+  group: 16,
+  temperature: 1,
   maxNewTokens: 40,
 };
 
@@ -31,67 +45,89 @@ const tool = (name: string, description: string): ToolSpec => ({
   description,
   parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
 });
-const TOOLS = [tool('weather', 'Weather'), tool('clock', 'Local time'), tool('news', 'Headlines'), tool('hotels', 'Hotels')].slice(0, CONFIG.tools);
-const ASKS = ['What is the weather in {}?', 'What time is it in {}?', 'Any news from {}?', 'Find a hotel in {}.'];
-const CITIES = ['Paris', 'Oslo', 'Lima', 'Cairo'].slice(0, CONFIG.cities);
-const TASKS = TOOLS.flatMap((t, i) =>
-  CITIES.map((city) => ({
-    prompt: { tools: TOOLS, messages: [{ role: 'user' as const, content: ASKS[i]!.replace('{}', city) }] },
-    label: { type: 'calls', calls: [{ name: t.name, arguments: { city } }] } satisfies Label as Label,
+const TOOLS = [tool('weather', 'Weather report'), tool('traffic', 'Road traffic'), tool('flights', 'Flight search')];
+const ASKS = ['Weather in {}?', 'Traffic in {}?', 'Flights to {}?'];
+const CITIES = ['Oslo', 'Lima', 'Rome'];
+const call = (t: number, c: number) => ({ name: TOOLS[t]!.name, arguments: { city: CITIES[c]! } });
+const TASKS = TOOLS.flatMap((_, t) =>
+  CITIES.map((city, c) => ({
+    t,
+    c,
+    prompt: { tools: TOOLS, messages: [{ role: 'user' as const, content: ASKS[t]!.replace('{}', city) }] },
+    label: { type: 'calls', calls: [call(t, c)] } satisfies Label as Label,
   })),
 );
 
-async function meanReward(w: WorkerProcess, seed: number): Promise<{ sampled: number; greedy: number }> {
-  const g = await w.generate({ prompts: TASKS.map((t) => t.prompt), n: 8, temperature: 1, max_new_tokens: CONFIG.maxNewTokens, seed });
-  const rs = g.results.flatMap((r, i) => r.samples.map((s) => rewardFromText(s.text, TASKS[i]!.label).reward));
-  const gg = await w.generate({ prompts: TASKS.map((t) => t.prompt), greedy: true, max_new_tokens: CONFIG.maxNewTokens });
-  const greedy = gg.results.map((r, i) => rewardFromText(r.samples[0]!.text, TASKS[i]!.label).reward);
-  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  return { sampled: mean(rs), greedy: mean(greedy) };
+// The teacher's demonstrations: 4 weighted calls per request (see above).
+function warmUpSamples() {
+  const p = CONFIG.teacherRight;
+  return TASKS.flatMap((task) =>
+    [0, 1].flatMap((dt) =>
+      [0, 1].map((dc) => ({
+        prompt: task.prompt,
+        completion: formatHermes([call((task.t + dt) % TOOLS.length, (task.c + dc) % CITIES.length)]),
+        weight: (dt === 0 ? p : 1 - p) * (dc === 0 ? p : 1 - p),
+      })),
+    ),
+  );
 }
 
-test('GRPO raises the tiny model\'s ToolMatch reward from < 0.3 after a warm-up, on a synthetic tool-call task', async (t) => {
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+async function measure(w: WorkerProcess, seed: number): Promise<{ sampled: number; greedy: number }> {
+  const prompts = TASKS.map((t) => t.prompt);
+  const g = await w.generate({ prompts, n: CONFIG.group, temperature: CONFIG.temperature, max_new_tokens: CONFIG.maxNewTokens, seed });
+  const sampled = g.results.flatMap((r, i) => r.samples.map((s) => rewardFromText(s.text, TASKS[i]!.label).reward));
+  const gg = await w.generate({ prompts, greedy: true, max_new_tokens: CONFIG.maxNewTokens });
+  const greedy = gg.results.map((r, i) => rewardFromText(r.samples[0]!.text, TASKS[i]!.label).reward);
+  return { sampled: mean(sampled), greedy: mean(greedy) };
+}
+
+test('GRPO takes the tiny model from a rollout reward < 0.3 after a warm-up to > 0.8, on a synthetic tool-call task', async (t) => {
   const w = await WorkerProcess.start({ threads: 1 });
   try {
+    const t0 = Date.now();
     await w.load({ model: { kind: 'tiny', size: 'tiny-0.5m', max_seq_len: 512 }, seed: CONFIG.seed, optimizer: { lr: CONFIG.sftLr } });
-    // Warm-up: every task twice per step, labels in Hermes format (formatHermes).
-    const sft = [...TASKS, ...TASKS].map((task) => ({
-      prompt: task.prompt,
-      completion: formatHermes(task.label.type === 'calls' ? task.label.calls : []),
-    }));
+    const sft = warmUpSamples();
     for (let i = 0; i < CONFIG.sftSteps; i++) await w.sftStep({ samples: sft });
-    const before = await meanReward(w, 1000);
-    t.diagnostic(`after warm-up: sampled reward ${before.sampled.toFixed(3)}, greedy ${before.greedy.toFixed(3)}`);
+    const before = await measure(w, 1000);
+    const t1 = Date.now();
+    t.diagnostic(`after the warm-up: sampled reward ${before.sampled.toFixed(3)}, greedy ${before.greedy.toFixed(3)} (${((t1 - t0) / 1000).toFixed(1)} s)`);
 
     const curve: number[] = [];
     for (let step = 0; step < CONFIG.grpoSteps; step++) {
-      const g = await w.generate({ prompts: TASKS.map((x) => x.prompt), n: CONFIG.group, temperature: 1, max_new_tokens: CONFIG.maxNewTokens, seed: 10 + step });
+      const g = await w.generate({
+        prompts: TASKS.map((x) => x.prompt),
+        n: CONFIG.group,
+        temperature: CONFIG.temperature,
+        max_new_tokens: CONFIG.maxNewTokens,
+        seed: 10 + step,
+      });
       const groups = [];
-      let total = 0;
+      const all: number[] = [];
       for (const [i, r] of g.results.entries()) {
         const rewards = r.samples.map((s) => rewardFromText(s.text, TASKS[i]!.label).reward);
-        total += rewards.reduce((a: number, b) => a + b, 0);
+        all.push(...rewards);
         const adv = groupAdvantages(rewards);
         if (adv.every((a) => a === 0)) continue; // no variance: nothing to learn from this group
         groups.push({ prompt: TASKS[i]!.prompt, completions: r.samples.map((s, k) => ({ token_ids: s.token_ids, logprobs: s.logprobs, advantage: adv[k]! })) });
       }
-      curve.push(total / (TASKS.length * CONFIG.group));
+      curve.push(mean(all));
       if (groups.length === 0) continue;
       // A fresh optimizer for the GRPO phase (as every round does): Adam's moments from
       // the warm-up would otherwise scale the small policy gradients down to nothing.
-      const m = await w.grpoStep({ groups, lr: CONFIG.grpoLr, reset_optimizer: step === 0 });
+      const m = await w.grpoStep({ groups, lr: CONFIG.grpoLr, temperature: CONFIG.temperature, reset_optimizer: step === 0 });
       // On-policy with one pass: the worker's log-probs equal the sampling ones.
       assert.ok(Math.abs(m.ratio_mean - 1) < 1e-3, `ratio ${m.ratio_mean}`);
       assert.equal(m.clip_frac, 0);
     }
-    t.diagnostic(`rollout reward per step: ${curve.map((x) => x.toFixed(2)).join(' ')}`);
-    const afterR = await meanReward(w, 2000);
-    t.diagnostic(`after GRPO: sampled reward ${afterR.sampled.toFixed(3)}, greedy ${afterR.greedy.toFixed(3)}`);
-    assert.ok(before.sampled < 0.3, `reward after the warm-up is ${before.sampled}, expected < 0.3`);
-    assert.ok(afterR.sampled >= before.sampled + 0.2, `reward ${before.sampled} -> ${afterR.sampled}: expected a rise of at least 0.2`);
-    assert.ok(afterR.greedy > before.greedy, `greedy reward ${before.greedy} -> ${afterR.greedy}: expected a rise`);
-    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-    assert.ok(mean(curve.slice(-5)) >= mean(curve.slice(0, 5)) + 0.1, `rollout reward did not rise: ${curve.join(' ')}`);
+    const after = await measure(w, 2000);
+    const t2 = Date.now();
+    t.diagnostic(`rollout reward per GRPO step: ${curve.map((x) => x.toFixed(2)).join(' ')}`);
+    t.diagnostic(`after GRPO: sampled reward ${after.sampled.toFixed(3)}, greedy ${after.greedy.toFixed(3)} (${((t2 - t1) / 1000).toFixed(1)} s)`);
+    assert.ok(before.sampled < 0.3, `rollout reward after the warm-up is ${before.sampled}, expected < 0.3 (the warm-up alone must not solve the task)`);
+    assert.ok(after.sampled > 0.8, `rollout reward after GRPO is ${after.sampled} (from ${before.sampled}), expected > 0.8`);
+    assert.ok(after.greedy > 0.8, `greedy reward after GRPO is ${after.greedy} (from ${before.greedy}), expected > 0.8`);
   } finally {
     await w.close();
   }

@@ -215,16 +215,23 @@ class Engine:
         be = self._need()
         add_eos = bool(_get(args, 'add_eos', bool, True))
         max_norm = _get(args, 'max_grad_norm', float, 1.0, check=lambda v: v >= 0, what='a number >= 0')
-        units, weights = [], []
+        # Samples that share a prompt form one unit: the prompt is run once for all of its
+        # completions (several answers to one request, as in a group), same loss and gradient.
+        units, weights, by_prompt = [], [], {}
         for i, s in enumerate(_list(args, 'samples')):
             if not isinstance(s, dict):
                 raise BadRequest(f'args.samples.{i}: expected an object')
             p = be.render(s.get('prompt'), f'args.samples.{i}.prompt')
             c = be.completion_ids(s, f'args.samples.{i}', add_eos)
             self._check_len(len(p) + len(c), f'args.samples.{i}')
-            units.append(Unit(p, [c], [i]))
             weights.append(_get(s, 'weight', float, 1.0, where=f'args.samples.{i}', check=lambda v: v >= 0, what='a number >= 0'))
-        total = sum(len(u.comps[0]) * w for u, w in zip(units, weights))
+            u = by_prompt.get(tuple(p))
+            if u is None:
+                u = by_prompt[tuple(p)] = Unit(p, [], [])
+                units.append(u)
+            u.comps.append(c)
+            u.rows.append(i)
+        total = sum(len(c) * weights[r] for u in units for c, r in zip(u.comps, u.rows))
         if total <= 0:
             raise BadRequest('args.samples: every sample has weight 0')
         opt = self._optimizer(args)
@@ -234,7 +241,7 @@ class Engine:
         loss_sum, tok = 0.0, 0
         for mb in _micro_batches(units, self.micro_batch_tokens):
             logp, _, _ = self._token_logprobs(mb, 1.0, False)
-            w = torch.cat([torch.full((len(u.comps[0]),), weights[u.rows[0]] / total) for u in mb]).to(logp.device)
+            w = torch.cat([torch.full((len(c),), weights[r] / total) for u in mb for c, r in zip(u.comps, u.rows)]).to(logp.device)
             loss = -(logp * w).sum()
             loss.backward()
             loss_sum += float(loss)
@@ -245,8 +252,8 @@ class Engine:
         self.counters['tokens_trained'] += tok
         return {
             'loss': loss_sum,
-            'sequences': len(units),
-            'completion_tokens': sum(len(u.comps[0]) for u in units),
+            'sequences': len(weights),
+            'completion_tokens': sum(len(c) for u in units for c in u.comps),
             'tokens': tok,
             'grad_norm': grad_norm,
             'lr': opt.param_groups[0]['lr'],

@@ -88,6 +88,29 @@ class SharedPrefix(unittest.TestCase):
             self.assertTrue(torch.allclose(x, y, atol=1e-5))
 
 
+    def test_sft_samples_sharing_a_prompt_train_as_if_apart(self):
+        # sft_step runs a prompt once for all the samples that share it; the loss (weights
+        # included) and the update must be those of the samples taken one by one.
+        p1 = {'text': '<|im_start|>user\nWeather in Oslo?<|im_end|>\n<|im_start|>assistant\n'}
+        p2 = {'text': '<|im_start|>user\nTraffic in Lima?<|im_end|>\n<|im_start|>assistant\n'}
+        samples = [{'prompt': p1, 'completion': 'a', 'weight': 0.16}, {'prompt': p2, 'completion': 'hello'},
+                   {'prompt': p1, 'completion': 'bcd', 'weight': 0.36}, {'prompt': p1, 'completion': 'ef', 'weight': 0.0}]
+        grouped, plain = engine(seed=5), engine(seed=5)
+        plain.prefix_sharing = False
+        scores = plain.score({'items': samples})['results']
+        w = [s.get('weight', 1.0) for s in samples]
+        expected = -sum(wi * r['logprob_sum'] for wi, r in zip(w, scores)) / sum(wi * r['tokens'] for wi, r in zip(w, scores))
+        a = grouped.sft_step({'samples': samples, 'lr': 1e-2})
+        b = plain.sft_step({'samples': samples, 'lr': 1e-2})
+        self.assertEqual(a['sequences'], 4)
+        self.assertEqual(a['completion_tokens'], sum(r['tokens'] for r in scores))
+        self.assertAlmostEqual(a['loss'], expected, places=5)
+        self.assertAlmostEqual(b['loss'], expected, places=5)
+        # (Gradients themselves: the tests above. Adam's first step is about lr * sign(grad),
+        # which float rounding can flip where a gradient is ~0, so the weights are not compared.)
+        self.assertAlmostEqual(a['grad_norm'], b['grad_norm'], delta=1e-5 * b['grad_norm'])
+
+
 class GenerateScore(unittest.TestCase):
     def test_sampling_logprobs_match_scoring_and_grpo_ratio_is_one(self):
         e = engine(seed=3)
