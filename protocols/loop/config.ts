@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ConstraintChoice } from '../roles/api-designer.ts';
 
 /**
  * The `loop` section of a run's config (DESIGN.md §1, rounds j >= 1). Every field has a
@@ -71,6 +72,7 @@ export const LoopConfig = z.object({
     .max(10_000)
     .default(0)
     .describe('0: the API designer synthesizes a tool set per dialogue; N: N sets are synthesized once and the dialogues cycle through them (a smaller world a small model can learn)'),
+  toolConstraints: ConstraintChoice.optional().describe('with toolSets: fixed constraint-tree choices for the synthesized tools (e.g. few simple parameters, concise descriptions)'),
   rounds: z.number().int().min(0).max(64).default(3).describe('rounds j = 1..N after the seed round'),
   budget: z.number().int().min(1).default(96).describe('samples in D_j, every round (fixed, so every round has the same compute)'),
   seedNewShare: Rate.default(0.5).describe('share of unused seed samples in D_2; it halves every round after'),

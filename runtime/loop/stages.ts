@@ -269,7 +269,8 @@ export class LoopStages {
     }
     const count = this.d.config.seeding.tools ?? this.d.config.sim.designer.toolsPerSet;
     const sets: ToolSpec[][] = [];
-    for (let i = 0; i < n; i++) sets.push((await this.call(ApiDesignerContract, 'design', { seed: this.seed('toolset', i), count })).tools);
+    const constraints = this.loop.toolConstraints;
+    for (let i = 0; i < n; i++) sets.push((await this.call(ApiDesignerContract, 'design', { seed: this.seed('toolset', i), count, ...(constraints ? { constraints } : {}) })).tools);
     this.store.write(rel, sets.map((tools, index) => ({ type: 'toolset', index, tools })));
     return sets;
   }
