@@ -1,8 +1,8 @@
 /**
  * Crash injection for resume tests: `LOOPTOOL_CRASH_AT=<stage>@<round>[:<items>]` makes the
  * process SIGKILL itself inside that stage: once `<items>` of its items are finished and
- * recorded (default 0: as soon as its work starts; for stages without items, once the
- * stage's main request is in flight). A real SIGKILL, at a point a test can name, so that
+ * recorded (default 0: as soon as its work starts; for the training stages, once the
+ * trainer has reported its first step). A real SIGKILL, at a point a test can name, so that
  * "killed inside each stage, then resumed" is checked deterministically. Unset, it costs
  * one string comparison per call.
  */
@@ -15,10 +15,4 @@ export function crashPoint(stage: string, round: number, itemsDone: number): voi
   if (!target || target.stage !== stage || target.round !== round || itemsDone < target.items) return;
   process.stderr.write(`LOOPTOOL_CRASH_AT ${spec}: killing myself (pid ${process.pid})\n`);
   process.kill(process.pid, 'SIGKILL');
-}
-
-/** For a stage whose work is one long request: kill `afterMs` after it was sent. */
-export function crashDuring(stage: string, round: number, afterMs = 1500): void {
-  if (!target || target.stage !== stage || target.round !== round) return;
-  setTimeout(() => crashPoint(stage, round, target.items), afterMs).unref?.();
 }

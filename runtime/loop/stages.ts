@@ -34,7 +34,7 @@ import { decodeJson } from '../nats/codec.ts';
 import { TraceBatch, traceSubject } from '../../protocols/trace.ts';
 import { runSeed, seedFiles } from '../seed.ts';
 import { evalBfcl } from './bfcl.ts';
-import { crashDuring, crashPoint } from './crash.ts';
+import { crashPoint } from './crash.ts';
 import { chunks, intSeed, mapLimit } from './pool.ts';
 import { PolicyPort } from './policy.ts';
 import { findStage, RunStore } from './store.ts';
@@ -113,6 +113,8 @@ export class LoopStages {
           if (!p || typeof p.done !== 'number' || typeof p.total !== 'number') continue;
           const note = typeof p.loss === 'number' ? `loss ${p.loss.toFixed(3)}` : typeof p.reward_mean === 'number' ? `reward ${p.reward_mean.toFixed(3)}` : undefined;
           this.progress(stage, round, p.done, p.total, note);
+          // Inside for certain: the trainer has reported a step and the stage is not recorded yet.
+          crashPoint(stage, round, p.done);
         }
       },
     });
@@ -299,7 +301,6 @@ export class LoopStages {
     const pool = this.pool();
     const samples = pool.slice(0, Math.max(1, Math.round(pool.length * w.share)));
     this.progress('warmup', 0, 0, w.epochs, `${samples.length} samples`);
-    crashDuring('warmup', 0);
     const out = await this.watchTrainer('warmup', 0, () =>
       this.policy
         .sft({ samples, epochs: w.epochs, batch_size: w.batch_size, lr: w.lr, seed: intSeed(this.d.config.seed, 'warmup'), reset_optimizer: true }, `${this.run}.r0.warmup`)
@@ -330,7 +331,6 @@ export class LoopStages {
       this.policy.forget();
       throw err;
     };
-    crashDuring('training', j);
     let sft: Record<string, unknown> | undefined;
     if (t.sft_mix > 0) {
       sft = await this.watchTrainer('training', j, () => this.policy
