@@ -118,9 +118,12 @@ export async function runLoop(opts: LoopRunOptions): Promise<LoopResult> {
     let snapshot: Snapshot<unknown> | undefined;
     if (opts.resume && existsSync(snapPath)) {
       snapshot = JSON.parse(readFileSync(snapPath, 'utf8')) as Snapshot<unknown>;
-      // a longer --rounds on resume extends the run
-      const ctx = (snapshot as unknown as { context: LoopContext }).context;
-      if (ctx) ctx.rounds = config.loop.rounds;
+      const s = snapshot as unknown as { value: string; context: LoopContext };
+      if (s.context) s.context.rounds = config.loop.rounds;
+      // A finished run asked for more rounds: a final snapshot cannot be continued, so the
+      // machine starts over; every stage already in the manifest answers from its files at
+      // once, and the new rounds run after them.
+      if (s.value === 'done' && s.context && s.context.round < config.loop.rounds) snapshot = undefined;
     }
     const actor = createActor(machine, snapshot ? { snapshot: snapshot as never, input } : { input });
     let last = '';

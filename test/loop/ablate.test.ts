@@ -54,4 +54,13 @@ test('looptool ablate runs the variants on the same round 0 and prints the ablat
   assert.ok(existsSync(join(out, 'no-edde', 'round-1', 'verdicts.jsonl')) && !existsSync(join(out, 'no-edde', 'round-1', 'expansions.jsonl')));
   assert.ok(!existsSync(join(out, 'static', 'round-1', 'probes.jsonl')));
   assert.match(readFileSync(join(out, 'ablation.md'), 'utf8'), /\| static \|/);
+
+  // a finished run continues with more rounds; what it had is not redone
+  const before = Manifest.parse(read(join(out, 'static', 'manifest.json'))).stages.map((x) => `${x.stage}@${x.round}:${x.finishedAt}`);
+  const more = await looptool(['resume', join(out, 'static'), '--rounds', '2']);
+  assert.equal(more.code, 0, more.stderr.slice(-3000));
+  const after = Manifest.parse(read(join(out, 'static', 'manifest.json'))).stages;
+  assert.deepEqual(after.slice(0, before.length).map((x) => `${x.stage}@${x.round}:${x.finishedAt}`), before);
+  assert.ok(after.some((x) => x.stage === 'evaluating' && x.round === 2));
+  assert.match(more.stdout, /^\s+2\s+\d+\.\d%/m);
 });
