@@ -19,27 +19,31 @@ export type ParamSchema = {
 
 export const ParamType = z.enum(['string', 'number', 'integer', 'boolean', 'array', 'object', 'null']);
 
-export const ParamSchema: z.ZodType<ParamSchema> = z.lazy(() =>
-  z
-    .object({
-      type: ParamType,
-      description: z.string().optional(),
-      enum: z.array(z.union([z.string(), z.number(), z.boolean()])).min(1).optional(),
-      format: z.string().optional(),
-      default: z.unknown().optional(),
-      items: ParamSchema.optional(),
-      properties: z.record(z.string(), ParamSchema).optional(),
-      required: z.array(z.string()).optional(),
-      additionalProperties: z.boolean().optional(),
-    })
-    .superRefine((s, ctx) => {
-      if (s.type === 'array' && !s.items) ctx.addIssue({ code: 'custom', path: ['items'], message: 'an array parameter needs "items"' });
-      for (const r of s.required ?? []) {
-        if (!s.properties || !(r in s.properties))
-          ctx.addIssue({ code: 'custom', path: ['required'], message: `required parameter "${r}" is not in properties` });
-      }
-    }),
-);
+// Recursion through getters rather than z.lazy: zod then parses nested parameters on
+// its fast path, and tool specs ride in most messages on the bus.
+export const ParamSchema: z.ZodType<ParamSchema> = z
+  .object({
+    type: ParamType,
+    description: z.string().optional(),
+    enum: z.array(z.union([z.string(), z.number(), z.boolean()])).min(1).optional(),
+    format: z.string().optional(),
+    default: z.unknown().optional(),
+    get items() {
+      return ParamSchema.optional();
+    },
+    get properties() {
+      return z.record(z.string(), ParamSchema).optional();
+    },
+    required: z.array(z.string()).optional(),
+    additionalProperties: z.boolean().optional(),
+  })
+  .superRefine((s, ctx) => {
+    if (s.type === 'array' && !s.items) ctx.addIssue({ code: 'custom', path: ['items'], message: 'an array parameter needs "items"' });
+    for (const r of s.required ?? []) {
+      if (!s.properties || !(r in s.properties))
+        ctx.addIssue({ code: 'custom', path: ['required'], message: `required parameter "${r}" is not in properties` });
+    }
+  });
 
 export const FunctionName = z
   .string()

@@ -27,8 +27,8 @@ function isRetryable(err: unknown): boolean {
 }
 
 /**
- * Typed requests to roles. Inputs are checked before they leave, outputs when they
- * come back; timeouts and overload are retried with backoff under the same message
+ * Typed requests to roles. Inputs are checked by the host that receives them, outputs
+ * here when they come back (each payload once, by its receiver); timeouts and overload are retried with backoff under the same message
  * id, which the host answers from its cache, so a retry never runs a request twice.
  */
 export class BusClient {
@@ -76,7 +76,7 @@ export class BusClient {
     for (let attempt = 0; ; attempt++) {
       try {
         const reply = await this.requestOnce(subject, data, timeoutMs);
-        return this.readReply(contract.name, verb, reply, spec.output) as VerbOutput<C, V>;
+        return this.readReply(contract.name, verb, id, trace, reply, spec.output) as VerbOutput<C, V>;
       } catch (err) {
         if (attempt >= retries || !isRetryable(err)) throw err;
         const delay = Math.min(2000, 50 * 2 ** attempt) * (0.5 + Math.random());
@@ -90,7 +90,7 @@ export class BusClient {
     return ReplyMux.for(this.nc).request(subject, data, timeoutMs);
   }
 
-  private readReply(role: string, verb: string, data: Uint8Array, output: RoleContract['verbs'][string]['output']): unknown {
+  private readReply(role: string, verb: string, id: string, trace: string, data: Uint8Array, output: RoleContract['verbs'][string]['output']): unknown {
     const where = `${role}.${verb}`;
     const decoded = decodeJson(data);
     if (!decoded.ok) throw new LooptoolError({ code: 'internal', message: `${where} answered with invalid JSON: ${decoded.error}` });
@@ -101,7 +101,13 @@ export class BusClient {
       throw new LooptoolError(reply.success ? reply.data : { code: 'internal', message: `${where} failed without a readable error` });
     }
     const out = output.safeParse(env.data.payload);
-    if (!out.success) throw new LooptoolError({ code: 'invalid_output', message: `${where} answered with an invalid payload`, issues: describeIssues(out.error, 'payload') });
+    if (!out.success) {
+      // Hosts send what their handler returned; this is where a broken answer is caught,
+      // so it is traced here, under the caller, naming the role that gave it.
+      const err = new LooptoolError({ code: 'invalid_output', message: `${where} answered with an invalid payload`, issues: describeIssues(out.error, 'payload') });
+      this.opts.tracer?.emit({ role: this.opts.from ?? 'client', kind: 'error', verb: where, msg: id, trace, data: err.reply });
+      throw err;
+    }
     return out.data;
   }
 }
