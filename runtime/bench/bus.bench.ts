@@ -8,7 +8,7 @@ import { connect } from '@nats-io/transport-node';
 import { startEmbeddedNats } from '../nats/server.ts';
 import { LooptoolNode } from '../node.ts';
 import { defineBench } from './result.ts';
-import { drive, round, type LoadResult } from './stats.ts';
+import { drive, mergeLoads, processCpuMs, round, type LoadResult } from './stats.ts';
 import { parseFlags, intFlag } from '../cli/args.ts';
 import { echo, payload } from './bus-echo.ts';
 
@@ -18,8 +18,9 @@ export default defineBench({
   name: 'bus',
   summary: 'request/reply through a role host (validation + actor + tracing) vs raw NATS, same payloads, same run',
   async run(argv) {
-    const { values } = parseFlags(argv, { n: { type: 'string' } });
-    const n = intFlag(values.n, 'n', 4000, 100);
+    const { values } = parseFlags(argv, { n: { type: 'string' }, chunks: { type: 'string' } });
+    const n = intFlag(values.n, 'n', 16000, 100);
+    const chunks = intFlag(values.chunks, 'chunks', 8, 2);
     const dir = mkdtempSync(join(tmpdir(), 'looptool-bench-'));
     const server = await startEmbeddedNats({ storeDir: join(dir, 'nats') });
     // Both responders live in one other process, as a role would in a real run.
@@ -35,26 +36,46 @@ export default defineBench({
       const raw = (i: number) => nc.request('bench.raw', data, { timeout: 10_000 }).then(() => i);
       const host = (i: number) => clientNode.client.call(echo, 'echo', { ...payload, n: i }, { timeoutMs: 10_000 });
       const results: Record<string, LoadResult> = {};
+      const cpu: Record<string, number[]> = {};
+      // CPU per request of each process (this client, the serving process, nats-server).
+      const pids = [process.pid, child.pid!, server.pid];
+      const measure = async (key: string, m: number, inFlight: number, once: (i: number) => Promise<unknown>) => {
+        const before = pids.map(processCpuMs);
+        const r = await drive(m, inFlight, once);
+        const used = pids.map((p, i) => processCpuMs(p) - before[i]!);
+        cpu[key] = (cpu[key] ?? [0, 0, 0]).map((v, i) => v + used[i]!);
+        return r;
+      };
       await drive(500, 16, raw);
       await drive(500, 16, host);
       for (const inFlight of [1, 64]) {
-        const m = inFlight === 1 ? Math.max(200, Math.floor(n / 4)) : n;
-        // Interleave halves so neither path gets a quieter machine.
-        const [r1, h1, r2, h2] = [await drive(m / 2, inFlight, raw), await drive(m / 2, inFlight, host), await drive(m / 2, inFlight, raw), await drive(m / 2, inFlight, host)];
-        const merge = (a: LoadResult, b: LoadResult): LoadResult => ({ n: a.n + b.n, seconds: a.seconds + b.seconds, rps: (a.n + b.n) / (a.seconds + b.seconds), p50: (a.p50 + b.p50) / 2, p99: Math.max(a.p99, b.p99) });
-        results[`raw_${inFlight}`] = merge(r1!, r2!);
-        results[`host_${inFlight}`] = merge(h1!, h2!);
+        const m = Math.floor((inFlight === 1 ? Math.max(200, Math.floor(n / 4)) : n) / chunks);
+        // Alternate short chunks, swapping the order each time, so a noisy moment on a
+        // shared machine lands on both paths rather than on one.
+        const parts: Record<'raw' | 'host', LoadResult[]> = { raw: [], host: [] };
+        for (let c = 0; c < chunks; c++) {
+          const order = c % 2 === 0 ? (['raw', 'host'] as const) : (['host', 'raw'] as const);
+          for (const path of order) parts[path].push(await measure(`${path}_${inFlight}`, m, inFlight, path === 'raw' ? raw : host));
+        }
+        results[`raw_${inFlight}`] = mergeLoads(parts.raw);
+        results[`host_${inFlight}`] = mergeLoads(parts.host);
       }
-      const rows = Object.entries(results).map(([k, r]) => `${k.padEnd(8)} ${r.n.toString().padStart(6)} req  ${round(r.rps, 0).toString().padStart(7)} req/s  p50 ${round(r.p50, 3)} ms  p99 ${round(r.p99, 3)} ms`);
+      const cpuPerReq = (key: string) => cpu[key]!.map((ms) => round((ms * 1000) / results[key]!.n, 0));
+      const rows = Object.entries(results).map(
+        ([k, r]) =>
+          `${k.padEnd(8)} ${r.n.toString().padStart(6)} req  ${round(r.rps, 0).toString().padStart(7)} req/s  p50 ${round(r.p50, 3)} ms  p99 ${round(r.p99, 3)} ms  CPU µs/req: ${cpuPerReq(k).map((v, i) => `${['client', 'serving', 'nats'][i]} ${v}`).join(', ')}`,
+      );
       console.log(rows.join('\n'));
       const ratio1 = results.host_1!.rps / results.raw_1!.rps;
       const ratio64 = results.host_64!.rps / results.raw_64!.rps;
       console.log(`host/raw: one at a time ${round(ratio1)}x, 64 in flight ${round(ratio64)}x (target >= 0.5x at 64)`);
-      const values: Record<string, number> = { payload_bytes: data.length, ratio_1: round(ratio1, 3), ratio_64: round(ratio64, 3) };
+      const values: Record<string, number> = { payload_bytes: data.length, chunks, ratio_1: round(ratio1, 3), ratio_64: round(ratio64, 3) };
       for (const [k, r] of Object.entries(results)) {
         values[`${k}_rps`] = round(r.rps, 0);
         values[`${k}_p50_ms`] = round(r.p50, 3);
         values[`${k}_p99_ms`] = round(r.p99, 3);
+        const [c, sv, ns] = cpuPerReq(k);
+        Object.assign(values, { [`${k}_cpu_us_client`]: c, [`${k}_cpu_us_serving`]: sv, [`${k}_cpu_us_nats`]: ns });
       }
       await clientNode.stop();
       return { name: 'bus', values, target: 'host >= 0.5x raw NATS req/s at 64 in flight', pass: ratio64 >= 0.5 };

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+
 /** Latency percentiles and rates shared by the benchmarks. */
 export function percentile(sortedMs: number[], p: number): number {
   if (sortedMs.length === 0) return NaN;
@@ -27,3 +29,22 @@ export async function drive(n: number, inFlight: number, once: (i: number) => Pr
 }
 
 export const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
+
+/** CPU time (user + system, ms) a process has used so far, from /proc; 10 ms resolution. */
+export function processCpuMs(pid: number): number {
+  if (pid === process.pid) {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  }
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** Merges load results of the same path measured in several chunks. */
+export function mergeLoads(parts: LoadResult[]): LoadResult {
+  const n = parts.reduce((a, r) => a + r.n, 0);
+  const seconds = parts.reduce((a, r) => a + r.seconds, 0);
+  const p50s = parts.map((r) => r.p50).sort((a, b) => a - b);
+  return { n, seconds, rps: n / seconds, p50: p50s[Math.floor(p50s.length / 2)]!, p99: Math.max(...parts.map((r) => r.p99)) };
+}
