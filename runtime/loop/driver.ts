@@ -135,7 +135,12 @@ export async function runLoop(opts: LoopRunOptions): Promise<LoopResult> {
           last = state;
           // A failed stage is not persisted: resume retries it from the last good snapshot.
           if (state !== 'failed') writeJsonAtomic(snapPath, actor.getPersistedSnapshot());
-          if (snap.status !== 'active') done();
+          if (snap.status !== 'active') {
+            // Stages announce themselves as they start; the end states have no stage to do it.
+            const error = snap.context.error ?? undefined;
+            node.tracer.emit({ role: 'loop', kind: 'state', actor: `loop/${run}`, data: { to: state, round: snap.context.round, ...(error ? { error } : {}) } });
+            done();
+          }
         },
         error: () => done(),
         complete: () => done(),

@@ -235,7 +235,6 @@ export class LoopStages {
       dialogues: loop.seedDialogues,
       concurrency: loop.concurrency,
       signal: this.d.signal,
-      trace: false,
       onProgress: (p) => {
         this.progress('seeding', 0, p.finished, p.total, `accepted ${p.accepted}`);
         if (p.record) crashPoint('seeding', 0, p.finished);

@@ -4,19 +4,21 @@ import { join } from 'node:path';
 import { startViewServer, type ViewServer } from '../../runtime/view/server.ts';
 import { startPingPongRun, type PingPongRun } from './live-run.ts';
 import { ARTIFACTS, launchChromium, type Browser } from './chromium.ts';
-import { seedRoles } from '../../agents/registry.ts';
 import { RunConfig } from '../../protocols/config.ts';
-import { runSeed } from '../../runtime/seed.ts';
+import { runLoop } from '../../runtime/loop/driver.ts';
+import { TINY_LOOP_CONFIG } from '../loop/tiny.ts';
 
 // The browser test: Debian's chromium, driven by playwright-core, watches a live run
-// on the embedded default (its own nats-server) through `looptool view`'s server.
+// on the embedded default (its own nats-server) through `looptool view`'s server: the
+// ping-pong roles rally, and a real closed loop (sim roles, the tiny policy trained by
+// the PyTorch worker) runs one round while the page is open.
 
 let live: PingPongRun;
 let view: ViewServer;
 let browser: Browser;
 
 before(async () => {
-  live = await startPingPongRun(undefined, seedRoles);
+  live = await startPingPongRun();
   view = await startViewServer({ nc: live.node.nc, live: true, run: live.run });
   browser = await launchChromium();
 });
@@ -26,19 +28,7 @@ after(async () => {
   await live?.dispose();
 });
 
-// Until the trainer role lands, `looptool run` cannot go past seeding, so the loop's
-// own events are published here exactly as runtime/loop/driver.ts and the trainer
-// publish them: a state event on entering a stage, a metric event with each stage's
-// summary, one metric event per GRPO step.
-function loopEnters(stage: string, round: number): void {
-  live.node.tracer.emit({ role: 'loop', kind: 'state', actor: `loop/${live.run}`, data: { stage, round, phase: 'start' } });
-  live.node.tracer.flush();
-}
-function stageDone(stage: string, round: number, summary: Record<string, number>): void {
-  live.node.tracer.emit({ role: 'loop', kind: 'metric', actor: `loop/${live.run}`, data: { stage, round, ...summary } });
-}
-
-test('messages arrive live, the loop state moves, charts render, nothing is fetched from outside', async () => {
+test('messages arrive live, a real loop lights its states, charts render, nothing is fetched from outside', async () => {
   const { page } = browser;
   await live.rally(2);
   await page.goto(view.url);
@@ -55,31 +45,42 @@ test('messages arrive live, the loop state moves, charts render, nothing is fetc
   const byRole = new Map(colors.map((c) => c.split('=') as [string, string]));
   assert.ok(byRole.get('ping') && byRole.get('pong') && byRole.get('ping') !== byRole.get('pong'), `role colours: ${colors.join(' ')}`);
 
-  // The loop diagram lights the state the loop reports, and moves with it.
+  // Every state the diagram lights is recorded in the page, however briefly it stays lit.
   assert.equal(await page.locator('#loop-svg .node.active').count(), 0);
-  loopEnters('seeding', 0);
-  await page.waitForSelector('#loop-svg .node.active[data-state="seeding"]', { timeout: 10_000 });
-  // Real round-0 dialogues, live: the dialogue machine over the bus with the sim roles.
-  const seeded = await runSeed({ node: live.node, runDir: join(live.dir, 'seed'), config: RunConfig.parse({ seed: 'view-test' }), dialogues: 3, concurrency: 3 });
-  assert.equal(seeded.finished, 3);
-  await page.waitForSelector('#msg-list .msg[data-role="dialogue"][data-kind="message"]', { timeout: 10_000 });
-  stageDone('baseline', 0, { accuracy: 0.25, n: 8 });
-  loopEnters('training', 1);
-  await page.waitForSelector('#loop-svg .node.active[data-state="training"]', { timeout: 10_000 });
-  assert.equal(await page.locator('#loop-svg .node.active').count(), 1);
-  assert.match((await page.textContent('#loop-round')) ?? '', /round 1/);
+  await page.evaluate(() => {
+    const w = window as unknown as { __lit: string[] };
+    w.__lit = [];
+    new MutationObserver(() => {
+      const s = document.querySelector('#loop-svg .node.active')?.getAttribute('data-state');
+      if (s && w.__lit[w.__lit.length - 1] !== s) w.__lit.push(s);
+    }).observe(document.querySelector('#loop-svg')!, { subtree: true, attributes: true, attributeFilter: ['class'] });
+  });
 
-  // Charts: the trainer's GRPO step metrics and ping's own metrics render as canvases with ink on them.
-  for (let step = 1; step <= 8; step++)
-    live.node.tracer.emit({ role: 'trainer', kind: 'metric', data: { step, round: 1, epoch: 0, reward_mean: 0.2 + 0.5 * Math.sqrt(step / 8), reward_std: 0.3, kl: 0.002 * step * step, loss: 0.5 - step / 40 } });
-  stageDone('training', 1, { samples: 12, steps: 8, reward_first: 0.3, reward_last: 0.7, reward_mean: 0.5 });
-  stageDone('merging', 1, { total: 12, seed: 0, es: 3, ee: 4, hppl: 3, seed_new: 2, fill: 0, duplicates: 0 });
-  stageDone('evaluating', 1, { accuracy: 0.375, n: 8 });
+  // The real loop, one round, on the same bus and run as the page watches.
+  const config = RunConfig.parse({ ...TINY_LOOP_CONFIG, seed: 'view-test', loop: { ...TINY_LOOP_CONFIG.loop, rounds: 1 } });
+  const loop = runLoop({ dir: join(live.dir, 'loop'), config, node: live.node });
+  await page.waitForSelector('#loop-svg .node.active[data-state="training"]', { timeout: 120_000 });
+  assert.match((await page.textContent('#loop-round')) ?? '', /round 1/);
+  const result = await loop;
+  assert.equal(result.status, 'done', result.error ?? '');
   live.node.tracer.flush();
+  await page.waitForSelector('#loop-svg .node.active[data-state="done"]', { timeout: 20_000 });
+  assert.equal(await page.locator('#loop-svg .node.active').count(), 1);
+  // Stages that take a millisecond can start and end within one batch of events, so the
+  // page may never paint them lit; what it painted must follow the machine's order, and
+  // every stage of round 1 must be marked as passed.
+  const order = ['seeding', 'warmup', 'baseline', 'training', 'probing', 'verifying', 'expanding', 'merging', 'evaluating', 'done'];
+  const lit = await page.evaluate(() => (window as unknown as { __lit: string[] }).__lit);
+  assert.deepEqual([...lit].sort((a, b) => order.indexOf(a) - order.indexOf(b)), lit, `lit in the machine's order: ${lit.join(' → ')}`);
+  for (const s of ['seeding', 'training', 'done']) assert.ok(lit.includes(s), `${s} was lit: ${lit.join(' → ')}`);
+  for (const s of order.slice(3, 9)) assert.equal(await page.locator(`#loop-svg .node.visited[data-state="${s}"]`).count(), 1, `${s} is marked as passed`);
+
+  // Charts from the run's own events: the trainer's GRPO steps, accuracy of rounds 0
+  // and 1, the composition of D_2 as the merge wrote it.
   await page.waitForSelector('#chart-grpo.has-data canvas', { timeout: 10_000 });
-  await page.waitForSelector('#charts-panel figure.generic[data-role="ping"] canvas', { timeout: 10_000 });
   await page.waitForSelector('#chart-composition.has-data svg rect', { timeout: 10_000 });
   await page.waitForSelector('#chart-accuracy.has-data canvas', { timeout: 10_000 });
+  await page.waitForSelector('#charts-panel figure.generic[data-role="ping"] canvas', { timeout: 10_000 });
   const inked = await page.$eval('#chart-grpo canvas', (c) => {
     const canvas = c as HTMLCanvasElement;
     const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
@@ -88,28 +89,26 @@ test('messages arrive live, the loop state moves, charts render, nothing is fetc
     return n;
   });
   assert.ok(inked > 200, `GRPO chart canvas has ${inked} painted pixels`);
-  // D_2's composition: one rect per non-empty part of the merge, stacked in the bar of round 2.
-  assert.equal(await page.locator('#chart-composition svg rect').count(), 4);
+  const merge = result.history.find((h) => h.stage === 'merging')?.summary as Record<string, number> | undefined;
+  assert.ok(merge, 'the run merged D_2');
+  const parts = ['seed', 'es', 'ee', 'hppl', 'seed_new', 'fill'].filter((k) => (merge[k] ?? 0) > 0).length;
+  assert.equal(await page.locator('#chart-composition svg rect').count(), parts, `one rect per non-empty part of ${JSON.stringify(merge)}`);
   assert.match((await page.textContent('#chart-composition')) ?? '', /r2/);
 
-  // A rally's message opens its trace; a dialogue's message opens the dialogue as chat bubbles.
-  await page.click('#msg-list .msg[data-role="pong"][data-kind="request"]');
-  await page.waitForFunction(() => document.querySelectorAll('#transcript .tline').length >= 4, undefined, { timeout: 10_000 });
-  await page.click('#msg-list .msg[data-role="dialogue"][data-kind="message"]');
-  await page.waitForSelector('#transcript .bubble.role-user', { timeout: 10_000 });
-  await page.waitForSelector('#transcript .bubble.role-assistant', { timeout: 10_000 });
-
-  // Server-side filter: only pong's events remain.
+  // Server-side filters: only pong's events remain; a rally's request opens its trace.
   await page.selectOption('#f-role', 'pong');
   await page.waitForFunction(() => {
     const rows = Array.from(document.querySelectorAll('#msg-list .msg'));
     return rows.length > 0 && rows.every((r) => r.getAttribute('data-role') === 'pong');
   }, undefined, { timeout: 10_000 });
+  await page.click('#msg-list .msg[data-role="pong"][data-kind="request"]');
+  await page.waitForFunction(() => document.querySelectorAll('#transcript .tline').length >= 4, undefined, { timeout: 10_000 });
+  // The loop's seed dialogues: one opens as chat bubbles.
+  await page.selectOption('#f-role', 'dialogue');
+  await page.click('#msg-list .msg[data-role="dialogue"][data-kind="message"]', { timeout: 10_000 });
+  await page.waitForSelector('#transcript .bubble.role-user', { timeout: 10_000 });
+  await page.waitForSelector('#transcript .bubble.role-assistant', { timeout: 10_000 });
   await page.selectOption('#f-role', '');
-
-  loopEnters('probing', 1);
-  await page.waitForSelector('#loop-svg .node.active[data-state="probing"]', { timeout: 10_000 });
-  assert.equal(await page.locator('#loop-svg .node.visited[data-state="training"]').count(), 1);
   await page.waitForTimeout(400);
   await page.screenshot({ path: join(ARTIFACTS, 'live.png'), fullPage: true });
   // The README's picture of the viewer is this page: LOOPTOOL_UPDATE_DOCS=1 refreshes it.
@@ -128,10 +127,10 @@ test('a finished run replays in the page', async () => {
     await page.goto(finished.url);
     await page.waitForSelector('#status[data-status="finished"]', { timeout: 20_000 });
     await page.waitForSelector('#replay-controls:not([hidden])');
-    await page.waitForSelector('#loop-svg .node.active[data-state="probing"]', { timeout: 10_000 });
+    await page.waitForSelector('#loop-svg .node.active[data-state="done"]', { timeout: 10_000 });
     await page.selectOption('#replay-speed', '1000');
     await page.click('#replay-btn');
-    await page.waitForSelector('#loop-svg .node.active[data-state="probing"]', { timeout: 20_000 });
+    await page.waitForSelector('#loop-svg .node.active[data-state="done"]', { timeout: 20_000 });
     await page.waitForFunction(() => document.body.dataset.dashSynced === '1', undefined, { timeout: 20_000 });
     assert.ok((await page.locator('#msg-list .msg').count()) > 10);
     await page.screenshot({ path: join(ARTIFACTS, 'replay.png'), fullPage: true });
