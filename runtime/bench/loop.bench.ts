@@ -5,7 +5,7 @@ import type { AnyRoleImpl, VerbImpl, RoleContract } from '../../protocols/role.t
 import { parseFlags } from '../cli/args.ts';
 import { LooptoolNode } from '../node.ts';
 import { loopRoles, runIdOf, runLoop } from '../loop/driver.ts';
-import { readConfigFile } from '../loop/console.ts';
+import { readConfigFile } from '../cli/config-file.ts';
 import { demoConfig } from '../loop/preset.ts';
 import { defineBench } from './result.ts';
 

@@ -13,6 +13,6 @@ export function readConfigFile(path: string | undefined): RunConfig {
     throw new UsageError(`--config ${path}: ${(err as Error).message}`);
   }
   const r = RunConfig.safeParse(raw);
-  if (!r.success) throw new UsageError(`--config ${path}: ${formatIssues(describeIssues(r.error))}`);
+  if (!r.success) throw new UsageError(`--config ${path}: ${formatIssues(describeIssues(r.error, 'config'))}`);
   return r.data;
 }

@@ -1,9 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { RunConfig } from '../../protocols/config.ts';
-import { describeIssues, formatIssues } from '../../protocols/errors.ts';
 import type { Ablations } from '../../protocols/loop/config.ts';
 import type { RoundEval } from '../../protocols/loop/records.ts';
 import { UsageError } from '../cli/command.ts';
+import { readConfigFile } from '../cli/config-file.ts';
 import { bold, dim, Progress } from '../cli/style.ts';
 import type { StageEvent } from './driver.ts';
 import type { StageProgress } from './stages.ts';
@@ -19,18 +18,6 @@ export const CONFIG_FLAGS = {
   'no-hppl': { type: 'boolean', default: false },
   static: { type: 'boolean', default: false },
 } as const;
-
-export function readConfigFile(path: string): RunConfig {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (err) {
-    throw new UsageError(`--config ${path}: ${(err as Error).message}`);
-  }
-  const r = RunConfig.safeParse(raw);
-  if (!r.success) throw new UsageError(`--config ${path}: ${formatIssues(describeIssues(r.error, 'config'))}`);
-  return r.data;
-}
 
 /** The run config from --config, --seed, --rounds and the ablation flags. */
 export function configFromFlags(v: { config?: string; rounds?: string; seed?: string; 'no-jglv'?: boolean; 'no-edde'?: boolean; 'no-hppl'?: boolean; static?: boolean }): RunConfig {

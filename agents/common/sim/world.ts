@@ -14,6 +14,7 @@ import type { ChatMessage } from '../../../protocols/messages.ts';
 import type { Label, SampleKind } from '../../../protocols/sample.ts';
 import type { LabelNoiseKind, Plan, PlannedCall, PlannedNoise, PlanStep } from '../../../protocols/plan.ts';
 import type { ParamMeta, ToolMeta } from '../../../protocols/tool-meta.ts';
+import { sameCalls } from '../../../protocols/toolcalls/toolmatch.ts';
 import { toolMetaOf } from './infer.ts';
 import { convertedForms, genValue, kindDef } from './kinds.ts';
 import { rng, type Rng } from './rng.ts';
@@ -73,17 +74,12 @@ export function canonicalJson(v: unknown): string {
 // ---------------------------------------------------------------- matching
 
 /**
- * ToolMatch as the simulator uses it: same calls as a multiset, names equal,
- * arguments equal with key order ignored and values compared strictly; a text
- * label matches any answer without calls.
+ * Whether two labels agree, by ToolMatch's rules (protocols/toolcalls): the same calls
+ * as a multiset, or both text.
  */
 export function labelsMatch(a: Label, b: Label): boolean {
   if (a.type === 'text' || b.type === 'text') return a.type === b.type;
-  if (a.calls.length !== b.calls.length) return false;
-  const key = (c: ToolCall) => canonicalJson({ n: c.name, a: c.arguments });
-  const left = a.calls.map(key).sort();
-  const right = b.calls.map(key).sort();
-  return left.every((k, i) => k === right[i]);
+  return sameCalls(a.calls, b.calls);
 }
 
 /** The label an assistant message carries: its calls, or its text when it makes none. */

@@ -4,7 +4,8 @@ import { intFlag, parseFlags } from '../args.ts';
 import { bold, dim } from '../style.ts';
 import { newRunId, runsRoot } from '../../rundir.ts';
 import { compareVariants } from '../../loop/ablate.ts';
-import { consoleProgress, readConfigFile, roundsTable } from '../../loop/console.ts';
+import { consoleProgress, roundsTable } from '../../loop/console.ts';
+import { readConfigFile } from '../config-file.ts';
 import { demoConfig } from '../../loop/preset.ts';
 
 /**
