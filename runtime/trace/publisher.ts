@@ -14,6 +14,8 @@ export class TracePublisher {
   private pending = new Map<string, TraceEvent[]>();
   private count = 0;
   private timer: NodeJS.Timeout | undefined;
+  private readonly idPrefix = `${newId()}-`;
+  private seq = 0;
   dropped = 0;
 
   constructor(
@@ -23,7 +25,22 @@ export class TracePublisher {
   ) {}
 
   emit(e: TraceInput): void {
-    const event = { id: newId(), ts: Date.now(), ...e, run: e.run ?? this.run } as TraceEvent;
+    // One fixed shape for every event (no spread, no per-event random id): several events
+    // are traced per request on the bus's hot path, and this keeps each to a few
+    // hundred nanoseconds and their serialisation on V8's fast path.
+    const event: TraceEvent = {
+      id: `${this.idPrefix}${(++this.seq).toString(36)}`,
+      run: e.run ?? this.run,
+      role: e.role,
+      kind: e.kind,
+      ts: e.ts ?? Date.now(),
+      actor: e.actor,
+      verb: e.verb,
+      trace: e.trace,
+      msg: e.msg,
+      parent: e.parent,
+      data: e.data,
+    };
     if (this.opts.validate && !TraceEvent.safeParse(event).success) {
       this.dropped++;
       return;
