@@ -30,7 +30,7 @@ const greedy = async (w: WorkerProcess) =>
 
 test('save then restore gives identical greedy outputs, in the same and in a fresh worker', async () => {
   const a = await spawnWorker();
-  await a.load({ model: { kind: 'tiny', size: 'tiny-0.5m', max_seq_len: 512 }, seed: 11, optimizer: { lr: 3e-3 } });
+  await a.load({ model: { kind: 'tiny', size: 'tiny-0.5m', max_seq_len: 512 }, seed: 11, optimizer: { lr: 3e-3 }, micro_batch_tokens: 1024 });
   for (let i = 0; i < 6; i++) await a.sftStep({ samples });
   const before = await greedy(a);
   const ckpt = join(dir, 'ckpt', 'step-6');
@@ -52,6 +52,8 @@ test('save then restore gives identical greedy outputs, in the same and in a fre
   const b = await spawnWorker();
   await b.restore({ path: ckpt });
   assert.deepEqual(await greedy(b), before);
+  // A fresh worker (a crash replacement restores like this) keeps the micro-batch budget.
+  assert.equal((await b.stats()).micro_batch_tokens, 1024);
 
   // The optimizer state came back too: the next step is the same step in both workers.
   await a.restore({ path: ckpt });

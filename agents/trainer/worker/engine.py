@@ -406,6 +406,7 @@ class Engine:
                 'spec': self.spec,
                 'counters': self.counters,
                 'optimizer_config': self.opt_cfg,
+                'micro_batch_tokens': self.micro_batch_tokens,
                 'seed': self.seed,
                 'torch': torch.__version__,
                 'created': time.time(),
@@ -463,6 +464,10 @@ class Engine:
         self.seed = int(info.get('seed', 0))
         if info.get('optimizer_config'):
             self.opt_cfg.update(info['optimizer_config'])
+        # A replacement worker restores from the last checkpoint: it keeps the micro-batch
+        # budget it was trained with (older checkpoints: the worker's default).
+        if isinstance(info.get('micro_batch_tokens'), int) and info['micro_batch_tokens'] >= 16:
+            self.micro_batch_tokens = info['micro_batch_tokens']
         self.counters.update(info.get('counters') or {})
         if with_opt and state.get('optimizer_state') is not None and info.get('optimizer_param_groups'):
             groups = [dict(g, betas=tuple(g['betas'])) if 'betas' in g else g for g in info['optimizer_param_groups']]
@@ -487,6 +492,7 @@ class Engine:
             'counters': dict(self.counters),
             'rss_mb': _rss_mb(),
             'optimizer': dict(self.opt_cfg),
+            'micro_batch_tokens': self.micro_batch_tokens,
         }
         if self.backend is not None:
             out['model'] = self.backend.info()
