@@ -237,9 +237,8 @@ export class RoleHost {
         return abort.signal;
       },
     };
-    const base = { id: p.env.id, verb: p.verb, input: p.input };
-    if ('handle' in impl) return { ...base, run: { kind: 'handle', fn: (input) => impl.handle(input as never, ctx as never) } };
-    return { ...base, run: { kind: 'logic', logic: impl.logic, input: { input: p.input, ctx } } };
+    if ('handle' in impl) return { id: p.env.id, verb: p.verb, input: p.input, run: { kind: 'handle', fn: (input) => impl.handle(input as never, ctx as never) } };
+    return { id: p.env.id, verb: p.verb, input: p.input, run: { kind: 'logic', logic: impl.logic, input: { input: p.input, ctx } } };
   }
 
   private settle(o: SlotOutcome): void {
@@ -272,7 +271,12 @@ export class RoleHost {
       this.opts.tracer.emit({ role: this.role, kind: 'error', verb: job.verb, msg: job.id, trace: env.trace, data: reply as unknown as JsonValue });
       data = this.errorEnvelope(env, reply);
     }
-    this.remember(job.id, { waiters: [], reply: data });
+    // The entry stays (answering retries from the cache) without what only the run needed.
+    if (entry) {
+      entry.waiters = [];
+      entry.env = undefined;
+      entry.reply = data;
+    } else this.remember(job.id, { waiters: [], reply: data });
     for (const m of waiters) this.respond(m, data);
   }
 
