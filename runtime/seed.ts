@@ -1,8 +1,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createActor, type Actor } from 'xstate';
 import { z } from 'zod';
-import { brainFor, RunConfig } from '../protocols/config.ts';
+import { RunConfig } from '../protocols/config.ts';
 import { DialogueRecord } from '../protocols/dialogue.ts';
 import { LooptoolError, describeIssues } from '../protocols/errors.ts';
 import type { JsonValue } from '../protocols/json.ts';
@@ -12,7 +11,8 @@ import { Sample } from '../protocols/sample.ts';
 import { ToolSpec } from '../protocols/toolspec.ts';
 import { canonicalJson } from '../protocols/toolcalls/index.ts';
 import { hashString } from '../agents/common/sim/rng.ts';
-import { dialogueMachine, type DialogueOutput } from '../machines/dialogue.ts';
+import type { DialogueOutput } from '../machines/dialogue.ts';
+import { driveDialogue, simRolesOf } from './dialogue-run.ts';
 import { appendJsonl, exportOpenAI, readJsonl, rewriteJsonl } from './corpus.ts';
 import type { LooptoolNode } from './node.ts';
 import { writeJsonAtomic } from './rundir.ts';
@@ -155,67 +155,20 @@ export function loadExisting(files: SeedFiles): Existing {
   return { done, samples, tools };
 }
 
-function stateString(value: unknown): string {
-  if (typeof value === 'string') return value;
-  if (value && typeof value === 'object') return Object.entries(value as Record<string, unknown>).map(([k, v]) => `${k}.${stateString(v)}`).join(',');
-  return String(value);
-}
-
 /** Runs one dialogue machine to its end; traces its states and messages. */
 function runDialogue(node: LooptoolNode, config: RunConfig, index: number, opts: { tools?: ToolSpec[]; trace: boolean; signal?: AbortSignal }): Promise<DialogueOutput> {
   const id = dialogueId(config.seed, index);
-  const simRoles = new Set(['api-designer', 'planner', 'user', 'assistant', 'tool', 'judge'].filter((r) => brainFor(config, r) === 'sim'));
-  const actor: Actor<typeof dialogueMachine> = createActor(dialogueMachine, {
-    input: {
-      id,
-      index,
-      seed: deriveSeed(config.seed, id),
-      cfg: config.seeding,
-      simRoles,
-      call: node.client.call,
-      ...(opts.tools ? { tools: opts.tools } : {}),
-      ...(config.seeding.tools ? { toolCount: config.seeding.tools } : {}),
-    },
-  });
-  const actorId = `dialogue/${id}`;
-  let last = '';
-  let sent = 0;
-  if (opts.trace) {
-    actor.subscribe({
-      next: (snap) => {
-        const state = stateString(snap.value);
-        if (state !== last) {
-          node.tracer.emit({ role: 'dialogue', kind: 'state', actor: actorId, trace: id, data: { dialogue: id, from: last || null, to: state } });
-          last = state;
-        }
-        const msgs = snap.context.messages;
-        for (; sent < msgs.length; sent++)
-          node.tracer.emit({ role: 'dialogue', kind: 'message', actor: actorId, trace: id, data: { dialogue: id, index: sent, message: msgs[sent] as unknown as JsonValue } });
-      },
-      error: () => undefined,
-    });
-  }
-  return new Promise<DialogueOutput>((resolve, reject) => {
-    const onAbort = () => {
-      actor.stop();
-      reject(new Error('aborted'));
-    };
-    if (opts.signal?.aborted) return onAbort();
-    opts.signal?.addEventListener('abort', onAbort, { once: true });
-    actor.subscribe({
-      complete: () => {
-        opts.signal?.removeEventListener('abort', onAbort);
-        const snap = actor.getSnapshot();
-        if (snap.status === 'done') resolve(snap.output!);
-        else reject(new Error(`dialogue ${id} stopped in state ${stateString(snap.value)}`));
-      },
-      error: (err) => {
-        opts.signal?.removeEventListener('abort', onAbort);
-        reject(err);
-      },
-    });
-    actor.start();
-  });
+  const input = {
+    id,
+    index,
+    seed: deriveSeed(config.seed, id),
+    cfg: config.seeding,
+    simRoles: simRolesOf(config),
+    call: node.client.call,
+    ...(opts.tools ? { tools: opts.tools } : {}),
+    ...(config.seeding.tools ? { toolCount: config.seeding.tools } : {}),
+  };
+  return driveDialogue(input, { node, trace: opts.trace, signal: opts.signal, abortMessage: 'aborted' });
 }
 
 /** Counts over every finished dialogue of the run (earlier invocations included). */

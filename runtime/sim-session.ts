@@ -1,14 +1,12 @@
-import { createActor } from 'xstate';
-import { brainFor, type RunConfig } from '../protocols/config.ts';
-import type { DialogueRecord } from '../protocols/dialogue.ts';
-import type { JsonValue } from '../protocols/json.ts';
+import type { RunConfig } from '../protocols/config.ts';
 import type { ChatMessage } from '../protocols/messages.ts';
 import type { Plan } from '../protocols/plan.ts';
 import { defineRole, type CallFn, type RoleContract } from '../protocols/role.ts';
 import { UserContract } from '../protocols/roles/user.ts';
 import type { ToolSpec } from '../protocols/toolspec.ts';
 import { simTurn } from '../agents/user/sim.ts';
-import { dialogueMachine, type DialogueOutput } from '../machines/dialogue.ts';
+import type { DialogueOutput } from '../machines/dialogue.ts';
+import { driveDialogue, simRolesOf, type DialogueEvents } from './dialogue-run.ts';
 import type { LooptoolNode } from './node.ts';
 
 /**
@@ -30,12 +28,7 @@ export type HumanTurn = {
   suggestion: { content: string; done: boolean };
 };
 
-export type SimEvents = {
-  /** a message joined the dialogue */
-  message?(m: ChatMessage, index: number): void;
-  /** the machine moved (state path like "assistantTurn.sampling") */
-  state?(to: string, from: string | undefined, info: { samples: number; badTurns: DialogueRecord['badTurns']; plan?: Plan; tools: ToolSpec[] }): void;
-};
+export type SimEvents = DialogueEvents;
 
 export type SimOptions = {
   node: LooptoolNode;
@@ -53,11 +46,6 @@ export type SimOptions = {
   trace?: boolean;
 };
 
-function stateString(value: unknown): string {
-  if (typeof value === 'string') return value;
-  if (value && typeof value === 'object') return Object.entries(value as Record<string, unknown>).map(([k, v]) => `${k}.${stateString(v)}`).join(',');
-  return String(value);
-}
 
 /**
  * A call function that waits at `gate` before each speaker. Calls made together (the
@@ -107,53 +95,9 @@ export function humanUserRole(config: RunConfig, ask: (turn: HumanTurn) => Promi
 /** Runs the dialogue to its end and returns its record and samples. */
 export async function runSimDialogue(opts: SimOptions): Promise<DialogueOutput> {
   const { node, config, id } = opts;
-  const simRoles = new Set(['api-designer', 'planner', 'user', 'assistant', 'tool', 'judge'].filter((r) => brainFor(config, r) === 'sim'));
   const call = opts.gate ? gatedCall(node.client.call, opts.gate) : node.client.call;
-  const actor = createActor(dialogueMachine, {
-    input: { id, index: 0, seed: opts.seed, cfg: config.seeding, simRoles, call, tools: opts.tools },
-  });
-  const actorId = `dialogue/${id}`;
-  const trace = opts.trace ?? true;
-  let last = '';
-  let sent = 0;
-  actor.subscribe({
-    next: (snap) => {
-      // Messages first: a state reached in the same step (validating, say) comes after them.
-      const msgs = snap.context.messages;
-      for (; sent < msgs.length; sent++) {
-        if (trace) node.tracer.emit({ role: 'dialogue', kind: 'message', actor: actorId, trace: id, data: { dialogue: id, index: sent, message: msgs[sent] as unknown as JsonValue } });
-        opts.events?.message?.(msgs[sent]!, sent);
-      }
-      const state = stateString(snap.value);
-      if (state !== last) {
-        if (trace) node.tracer.emit({ role: 'dialogue', kind: 'state', actor: actorId, trace: id, data: { dialogue: id, from: last || null, to: state } });
-        opts.events?.state?.(state, last || undefined, { samples: snap.context.samples.length, badTurns: snap.context.badTurns, plan: snap.context.plan, tools: snap.context.tools });
-        last = state;
-      }
-    },
-    error: () => undefined,
-  });
-  return new Promise<DialogueOutput>((resolve, reject) => {
-    const onAbort = () => {
-      actor.stop();
-      reject(new Error('interrupted'));
-    };
-    if (opts.signal?.aborted) return onAbort();
-    opts.signal?.addEventListener('abort', onAbort, { once: true });
-    actor.subscribe({
-      complete: () => {
-        opts.signal?.removeEventListener('abort', onAbort);
-        const snap = actor.getSnapshot();
-        if (snap.status === 'done') resolve(snap.output!);
-        else reject(new Error(`dialogue ${id} stopped in state ${stateString(snap.value)}`));
-      },
-      error: (err) => {
-        opts.signal?.removeEventListener('abort', onAbort);
-        reject(err);
-      },
-    });
-    actor.start();
-  });
+  const input = { id, index: 0, seed: opts.seed, cfg: config.seeding, simRoles: simRolesOf(config), call, tools: opts.tools };
+  return driveDialogue(input, { node, trace: opts.trace ?? true, events: opts.events, signal: opts.signal, abortMessage: 'interrupted' });
 }
 
 /** A fresh dialogue seed for an interactive session (printed, so a session can be replayed with --seed). */
