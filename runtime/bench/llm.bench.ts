@@ -1,7 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { availableParallelism, loadavg } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ChatPromptTemplate } from '@langchain/core/prompts';
 import { z } from 'zod';
@@ -9,6 +6,7 @@ import { LlmClient } from '../../agents/common/llm/client.ts';
 import { resolveEndpoint } from '../../agents/common/llm/config.ts';
 import { startOpenAIServer } from '../../test/helpers/openai-server.ts';
 import { defineBench } from './result.ts';
+import { spawnOpenAIServer } from './openai-endpoint.ts';
 
 /**
  * llm client throughput: calls/s through LlmClient against the OpenAI-protocol test
@@ -21,27 +19,7 @@ import { defineBench } from './result.ts';
  * template rendering, the HTTP call, JSON extraction and zod validation.
  * Mode `chat` measures the bare completion call.
  */
-const here = dirname(fileURLToPath(import.meta.url));
 const cores = availableParallelism();
-const root = join(here, '..', '..');
-
-async function spawnServer(latencyMs: number): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'test/helpers/openai-server-main.ts'), '--latency-ms', String(latencyMs)], {
-    cwd: root,
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    let buf = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      buf += String(d);
-      const nl = buf.indexOf('\n');
-      if (nl >= 0) resolve(buf.slice(0, nl).trim());
-    });
-    child.once('exit', (code) => reject(new Error(`test server exited early (code ${code})`)));
-    child.once('error', reject);
-  });
-  return { url, child };
-}
 
 export default defineBench({
   name: 'llm',
@@ -74,7 +52,7 @@ export default defineBench({
       url = s.url;
       stop = () => s.close();
     } else {
-      const { url: u, child } = await spawnServer(latencyMs);
+      const { url: u, child } = await spawnOpenAIServer(latencyMs);
       url = u;
       stop = async () => {
         child.stdin!.end();

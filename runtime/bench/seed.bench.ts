@@ -18,6 +18,7 @@ import { LooptoolNode } from '../node.ts';
 import { runSeed } from '../seed.ts';
 import { defineBench } from './result.ts';
 import { round } from './stats.ts';
+import { spawnOpenAIServer } from './openai-endpoint.ts';
 
 /**
  * Round-0 seeding throughput.
@@ -116,24 +117,6 @@ async function simBench(n: number, concurrency: number, values: Record<string, n
   }
 }
 
-async function spawnServer(latencyMs: number, content: string): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'test/helpers/openai-server-main.ts'), '--latency-ms', String(latencyMs), '--content', content], {
-    cwd: root,
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    let buf = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      buf += String(d);
-      const nl = buf.indexOf('\n');
-      if (nl >= 0) resolve(buf.slice(0, nl).trim());
-    });
-    child.once('exit', (code) => reject(new Error(`test server exited early (code ${code})`)));
-    child.once('error', reject);
-  });
-  return { url, child };
-}
-
 const TOOLS: ToolSpec[] = [
   {
     name: 'get_weather',
@@ -205,7 +188,7 @@ async function llmBench(
   values: Record<string, number | string | boolean | null>,
 ): Promise<boolean> {
   // The model answers with one Hermes tool call, parsed by the assistant's llm brain.
-  const { url, child } = await spawnServer(latencyMs, '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Oslo", "days": 2}}\n</tool_call>');
+  const { url, child } = await spawnOpenAIServer(latencyMs, '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Oslo", "days": 2}}\n</tool_call>');
   const dir = mkdtempSync(join(tmpdir(), 'looptool-bench-seed-llm-'));
   let ok = true;
   try {
