@@ -19,6 +19,13 @@ export const CONFIG_FLAGS = {
   static: { type: 'boolean', default: false },
 } as const;
 
+/** `--rounds N`: an integer 0..64. */
+export function roundsFlag(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 64) throw new UsageError(`--rounds expects an integer 0..64, got "${value}"`);
+  return n;
+}
+
 /** The run config from --config, --seed, --rounds and the ablation flags. */
 export function configFromFlags(v: { config?: string; rounds?: string; seed?: string; 'no-jglv'?: boolean; 'no-edde'?: boolean; 'no-hppl'?: boolean; static?: boolean }): RunConfig {
   const config = v.config ? readConfigFile(v.config) : RunConfig.parse({});
@@ -26,11 +33,7 @@ export function configFromFlags(v: { config?: string; rounds?: string; seed?: st
     if (!v.seed) throw new UsageError('--seed must not be empty');
     config.seed = v.seed;
   }
-  if (v.rounds !== undefined) {
-    const n = Number(v.rounds);
-    if (!Number.isInteger(n) || n < 0 || n > 64) throw new UsageError(`--rounds expects an integer 0..64, got "${v.rounds}"`);
-    config.loop.rounds = n;
-  }
+  if (v.rounds !== undefined) config.loop.rounds = roundsFlag(v.rounds);
   const a: Ablations = { ...config.loop.ablations };
   if (v['no-jglv']) a.jglv = false;
   if (v['no-edde']) a.edde = false;

@@ -6,6 +6,7 @@ import { VARIANTS, type Variant } from '../../../protocols/loop/config.ts';
 import { newRunId, runsRoot } from '../../rundir.ts';
 import { ablationText, compareVariants } from '../../loop/ablate.ts';
 import { CONFIG_FLAGS, configFromFlags, consoleProgress } from '../../loop/console.ts';
+import { interruptOnSignals } from '../interrupt.ts';
 
 const ALL = Object.keys(VARIANTS) as Variant[];
 
@@ -29,17 +30,14 @@ export default defineCommand({
     if (new Set(variants).size !== variants.length) throw new UsageError('--variants lists a variant twice');
     const config = configFromFlags(values);
     const dir = resolve(values.out ?? `${runsRoot()}/${newRunId('ablate')}`);
-    const abort = new AbortController();
-    const onSignal = () => abort.abort(new Error('interrupted'));
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+    const interrupt = interruptOnSignals();
     try {
       const rows = await compareVariants({
         dir,
         config,
         variants: variants as Variant[],
         nats: values.nats,
-        signal: abort.signal,
+        signal: interrupt.signal,
         progress: (v) => consoleProgress(v, values.quiet || values.json),
       });
       const ok = rows.length === variants.length && rows.every((r) => r.result.status === 'done');
@@ -49,11 +47,10 @@ export default defineCommand({
         console.log(ablationText(rows));
         console.log(bold(ok ? `table and chart in ${relative(process.cwd(), dir)}/ablation.md` : `incomplete; run the same command with --out ${relative(process.cwd(), dir)} to continue`));
       }
-      if (abort.signal.aborted) return EXIT.interrupted;
+      if (interrupt.signal.aborted) return EXIT.interrupted;
       return ok ? EXIT.ok : EXIT.failed;
     } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      interrupt.dispose();
     }
   },
 });

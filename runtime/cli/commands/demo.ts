@@ -7,6 +7,7 @@ import { compareVariants } from '../../loop/ablate.ts';
 import { consoleProgress, roundsTable } from '../../loop/console.ts';
 import { readConfigFile } from '../config-file.ts';
 import { demoConfig } from '../../loop/preset.ts';
+import { interruptOnSignals } from '../interrupt.ts';
 
 /**
  * `npm run demo`: the closed loop on the embedded default (sim brains, the tiny policy on
@@ -25,10 +26,7 @@ export default defineCommand({
     if (values.rounds !== undefined) config.loop.rounds = intFlag(values.rounds, 'rounds', config.loop.rounds, 0);
     const dir = resolve(values.out ?? `${runsRoot()}/${newRunId('demo')}`);
     const t0 = performance.now();
-    const abort = new AbortController();
-    const onSignal = () => abort.abort(new Error('interrupted'));
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+    const interrupt = interruptOnSignals();
     try {
       console.log(bold(`looptool demo: the closed loop vs static training on the same seed data, ${config.loop.rounds} rounds, budget ${config.loop.budget} samples per round`));
       console.log(dim(`run dir ${relative(process.cwd(), dir)} (loop/ and static/ share round 0: seed pool, test split, warmed-up policy)`));
@@ -36,7 +34,7 @@ export default defineCommand({
         dir,
         config,
         variants: ['full', 'static'],
-        signal: abort.signal,
+        signal: interrupt.signal,
         progress: (v) => consoleProgress(v === 'full' ? 'loop' : 'static', values.quiet),
       });
       const minutes = (performance.now() - t0) / 60_000;
@@ -49,11 +47,10 @@ export default defineCommand({
       if (l !== undefined && s !== undefined) console.log(bold(`last round: loop ${(100 * l).toFixed(1)}% vs static ${(100 * s).toFixed(1)}% (${l > s ? '+' : ''}${(100 * (l - s)).toFixed(1)} points)`));
       console.log(dim(`${minutes.toFixed(1)} min; reports: ${relative(process.cwd(), dir)}/full/report.md, ${relative(process.cwd(), dir)}/static/report.md, chart ${relative(process.cwd(), dir)}/accuracy.svg`));
       const ok = rows.length === 2 && rows.every((r) => r.result.status === 'done');
-      if (abort.signal.aborted) return EXIT.interrupted;
+      if (interrupt.signal.aborted) return EXIT.interrupted;
       return ok ? EXIT.ok : EXIT.failed;
     } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      interrupt.dispose();
     }
   },
 });

@@ -7,8 +7,9 @@ import { runsRoot } from '../../rundir.ts';
 import { runLoop } from '../../loop/driver.ts';
 import { RunStore } from '../../loop/store.ts';
 import { roundEvals } from '../../loop/report.ts';
-import { consoleProgress, roundsTable } from '../../loop/console.ts';
+import { consoleProgress, roundsFlag, roundsTable } from '../../loop/console.ts';
 import { settleRunConfig } from '../../seed.ts';
+import { interruptOnSignals } from '../interrupt.ts';
 
 /** A run directory from a path or a run id under the runs root. */
 export function findRunDir(arg: string): string {
@@ -25,32 +26,20 @@ export default defineCommand({
     if (positionals.length !== 1) throw new UsageError('give exactly one run (directory or id)');
     const dir = findRunDir(positionals[0]!);
     let config = settleRunConfig(dir, undefined);
-    if (values.rounds !== undefined) {
-      const n = Number(values.rounds);
-      if (!Number.isInteger(n) || n < 0 || n > 64) throw new UsageError(`--rounds expects an integer 0..64, got "${values.rounds}"`);
-      config = { ...config, loop: { ...config.loop, rounds: n } };
-    }
-    const abort = new AbortController();
-    let interrupted = false;
-    const onSignal = () => {
-      interrupted = true;
-      abort.abort(new Error('interrupted'));
-    };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+    if (values.rounds !== undefined) config = { ...config, loop: { ...config.loop, rounds: roundsFlag(values.rounds) } };
+    const interrupt = interruptOnSignals();
     try {
-      const r = await runLoop({ dir, config, resume: true, nats: values.nats, signal: abort.signal, ...consoleProgress('', values.quiet || values.json) });
+      const r = await runLoop({ dir, config, resume: true, nats: values.nats, signal: interrupt.signal, ...consoleProgress('', values.quiet || values.json) });
       const evals = roundEvals(new RunStore(dir));
       if (values.json) console.log(JSON.stringify({ run: r.run, dir, status: r.status, error: r.error, accuracy: evals.map((e) => ({ round: e.round, accuracy: e.test.accuracy })) }));
       else {
         console.log(roundsTable([{ name: r.manifest.variant, evals }]));
         console.log(r.status === 'done' ? bold(`done: report in ${relative(process.cwd(), dir)}/report.md`) : bold(`stopped: ${r.error}`));
       }
-      if (interrupted) return EXIT.interrupted;
+      if (interrupt.interrupted) return EXIT.interrupted;
       return r.status === 'done' ? EXIT.ok : EXIT.failed;
     } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      interrupt.dispose();
     }
   },
 });

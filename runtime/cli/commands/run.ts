@@ -8,6 +8,7 @@ import { runLoop } from '../../loop/driver.ts';
 import { RunStore } from '../../loop/store.ts';
 import { roundEvals } from '../../loop/report.ts';
 import { CONFIG_FLAGS, configFromFlags, consoleProgress, roundsTable } from '../../loop/console.ts';
+import { interruptOnSignals } from '../interrupt.ts';
 
 export default defineCommand({
   name: 'run',
@@ -26,14 +27,7 @@ export default defineCommand({
     const config = configFromFlags(values);
     const dir = resolve(values.out ?? `${runsRoot()}/${newRunId('loop')}`);
     mkdirSync(dir, { recursive: true });
-    const abort = new AbortController();
-    let interrupted = false;
-    const onSignal = () => {
-      interrupted = true;
-      abort.abort(new Error('interrupted'));
-    };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+    const interrupt = interruptOnSignals();
     try {
       if (!values.json) process.stderr.write(dim(`run dir ${relative(process.cwd(), dir) || '.'}; continue a stopped run with: looptool resume ${relative(process.cwd(), dir)}\n`));
       const r = await runLoop({
@@ -42,7 +36,7 @@ export default defineCommand({
         base: values.base,
         nats: values.nats,
         roleConcurrency: values['role-concurrency'] ? Number(values['role-concurrency']) : undefined,
-        signal: abort.signal,
+        signal: interrupt.signal,
         ...consoleProgress('', values.quiet || values.json),
       });
       const evals = roundEvals(new RunStore(dir));
@@ -51,11 +45,10 @@ export default defineCommand({
         console.log(roundsTable([{ name: r.manifest.variant, evals }]));
         console.log(r.status === 'done' ? bold(`done: report in ${relative(process.cwd(), dir)}/report.md`) : bold(`stopped: ${r.error}; continue with looptool resume ${relative(process.cwd(), dir)}`));
       }
-      if (interrupted) return EXIT.interrupted;
+      if (interrupt.interrupted) return EXIT.interrupted;
       return r.status === 'done' ? EXIT.ok : EXIT.failed;
     } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      interrupt.dispose();
     }
   },
 });

@@ -14,6 +14,7 @@ import { busConfigFromEnv } from '../../nats/connect.ts';
 import { loadRoleModules } from '../../roles.ts';
 import { writeBusFile } from '../../bus-file.ts';
 import { runSeed, seedFiles, serveSeedRoles, settleRunConfig, type SeedSummary } from '../../seed.ts';
+import { interruptOnSignals } from '../interrupt.ts';
 
 
 function table(title: string, counts: Record<string, number>): string[] {
@@ -100,14 +101,7 @@ export default defineCommand({
     const node = await LooptoolNode.start({ run, runDir: outDir, bus: busConfigFromEnv({ url: values.nats }), config: config as unknown as Record<string, unknown> });
     // `looptool trace --follow --run <id>` and `looptool view` find a live run by this file.
     if (node.url) writeBusFile({ url: node.url, run, runDir: outDir, pid: process.pid, embedded: node.embedded });
-    const abort = new AbortController();
-    let interrupted = false;
-    const onSignal = () => {
-      interrupted = true;
-      abort.abort(new Error('interrupted'));
-    };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+    const interrupt = interruptOnSignals();
     const bar = values.json ? undefined : new Progress('dialogues', dialogues);
     try {
       if (!values['external-roles']) {
@@ -124,7 +118,7 @@ export default defineCommand({
         dialogues,
         concurrency,
         toolPool,
-        signal: abort.signal,
+        signal: interrupt.signal,
         trace: !values['no-trace'],
         onProgress: (p) => bar?.set(p.finished, `accepted ${p.accepted} rejected ${p.rejected}`),
       });
@@ -132,16 +126,15 @@ export default defineCommand({
       const out = relative(process.cwd(), seedFiles(outDir).dir) || '.';
       if (values.json) console.log(JSON.stringify({ run, out: seedFiles(outDir).dir, ...summary }));
       else console.log(report(summary, out));
-      if (interrupted) return EXIT.interrupted;
+      if (interrupt.interrupted) return EXIT.interrupted;
       return summary.complete ? EXIT.ok : EXIT.failed;
     } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      interrupt.dispose();
       await node.stop();
       // Requests of the abandoned dialogues may still hold reply timers (up to
       // seeding.callTimeoutMs) after the connection closed; they must not keep an
       // interrupted process alive. Everything worth keeping is on disk by now.
-      if (interrupted) setTimeout(() => process.exit(EXIT.interrupted), 500).unref();
+      if (interrupt.interrupted) setTimeout(() => process.exit(EXIT.interrupted), 500).unref();
     }
   },
 });

@@ -21,6 +21,7 @@ import { readSamples } from '../../corpus.ts';
 import { newRunId, readJsonIfExists, runsRoot, writeJsonAtomic } from '../../rundir.ts';
 import { writeBusFile } from '../../bus-file.ts';
 import { hashString, rng } from '../../../agents/common/sim/rng.ts';
+import { interruptOnSignals } from '../interrupt.ts';
 
 /*
  * `looptool train`: the policy trained on a corpus of samples, outside the loop. A
@@ -197,24 +198,17 @@ export default defineCommand({
     };
     const node = await LooptoolNode.start({ run, runDir: outDir, bus: busConfigFromEnv({ url: values.nats }), config: config as unknown as Record<string, unknown> });
     if (node.url) writeBusFile({ url: node.url, run, runDir: outDir, pid: process.pid, embedded: node.embedded });
-    const abort = new AbortController();
-    let interrupted = false;
-    const onSignal = () => {
-      interrupted = true;
-      abort.abort(new Error('interrupted'));
-    };
+    const interrupt = interruptOnSignals();
     // Ctrl-C does not wait for a long bus call: the call is dropped here, and stopping
     // the node stops the trainer (the worker's current step is cut short). Nothing of
     // a phase that did not finish is kept: it runs again from the last checkpoint.
     const interruptible = <T>(p: Promise<T>): Promise<T> =>
       new Promise<T>((res, rej) => {
         const onAbort = () => rej(new Error('interrupted'));
-        if (abort.signal.aborted) return onAbort();
-        abort.signal.addEventListener('abort', onAbort, { once: true });
-        p.then(res, rej).finally(() => abort.signal.removeEventListener('abort', onAbort));
+        if (interrupt.signal.aborted) return onAbort();
+        interrupt.signal.addEventListener('abort', onAbort, { once: true });
+        p.then(res, rej).finally(() => interrupt.signal.removeEventListener('abort', onAbort));
       });
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
     const subs: Subscription[] = [];
     const t0 = performance.now();
     try {
@@ -270,7 +264,7 @@ export default defineCommand({
         let correct = 0;
         const batch = 16;
         for (let i = 0; i < heldOut.length; i += batch) {
-          if (abort.signal.aborted) throw new Error('interrupted');
+          if (interrupt.signal.aborted) throw new Error('interrupted');
           const part = heldOut.slice(i, i + batch);
           const out = await interruptible(node.client.call(PolicyContract, 'generate', {
             prompts: part.map((s) => ({ tools: s.tools, messages: s.context })),
@@ -399,16 +393,15 @@ export default defineCommand({
           ].join('\n'),
         );
       }
-      return interrupted ? EXIT.interrupted : EXIT.ok;
+      return interrupt.interrupted ? EXIT.interrupted : EXIT.ok;
     } catch (err) {
-      if (interrupted) {
+      if (interrupt.interrupted) {
         console.error('looptool train: interrupted; run the same command again to continue from the last finished phase');
         return EXIT.interrupted;
       }
       throw err;
     } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      interrupt.dispose();
       for (const s of subs) s.unsubscribe();
       await node.stop();
     }
