@@ -103,6 +103,22 @@ export function roundRobinByParent(samples: readonly Sample[]): Sample[] {
   return out;
 }
 
+/** The composition of a round made of seed samples only (D_1, the static baseline). */
+function seedOnly(c: Corpus, pool: readonly Sample[], round: number): Composition {
+  return {
+    round,
+    budget: c.budget,
+    total: c.items.length,
+    seedNewShare: 1,
+    parts: { seed: c.items.length, es: 0, ee: 0, hppl: 0, seed_new: 0, fill: 0 },
+    corrected: 0,
+    available: { es: 0, ee: 0, candidates: 0, unusedSeed: pool.length },
+    duplicates: c.duplicates,
+    shortfall: c.budget - c.items.length,
+    hpplRandom: false,
+  };
+}
+
 /** D_1: the first `budget` samples of the seed pool (already in its seeded order). */
 export function initialRound(pool: readonly Sample[], budget: number): { samples: Placed[]; composition: Composition; used: string[] } {
   const c = new Corpus(budget);
@@ -110,18 +126,7 @@ export function initialRound(pool: readonly Sample[], budget: number): { samples
   return {
     samples: c.items,
     used: pool.slice(0, consumed).map((s) => s.id),
-    composition: {
-      round: 1,
-      budget,
-      total: c.items.length,
-      seedNewShare: 1,
-      parts: { seed: c.items.length, es: 0, ee: 0, hppl: 0, seed_new: 0, fill: 0 },
-      corrected: 0,
-      available: { es: 0, ee: 0, candidates: 0, unusedSeed: pool.length },
-      duplicates: c.duplicates,
-      shortfall: budget - c.items.length,
-      hpplRandom: false,
-    },
+    composition: seedOnly(c, pool, 1),
   };
 }
 
@@ -139,18 +144,7 @@ export function staticRound(pool: readonly Sample[], budget: number, round: numb
   }
   return {
     samples: c.items,
-    composition: {
-      round,
-      budget,
-      total: c.items.length,
-      seedNewShare: 1,
-      parts: { seed: c.items.length, es: 0, ee: 0, hppl: 0, seed_new: 0, fill: 0 },
-      corrected: 0,
-      available: { es: 0, ee: 0, candidates: 0, unusedSeed: pool.length },
-      duplicates: c.duplicates,
-      shortfall: budget - c.items.length,
-      hpplRandom: false,
-    },
+    composition: seedOnly(c, pool, round),
   };
 }
 
