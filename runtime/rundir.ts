@@ -1,5 +1,5 @@
-import { mkdirSync, renameSync, writeFileSync, readFileSync, existsSync, openSync, fsyncSync, closeSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { newId } from '../protocols/ids.ts';
 
 /** Root of all runs: $LOOPTOOL_RUNS or ./runs. */
@@ -20,23 +20,8 @@ export function runDir(id: string, root = runsRoot()): string {
   return dir;
 }
 
-/** Writes a file so that readers see the old or the new content, never half of it. */
-export function writeFileAtomic(path: string, data: string | Uint8Array): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
-  writeFileSync(tmp, data);
-  const fd = openSync(tmp, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
-}
-
-export function writeJsonAtomic(path: string, value: unknown): void {
-  writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`);
-}
+// Atomic writes live with the agents (the trainer writes checkpoints' JSON too); runtime uses the same.
+export { writeFileAtomic, writeJsonAtomic } from '../agents/common/fs.ts';
 
 export function readJsonIfExists(path: string): unknown {
   return existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) : undefined;

@@ -1,6 +1,7 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { LatestCheckpoint } from '../../protocols/trainer.ts';
+import { writeJsonAtomic } from '../common/fs.ts';
 
 /**
  * A run's checkpoints: `<runDir>/<checkpoints>/ckpt-<n>-<tag>/` directories written
@@ -56,20 +57,3 @@ export class CheckpointStore {
   }
 }
 
-/**
- * Writes JSON so that readers see the old or the new content, never half of it
- * (temporary file, fsync, rename). The same technique as runtime/rundir.ts, which an
- * agent may not import (imports point from runtime to agents, never back).
- */
-export function writeJsonAtomic(path: string, value: unknown): void {
-  mkdirSync(resolve(path, '..'), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
-  writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`);
-  const fd = openSync(tmp, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
-}
