@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { z } from 'zod';
 import { readJsonIfExists, runsRoot, writeJsonAtomic } from './rundir.ts';
+import { processAlive } from './process.ts';
 
 /** Where a running `looptool up` / `run` says its bus is, so `trace` and `view` can find it. */
 export const BusFile = z.object({ url: z.string(), run: z.string(), runDir: z.string(), pid: z.number().int(), embedded: z.boolean() });
@@ -14,19 +15,10 @@ export function writeBusFile(info: BusFile): void {
   writeJsonAtomic(latest(), info);
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** The bus of a live looptool process (for a run, or the latest), if one is up. */
 export function findLiveBus(runDir?: string): BusFile | undefined {
   const raw = readJsonIfExists(runDir ? join(runDir, 'bus.json') : latest());
   const parsed = BusFile.safeParse(raw);
   if (!parsed.success) return undefined;
-  return alive(parsed.data.pid) ? parsed.data : undefined;
+  return processAlive(parsed.data.pid) ? parsed.data : undefined;
 }

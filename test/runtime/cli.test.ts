@@ -8,6 +8,7 @@ import { createInterface } from 'node:readline';
 import { connect } from '@nats-io/transport-node';
 import { BusClient } from '../../runtime/host/client.ts';
 import { pingContract } from '../../examples/ping-pong/contracts.ts';
+import { processAlive as alive } from '../../runtime/process.ts';
 
 const CLI = ['--import', 'tsx', 'runtime/cli/main.ts'];
 
@@ -29,15 +30,6 @@ function startCli(args: string[], env: NodeJS.ProcessEnv): { child: ChildProcess
         child.once('exit', (c) => reject(new Error(`exited ${c} before ${re}: ${out}`)));
       }),
   };
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 test('up serves roles from modules, agent adds replicas, trace replays the run, Ctrl-C stops everything', async () => {

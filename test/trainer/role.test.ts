@@ -15,6 +15,7 @@ import { LooptoolError } from '../../protocols/errors.ts';
 import { TraceBatch, traceSubject, type TraceEvent } from '../../protocols/trace.ts';
 import { GrpoSettings } from '../../protocols/grpo.ts';
 import { trainerSamples } from './fixtures/samples.ts';
+import { processAlive as alive } from '../../runtime/process.ts';
 
 // The trainer agent over a real nats-server with a real torch worker (tiny GPT, one
 // CPU thread, short prompts). The tests run in order and share one run directory:
@@ -53,15 +54,6 @@ const settle = () => new Promise((r) => setTimeout(r, 150)); // trace batches fl
 
 const greedy = async () =>
   (await node.client.call(PolicyContract, 'generate', { prompts, n: 1, temperature: 0, max_new_tokens: 40 })).results.map((r) => r.samples[0]!.text);
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 before(async () => {
   bus = await startTestBus();
