@@ -3,16 +3,89 @@ import { z } from 'zod';
 /** Any value JSON can carry. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
-export const JsonValue: z.ZodType<JsonValue> = z.lazy(() =>
-  z.union([
-    z.string(),
-    z.number(),
-    z.boolean(),
-    z.null(),
-    z.array(JsonValue),
-    z.record(z.string(), JsonValue),
-  ]),
-);
+/** Deeper than this is treated as a cycle: no JSON a role sends nests this far. */
+const MAX_JSON_DEPTH = 512;
+
+type NonJson = { path: (string | number)[]; found: string };
+
+function isPlainObject(v: object): boolean {
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * Where `value` stops being JSON (the first place found), or null when all of it is JSON.
+ * Paths are built only when `withPath` is set: the check every bus payload takes skips
+ * them, and only an error message needs one.
+ */
+function findNonJson(value: unknown, withPath: boolean): NonJson | null {
+  // Explicit stacks rather than recursion: no allocation per level, and a cycle ends at
+  // MAX_JSON_DEPTH instead of overflowing the call stack.
+  const values: unknown[] = [value];
+  const depths: number[] = [0];
+  const paths: (string | number)[][] = [[]];
+  while (values.length > 0) {
+    const v = values.pop();
+    const d = depths.pop()!;
+    const path = withPath ? paths.pop()! : undefined;
+    let found: string;
+    switch (typeof v) {
+      case 'string':
+      case 'boolean':
+        continue;
+      case 'number':
+        if (Number.isFinite(v)) continue;
+        found = String(v);
+        break;
+      case 'object':
+        if (v === null) continue;
+        if (d >= MAX_JSON_DEPTH) {
+          found = `nesting deeper than ${MAX_JSON_DEPTH} levels (a cycle?)`;
+          break;
+        }
+        if (Array.isArray(v)) {
+          for (let i = 0; i < v.length; i++) {
+            values.push(v[i]);
+            depths.push(d + 1);
+            if (path) paths.push([...path, i]);
+          }
+          continue;
+        }
+        if (!isPlainObject(v)) {
+          found = `an instance of ${v.constructor?.name ?? 'a class'}`;
+          break;
+        }
+        for (const k of Object.keys(v)) {
+          values.push((v as Record<string, unknown>)[k]);
+          depths.push(d + 1);
+          if (path) paths.push([...path, k]);
+        }
+        continue;
+      default:
+        found = typeof v;
+    }
+    return { path: path ?? [], found };
+  }
+  return null;
+}
+
+function describeNonJson(value: unknown): string {
+  const bad = findNonJson(value, true);
+  if (!bad) return 'expected a JSON value';
+  const shown = bad.path.length > 12 ? [...bad.path.slice(0, 12), '…'] : bad.path;
+  const at = shown.length ? ` at ${shown.join('.')}` : '';
+  return `expected a JSON value (string, number, boolean, null, array or plain object), found ${bad.found}${at}`;
+}
+
+/**
+ * Any JSON value, checked in one walk and passed through as it is (no copy).
+ *
+ * A leaf to zod rather than a recursive union: zod keeps per-parse cycle bookkeeping for
+ * recursive schemas and cannot compile them, and JSON values ride in most payloads on the
+ * bus (tool-call arguments, trace data). The message names where inside the value it
+ * stops being JSON.
+ */
+export const JsonValue: z.ZodType<JsonValue> = z.custom<JsonValue>((v) => findNonJson(v, false) === null, { error: (issue) => describeNonJson(issue.input) });
 
 export const JsonObject = z.record(z.string(), JsonValue);
 export type JsonObject = z.infer<typeof JsonObject>;

@@ -19,31 +19,48 @@ export type ParamSchema = {
 
 export const ParamType = z.enum(['string', 'number', 'integer', 'boolean', 'array', 'object', 'null']);
 
-// Recursion through getters rather than z.lazy: zod then parses nested parameters on
-// its fast path, and tool specs ride in most messages on the bus.
-export const ParamSchema: z.ZodType<ParamSchema> = z
-  .object({
-    type: ParamType,
-    description: z.string().optional(),
-    enum: z.array(z.union([z.string(), z.number(), z.boolean()])).min(1).optional(),
-    format: z.string().optional(),
-    default: z.unknown().optional(),
-    get items() {
-      return ParamSchema.optional();
-    },
-    get properties() {
-      return z.record(z.string(), ParamSchema).optional();
-    },
-    required: z.array(z.string()).optional(),
-    additionalProperties: z.boolean().optional(),
-  })
-  .superRefine((s, ctx) => {
-    if (s.type === 'array' && !s.items) ctx.addIssue({ code: 'custom', path: ['items'], message: 'an array parameter needs "items"' });
-    for (const r of s.required ?? []) {
-      if (!s.properties || !(r in s.properties))
-        ctx.addIssue({ code: 'custom', path: ['required'], message: `required parameter "${r}" is not in properties` });
-    }
-  });
+/**
+ * How many levels of nested parameters are spelled out in the schema itself. zod compiles
+ * a schema to straight-line code only when it has no cycle, and it inlines each nested
+ * level (so the code doubles per level): nesting up to this depth runs on the compiled
+ * path, and anything deeper is handed to ParamSchema again through `deeperParam`, so
+ * every depth stays valid.
+ */
+const INLINE_LEVELS = 2;
+
+// The recursion lives in a closure, where zod's cycle walk does not look: that is what
+// keeps ParamSchema compilable. Issues keep their paths, prefixed by where they sit.
+const deeperParam: z.ZodType<ParamSchema> = z.unknown().transform((value, ctx): ParamSchema => {
+  const parsed = ParamSchema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  for (const issue of parsed.error.issues) ctx.addIssue({ ...issue } as z.core.$ZodRawIssue);
+  return z.NEVER;
+}) as unknown as z.ZodType<ParamSchema>;
+
+function paramLevel(levels: number): z.ZodType<ParamSchema> {
+  const nested = levels > 0 ? paramLevel(levels - 1) : deeperParam;
+  return z
+    .object({
+      type: ParamType,
+      description: z.string().optional(),
+      enum: z.array(z.union([z.string(), z.number(), z.boolean()])).min(1).optional(),
+      format: z.string().optional(),
+      default: z.unknown().optional(),
+      items: nested.optional(),
+      properties: z.record(z.string(), nested).optional(),
+      required: z.array(z.string()).optional(),
+      additionalProperties: z.boolean().optional(),
+    })
+    .superRefine((s, ctx) => {
+      if (s.type === 'array' && !s.items) ctx.addIssue({ code: 'custom', path: ['items'], message: 'an array parameter needs "items"' });
+      for (const r of s.required ?? []) {
+        if (!s.properties || !(r in s.properties))
+          ctx.addIssue({ code: 'custom', path: ['required'], message: `required parameter "${r}" is not in properties` });
+      }
+    });
+}
+
+export const ParamSchema: z.ZodType<ParamSchema> = z.compile(paramLevel(INLINE_LEVELS));
 
 export const FunctionName = z
   .string()

@@ -2,7 +2,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { Envelope, roleSubject } from '../../protocols/envelope.ts';
 import { ErrorReply, LooptoolError, describeIssues, type ErrorCode } from '../../protocols/errors.ts';
 import { newId } from '../../protocols/ids.ts';
-import type { CallFn, CallOptions, RoleContract, VerbInput, VerbName, VerbOutput } from '../../protocols/role.ts';
+import { compiledSchema, type CallFn, type CallOptions, type RoleContract, type VerbInput, type VerbName, type VerbOutput } from '../../protocols/role.ts';
 import { decodeJson, encodeJson } from '../nats/codec.ts';
 import type { TracePublisher } from '../trace/publisher.ts';
 import { ReplyMux } from '../nats/reply-mux.ts';
@@ -53,7 +53,7 @@ export class BusClient {
     // The serving host validates every input as it arrives; checking here as well would
     // only double the cost of the hot path. Opt in where an early local error helps.
     if (this.opts.validateInput) {
-      const checked = spec.input.safeParse(input);
+      const checked = compiledSchema(spec.input).safeParse(input);
       if (!checked.success)
         throw new LooptoolError({ code: 'invalid_input', message: `invalid input for ${contract.name}.${verb}`, issues: describeIssues(checked.error, 'payload') });
     }
@@ -100,7 +100,7 @@ export class BusClient {
       const reply = ErrorReply.safeParse(env.data.payload);
       throw new LooptoolError(reply.success ? reply.data : { code: 'internal', message: `${where} failed without a readable error` });
     }
-    const out = output.safeParse(env.data.payload);
+    const out = compiledSchema(output).safeParse(env.data.payload);
     if (!out.success) {
       // Hosts send what their handler returned; this is where a broken answer is caught,
       // so it is traced here, under the caller, naming the role that gave it.

@@ -5,7 +5,7 @@ import { Envelope, roleQueue, roleSubject } from '../../protocols/envelope.ts';
 import { ErrorReply, LooptoolError, describeIssues } from '../../protocols/errors.ts';
 import { newId } from '../../protocols/ids.ts';
 import type { JsonValue } from '../../protocols/json.ts';
-import type { AnyRoleImpl, HandlerContext, Logger, RoleEnv } from '../../protocols/role.ts';
+import { compiledSchema, type AnyRoleImpl, type HandlerContext, type Logger, type RoleEnv } from '../../protocols/role.ts';
 import { runJob, slotLogic, type SlotJob } from '../../machines/slot.ts';
 import { encodeJson, decodeJson } from '../nats/codec.ts';
 import type { TracePublisher } from '../trace/publisher.ts';
@@ -68,6 +68,8 @@ export class RoleHost {
   private stopping = false;
   private drained: (() => void) | undefined;
   private client: BusClient;
+  /** each verb's input schema, compiled once */
+  private inputs: Record<string, AnyRoleImpl['contract']['verbs'][string]['input']> = {};
   served = 0;
   failed = 0;
 
@@ -101,7 +103,8 @@ export class RoleHost {
     this.resources = this.impl.init ? await this.impl.init(this.env()) : undefined;
     const n = Math.max(1, this.opts.concurrency ?? this.impl.concurrency);
     for (let i = 0; i < n; i++) this.slots.push(this.startSlot(i));
-    for (const verb of Object.keys(this.impl.contract.verbs)) {
+    for (const [verb, spec] of Object.entries(this.impl.contract.verbs)) {
+      this.inputs[verb] = compiledSchema(spec.input);
       const sub = this.opts.nc.subscribe(roleSubject(this.role, verb), {
         queue: roleQueue(this.role),
         callback: (err, msg) => {
@@ -169,7 +172,7 @@ export class RoleHost {
       else seen.waiters.push(msg);
       return;
     }
-    const input = this.impl.contract.verbs[verb]!.input.safeParse(env.payload);
+    const input = this.inputs[verb]!.safeParse(env.payload);
     if (!input.success)
       return this.reject(msg, env, verb, { code: 'invalid_input', message: `invalid input for ${this.role}.${verb}`, issues: describeIssues(input.error, 'payload'), retryable: false });
     if (this.stopping || this.mailbox.length >= (this.opts.maxQueue ?? 10_000))

@@ -6,6 +6,11 @@ import { ChatMessage } from '../../protocols/messages.ts';
 import { Sample } from '../../protocols/sample.ts';
 import { ErrorReply, describeIssues, parseOrThrow, LooptoolError } from '../../protocols/errors.ts';
 import { TraceBatch } from '../../protocols/trace.ts';
+import { JsonValue } from '../../protocols/json.ts';
+import { ParamSchema } from '../../protocols/toolspec.ts';
+import { compiledSchema } from '../../protocols/role.ts';
+import { z } from 'zod';
+import fc from 'fast-check';
 
 const weather: ToolSpec = {
   name: 'get_weather',
@@ -90,4 +95,81 @@ test('parseOrThrow raises a LooptoolError whose message lists field paths', () =
     (err: unknown) => err instanceof LooptoolError && err.code === 'invalid_input' && err.message.includes('payload.name'),
   );
   assert.equal(ErrorReply.parse({ code: 'timeout', message: 'slow' }).retryable, false);
+});
+
+/** `levels` nested object parameters around `leaf`, each level's property named after its depth. */
+function nested(levels: number, leaf: Record<string, unknown>): Record<string, unknown> {
+  return levels === 0 ? leaf : { type: 'object', properties: { [`p${levels}`]: nested(levels - 1, leaf) }, required: [`p${levels}`] };
+}
+
+test('parameters nest to any depth, and an error deep inside names its whole path', () => {
+  // Deeper than the levels the schema spells out (it hands the rest to itself).
+  for (const depth of [1, 2, 3, 7]) {
+    const spec = { name: 'f', description: 'd', parameters: { type: 'object', properties: { root: nested(depth, { type: 'string' }) } } };
+    assert.deepEqual(roundTrip(ToolSpec, spec), ToolSpec.parse(spec));
+    const bad = { ...spec, parameters: { type: 'object', properties: { root: nested(depth, { type: 'array' }) } } };
+    const path = ['parameters.properties.root', ...Array.from({ length: depth }, (_, i) => `properties.p${depth - i}`), 'items'].join('.');
+    const issues = issuesOf(ToolSpec, bad);
+    assert.deepEqual(issues, [{ path, message: 'an array parameter needs "items"' }]);
+  }
+  const wrongType = nested(5, { type: 'text' });
+  assert.ok(issuesOf(ParamSchema, wrongType).some((i) => i.path.endsWith('properties.p1.type') && /expected one of/i.test(i.message)));
+});
+
+test('JSON values: anything JSON is accepted as it is, anything else is named with where it sits', () => {
+  const value = { a: [1, 'x', null, { b: true, c: [2.5, -0] }], d: {} };
+  assert.equal(JsonValue.parse(value), value, 'no copy is made');
+  const cases: [unknown, RegExp][] = [
+    [{ a: [1, { b: undefined }] }, /found undefined at a\.1\.b$/],
+    [{ when: new Date(0) }, /found an instance of Date at when$/],
+    [[1, Number.NaN], /found NaN at 1$/],
+    [{ f: () => 1 }, /found function at f$/],
+    [{ big: 1n }, /found bigint at big$/],
+  ];
+  for (const [input, message] of cases) {
+    const issues = issuesOf(JsonValue, input);
+    assert.equal(issues.length, 1);
+    assert.match(issues[0]!.message, message);
+  }
+  const cycle: Record<string, unknown> = { a: 1 };
+  cycle.self = cycle;
+  assert.match(issuesOf(JsonValue, cycle)[0]!.message, /deeper than 512 levels \(a cycle\?\)/);
+  const call = issuesOf(ChatMessage, { role: 'assistant', tool_calls: [{ name: 'f', arguments: { x: { y: [undefined] } } }] });
+  assert.deepEqual(call.map((i) => i.path), ['tool_calls.0.arguments.x']);
+  assert.match(call[0]!.message, /found undefined at y\.0/);
+});
+
+test("a compiled schema parses and rejects exactly as zod's interpreter does", () => {
+  const Payload = z.object({ tools: z.array(ToolSpec), messages: z.array(ChatMessage), n: z.number().int() });
+  const compiled = compiledSchema(Payload);
+  assert.notEqual(compiled, Payload, 'the payload schema compiles');
+  assert.equal(compiledSchema(Payload), compiled, 'once per schema');
+  const message = fc.oneof(
+    fc.record({ role: fc.constantFrom('user', 'system'), content: fc.oneof(fc.string(), fc.integer()) }),
+    fc.record({ role: fc.constant('assistant'), content: fc.option(fc.string(), { nil: undefined }), tool_calls: fc.array(fc.record({ name: fc.string({ maxLength: 3 }), arguments: fc.oneof(fc.jsonValue(), fc.constant({ u: undefined })) }), { maxLength: 2 }) }, { requiredKeys: ['role'] }),
+    fc.record({ role: fc.constant('tool'), name: fc.string({ maxLength: 2 }), content: fc.string() }),
+    fc.anything(),
+  );
+  const param = fc.letrec((tie) => ({
+    p: fc.record(
+      { type: fc.constantFrom('string', 'array', 'object', 'text'), items: tie('p'), properties: fc.dictionary(fc.constantFrom('a', 'b'), tie('p'), { maxKeys: 2 }), required: fc.array(fc.constantFrom('a', 'c'), { maxLength: 1 }) },
+      { requiredKeys: ['type'] },
+    ),
+  })).p;
+  const tool = fc.record({ name: fc.constantFrom('f', 'bad name', ''), description: fc.constantFrom('d', ''), parameters: fc.record({ type: fc.constant('object'), properties: fc.dictionary(fc.constantFrom('x', 'y'), param, { maxKeys: 2 }) }) });
+  const payload = fc.record({ tools: fc.array(tool, { maxLength: 2 }), messages: fc.array(message, { maxLength: 3 }), n: fc.oneof(fc.integer(), fc.double()) });
+  let accepted = 0;
+  fc.assert(
+    fc.property(payload, (p) => {
+      const a = Payload.safeParse(p);
+      const b = compiled.safeParse(p);
+      assert.equal(b.success, a.success);
+      if (a.success) {
+        accepted++;
+        assert.deepEqual(b.data, a.data);
+      } else assert.deepEqual(describeIssues(b.error!), describeIssues(a.error));
+    }),
+    { numRuns: 2000, seed: 7 },
+  );
+  assert.ok(accepted > 50, `only ${accepted} of 2000 generated payloads were valid: the property says little`);
 });
