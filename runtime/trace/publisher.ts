@@ -16,6 +16,8 @@ export class TracePublisher {
   private timer: NodeJS.Timeout | undefined;
   private readonly idPrefix = `${newId()}-`;
   private seq = 0;
+  /** this run's subjects by role and kind, made once: a fresh string per event cost a hash per event */
+  private subjects = new Map<string, Map<string, string>>();
   dropped = 0;
 
   constructor(
@@ -45,13 +47,22 @@ export class TracePublisher {
       this.dropped++;
       return;
     }
-    const subject = traceSubject(event.run, event.role, event.kind as TraceKind);
+    const subject = this.subjectFor(event.run, event.role, event.kind);
     let list = this.pending.get(subject);
     if (!list) this.pending.set(subject, (list = []));
     list.push(event);
     this.count++;
     if (this.count >= (this.opts.maxBatch ?? 256)) this.flush();
     else if (!this.timer) this.timer = setTimeout(() => this.flush(), this.opts.flushMs ?? 20);
+  }
+
+  private subjectFor(run: string, role: string, kind: TraceKind): string {
+    if (run !== this.run) return traceSubject(run, role, kind);
+    let byKind = this.subjects.get(role);
+    if (!byKind) this.subjects.set(role, (byKind = new Map()));
+    let subject = byKind.get(kind);
+    if (!subject) byKind.set(kind, (subject = traceSubject(run, role, kind)));
+    return subject;
   }
 
   flush(): void {
