@@ -6,7 +6,7 @@ import { ErrorReply, LooptoolError, describeIssues } from '../../protocols/error
 import { newId } from '../../protocols/ids.ts';
 import type { JsonValue } from '../../protocols/json.ts';
 import { compiledSchema, type AnyRoleImpl, type HandlerContext, type Logger, type RoleEnv } from '../../protocols/role.ts';
-import { runJob, slotLogic, type SlotJob } from '../../machines/slot.ts';
+import { runJob, slotLogic, type SlotEvent, type SlotJob } from '../../machines/slot.ts';
 import { encodeJson, decodeJson } from '../nats/codec.ts';
 import type { TracePublisher } from '../trace/publisher.ts';
 import { BusClient } from './client.ts';
@@ -31,6 +31,57 @@ type Pending = { env: Envelope; verb: string; input: unknown; received: number }
 type Recent = { waiters: Msg[]; env?: Envelope; reply?: Uint8Array };
 
 const RECENT_MAX = 20_000;
+
+// Shared, never mutated: a slot takes two events and traces two state changes per request.
+const WORK: SlotEvent = { type: 'WORK' };
+const DONE: SlotEvent = { type: 'DONE' };
+const FAILED: SlotEvent = { type: 'FAILED' };
+const TO_WORKING = Object.freeze({ from: 'idle', to: 'working' });
+const TO_IDLE = Object.freeze({ from: 'working', to: 'idle' });
+
+type ContextPort = { client: BusClient; tracer: TracePublisher; aborts: Map<string, AbortController> };
+
+/**
+ * What a handler sees of the request it serves. A class rather than an object literal:
+ * the child client, the abort signal and the bound `emit` are made on first use, and
+ * most handlers touch none of them (this runs for every request on the bus).
+ */
+class JobContext implements HandlerContext<unknown> {
+  readonly run: string;
+  readonly trace: string;
+  readonly msg: string;
+  private abort: AbortController | undefined;
+  private caller: HandlerContext['call'] | undefined;
+  private emitter: HandlerContext['emit'] | undefined;
+
+  constructor(
+    private readonly port: ContextPort,
+    private readonly p: Pending,
+    readonly role: string,
+    readonly actor: string,
+    readonly resources: unknown,
+    readonly log: Logger,
+  ) {
+    this.run = p.env.run;
+    this.trace = p.env.trace;
+    this.msg = p.env.id;
+  }
+
+  get call(): HandlerContext['call'] {
+    return (this.caller ??= this.port.client.child({ run: this.run, trace: this.trace, parent: this.msg }).call);
+  }
+
+  // Bound, because handlers pass it on (`ctx.emit` as a callback).
+  get emit(): HandlerContext['emit'] {
+    return (this.emitter ??= (kind, data) =>
+      this.port.tracer.emit({ role: this.role, kind, verb: this.p.verb, actor: this.actor, msg: this.msg, trace: this.trace, data }));
+  }
+
+  get signal(): AbortSignal {
+    if (!this.abort) this.port.aborts.set(this.msg, (this.abort = new AbortController()));
+    return this.abort.signal;
+  }
+}
 const HOST_ID = `${hostname().split('.')[0]}-${process.pid}`;
 
 function tryEncode(value: unknown): { ok: true; data: Uint8Array } | { ok: false; error: string } {
@@ -68,6 +119,8 @@ export class RoleHost {
   private stopping = false;
   private drained: (() => void) | undefined;
   private client: BusClient;
+  /** what a request's context reaches back into */
+  private port: ContextPort;
   /** each verb's input schema, compiled once */
   private inputs: Record<string, AnyRoleImpl['contract']['verbs'][string]['input']> = {};
   served = 0;
@@ -80,6 +133,7 @@ export class RoleHost {
     this.role = impl.contract.name;
     this.hostId = `${HOST_ID}-${opts.replica ?? 0}`;
     this.client = new BusClient(opts.nc, { run: opts.run, from: this.role, tracer: opts.tracer });
+    this.port = { client: this.client, tracer: opts.tracer, aborts: this.aborts };
   }
 
   static async start(impl: AnyRoleImpl, opts: HostOptions): Promise<RoleHost> {
@@ -123,7 +177,7 @@ export class RoleHost {
     actor.subscribe((snap) => {
       const state = snap.context;
       if (state === last) return;
-      this.opts.tracer.emit({ role: this.role, kind: 'state', actor: actorId, msg: this.slotJob[i], data: { from: last, to: state } });
+      this.opts.tracer.emit({ role: this.role, kind: 'state', actor: actorId, msg: this.slotJob[i], data: state === 'idle' ? TO_IDLE : TO_WORKING });
       last = state;
       if (state === 'idle') {
         this.idle.push(i);
@@ -200,15 +254,15 @@ export class RoleHost {
       const job = this.jobFor(next, slot);
       const actor = this.slots[slot]!;
       this.slotJob[slot] = job.id;
-      actor.send({ type: 'WORK' });
+      actor.send(WORK);
       runJob(job).then(
         (output) => {
           this.settle({ job, ok: true, output });
-          actor.send({ type: 'DONE' });
+          actor.send(DONE);
         },
         (error: unknown) => {
           this.settle({ job, ok: false, error });
-          actor.send({ type: 'FAILED' });
+          actor.send(FAILED);
         },
       );
     }
@@ -217,29 +271,7 @@ export class RoleHost {
 
   private jobFor(p: Pending, slot: number): SlotJob {
     const impl = this.impl.verbs[p.verb]!;
-    const host = this;
-    const actor = `${this.hostId}/${this.role}/${slot}`;
-    // The abort controller and the child client are made on first use: most handlers
-    // touch neither, and this runs for every request on the bus.
-    let abort: AbortController | undefined;
-    let call: HandlerContext<unknown>['call'] | undefined;
-    const ctx: HandlerContext<unknown> = {
-      run: p.env.run,
-      trace: p.env.trace,
-      msg: p.env.id,
-      role: this.role,
-      actor,
-      resources: this.resources,
-      log: this.opts.log,
-      get call() {
-        return (call ??= host.client.child({ run: p.env.run, trace: p.env.trace, parent: p.env.id }).call);
-      },
-      emit: (kind, data) => this.opts.tracer.emit({ role: this.role, kind, verb: p.verb, actor, msg: p.env.id, trace: p.env.trace, data }),
-      get signal() {
-        if (!abort) host.aborts.set(p.env.id, (abort = new AbortController()));
-        return abort.signal;
-      },
-    };
+    const ctx = new JobContext(this.port, p, this.role, `${this.hostId}/${this.role}/${slot}`, this.resources, this.opts.log);
     if ('handle' in impl) return { id: p.env.id, verb: p.verb, input: p.input, run: { kind: 'handle', fn: (input) => impl.handle(input as never, ctx as never) } };
     return { id: p.env.id, verb: p.verb, input: p.input, run: { kind: 'logic', logic: impl.logic, input: { input: p.input, ctx } } };
   }
