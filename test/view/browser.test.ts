@@ -94,6 +94,10 @@ test('messages arrive live, a real loop lights its states, charts render, nothin
   const parts = ['seed', 'es', 'ee', 'hppl', 'seed_new', 'fill'].filter((k) => (merge[k] ?? 0) > 0).length;
   assert.equal(await page.locator('#chart-composition svg rect').count(), parts, `one rect per non-empty part of ${JSON.stringify(merge)}`);
   assert.match((await page.textContent('#chart-composition')) ?? '', /r2/);
+  // The trainer's metrics mix a loss (~1) with token counts (thousands): the counts get
+  // the right-hand axis, so uPlot lays out three axes (x, left, right), not two.
+  await page.waitForSelector('#charts-panel figure.generic[data-role="trainer"] canvas', { timeout: 10_000 });
+  assert.equal(await page.locator('#charts-panel figure.generic[data-role="trainer"] .u-axis').count(), 3, 'token counts on their own axis');
 
   // Server-side filters: only pong's events remain; a rally's request opens its trace.
   await page.selectOption('#f-role', 'pong');

@@ -62,26 +62,49 @@ function width(el) {
   return Math.max(260, Math.floor(el.getBoundingClientRect().width) - 4);
 }
 
+// As wide as the longest tick label: uPlot's fixed default width clips "10,000".
+const axisSize = (_u, values) => (values ? Math.max(36, 14 + 7 * Math.max(0, ...values.map((v) => String(v).length))) : 36);
+
+/**
+ * Which axis each series goes on when a chart's series are not known in advance: one far
+ * from the first series in magnitude (a token count beside a loss) gets the right-hand
+ * axis, rather than flattening the others to a line at zero.
+ */
+function splitByMagnitude(cols) {
+  const mags = cols.map((c) => Math.max(0, ...c.filter(isNum).map(Math.abs)));
+  const base = mags[0] || 1;
+  return mags.map((m, i) => (i > 0 && m > 0 && (m / base > 30 || base / m > 30) ? 'y2' : 'y'));
+}
+
 /** A uPlot line chart that redraws at most a few times a second. */
 class LineChart {
-  constructor(fig, { series, axes2 = false, points = false }) {
+  /** `axes2`: the second series on its own axis; `split`: axes chosen by magnitude. */
+  constructor(fig, { series, axes2 = false, split = false, points = false }) {
     this.fig = fig;
     this.plotEl = fig.querySelector('.plot');
     this.names = series;
     this.data = [[], ...series.map(() => [])];
     this.plot = undefined;
     this.axes2 = axes2;
+    this.split = split;
+    this.scales = [];
     this.points = points;
     this.dirty = false;
+  }
+
+  scalesFor(cols) {
+    if (this.split) return splitByMagnitude(cols);
+    return cols.map((_, i) => (this.axes2 && i === 1 ? 'y2' : 'y'));
   }
 
   make() {
     const series = [{ label: 'x' }];
     this.names.forEach((n, i) =>
-      series.push({ label: n, stroke: COLORS[i % COLORS.length], width: 1.6, scale: this.axes2 && i === 1 ? 'y2' : 'y', points: { show: this.points, size: 6 }, spanGaps: true }),
+      series.push({ label: n, stroke: COLORS[i % COLORS.length], width: 1.6, scale: this.scales[i], points: { show: this.points, size: 6 }, spanGaps: true }),
     );
-    const axes = [{ stroke: '#6b7385', grid: { stroke: '#eef0f4' } }, { stroke: '#6b7385', grid: { stroke: '#eef0f4' } }];
-    if (this.axes2) axes.push({ side: 1, scale: 'y2', stroke: COLORS[1], grid: { show: false } });
+    const axes = [{ stroke: '#6b7385', grid: { stroke: '#eef0f4' } }, { stroke: '#6b7385', grid: { stroke: '#eef0f4' }, size: axisSize }];
+    const right = this.scales.indexOf('y2');
+    if (right >= 0) axes.push({ side: 1, scale: 'y2', stroke: COLORS[right % COLORS.length], grid: { show: false }, size: axisSize });
     this.plot = new uPlot(
       { width: width(this.fig), height: 170, scales: { x: { time: false } }, series, axes, legend: { live: false }, cursor: { drag: { x: false, y: false } } },
       this.data,
@@ -117,6 +140,13 @@ class LineChart {
     // uPlot wants x ascending.
     const order = this.data[0].map((x, i) => [x, i]).sort((a, b) => a[0] - b[0]).map(([, i]) => i);
     const data = this.data.map((col) => order.map((i) => col[i]));
+    const scales = this.scalesFor(data.slice(1));
+    if (this.plot && scales.join() !== this.scales.join()) {
+      this.plot.destroy();
+      this.plot = undefined;
+      this.plotEl.replaceChildren();
+    }
+    this.scales = scales;
     if (!this.plot) this.make();
     this.plot.setData(data);
   }
@@ -245,7 +275,7 @@ export class Charts {
       fig.append(cap, plot);
       this.otherRoot.append(fig);
       const xKey = X_KEYS.find((k) => keys.includes(k));
-      const chart = new LineChart(fig, { series: keys.filter((k) => k !== xKey).slice(0, 6) });
+      const chart = new LineChart(fig, { series: keys.filter((k) => k !== xKey).slice(0, 6), split: true });
       let n = 0;
       g = {
         chart,
