@@ -26,9 +26,12 @@ export function roundsFlag(value: string): number {
   return n;
 }
 
-/** The run config from --config, --seed, --rounds and the ablation flags. */
-export function configFromFlags(v: { config?: string; rounds?: string; seed?: string; 'no-jglv'?: boolean; 'no-edde'?: boolean; 'no-hppl'?: boolean; static?: boolean }): RunConfig {
-  const config = v.config ? readConfigFile(v.config) : RunConfig.parse({});
+/** The run config from --config (else `base`), --seed, --rounds and the ablation flags. */
+export function configFromFlags(
+  v: { config?: string; rounds?: string; seed?: string; 'no-jglv'?: boolean; 'no-edde'?: boolean; 'no-hppl'?: boolean; static?: boolean },
+  base: () => RunConfig = () => RunConfig.parse({}),
+): RunConfig {
+  const config = v.config ? readConfigFile(v.config) : base();
   if (v.seed !== undefined) {
     if (!v.seed) throw new UsageError('--seed must not be empty');
     config.seed = v.seed;

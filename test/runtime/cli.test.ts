@@ -77,4 +77,7 @@ test('bad flags give a usage error with exit code 2', () => {
   const u = spawnSync(process.execPath, [...CLI, 'nosuch'], { encoding: 'utf8' });
   assert.equal(u.status, 2);
   assert.match(u.stderr, /unknown command "nosuch"/);
+  const d = spawnSync(process.execPath, [...CLI, 'demo', '--seed', ''], { encoding: 'utf8' });
+  assert.equal(d.status, 2);
+  assert.match(d.stderr, /--seed must not be empty[\s\S]*usage: looptool demo \[--rounds N\] \[--seed S\]/);
 });

@@ -1,11 +1,10 @@
 import { relative, resolve } from 'node:path';
 import { defineCommand, EXIT } from '../command.ts';
-import { intFlag, parseFlags } from '../args.ts';
+import { parseFlags } from '../args.ts';
 import { bold, dim } from '../style.ts';
 import { newRunId, runsRoot } from '../../rundir.ts';
 import { compareVariants } from '../../loop/ablate.ts';
-import { consoleProgress, roundsTable } from '../../loop/console.ts';
-import { readConfigFile } from '../config-file.ts';
+import { CONFIG_FLAGS, configFromFlags, consoleProgress, roundsTable } from '../../loop/console.ts';
 import { demoConfig } from '../../loop/preset.ts';
 import { interruptOnSignals } from '../interrupt.ts';
 
@@ -17,13 +16,14 @@ import { interruptOnSignals } from '../interrupt.ts';
 export default defineCommand({
   name: 'demo',
   summary: 'the closed loop vs the static baseline on the embedded default (sim world, tiny policy, CPU); accuracy per round',
-  usage: 'demo [--rounds N] [--config FILE] [--out runs/<id>] [--quiet]',
+  usage: 'demo [--rounds N] [--seed S] [--config FILE] [--out runs/<id>] [--quiet]',
   async run(argv) {
-    const { values } = parseFlags(argv, { rounds: { type: 'string' }, config: { type: 'string' }, out: { type: 'string' }, quiet: { type: 'boolean', default: false } });
+    const { values } = parseFlags(argv, { rounds: CONFIG_FLAGS.rounds, seed: CONFIG_FLAGS.seed, config: CONFIG_FLAGS.config, out: { type: 'string' }, quiet: { type: 'boolean', default: false } });
     // the demo prints its own progress; role and worker info lines would only interleave with it
     process.env.LOOPTOOL_LOG_LEVEL ??= 'warn';
-    const config = values.config ? readConfigFile(values.config) : demoConfig();
-    if (values.rounds !== undefined) config.loop.rounds = intFlag(values.rounds, 'rounds', config.loop.rounds, 0);
+    // Another seed draws another world, seed corpus and test split: how a researcher
+    // checks that the loop's gap is not one seed's luck (docs/loop.md).
+    const config = configFromFlags(values, demoConfig);
     const dir = resolve(values.out ?? `${runsRoot()}/${newRunId('demo')}`);
     const t0 = performance.now();
     const interrupt = interruptOnSignals();
