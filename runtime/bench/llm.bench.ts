@@ -7,6 +7,7 @@ import { resolveEndpoint } from '../../agents/common/llm/config.ts';
 import { startOpenAIServer } from '../../test/helpers/openai-server.ts';
 import { defineBench } from './result.ts';
 import { spawnOpenAIServer } from './openai-endpoint.ts';
+import { driveWindow, round } from './stats.ts';
 
 /**
  * llm client throughput: calls/s through LlmClient against the OpenAI-protocol test
@@ -73,60 +74,26 @@ export default defineBench({
         const endpoint = resolveEndpoint('bench', { baseURL: url, model: `bench-${c}`, apiKey: 'sk-bench-not-a-real-key', concurrency: c, maxRetries: 0, timeoutMs: 30_000 }, {});
         const client = new LlmClient(endpoint);
         const t0 = performance.now();
-        const from = t0 + warmupMs;
-        const to = from + durationMs;
-        let done = 0;
-        let latSum = 0;
-        let latN = 0;
-        let failed = 0;
-        // Client CPU inside the measured window only (warm-up JIT and connection set-up excluded).
-        let cpuFrom: NodeJS.CpuUsage | undefined;
-        let callsFrom = 0;
-        let cpuWindow: NodeJS.CpuUsage | undefined;
-        let callsWindow = 0;
-        const t1 = setTimeout(() => ((cpuFrom = process.cpuUsage()), (callsFrom = client.stats.calls)), warmupMs);
-        const t2 = setTimeout(() => {
-          if (!cpuFrom) return;
-          cpuWindow = process.cpuUsage(cpuFrom);
-          callsWindow = client.stats.calls - callsFrom;
-        }, warmupMs + durationMs);
         const load0 = loadavg()[0]!;
-        // c workers that each keep one call in flight: exactly `c` outstanding calls.
-        const worker = async (w: number) => {
-          for (let i = 0; performance.now() < to; i++) {
-            const s = performance.now();
-            try {
-              if (mode === 'structured') await client.structured(prompt, { topic: 'benchmarks', n: i, question: `worker ${w}` }, schema);
-              else await client.chat([{ role: 'user', content: `worker ${w} call ${i}` }]);
-            } catch {
-              failed++;
-              continue;
-            }
-            const e = performance.now();
-            if (e >= from && e < to) {
-              done++;
-              latSum += e - s;
-              latN++;
-            }
-          }
-        };
-        await Promise.all(Array.from({ length: c }, (_, w) => worker(w)));
-        clearTimeout(t1);
-        clearTimeout(t2);
+        const w = await driveWindow(c, durationMs, warmupMs, (lane, i) =>
+          mode === 'structured'
+            ? client.structured(prompt, { topic: 'benchmarks', n: i, question: `worker ${lane}` }, schema)
+            : client.chat([{ role: 'user', content: `worker ${lane} call ${i}` }]),
+        );
         const wall = performance.now() - t0;
-        const rate = done / (durationMs / 1000);
+        const { rate, failed } = w;
         const ideal = c / (latencyMs / 1000);
         const ratio = rate / ideal;
         values_[`calls_per_s_c${c}`] = Math.round(rate * 10) / 10;
         values_[`ideal_c${c}`] = ideal;
         values_[`ratio_c${c}`] = Math.round(ratio * 1000) / 1000;
-        values_[`mean_latency_ms_c${c}`] = latN ? Math.round((latSum / latN) * 10) / 10 : null;
-        values_[`client_cpu_ms_per_call_c${c}`] = cpuWindow && callsWindow ? Math.round(((cpuWindow.user + cpuWindow.system) / 1000 / callsWindow) * 1000) / 1000 : null;
+        values_[`mean_latency_ms_c${c}`] = w.meanMs === null ? null : round(w.meanMs, 1);
+        values_[`client_cpu_ms_per_call_c${c}`] = w.windowCpuMsPerCall === null ? null : round(w.windowCpuMsPerCall, 3);
         // Other work on the machine starves both client and server: report it next to the ratio.
         values_[`load_avg_1m_c${c}`] = Math.round(((load0 + loadavg()[0]!) / 2) * 100) / 100;
         values_[`failed_c${c}`] = failed;
         console.error(
-          `concurrency ${c}: ${rate.toFixed(1)} calls/s, ideal ${ideal}, ratio ${ratio.toFixed(3)}, mean latency ${(latSum / Math.max(1, latN)).toFixed(1)} ms, ` +
+          `concurrency ${c}: ${rate.toFixed(1)} calls/s, ideal ${ideal}, ratio ${ratio.toFixed(3)}, mean latency ${(w.meanMs ?? 0).toFixed(1)} ms, ` +
             `client CPU ${values_[`client_cpu_ms_per_call_c${c}`]} ms/call, load ${values_[`load_avg_1m_c${c}`]} (${cores} cores), ${failed} failed (${(wall / 1000).toFixed(1)} s)`,
         );
         if (failed > 0) ok = false;

@@ -17,7 +17,7 @@ import { parseFlags, intFlag } from '../cli/args.ts';
 import { LooptoolNode } from '../node.ts';
 import { runSeed } from '../seed.ts';
 import { defineBench } from './result.ts';
-import { round } from './stats.ts';
+import { driveWindow, round } from './stats.ts';
 import { spawnOpenAIServer } from './openai-endpoint.ts';
 
 /**
@@ -139,40 +139,6 @@ async function spawnRole(node: LooptoolNode, dir: string, run: string, slots: nu
   return child;
 }
 
-type Window = { rate: number; meanMs: number | null; failed: number; cpuMsPerCall: number };
-
-/** `c` lanes, each keeping one call in flight; calls that end inside [warm-up, warm-up + duration) count. */
-async function measure(c: number, durationMs: number, warmupMs: number, once: (lane: number, i: number) => Promise<void>): Promise<Window> {
-  const t0 = performance.now();
-  const from = t0 + warmupMs;
-  const to = from + durationMs;
-  let done = 0;
-  let failed = 0;
-  let latSum = 0;
-  let calls = 0;
-  const cpu0 = process.cpuUsage();
-  const lane = async (w: number) => {
-    for (let i = 0; performance.now() < to; i++) {
-      const s = performance.now();
-      calls++;
-      try {
-        await once(w, i);
-      } catch {
-        failed++;
-        continue;
-      }
-      const e = performance.now();
-      if (e >= from && e < to) {
-        done++;
-        latSum += e - s;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: c }, (_, w) => lane(w)));
-  const cpu = process.cpuUsage(cpu0);
-  return { rate: done / (durationMs / 1000), meanMs: done ? latSum / done : null, failed, cpuMsPerCall: (cpu.user + cpu.system) / 1000 / Math.max(1, calls) };
-}
-
 const request = (w: number, i: number) => ({
   seed: `bench/${w}/${i}`,
   tools: TOOLS,
@@ -198,7 +164,7 @@ async function llmBench(
       // endpoint and the llm client allow on this machine right now. A model name per
       // measurement gives each its own endpoint limiter.
       const direct = new LlmClient(resolveEndpoint('assistant', { baseURL: url, model: `direct-${c}`, concurrency: c, timeoutMs: 30_000, maxRetries: 0 }, {}));
-      const d = await measure(c, durationMs, warmupMs, async (w, i) => {
+      const d = await driveWindow(c, durationMs, warmupMs, async (w, i) => {
         const out = await respondLlm(RespondInput.parse(request(w, i)), { client: direct });
         if (out.tool_calls[0]?.name !== 'get_weather') throw new Error('unexpected reply');
       });
@@ -216,7 +182,7 @@ async function llmBench(
       try {
         if (inProcess) await node.serve(assistantRole, { concurrency: slots });
         else role = await spawnRole(node, join(dir, run), run, slots, config);
-        const b = await measure(c, durationMs, warmupMs, async (w, i) => {
+        const b = await driveWindow(c, durationMs, warmupMs, async (w, i) => {
           const out = await node.client.call(AssistantContract, 'respond', request(w, i), { timeoutMs: 30_000, retries: 0 });
           if (out.tool_calls[0]?.name !== 'get_weather') throw new Error('unexpected reply');
         });
