@@ -5,78 +5,16 @@
  * skipped spec is reported with its path in the source. Imported specs get an
  * inferred `meta` so that the simulator can build dialogues over them.
  */
-import type { ParamSchema, ToolSpec } from '../../protocols/toolspec.ts';
+import type { ToolSpec } from '../../protocols/toolspec.ts';
+import { convertSchema, isObj, type ImportIssue } from '../../protocols/toolspec-import.ts';
 import { ToolSpec as ToolSpecSchema } from '../../protocols/toolspec.ts';
 import { checkToolSpec, errorsOnly } from '../../protocols/toolspec-rules.ts';
 import { inferToolMeta } from '../common/sim/infer.ts';
 
-export type ImportIssue = { path: string; message: string };
+export type { ImportIssue };
 /** `sets`: tool names grouped as the source groups them (a BFCL question's function list). */
 export type ImportResult = { tools: ToolSpec[]; issues: ImportIssue[]; sets: string[][] };
 export type ImportFormat = 'openai' | 'bfcl' | 'auto';
-
-const TYPE_MAP: Record<string, ParamSchema['type']> = {
-  string: 'string', str: 'string', integer: 'integer', int: 'integer', float: 'number', number: 'number', double: 'number',
-  boolean: 'boolean', bool: 'boolean', array: 'array', list: 'array', tuple: 'array', dict: 'object', object: 'object',
-  any: 'string', null: 'null',
-};
-
-type Raw = Record<string, unknown>;
-const isObj = (v: unknown): v is Raw => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-/** Converts one (BFCL or OpenAI) parameter schema; notes what it had to change. */
-function convertSchema(raw: unknown, path: string, issues: ImportIssue[]): ParamSchema {
-  if (!isObj(raw)) {
-    issues.push({ path, message: 'not a schema object; treated as a string' });
-    return { type: 'string' };
-  }
-  const rawType = Array.isArray(raw.type) ? raw.type.find((t) => t !== 'null') : raw.type;
-  let type = typeof rawType === 'string' ? TYPE_MAP[rawType.toLowerCase()] : undefined;
-  if (!type) {
-    issues.push({ path: `${path}.type`, message: `unknown type ${JSON.stringify(raw.type)}; treated as string` });
-    type = 'string';
-  } else if (rawType === 'any') {
-    issues.push({ path: `${path}.type`, message: '"any" has no JSON-schema equivalent here; treated as string' });
-  }
-  const out: ParamSchema = { type };
-  if (typeof raw.description === 'string') out.description = raw.description;
-  if (typeof raw.format === 'string') out.format = raw.format;
-  if ('default' in raw) out.default = raw.default;
-  if (Array.isArray(raw.enum)) {
-    const vals = raw.enum.filter((v) => ['string', 'number', 'boolean'].includes(typeof v)) as (string | number | boolean)[];
-    if (vals.length !== raw.enum.length) issues.push({ path: `${path}.enum`, message: 'non-scalar enum values dropped' });
-    if (vals.length && type !== 'array' && type !== 'object') {
-      // BFCL sometimes writes numbers for a string enum and the reverse; the type wins
-      out.enum = vals.map((v) => (type === 'string' ? String(v) : v)).filter((v) => (type === 'string' ? true : typeof v !== 'string'));
-      if (!out.enum.length) delete out.enum;
-    } else if (vals.length && type === 'array') {
-      // an enum on an array constrains its items
-      issues.push({ path: `${path}.enum`, message: 'enum on an array moved to its items' });
-    } else if (!vals.length) issues.push({ path: `${path}.enum`, message: 'empty enum dropped' });
-  }
-  if (type === 'array') {
-    if (isObj(raw.items)) out.items = convertSchema(raw.items, `${path}.items`, issues);
-    else {
-      issues.push({ path: `${path}.items`, message: 'array without items; items taken as strings' });
-      out.items = { type: 'string' };
-    }
-    if (Array.isArray(raw.enum) && raw.enum.length && out.items && !out.items.enum && out.items.type !== 'object' && out.items.type !== 'array')
-      out.items.enum = (raw.enum as (string | number | boolean)[]).filter((v) => ['string', 'number', 'boolean'].includes(typeof v));
-  }
-  if (type === 'object') {
-    if (isObj(raw.properties)) {
-      out.properties = {};
-      for (const [k, v] of Object.entries(raw.properties)) out.properties[k] = convertSchema(v, `${path}.properties.${k}`, issues);
-      if (Array.isArray(raw.required)) {
-        const req = raw.required.filter((r): r is string => typeof r === 'string');
-        const known = req.filter((r) => r in out.properties!);
-        if (known.length !== req.length) issues.push({ path: `${path}.required`, message: `required names not in properties dropped: ${req.filter((r) => !known.includes(r)).join(', ')}` });
-        out.required = known;
-      }
-    }
-  }
-  return out;
-}
 
 /** One function doc ({name, description, parameters[, response]}) -> ToolSpec, or issues. */
 export function convertFunction(raw: unknown, path: string, source: 'openai' | 'bfcl', origin?: string): { spec?: ToolSpec; issues: ImportIssue[] } {

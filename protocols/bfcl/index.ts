@@ -37,3 +37,5 @@ export {
 } from './aggregate.ts';
 export { referenceResult, referenceCalls } from './reference.ts';
 export { checkResultLine, type ResultLineVerdict } from './results.ts';
+export { type BfclQuestion, type BfclFunctionDoc, type QuestionMessage, parseQuestions } from './questions.ts';
+export { RawAnswer, fcToolName, bfclTools, promptModeSystem, bfclMessages, resultFromAnswer, resultLine } from './prompting.ts';
