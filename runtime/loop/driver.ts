@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { createActor, fromPromise, type Snapshot } from 'xstate';
 import type { RunConfig } from '../../protocols/config.ts';
@@ -16,6 +16,7 @@ import { settleRunConfig } from '../seed.ts';
 import { writeReport } from './report.ts';
 import { LoopStages, type StageProgress } from './stages.ts';
 import { RunStore } from './store.ts';
+import { damageError, planResume, readSnapshot, SNAPSHOT, verifyStages } from './verify.ts';
 
 export type StageEvent =
   | { type: 'start'; stage: string; round: number }
@@ -28,8 +29,12 @@ export type LoopRunOptions = {
   config?: RunConfig;
   /** run whose round 0 this run reuses (sibling directory name) */
   base?: string;
-  /** continue from snapshot.json when there is one */
+  /** continue from snapshot.json when there is one, after checking every finished stage's files */
   resume?: boolean;
+  /** resume: run a damaged stage and every stage after it again instead of refusing */
+  rerunDamaged?: boolean;
+  /** resume: told which finished stages will run again (--rerun-damaged) */
+  onRerun?: (stages: string[]) => void;
   /** serve the roles in this process (default true); false: they run elsewhere on the bus */
   serveRoles?: boolean;
   /** an open node to use (tests, benchmarks); otherwise one is started (embedded bus or NATS_URL) */
@@ -43,7 +48,7 @@ export type LoopRunOptions = {
 
 export type LoopResult = { run: string; dir: string; status: 'done' | 'failed'; error: string | null; manifest: Manifest; history: LoopContext['history'] };
 
-export const SNAPSHOT = 'snapshot.json';
+export { SNAPSHOT };
 
 /** The run id (one NATS subject token) of a run directory. */
 export function runIdOf(dir: string): string {
@@ -82,8 +87,16 @@ export async function runLoop(opts: LoopRunOptions): Promise<LoopResult> {
   if (opts.signal) setMaxListeners(1024, opts.signal);
   const store = new RunStore(dir);
   const run = runIdOf(dir);
-  const storedManifest = store.loadManifest();
   if (!opts.config && !existsSync(join(dir, 'config.json'))) throw new LooptoolError({ code: 'invalid_input', message: `${dir} is not a loop run (no config.json)` });
+  // Checked before anything is written: a refused resume leaves the directory as it was.
+  const plan = opts.resume ? planResume(store, { rerunDamaged: opts.rerunDamaged }) : undefined;
+  if (plan?.rerun.length) opts.onRerun?.(plan.rerun);
+  const storedManifest = plan ? plan.manifest : store.loadManifest();
+  if (storedManifest && !plan) {
+    // A run continued with `run --out`: its finished stages are trusted only as they are.
+    const damage = verifyStages(store, storedManifest);
+    if (damage.length) throw damageError(dir, damage);
+  }
   const config = settleRunConfig(dir, opts.config);
   const base = opts.base ?? storedManifest?.base;
   let manifest = storedManifest ?? newManifest(run, config, base);
@@ -117,7 +130,7 @@ export async function runLoop(opts: LoopRunOptions): Promise<LoopResult> {
     const snapPath = join(dir, SNAPSHOT);
     let snapshot: Snapshot<unknown> | undefined;
     if (opts.resume && existsSync(snapPath)) {
-      snapshot = JSON.parse(readFileSync(snapPath, 'utf8')) as Snapshot<unknown>;
+      snapshot = readSnapshot(store) as Snapshot<unknown>;
       const s = snapshot as unknown as { value: string; context: LoopContext };
       if (s.context) s.context.rounds = config.loop.rounds;
       // A finished run asked for more rounds: a final snapshot cannot be continued, so the

@@ -1,10 +1,9 @@
-import { cpSync, existsSync, readFileSync } from 'node:fs';
+import { cpSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { RunConfig } from '../../protocols/config.ts';
 import { LooptoolError } from '../../protocols/errors.ts';
 import type { Ablations } from '../../protocols/loop/config.ts';
-import { checksum } from '../../protocols/loop/hash.ts';
 import { seededOrder, initialRound, mergeRound, staticRound, Composition, type Placed } from '../../protocols/loop/merge.ts';
 import { ACTION_OF, applyVerdict, decided, majorityVerdict } from '../../protocols/loop/jglv.ts';
 import { accuracy, jglvScores, labelNoiseRate, trueVerdict } from '../../protocols/loop/metrics.ts';
@@ -37,7 +36,7 @@ import { evalBfcl } from './bfcl.ts';
 import { crashPoint } from './crash.ts';
 import { chunks, intSeed, mapLimit } from './pool.ts';
 import { PolicyPort } from './policy.ts';
-import { findStage, RunStore } from './store.ts';
+import { findStage, RunStore, type FileInfo } from './store.ts';
 
 /** What a stage reports as it goes (the CLI draws bars from it; traces carry it too). */
 export type StageProgress = { stage: string; round: number; done: number; total: number; note?: string };
@@ -131,20 +130,22 @@ export class LoopStages {
 
   /** Records a finished stage (after its files are written). */
   private finish(round: number, stage: Stage, t0: number, files: string[], counts: Record<string, number>, checkpoint?: string | null): StageSummary {
-    const fileInfo: Record<string, { records: number; checksum: string }> = {};
-    for (const f of files) fileInfo[f] = this.fileEntry(f);
+    const fileInfo: Record<string, FileInfo> = {};
+    for (const f of files) {
+      const info = this.store.fileInfo(f);
+      if (!info) throw new LooptoolError({ code: 'internal', message: `stage ${stage}@${round} finished without writing ${f}` });
+      fileInfo[f] = info;
+    }
     const entry = { round, stage, finishedAt: new Date().toISOString(), seconds: (performance.now() - t0) / 1000, files: fileInfo, counts };
     const stages = this.manifest.stages.filter((s) => !(s.round === round && s.stage === stage));
-    this.manifest = { ...this.manifest, stages: [...stages, entry], ...(checkpoint !== undefined ? { checkpoint } : {}) };
+    this.manifest = { ...this.manifest, stages: [...stages, entry], ...(checkpoint !== undefined ? { checkpoint: checkpoint === null ? null : this.store.relPath(checkpoint) } : {}) };
     this.store.saveManifest(this.manifest);
     return { ...counts, seconds: Math.round(entry.seconds * 1000) / 1000 };
   }
 
-  private fileEntry(rel: string): { records: number; checksum: string } {
-    const p = this.store.path(rel);
-    const text = existsSync(p) ? readFileSync(p, 'utf8') : '';
-    const records = rel.endsWith('.jsonl') ? text.split('\n').filter((l) => l.trim()).length : 1;
-    return { records, checksum: checksum(text) };
+  /** A trainer's summary as train.json keeps it: the checkpoint relative to the run directory. */
+  private trainRecord(out: { checkpoint?: string | null }): { checkpoint: string | null } {
+    return { checkpoint: out.checkpoint ? this.store.relPath(out.checkpoint) : null };
   }
 
   private done(round: number, stage: Stage): StageSummary | undefined {
@@ -207,7 +208,7 @@ export class LoopStages {
     const rel = `round-${j}/train.json`;
     if (!this.store.exists(rel)) return null;
     const t = this.store.readJson(rel, TrainSummary);
-    return typeof t.checkpoint === 'string' ? t.checkpoint : null;
+    return typeof t.checkpoint === 'string' ? this.store.absPath(t.checkpoint) : null;
   }
 
   // ------------------------------------------------------------------ round 0
@@ -287,9 +288,11 @@ export class LoopStages {
     if (this.d.base) {
       const base = this.baseStore();
       if (!base.exists('round-0/train.json')) throw new LooptoolError({ code: 'invalid_input', message: `base run ${this.d.base} has no finished warm-up (round-0/train.json)` });
-      cpSync(base.path('round-0/train.json'), this.store.path('round-0/train.json'));
-      const t = this.store.readJson('round-0/train.json', TrainSummary);
-      return this.finish(0, 'warmup', t0, ['round-0/train.json'], { base: 1 }, typeof t.checkpoint === 'string' ? t.checkpoint : null);
+      // The base's checkpoint path is relative to the base run: re-anchor it here.
+      const t = base.readJson('round-0/train.json', TrainSummary);
+      const checkpoint = typeof t.checkpoint === 'string' ? base.absPath(t.checkpoint) : null;
+      this.store.writeJson('round-0/train.json', { ...t, ...this.trainRecord({ checkpoint }) });
+      return this.finish(0, 'warmup', t0, ['round-0/train.json'], { base: 1 }, checkpoint);
     }
     const w = this.loop.warmup;
     if (!w.enabled) {
@@ -309,7 +312,7 @@ export class LoopStages {
         }),
     );
     this.progress('warmup', 0, w.epochs, w.epochs, `loss ${out.loss_first.toFixed(3)} → ${out.loss_last.toFixed(3)}`);
-    this.store.writeJson('round-0/train.json', { kind: 'sft', samples: samples.length, ...out });
+    this.store.writeJson('round-0/train.json', { kind: 'sft', samples: samples.length, ...out, ...this.trainRecord(out) });
     return this.finish(0, 'warmup', t0, ['round-0/train.json'], { samples: samples.length, steps: out.steps, loss_first: out.loss_first, loss_last: out.loss_last }, out.checkpoint);
   }
 
@@ -349,7 +352,7 @@ export class LoopStages {
       )
       .catch(fail));
     this.progress('training', j, 1, 1, `reward ${out.reward_first.toFixed(3)} → ${out.reward_last.toFixed(3)}`);
-    this.store.writeJson(`round-${j}/train.json`, { kind: 'grpo', samples: samples.length, ...out, ...(sft ? { sft } : {}) });
+    this.store.writeJson(`round-${j}/train.json`, { kind: 'grpo', samples: samples.length, ...out, ...this.trainRecord(out), ...(sft ? { sft: { ...sft, ...this.trainRecord(sft as { checkpoint?: string | null }) } } : {}) });
     return this.finish(j, 'training', t0, [`round-${j}/train.json`], { samples: samples.length, steps: out.steps, reward_first: out.reward_first, reward_last: out.reward_last, reward_mean: out.reward_mean }, out.checkpoint);
   }
 

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { z } from 'zod';
 import { LooptoolError, describeIssues } from '../../protocols/errors.ts';
 import { checksum } from '../../protocols/loop/hash.ts';
@@ -47,14 +47,40 @@ export class RunStore {
   }
 
   /** Writes a whole stage output atomically; returns its record count and checksum. */
-  write(rel: string, records: readonly unknown[]): { records: number; checksum: string } {
+  write(rel: string, records: readonly unknown[]): FileInfo {
     rewriteJsonl(this.path(rel), records);
-    return { records: records.length, checksum: checksum(readFileSync(this.path(rel), 'utf8')) };
+    return this.fileInfo(rel)!;
   }
 
-  writeJson(rel: string, value: unknown): { records: number; checksum: string } {
+  writeJson(rel: string, value: unknown): FileInfo {
     writeJsonAtomic(this.path(rel), value);
-    return { records: 1, checksum: checksum(readFileSync(this.path(rel), 'utf8')) };
+    return this.fileInfo(rel)!;
+  }
+
+  /**
+   * What the manifest records of a stage file, and what resume compares it with: the
+   * records (non-empty lines of a JSONL file; 1 for a JSON file) and a checksum of the
+   * text. Undefined when the file is missing.
+   */
+  fileInfo(rel: string): FileInfo | undefined {
+    const p = this.path(rel);
+    if (!existsSync(p)) return undefined;
+    const text = readFileSync(p, 'utf8');
+    const records = rel.endsWith('.jsonl') ? text.split('\n').filter((l) => l.trim()).length : 1;
+    return { records, checksum: checksum(text) };
+  }
+
+  /**
+   * A path as the run directory keeps it: relative to the run directory, so a copied or
+   * moved run still finds its checkpoints. Paths elsewhere (another run's) stay relative too.
+   */
+  relPath(path: string): string {
+    return isAbsolute(path) ? relative(this.dir, path) || '.' : path;
+  }
+
+  /** A path kept by `relPath` (or an absolute one from older runs) as an absolute path. */
+  absPath(path: string): string {
+    return resolve(this.dir, path);
   }
 
   readJson<S extends z.ZodType>(rel: string, schema: S): z.output<S> {
@@ -113,6 +139,8 @@ export class RunStore {
     writeJsonAtomic(this.manifestPath, { ...m, updated: new Date().toISOString() });
   }
 }
+
+export type FileInfo = { records: number; checksum: string };
 
 export type ItemCache<T> = { done: Map<string, T>; add(recs: T[]): void; clear(): void };
 

@@ -1,7 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Manifest, ProbeRecord, VerdictRecord, ExpansionRecord, SampleRecord, RoundEval, Composition } from '../../protocols/loop/index.ts';
@@ -133,5 +133,22 @@ test('the closed loop runs end to end, and a run SIGKILLed inside every stage re
     const a = artifacts(ref);
     assert.ok(Object.keys(a).length >= 20, `compared ${Object.keys(a).length} files`);
     assert.deepEqual(artifacts(run), a);
+  });
+
+  await t.test('a damaged finished stage is refused, then run again with --rerun-damaged; a moved run resumes', async () => {
+    const run = join(dir, 'killed');
+    const probes = join(run, 'round-1/probes.jsonl');
+    const lines = readFileSync(probes, 'utf8').split('\n').filter(Boolean);
+    writeFileSync(probes, lines.slice(0, -1).map((l) => `${l}\n`).join(''));
+    const refused = await looptool(['resume', run]);
+    assert.equal(refused.code, 1, refused.stderr.slice(-2000));
+    assert.match(refused.stderr, new RegExp(`round-1/probes\\.jsonl: ${lines.length - 1} records, the manifest recorded ${lines.length} \\(probing@1\\)`));
+    // moved: checkpoint paths in train.json and the manifest are relative to the run directory
+    const moved = join(dir, 'moved');
+    renameSync(run, moved);
+    const again = await looptool(['resume', '--rerun-damaged', moved]);
+    assert.equal(again.code, 0, again.stderr.slice(-3000));
+    assert.match(again.stderr, /running again probing@1, verifying@1/);
+    assert.deepEqual(artifacts(moved), artifacts(ref));
   });
 });

@@ -20,16 +20,31 @@ export function findRunDir(arg: string): string {
 export default defineCommand({
   name: 'resume',
   summary: 'continue a loop run that stopped or was killed, from its last finished stage (nothing finished is redone)',
-  usage: 'resume <run dir or id> [--rounds N] [--nats URL] [--quiet] [--json]',
+  usage: 'resume <run dir or id> [--rounds N] [--rerun-damaged] [--nats URL] [--quiet] [--json]',
   async run(argv) {
-    const { values, positionals } = parseFlags(argv, { rounds: { type: 'string' }, nats: { type: 'string' }, quiet: { type: 'boolean', default: false }, json: { type: 'boolean', default: false } }, true);
+    const { values, positionals } = parseFlags(
+      argv,
+      { rounds: { type: 'string' }, 'rerun-damaged': { type: 'boolean', default: false }, nats: { type: 'string' }, quiet: { type: 'boolean', default: false }, json: { type: 'boolean', default: false } },
+      true,
+    );
     if (positionals.length !== 1) throw new UsageError('give exactly one run (directory or id)');
     const dir = findRunDir(positionals[0]!);
     let config = settleRunConfig(dir, undefined);
     if (values.rounds !== undefined) config = { ...config, loop: { ...config.loop, rounds: roundsFlag(values.rounds) } };
     const interrupt = interruptOnSignals();
     try {
-      const r = await runLoop({ dir, config, resume: true, nats: values.nats, signal: interrupt.signal, ...consoleProgress('', values.quiet || values.json) });
+      const r = await runLoop({
+        dir,
+        config,
+        resume: true,
+        rerunDamaged: values['rerun-damaged'],
+        onRerun: (stages) => {
+          if (!values.json) process.stderr.write(`damaged run: running again ${stages[0] === 'all' ? 'every stage (finished work is reused where the seeding driver kept it)' : stages.join(', ')}\n`);
+        },
+        nats: values.nats,
+        signal: interrupt.signal,
+        ...consoleProgress('', values.quiet || values.json),
+      });
       const evals = roundEvals(new RunStore(dir));
       if (values.json) console.log(JSON.stringify({ run: r.run, dir, status: r.status, error: r.error, accuracy: evals.map((e) => ({ round: e.round, accuracy: e.test.accuracy })) }));
       else {
