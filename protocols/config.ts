@@ -12,7 +12,7 @@ import { TrainerConfig } from './trainer.ts';
 export const BrainKind = z.enum(['sim', 'llm']);
 export type BrainKind = z.infer<typeof BrainKind>;
 
-export const RunConfig = z.object({
+export const RunConfig = z.strictObject({
   seed: z.string().min(1).default('looptool').describe('root seed: every random choice of the run derives from it'),
   brains: z
     .record(z.string(), BrainKind)

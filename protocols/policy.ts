@@ -42,7 +42,7 @@ export type PolicyPrompt = z.input<typeof PolicyPrompt>;
 
 export const TinySize = z.enum(['tiny-0.5m', 'tiny-3m', 'tiny-10m', 'tiny-25m', 'custom']);
 
-export const TinyModelSpec = z.object({
+export const TinyModelSpec = z.strictObject({
   kind: z.literal('tiny'),
   size: TinySize.default('tiny-0.5m').describe('preset: ~0.5M, 3M, 10M or 25M parameters; "custom" uses n_layer/n_head/d_model'),
   n_layer: z.number().int().min(1).optional(),
@@ -54,14 +54,14 @@ export const TinyModelSpec = z.object({
   device: z.string().optional().describe('"cpu", "cuda", "cuda:1" or "auto"'),
 });
 
-export const LoraSpec = z.object({
+export const LoraSpec = z.strictObject({
   r: z.number().int().min(1).default(16),
   alpha: z.number().int().min(1).default(32),
   dropout: z.number().min(0).lt(1).default(0),
   target_modules: z.union([z.array(z.string()).min(1), z.string()]).optional().describe('default "all-linear"'),
 });
 
-export const HFModelSpec = z.object({
+export const HFModelSpec = z.strictObject({
   kind: z.literal('hf'),
   path: z.string().min(1).describe('local checkpoint directory (nothing is downloaded)'),
   dtype: z.enum(['auto', 'bfloat16', 'float16', 'float32']).default('auto').describe('auto: bf16 on CUDA, fp32 on the CPU'),
@@ -77,7 +77,7 @@ export const HFModelSpec = z.object({
 export const ModelSpec = z.discriminatedUnion('kind', [TinyModelSpec, HFModelSpec]);
 export type ModelSpec = z.input<typeof ModelSpec>;
 
-export const OptimizerConfig = z.object({
+export const OptimizerConfig = z.strictObject({
   lr: z.number().positive().optional(),
   weight_decay: z.number().min(0).optional(),
   betas: z.tuple([z.number().min(0).lt(1), z.number().min(0).lt(1)]).optional(),

@@ -5,7 +5,7 @@ import { z } from 'zod';
  * samples. Every stage has a switch so the paper's ablations can be run. Every field
  * has a default, so `SeedingConfig.parse({})` is the embedded default.
  */
-export const SeedingConfig = z.object({
+export const SeedingConfig = z.strictObject({
   tools: z
     .number()
     .int()
@@ -21,7 +21,7 @@ export const SeedingConfig = z.object({
     .optional()
     .describe('user requests per dialogue (the plan length); default: sim.planner.targetTurns'),
   selfConsistency: z
-    .object({
+    .strictObject({
       enabled: z.boolean().default(true).describe('off: one sample per assistant turn, never masked'),
       samples: z.number().int().min(2).max(8).default(2).describe('samples drawn first; accepted when two agree'),
       maxSamples: z.number().int().min(2).max(16).default(3).describe('draw one more at a time up to this; still no agreement: pick the first and mask the turn'),
@@ -29,7 +29,7 @@ export const SeedingConfig = z.object({
     .prefault({})
     .refine((s) => s.maxSamples >= s.samples, { message: 'maxSamples must be >= samples', path: ['maxSamples'] }),
   judge: z
-    .object({
+    .strictObject({
       enabled: z.boolean().default(true).describe('off: rule checks alone decide'),
       votes: z.number().int().min(1).max(15).default(3).describe('judge votes per dialogue; accepted by strict majority of CORRECT'),
     })

@@ -24,7 +24,7 @@ import { ModelSpec, OptimizerConfig, TrainerContract } from './policy.ts';
 export const DEFAULT_TRAINER_MODEL = { kind: 'tiny', size: 'tiny-0.5m', max_seq_len: 4096 } as const satisfies ModelSpec;
 
 export const TrainerWarmupConfig = z
-  .object({
+  .strictObject({
     epochs: z.number().int().min(0).optional().describe('passes over the corpus (default: 6 tiny, 1 hf; 0 = no warm-up)'),
     batch_size: z.number().int().min(1).default(16),
     lr: z.number().positive().optional().describe('default: 3e-3 tiny (random init), 1e-5 hf'),
@@ -32,7 +32,7 @@ export const TrainerWarmupConfig = z
   .describe('supervised warm-up before GRPO (`looptool train`; the loop uses loop.warmup)');
 
 export const TrainerGrpoConfig = z
-  .object({
+  .strictObject({
     group_size: z.number().int().min(2).max(1024).optional().describe('G; default: 8 tiny, 16 hf (the paper)'),
     batch_size: z.number().int().min(1).default(8).describe('prompts per GRPO step'),
     eps_low: z.number().min(0).lt(1).default(0.2),
@@ -50,7 +50,7 @@ export const TrainerGrpoConfig = z
   })
   .describe('GRPO settings for `looptool train` (the loop uses loop.train); unset fields resolve per model kind');
 
-export const TrainerConfig = z.object({
+export const TrainerConfig = z.strictObject({
   model: ModelSpec.prefault(DEFAULT_TRAINER_MODEL).describe('the policy: the built-in tiny GPT or a local Hugging Face checkpoint'),
   seed: z.number().int().min(0).optional().describe('weight init and sampling seed; default: derived from the run seed'),
   threads: z.number().int().min(1).optional().describe('torch CPU threads of the worker (default: LOOPTOOL_TORCH_THREADS, else the worker\'s choice)'),
@@ -58,7 +58,7 @@ export const TrainerConfig = z.object({
   optimizer: OptimizerConfig.omit({ lr: true }).optional().describe('AdamW weight decay and betas (the learning rate comes with each step)'),
   checkpoints: z.string().min(1).default('checkpoints').describe('checkpoint directory, relative to the run directory'),
   policy: z
-    .object({
+    .strictObject({
       concurrency: z.number().int().min(1).max(16).default(2).describe('policy.* requests a replica takes at once (the worker is sequential; more only queue)'),
       max_batch_rows: z.number().int().min(1).default(64).describe('rows (prompts × n) the worker decodes at once'),
       prefill_budget: z

@@ -16,6 +16,7 @@ import { driveDialogue, simRolesOf } from './dialogue-run.ts';
 import { appendJsonl, exportOpenAI, readJsonl, rewriteJsonl } from './corpus.ts';
 import type { LooptoolNode } from './node.ts';
 import { writeJsonAtomic } from './rundir.ts';
+import { checkRunConfig } from './run-config.ts';
 
 /**
  * Round 0 (seed data) driver: runs N dialogue machines with bounded concurrency over
@@ -100,9 +101,9 @@ export function settleRunConfig(runDir: string, given: RunConfig | undefined): R
     } catch (err) {
       throw new LooptoolError({ code: 'invalid_input', message: `${path} is not JSON: ${(err as Error).message}` });
     }
-    const r = RunConfig.safeParse(raw);
-    if (!r.success) throw new LooptoolError({ code: 'invalid_input', message: `invalid ${path}`, issues: describeIssues(r.error, 'config') });
-    const stored = r.data;
+    const r = checkRunConfig(raw);
+    if (!r.ok) throw new LooptoolError({ code: 'invalid_input', message: `invalid ${path}`, issues: r.issues });
+    const stored = r.config;
     if (given) {
       // What decides the corpus must not change under a run; endpoints and role lists may.
       for (const key of ['seed', 'sim', 'seeding', 'brains', 'defaultBrain'] as const) {

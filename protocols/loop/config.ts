@@ -11,7 +11,7 @@ import { ConstraintChoice } from '../roles/api-designer.ts';
 const Rate = z.number().min(0).max(1);
 
 export const Ablations = z
-  .object({
+  .strictObject({
     jglv: z.boolean().default(true).describe('false (--no-jglv): failed samples are not verified; every one is an error seed with its label trusted'),
     edde: z.boolean().default(true).describe('false (--no-edde): no expansions; the budget is filled by the other parts'),
     hppl: z.boolean().default(true).describe('false (--no-hppl): the mastered share is drawn at random, not by highest perplexity'),
@@ -21,7 +21,7 @@ export const Ablations = z
 export type Ablations = z.infer<typeof Ablations>;
 
 export const WarmupConfig = z
-  .object({
+  .strictObject({
     enabled: z.boolean().default(true).describe('supervised warm-up on the seed pool before round 1 (the tiny GPT starts from random weights)'),
     epochs: z.number().int().min(1).default(6),
     batch_size: z.number().int().min(1).default(16),
@@ -31,7 +31,7 @@ export const WarmupConfig = z
   .describe('round 0 supervised warm-up (trainer.sft)');
 
 export const RoundTrainConfig = z
-  .object({
+  .strictObject({
     batch_size: z.number().int().min(1).default(8).describe('prompts per GRPO step'),
     group_size: z.number().int().min(2).default(8),
     epochs: z.number().int().min(1).default(1).describe('passes over D_j per round (the paper: 2)'),
@@ -48,12 +48,12 @@ export const RoundTrainConfig = z
   .describe('per-round GRPO (trainer.grpo); the same compute for the loop and the static baseline');
 
 export const EvalConfig = z
-  .object({
+  .strictObject({
     testSize: z.number().int().min(1).default(96).describe('held-out test samples of the simulated world, never trained on'),
     useTruth: z.boolean().default(true).describe('score the test split against the hidden true labels when the samples carry them'),
     max_new_tokens: z.number().int().min(1).default(192),
     bfcl: z
-      .object({
+      .strictObject({
         dir: z.string().min(1).describe('directory with BFCL v3 question/answer files'),
         categories: z.array(z.string()).default(['simple', 'multiple', 'parallel', 'parallel_multiple', 'irrelevance']),
         limit: z.number().int().min(1).optional().describe('at most this many questions per category'),
@@ -63,7 +63,7 @@ export const EvalConfig = z
   })
   .describe('evaluation after every round');
 
-export const LoopConfig = z.object({
+export const LoopConfig = z.strictObject({
   seedDialogues: z.number().int().min(1).default(160).describe('round-0 dialogues to simulate (seed pool + test split)'),
   toolSets: z
     .number()
@@ -82,7 +82,7 @@ export const LoopConfig = z.object({
   jglvVotes: z.number().int().min(1).max(15).default(3).describe('judge votes per failed sample; majority decides'),
   validationVotes: z.number().int().min(1).max(15).default(3).describe('judge votes per expanded sample (as for seed data)'),
   probe: z
-    .object({
+    .strictObject({
       max_new_tokens: z.number().int().min(1).default(192),
       batch: z.number().int().min(1).default(32).describe('prompts per policy.generate request'),
     })

@@ -4,7 +4,7 @@ import { ToolSpec } from '../toolspec.ts';
 import { Seed } from './seed.ts';
 
 /** One choice per level of the constraint tree; any level left out is sampled. */
-export const ConstraintChoice = z.object({
+export const ConstraintChoice = z.strictObject({
   naming: z.enum(['snake', 'camel', 'kebab']).optional().describe('style of the tool name and parameter names'),
   paramCount: z.enum(['zero', 'few', 'many']).optional().describe('zero parameters, 1-3, or 4 and more'),
   paramTypes: z

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { RunConfig } from '../../protocols/config.ts';
-import { describeIssues, formatIssues } from '../../protocols/errors.ts';
+import { formatIssues } from '../../protocols/errors.ts';
+import { checkRunConfig } from '../run-config.ts';
 import { UsageError } from './command.ts';
 
 /** Reads `--config FILE` (JSON) as a RunConfig; no file gives the embedded default. */
@@ -12,7 +13,7 @@ export function readConfigFile(path: string | undefined): RunConfig {
   } catch (err) {
     throw new UsageError(`--config ${path}: ${(err as Error).message}`);
   }
-  const r = RunConfig.safeParse(raw);
-  if (!r.success) throw new UsageError(`--config ${path}: ${formatIssues(describeIssues(r.error, 'config'))}`);
-  return r.data;
+  const r = checkRunConfig(raw);
+  if (!r.ok) throw new UsageError(`--config ${path}: ${formatIssues(r.issues)}`);
+  return r.config;
 }

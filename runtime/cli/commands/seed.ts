@@ -85,11 +85,12 @@ export default defineCommand({
     const outDir = resolve(values.out ?? `${runsRoot()}/${newRunId('seed')}`);
     // The run id is one NATS subject token: the directory name, cleaned.
     const run = basename(outDir).replace(/[^A-Za-z0-9_-]+/g, '-') || 'seed';
-    mkdirSync(outDir, { recursive: true });
 
     let given: RunConfig | undefined = values.config ? readConfigFile(values.config) : undefined;
     if (values.seed !== undefined) given = { ...(given ?? RunConfig.parse({})), seed: values.seed };
     if (given && !given.seed) throw new UsageError('--seed must not be empty');
+    // only now: a usage error above leaves no empty run directory behind
+    mkdirSync(outDir, { recursive: true });
     let config: RunConfig;
     try {
       config = settleRunConfig(outDir, given);
