@@ -6,6 +6,7 @@ import { TracePublisher } from './trace/publisher.ts';
 import { BusClient } from './host/client.ts';
 import { RoleHost } from './host/host.ts';
 import { childLogger } from './log.ts';
+import { announceLiveRun } from './live-runs.ts';
 
 export type NodeOptions = {
   run: string;
@@ -15,6 +16,12 @@ export type NodeOptions = {
   nc?: NatsConnection;
   config?: Record<string, unknown>;
   log?: Logger;
+  /**
+   * Announce the run in the live-run registry (runs/.live) while this node is up, so
+   * `view` and `trace --follow` find it. On by default for a node that opens its own
+   * bus; `agent` turns it off (it joins a run someone else announced).
+   */
+  announce?: boolean;
 };
 
 /**
@@ -32,6 +39,7 @@ export class LooptoolNode {
     readonly log: Logger,
     private readonly bus: Bus | undefined,
     private readonly config: Record<string, unknown>,
+    private readonly withdraw: (() => void) | undefined,
   ) {}
 
   static async start(opts: NodeOptions): Promise<LooptoolNode> {
@@ -41,7 +49,8 @@ export class LooptoolNode {
     const tracer = new TracePublisher(nc, opts.run);
     const client = new BusClient(nc, { run: opts.run, from: 'client', tracer });
     const log = opts.log ?? childLogger({ run: opts.run });
-    return new LooptoolNode(opts.run, opts.runDir, nc, tracer, client, log, bus, opts.config ?? {});
+    const withdraw = bus && opts.announce !== false ? announceLiveRun({ run: opts.run, dir: opts.runDir, url: bus.url, embedded: !!bus.embedded }) : undefined;
+    return new LooptoolNode(opts.run, opts.runDir, nc, tracer, client, log, bus, opts.config ?? {}, withdraw);
   }
 
   get url(): string | undefined {
@@ -76,6 +85,8 @@ export class LooptoolNode {
   async stop(): Promise<void> {
     await Promise.all(this.hosts.map((h) => h.stop()));
     await this.tracer.close().catch(() => undefined);
+    // withdrawn before the bus closes: a watcher learns the run ended before it loses the connection
+    this.withdraw?.();
     await this.bus?.close();
   }
 }

@@ -1,6 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import { existsSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { createActor, fromPromise, type Snapshot } from 'xstate';
 import type { RunConfig } from '../../protocols/config.ts';
 import { LooptoolError } from '../../protocols/errors.ts';
@@ -12,6 +12,7 @@ import { LooptoolNode } from '../node.ts';
 import { busConfigFromEnv } from '../nats/connect.ts';
 import { loadRoleModules } from '../roles.ts';
 import { writeJsonAtomic } from '../rundir.ts';
+import { runIdForDir } from '../live-runs.ts';
 import { settleRunConfig } from '../seed.ts';
 import { writeReport } from './report.ts';
 import { LoopStages, type StageProgress } from './stages.ts';
@@ -50,9 +51,9 @@ export type LoopResult = { run: string; dir: string; status: 'done' | 'failed'; 
 
 export { SNAPSHOT };
 
-/** The run id (one NATS subject token) of a run directory. */
+/** The run id (one NATS subject token) of a run directory: nested runs (`<demo>/full`) get ids of their own. */
 export function runIdOf(dir: string): string {
-  return basename(dir).replace(/[^A-Za-z0-9_-]+/g, '-') || 'run';
+  return runIdForDir(dir);
 }
 
 /** Every role a loop run needs, served in this process unless told otherwise. */
@@ -86,7 +87,6 @@ export async function runLoop(opts: LoopRunOptions): Promise<LoopResult> {
   // every dialogue and stage in flight listens for the abort: more than Node's default 10
   if (opts.signal) setMaxListeners(1024, opts.signal);
   const store = new RunStore(dir);
-  const run = runIdOf(dir);
   if (!opts.config && !existsSync(join(dir, 'config.json'))) throw new LooptoolError({ code: 'invalid_input', message: `${dir} is not a loop run (no config.json)` });
   // Checked before anything is written: a refused resume leaves the directory as it was.
   const plan = opts.resume ? planResume(store, { rerunDamaged: opts.rerunDamaged }) : undefined;
@@ -97,6 +97,8 @@ export async function runLoop(opts: LoopRunOptions): Promise<LoopResult> {
     const damage = verifyStages(store, storedManifest);
     if (damage.length) throw damageError(dir, damage);
   }
+  // a run keeps the id its manifest gave it (its trace is filed under it), even when moved
+  const run = storedManifest?.run ?? runIdOf(dir);
   const config = settleRunConfig(dir, opts.config);
   const base = opts.base ?? storedManifest?.base;
   let manifest = storedManifest ?? newManifest(run, config, base);

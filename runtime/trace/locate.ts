@@ -1,59 +1,76 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { findLiveBus } from '../bus-file.ts';
 import { busConfigFromEnv, connectionOptions } from '../nats/connect.ts';
 import { startEmbeddedNats, type EmbeddedNats } from '../nats/server.ts';
 import { runsRoot } from '../rundir.ts';
+import { liveRuns, publicUrl, resolveRunName, runLabel, RunNameError, storedRuns, type LiveRun, type NamedRun } from '../live-runs.ts';
 
 /** Where trace events can be read from: a live bus, or a finished run's store served by a private server. */
 export type TraceSource = {
   nc: NatsConnection;
+  /** the bus URL, credentials removed */
   url: string;
   /** true when a looptool process (or a cluster) is writing to this bus now */
   live: boolean;
-  /** the run asked for, or the run of the live bus that was found */
+  /** the run id on the bus (trace subjects), when one run was asked for or found */
   run?: string;
+  /** how a person names that run (its folder under the runs root) */
+  label?: string;
+  /** its directory, when it has one here */
+  dir?: string;
+  /** the registry record of the live run being watched, to notice when it ends */
+  liveRun?: LiveRun;
   close(): Promise<void>;
 };
 
 export class TraceSourceError extends Error {}
 
-/** Finished runs that left a NATS store behind, newest first. */
-export function storedRuns(root = runsRoot()): string[] {
-  if (!existsSync(root)) return [];
-  return readdirSync(root)
-    .filter((id) => existsSync(join(root, id, 'nats', 'jetstream')))
-    .map((id) => ({ id, t: statSync(join(root, id)).mtimeMs }))
-    .sort((a, b) => b.t - a.t)
-    .map((r) => r.id);
+/** The store of a finished run: `<dir>/nats`, when its JetStream directory exists. */
+export function storeOf(dir?: string): string | undefined {
+  return dir && existsSync(join(dir, 'nats', 'jetstream')) ? join(dir, 'nats') : undefined;
+}
+
+/** Live and finished runs as lines for `--list` (and for errors that need a hint). */
+export function listRuns(): string[] {
+  const live = liveRuns();
+  const liveIds = new Set(live.map((r) => r.run));
+  const lines = live.map((r) => `live      ${r.run}  ${r.command}, pid ${r.pid}, since ${r.started.slice(0, 19).replace('T', ' ')}, bus ${r.url}`);
+  for (const s of storedRuns()) if (!liveIds.has(s.run)) lines.push(`finished  ${s.label}${s.label !== s.run ? `  (id ${s.run})` : ''}`);
+  return lines;
+}
+
+function hint(): string {
+  const known = listRuns().slice(0, 6);
+  return known.length ? `; runs here:\n  ${known.join('\n  ')}` : `; no runs in ${runsRoot()}`;
 }
 
 /**
- * Finds the bus to read a run's trace from, in this order: `--nats URL`, NATS_URL,
- * the live looptool process of that run (runs/<id>/bus.json); the finished run's own
- * store (runs/<id>/nats), served by a private nats-server for as long as the source
- * is open; the latest live looptool process (runs/latest-bus.json).
- * `follow` on a finished run is refused: nothing will ever arrive.
+ * Finds the bus to read a run's trace from, in this order: `--nats URL` or NATS_URL;
+ * the live process of that run (runs/.live); the finished run's own store (`<dir>/nats`),
+ * served by a private nats-server for as long as the source is open. With no run: the
+ * newest live run. A run that is still live is always read from its live bus, never by a
+ * second server on its store. `follow` on a finished run is refused: nothing will arrive.
  */
 export async function locateTrace(opts: { run?: string; nats?: string; follow?: boolean }): Promise<TraceSource> {
-  const runDirPath = opts.run ? join(runsRoot(), opts.run) : undefined;
-  const store = runDirPath ? join(runDirPath, 'nats') : undefined;
-  const hasStore = !!store && existsSync(join(store, 'jetstream'));
-  const ownBus = runDirPath && existsSync(join(runDirPath, 'bus.json')) ? findLiveBus(runDirPath) : undefined;
-  // A finished run with its own store is replayed from it, even while another run's bus is up.
-  const live = ownBus ?? (hasStore ? undefined : findLiveBus());
-  let url = opts.nats ?? process.env.NATS_URL ?? live?.url;
+  let named: NamedRun | undefined;
+  try {
+    named = opts.run ? resolveRunName(opts.run) : undefined;
+  } catch (err) {
+    if (err instanceof RunNameError) throw new TraceSourceError(err.message);
+    throw err;
+  }
+  const given = opts.nats ?? process.env.NATS_URL;
+  const live = given ? undefined : named ? named.live : liveRuns()[0];
+  if (!named && live) named = { run: live.run, label: runLabel(live.dir), dir: live.dir, live };
+  let url = given ?? live?.url;
   let replay: EmbeddedNats | undefined;
   if (!url) {
-    if (!hasStore) {
-      const known = storedRuns().slice(0, 5);
-      throw new TraceSourceError(
-        `${opts.run ? `run ${opts.run} is not live and has no store in ${runsRoot()}` : 'no live bus found'}; pass --run ID of a finished run (runs/<id>/nats) or --nats URL${known.length ? ` (recent runs: ${known.join(', ')})` : ''}`,
-      );
-    }
-    if (opts.follow) throw new TraceSourceError(`run ${opts.run} is not live; drop --follow to replay it`);
-    replay = await startEmbeddedNats({ storeDir: store! });
+    if (!named) throw new TraceSourceError(`no live run found${hint()}\npass --run ID for a finished run, or --nats URL`);
+    const store = storeOf(named.dir);
+    if (!store) throw new TraceSourceError(`run ${opts.run} is not live and has no trace store${hint()}`);
+    if (opts.follow) throw new TraceSourceError(`run ${named.label} is not live; drop --follow to replay it`);
+    replay = await startEmbeddedNats({ storeDir: store });
     url = replay.url;
   }
   let nc: NatsConnection;
@@ -61,16 +78,39 @@ export async function locateTrace(opts: { run?: string; nats?: string; follow?: 
     nc = await connect(connectionOptions(busConfigFromEnv({ url }), url));
   } catch (err) {
     await replay?.stop();
-    throw new TraceSourceError(`cannot connect to NATS at ${url}: ${(err as Error).message}`);
+    throw new TraceSourceError(`cannot connect to NATS at ${publicUrl(url)}: ${(err as Error).message.replaceAll(url, publicUrl(url))}`);
   }
   return {
     nc,
-    url,
+    url: publicUrl(url),
     live: !replay,
-    run: opts.run ?? (replay ? undefined : live?.run),
+    run: named?.run,
+    label: named?.label,
+    dir: named?.dir,
+    liveRun: replay ? undefined : live,
     async close() {
       if (!nc.isClosed()) await nc.close().catch(() => undefined);
       await replay?.stop();
     },
   };
+}
+
+/** A private server over a finished run's store (after its live bus went away), connected. */
+export async function openStore(dir: string): Promise<{ nc: NatsConnection; close(): Promise<void> } | undefined> {
+  const store = storeOf(dir);
+  if (!store) return undefined;
+  const server = await startEmbeddedNats({ storeDir: store });
+  try {
+    const nc = await connect(connectionOptions(busConfigFromEnv({ url: server.url }), server.url));
+    return {
+      nc,
+      async close() {
+        if (!nc.isClosed()) await nc.close().catch(() => undefined);
+        await server.stop();
+      },
+    };
+  } catch (err) {
+    await server.stop();
+    throw err;
+  }
 }

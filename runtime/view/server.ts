@@ -7,14 +7,25 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { TraceEvent } from '../../protocols/trace.ts';
 import type { Logger } from '../../protocols/role.ts';
 import { ensureTraceStream } from '../trace/stream.ts';
-import { FilterError, matches, parseFilter, subjectFor, summarize, traceFeed, type ViewFilter } from './source.ts';
+import { FilterError, matches, parseFilter, parsePage, readOlder, subjectFor, summarize, traceFeed, type ViewFilter } from './source.ts';
+import type { LiveRun } from '../live-runs.ts';
+import { RunWatch, type RunEnd } from './run-watch.ts';
+import { readViewReport } from './report.ts';
 
 export type ViewServerOptions = {
   nc: NatsConnection;
   /** a looptool process is writing to this bus now (else: a finished run's store) */
   live: boolean;
-  /** the run the page opens on */
+  /** the run the page opens on (its id on the bus) */
   run?: string;
+  /** how a person names that run (`<demo id>/full`), shown on the page */
+  label?: string;
+  /** the registry record of the live run: the page is told when it ends */
+  liveRun?: LiveRun;
+  /** the run's directory, whose store is read once its own bus is gone */
+  dir?: string;
+  /** told once when the watched run ends */
+  onEnd?: (end: RunEnd) => void;
   host?: string;
   port?: number;
   log?: Logger;
@@ -22,7 +33,7 @@ export type ViewServerOptions = {
   backlogCap?: number;
 };
 
-export type ViewServer = { url: string; port: number; host: string; close(): Promise<void> };
+export type ViewServer = { url: string; port: number; host: string; watch: RunWatch; close(): Promise<void> };
 
 const here = dirname(fileURLToPath(import.meta.url));
 const PUBLIC = join(here, 'public');
@@ -41,6 +52,7 @@ const TYPES: Record<string, string> = {
   '.svg': 'image/svg+xml',
   '.png': 'image/png',
   '.json': 'application/json',
+  '.ico': 'image/svg+xml',
 };
 
 // The browser may load only what this server serves; inline style attributes are what uPlot writes.
@@ -73,6 +85,7 @@ export async function startViewServer(opts: ViewServerOptions): Promise<ViewServ
   const host = opts.host ?? '127.0.0.1';
   const cap = opts.backlogCap ?? 200_000;
   if (opts.live) await ensureTraceStream(opts.nc);
+  const watch = new RunWatch({ nc: opts.nc, live: opts.live, run: opts.run, liveRun: opts.liveRun, dir: opts.dir, log: opts.log, onEnd: opts.onEnd });
   const open = new Set<AbortController>();
   const loopbackBind = host === '::1' || LOOPBACK_HOSTS.test(host);
 
@@ -80,12 +93,22 @@ export async function startViewServer(opts: ViewServerOptions): Promise<ViewServ
     const abort = new AbortController();
     open.add(abort);
     req.on('close', () => abort.abort());
+    const nc = watch.nc;
+    const live = watch.live;
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
     const send = (event: string, data: unknown) => {
       if (!res.writableEnded) res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     };
-    const follow = f.follow && opts.live;
-    send('hello', { live: opts.live, follow, filter: f });
+    const follow = f.follow && live;
+    send('hello', { live, follow, filter: f });
+    let ended: RunEnd | undefined;
+    // When the run ends, a live stream gets what was still on its way, then says so and stops.
+    const unwatch = follow
+      ? watch.onEnd((end) => {
+          ended = end;
+          setTimeout(() => abort.abort(), 400);
+        })
+      : () => undefined;
     const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
     let backlog: TraceEvent[] = [];
     let dropped = 0;
@@ -100,7 +123,7 @@ export async function startViewServer(opts: ViewServerOptions): Promise<ViewServ
       pending = [];
     };
     try {
-      for await (const item of traceFeed(opts.nc, { subject: subjectFor(f), follow, signal: abort.signal })) {
+      for await (const item of traceFeed(nc, { subject: subjectFor(f), follow, signal: abort.signal })) {
         if ('events' in item) {
           const hits = item.events.filter((e) => matches(f, e));
           if (!hits.length) continue;
@@ -144,15 +167,18 @@ export async function startViewServer(opts: ViewServerOptions): Promise<ViewServ
         backlog = [];
         if (!follow) break;
       }
-      if (!follow) send('end', {});
+      if (!follow) send('end', { ended: watch.ended ?? null });
     } catch (err) {
-      if (!abort.signal.aborted) {
-        opts.log?.warn({ err: (err as Error).message }, 'view: trace stream failed');
-        send('failure', { message: (err as Error).message });
-      }
+      // A lost bus fails every open stream at once: the watch logs that once; the page retries.
+      if (!abort.signal.aborted) send('failure', { message: (err as Error).message, connection: watch.connection });
     } finally {
+      unwatch();
       clearInterval(heartbeat);
       if (flushTimer) clearTimeout(flushTimer);
+      if (ended) {
+        flushLive();
+        send('end', { ended });
+      }
       open.delete(abort);
       res.end();
     }
@@ -176,12 +202,36 @@ export async function startViewServer(opts: ViewServerOptions): Promise<ViewServ
       }
       return events(req, res, f);
     }
+    if (path === '/api/older') {
+      let f: ViewFilter;
+      let page: { before: number; limit: number };
+      try {
+        f = parseFilter(url.searchParams, ['before', 'limit']);
+        page = parsePage(url.searchParams);
+      } catch (err) {
+        if (err instanceof FilterError) return sendJson(res, 400, { error: err.message, issues: err.issues });
+        throw err;
+      }
+      return sendJson(res, 200, await readOlder(watch.nc, f, page.before, page.limit));
+    }
+    if (path === '/api/report') {
+      // the run's own records, when its directory is here (a run on a remote bus has none)
+      const asked = url.searchParams.get('run');
+      const dir = opts.dir && (!asked || asked === opts.run) ? opts.dir : undefined;
+      return sendJson(res, 200, dir ? { available: true, ...readViewReport(dir) } : { available: false });
+    }
     if (path === '/api/info') {
-      const summary = await summarize(opts.nc).catch(() => ({ runs: {} }));
-      return sendJson(res, 200, { run: opts.run ?? null, live: opts.live, ...summary });
+      const summary = await summarize(watch.nc).catch(() => ({ runs: {} }));
+      return sendJson(res, 200, { run: opts.run ?? null, label: opts.label ?? opts.run ?? null, live: watch.live, ended: watch.ended ?? null, connection: watch.connection, ...summary });
     }
     if (VENDOR[path]) return sendFile(res, VENDOR[path]!);
-    const rel = path === '/' ? 'index.html' : decodeURIComponent(path.slice(1));
+    let rel: string;
+    try {
+      rel = path === '/' ? 'index.html' : path === '/favicon.ico' ? 'favicon.svg' : decodeURIComponent(path.slice(1));
+    } catch {
+      // overlong or broken %-escapes (e.g. %c0%ae) are a bad request, not a server error
+      return sendJson(res, 400, { error: 'bad path encoding' });
+    }
     const file = normalize(join(PUBLIC, rel));
     if (!file.startsWith(PUBLIC + sep)) return sendJson(res, 404, { error: 'not found' });
     return sendFile(res, file);
@@ -205,10 +255,12 @@ export async function startViewServer(opts: ViewServerOptions): Promise<ViewServ
     url: `http://${shown}:${port}/`,
     port,
     host,
+    watch,
     async close() {
       for (const a of open) a.abort();
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
+      await watch.close();
     },
   };
 }

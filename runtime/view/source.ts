@@ -20,6 +20,7 @@ export const ViewFilter = z.object({
   follow: z.enum(['0', '1']).default('1').transform((v) => v === '1'),
   tail: z.coerce.number().int().min(1).max(1_000_000).optional().describe('send only the last N stored events, then live ones'),
   replay: z.coerce.number().positive().max(10_000).optional().describe('pace stored events at this many times their real speed'),
+  conversation: z.enum(['0', '1']).default('0').transform((v) => v === '1').describe('only what was said in dialogues (and their verdicts), not the protocol'),
 });
 export type ViewFilter = z.infer<typeof ViewFilter>;
 
@@ -29,18 +30,41 @@ export class FilterError extends Error {
   }
 }
 
-export function parseFilter(params: URLSearchParams): ViewFilter {
+/** `omit`: parameters of the endpoint itself, not filters (e.g. `/api/older`'s `before`). */
+export function parseFilter(params: URLSearchParams, omit: string[] = []): ViewFilter {
   const raw: Record<string, string> = {};
-  for (const [k, v] of params) if (v !== '') raw[k] = v;
+  for (const [k, v] of params) if (v !== '' && !omit.includes(k)) raw[k] = v;
   const r = ViewFilter.safeParse(raw);
   if (!r.success) throw new FilterError(describeIssues(r.error));
   return r.data;
 }
 
+/** `/api/older`: the events before a time (ms since the epoch), at most `limit` of them. */
+export const OlderPage = z.object({
+  before: z.coerce.number().positive(),
+  limit: z.coerce.number().int().min(1).max(5_000).default(500),
+});
+
+export function parsePage(params: URLSearchParams): z.infer<typeof OlderPage> {
+  const r = OlderPage.safeParse({ before: params.get('before') ?? undefined, limit: params.get('limit') || undefined });
+  if (!r.success) throw new FilterError(describeIssues(r.error));
+  return r.data;
+}
+
+/**
+ * Who speaks in a dialogue: a person filtering by "user" means what users said, which the
+ * trace files under role `dialogue`, kind `message` (the user role's own events are only
+ * its requests and replies). These names match both.
+ */
+export const SPEAKERS = new Set(['user', 'assistant', 'tool', 'system', 'judge']);
+
 /** The narrowest JetStream subject filter for a view filter; the rest is matched per event. */
 export function subjectFor(f: ViewFilter): string {
   const one = (xs?: string[]) => (xs && xs.length === 1 ? xs[0]! : '*');
-  return `${TRACE_ROOT}.${f.run ?? '*'}.${one(f.role)}.${one(f.kind)}`;
+  if (f.conversation) return `${TRACE_ROOT}.${f.run ?? '*'}.dialogue.*`;
+  // a speaker's words live under `dialogue`: the role token cannot narrow the subject
+  const role = f.role?.some((r) => SPEAKERS.has(r)) ? '*' : one(f.role);
+  return `${TRACE_ROOT}.${f.run ?? '*'}.${role}.${one(f.kind)}`;
 }
 
 const SLOT_STATES = new Set(['idle', 'working']);
@@ -61,9 +85,23 @@ export function dialogueOf(e: TraceEvent): string | undefined {
   return typeof d === 'string' ? d : e.trace;
 }
 
+/** The speaker of a dialogue event: a message's role, or `judge` for the dialogue's verdict. */
+export function speakerOf(e: TraceEvent): string | undefined {
+  if (e.role !== 'dialogue') return undefined;
+  if (e.kind === 'message') {
+    const role = field(field(e.data, 'message'), 'role');
+    return typeof role === 'string' ? role : undefined;
+  }
+  return e.kind === 'progress' && typeof field(e.data, 'status') === 'string' ? 'judge' : undefined;
+}
+
 export function matches(f: ViewFilter, e: TraceEvent): boolean {
   if (f.run && e.run !== f.run) return false;
-  if (f.role && !f.role.includes(e.role)) return false;
+  if (f.conversation && speakerOf(e) === undefined) return false;
+  if (f.role && !f.role.includes(e.role)) {
+    const who = speakerOf(e);
+    if (!who || !f.role.includes(who)) return false;
+  }
   if (f.kind && !f.kind.includes(e.kind)) return false;
   if (!f.slots && isSlotState(e)) return false;
   if (f.dialogue && dialogueOf(e) !== f.dialogue && e.trace !== f.dialogue) return false;
@@ -127,4 +165,51 @@ export async function summarize(nc: NatsConnection): Promise<StreamSummary> {
     r.kinds[kind] = (r.kinds[kind] ?? 0) + n;
   }
   return out;
+}
+
+/** Trace batches stored between two times (by when the stream stored them), for paging back. */
+async function readWindow(nc: NatsConnection, subject: string, from: number, to: number): Promise<TraceEvent[]> {
+  const js = jetstream(nc);
+  const consumer = await js.consumers.get(TRACE_STREAM, { filter_subjects: subject, deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(from).toISOString() });
+  const out: TraceEvent[] = [];
+  if ((await consumer.info(true)).num_pending === 0) return out;
+  const messages = await consumer.consume();
+  try {
+    for await (const m of messages) {
+      if (m.info.timestampNanos / 1e6 > to) break;
+      const decoded = decodeJson(m.data);
+      if (decoded.ok) {
+        const batch = TraceBatch.safeParse(decoded.value);
+        if (batch.success) out.push(...batch.data.events);
+      }
+      if (m.info.pending === 0) break;
+    }
+  } finally {
+    await messages.close();
+  }
+  return out;
+}
+
+// A batch is stored a flush (≈20 ms) after its first event: events older than `before`
+// may sit in batches stored a little after it.
+const STORE_LAG_MS = 2_000;
+
+/**
+ * The newest `limit` events that match `f` and happened before `before` (ms), oldest
+ * first, read from the stream on demand so a page can scroll back through a whole run.
+ * The window read grows until it holds enough events or reaches the stream's start.
+ */
+export async function readOlder(nc: NatsConnection, f: ViewFilter, before: number, limit: number): Promise<{ events: TraceEvent[]; more: boolean }> {
+  const jsm = await jetstreamManager(nc);
+  const info = await jsm.streams.info(TRACE_STREAM);
+  const first = info.state.first_ts ? Date.parse(info.state.first_ts) - STORE_LAG_MS : 0;
+  const subject = subjectFor(f);
+  for (let span = 60_000; ; span *= 4) {
+    const from = Math.max(first, before - span);
+    const hits = (await readWindow(nc, subject, from, before + STORE_LAG_MS)).filter((e) => e.ts < before && matches(f, e));
+    if (hits.length >= limit || from <= first) {
+      hits.sort((a, b) => a.ts - b.ts);
+      return { events: hits.slice(-limit), more: hits.length > limit || from > first };
+    }
+  }
 }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -39,7 +39,9 @@ test('up serves roles from modules, agent adds replicas, trace replays the run, 
   let agent: ReturnType<typeof startCli> | undefined;
   try {
     await up.line(/serving \d+ role/);
-    const bus = JSON.parse(readFileSync(join(runs, 'clirun', 'bus.json'), 'utf8')) as { url: string; pid: number };
+    // `up` announces its run in the live-run registry, where `view`, `trace` and `agent` look.
+    const bus = JSON.parse(readFileSync(join(runs, '.live', 'clirun.json'), 'utf8')) as { url: string; pid: number; run: string };
+    assert.equal(bus.run, 'clirun');
     // pong joins from another process, as it would from another machine.
     agent = startCli(['agent', 'pong', '--module', 'examples/ping-pong/pong.ts', '--replicas', '2', '--nats', bus.url, '--run', 'clirun'], env);
     await agent.line(/serving pong x2/);
@@ -62,6 +64,7 @@ test('up serves roles from modules, agent adds replicas, trace replays the run, 
     assert.equal(codeUp, 0, up.output());
     await new Promise((r) => setTimeout(r, 300));
     for (const pid of natsPid) assert.ok(!alive(pid), 'nats-server stopped with `up`');
+    assert.ok(!existsSync(join(runs, '.live', 'clirun.json')), 'the live record is withdrawn when the run ends');
     assert.ok(bus.pid > 0);
   } finally {
     up.child.kill('SIGKILL');

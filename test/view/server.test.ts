@@ -44,7 +44,7 @@ test('the page and its assets are served locally; nothing points outside', async
   const pub = join(import.meta.dirname, '../../runtime/view/public');
   for (const f of readdirSync(pub)) {
     // The SVG namespace is a name, not a fetch.
-    const text = readFileSync(join(pub, f), 'utf8').replaceAll("'http://www.w3.org/2000/svg'", '');
+    const text = readFileSync(join(pub, f), 'utf8').replaceAll("'http://www.w3.org/2000/svg'", '').replaceAll('"http://www.w3.org/2000/svg"', '');
     const external = [...text.matchAll(/(?:https?:)?\/\/[a-z0-9.-]+\.[a-z]{2,}/gi)].map((m) => m[0]);
     assert.deepEqual(external, [], `${f} refers to ${external.join(', ')}`);
   }
@@ -53,6 +53,12 @@ test('the page and its assets are served locally; nothing points outside', async
   assert.equal(vendor, readFileSync(createRequire(import.meta.url).resolve('uplot/dist/uPlot.iife.min.js'), 'utf8'));
   assert.equal((await fetch(url('/../package.json'))).status, 404);
   assert.equal((await fetch(url('/%2e%2e/package.json'))).status, 404);
+  // an overlong UTF-8 dot-dot is a bad request, not a server error
+  assert.equal((await fetch(url('/%c0%ae%c0%ae/%c0%ae%c0%ae/package.json'))).status, 400);
+  // the icon is ours: no 404 on every page load
+  const icon = await fetch(url('/favicon.ico'));
+  assert.equal(icon.status, 200);
+  assert.match(await icon.text(), /<svg/);
 });
 
 test('a request naming another host is refused (DNS rebinding)', async () => {

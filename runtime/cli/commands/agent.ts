@@ -5,7 +5,7 @@ import { LooptoolNode } from '../../node.ts';
 import { builtinRoles, loadRoleModules } from '../../roles.ts';
 import { runDir } from '../../rundir.ts';
 import { busConfigFromEnv } from '../../nats/connect.ts';
-import { findLiveBus } from '../../bus-file.ts';
+import { liveRuns } from '../../live-runs.ts';
 
 export default defineCommand({
   name: 'agent',
@@ -30,11 +30,12 @@ export default defineCommand({
     const byName = new Map(known.map((r) => [r.contract.name, r]));
     const missing = positionals.filter((p) => !byName.has(p));
     if (missing.length) throw new UsageError(`unknown role(s) ${missing.join(', ')}; known: ${[...byName.keys()].join(', ') || 'none'}`);
-    const live = findLiveBus();
+    // the newest live run on this machine (`looptool up`), unless a bus is named
+    const live = liveRuns()[0];
     const url = values.nats ?? process.env.NATS_URL ?? live?.url;
     if (!url) throw new UsageError('no bus to join: pass --nats URL, set NATS_URL, or start `looptool up` first');
     const run = values.run ?? live?.run ?? 'default';
-    const node = await LooptoolNode.start({ run, runDir: runDir(run), bus: busConfigFromEnv({ url }), config });
+    const node = await LooptoolNode.start({ run, runDir: runDir(run), bus: busConfigFromEnv({ url }), config, announce: false });
     const replicas = intFlag(values.replicas, 'replicas', 1, 1);
     const concurrency = values.concurrency ? intFlag(values.concurrency, 'concurrency', 1, 1) : undefined;
     for (const name of positionals) await node.serve(byName.get(name)!, { replicas, concurrency });

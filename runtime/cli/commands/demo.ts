@@ -3,6 +3,7 @@ import { defineCommand, EXIT } from '../command.ts';
 import { parseFlags } from '../args.ts';
 import { bold, dim } from '../style.ts';
 import { newRunId, runsRoot } from '../../rundir.ts';
+import { runLabel } from '../../live-runs.ts';
 import { compareVariants } from '../../loop/ablate.ts';
 import { CONFIG_FLAGS, configFromFlags, consoleProgress, roundsTable } from '../../loop/console.ts';
 import { demoConfig } from '../../loop/preset.ts';
@@ -29,7 +30,7 @@ export default defineCommand({
     const interrupt = interruptOnSignals();
     try {
       console.log(bold(`looptool demo: the closed loop vs static training on the same seed data, ${config.loop.rounds} rounds, budget ${config.loop.budget} samples per round`));
-      console.log(dim(`run dir ${relative(process.cwd(), dir)} (loop/ and static/ share round 0: seed pool, test split, warmed-up policy)`));
+      console.log(dim(`run dir ${relative(process.cwd(), dir)} (full/ is the loop, static/ the baseline; they share round 0: seed pool, test split, warmed-up policy); watch: looptool view, or looptool view --run ${runLabel(dir)}/full`));
       const rows = await compareVariants({
         dir,
         config,

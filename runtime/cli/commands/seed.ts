@@ -8,11 +8,11 @@ import { RunConfig } from '../../../protocols/config.ts';
 import { ApiDesignerContract } from '../../../protocols/roles/api-designer.ts';
 import type { ToolSpec } from '../../../protocols/toolspec.ts';
 import { describeIssues, LooptoolError, formatIssues } from '../../../protocols/errors.ts';
+import { runIdForDir } from '../../live-runs.ts';
 import { LooptoolNode } from '../../node.ts';
 import { newRunId, runsRoot } from '../../rundir.ts';
 import { busConfigFromEnv } from '../../nats/connect.ts';
 import { loadRoleModules } from '../../roles.ts';
-import { writeBusFile } from '../../bus-file.ts';
 import { runSeed, seedFiles, serveSeedRoles, settleRunConfig, type SeedSummary } from '../../seed.ts';
 import { interruptOnSignals } from '../interrupt.ts';
 
@@ -83,8 +83,8 @@ export default defineCommand({
     const concurrency = intFlag(values.concurrency, 'concurrency', 8, 1);
     const roleConcurrency = values['role-concurrency'] ? intFlag(values['role-concurrency'], 'role-concurrency', 1, 1) : undefined;
     const outDir = resolve(values.out ?? `${runsRoot()}/${newRunId('seed')}`);
-    // The run id is one NATS subject token: the directory name, cleaned.
-    const run = basename(outDir).replace(/[^A-Za-z0-9_-]+/g, '-') || 'seed';
+    // The run id is one NATS subject token, made from the directory as every command makes it.
+    const run = runIdForDir(outDir);
 
     let given: RunConfig | undefined = values.config ? readConfigFile(values.config) : undefined;
     if (values.seed !== undefined) given = { ...(given ?? RunConfig.parse({})), seed: values.seed };
@@ -100,8 +100,6 @@ export default defineCommand({
     }
 
     const node = await LooptoolNode.start({ run, runDir: outDir, bus: busConfigFromEnv({ url: values.nats }), config: config as unknown as Record<string, unknown> });
-    // `looptool trace --follow --run <id>` and `looptool view` find a live run by this file.
-    if (node.url) writeBusFile({ url: node.url, run, runDir: outDir, pid: process.pid, embedded: node.embedded });
     const interrupt = interruptOnSignals();
     const bar = values.json ? undefined : new Progress('dialogues', dialogues);
     try {

@@ -15,7 +15,6 @@ import type { AnyRoleImpl } from '../../../protocols/role.ts';
 import { LooptoolNode } from '../../node.ts';
 import { newRunId, runDir, writeJsonAtomic } from '../../rundir.ts';
 import { busConfigFromEnv } from '../../nats/connect.ts';
-import { writeBusFile } from '../../bus-file.ts';
 import { loadRoleModules } from '../../roles.ts';
 import { exportLooptool, exportOpenAI } from '../../corpus.ts';
 import { humanUserRole, runSimDialogue, sessionSeed, type HumanTurn } from '../../sim-session.ts';
@@ -117,7 +116,6 @@ export default defineCommand({
       const extra = await loadRoleModules(config.roles);
       const human = asUser ? humanUserRole(config, (t) => askUser(term, t, abort.signal)) : undefined;
       for (const r of [...seedRoles.filter((x) => !(human && x.contract.name === 'user')), ...(human ? [human] : []), ...extra]) await node.serve(r);
-      if (node.url) writeBusFile({ url: node.url, run, runDir: dir, pid: process.pid, embedded: node.embedded });
 
       if (values['list-domains']) {
         const tax = await node.client.call(ApiDesignerContract, 'taxonomy', {});

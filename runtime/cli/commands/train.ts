@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync } from 'node:fs';
-import { basename, join, relative, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { z } from 'zod';
 import type { Msg, Subscription } from '@nats-io/transport-node';
 import { defineCommand, EXIT, UsageError } from '../command.ts';
@@ -16,10 +16,10 @@ import { TraceBatch, traceSubject } from '../../../protocols/trace.ts';
 import { resolveTrainerDefaults, TrainerConfig } from '../../../protocols/trainer.ts';
 import { decodeJson } from '../../nats/codec.ts';
 import { busConfigFromEnv } from '../../nats/connect.ts';
+import { runIdForDir } from '../../live-runs.ts';
 import { LooptoolNode } from '../../node.ts';
 import { readSamples } from '../../corpus.ts';
 import { newRunId, readJsonIfExists, runsRoot, writeJsonAtomic } from '../../rundir.ts';
-import { writeBusFile } from '../../bus-file.ts';
 import { hashString, rng } from '../../../agents/common/sim/rng.ts';
 import { interruptOnSignals } from '../interrupt.ts';
 
@@ -178,7 +178,7 @@ export default defineCommand({
 
     // ---- run directory and state
     const outDir = resolve(values.out ?? join(runsRoot(), newRunId('train')));
-    const run = basename(outDir).replace(/[^A-Za-z0-9_-]+/g, '-') || 'train';
+    const run = runIdForDir(outDir);
     mkdirSync(outDir, { recursive: true });
     const statePath = join(outDir, 'train.json');
     const prior = TrainState.safeParse(readJsonIfExists(statePath));
@@ -197,7 +197,6 @@ export default defineCommand({
       if (!json) console.error(s);
     };
     const node = await LooptoolNode.start({ run, runDir: outDir, bus: busConfigFromEnv({ url: values.nats }), config: config as unknown as Record<string, unknown> });
-    if (node.url) writeBusFile({ url: node.url, run, runDir: outDir, pid: process.pid, embedded: node.embedded });
     const interrupt = interruptOnSignals();
     // Ctrl-C does not wait for a long bus call: the call is dropped here, and stopping
     // the node stops the trainer (the worker's current step is cut short). Nothing of

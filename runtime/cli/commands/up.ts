@@ -5,7 +5,6 @@ import { LooptoolNode } from '../../node.ts';
 import { builtinRoles, loadRoleModules } from '../../roles.ts';
 import { newRunId, runDir } from '../../rundir.ts';
 import { busConfigFromEnv } from '../../nats/connect.ts';
-import { writeBusFile } from '../../bus-file.ts';
 import { bold } from '../style.ts';
 
 export default defineCommand({
@@ -27,7 +26,6 @@ export default defineCommand({
     const roles = [...(await builtinRoles()), ...(await loadRoleModules([...config.roles, ...(values.module ?? [])]))];
     const replicas = intFlag(values.replicas, 'replicas', 1, 1);
     for (const r of roles) await node.serve(r, { replicas });
-    writeBusFile({ url: node.url!, run, runDir: dir, pid: process.pid, embedded: node.embedded });
     console.log(`${bold('looptool up')}: bus ${node.url} (${node.embedded ? 'embedded nats-server' : 'cluster'}), run ${run}`);
     console.log(`serving ${roles.length} role(s): ${roles.map((r) => r.contract.name).join(', ') || '(none registered)'}; Ctrl-C to stop`);
     const sig = await untilSignal();

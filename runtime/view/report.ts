@@ -1,0 +1,118 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { z } from 'zod';
+import { Composition } from '../../protocols/loop/merge.ts';
+
+/**
+ * The per-round figures the page charts, read from the run's own records (the files
+ * report.md is written from), so the page labels and numbers agree with the report:
+ * accuracy per round of this run and of its sibling variants (a demo's `static/`, an
+ * ablation's other variants), the trivial baselines when the records carry them, and
+ * the composition of each D_j a round trains on.
+ */
+export const ViewReport = z.object({
+  rounds: z.number().int().nullable().describe('rounds of the watched run (its manifest), when known'),
+  series: z.array(
+    z.object({
+      name: z.string(),
+      current: z.boolean().describe('the watched run (the others are its siblings)'),
+      points: z.array(z.object({ round: z.number().int(), accuracy: z.number(), n: z.number().int(), se: z.number().describe('binomial standard error of the accuracy on n test items') })),
+    }),
+  ),
+  baselines: z.array(z.object({ name: z.string(), value: z.number() })),
+  composition: z.array(z.object({ round: z.number().int().min(1), parts: z.record(z.string(), z.number()) })),
+});
+export type ViewReport = z.infer<typeof ViewReport>;
+
+// What report.ts needs of an eval record; extra fields (baselines, added later by others) pass through.
+const EvalFile = z.looseObject({ round: z.number().int().min(0), test: z.looseObject({ n: z.number().int(), accuracy: z.number() }) });
+const ManifestFile = z.looseObject({ rounds: z.number().int(), variant: z.string().optional() });
+
+function readJson(path: string): unknown {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+function roundDirs(dir: string): number[] {
+  try {
+    return readdirSync(dir)
+      .map((d) => /^round-(\d+)$/.exec(d))
+      .filter((m): m is RegExpExecArray => !!m)
+      .map((m) => Number(m[1]))
+      .sort((a, b) => a - b);
+  } catch {
+    return [];
+  }
+}
+
+function evals(dir: string): z.infer<typeof EvalFile>[] {
+  return roundDirs(dir)
+    .map((j) => EvalFile.safeParse(readJson(join(dir, `round-${j}`, 'eval.json'))))
+    .filter((r) => r.success)
+    .map((r) => r.data);
+}
+
+const BASELINE_KEY = /^(never|always)[-_ ]?(call|calls|tool|tools)?$|^(never|always)(Call|Calls)$/i;
+
+/**
+ * The trivial baselines (never call / always call) wherever an eval record puts them: a
+ * `baselines` object, or keys named like them, as a number or an `{ accuracy }` object.
+ */
+export function baselinesOf(record: unknown, depth = 0): { name: string; value: number }[] {
+  if (!record || typeof record !== 'object' || Array.isArray(record) || depth > 3) return [];
+  const out: { name: string; value: number }[] = [];
+  for (const [k, v] of Object.entries(record as Record<string, unknown>)) {
+    const value = typeof v === 'number' ? v : v && typeof v === 'object' && typeof (v as { accuracy?: unknown }).accuracy === 'number' ? (v as { accuracy: number }).accuracy : undefined;
+    if (BASELINE_KEY.test(k) && value !== undefined && Number.isFinite(value)) out.push({ name: k.replace(/[-_ ]?(calls?|tools?)$/i, '').toLowerCase() + ' call', value });
+    else if (k === 'baselines' && v && typeof v === 'object') {
+      for (const [bk, bv] of Object.entries(v as Record<string, unknown>)) {
+        const bvalue = typeof bv === 'number' ? bv : bv && typeof bv === 'object' && typeof (bv as { accuracy?: unknown }).accuracy === 'number' ? (bv as { accuracy: number }).accuracy : undefined;
+        if (bvalue !== undefined && Number.isFinite(bvalue)) out.push({ name: bk.replace(/[-_]/g, ' '), value: bvalue });
+      }
+    } else if (v && typeof v === 'object') out.push(...baselinesOf(v, depth + 1));
+  }
+  return out;
+}
+
+function series(dir: string, name: string, current: boolean): ViewReport['series'][number] {
+  return {
+    name,
+    current,
+    points: evals(dir).map((e) => ({ round: e.round, accuracy: e.test.accuracy, n: e.test.n, se: e.test.n > 0 ? Math.sqrt((e.test.accuracy * (1 - e.test.accuracy)) / e.test.n) : 0 })),
+  };
+}
+
+/** A loop run directory is one with a manifest; its siblings with one are the other variants of a demo or an ablation. */
+export function readViewReport(dir: string): ViewReport {
+  const manifest = ManifestFile.safeParse(readJson(join(dir, 'manifest.json')));
+  const rounds = manifest.success ? manifest.data.rounds : null;
+  const all = [series(dir, basename(dir), true)];
+  const parent = dirname(dir);
+  if (existsSync(join(parent, 'manifest.json')) === false) {
+    let siblings: string[] = [];
+    try {
+      siblings = readdirSync(parent).filter((d) => join(parent, d) !== dir && existsSync(join(parent, d, 'manifest.json')));
+    } catch {
+      siblings = [];
+    }
+    for (const s of siblings.sort()) all.push(series(join(parent, s), s, false));
+  }
+  // The baselines of the newest round that has them (they do not depend on the policy).
+  const records = evals(dir);
+  let baselines: ViewReport['baselines'] = [];
+  for (const r of records) {
+    const b = baselinesOf(r);
+    if (b.length) baselines = b;
+  }
+  const composition: ViewReport['composition'] = [];
+  // D_j for the rounds that train on it: D_{rounds+1}, merged after the last round, trains nothing.
+  for (const j of roundDirs(dir)) {
+    if (j < 1 || (rounds !== null && j > rounds)) continue;
+    const c = Composition.safeParse(readJson(join(dir, `round-${j}`, 'composition.json')));
+    if (c.success) composition.push({ round: j, parts: { ...c.data.parts } });
+  }
+  return { rounds, series: all.filter((s) => s.points.length > 0 || s.current), baselines, composition };
+}
