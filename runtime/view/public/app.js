@@ -1,12 +1,16 @@
 // looptool view: the page. Three server-sent-event streams from /api/events:
 // the dashboard (state, metric and progress events: loop diagram and charts), the
-// message list (with the filters of the form), and the open dialogue's transcript.
+// message list (with the filters of the form), and the open dialogue's transcript;
+// /api/report for the run's own per-round records (what report.md shows).
 import { LoopDiagram } from './loop.js';
 import { Charts } from './charts.js';
+import { openStream } from './stream.js';
+import { MessageList } from './msglist.js';
 
 const $ = (s) => document.querySelector(s);
-const MAX_ROWS = 1500;
+const TAIL = 1500;
 const KINDS = ['request', 'reply', 'error', 'state', 'metric', 'progress', 'message', 'log', 'retry'];
+const SPEAKERS = ['user', 'assistant', 'tool', 'judge'];
 const FIXED_COLORS = { user: '#2563eb', assistant: '#16a34a', tool: '#ea580c', planner: '#9333ea', judge: '#dc2626', critic: '#0891b2', loop: '#b45309', trainer: '#db2777', client: '#6b7280' };
 
 export function roleColor(role) {
@@ -19,11 +23,13 @@ export function roleColor(role) {
 
 const page = {
   run: undefined,
+  label: undefined,
   live: false,
+  ended: undefined,
   replay: undefined,
+  mode: 'protocol',
   streams: { dash: undefined, msgs: undefined, dialogue: undefined },
   dialogue: undefined,
-  counts: { msgs: 0, dash: 0 },
   synced: { dash: false, msgs: false },
 };
 
@@ -31,28 +37,23 @@ function setStatus(s, text) {
   const el = $('#status');
   el.dataset.status = s;
   el.textContent = text ?? s;
+  el.title = text ?? s;
 }
 
-/** Opens one SSE stream; events are de-duplicated by id (a reconnect re-sends what was stored). */
-function openStream(params, handlers) {
-  const qs = new URLSearchParams(Object.entries(params).filter(([, v]) => v !== undefined && v !== ''));
-  const es = new EventSource(`/api/events?${qs}`);
-  const seen = new Set();
-  es.addEventListener('events', (m) => {
-    const fresh = JSON.parse(m.data).filter((e) => !seen.has(e.id) && seen.add(e.id));
-    if (fresh.length) handlers.events(fresh);
-  });
-  es.addEventListener('synced', (m) => handlers.synced?.(JSON.parse(m.data)));
-  es.addEventListener('end', () => {
-    es.close();
-    handlers.end?.();
-  });
-  es.addEventListener('failure', (m) => handlers.failure?.(JSON.parse(m.data)));
-  es.onerror = () => {
-    if (es.readyState === EventSource.CLOSED) handlers.failure?.({ message: 'connection closed' });
-    else handlers.reconnecting?.();
-  };
-  return es;
+/** The run is over: said once on the badge, whatever told us first (a stream or /api/info). */
+function setEnded(ended) {
+  if (!ended || page.ended) return;
+  page.ended = ended;
+  page.live = false;
+  setStatus(ended.status, ended.status === 'failed' ? `failed: ${ended.reason ?? 'no reason given'}` : 'finished');
+  document.body.dataset.ended = ended.status;
+  void refreshInfo();
+  void refreshReport();
+}
+
+function lostConnection(f) {
+  if (page.ended) return;
+  setStatus('disconnected', `connection lost; retrying in ${Math.round(f.retryIn / 1000)} s`);
 }
 
 function closeStream(name) {
@@ -71,6 +72,13 @@ function chatOf(e) {
   return m;
 }
 
+/** A dialogue's verdict (the seeding driver's progress event): the judge's line in a conversation. */
+function verdictOf(e) {
+  const d = e.data;
+  if (e.role !== 'dialogue' || e.kind !== 'progress' || !d || typeof d.status !== 'string') return undefined;
+  return { role: 'judge', content: `${d.status}${d.reason ? ` (${d.reason})` : ''}${typeof d.samples === 'number' ? ` · ${d.samples} samples` : ''}` };
+}
+
 function callText(c) {
   const f = c.function ?? c;
   let args = f.arguments;
@@ -78,13 +86,15 @@ function callText(c) {
   return `${f.name}(${args})`;
 }
 
+function chatText(chat) {
+  const calls = chat.tool_calls ?? chat.calls;
+  const text = typeof chat.content === 'string' ? chat.content : chat.content == null ? '' : JSON.stringify(chat.content);
+  return `${text}${Array.isArray(calls) && calls.length ? `${text ? ' ' : ''}${calls.map(callText).join(' ')}` : ''}`;
+}
+
 function summary(e) {
   const chat = chatOf(e);
-  if (chat) {
-    const calls = chat.tool_calls ?? chat.calls;
-    const text = typeof chat.content === 'string' ? chat.content : chat.content == null ? '' : JSON.stringify(chat.content);
-    return `${chat.role}: ${text}${Array.isArray(calls) && calls.length ? ` ${calls.map(callText).join(' ')}` : ''}`;
-  }
+  if (chat) return `${chat.role}: ${chatText(chat)}`;
   if (e.data === undefined) return e.msg ? `#${e.msg.slice(-8)}` : '';
   const s = typeof e.data === 'string' ? e.data : JSON.stringify(e.data);
   return s.length > 300 ? `${s.slice(0, 297)}...` : s;
@@ -100,67 +110,89 @@ const time = (ts) => new Date(ts).toISOString().slice(11, 23);
 
 // ---------- message list ----------
 
-function messageRow(e) {
+function cellsRow(e, cls, role, cells) {
   const row = document.createElement('div');
-  row.className = `msg k-${e.kind}`;
-  row.dataset.role = e.role;
+  row.className = cls;
+  row.dataset.role = role;
   row.dataset.kind = e.kind;
   const d = dialogueOf(e);
   if (d) row.dataset.dialogue = d;
-  row.style.setProperty('--c', roleColor(e.role));
-  const cells = [
-    ['t', time(e.ts)],
-    ['r', e.role],
-    ['k', e.kind],
-    ['v', e.verb ?? ''],
-    ['d', summary(e)],
-  ];
-  for (const [cls, text] of cells) {
+  row.style.setProperty('--c', roleColor(role));
+  for (const [c, text] of cells) {
     const span = document.createElement('span');
-    span.className = cls;
+    span.className = c;
     span.textContent = text;
-    if (cls === 'd') span.title = text;
+    if (c === 'd') span.title = text;
     row.append(span);
   }
   return row;
 }
 
-function addMessages(events) {
-  const list = $('#msg-list');
-  const stick = list.scrollTop + list.clientHeight >= list.scrollHeight - 30;
-  const frag = document.createDocumentFragment();
-  for (const e of events) frag.append(messageRow(e));
-  list.append(frag);
-  while (list.childElementCount > MAX_ROWS) list.firstElementChild.remove();
-  page.counts.msgs += events.length;
-  $('#msg-count').textContent = `${page.counts.msgs} shown${page.counts.msgs > MAX_ROWS ? ` (last ${MAX_ROWS} kept)` : ''}`;
-  if (stick) list.scrollTop = list.scrollHeight;
+/** The protocol view: every trace event as the bus saw it. */
+function protocolRow(e) {
+  return cellsRow(e, `msg k-${e.kind}`, e.role, [
+    ['t', time(e.ts)],
+    ['r', e.role],
+    ['k', e.kind],
+    ['v', e.verb ?? ''],
+    ['d', summary(e)],
+  ]);
+}
+
+/** The conversation view: who said what in which dialogue. */
+function conversationRow(e) {
+  const chat = chatOf(e) ?? verdictOf(e) ?? { role: e.role, content: summary(e) };
+  const row = cellsRow(e, `msg conv k-${e.kind}`, chat.role, [
+    ['t', time(e.ts)],
+    ['r', chat.role],
+    ['v', (dialogueOf(e) ?? '').slice(-13)],
+    ['d', chatText(chat)],
+  ]);
+  row.dataset.speaker = chat.role;
+  return row;
+}
+
+let list;
+
+function messageFilters() {
+  return {
+    run: page.run,
+    role: $('#f-role').value,
+    kind: page.mode === 'conversation' ? '' : $('#f-kind').value,
+    dialogue: $('#f-dialogue').value.trim(),
+    slots: $('#f-slots').checked ? '1' : '0',
+    conversation: page.mode === 'conversation' ? '1' : '0',
+  };
+}
+
+async function olderMessages(before) {
+  const qs = new URLSearchParams(Object.entries({ ...messageFilters(), before: String(before), limit: '500' }).filter(([, v]) => v !== ''));
+  const res = await fetch(`/api/older?${qs}`);
+  if (!res.ok) throw new Error(`older messages: HTTP ${res.status}`);
+  return res.json();
 }
 
 function startMessages() {
   closeStream('msgs');
-  $('#msg-list').replaceChildren();
-  page.counts.msgs = 0;
+  list.row = page.mode === 'conversation' ? conversationRow : protocolRow;
+  list.clear();
+  document.body.dataset.mode = page.mode;
+  $('#f-kind').disabled = page.mode === 'conversation';
+  fillRoles();
   page.synced.msgs = false;
-  const follow = $('#f-follow').checked;
+  document.body.dataset.msgsSynced = '0';
   page.streams.msgs = openStream(
+    { ...messageFilters(), follow: $('#f-follow').checked ? '1' : '0', tail: page.replay ? undefined : String(TAIL), replay: page.replay },
     {
-      run: page.run,
-      role: $('#f-role').value,
-      kind: $('#f-kind').value,
-      dialogue: $('#f-dialogue').value.trim(),
-      slots: $('#f-slots').checked ? '1' : '0',
-      follow: follow ? '1' : '0',
-      tail: page.replay ? undefined : String(MAX_ROWS),
-      replay: page.replay,
-    },
-    {
-      events: addMessages,
-      synced: () => {
+      events: (evs) => list.add(evs),
+      synced: (s) => {
         page.synced.msgs = true;
+        list.more = s.dropped > 0;
+        list.schedule();
         document.body.dataset.msgsSynced = '1';
       },
-      failure: (f) => setStatus('disconnected', `error: ${f.message}`),
+      end: (m) => setEnded(m.ended),
+      lost: lostConnection,
     },
   );
 }
@@ -198,7 +230,7 @@ function bubble(e, chat) {
 }
 
 function transcriptItem(e) {
-  const chat = chatOf(e);
+  const chat = chatOf(e) ?? verdictOf(e);
   if (chat) return bubble(e, chat);
   const line = document.createElement('div');
   line.className = 'tline';
@@ -216,7 +248,9 @@ function openDialogue(id) {
   box.dataset.dialogue = id;
   $('#transcript-id').textContent = id;
   let items = [];
+  let frame = 0;
   const render = () => {
+    frame = 0;
     items.sort((a, b) => a.ts - b.ts);
     box.replaceChildren(...items.map(transcriptItem));
     box.scrollTop = box.scrollHeight;
@@ -226,7 +260,7 @@ function openDialogue(id) {
     {
       events: (evs) => {
         items = items.concat(evs.filter((e) => e.kind !== 'state'));
-        render();
+        if (!frame) frame = requestAnimationFrame(render);
       },
     },
   );
@@ -241,33 +275,46 @@ function startDashboard() {
   closeStream('dash');
   loop.reset();
   charts.reset();
-  page.counts.dash = 0;
   page.synced.dash = false;
   document.body.dataset.dashSynced = '0';
   page.streams.dash = openStream(
     { run: page.run, kind: 'state,metric,progress', slots: '0', follow: '1', replay: page.replay },
     {
       events: (evs) => {
+        let stage = false;
         for (const e of evs) {
-          if (e.kind === 'metric') charts.feed(e);
-          else loop.feed(e);
+          if (e.kind === 'metric') {
+            charts.feed(e);
+            if (e.role === 'loop') stage = true;
+          } else loop.feed(e);
         }
-        page.counts.dash += evs.length;
+        // a finished stage may have written a round's records: the report charts follow them
+        if (stage) void refreshReport();
       },
       synced: (s) => {
         page.synced.dash = true;
         document.body.dataset.dashSynced = '1';
+        if (page.ended) return;
         if (page.replay) setStatus('finished', 'replayed');
         else if (s.live) setStatus('live');
         else setStatus('finished', 'finished run');
       },
-      end: () => {
-        if (!page.live && !page.replay) setStatus('finished', 'finished run');
+      end: (m) => {
+        if (m.ended) setEnded(m.ended);
+        else if (!page.live && !page.replay && !page.ended) setStatus('finished', 'finished run');
       },
-      reconnecting: () => setStatus('connecting', 'reconnecting…'),
-      failure: (f) => setStatus('disconnected', `error: ${f.message}`),
+      lost: lostConnection,
     },
   );
+}
+
+async function refreshReport() {
+  try {
+    const res = await fetch(`/api/report?${new URLSearchParams(page.run ? { run: page.run } : {})}`);
+    if (res.ok) charts.setReport(await res.json());
+  } catch {
+    // the badge shows a lost connection; the next stage retries
+  }
 }
 
 // ---------- run selection, info ----------
@@ -276,9 +323,9 @@ function newestRun(runs) {
   return Object.keys(runs).sort().at(-1);
 }
 
-function fillSelect(sel, values, counts) {
+function fillSelect(sel, values, labels = {}) {
   const keep = sel.value;
-  const opts = [['', 'all'], ...values.map((v) => [v, counts && counts[v] !== undefined ? `${v} (${counts[v]})` : v])];
+  const opts = [['', 'all'], ...values.map((v) => [v, labels[v] ?? v])];
   sel.replaceChildren(
     ...opts.map(([v, label]) => {
       const o = document.createElement('option');
@@ -290,12 +337,21 @@ function fillSelect(sel, values, counts) {
   sel.value = values.includes(keep) ? keep : '';
 }
 
+/** Roles as a person means them: in a conversation, who spoke; in the protocol view, the bus roles too. */
+function fillRoles() {
+  const cur = page.info?.runs?.[page.run] ?? { roles: {}, kinds: {} };
+  if (page.mode === 'conversation') return fillSelect($('#f-role'), SPEAKERS);
+  const roles = Object.keys(cur.roles).sort();
+  const speakers = cur.roles.dialogue ? SPEAKERS.filter((r) => !roles.includes(r)) : [];
+  fillSelect($('#f-role'), [...roles, ...speakers], Object.fromEntries(speakers.map((r) => [r, `${r} (said)`])));
+}
+
 async function refreshInfo(first = false) {
   let info;
   try {
     info = await (await fetch('/api/info')).json();
   } catch {
-    setStatus('disconnected');
+    if (!page.ended) setStatus('disconnected', 'viewer unreachable; retrying');
     return;
   }
   page.info = info;
@@ -303,7 +359,12 @@ async function refreshInfo(first = false) {
     page.live = info.live;
     const asked = new URLSearchParams(location.search).get('run');
     page.run = asked ?? info.run ?? newestRun(info.runs);
+    page.label = asked ? asked : info.label ?? page.run;
+    if (info.runs[page.run]?.roles?.dialogue) page.mode = 'conversation';
+    $('#f-mode').value = page.mode;
   }
+  if (info.ended) setEnded(info.ended);
+  else if (info.live && info.connection === 'lost') setStatus('disconnected', 'bus connection lost; retrying');
   const runs = Object.keys(info.runs).sort().reverse();
   if (page.run && !runs.includes(page.run)) runs.unshift(page.run);
   const rs = $('#run-select');
@@ -311,13 +372,14 @@ async function refreshInfo(first = false) {
     ...runs.map((r) => {
       const o = document.createElement('option');
       o.value = r;
-      o.textContent = r;
+      o.textContent = r === info.run && info.label && info.label !== r ? `${info.label} (${r})` : r;
       return o;
     }),
   );
   if (page.run) rs.value = page.run;
+  document.body.dataset.run = page.run ?? '';
   const cur = info.runs[page.run] ?? { roles: {}, kinds: {}, events: 0 };
-  fillSelect($('#f-role'), Object.keys(cur.roles).sort());
+  if (!first) fillRoles();
   fillSelect($('#f-kind'), KINDS.filter((k) => cur.kinds[k] !== undefined));
   $('#counts').textContent = `${Object.keys(cur.roles).length} roles · ${cur.events} trace batches stored`;
   $('#replay-controls').hidden = info.live;
@@ -329,6 +391,7 @@ function restart() {
   $('#transcript').replaceChildren();
   startDashboard();
   startMessages();
+  void refreshReport();
 }
 
 async function boot() {
@@ -338,15 +401,26 @@ async function boot() {
   });
   loop.reset();
   charts = new Charts($('#charts-panel'), $('#charts-panel .charts'));
+  list = new MessageList($('#msg-list'), { row: protocolRow, onOlder: olderMessages });
+  list.onRender = (n) => ($('#msg-count').textContent = `${n} shown${list.more ? ' · scroll up for older' : ''}`);
   await refreshInfo(true);
-  setStatus(page.live ? 'connecting' : 'finished', page.live ? 'connecting' : 'finished run');
+  if (!page.ended) setStatus(page.live ? 'connecting' : 'finished', page.live ? 'connecting' : 'finished run');
   restart();
-  setInterval(() => void refreshInfo(), page.live ? 3000 : 30000);
+  const poll = () => setTimeout(async () => {
+    await refreshInfo();
+    poll();
+  }, page.live ? 3000 : 30000);
+  poll();
 
   $('#run-select').addEventListener('change', (ev) => {
     page.run = ev.target.value;
     history.replaceState(null, '', `?run=${encodeURIComponent(page.run)}`);
     restart();
+  });
+  $('#f-mode').addEventListener('change', (ev) => {
+    page.mode = ev.target.value;
+    $('#f-role').value = '';
+    startMessages();
   });
   for (const id of ['#f-role', '#f-kind', '#f-slots', '#f-follow']) $(id).addEventListener('change', startMessages);
   let typing;
@@ -360,6 +434,7 @@ async function boot() {
     $('#f-dialogue').value = '';
     startMessages();
   });
+  $('#msg-older').addEventListener('click', () => void list.older());
   $('#msg-list').addEventListener('click', (ev) => {
     const row = ev.target.closest('.msg');
     if (row?.dataset.dialogue) openDialogue(row.dataset.dialogue);
