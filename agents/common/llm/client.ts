@@ -94,6 +94,19 @@ export function retryAfterMs(headers: Headers | undefined): number | undefined {
 }
 
 /**
+ * A chat call that failed for good. `status` is the endpoint's HTTP status when it sent one,
+ * so that callers can tell a request the endpoint refuses (400: e.g. a prompt longer than
+ * the model's context) from an endpoint that is down.
+ */
+export class LlmCallError extends LooptoolError {
+  readonly status: number | undefined;
+  constructor(reply: ConstructorParameters<typeof LooptoolError>[0], status?: number) {
+    super(reply);
+    this.status = status;
+  }
+}
+
+/**
  * A chat client for one role's endpoint. All roles of a process that use the same
  * baseURL + model share one FIFO concurrency limiter, so a busy planner cannot
  * starve the judge and the endpoint never sees more than `concurrency` requests.
@@ -186,7 +199,7 @@ export class LlmClient {
           const tries = attempt === 1 ? '1 attempt' : `${attempt} attempts`;
           const message = this.redact(`${what}: llm call to ${e.model} at ${e.baseURL} failed after ${tries}: ${failure.reason}`);
           this.#emit({ kind: 'error', role: e.role, model: e.model, attempt, reason: this.redact(failure.reason), status: failure.status });
-          throw new LooptoolError({ code: failure.code, message, retryable: failure.retryable });
+          throw new LlmCallError({ code: failure.code, message, retryable: failure.retryable }, failure.status);
         }
         const backoff = Math.min(e.retryMaxMs, e.retryBaseMs * 2 ** (attempt - 1)) * (0.75 + Math.random() * 0.5);
         const delayMs = Math.round(Math.min(e.retryMaxMs, failure.retryAfterMs ?? backoff));

@@ -1,30 +1,47 @@
 import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { CATEGORIES, type CheckMode, normalizeCategory } from '../../../protocols/bfcl/index.ts';
+import { CATEGORIES, type Category, type CheckMode, normalizeCategory } from '../../../protocols/bfcl/index.ts';
 import { bfclDataDir, loadBfclCategory } from '../../bfcl/files.ts';
 import { checkFile, findResultFiles, pct, scoreFiles, scoresJson, scoresTable } from '../../bfcl/score.ts';
-import { EXIT, UsageError, defineCommand } from '../command.ts';
+import { type Answerer, EndpointAnswerer, PolicyAnswerer, policyModelSpec } from '../../bfcl/answerers.ts';
+import { runBfcl as answerAll } from '../../bfcl/run.ts';
+import { resolveEndpoint } from '../../../agents/common/llm/config.ts';
+import { runsRoot } from '../../rundir.ts';
+import { Progress } from '../style.ts';
+import { interruptOnSignals } from '../interrupt.ts';import { EXIT, UsageError, defineCommand } from '../command.ts';
 
 /**
  * `looptool eval <what> ...`: evaluations. The first word picks the evaluation, so later
  * ones (`eval sim`, ...) are one more entry in SUBCOMMANDS.
  */
 
-const USAGE = `eval bfcl check --category C --results FILE [--out FILE] [--data DIR] [--mode prompt|fc] [--json]
-       looptool eval bfcl score --results DIR [--data DIR] [--mode prompt|fc] [--json]`;
+const USAGE = `eval bfcl run (--endpoint URL --model NAME | --model DIR|PRESET) [--mode fc|prompt] [--categories a,b,...] [--limit N]
+                      [--out DIR] [--concurrency C] [--api-key-env VAR] [--timeout-ms MS] [--retries N] [--max-tokens N] [--data DIR] [--json]
+       looptool eval bfcl check --category C --results FILE [--out FILE] [--data DIR] [--mode prompt|fc] [--json]
+       looptool eval bfcl score --results DIR [--data DIR] [--mode prompt|fc] [--json]
+
+run: asks a model every question of the chosen single-turn categories (default: all of
+${'  '}${CATEGORIES.join(', ')}), appends the answers to BFCL result files in --out (one per
+category; a second run skips the ids already answered), then checks and scores them like
+"score". --endpoint: any OpenAI-compatible server, key from LOOPTOOL_LLM_API_KEY or the
+variable --api-key-env names. --model without --endpoint: the local policy worker.
+--mode fc (default): the functions go as OpenAI tools; prompt: the system prompt asks for
+[func(a=1)] text. Multi-turn categories are out of scope. Exit: 0 done, 1 stopped (endpoint
+failure; what was written stays), 2 usage, 130 interrupted.`;
 
 type Sub = { summary: string; run(argv: string[]): Promise<number> };
 
 const SUBCOMMANDS: Record<string, Sub> = {
-  bfcl: { summary: 'BFCL v3 AST checker with the leaderboard verdicts (check, score)', run: runBfcl },
+  bfcl: { summary: 'BFCL v3: answer with a model or endpoint, check and score with the leaderboard verdicts (run, check, score)', run: runBfcl },
 };
 
 async function runBfcl(argv: string[]): Promise<number> {
   const [verb, ...rest] = argv;
   if (verb === 'check') return bfclCheck(rest);
   if (verb === 'score') return bfclScore(rest);
-  throw new UsageError(verb ? `unknown "eval bfcl" verb "${verb}" (check, score)` : 'eval bfcl needs a verb: check or score');
+  if (verb === 'run') return bfclRun(rest);
+  throw new UsageError(verb ? `unknown "eval bfcl" verb "${verb}" (run, check, score)` : 'eval bfcl needs a verb: run, check or score');
 }
 
 function flags(argv: string[]) {
@@ -104,9 +121,165 @@ async function bfclScore(argv: string[]): Promise<number> {
   return EXIT.ok;
 }
 
+function runFlags(argv: string[]) {
+  try {
+    return parseArgs({
+      args: argv,
+      options: {
+        endpoint: { type: 'string' },
+        model: { type: 'string' },
+        mode: { type: 'string', default: 'fc' },
+        categories: { type: 'string' },
+        limit: { type: 'string' },
+        out: { type: 'string' },
+        concurrency: { type: 'string', default: '16' },
+        'api-key-env': { type: 'string' },
+        'timeout-ms': { type: 'string' },
+        retries: { type: 'string' },
+        'max-tokens': { type: 'string' },
+        data: { type: 'string' },
+        json: { type: 'boolean', default: false },
+      },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+function intFlag(name: string, v: string | undefined, min: number, max: number): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} expects an integer ${min}..${max}, got "${v}"`);
+  return n;
+}
+
+function categoriesFlag(v: string | undefined): Category[] {
+  if (v === undefined) return [...CATEGORIES];
+  const out: Category[] = [];
+  for (const raw of v.split(',').map((s) => s.trim()).filter(Boolean)) {
+    if (raw.startsWith('multi_turn') || raw.startsWith('BFCL_v3_multi_turn'))
+      throw new UsageError(`${raw}: multi-turn categories are out of scope for "eval bfcl run" (single-turn only)`);
+    const c = normalizeCategory(raw);
+    if (!c) throw new UsageError(`unknown category "${raw}" (one of: ${CATEGORIES.join(', ')})`);
+    if (!out.includes(c)) out.push(c);
+  }
+  if (!out.length) throw new UsageError('--categories is empty');
+  return out;
+}
+
+const slug = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^_+|_+$/g, '').slice(0, 80) || 'model';
+
+async function bfclRun(argv: string[]): Promise<number> {
+  const f = runFlags(argv);
+  const mode = modeFlag(f.mode);
+  if (!f.model) throw new UsageError('--model is required: a model name with --endpoint URL, or a checkpoint directory / preset for the local policy');
+  const categories = categoriesFlag(f.categories);
+  const limit = intFlag('limit', f.limit, 1, 1_000_000);
+  const concurrency = intFlag('concurrency', f.concurrency, 1, 4096)!;
+  const dataDir = bfclDataDir(f.data);
+  const outDir = resolve(f.out ?? join(runsRoot(), 'bfcl', `${slug(f.model)}-${mode}`));
+
+  let answerer: Answerer;
+  if (f.endpoint) {
+    let apiKey: string | undefined;
+    if (f['api-key-env']) {
+      apiKey = process.env[f['api-key-env']];
+      if (!apiKey) throw new UsageError(`--api-key-env ${f['api-key-env']}: that environment variable is not set`);
+    }
+    // Flags are the most specific layer; LOOPTOOL_LLM_* (key, timeouts, retries) fill the rest.
+    const flagged = {
+      baseURL: f.endpoint,
+      model: f.model,
+      concurrency,
+      ...(apiKey === undefined ? {} : { apiKey }),
+      ...(f['timeout-ms'] === undefined ? {} : { timeoutMs: intFlag('timeout-ms', f['timeout-ms'], 1, 86_400_000) }),
+      ...(f.retries === undefined ? {} : { maxRetries: intFlag('retries', f.retries, 0, 20) }),
+      ...(f['max-tokens'] === undefined ? {} : { maxTokens: intFlag('max-tokens', f['max-tokens'], 1, 1_000_000) }),
+    };
+    answerer = new EndpointAnswerer(resolveEndpoint('bfcl', { roles: { bfcl: flagged } }));
+  } else {
+    if (f['api-key-env']) throw new UsageError('--api-key-env needs --endpoint');
+    answerer = await PolicyAnswerer.start(policyModelSpec(f.model), {
+      maxBatch: concurrency,
+      maxNewTokens: intFlag('max-tokens', f['max-tokens'], 1, 1_000_000),
+    });
+  }
+
+  const label = `bfcl ${mode}`;
+  let bar: Progress | undefined;
+  let t0 = 0;
+  const interrupt = interruptOnSignals();
+  let outcome;
+  try {
+    outcome = await answerAll({
+      answerer,
+      modelLabel: f.endpoint ? f.model : JSON.stringify(answerer.describe.model),
+      mode,
+      categories,
+      limit,
+      outDir,
+      dataDir,
+      concurrency,
+      signal: interrupt.signal,
+      onStart(toAsk) {
+        if (toAsk > 0) bar = new Progress(label, toAsk);
+        t0 = performance.now();
+      },
+      onAnswer(done) {
+        const secs = (performance.now() - t0) / 1000;
+        bar?.set(done, secs > 0 ? `${(done / secs).toFixed(1)} answers/s` : '');
+      },
+    });
+  } finally {
+    interrupt.dispose();
+    await answerer.close();
+  }
+  bar?.end();
+  for (const p of outcome.problems) process.stderr.write(`data: ${p}\n`);
+  const rate = outcome.seconds > 0 ? outcome.answered / outcome.seconds : 0;
+  process.stderr.write(
+    `${label}: ${outcome.answered} answered in ${outcome.seconds.toFixed(1)} s (${rate.toFixed(1)} answers/s), ${outcome.skipped} already in ${outDir}` +
+      `${outcome.rejected.length ? `, ${outcome.rejected.length} refused by the endpoint (counted wrong; a rerun asks them again)` : ''}\n`,
+  );
+  for (const r of outcome.rejected.slice(0, 5)) process.stderr.write(`  refused ${r.id}: ${r.reason}\n`);
+  if (outcome.stopped !== undefined) {
+    const why = outcome.stopped instanceof Error ? outcome.stopped.message : String(outcome.stopped);
+    const written = outcome.skipped + outcome.answered;
+    process.stderr.write(
+      `${outcome.interrupted ? 'interrupted' : 'stopped'}: ${why}\n${written}/${outcome.questions} answers are in ${outDir}; run the same command again to continue.\n`,
+    );
+    return outcome.interrupted ? EXIT.interrupted : EXIT.failed;
+  }
+  const scores = scoreFiles(outcome.files, dataDir, mode, outcome.subset);
+  const scope = limit === undefined ? 'all questions' : `the first ${limit} questions per category`;
+  if (f.json) {
+    process.stdout.write(
+      JSON.stringify({
+        ...scoresJson(scores),
+        run: {
+          answerer: answerer.describe,
+          out: outDir,
+          limit: limit ?? null,
+          questions: outcome.questions,
+          answered: outcome.answered,
+          skipped: outcome.skipped,
+          rejected: outcome.rejected,
+          seconds: outcome.seconds,
+          answers_per_s: rate,
+        },
+      }) + '\n',
+    );
+  } else {
+    process.stdout.write(scoresTable(scores, `BFCL v3 AST scores (${mode} mode) of ${f.model}, ${scope}; results in ${outDir}`) + '\n');
+  }
+  return outcome.rejected.length ? EXIT.failed : EXIT.ok;
+}
+
 export default defineCommand({
   name: 'eval',
-  summary: 'evaluate a model: BFCL v3 verdicts and leaderboard scores (eval bfcl check|score)',
+  summary: 'evaluate a model: BFCL v3 answers, verdicts and leaderboard scores (eval bfcl run|check|score)',
   usage: USAGE,
   async run(argv) {
     const [what, ...rest] = argv;

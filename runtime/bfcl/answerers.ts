@@ -1,0 +1,160 @@
+import { existsSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { LlmCallError, LlmClient } from '../../agents/common/llm/client.ts';
+import type { Endpoint } from '../../agents/common/llm/config.ts';
+import { WorkerProcess } from '../../agents/trainer/worker-process.ts';
+import { type BfclQuestion, type CheckMode, RawAnswer, bfclMessages, bfclTools } from '../../protocols/bfcl/index.ts';
+import { describeIssues, formatIssues, LooptoolError } from '../../protocols/errors.ts';
+import type { ModelSpec } from '../../protocols/policy.ts';
+
+/**
+ * Who answers BFCL questions for `eval bfcl run`. An answerer turns one question into the
+ * model's raw reply; everything around it (files, resume, scoring) is the same for all.
+ * Two kinds: any OpenAI-compatible endpoint, and the local policy worker.
+ */
+export interface Answerer {
+  /** For logs and the run record; never holds a key. */
+  readonly describe: Record<string, unknown>;
+  answer(q: BfclQuestion, mode: CheckMode, signal: AbortSignal): Promise<RawAnswer>;
+  close(): Promise<void>;
+}
+
+/**
+ * The endpoint refused this one question (HTTP 400/413/422: too long for the model's
+ * context, a doc the server's tool parser cannot take). The run goes on without it; the
+ * question counts as wrong until a later run answers it.
+ */
+export class QuestionRejected extends Error {}
+
+// The part of an OpenAI chat completion message we read, checked before use.
+const ReplyMessage = z.object({
+  content: z.string().nullish(),
+  tool_calls: z
+    .array(z.object({ function: z.object({ name: z.string(), arguments: z.union([z.string(), z.record(z.string(), z.unknown())]).nullish() }) }))
+    .nullish(),
+});
+
+const PER_QUESTION_STATUSES = new Set([400, 413, 422]);
+
+export class EndpointAnswerer implements Answerer {
+  readonly #client: LlmClient;
+  readonly describe: Record<string, unknown>;
+
+  constructor(endpoint: Endpoint) {
+    this.#client = new LlmClient(endpoint);
+    this.describe = { kind: 'endpoint', ...(this.#client.toJSON() as Record<string, unknown>) };
+  }
+
+  get stats() {
+    return this.#client.stats;
+  }
+
+  async answer(q: BfclQuestion, mode: CheckMode, signal: AbortSignal): Promise<RawAnswer> {
+    // BFCL samples near-greedily; temperature 0 unless the endpoint config says otherwise.
+    const extra = mode === 'fc' && q.functions.length ? { tools: bfclTools(q.functions).tools as never, tool_choice: 'auto' as const } : {};
+    let res;
+    try {
+      res = await this.#client.chat(bfclMessages(q, mode), { temperature: 0, signal, label: `bfcl ${q.id}` }, extra);
+    } catch (err) {
+      if (err instanceof LlmCallError && err.status !== undefined && PER_QUESTION_STATUSES.has(err.status)) throw new QuestionRejected(err.message);
+      throw err;
+    }
+    const m = ReplyMessage.safeParse(res.choices[0]!.message);
+    if (!m.success) {
+      const e = this.#client.endpoint;
+      throw new LooptoolError({
+        code: 'internal',
+        message: this.#client.redact(`${e.model} at ${e.baseURL} sent a reply that is not an OpenAI chat message (${q.id}): ${formatIssues(describeIssues(m.error, 'choices.0.message'))}`),
+      });
+    }
+    const toolCalls = (m.data.tool_calls ?? []).map((c) => ({
+      name: c.function.name,
+      arguments: typeof c.function.arguments === 'string' ? c.function.arguments : JSON.stringify(c.function.arguments ?? {}),
+    }));
+    return { content: m.data.content ?? '', toolCalls };
+  }
+
+  async close(): Promise<void> {}
+}
+
+/**
+ * The model spec of `--model` for the local policy: a checkpoint directory (a Hugging Face
+ * model directory), or a preset name of the built-in tiny models.
+ */
+export function policyModelSpec(arg: string): ModelSpec {
+  const tiny = ['tiny-0.5m', 'tiny-3m', 'tiny-10m', 'tiny-25m'] as const;
+  if ((tiny as readonly string[]).includes(arg)) return { kind: 'tiny', size: arg as (typeof tiny)[number] };
+  const dir = resolve(arg);
+  if (existsSync(dir) && statSync(dir).isDirectory()) return { kind: 'hf', path: dir };
+  throw new LooptoolError({
+    code: 'invalid_input',
+    message: `--model ${arg}: not a checkpoint directory or a preset (${tiny.join(', ')}); for a server, add --endpoint URL`,
+  });
+}
+
+type Waiting = { q: BfclQuestion; mode: CheckMode; resolve: (a: RawAnswer) => void; reject: (e: unknown) => void };
+
+/**
+ * The local policy through its PyTorch worker (agents/trainer/worker-process.ts). The
+ * worker runs one request at a time, so questions that arrive while it is busy wait and go
+ * together as one `generate` batch: concurrent answer() calls become batched generation.
+ * fc mode sends the tools (the worker's chat template renders them) and reads Hermes
+ * <tool_call> blocks from the text; prompt mode sends the prompt-mode system turn.
+ */
+export class PolicyAnswerer implements Answerer {
+  readonly describe: Record<string, unknown>;
+  #waiting: Waiting[] = [];
+  #busy = false;
+
+  private constructor(
+    private readonly worker: WorkerProcess,
+    spec: ModelSpec,
+    private readonly opts: { maxBatch: number; maxNewTokens: number },
+  ) {
+    this.describe = { kind: 'policy', model: spec };
+  }
+
+  static async start(spec: ModelSpec, opts: { maxBatch: number; maxNewTokens?: number }): Promise<PolicyAnswerer> {
+    const worker = await WorkerProcess.start();
+    try {
+      await worker.load({ model: spec });
+    } catch (err) {
+      await worker.close();
+      throw err;
+    }
+    return new PolicyAnswerer(worker, spec, { maxBatch: opts.maxBatch, maxNewTokens: opts.maxNewTokens ?? 512 });
+  }
+
+  answer(q: BfclQuestion, mode: CheckMode, signal: AbortSignal): Promise<RawAnswer> {
+    if (signal.aborted) return Promise.reject(signal.reason);
+    return new Promise<RawAnswer>((resolve, reject) => {
+      this.#waiting.push({ q, mode, resolve, reject });
+      this.#pump();
+    });
+  }
+
+  #pump(): void {
+    if (this.#busy || this.#waiting.length === 0) return;
+    this.#busy = true;
+    const batch = this.#waiting.splice(0, this.opts.maxBatch);
+    const prompts = batch.map(({ q, mode }) => ({
+      tools: mode === 'fc' ? bfclTools(q.functions).tools : [],
+      messages: bfclMessages(q, mode),
+    }));
+    this.worker
+      .generate({ prompts, greedy: true, temperature: 0, n: 1, max_new_tokens: this.opts.maxNewTokens })
+      .then(
+        (r) => batch.forEach((w, i) => w.resolve({ content: r.results[i]?.samples[0]?.text ?? '', toolCalls: [] })),
+        (err: unknown) => batch.forEach((w) => w.reject(err)),
+      )
+      .finally(() => {
+        this.#busy = false;
+        this.#pump();
+      });
+  }
+
+  async close(): Promise<void> {
+    await this.worker.close();
+  }
+}

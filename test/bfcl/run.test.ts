@@ -1,0 +1,312 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import {
+  type Category,
+  type CheckMode,
+  CATEGORIES,
+  bfclMessages,
+  bfclTools,
+  checkResultLine,
+  referenceResult,
+} from '../../protocols/bfcl/index.ts';
+import type { PyDict } from '../../protocols/toolcalls/index.ts';
+import { REPO_ROOT } from '../../runtime/bfcl/files.ts';
+import { loadQuestions, resultFileName } from '../../runtime/bfcl/run.ts';
+import { type OpenAITestServer, type RecordedRequest, type Reply, startOpenAIServer } from '../helpers/openai-server.ts';
+import { DATA_DIR, dataset } from './data.ts';
+
+/**
+ * `looptool eval bfcl run` end to end: the real CLI in a child process against the
+ * OpenAI-protocol test server (a real HTTP server in this process), which recognises each
+ * BFCL question by its messages and tools and answers it as a script says.
+ */
+
+const KEY = 'sk-bfcl-test-secret-0123456789';
+
+type Run = { code: number | null; stdout: string; stderr: string };
+
+function start(args: string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; done: Promise<Run> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'runtime/cli/main.ts'), 'eval', 'bfcl', 'run', ...args], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, LOOPTOOL_LLM_RETRY_BASE_MS: '20', LOOPTOOL_LLM_RETRY_MAX_MS: '3000', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += String(d)));
+  child.stderr!.on('data', (d: Buffer) => (stderr += String(d)));
+  const done = new Promise<Run>((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+  return { child, done };
+}
+
+const looptool = (args: string[], env?: NodeJS.ProcessEnv) => start(args, env).done;
+
+/** The request's identity: what the model was shown. */
+function requestKey(messages: { role: string; content?: string | null }[], toolNames: string[]): string {
+  return JSON.stringify([messages.map((m) => [m.role, m.content ?? '']), toolNames]);
+}
+
+type Question = { id: string; category: Category; index: number };
+
+/** Every question of `categories` (first `limit`) by the key of the request that asks it. */
+function questionIndex(categories: readonly Category[], limit: number, mode: CheckMode): Map<string, Question> {
+  const byKey = new Map<string, Question>();
+  for (const category of categories) {
+    loadQuestions(DATA_DIR, category, limit).questions.forEach((q, index) => {
+      const tools = mode === 'fc' && q.functions.length ? bfclTools(q.functions).tools.map((t) => t.function.name) : [];
+      const key = requestKey(bfclMessages(q, mode), tools);
+      if (!byKey.has(key)) byKey.set(key, { id: q.id, category, index });
+    });
+  }
+  return byKey;
+}
+
+/** A reply that writes `result` (a BFCL result value) the way an OpenAI server would. */
+function replyFor(result: unknown): Reply {
+  if (typeof result === 'string') return { content: result };
+  const calls = (result as PyDict[]).map((d) => ({ name: String(d.keys[0]), arguments: d.vals[0] as string }));
+  return { toolCalls: calls };
+}
+
+/** Deliberately wrong answers of three kinds, as raw replies and as the result line we expect. */
+function broken(id: string, index: number, mode: CheckMode): { reply: Reply; line: string } {
+  const kind = index % 3;
+  if (mode === 'fc') {
+    if (kind === 0) return { reply: { toolCalls: [{ name: 'no_such_function', arguments: '{}' }] }, line: JSON.stringify({ id, result: [{ no_such_function: '{}' }] }) };
+    if (kind === 1) return { reply: { content: 'I have no idea.' }, line: JSON.stringify({ id, result: 'I have no idea.' }) };
+    return { reply: { toolCalls: [{ name: 'f', arguments: '{"a": ' }] }, line: JSON.stringify({ id, result: [{ f: '{"a": ' }] }) };
+  }
+  const text = ['[no_such_function(x=1)]', 'I have no idea.', '[f(a=]'][kind]!;
+  return { reply: { content: text }, line: JSON.stringify({ id, result: text }) };
+}
+
+function answerWith(server: OpenAITestServer, index: Map<string, Question>, answer: (q: Question) => Reply): void {
+  server.when(
+    () => true,
+    (req: RecordedRequest) => {
+      const key = requestKey(req.body?.messages ?? [], (req.body?.tools ?? []).map((t) => t.function.name));
+      const q = index.get(key);
+      if (!q) return { status: 400, error: 'the test server does not know this question' };
+      return answer(q);
+    },
+  );
+}
+
+function reference(q: Question, mode: CheckMode): Reply {
+  return replyFor(referenceResult(dataset(q.category).entries.get(q.id)!, mode));
+}
+
+/** Result lines per category; asserts every line parses and no id appears twice. */
+function readResults(dir: string, categories: readonly Category[]): Map<Category, string[]> {
+  const out = new Map<Category, string[]>();
+  for (const c of categories) {
+    const path = join(dir, resultFileName(c));
+    const text = existsSync(path) ? readFileSync(path, 'utf8') : '';
+    assert.ok(text === '' || text.endsWith('\n'), `${c}: the file ends with a whole line`);
+    const ids = text.split('\n').filter(Boolean).map((l) => JSON.parse(l).id as string);
+    assert.equal(new Set(ids).size, ids.length, `${c}: an id was written twice`);
+    out.set(c, ids);
+  }
+  return out;
+}
+
+function firstIds(category: Category, limit: number): string[] {
+  return loadQuestions(DATA_DIR, category, limit).questions.map((q) => q.id);
+}
+
+describe('looptool eval bfcl run', () => {
+  let server: OpenAITestServer;
+  let dir: string;
+  let n = 0;
+  const out = () => join(dir, `out-${++n}`);
+
+  before(async () => {
+    server = await startOpenAIServer();
+    dir = mkdtempSync(join(tmpdir(), 'looptool-bfcl-run-'));
+  });
+  after(async () => {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  for (const mode of ['fc', 'prompt'] as const) {
+    it(`${mode} mode: reference answers score 100% on every category, the key goes only to the endpoint`, async () => {
+      server.reset();
+      const limit = 4;
+      answerWith(server, questionIndex(CATEGORIES, limit, mode), (q) => reference(q, mode));
+      const o = out();
+      const r = await looptool(['--endpoint', server.url, '--model', 'ref-model', '--mode', mode, '--limit', String(limit), '--out', o, '--json', '--api-key-env', 'BFCL_TEST_KEY'], {
+        BFCL_TEST_KEY: KEY,
+      });
+      assert.equal(r.code, 0, r.stderr);
+      const res = JSON.parse(r.stdout);
+      for (const c of CATEGORIES) {
+        assert.equal(res.categories[c].total, limit, c);
+        assert.equal(res.categories[c].correct, limit, `${c}: ${JSON.stringify(res.categories[c].errorTypes)}`);
+      }
+      assert.equal(res.run.answered, limit * CATEGORIES.length);
+      assert.match(r.stderr, /answers\/s/);
+      const ids = readResults(o, CATEGORIES);
+      for (const c of CATEGORIES) assert.deepEqual([...ids.get(c)!].sort(), firstIds(c, limit).sort(), c);
+      // What the endpoint saw: the key, tools only in fc mode (with BFCL's "." -> "_"), the prompt-mode instructions otherwise.
+      const reqs = server.requests;
+      assert.equal(reqs.length, limit * CATEGORIES.length);
+      assert.ok(reqs.every((q) => q.headers.authorization === `Bearer ${KEY}`));
+      assert.ok(reqs.every((q) => q.body?.temperature === 0 && q.body?.model === 'ref-model'));
+      if (mode === 'fc') {
+        const simple1 = reqs.find((q) => q.body?.tools?.some((t) => t.function.name === 'math_factorial'));
+        assert.ok(simple1, 'simple_1 went with its tool named math_factorial');
+        assert.ok(reqs.every((q) => (q.body?.messages ?? []).every((m) => !/Python syntax/.test(m.content ?? ''))));
+      } else {
+        assert.ok(reqs.every((q) => q.body?.tools === undefined));
+        assert.ok(reqs.every((q) => q.body?.messages?.[0]?.role === 'system' && /Python syntax/.test(q.body.messages[0].content ?? '')));
+      }
+      for (const name of readdirSync(o)) assert.ok(!readFileSync(join(o, name), 'utf8').includes(KEY), `${name} holds the key`);
+      assert.ok(!r.stdout.includes(KEY) && !r.stderr.includes(KEY));
+    });
+
+    it(`${mode} mode: broken answers score exactly the checker's verdicts`, async () => {
+      server.reset();
+      const limit = 6;
+      const categories: Category[] = ['simple', 'multiple', 'parallel_multiple', 'irrelevance', 'live_simple', 'live_relevance'];
+      answerWith(server, questionIndex(categories, limit, mode), (q) => (q.index % 2 === 0 ? reference(q, mode) : broken(q.id, q.index, mode).reply));
+      const o = out();
+      const r = await looptool(['--endpoint', server.url, '--model', 'broken-model', '--mode', mode, '--limit', String(limit), '--out', o, '--json', '--categories', categories.join(',')]);
+      assert.equal(r.code, 0, r.stderr);
+      const res = JSON.parse(r.stdout);
+      for (const c of categories) {
+        let expected = 0;
+        firstIds(c, limit).forEach((id, index) => {
+          const entry = dataset(c).entries.get(id)!;
+          const line = index % 2 === 0 ? `{"id": ${JSON.stringify(id)}, "result": ${resultJson(referenceResult(entry, mode))}}` : broken(id, index, mode).line;
+          if (checkResultLine(dataset(c), line, mode).valid) expected++;
+        });
+        assert.equal(res.categories[c].correct, expected, c);
+        assert.ok(expected < limit, `${c}: some broken answer is wrong`);
+      }
+      readResults(o, categories);
+    });
+  }
+
+  it('resume after SIGKILL: the second run asks only the rest, every id exactly once', async () => {
+    server.reset();
+    server.setLatency(40);
+    const limit = 15;
+    const categories: Category[] = ['simple', 'live_multiple'];
+    answerWith(server, questionIndex(categories, limit, 'fc'), (q) => reference(q, 'fc'));
+    const o = out();
+    const args = ['--endpoint', server.url, '--model', 'm', '--limit', String(limit), '--out', o, '--categories', categories.join(','), '--concurrency', '2', '--json'];
+    const first = start(args);
+    const path = join(o, resultFileName('simple'));
+    for (let i = 0; i < 400; i++) {
+      if (existsSync(path) && readFileSync(path, 'utf8').split('\n').filter(Boolean).length >= 5) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    first.child.kill('SIGKILL');
+    await first.done;
+    const before = readResults(o, categories);
+    const written = [...before.values()].reduce((a, ids) => a + ids.length, 0);
+    assert.ok(written >= 5 && written < 2 * limit, `killed mid-run (${written} written)`);
+    server.setLatency(0);
+    const second = await looptool(args);
+    assert.equal(second.code, 0, second.stderr);
+    const res = JSON.parse(second.stdout);
+    assert.equal(res.run.skipped, written);
+    assert.equal(res.run.answered, 2 * limit - written);
+    const ids = readResults(o, categories);
+    for (const c of categories) {
+      assert.deepEqual([...ids.get(c)!].sort(), [...firstIds(c, limit)].sort(), c);
+      assert.equal(res.categories[c].correct, limit);
+    }
+  });
+
+  it('500, 429 with Retry-After, a body that is not JSON and a timeout are retried; each answer written once', async () => {
+    server.reset();
+    const limit = 3;
+    answerWith(server, questionIndex(['simple'], limit, 'fc'), (q) => reference(q, 'fc'));
+    server.enqueue({ status: 500, error: 'boom' }, { status: 429, retryAfter: 1 }, { rawBody: '{"choices": [garbage' }, { rawBody: '<html>502</html>' }, { hang: true });
+    const o = out();
+    const t0 = Date.now();
+    const r = await looptool(['--endpoint', server.url, '--model', 'm', '--limit', String(limit), '--out', o, '--categories', 'simple', '--concurrency', '1', '--timeout-ms', '400', '--retries', '6', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const res = JSON.parse(r.stdout);
+    assert.equal(res.categories.simple.correct, limit);
+    assert.deepEqual(readResults(o, ['simple']).get('simple'), firstIds('simple', limit));
+    const reqs = server.requests;
+    assert.equal(reqs.length, limit + 5);
+    assert.ok(reqs[2]!.at - reqs[1]!.at >= 900, `the retry after the 429 waited for Retry-After (${reqs[2]!.at - reqs[1]!.at} ms)`);
+    assert.ok(Date.now() - t0 >= 1000);
+  });
+
+  it('a refused connection stops the run with an error that names the endpoint', async () => {
+    const o = out();
+    const r = await looptool(['--endpoint', 'http://127.0.0.1:9/v1', '--model', 'm', '--limit', '2', '--out', o, '--categories', 'simple', '--retries', '1']);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /stopped: .*http:\/\/127\.0\.0\.1:9\/v1.*connection failed/);
+    assert.match(r.stderr, /0\/2 answers are in/);
+    assert.deepEqual(readResults(o, ['simple']).get('simple'), []);
+  });
+
+  it('an endpoint that fails for good mid-run stops it; what was written stays whole and a rerun completes it', async () => {
+    server.reset();
+    const limit = 8;
+    const index = questionIndex(['simple'], limit, 'fc');
+    let served = 0;
+    server.when(
+      () => true,
+      (req) => {
+        if (served >= 3) return { status: 503, error: 'overloaded for good' };
+        served++;
+        const key = requestKey(req.body?.messages ?? [], (req.body?.tools ?? []).map((t) => t.function.name));
+        return reference(index.get(key)!, 'fc');
+      },
+    );
+    const o = out();
+    const args = ['--endpoint', server.url, '--model', 'm', '--limit', String(limit), '--out', o, '--categories', 'simple', '--concurrency', '1', '--retries', '2', '--json'];
+    const r = await looptool(args);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /stopped: .*HTTP 503.*overloaded for good/);
+    assert.equal(r.stdout, '', 'no scores for an unfinished run');
+    assert.equal(readResults(o, ['simple']).get('simple')!.length, 3);
+    server.reset();
+    answerWith(server, index, (q) => reference(q, 'fc'));
+    const again = await looptool(args);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(JSON.parse(again.stdout).run.skipped, 3);
+    assert.deepEqual(readResults(o, ['simple']).get('simple')!.sort(), firstIds('simple', limit).sort());
+  });
+
+  it('a question the endpoint refuses (HTTP 400) is not written and counts as wrong; the others are answered', async () => {
+    server.reset();
+    const limit = 4;
+    const index = questionIndex(['simple'], limit, 'fc');
+    answerWith(server, index, (q) => (q.id === 'simple_2' ? { status: 400, error: 'prompt too long for the context' } : reference(q, 'fc')));
+    const o = out();
+    const r = await looptool(['--endpoint', server.url, '--model', 'm', '--limit', String(limit), '--out', o, '--categories', 'simple', '--json']);
+    assert.equal(r.code, 1, 'an incomplete evaluation is not a success');
+    const res = JSON.parse(r.stdout);
+    assert.equal(res.categories.simple.correct, limit - 1);
+    assert.equal(res.categories.simple.missing, 1);
+    assert.deepEqual(res.run.rejected.map((x: { id: string }) => x.id), ['simple_2']);
+    assert.match(r.stderr, /refused simple_2: .*prompt too long/);
+  });
+
+  it('usage: multi-turn categories are out of scope, --model is required', async () => {
+    const mt = await looptool(['--endpoint', server.url, '--model', 'm', '--categories', 'multi_turn_base']);
+    assert.equal(mt.code, 2);
+    assert.match(mt.stderr, /multi-turn categories are out of scope/);
+    const nomodel = await looptool(['--endpoint', server.url]);
+    assert.equal(nomodel.code, 2);
+    assert.match(nomodel.stderr, /--model is required/);
+  });
+});
+
+/** JSON text of a reference result (exact numbers kept). */
+function resultJson(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v);
+  return `[${(v as PyDict[]).map((d) => `{${JSON.stringify(String(d.keys[0]))}: ${JSON.stringify(d.vals[0])}}`).join(', ')}]`;
+}
