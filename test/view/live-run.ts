@@ -21,10 +21,14 @@ export type PingPongRun = {
 };
 
 /** A live run on the embedded default (its own nats-server, store in runs/<id>/nats) serving the ping-pong roles (and `extra`). */
-export async function startPingPongRun(run = `view-${process.pid}-${Date.now().toString(36)}`, extra: AnyRoleImpl[] = []): Promise<PingPongRun> {
-  const root = mkdtempSync(join(tmpdir(), 'looptool-view-'));
+/**
+ * `root`: a runs root to put the run in (and announce it in, when it is the process's
+ * LOOPTOOL_RUNS); by default a fresh one, with the run not announced.
+ */
+export async function startPingPongRun(run = `view-${process.pid}-${Date.now().toString(36)}`, extra: AnyRoleImpl[] = [], opts: { root?: string } = {}): Promise<PingPongRun> {
+  const root = opts.root ?? mkdtempSync(join(tmpdir(), 'looptool-view-'));
   const dir = runDir(run, root);
-  const node = await LooptoolNode.start({ run, runDir: dir, bus: { name: 'looptool-view-test' } });
+  const node = await LooptoolNode.start({ run, runDir: dir, bus: { name: 'looptool-view-test' }, announce: !!opts.root });
   await node.serve(ping);
   await node.serve(pong, { replicas: 2 });
   for (const r of extra) await node.serve(r);
@@ -43,7 +47,7 @@ export async function startPingPongRun(run = `view-${process.pid}-${Date.now().t
     stop,
     async dispose() {
       await stop();
-      rmSync(root, { recursive: true, force: true });
+      rmSync(opts.root ? dir : root, { recursive: true, force: true });
     },
   };
 }

@@ -1,0 +1,172 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { liveRuns, publicUrl, resolveRunName, runIdForDir, RunNameError } from '../../runtime/live-runs.ts';
+import { locateTrace } from '../../runtime/trace/locate.ts';
+import { startViewServer } from '../../runtime/view/server.ts';
+import { LooptoolNode } from '../../runtime/node.ts';
+import { startPingPongRun } from './live-run.ts';
+import { SseReader } from './sse.ts';
+
+// The live-run registry and what `view`/`trace` do with it, against real nats-servers:
+// runs are announced in this file's own runs root.
+const root = mkdtempSync(join(tmpdir(), 'looptool-live-'));
+const saved = process.env.LOOPTOOL_RUNS;
+before(() => {
+  process.env.LOOPTOOL_RUNS = root;
+});
+after(() => {
+  if (saved === undefined) delete process.env.LOOPTOOL_RUNS;
+  else process.env.LOOPTOOL_RUNS = saved;
+  rmSync(root, { recursive: true, force: true });
+});
+
+test('a node that opens its own bus announces its run while it is up; a dead process is ignored', async () => {
+  const run = await startPingPongRun('announced', [], { root });
+  try {
+    const live = liveRuns();
+    const mine = live.find((r) => r.run === 'announced');
+    assert.ok(mine, JSON.stringify(live));
+    assert.equal(mine.pid, process.pid);
+    assert.equal(mine.dir, run.dir);
+    assert.equal(mine.embedded, true);
+    assert.match(mine.url, /^nats:\/\/127\.0\.0\.1:\d+$/);
+    // a record left behind by a killed process (its pid gone) is not a live run
+    writeFileSync(join(root, '.live', 'ghost.json'), JSON.stringify({ ...mine, run: 'ghost', pid: 2 ** 22 - 7 }));
+    assert.ok(!liveRuns().some((r) => r.run === 'ghost'));
+  } finally {
+    await run.dispose();
+  }
+  assert.ok(!existsSync(join(root, '.live', 'announced.json')), 'withdrawn when the node stops');
+});
+
+test('run ids: nested runs get ids of their own; names outside the runs root are refused; URLs lose their credentials', () => {
+  assert.equal(runIdForDir(join(root, 'demo-x', 'full')), 'demo-x_full');
+  assert.equal(runIdForDir(join(root, 'seed-1')), 'seed-1');
+  assert.equal(runIdForDir('/elsewhere/my run'), 'my-run');
+  assert.throws(() => resolveRunName('../outside'), RunNameError);
+  assert.throws(() => resolveRunName('/etc'), RunNameError);
+  assert.equal(publicUrl('nats://looptool:s3cret@nats-1:4222,nats://tok@nats-2:4222'), 'nats://nats-1:4222,nats://nats-2:4222');
+});
+
+test('view --run ../<dir> is refused and never touches that store', async () => {
+  const outside = mkdtempSync(join(tmpdir(), 'looptool-outside-'));
+  try {
+    mkdirSync(join(outside, 'nats', 'jetstream'), { recursive: true });
+    await assert.rejects(locateTrace({ run: `../${outside.split('/').pop()}` }), /outside the runs directory/);
+    assert.ok(!existsSync(join(outside, 'nats', 'server.conf')), 'no server.conf written outside runs/');
+  } finally {
+    rmSync(outside, { recursive: true, force: true });
+  }
+});
+
+test('a nested run (<parent>/full) opens by its folder or its id, and its trace is filed under that id', async () => {
+  const dir = join(root, 'demo-n', 'full');
+  mkdirSync(dir, { recursive: true });
+  const run = runIdForDir(dir);
+  const node = await LooptoolNode.start({ run, runDir: dir, bus: { name: 'looptool-nested-test' } });
+  node.tracer.emit({ role: 'loop', kind: 'metric', data: { stage: 'evaluating', round: 0, accuracy: 0.5, n: 10 } });
+  await node.stop();
+  for (const name of ['demo-n/full', 'demo-n_full']) {
+    const source = await locateTrace({ run: name });
+    try {
+      assert.equal(source.live, false);
+      assert.equal(source.run, 'demo-n_full');
+      assert.equal(source.label, 'demo-n/full');
+      const view = await startViewServer({ nc: source.nc, live: false, run: source.run, label: source.label, dir: source.dir });
+      try {
+        const info = (await (await fetch(`${view.url}api/info`)).json()) as { run: string; label: string; runs: Record<string, unknown> };
+        assert.equal(info.run, 'demo-n_full');
+        assert.equal(info.label, 'demo-n/full');
+        assert.ok(info.runs['demo-n_full'], 'the page opens on the id its events carry');
+        const s = new SseReader(`${view.url}api/events?run=${info.run}&follow=0`);
+        await s.done;
+        assert.equal(s.events().length, 1);
+      } finally {
+        await view.close();
+      }
+    } finally {
+      await source.close();
+    }
+  }
+});
+
+test('view with no argument watches the newest live run; its end is told once, streams stop, older events stay readable', async () => {
+  const run = await startPingPongRun(`endrun-${Date.now().toString(36)}`, [], { root });
+  let stopped = false;
+  try {
+    await run.rally(3);
+    const source = await locateTrace({});
+    assert.equal(source.live, true);
+    assert.equal(source.run, run.run);
+    const ends: string[] = [];
+    const view = await startViewServer({ ...source, liveRun: source.liveRun, onEnd: (e) => ends.push(e.status) });
+    try {
+      const follow = new SseReader(`${view.url}api/events?run=${run.run}&follow=1`);
+      await follow.until(() => follow.has('synced'), 10_000, 'synced');
+      const t = Date.now();
+      await run.rally(2);
+      await follow.until(() => follow.events().some((e) => e.ts >= t), 10_000, 'live events');
+      await run.stop();
+      stopped = true;
+      await follow.done;
+      const end = follow.messages.find((m) => m.event === 'end');
+      assert.deepEqual((end?.data as { ended: { status: string } }).ended.status, 'finished');
+      assert.deepEqual(ends, ['finished'], 'told once');
+      const info = (await (await fetch(`${view.url}api/info`)).json()) as { live: boolean; ended: { status: string } };
+      assert.equal(info.live, false);
+      assert.equal(info.ended.status, 'finished');
+      // The run's own server went with it: the viewer reads its store now.
+      let all: SseReader | undefined;
+      for (let i = 0; i < 40; i++) {
+        all = new SseReader(`${view.url}api/events?run=${run.run}&follow=0`);
+        await all.done;
+        if (all.events().length > 0) break;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      const events = all!.events();
+      assert.ok(events.length > 20, `${events.length} events from the store`);
+      // Paging back: the 5 events before the newest one's time, from the stream.
+      const newest = events.at(-1)!.ts;
+      const older = (await (await fetch(`${view.url}api/older?run=${run.run}&before=${newest}&limit=5`)).json()) as { events: { ts: number; id: string }[]; more: boolean };
+      assert.equal(older.events.length, 5);
+      assert.ok(older.more);
+      assert.ok(older.events.every((e) => e.ts < newest));
+      const expected = events.filter((e) => e.ts < newest).slice(-5).map((e) => e.ts);
+      assert.deepEqual(older.events.map((e) => e.ts), expected);
+      const bad = await fetch(`${view.url}api/older?run=${run.run}&before=soon`);
+      assert.equal(bad.status, 400);
+    } finally {
+      await view.close();
+      await source.close();
+    }
+  } finally {
+    if (!stopped) await run.stop();
+    await run.dispose();
+  }
+});
+
+test('trace --follow with no run follows the newest live run and says once when it ends', async () => {
+  const run = await startPingPongRun(`follow-${Date.now().toString(36)}`, [], { root });
+  try {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'runtime/cli/main.ts', 'trace', '--follow'], { env: { ...process.env, LOOPTOOL_RUNS: root, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    const exited = new Promise<number | null>((r) => child.once('exit', r));
+    for (let i = 0; i < 200 && !err.includes('following run'); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.match(err, new RegExp(`following run ${run.run}`));
+    await run.rally(2);
+    for (let i = 0; i < 100 && !/ pong +request/.test(out); i++) await new Promise((r) => setTimeout(r, 100));
+    await run.stop();
+    assert.equal(await exited, 0, err);
+    assert.match(out, / pong +request +hit/);
+    assert.equal(err.match(/finished/g)?.length, 1, err);
+  } finally {
+    await run.dispose();
+  }
+});
