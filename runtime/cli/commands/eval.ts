@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { CATEGORIES, type Category, type CheckMode, normalizeCategory } from '../../../protocols/bfcl/index.ts';
 import { bfclDataDir, loadBfclCategory } from '../../bfcl/files.ts';
 import { checkFile, findResultFiles, pct, scoreFiles, scoresJson, scoresTable } from '../../bfcl/score.ts';
@@ -44,25 +44,24 @@ async function runBfcl(argv: string[]): Promise<number> {
   throw new UsageError(verb ? `unknown "eval bfcl" verb "${verb}" (run, check, score)` : 'eval bfcl needs a verb: run, check or score');
 }
 
-function flags(argv: string[]) {
+/** parseArgs with our rules (no positionals, unknown flags refused) and its errors as usage errors. */
+function parseFlags<O extends ParseArgsConfig['options']>(argv: string[], options: O) {
   try {
-    return parseArgs({
-      args: argv,
-      options: {
-        data: { type: 'string' },
-        category: { type: 'string' },
-        results: { type: 'string' },
-        out: { type: 'string' },
-        mode: { type: 'string', default: 'prompt' },
-        json: { type: 'boolean', default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    }).values;
+    return parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values;
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
 }
+
+const flags = (argv: string[]) =>
+  parseFlags(argv, {
+    data: { type: 'string' },
+    category: { type: 'string' },
+    results: { type: 'string' },
+    out: { type: 'string' },
+    mode: { type: 'string', default: 'prompt' },
+    json: { type: 'boolean', default: false },
+  });
 
 function modeFlag(mode: string | undefined): CheckMode {
   if (mode === 'prompt' || mode === 'fc') return mode;
@@ -121,32 +120,22 @@ async function bfclScore(argv: string[]): Promise<number> {
   return EXIT.ok;
 }
 
-function runFlags(argv: string[]) {
-  try {
-    return parseArgs({
-      args: argv,
-      options: {
-        endpoint: { type: 'string' },
-        model: { type: 'string' },
-        mode: { type: 'string', default: 'fc' },
-        categories: { type: 'string' },
-        limit: { type: 'string' },
-        out: { type: 'string' },
-        concurrency: { type: 'string', default: '16' },
-        'api-key-env': { type: 'string' },
-        'timeout-ms': { type: 'string' },
-        retries: { type: 'string' },
-        'max-tokens': { type: 'string' },
-        data: { type: 'string' },
-        json: { type: 'boolean', default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    }).values;
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-}
+const runFlags = (argv: string[]) =>
+  parseFlags(argv, {
+    endpoint: { type: 'string' },
+    model: { type: 'string' },
+    mode: { type: 'string', default: 'fc' },
+    categories: { type: 'string' },
+    limit: { type: 'string' },
+    out: { type: 'string' },
+    concurrency: { type: 'string', default: '16' },
+    'api-key-env': { type: 'string' },
+    'timeout-ms': { type: 'string' },
+    retries: { type: 'string' },
+    'max-tokens': { type: 'string' },
+    data: { type: 'string' },
+    json: { type: 'boolean', default: false },
+  });
 
 function intFlag(name: string, v: string | undefined, min: number, max: number): number | undefined {
   if (v === undefined) return undefined;
