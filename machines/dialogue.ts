@@ -20,6 +20,7 @@ import { dialogueSamples } from '../protocols/samples.ts';
 import { checkAssistantTurn, majority, type RuleFailure } from '../protocols/validate.ts';
 import { checkToolSet, errorsOnly } from '../protocols/toolspec-rules.ts';
 import { sameCalls } from '../protocols/toolcalls/index.ts';
+import { isInfrastructureError } from '../protocols/errors.ts';
 import { expectedReply, userScript } from '../agents/common/sim/world.ts';
 
 /**
@@ -28,6 +29,9 @@ import { expectedReply, userScript } from '../agents/common/sim/world.ts';
  *   designing → checkingTools → planning → userTurn ⇄ assistantTurn ⇄ toolTurn
  *                                              ↓ (plan done)
  *                                          validating.rules → validating.judging → accepted | rejected
+ *
+ * A step whose endpoint is down, or whose role nobody serves, ends the dialogue in
+ * `unavailable`: no bad turn, no record; it was not attempted (an outage is not data).
  *
  * The last message decides who speaks next: empty → planner, user or tool → assistant,
  * assistant with calls → tool, assistant text → user. Assistant turns are sampled
@@ -84,9 +88,16 @@ export type DialogueContext = {
   detail: string | undefined;
   samplesOut: Sample[];
   status: 'accepted' | 'rejected' | undefined;
+  /** why the dialogue could not be attempted (an endpoint or role was down); then it has no record to keep */
+  unavailable: string | undefined;
 };
 
-export type DialogueOutput = { record: DialogueRecord; samples: Sample[] };
+/**
+ * A finished dialogue: accepted or rejected, with its record. `unavailable` says it was
+ * not attempted (infrastructure failed, not the model): nothing of it is data, and the
+ * next run of the same command runs it again.
+ */
+export type DialogueOutput = { record: DialogueRecord; samples: Sample[]; unavailable?: string };
 
 /** What the reviewers made of a chosen assistant turn. */
 export type ReviewResult = { rejected: boolean; sample: Sampled; note: string };
@@ -239,6 +250,8 @@ export const dialogueMachine = setup({
     reviewRejected: ({ event }) => outputOf<ReviewResult>(event).rejected,
     reviewRejectedLast: ({ context, event }) => outputOf<ReviewResult>(event).rejected && context.badTurns.length + 1 >= context.cfg.maxBadTurns,
     rulesFailed: ({ event }) => !outputOf<{ ok: boolean }>(event).ok,
+    /** an endpoint that is down or a role nobody serves: not a bad turn, the dialogue is not attempted */
+    infrastructureDown: ({ event }) => isInfrastructureError((event as { error?: unknown }).error),
     judgeOff: ({ context }: Ctx) => !context.cfg.judge.enabled || context.cfg.judge.votes === 0,
     majorityCorrect: ({ event }) => majority(outputOf<{ verdict: 'CORRECT' | 'INCORRECT' }[]>(event).map((v) => v.verdict)).accepted,
   },
@@ -266,6 +279,7 @@ export const dialogueMachine = setup({
       chosen: () => undefined,
     }),
     applyReview: assign({ chosen: ({ context, event }) => ({ ...context.chosen!, sample: outputOf<ReviewResult>(event).sample, reviewed: true }) }),
+    recordUnavailable: assign({ unavailable: ({ event }) => `${roleOfError(event)}: ${errorText((event as { error?: unknown }).error)}` }),
     stopForBadTurns: assign(({ context }) => ({
       stop: 'bad_turns' as const,
       reason: 'too_many_bad_turns' as const,
@@ -347,6 +361,7 @@ export const dialogueMachine = setup({
     detail: undefined,
     samplesOut: [],
     status: undefined,
+    unavailable: undefined,
   }),
   initial: 'designing',
   states: {
@@ -358,6 +373,7 @@ export const dialogueMachine = setup({
         input: ({ context }) => context,
         onDone: { target: 'checkingTools', actions: 'setTools' },
         onError: [
+          { guard: 'infrastructureDown', target: '#dialogue.unavailable', actions: 'recordUnavailable' },
           { guard: 'badTurnBudgetSpent', target: 'rejected', actions: ['recordRoleError', 'stopForBadTurns'] },
           { target: 'designing', reenter: true, actions: 'recordRoleError' },
         ],
@@ -373,6 +389,7 @@ export const dialogueMachine = setup({
         input: ({ context }) => context,
         onDone: { target: 'userTurn', actions: 'setPlan' },
         onError: [
+          { guard: 'infrastructureDown', target: '#dialogue.unavailable', actions: 'recordUnavailable' },
           { guard: 'badTurnBudgetSpent', target: 'rejected', actions: ['recordRoleError', 'stopForBadTurns'] },
           { target: 'planning', reenter: true, actions: 'recordRoleError' },
         ],
@@ -389,6 +406,7 @@ export const dialogueMachine = setup({
         input: ({ context }) => context,
         onDone: [{ guard: 'userDone', target: 'validating' }, { target: 'assistantTurn', actions: 'appendUser' }],
         onError: [
+          { guard: 'infrastructureDown', target: '#dialogue.unavailable', actions: 'recordUnavailable' },
           { guard: 'badTurnBudgetSpent', target: 'rejected', actions: ['recordRoleError', 'stopForBadTurns'] },
           { target: 'userTurn', reenter: true, actions: 'recordRoleError' },
         ],
@@ -405,6 +423,7 @@ export const dialogueMachine = setup({
             input: ({ context }) => context,
             onDone: { target: 'deciding', actions: 'addSamples' },
             onError: [
+              { guard: 'infrastructureDown', target: '#dialogue.unavailable', actions: 'recordUnavailable' },
               { guard: 'badTurnBudgetSpent', target: '#dialogue.rejected', actions: ['recordRoleError', 'stopForBadTurns'] },
               { target: '#dialogue.assistantTurn', reenter: true, actions: 'recordRoleError' },
             ],
@@ -439,6 +458,7 @@ export const dialogueMachine = setup({
               { target: 'checking', actions: 'applyReview' },
             ],
             onError: [
+              { guard: 'infrastructureDown', target: '#dialogue.unavailable', actions: 'recordUnavailable' },
               { guard: 'badTurnBudgetSpent', target: '#dialogue.rejected', actions: ['recordRoleError', 'stopForBadTurns'] },
               { target: '#dialogue.assistantTurn', reenter: true, actions: 'recordRoleError' },
             ],
@@ -454,6 +474,7 @@ export const dialogueMachine = setup({
         input: ({ context }) => context,
         onDone: { target: 'assistantTurn', actions: 'appendToolResults' },
         onError: [
+          { guard: 'infrastructureDown', target: '#dialogue.unavailable', actions: 'recordUnavailable' },
           { guard: 'badTurnBudgetSpent', target: 'rejected', actions: ['recordRoleError', 'stopForBadTurns'] },
           { target: 'toolTurn', reenter: true, actions: 'recordRoleError' },
         ],
@@ -473,6 +494,7 @@ export const dialogueMachine = setup({
               { target: 'judging' },
             ],
             onError: [
+              { guard: 'infrastructureDown', target: '#dialogue.unavailable', actions: 'recordUnavailable' },
               { guard: 'badTurnBudgetSpent', target: '#dialogue.rejected', actions: ['recordRoleError', 'stopForBadTurns'] },
               { target: 'rules', reenter: true, actions: 'recordRoleError' },
             ],
@@ -488,6 +510,7 @@ export const dialogueMachine = setup({
               { target: '#dialogue.rejected', actions: ['setVotes', 'rejectByJudge'] },
             ],
             onError: [
+              { guard: 'infrastructureDown', target: '#dialogue.unavailable', actions: 'recordUnavailable' },
               { guard: 'badTurnBudgetSpent', target: '#dialogue.rejected', actions: ['recordRoleError', 'stopForBadTurns'] },
               { target: 'judging', reenter: true, actions: 'recordRoleError' },
             ],
@@ -497,10 +520,11 @@ export const dialogueMachine = setup({
     },
     accepted: { type: 'final', entry: ['markAccepted', 'makeSamples'] },
     rejected: { type: 'final', entry: 'markRejected' },
+    unavailable: { type: 'final' },
   },
   output: ({ context }) => {
     const status = context.status ?? 'rejected';
-    return { record: buildRecord(context, status), samples: status === 'accepted' ? context.samplesOut : [] };
+    return { record: buildRecord(context, status), samples: status === 'accepted' ? context.samplesOut : [], ...(context.unavailable ? { unavailable: context.unavailable } : {}) };
   },
 });
 

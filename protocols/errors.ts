@@ -9,6 +9,7 @@ export const ErrorCode = z.enum([
   'overloaded', // the mailbox is full; retry later
   'timeout',
   'no_responders',
+  'unavailable', // a service behind the role (an LLM endpoint) could not be reached or answered no model output: nothing was attempted
   'internal',
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;
@@ -64,4 +65,15 @@ export function parseOrThrow<S extends z.ZodType>(
   const r = schema.safeParse(value);
   if (r.success) return r.data;
   throw new LooptoolError({ code, message: `invalid ${what}`, issues: describeIssues(r.error, root) });
+}
+
+/**
+ * Failures of the infrastructure, not of the work: an unreachable or failing endpoint, a
+ * call that timed out, a role nobody serves. Work that fails this way was not attempted;
+ * it is not data (a rejection) and runs again next time.
+ */
+export const INFRASTRUCTURE_CODES: readonly ErrorCode[] = ['unavailable', 'timeout', 'no_responders'];
+
+export function isInfrastructureError(err: unknown): err is LooptoolError {
+  return err instanceof LooptoolError && INFRASTRUCTURE_CODES.includes(err.code);
 }

@@ -1,6 +1,7 @@
 import { createActor } from 'xstate';
 import { brainFor, type RunConfig } from '../protocols/config.ts';
 import type { DialogueRecord } from '../protocols/dialogue.ts';
+import { LooptoolError } from '../protocols/errors.ts';
 import type { JsonValue } from '../protocols/json.ts';
 import type { ChatMessage } from '../protocols/messages.ts';
 import type { Plan } from '../protocols/plan.ts';
@@ -75,7 +76,10 @@ export function driveDialogue(input: DialogueInput, opts: DriveOptions): Promise
       complete: () => {
         opts.signal?.removeEventListener('abort', onAbort);
         const snap = actor.getSnapshot();
-        if (snap.status === 'done') resolve(snap.output!);
+        // not attempted: an error, so that no caller keeps it as a finished dialogue
+        if (snap.status === 'done' && snap.output!.unavailable)
+          reject(new LooptoolError({ code: 'unavailable', message: `dialogue ${id} not attempted: ${snap.output!.unavailable}` }));
+        else if (snap.status === 'done') resolve(snap.output!);
         else reject(new Error(`dialogue ${id} stopped in state ${stateString(snap.value)}`));
       },
       error: (err) => {

@@ -6,7 +6,7 @@ import { TracePublisher } from './trace/publisher.ts';
 import { BusClient } from './host/client.ts';
 import { RoleHost } from './host/host.ts';
 import { childLogger } from './log.ts';
-import { announceLiveRun } from './live-runs.ts';
+import { announceLiveRun, publicUrl } from './live-runs.ts';
 
 export type NodeOptions = {
   run: string;
@@ -53,8 +53,9 @@ export class LooptoolNode {
     return new LooptoolNode(opts.run, opts.runDir, nc, tracer, client, log, bus, opts.config ?? {}, withdraw);
   }
 
+  /** The bus URL as it may be printed: without user, password or token (connections use the bus config). */
   get url(): string | undefined {
-    return this.bus?.url;
+    return this.bus ? publicUrl(this.bus.url) : undefined;
   }
 
   get embedded(): boolean {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { RunConfig } from '../protocols/config.ts';
 import { DialogueRecord } from '../protocols/dialogue.ts';
-import { LooptoolError, describeIssues } from '../protocols/errors.ts';
+import { LooptoolError, isInfrastructureError } from '../protocols/errors.ts';
 import type { JsonValue } from '../protocols/json.ts';
 import type { AnyRoleImpl } from '../protocols/role.ts';
 import { deriveSeed } from '../protocols/roles/seed.ts';
@@ -16,7 +16,7 @@ import { driveDialogue, simRolesOf } from './dialogue-run.ts';
 import { appendJsonl, exportOpenAI, readJsonl, rewriteJsonl } from './corpus.ts';
 import type { LooptoolNode } from './node.ts';
 import { writeJsonAtomic } from './rundir.ts';
-import { checkRunConfig } from './run-config.ts';
+import { checkRunConfig, storedRunConfig } from './run-config.ts';
 
 /**
  * Round 0 (seed data) driver: runs N dialogue machines with bounded concurrency over
@@ -71,6 +71,8 @@ export const SeedSummary = z.object({
   noisy: z.number().int().describe('samples whose label carries a planted or sampled teacher mistake (sim truth)'),
   badTurns: z.number().int(),
   ranNow: z.number().int().describe('dialogues simulated by this invocation (the rest were done before)'),
+  notAttempted: z.number().int().default(0).describe('dialogues of this invocation that an outage (endpoint down, role not served) kept from running; the next run tries them again'),
+  unavailable: z.string().nullable().default(null).describe('the first outage of this invocation, when there was one'),
   seconds: z.number(),
   complete: z.boolean(),
 });
@@ -114,13 +116,14 @@ export function settleRunConfig(runDir: string, given: RunConfig | undefined): R
             issues: [{ path: `config.${key}`, message: 'differs from the stored run config' }],
           });
       }
-      if (canonicalJson(stored as unknown as JsonValue) !== canonicalJson(given as unknown as JsonValue)) writeJsonAtomic(path, given);
+      const keep = storedRunConfig(given);
+      if (canonicalJson(stored as unknown as JsonValue) !== canonicalJson(keep as unknown as JsonValue)) writeJsonAtomic(path, keep);
       return given;
     }
     return stored;
   }
   const config = given ?? RunConfig.parse({});
-  writeJsonAtomic(path, config);
+  writeJsonAtomic(path, storedRunConfig(config));
   return config;
 }
 
@@ -196,7 +199,7 @@ export function summarize(records: Iterable<DialogueRecord>, samples: readonly S
     if (s.truth?.noisy) noisy++;
   }
   const finished = accepted + rejected;
-  return { dialogues: total, finished, accepted, rejected, rejectedBy, samples: samples.length, samplesBy, masked, noisy, badTurns, ranNow, seconds, complete: finished >= total };
+  return { dialogues: total, finished, accepted, rejected, rejectedBy, samples: samples.length, samplesBy, masked, noisy, badTurns, ranNow, notAttempted: 0, unavailable: null, seconds, complete: finished >= total };
 }
 
 /** Sorts the round's files by dialogue index and writes the OpenAI export and the summary. */
@@ -240,8 +243,11 @@ export async function runSeed(opts: SeedOptions): Promise<SeedSummary> {
   let next = 0;
   let ran = 0;
   let failure: unknown;
+  // An outage fails every dialogue in flight; after this many in a row no new one starts.
+  const outageLimit = Math.max(2, opts.concurrency);
+  const outage = { count: 0, inARow: 0, first: null as string | null };
   const lane = async () => {
-    while (next < todo.length && !opts.signal?.aborted && failure === undefined) {
+    while (next < todo.length && !opts.signal?.aborted && failure === undefined && outage.inARow < outageLimit) {
       const index = todo[next++]!;
       const pool = opts.toolPool;
       let out: DialogueOutput;
@@ -249,9 +255,17 @@ export async function runSeed(opts: SeedOptions): Promise<SeedSummary> {
         out = await runDialogue(opts.node, opts.config, index, { tools: pool?.length ? pool[index % pool.length] : undefined, trace: opts.trace ?? true, signal: opts.signal });
       } catch (err) {
         if (opts.signal?.aborted) return;
+        if (isInfrastructureError(err)) {
+          // not attempted: nothing is written, so the next run of the command tries it again
+          outage.count++;
+          outage.inARow++;
+          outage.first ??= err.message;
+          continue;
+        }
         failure = err;
         return;
       }
+      outage.inARow = 0;
       const rec = out.record;
       // Samples and tools first, the record last: the record is what marks the dialogue done.
       appendJsonl(files.samples, out.samples);
@@ -276,7 +290,7 @@ export async function runSeed(opts: SeedOptions): Promise<SeedSummary> {
   if (failure !== undefined) throw failure;
   const inRun = [...records.values()].filter((r) => r.index < opts.dialogues);
   const ids = new Set(inRun.map((r) => r.id));
-  const summary = summarize(inRun, samples.filter((s) => ids.has(s.provenance.dialogue ?? '')), opts.dialogues, ran, (performance.now() - t0) / 1000);
+  const summary = { ...summarize(inRun, samples.filter((s) => ids.has(s.provenance.dialogue ?? '')), opts.dialogues, ran, (performance.now() - t0) / 1000), notAttempted: outage.count, unavailable: outage.first };
   if (summary.complete && !opts.signal?.aborted) finalizeSeed(files, summary);
   await opts.node.tracer.close().catch(() => undefined);
   return summary;

@@ -2,7 +2,7 @@ import { cpSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { RunConfig } from '../../protocols/config.ts';
-import { LooptoolError } from '../../protocols/errors.ts';
+import { isInfrastructureError, LooptoolError } from '../../protocols/errors.ts';
 import type { Ablations } from '../../protocols/loop/config.ts';
 import { seededOrder, initialRound, mergeRound, staticRound, Composition, type Placed } from '../../protocols/loop/merge.ts';
 import { ACTION_OF, applyVerdict, decided, majorityVerdict } from '../../protocols/loop/jglv.ts';
@@ -241,7 +241,11 @@ export class LoopStages {
         if (p.record) crashPoint('seeding', 0, p.finished);
       },
     });
-    if (!summary.complete) throw new LooptoolError({ code: 'internal', message: `seeding stopped after ${summary.finished}/${summary.dialogues} dialogues` });
+    if (!summary.complete)
+      throw new LooptoolError({
+        code: summary.unavailable ? 'unavailable' : 'internal',
+        message: `seeding stopped after ${summary.finished}/${summary.dialogues} dialogues${summary.unavailable ? ` (not attempted: ${summary.unavailable}); resume the run when the endpoint is back` : ''}`,
+      });
     const all = readJsonl(seedFiles(this.store.dir).samples, Sample).records.filter((s) => !s.masked);
     const { pool, test } = splitSeed(all, loop.eval.testSize, this.seed('split'));
     if (pool.length === 0) throw new LooptoolError({ code: 'internal', message: `seeding produced ${all.length} usable samples, all taken by the test split (eval.testSize ${loop.eval.testSize}); simulate more dialogues (loop.seedDialogues)` });
@@ -515,9 +519,8 @@ export class LoopStages {
             else reason = v.reason ?? 'rejected';
           } catch (err) {
             // a generator that could not write the sample is a rejected attempt, not a failed stage,
-            // unless the role is not there at all
-            const e = err as LooptoolError;
-            if (e.code === 'no_responders' || e.code === 'timeout') throw err;
+            // unless the infrastructure failed (role not served, endpoint down): that is no data
+            if (isInfrastructureError(err)) throw err;
             reason = `expander: ${(err as Error).message}`;
           }
         }

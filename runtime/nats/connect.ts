@@ -4,6 +4,7 @@ import { connect, credsAuthenticator, type NatsConnection, type ConnectionOption
 import { z } from 'zod';
 import { parseOrThrow } from '../../protocols/errors.ts';
 import { startEmbeddedNats, type EmbeddedNats } from './server.ts';
+import { publicUrl } from '../live-runs.ts';
 
 /** How to reach the bus; read from flags or the environment, validated. */
 export const BusConfig = z.object({
@@ -59,7 +60,8 @@ export async function openBus(opts: { runDir: string; config?: BusConfig }): Pro
     nc = await connect(connectionOptions(cfg, url));
   } catch (err) {
     await embedded?.stop();
-    throw new Error(`cannot connect to NATS at ${url}: ${(err as Error).message}`);
+    // the URL may carry a user and password: never in a message
+    throw new Error(`cannot connect to NATS at ${publicUrl(url)}: ${(err as Error).message}`);
   }
   return {
     nc,

@@ -109,14 +109,14 @@ test('structured: repair turn fixes a wrong schema', async () => {
   assert.match(repair, /- why: /);
 });
 
-test('timeout: a hanging endpoint is retried, then rejected with code timeout', async () => {
+test('timeout: a hanging endpoint is retried, then rejected as unavailable (an outage, not a model failure)', async () => {
   server.when(() => true, reply.hang());
   const events: LlmEvent[] = [];
   const c = client({ timeoutMs: 80, maxRetries: 1 }, events);
   const t0 = Date.now();
   await assert.rejects(c.text([{ role: 'user', content: 'hello' }]), (e: unknown) => {
     assert.ok(e instanceof LooptoolError);
-    assert.equal(e.code, 'timeout');
+    assert.equal(e.code, 'unavailable');
     assert.match(e.message, /failed after 2 attempts: no answer within 80 ms/);
     return true;
   });
@@ -148,13 +148,13 @@ test('429: retried after Retry-After, then succeeds', async () => {
   assert.equal(events[0]!.delayMs, 150);
 });
 
-test('429: Retry-After is capped by retryMaxMs; exhausted retries → overloaded', async () => {
+test('429: Retry-After is capped by retryMaxMs; exhausted retries → unavailable, not retried again by the bus', async () => {
   server.when(() => true, reply.rateLimited(3600));
   const t0 = Date.now();
   await assert.rejects(client({ maxRetries: 2, retryMaxMs: 20 }).text([{ role: 'user', content: 'hi' }]), (e: unknown) => {
     assert.ok(e instanceof LooptoolError);
-    assert.equal(e.code, 'overloaded');
-    assert.equal(e.reply.retryable, true);
+    assert.equal(e.code, 'unavailable');
+    assert.equal(e.reply.retryable, false);
     assert.match(e.message, /failed after 3 attempts: rate limited \(HTTP 429\)/);
     return true;
   });
@@ -166,7 +166,7 @@ test('500: retried with backoff, then rejected with the reason', async () => {
   server.when(() => true, reply.serverError(500, 'model crashed'));
   await assert.rejects(client({ maxRetries: 3 }).text([{ role: 'user', content: 'hi' }]), (e: unknown) => {
     assert.ok(e instanceof LooptoolError);
-    assert.equal(e.code, 'internal');
+    assert.equal(e.code, 'unavailable');
     assert.match(e.message, /failed after 4 attempts: endpoint error \(HTTP 500\): model crashed/);
     return true;
   });
@@ -187,14 +187,14 @@ test('500 then success; 400 is not retried; a body that is not JSON is retried',
   assert.equal(await client().text([{ role: 'user', content: 'c' }]), 'json again');
 });
 
-test('a dead endpoint (connection refused) → a clear internal error, never a crash', async () => {
+test('a dead endpoint (connection refused) → a clear unavailable error, never a crash', async () => {
   const dead = await startOpenAIServer();
   const url = dead.url;
   await dead.close();
   const ep = resolveEndpoint('tester', { baseURL: url, model: 'dead', apiKey: KEY, maxRetries: 1, retryBaseMs: 1 }, {});
   await assert.rejects(new LlmClient(ep).text([{ role: 'user', content: 'x' }]), (e: unknown) => {
     assert.ok(e instanceof LooptoolError);
-    assert.equal(e.code, 'internal');
+    assert.equal(e.code, 'unavailable');
     assert.match(e.message, /connection failed/);
     return true;
   });

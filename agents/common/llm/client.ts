@@ -189,7 +189,7 @@ export class LlmClient {
             }
             return res;
           }
-          failure = { retryable: true, code: 'internal', reason: 'the endpoint answered without choices[0].message' };
+          failure = { retryable: true, code: 'unavailable', reason: 'the endpoint answered without choices[0].message' };
         } catch (err) {
           failure = this.#classify(err, opts.signal);
         }
@@ -199,7 +199,8 @@ export class LlmClient {
           const tries = attempt === 1 ? '1 attempt' : `${attempt} attempts`;
           const message = this.redact(`${what}: llm call to ${e.model} at ${e.baseURL} failed after ${tries}: ${failure.reason}`);
           this.#emit({ kind: 'error', role: e.role, model: e.model, attempt, reason: this.redact(failure.reason), status: failure.status });
-          throw new LlmCallError({ code: failure.code, message, retryable: failure.retryable }, failure.status);
+          // retried here already: an unavailable endpoint is not asked again by the bus client
+          throw new LlmCallError({ code: failure.code, message, retryable: failure.retryable && failure.code !== 'unavailable' }, failure.status);
         }
         const backoff = Math.min(e.retryMaxMs, e.retryBaseMs * 2 ** (attempt - 1)) * (0.75 + Math.random() * 0.5);
         const delayMs = Math.round(Math.min(e.retryMaxMs, failure.retryAfterMs ?? backoff));
@@ -290,26 +291,29 @@ export class LlmClient {
       const why = signal?.reason instanceof Error ? signal.reason.message : 'the caller cancelled';
       return { retryable: false, code: 'timeout', reason: `cancelled: ${why}` };
     }
+    // Everything below but a request the endpoint rejects (400, 422) is the endpoint's
+    // failure, not the model's: 'unavailable', so that callers do not take it for data.
     if (err instanceof APIConnectionTimeoutError)
-      return { retryable: true, code: 'timeout', reason: `no answer within ${this.endpoint.timeoutMs} ms` };
+      return { retryable: true, code: 'unavailable', reason: `no answer within ${this.endpoint.timeoutMs} ms` };
     if (err instanceof APIConnectionError) {
       const cause = err.cause instanceof Error ? `: ${err.cause.message}` : '';
-      return { retryable: true, code: 'internal', reason: `connection failed (${err.message}${cause})` };
+      return { retryable: true, code: 'unavailable', reason: `connection failed (${err.message}${cause})` };
     }
     if (err instanceof APIError) {
       const status = err.status;
       const detail = (err.error && typeof err.error === 'object' && 'message' in err.error ? String((err.error as { message: unknown }).message) : err.message) || 'no detail';
       const retryAfter = retryAfterMs(err.headers as Headers | undefined);
-      if (status === 429) return { retryable: true, code: 'overloaded', status, reason: `rate limited (HTTP 429): ${detail}`, retryAfterMs: retryAfter };
+      if (status === 429) return { retryable: true, code: 'unavailable', status, reason: `rate limited (HTTP 429): ${detail}`, retryAfterMs: retryAfter };
       if (status !== undefined && (status >= 500 || status === 408 || status === 409))
-        return { retryable: true, code: status === 408 ? 'timeout' : 'internal', status, reason: `endpoint error (HTTP ${status}): ${detail}`, retryAfterMs: retryAfter };
+        return { retryable: true, code: 'unavailable', status, reason: `endpoint error (HTTP ${status}): ${detail}`, retryAfterMs: retryAfter };
       if (status === 401 || status === 403)
-        return { retryable: false, code: 'internal', status, reason: `the endpoint refused our credentials (HTTP ${status}): ${detail}` };
+        return { retryable: false, code: 'unavailable', status, reason: `the endpoint refused our credentials (HTTP ${status}): ${detail}` };
+      if (status === 404) return { retryable: false, code: 'unavailable', status, reason: `no such endpoint or model (HTTP 404): ${detail}` };
       return { retryable: false, code: 'internal', status, reason: `the endpoint rejected the request (HTTP ${status ?? '?'}): ${detail}` };
     }
     // A 200 whose body is not JSON, or a body the SDK cannot read: a broken proxy or a crashed server.
     const msg = err instanceof Error ? err.message : String(err);
-    return { retryable: true, code: 'internal', reason: `unreadable response (${msg})` };
+    return { retryable: true, code: 'unavailable', reason: `unreadable response (${msg})` };
   }
 
   #emit(e: LlmEvent): void {

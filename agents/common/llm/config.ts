@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { describeIssues, LooptoolError, type ErrorIssue } from '../../../protocols/errors.ts';
-import { Secret } from './secret.ts';
+import { MASK, Secret } from './secret.ts';
 
 /**
  * One OpenAI-compatible chat endpoint as a role uses it. Every field may come from
@@ -162,11 +162,39 @@ function checkLayer(layer: Layer): Record<string, unknown> {
   throw new LooptoolError({ code: 'invalid_input', message: 'invalid llm configuration', issues });
 }
 
-function configLayer(values: Record<string, unknown> | undefined, name: string): Layer | null {
+/**
+ * A layer from the run config. A run directory keeps its config without the key and the
+ * header values (`[redacted]`, see `storedLlmConfig`); such a field counts as unset here,
+ * so the environment supplies it, and `redacted` says which paths lost theirs.
+ */
+function configLayer(values: Record<string, unknown> | undefined, name: string, redacted: string[]): Layer | null {
   if (!values) return null;
+  const kept: Record<string, unknown> = { ...values };
+  if (kept.apiKey === MASK) {
+    delete kept.apiKey;
+    redacted.push(`${name}.apiKey`);
+  }
+  if (kept.headers && typeof kept.headers === 'object' && Object.values(kept.headers).includes(MASK)) {
+    delete kept.headers;
+    redacted.push(`${name}.headers`);
+  }
   const paths: Record<string, string> = {};
-  for (const k of Object.keys(values)) paths[k] = `${name}.${k}`;
-  return { name, values, paths };
+  for (const k of Object.keys(kept)) paths[k] = `${name}.${k}`;
+  return { name, values: kept, paths };
+}
+
+/** The `llm` section as a run directory keeps it: the key and every header value replaced by `[redacted]`. */
+export function storedLlmConfig(llm: Record<string, unknown>): Record<string, unknown> {
+  const hide = (layer: unknown): unknown => {
+    if (!layer || typeof layer !== 'object' || Array.isArray(layer)) return layer;
+    const out: Record<string, unknown> = { ...(layer as Record<string, unknown>) };
+    if (typeof out.apiKey === 'string' && out.apiKey !== '') out.apiKey = MASK;
+    if (out.headers && typeof out.headers === 'object') out.headers = Object.fromEntries(Object.keys(out.headers).map((k) => [k, MASK]));
+    return out;
+  };
+  const out = hide(llm) as Record<string, unknown>;
+  if (out.roles && typeof out.roles === 'object') out.roles = Object.fromEntries(Object.entries(out.roles).map(([r, v]) => [r, hide(v)]));
+  return out;
 }
 
 /**
@@ -186,17 +214,27 @@ export function resolveEndpoint(role: string, config: unknown = {}, env: NodeJS.
   if (env.OPENAI_BASE_URL) ((openaiEnv.values.baseURL = env.OPENAI_BASE_URL), (openaiEnv.paths.baseURL = 'OPENAI_BASE_URL'));
 
   // Least specific first, so later layers overwrite.
+  const redacted: string[] = [];
   const layers = [
     openaiEnv,
     envLayer(env, 'LOOPTOOL_LLM_', 'env'),
-    configLayer(shared, 'llm'),
+    configLayer(shared, 'llm', redacted),
     envLayer(env, `LOOPTOOL_LLM_${R}_`, 'env'),
-    configLayer(roles?.[role], `llm.roles.${role}`),
+    configLayer(roles?.[role], `llm.roles.${role}`, redacted),
   ].filter((l): l is Layer => l !== null);
   const merged: Record<string, unknown> = {};
   for (const layer of layers) Object.assign(merged, checkLayer(layer));
 
   const missing: ErrorIssue[] = [];
+  // A resumed run whose config file held the key: it was not stored, so it must come again.
+  for (const path of redacted) {
+    const field = path.endsWith('.apiKey') ? 'apiKey' : 'headers';
+    if (merged[field] === undefined)
+      missing.push({
+        path,
+        message: `not kept in the run directory; set ${field === 'apiKey' ? `LOOPTOOL_LLM_API_KEY or LOOPTOOL_LLM_${R}_API_KEY` : `LOOPTOOL_LLM_HEADERS or LOOPTOOL_LLM_${R}_HEADERS (JSON)`} to continue this run`,
+      });
+  }
   if (merged.baseURL === undefined)
     missing.push({ path: 'baseURL', message: `no endpoint for role "${role}": set LOOPTOOL_LLM_BASE_URL, LOOPTOOL_LLM_${R}_BASE_URL or llm.baseURL` });
   if (merged.model === undefined)

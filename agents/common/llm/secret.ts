@@ -1,6 +1,6 @@
 import { inspect } from 'node:util';
 
-const MASK = '[redacted]';
+export const MASK = '[redacted]';
 
 /**
  * An API key that cannot leak by accident: JSON.stringify, String(), template

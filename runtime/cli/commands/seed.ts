@@ -29,6 +29,7 @@ function report(s: SeedSummary, out: string): string {
   return [
     `${bold('seed')}: ${s.finished}/${s.dialogues} dialogues finished (${s.ranNow} now, ${s.seconds.toFixed(1)} s)${s.complete ? '' : ' — incomplete: run the same command again to continue'}`,
     `accepted ${s.accepted} (${rate}%), rejected ${s.rejected}`,
+    ...(s.unavailable ? [`not attempted ${s.notAttempted} (${s.dialogues - s.finished} left for the next run): ${s.unavailable}`] : []),
     ...table('rejected by reason:', s.rejectedBy),
     `samples ${s.samples} (masked ${s.masked}, noisy labels ${s.noisy} by sim truth), bad turns retried ${s.badTurns}`,
     ...table('samples by kind:', s.samplesBy),
@@ -126,6 +127,8 @@ export default defineCommand({
       if (values.json) console.log(JSON.stringify({ run, out: seedFiles(outDir).dir, ...summary }));
       else console.log(report(summary, out));
       if (interrupt.interrupted) return EXIT.interrupted;
+      // an outage is not a result: say so with its own exit code
+      if (summary.unavailable) return EXIT.unavailable;
       return summary.complete ? EXIT.ok : EXIT.failed;
     } finally {
       interrupt.dispose();

@@ -14,6 +14,7 @@ import type { ToolSpec } from '../../../protocols/toolspec.ts';
 import type { AnyRoleImpl } from '../../../protocols/role.ts';
 import { LooptoolNode } from '../../node.ts';
 import { newRunId, runDir, writeJsonAtomic } from '../../rundir.ts';
+import { storedRunConfig } from '../../run-config.ts';
 import { busConfigFromEnv } from '../../nats/connect.ts';
 import { loadRoleModules } from '../../roles.ts';
 import { exportLooptool, exportOpenAI } from '../../corpus.ts';
@@ -102,7 +103,7 @@ export default defineCommand({
     const seed = values.seed ?? sessionSeed();
     const run = newRunId('sim');
     const dir = runDir(run);
-    writeJsonAtomic(join(dir, 'config.json'), config);
+    writeJsonAtomic(join(dir, 'config.json'), storedRunConfig(config));
 
     const abort = new AbortController();
     const interrupt = () => abort.abort(new Error('interrupted'));

@@ -20,6 +20,7 @@ import { runIdForDir } from '../../live-runs.ts';
 import { LooptoolNode } from '../../node.ts';
 import { readSamples } from '../../corpus.ts';
 import { newRunId, readJsonIfExists, runsRoot, writeJsonAtomic } from '../../rundir.ts';
+import { storedRunConfig } from '../../run-config.ts';
 import { hashString, rng } from '../../../agents/common/sim/rng.ts';
 import { interruptOnSignals } from '../interrupt.ts';
 
@@ -188,7 +189,7 @@ export default defineCommand({
         throw new UsageError(`${outDir} holds a training run on another corpus or split (${prior.data.corpus}); use a new --out`);
       state = prior.data;
     }
-    writeJsonAtomic(join(outDir, 'config.json'), config);
+    writeJsonAtomic(join(outDir, 'config.json'), storedRunConfig(config));
     const save = () => writeJsonAtomic(statePath, state);
     save();
 

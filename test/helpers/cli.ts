@@ -1,0 +1,48 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+
+export const CLI = ['--import', 'tsx', 'runtime/cli/main.ts'];
+
+export type CliProcess = {
+  child: ChildProcess;
+  /** resolves with the first stdout or stderr line (from now on) that matches */
+  line(match: RegExp, timeoutMs?: number): Promise<string>;
+  /** stdout and stderr so far, interleaved as they arrived */
+  output(): string;
+  exited: Promise<number | null>;
+};
+
+/** A `looptool` command in a child process, as a person would run it (no colour). */
+export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): CliProcess {
+  const child = spawn(process.execPath, [...CLI, ...args], { env: { ...process.env, ...env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const waiters: { re: RegExp; resolve(l: string): void }[] = [];
+  const onLine = (l: string) => {
+    out += `${l}\n`;
+    for (const w of waiters.splice(0)) (w.re.test(l) ? w.resolve(l) : waiters.push(w));
+  };
+  createInterface({ input: child.stdout! }).on('line', onLine);
+  createInterface({ input: child.stderr! }).on('line', onLine);
+  // 'close', not 'exit': by then both pipes are read, so output() holds the last lines too
+  const exited = new Promise<number | null>((r) => child.once('close', (code) => r(code)));
+  return {
+    child,
+    output: () => out,
+    exited,
+    line: (re, timeoutMs = 120_000) =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no line ${re} within ${timeoutMs} ms: ${out}`)), timeoutMs);
+        waiters.push({
+          re,
+          resolve: (l) => {
+            clearTimeout(timer);
+            resolve(l);
+          },
+        });
+        void exited.then((c) => {
+          clearTimeout(timer);
+          reject(new Error(`exited ${c} before ${re}: ${out}`));
+        });
+      }),
+  };
+}
