@@ -224,6 +224,33 @@ describe('looptool eval bfcl run', () => {
     }
   });
 
+  it('Ctrl-C stops the run cleanly (exit 130, whole lines kept), and a rerun completes it', async () => {
+    server.reset();
+    server.setLatency(40);
+    const limit = 12;
+    answerWith(server, questionIndex(['multiple'], limit, 'prompt'), (q) => reference(q, 'prompt'));
+    const o = out();
+    const args = ['--endpoint', server.url, '--model', 'm', '--mode', 'prompt', '--limit', String(limit), '--out', o, '--categories', 'multiple', '--concurrency', '2', '--json'];
+    const first = start(args);
+    const path = join(o, resultFileName('multiple'));
+    for (let i = 0; i < 400; i++) {
+      if (existsSync(path) && readFileSync(path, 'utf8').split('\n').filter(Boolean).length >= 3) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    first.child.kill('SIGINT');
+    const r = await first.done;
+    assert.equal(r.code, 130, r.stderr);
+    assert.match(r.stderr, /interrupted: .*run the same command again to continue/s);
+    assert.ok(!existsSync(join(o, '.lock')), 'the lock is released');
+    const written = readResults(o, ['multiple']).get('multiple')!.length;
+    assert.ok(written >= 3 && written < limit, `${written} written`);
+    server.setLatency(0);
+    const again = await looptool(args);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(JSON.parse(again.stdout).run.skipped, written);
+    assert.deepEqual(readResults(o, ['multiple']).get('multiple')!.sort(), firstIds('multiple', limit).sort());
+  });
+
   it('500, 429 with Retry-After, a body that is not JSON and a timeout are retried; each answer written once', async () => {
     server.reset();
     const limit = 3;
@@ -295,7 +322,11 @@ describe('looptool eval bfcl run', () => {
     assert.match(r.stderr, /refused simple_2: .*prompt too long/);
   });
 
-  it('usage: multi-turn categories are out of scope, --model is required', async () => {
+  it('usage: multi-turn categories are out of scope (and --help says so), --model is required', async () => {
+    const help = await looptool(['--help']);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /eval bfcl run/);
+    assert.match(help.stdout, /Multi-turn categories are out of scope/);
     const mt = await looptool(['--endpoint', server.url, '--model', 'm', '--categories', 'multi_turn_base']);
     assert.equal(mt.code, 2);
     assert.match(mt.stderr, /multi-turn categories are out of scope/);
