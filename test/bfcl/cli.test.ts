@@ -106,5 +106,10 @@ describe('looptool eval bfcl', () => {
     const r = looptool(['eval', 'bfcl', 'check', '--category', 'simple', '--results', 'x', '--data', join(dir, 'missing')]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /BFCL data directory not found/);
+    // a directory where check wants one file: a clear message, not a raw EISDIR
+    const d = looptool(['eval', 'bfcl', 'check', '--category', 'simple', '--results', dir]);
+    assert.equal(d.code, 2, d.stderr);
+    assert.match(d.stderr, /--results .* is a directory: check takes one result file/);
+    assert.doesNotMatch(d.stderr, /EISDIR/);
   });
 });
