@@ -21,14 +21,16 @@ const USAGE = `eval bfcl run (--endpoint URL --model NAME | --model DIR|PRESET) 
        looptool eval bfcl check --category C --results FILE [--out FILE] [--data DIR] [--mode prompt|fc] [--json]
        looptool eval bfcl score --results DIR [--data DIR] [--mode prompt|fc] [--json]
 
-run: asks a model every question of the chosen single-turn categories (default: all of
-${'  '}${CATEGORIES.join(', ')}), appends the answers to BFCL result files in --out (one per
-category; a second run skips the ids already answered), then checks and scores them like
-"score". --endpoint: any OpenAI-compatible server, key from LOOPTOOL_LLM_API_KEY or the
-variable --api-key-env names. --model without --endpoint: the local policy worker.
+run: asks a model every question of the chosen single-turn categories, appends the
+answers to BFCL result files in --out (one per category; a second run skips the ids
+already answered), then checks and scores them like "score". Default categories: all of
+${CATEGORIES.join(', ')}.
+Multi-turn categories are out of scope.
+--endpoint: any OpenAI-compatible server; the key comes from LOOPTOOL_LLM_API_KEY or the
+variable that --api-key-env names. --model without --endpoint: the local policy worker.
 --mode fc (default): the functions go as OpenAI tools; prompt: the system prompt asks for
-[func(a=1)] text. Multi-turn categories are out of scope. Exit: 0 done, 1 stopped (endpoint
-failure; what was written stays), 2 usage, 130 interrupted.`;
+[func(a=1)] text. Exit: 0 done, 1 stopped by an endpoint failure or questions refused
+(what was written stays; run again to continue), 2 usage, 130 interrupted. See docs/eval.md.`;
 
 type Sub = { summary: string; run(argv: string[]): Promise<number> };
 
