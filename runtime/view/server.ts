@@ -7,7 +7,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { TraceEvent } from '../../protocols/trace.ts';
 import type { Logger } from '../../protocols/role.ts';
 import { ensureTraceStream } from '../trace/stream.ts';
-import { FilterError, matches, parseFilter, parsePage, readOlder, subjectFor, summarize, traceFeed, type ViewFilter } from './source.ts';
+import { byTime, FilterError, matches, parseFilter, parsePage, readOlder, subjectFor, summarize, traceFeed, type ViewFilter } from './source.ts';
 import type { LiveRun } from '../live-runs.ts';
 import { RunWatch, type RunEnd } from './run-watch.ts';
 import { readViewReport } from './report.ts';
@@ -131,7 +131,7 @@ export async function startViewServer(opts: ViewServerOptions): Promise<ViewServ
             backlog.push(...hits);
             // Keep the newest N by time (batches arrive out of time order); trimming in bulk keeps it cheap.
             if (backlog.length > limit * 2) {
-              backlog.sort((a, b) => a.ts - b.ts);
+              backlog.sort(byTime);
               dropped += backlog.length - limit;
               backlog = backlog.slice(-limit);
             }
@@ -144,7 +144,7 @@ export async function startViewServer(opts: ViewServerOptions): Promise<ViewServ
         }
         synced = true;
         // Batches are per subject, so stored events are put back in time order first.
-        backlog.sort((a, b) => a.ts - b.ts);
+        backlog.sort(byTime);
         if (backlog.length > limit) {
           dropped += backlog.length - limit;
           backlog = backlog.slice(-limit);
@@ -206,13 +206,13 @@ export async function startViewServer(opts: ViewServerOptions): Promise<ViewServ
       let f: ViewFilter;
       let page: { before: number; limit: number };
       try {
-        f = parseFilter(url.searchParams, ['before', 'limit']);
+        f = parseFilter(url.searchParams, ['before', 'beforeId', 'limit']);
         page = parsePage(url.searchParams);
       } catch (err) {
         if (err instanceof FilterError) return sendJson(res, 400, { error: err.message, issues: err.issues });
         throw err;
       }
-      return sendJson(res, 200, await readOlder(watch.nc, f, page.before, page.limit));
+      return sendJson(res, 200, await readOlder(watch.nc, f, page));
     }
     if (path === '/api/report') {
       // the run's own records, when its directory is here (a run on a remote bus has none)

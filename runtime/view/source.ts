@@ -39,14 +39,23 @@ export function parseFilter(params: URLSearchParams, omit: string[] = []): ViewF
   return r.data;
 }
 
-/** `/api/older`: the events before a time (ms since the epoch), at most `limit` of them. */
+/**
+ * Events in the order the page shows them: by time, then by id, so that "before this
+ * event" means the same to the page and to the server when many share a millisecond.
+ */
+export function byTime(a: TraceEvent, b: TraceEvent): number {
+  return a.ts - b.ts || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
+/** `/api/older`: the events before an event (its time in ms and id), at most `limit` of them. */
 export const OlderPage = z.object({
   before: z.coerce.number().positive(),
+  beforeId: z.string().min(1).optional().describe('the id of the oldest event the page has: others of the same millisecond sort by id'),
   limit: z.coerce.number().int().min(1).max(5_000).default(500),
 });
 
 export function parsePage(params: URLSearchParams): z.infer<typeof OlderPage> {
-  const r = OlderPage.safeParse({ before: params.get('before') ?? undefined, limit: params.get('limit') || undefined });
+  const r = OlderPage.safeParse({ before: params.get('before') ?? undefined, beforeId: params.get('beforeId') || undefined, limit: params.get('limit') || undefined });
   if (!r.success) throw new FilterError(describeIssues(r.error));
   return r.data;
 }
@@ -199,16 +208,18 @@ const STORE_LAG_MS = 2_000;
  * first, read from the stream on demand so a page can scroll back through a whole run.
  * The window read grows until it holds enough events or reaches the stream's start.
  */
-export async function readOlder(nc: NatsConnection, f: ViewFilter, before: number, limit: number): Promise<{ events: TraceEvent[]; more: boolean }> {
+export async function readOlder(nc: NatsConnection, f: ViewFilter, page: z.infer<typeof OlderPage>): Promise<{ events: TraceEvent[]; more: boolean }> {
+  const { before, beforeId, limit } = page;
+  const earlier = (e: TraceEvent) => e.ts < before || (e.ts === before && beforeId !== undefined && e.id < beforeId);
   const jsm = await jetstreamManager(nc);
   const info = await jsm.streams.info(TRACE_STREAM);
   const first = info.state.first_ts ? Date.parse(info.state.first_ts) - STORE_LAG_MS : 0;
   const subject = subjectFor(f);
   for (let span = 60_000; ; span *= 4) {
     const from = Math.max(first, before - span);
-    const hits = (await readWindow(nc, subject, from, before + STORE_LAG_MS)).filter((e) => e.ts < before && matches(f, e));
+    const hits = (await readWindow(nc, subject, from, before + STORE_LAG_MS)).filter((e) => earlier(e) && matches(f, e));
     if (hits.length >= limit || from <= first) {
-      hits.sort((a, b) => a.ts - b.ts);
+      hits.sort(byTime);
       return { events: hits.slice(-limit), more: hits.length > limit || from > first };
     }
   }

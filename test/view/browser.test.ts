@@ -1,145 +1,200 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startViewServer, type ViewServer } from '../../runtime/view/server.ts';
-import { startPingPongRun, type PingPongRun } from './live-run.ts';
 import { ARTIFACTS, launchChromium, type Browser } from './chromium.ts';
-import { RunConfig } from '../../protocols/config.ts';
-import { runLoop } from '../../runtime/loop/driver.ts';
-import { TINY_LOOP_CONFIG } from '../loop/tiny.ts';
+import { startCli, type CliProcess } from '../helpers/cli.ts';
+import { SseReader } from './sse.ts';
+import { writeLoopRecords } from './loop-records.ts';
 
-// The browser test: Debian's chromium, driven by playwright-core, watches a live run
-// on the embedded default (its own nats-server) through `looptool view`'s server: the
-// ping-pong roles rally, and a real closed loop (sim roles, the tiny policy trained by
-// the PyTorch worker) runs one round while the page is open.
+// The browser tests: Debian's chromium, driven by playwright-core, watches runs made by
+// `looptool seed` (round 0 over the bus: no policy worker needed) through `looptool view`
+// started as a person starts it. The loop-driven checks are in browser-loop.test.ts.
 
-let live: PingPongRun;
-let view: ViewServer;
+const root = mkdtempSync(join(tmpdir(), 'looptool-browser-'));
+const env = { LOOPTOOL_RUNS: root, LOOPTOOL_LOG_LEVEL: 'warn' };
 let browser: Browser;
+const procs: CliProcess[] = [];
 
+function cli(args: string[]): CliProcess {
+  const p = startCli(args, env);
+  procs.push(p);
+  return p;
+}
+
+/** `looptool view …` on a free port; resolves with its page URL. */
+async function view(args: string[] = []): Promise<{ proc: CliProcess; url: string }> {
+  const proc = cli(['view', '--port', '0', ...args]);
+  const line = await proc.line(/looptool view: http:/, 60_000);
+  return { proc, url: /(http:\/\/\S+)/.exec(line)![1]! };
+}
+
+const savedRuns = process.env.LOOPTOOL_RUNS;
 before(async () => {
-  live = await startPingPongRun();
-  view = await startViewServer({ nc: live.node.nc, live: true, run: live.run });
+  // this process writes run records too (writeLoopRecords): into the same runs root
+  process.env.LOOPTOOL_RUNS = root;
   browser = await launchChromium();
 });
 after(async () => {
+  if (savedRuns === undefined) delete process.env.LOOPTOOL_RUNS;
+  else process.env.LOOPTOOL_RUNS = savedRuns;
+  for (const p of procs) p.child.kill('SIGKILL');
   await browser?.close();
-  await view?.close();
-  await live?.dispose();
+  rmSync(root, { recursive: true, force: true });
 });
 
-test('messages arrive live, a real loop lights its states, charts render, nothing is fetched from outside', async () => {
+const dataset = (key: string) => browser.page.evaluate((k) => document.body.dataset[k] ?? '', key);
+
+test('a live seed run: `view` with no argument finds it, the stream grows, "user" shows what users said, the badge turns finished when it ends', async () => {
   const { page } = browser;
-  await live.rally(2);
-  await page.goto(view.url);
-  await page.waitForSelector('#status[data-status="live"]', { timeout: 20_000 });
-
-  // Stored events first: the rally already played shows up.
-  await page.waitForFunction(() => document.querySelectorAll('#msg-list .msg[data-role="pong"]').length >= 2, undefined, { timeout: 20_000 });
-  const before = await page.locator('#msg-list .msg').count();
-
-  // Live: a rally played now appears without reloading, rows coloured by role.
-  await live.rally(3);
-  await page.waitForFunction((n) => document.querySelectorAll('#msg-list .msg').length > n + 6, before, { timeout: 20_000 });
-  const colors = await page.$$eval('#msg-list .msg', (rows) => [...new Set(rows.map((r) => `${r.getAttribute('data-role')}=${getComputedStyle(r).borderLeftColor}`))]);
-  const byRole = new Map(colors.map((c) => c.split('=') as [string, string]));
-  assert.ok(byRole.get('ping') && byRole.get('pong') && byRole.get('ping') !== byRole.get('pong'), `role colours: ${colors.join(' ')}`);
-
-  // Every state the diagram lights is recorded in the page, however briefly it stays lit.
-  assert.equal(await page.locator('#loop-svg .node.active').count(), 0);
-  await page.evaluate(() => {
-    const w = window as unknown as { __lit: string[] };
-    w.__lit = [];
-    new MutationObserver(() => {
-      const s = document.querySelector('#loop-svg .node.active')?.getAttribute('data-state');
-      if (s && w.__lit[w.__lit.length - 1] !== s) w.__lit.push(s);
-    }).observe(document.querySelector('#loop-svg')!, { subtree: true, attributes: true, attributeFilter: ['class'] });
+  const notFound: string[] = [];
+  page.on('response', (r) => {
+    if (r.status() === 404) notFound.push(r.url());
   });
+  const seed = cli(['seed', '--dialogues', '160', '--concurrency', '4', '--out', join(root, 'seed-live')]);
+  for (let i = 0; i < 600 && !existsSync(join(root, '.live', 'seed-live.json')); i++) await new Promise((r) => setTimeout(r, 100));
+  assert.ok(existsSync(join(root, '.live', 'seed-live.json')), `the seed run announced itself: ${seed.output()}`);
+  const v = await view();
+  assert.match(v.proc.output(), /live run seed-live/);
+  await page.goto(v.url);
+  await page.waitForSelector('#status[data-status="live"]', { timeout: 30_000 });
+  assert.equal(await dataset('run'), 'seed-live');
 
-  // The real loop, one round, on the same bus and run as the page watches.
-  const config = RunConfig.parse({ ...TINY_LOOP_CONFIG, seed: 'view-test', loop: { ...TINY_LOOP_CONFIG.loop, rounds: 1 } });
-  const loop = runLoop({ dir: join(live.dir, 'loop'), config, node: live.node });
-  await page.waitForSelector('#loop-svg .node.active[data-state="training"]', { timeout: 120_000 });
-  assert.match((await page.textContent('#loop-round')) ?? '', /round 1/);
-  const result = await loop;
-  assert.equal(result.status, 'done', result.error ?? '');
-  live.node.tracer.flush();
-  await page.waitForSelector('#loop-svg .node.active[data-state="done"]', { timeout: 20_000 });
-  assert.equal(await page.locator('#loop-svg .node.active').count(), 1);
-  // Stages that take a millisecond can start and end within one batch of events, so the
-  // page may never paint them lit; what it painted must follow the machine's order, and
-  // every stage of round 1 must be marked as passed.
-  const order = ['seeding', 'warmup', 'baseline', 'training', 'probing', 'verifying', 'expanding', 'merging', 'evaluating', 'done'];
-  const lit = await page.evaluate(() => (window as unknown as { __lit: string[] }).__lit);
-  assert.deepEqual([...lit].sort((a, b) => order.indexOf(a) - order.indexOf(b)), lit, `lit in the machine's order: ${lit.join(' → ')}`);
-  for (const s of ['seeding', 'training', 'done']) assert.ok(lit.includes(s), `${s} was lit: ${lit.join(' → ')}`);
-  for (const s of order.slice(3, 9)) assert.equal(await page.locator(`#loop-svg .node.visited[data-state="${s}"]`).count(), 1, `${s} is marked as passed`);
+  // The stream grows while the run goes on.
+  await page.waitForFunction(() => Number(document.body.dataset.msgTotal ?? 0) > 0, undefined, { timeout: 30_000 });
+  const first = Number(await dataset('msgTotal'));
+  await page.waitForFunction((n) => Number(document.body.dataset.msgTotal) > n + 20, first, { timeout: 60_000 });
 
-  // Charts from the run's own events: the trainer's GRPO steps, accuracy of rounds 0
-  // and 1, the composition of D_2 as the merge wrote it.
-  await page.waitForSelector('#chart-grpo.has-data canvas', { timeout: 10_000 });
-  await page.waitForSelector('#chart-composition.has-data svg rect', { timeout: 10_000 });
-  await page.waitForSelector('#chart-accuracy.has-data canvas', { timeout: 10_000 });
-  await page.waitForSelector('#charts-panel figure.generic[data-role="ping"] canvas', { timeout: 10_000 });
-  const inked = await page.$eval('#chart-grpo canvas', (c) => {
-    const canvas = c as HTMLCanvasElement;
-    const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
-    let n = 0;
-    for (let i = 3; i < data.length; i += 4) if (data[i]! > 0) n++;
-    return n;
-  });
-  assert.ok(inked > 200, `GRPO chart canvas has ${inked} painted pixels`);
-  const merge = result.history.find((h) => h.stage === 'merging')?.summary as Record<string, number> | undefined;
-  assert.ok(merge, 'the run merged D_2');
-  const parts = ['seed', 'es', 'ee', 'hppl', 'seed_new', 'fill'].filter((k) => (merge[k] ?? 0) > 0).length;
-  assert.equal(await page.locator('#chart-composition svg rect').count(), parts, `one rect per non-empty part of ${JSON.stringify(merge)}`);
-  assert.match((await page.textContent('#chart-composition')) ?? '', /r2/);
-  // The trainer's metrics mix a loss (~1) with token counts (thousands): the counts get
-  // the right-hand axis, so uPlot lays out three axes (x, left, right), not two.
-  await page.waitForSelector('#charts-panel figure.generic[data-role="trainer"] canvas', { timeout: 10_000 });
-  assert.equal(await page.locator('#charts-panel figure.generic[data-role="trainer"] .u-axis').count(), 3, 'token counts on their own axis');
-
-  // Server-side filters: only pong's events remain; a rally's request opens its trace.
-  await page.selectOption('#f-role', 'pong');
+  // A run with dialogues shows the conversation view; "user" means what users said.
+  await page.waitForFunction(() => document.body.dataset.mode === 'conversation', undefined, { timeout: 20_000 });
+  await page.selectOption('#f-role', 'user');
   await page.waitForFunction(() => {
     const rows = Array.from(document.querySelectorAll('#msg-list .msg'));
-    return rows.length > 0 && rows.every((r) => r.getAttribute('data-role') === 'pong');
-  }, undefined, { timeout: 10_000 });
-  await page.click('#msg-list .msg[data-role="pong"][data-kind="request"]');
-  await page.waitForFunction(() => document.querySelectorAll('#transcript .tline').length >= 4, undefined, { timeout: 10_000 });
-  // The loop's seed dialogues: one opens as chat bubbles.
-  await page.selectOption('#f-role', 'dialogue');
-  await page.click('#msg-list .msg[data-role="dialogue"][data-kind="message"]', { timeout: 10_000 });
-  await page.waitForSelector('#transcript .bubble.role-user', { timeout: 10_000 });
-  await page.waitForSelector('#transcript .bubble.role-assistant', { timeout: 10_000 });
+    return rows.length > 3 && rows.every((r) => r.getAttribute('data-speaker') === 'user' && (r.querySelector('.d')?.textContent ?? '').length > 3);
+  }, undefined, { timeout: 20_000 });
+  // The protocol view still has the bus's own roles.
+  await page.selectOption('#f-mode', 'protocol');
+  await page.waitForFunction(() => document.querySelectorAll('#msg-list .msg[data-role="assistant"][data-kind="request"]').length > 0 || document.querySelectorAll('#msg-list .msg[data-kind="reply"]').length > 0, undefined, { timeout: 20_000 });
+  // Clicking a message opens its dialogue as a conversation.
+  await page.selectOption('#f-mode', 'conversation');
   await page.selectOption('#f-role', '');
-  await page.waitForTimeout(400);
-  await page.screenshot({ path: join(ARTIFACTS, 'live.png'), fullPage: true });
-  // The README's picture of the viewer is this page: LOOPTOOL_UPDATE_DOCS=1 refreshes it.
-  if (process.env.LOOPTOOL_UPDATE_DOCS === '1') await page.screenshot({ path: 'docs/viewer.png', fullPage: true });
+  await page.waitForSelector('#msg-list .msg[data-speaker="user"]', { timeout: 20_000 });
+  await page.click('#msg-list .msg[data-speaker="user"]');
+  await page.waitForSelector('#transcript .bubble.role-user', { timeout: 20_000 });
+  await page.screenshot({ path: join(ARTIFACTS, 'live-seed.png'), fullPage: true });
 
+  // The run ends: the badge says so, the CLI says so once.
+  assert.equal(await seed.exited, 0, seed.output());
+  await page.waitForSelector('#status[data-status="finished"]', { timeout: 30_000 });
+  assert.equal(await dataset('ended'), 'finished');
+  await v.proc.line(/run seed-live finished/, 20_000).catch(() => undefined);
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.equal(v.proc.output().match(/finished/g)?.length, 1, v.proc.output());
+  assert.doesNotMatch(v.proc.output(), /"level"|warn/i, 'no log spam');
+  v.proc.child.kill('SIGINT');
+  await v.proc.exited;
+
+  assert.deepEqual(notFound, [], 'nothing the page asked for was missing (favicon included)');
   assert.deepEqual(browser.external, [], 'the page fetched nothing from outside');
   assert.deepEqual(browser.consoleErrors, [], 'no errors in the page');
 });
 
-test('a finished run replays in the page', async () => {
+test('scrolling back through a finished run loads older messages, down to its first', async () => {
   const { page } = browser;
-  await live.node.tracer.close();
-  // Same server, but told the run is over: the page offers replay and replays at speed.
-  const finished = await startViewServer({ nc: live.node.nc, live: false, run: live.run });
+  assert.ok(existsSync(join(root, 'seed-live', 'nats')), 'the first test left its run');
+  const v = await view(['--run', 'seed-live']);
   try {
-    await page.goto(finished.url);
-    await page.waitForSelector('#status[data-status="finished"]', { timeout: 20_000 });
-    await page.waitForSelector('#replay-controls:not([hidden])');
-    await page.waitForSelector('#loop-svg .node.active[data-state="done"]', { timeout: 10_000 });
-    await page.selectOption('#replay-speed', '1000');
-    await page.click('#replay-btn');
-    await page.waitForSelector('#loop-svg .node.active[data-state="done"]', { timeout: 20_000 });
-    await page.waitForFunction(() => document.body.dataset.dashSynced === '1', undefined, { timeout: 20_000 });
-    assert.ok((await page.locator('#msg-list .msg').count()) > 10);
-    await page.screenshot({ path: join(ARTIFACTS, 'replay.png'), fullPage: true });
+    await page.goto(`${v.url}`);
+    await page.waitForSelector('#status[data-status="finished"]', { timeout: 30_000 });
+    await page.selectOption('#f-mode', 'protocol');
+    await page.waitForFunction(() => document.body.dataset.msgsSynced === '1' && Number(document.body.dataset.msgTotal) >= 1500, undefined, { timeout: 30_000 });
+    assert.equal(await dataset('msgMore'), '1', 'a long run opens on its newest messages, with older ones to load');
+    const newestFirst = Number(await dataset('msgOldest'));
+    // Scroll to the top until the run's first message is on the page.
+    for (let i = 0; i < 400 && (await dataset('msgMore')) === '1'; i++) {
+      const before = Number(await dataset('msgTotal'));
+      await page.evaluate(() => {
+        const box = document.querySelector('#msg-list')!;
+        box.scrollTop = 0;
+        box.dispatchEvent(new Event('scroll'));
+      });
+      await page.waitForFunction((n) => Number(document.body.dataset.msgTotal) > n || document.body.dataset.msgMore === '0', before, { timeout: 30_000 });
+    }
+    assert.equal(await dataset('msgMore'), '0');
+    assert.ok(Number(await dataset('msgOldest')) < newestFirst);
+    // Everything the stream holds for this filter is on the page now, once.
+    const port = new URL(v.url).port;
+    const all = new SseReader(`http://127.0.0.1:${port}/api/events?run=seed-live&slots=0&follow=0`);
+    await all.done;
+    assert.equal(Number(await dataset('msgTotal')), all.events().length);
+    await page.screenshot({ path: join(ARTIFACTS, 'scrolled-back.png'), fullPage: true });
   } finally {
-    await finished.close();
+    v.proc.child.kill('SIGINT');
+    await v.proc.exited;
   }
-  assert.deepEqual(browser.external, []);
+  assert.deepEqual(browser.consoleErrors, []);
+});
+
+test('a nested run opens by its folder; the charts label rounds as the report does, beside its sibling', async () => {
+  const { page } = browser;
+  // A demo's layout: <demo>/full and <demo>/static. The trace comes from a real seed run
+  // in full/; the per-round records are written with the loop's own schemas and report
+  // writer (runs of the loop itself need the policy worker: browser-loop.test.ts).
+  const seed = cli(['seed', '--dialogues', '6', '--concurrency', '3', '--out', join(root, 'demo-b', 'full')]);
+  assert.equal(await seed.exited, 0, seed.output());
+  const report = writeLoopRecords(join(root, 'demo-b'), { rounds: 3 });
+  const v = await view(['--run', 'demo-b/full']);
+  try {
+    assert.match(v.proc.output(), /finished run demo-b\/full/);
+    await page.goto(v.url);
+    await page.waitForSelector('#status[data-status="finished"]', { timeout: 30_000 });
+    assert.equal(await dataset('run'), 'demo-b_full');
+    await page.waitForFunction(() => Number(document.body.dataset.msgTotal) > 0, undefined, { timeout: 20_000 });
+    const header = (await page.textContent('#counts')) ?? '';
+    assert.doesNotMatch(header, /^0 roles/, header);
+
+    // Composition: the same D_j as report.md lists, nothing more.
+    await page.waitForSelector('#chart-composition.has-data svg rect', { timeout: 20_000 });
+    const labels = await page.$$eval('#chart-composition .round-label', (ts) => ts.map((t) => t.textContent));
+    const inReport = [...readFileSync(join(root, 'demo-b', 'full', 'report.md'), 'utf8').matchAll(/^\| (D_\d+) \|/gm)].map((m) => m[1]);
+    assert.deepEqual(labels, inReport);
+    assert.deepEqual(labels, report.composition.map((j) => `D_${j}`));
+
+    // Accuracy: loop beside static, whole-number round ticks, intervals, the trivial baselines.
+    await page.waitForSelector('#chart-accuracy.has-data svg circle', { timeout: 20_000 });
+    const series = await page.$$eval('#chart-accuracy circle.point', (cs) => [...new Set(cs.map((c) => c.getAttribute('data-series')))]);
+    assert.deepEqual(series.sort(), ['full', 'static']);
+    const ticks = await page.$$eval('#chart-accuracy .round-tick', (ts) => ts.map((t) => t.textContent));
+    assert.deepEqual(ticks, ['0', '1', '2', '3']);
+    assert.ok((await page.locator('#chart-accuracy line.ci').count()) > 0, 'intervals drawn');
+    const baselines = await page.$$eval('#chart-accuracy line.baseline', (ls) => ls.map((l) => l.getAttribute('data-name')));
+    assert.deepEqual(baselines.sort(), ['always call', 'never call']);
+    await page.screenshot({ path: join(ARTIFACTS, 'nested-charts.png'), fullPage: true });
+
+    // The trace command agrees on the id.
+    const trace = cli(['trace', '--run', 'demo-b/full']);
+    assert.equal(await trace.exited, 0, trace.output());
+    assert.match(trace.output(), / dialogue +message /);
+  } finally {
+    v.proc.child.kill('SIGINT');
+    await v.proc.exited;
+  }
+  assert.deepEqual(browser.consoleErrors, []);
+});
+
+test('tiny numbers keep their sign and size on the axes', async () => {
+  const { page } = browser;
+  const v = await view(['--run', 'demo-b/full']);
+  try {
+    await page.goto(v.url);
+    const labels = await page.evaluate(async (module) => {
+      const { fmtNum } = (await import(module)) as { fmtNum: (v: number) => string };
+      return [-1.6e-10, -0, 0, 0.25, 1234.5, 3e7].map(fmtNum);
+    }, `${v.url}charts.js`);
+    assert.deepEqual(labels, ['-1.6e-10', '0', '0', '0.25', '1235', '3.0e7']);
+  } finally {
+    v.proc.child.kill('SIGINT');
+    await v.proc.exited;
+  }
 });

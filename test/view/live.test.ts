@@ -3,13 +3,15 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawn } from 'node:child_process';
 import { liveRuns, publicUrl, resolveRunName, runIdForDir, RunNameError } from '../../runtime/live-runs.ts';
 import { locateTrace } from '../../runtime/trace/locate.ts';
 import { startViewServer } from '../../runtime/view/server.ts';
 import { LooptoolNode } from '../../runtime/node.ts';
 import { startPingPongRun } from './live-run.ts';
 import { SseReader } from './sse.ts';
+import { byTime } from '../../runtime/view/source.ts';
+import type { TraceEvent } from '../../protocols/trace.ts';
+import { startCli } from '../helpers/cli.ts';
 
 // The live-run registry and what `view`/`trace` do with it, against real nats-servers:
 // runs are announced in this file's own runs root.
@@ -130,13 +132,12 @@ test('view with no argument watches the newest live run; its end is told once, s
       const events = all!.events();
       assert.ok(events.length > 20, `${events.length} events from the store`);
       // Paging back: the 5 events before the newest one's time, from the stream.
-      const newest = events.at(-1)!.ts;
-      const older = (await (await fetch(`${view.url}api/older?run=${run.run}&before=${newest}&limit=5`)).json()) as { events: { ts: number; id: string }[]; more: boolean };
+      const last = [...events].sort(byTime).at(-1)!;
+      const older = (await (await fetch(`${view.url}api/older?run=${run.run}&before=${last.ts}&beforeId=${last.id}&limit=5`)).json()) as { events: TraceEvent[]; more: boolean };
       assert.equal(older.events.length, 5);
       assert.ok(older.more);
-      assert.ok(older.events.every((e) => e.ts < newest));
-      const expected = events.filter((e) => e.ts < newest).slice(-5).map((e) => e.ts);
-      assert.deepEqual(older.events.map((e) => e.ts), expected);
+      const expected = [...events].sort(byTime).slice(-6, -1).map((e) => e.id);
+      assert.deepEqual(older.events.map((e) => e.id), expected, 'the five just before the newest, in order');
       const bad = await fetch(`${view.url}api/older?run=${run.run}&before=soon`);
       assert.equal(bad.status, 400);
     } finally {
@@ -152,20 +153,16 @@ test('view with no argument watches the newest live run; its end is told once, s
 test('trace --follow with no run follows the newest live run and says once when it ends', async () => {
   const run = await startPingPongRun(`follow-${Date.now().toString(36)}`, [], { root });
   try {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'runtime/cli/main.ts', 'trace', '--follow'], { env: { ...process.env, LOOPTOOL_RUNS: root, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    const exited = new Promise<number | null>((r) => child.once('exit', r));
-    for (let i = 0; i < 200 && !err.includes('following run'); i++) await new Promise((r) => setTimeout(r, 100));
-    assert.match(err, new RegExp(`following run ${run.run}`));
+    const trace = startCli(['trace', '--follow'], { LOOPTOOL_RUNS: root });
+    await trace.line(/following run/, 60_000);
+    const err = () => trace.output();
+    assert.match(err(), new RegExp(`following run ${run.run}`));
+    const hit = trace.line(/ pong +request +hit/, 20_000);
     await run.rally(2);
-    for (let i = 0; i < 100 && !/ pong +request/.test(out); i++) await new Promise((r) => setTimeout(r, 100));
+    await hit;
     await run.stop();
-    assert.equal(await exited, 0, err);
-    assert.match(out, / pong +request +hit/);
-    assert.equal(err.match(/finished/g)?.length, 1, err);
+    assert.equal(await trace.exited, 0, err());
+    assert.equal(err().match(/finished/g)?.length, 1, err());
   } finally {
     await run.dispose();
   }

@@ -165,8 +165,8 @@ function messageFilters() {
   };
 }
 
-async function olderMessages(before) {
-  const qs = new URLSearchParams(Object.entries({ ...messageFilters(), before: String(before), limit: '500' }).filter(([, v]) => v !== ''));
+async function olderMessages(oldest) {
+  const qs = new URLSearchParams(Object.entries({ ...messageFilters(), before: String(oldest.ts), beforeId: oldest.id, limit: '500' }).filter(([, v]) => v !== ''));
   const res = await fetch(`/api/older?${qs}`);
   if (!res.ok) throw new Error(`older messages: HTTP ${res.status}`);
   return res.json();
@@ -255,8 +255,9 @@ function openDialogue(id) {
     box.replaceChildren(...items.map(transcriptItem));
     box.scrollTop = box.scrollHeight;
   };
+  // A conversation needs only the dialogue's own messages: a far smaller read than its whole trace.
   page.streams.dialogue = openStream(
-    { run: page.run, dialogue: id, slots: '0', follow: page.live ? '1' : '0', tail: '5000' },
+    { run: page.run, dialogue: id, slots: '0', follow: page.live ? '1' : '0', tail: '5000', conversation: page.mode === 'conversation' ? '1' : '0' },
     {
       events: (evs) => {
         items = items.concat(evs.filter((e) => e.kind !== 'state'));
@@ -363,6 +364,12 @@ async function refreshInfo(first = false) {
     if (info.runs[page.run]?.roles?.dialogue) page.mode = 'conversation';
     $('#f-mode').value = page.mode;
   }
+  // A live run talks only after its tools are designed: the conversation view comes with its first dialogue.
+  if (!first && !page.modeChosen && page.mode === 'protocol' && info.runs[page.run]?.roles?.dialogue) {
+    page.mode = 'conversation';
+    $('#f-mode').value = page.mode;
+    startMessages();
+  }
   if (info.ended) setEnded(info.ended);
   else if (info.live && info.connection === 'lost') setStatus('disconnected', 'bus connection lost; retrying');
   const runs = Object.keys(info.runs).sort().reverse();
@@ -419,6 +426,7 @@ async function boot() {
   });
   $('#f-mode').addEventListener('change', (ev) => {
     page.mode = ev.target.value;
+    page.modeChosen = true;
     $('#f-role').value = '';
     startMessages();
   });

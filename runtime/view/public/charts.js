@@ -67,6 +67,7 @@ export function fmtNum(v) {
   if (v === 0 || Object.is(v, -0)) return '0';
   const a = Math.abs(v);
   if (a < 1e-3 || a >= 1e6) return v.toExponential(1).replace('e+', 'e');
+  if (a >= 1000) return String(Math.round(v));
   const s = Number(v.toPrecision(3)).toString();
   return s === '-0' ? '0' : s;
 }

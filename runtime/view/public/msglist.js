@@ -5,6 +5,8 @@
 // without moving what is on screen.
 
 const ROW = 20;
+// by time, then id: the server's order, so "older than the first row" means the same to both
+const byTime = (a, b) => a.ts - b.ts || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 const CAP = 200_000;
 const OVERSCAN = 10;
 
@@ -48,7 +50,7 @@ export class MessageList {
   }
 
   get oldest() {
-    return this.items[0]?.ts;
+    return this.items[0];
   }
 
   async older() {
@@ -81,9 +83,11 @@ export class MessageList {
     if (this.pending.length) {
       const add = this.pending.filter((e) => !this.ids.has(e.id) && this.ids.add(e.id));
       this.pending = [];
-      add.sort((a, b) => a.ts - b.ts);
-      if (!this.items.length || add[0].ts >= this.items[this.items.length - 1].ts) this.items.push(...add);
-      else this.items = this.items.concat(add).sort((a, b) => a.ts - b.ts);
+      add.sort(byTime);
+      if (!add.length) {
+        // only events already shown
+      } else if (!this.items.length || byTime(add[0], this.items[this.items.length - 1]) > 0) this.items.push(...add);
+      else this.items = this.items.concat(add).sort(byTime);
       if (this.items.length > CAP) {
         for (const e of this.items.splice(0, this.items.length - CAP)) this.ids.delete(e.id);
         this.more = true;
