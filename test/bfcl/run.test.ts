@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -12,9 +12,11 @@ import {
   bfclTools,
   checkResultLine,
   referenceResult,
+  resultFromAnswer,
 } from '../../protocols/bfcl/index.ts';
 import type { PyDict } from '../../protocols/toolcalls/index.ts';
 import { REPO_ROOT } from '../../runtime/bfcl/files.ts';
+import { ResultFile, lockDir } from '../../runtime/bfcl/result-file.ts';
 import { loadQuestions, resultFileName } from '../../runtime/bfcl/run.ts';
 import { type OpenAITestServer, type RecordedRequest, type Reply, startOpenAIServer } from '../helpers/openai-server.ts';
 import { DATA_DIR, dataset } from './data.ts';
@@ -333,6 +335,55 @@ describe('looptool eval bfcl run', () => {
     const nomodel = await looptool(['--endpoint', server.url]);
     assert.equal(nomodel.code, 2);
     assert.match(nomodel.stderr, /--model is required/);
+  });
+});
+
+describe('eval bfcl run: reading replies and keeping result files whole', () => {
+  it('fc mode reads native tool calls as written, Hermes blocks from the text, else the text', () => {
+    assert.deepEqual(resultFromAnswer('fc', { content: '', toolCalls: [{ name: 'f', arguments: '{"x": 4.0}' }, { name: 'g', arguments: '' }] }), [
+      { f: '{"x": 4.0}' },
+      { g: '{}' },
+    ]);
+    const hermes = '<think>which one?</think>\n<tool_call>\n{"name": "math_factorial", "arguments": {"number": 5, "scale": 2.0}}\n</tool_call>';
+    assert.deepEqual(resultFromAnswer('fc', { content: hermes, toolCalls: [] }), [{ math_factorial: '{"number":5,"scale":2.0}' }]);
+    assert.equal(resultFromAnswer('fc', { content: 'No function fits.', toolCalls: [] }), 'No function fits.');
+    assert.equal(resultFromAnswer('fc', { content: '<tool_call>{"name": broken', toolCalls: [] }), '<tool_call>{"name": broken');
+  });
+
+  it('prompt mode keeps the text; calls a server parsed out of it are written back as Python calls', () => {
+    assert.equal(resultFromAnswer('prompt', { content: '[f(a=1)]', toolCalls: [] }), '[f(a=1)]');
+    assert.equal(resultFromAnswer('prompt', { content: '', toolCalls: [{ name: 'f', arguments: '{"a": 1, "b": "x"}' }] }), "[f(a=1, b='x')]");
+  });
+
+  it('a torn last line left by a crash is dropped on open; whole lines and their ids stay', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'looptool-bfcl-file-'));
+    try {
+      const path = join(d, 'BFCL_v3_simple_result.json');
+      writeFileSync(path, '{"id":"simple_0","result":"[f()]"}\n{"id":"simple_1","result":"[f()]"}\n{"id":"simple_2","res');
+      const f = new ResultFile(path);
+      assert.deepEqual([...f.answered], ['simple_0', 'simple_1']);
+      assert.ok(f.repairedBytes > 0);
+      f.append('simple_2', '{"id":"simple_2","result":"[g()]"}');
+      await f.close();
+      assert.equal(readFileSync(path, 'utf8'), '{"id":"simple_0","result":"[f()]"}\n{"id":"simple_1","result":"[f()]"}\n{"id":"simple_2","result":"[g()]"}\n');
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+
+  it('one writer per directory: a live writer is refused, a dead one\'s lock is taken over', () => {
+    const d = mkdtempSync(join(tmpdir(), 'looptool-bfcl-lock-'));
+    try {
+      const release = lockDir(d);
+      writeFileSync(join(d, '.lock'), String(process.ppid));
+      assert.throws(() => lockDir(d), /another "eval bfcl run" \(pid \d+\) is writing to/);
+      release();
+      writeFileSync(join(d, '.lock'), '999999999');
+      lockDir(d)();
+      assert.ok(!existsSync(join(d, '.lock')));
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
   });
 });
 
