@@ -48,24 +48,22 @@ export type SimOptions = {
 
 
 /**
- * A call function that waits at `gate` before each speaker. Calls made together (the
- * samples of one assistant turn, the calls of one tool round) share one wait.
+ * A call function that waits at `gate` once before each message a speaker adds. Every
+ * call made for that message shares the one wait: the samples of one assistant turn
+ * (self-consistency asks for a third when two disagree, after the first two returned),
+ * a redrawn bad turn, the calls of one tool round. `messages()` counts the dialogue's
+ * messages so far: a new message opens the next wait.
  */
-export function gatedCall(call: CallFn, gate: (role: string) => Promise<void>): CallFn {
-  let open: { role: string; wait: Promise<void> } | undefined;
+export function gatedCall(call: CallFn, gate: (role: string) => Promise<void>, messages: () => number): CallFn {
+  let open: { key: string; wait: Promise<void> } | undefined;
   return (async (contract: RoleContract, verb: string, input: unknown, opts?: unknown) => {
     const role = contract.name;
     if (SPEAKERS.has(role)) {
-      if (!open || open.role !== role) {
-        // setImmediate first: the message that led here is printed before the prompt
-        // (snapshot observers run after the transition that started this call).
-        const wait: Promise<void> = new Promise<void>((r) => setImmediate(r))
-          .then(() => gate(role))
-          .finally(() => {
-            if (open?.wait === wait) open = undefined;
-          });
-        open = { role, wait };
-      }
+      // setImmediate first: the message that led here is counted and printed before the
+      // prompt (snapshot observers run after the transition that started this call).
+      await new Promise<void>((r) => setImmediate(r));
+      const key = `${role}@${messages()}`;
+      if (!open || open.key !== key) open = { key, wait: gate(role) };
       await open.wait;
     }
     return (call as (...a: unknown[]) => Promise<unknown>)(contract, verb, input, opts);
@@ -95,9 +93,17 @@ export function humanUserRole(config: RunConfig, ask: (turn: HumanTurn) => Promi
 /** Runs the dialogue to its end and returns its record and samples. */
 export async function runSimDialogue(opts: SimOptions): Promise<DialogueOutput> {
   const { node, config, id } = opts;
-  const call = opts.gate ? gatedCall(node.client.call, opts.gate) : node.client.call;
+  let count = 0;
+  const call = opts.gate ? gatedCall(node.client.call, opts.gate, () => count) : node.client.call;
+  const events: SimEvents = {
+    ...opts.events,
+    message: (m, index) => {
+      count = index + 1;
+      opts.events?.message?.(m, index);
+    },
+  };
   const input = { id, index: 0, seed: opts.seed, cfg: config.seeding, simRoles: simRolesOf(config), call, tools: opts.tools };
-  return driveDialogue(input, { node, trace: opts.trace ?? true, events: opts.events, signal: opts.signal, abortMessage: 'interrupted' });
+  return driveDialogue(input, { node, trace: opts.trace ?? true, events, signal: opts.signal, abortMessage: 'interrupted' });
 }
 
 /** A fresh dialogue seed for an interactive session (printed, so a session can be replayed with --seed). */

@@ -52,35 +52,49 @@ after(() => {
   rmSync(work, { recursive: true, force: true });
 });
 
-test('sim --as user --step: the person types the user turns, each message waits for Enter, colours by role, --save writes the dialogue', async () => {
+test('sim --as user --step: the person types the user turns, each message waits for Enter, /s sends a suggestion, colours by role, --save writes the dialogue', async () => {
   const save = join(work, 'saved');
   start('play', `--seed pty-1 --domain travel --as user --step --save ${save}`);
   // The first user turn is the person's: a suggestion, then the prompt.
   const s0 = await waitFor('play', (s) => isPrompt(lastLine(s)) && /you\s+›/.test(lastLine(s)), 'the user prompt');
   assert.match(s0, /suggested: \S/);
   assert.match(s0, /plan: /);
+  // Enter is the step key: at the user prompt it sends nothing, the suggestion included.
+  tmux('send-keys', '-t', 'play', 'Enter');
+  const s0b = await waitFor('play', (s) => /nothing sent/.test(s) && /you\s+›/.test(lastLine(s)), 'the prompt again, nothing sent');
+  assert.doesNotMatch(s0b, /user\s+│/, 'no user message was sent');
   const typed = 'Hello from the keyboard: please do the first thing on the plan';
   tmux('send-keys', '-t', 'play', typed, 'Enter');
   // --step: the assistant does not answer until Enter.
   const s1 = await waitFor('play', (s) => /⏎ assistant/.test(lastLine(s)), 'the assistant step prompt');
   assert.match(s1, new RegExp(`user\\s+│ ${typed}`));
+  // The sim assistant follows the plan, not the words: the terminal says so.
+  assert.match(s1, /note: the sim assistant follows the dialogue's plan/);
   await new Promise((r) => setTimeout(r, 700));
   const after = screen('play');
   assert.equal(after.split(typed)[2]?.includes('assistant  │') ?? false, false, 'no assistant message before Enter');
   tmux('send-keys', '-t', 'play', 'Enter');
   await waitFor('play', (s) => (s.split(typed).at(-1) ?? '').includes('assistant  │'), 'the assistant message after Enter');
 
-  // From here on: Enter at every prompt (the suggested user requests) until the dialogue ends.
+  // From here on: Enter at every step, /s at every user prompt (the suggestion), until the dialogue ends.
   const end = Date.now() + 90_000;
   let s = screen('play');
   while (!/EXIT=\d+/.test(s)) {
     if (Date.now() > end) throw new Error(`dialogue did not finish:\n${s.split('\n').filter(Boolean).slice(-20).join('\n')}`);
-    if (isPrompt(lastLine(s))) tmux('send-keys', '-t', 'play', 'Enter');
+    const last = lastLine(s);
+    if (isPrompt(last)) {
+      if (/you\s+›/.test(last)) tmux('send-keys', '-t', 'play', '/s', 'Enter');
+      else tmux('send-keys', '-t', 'play', 'Enter');
+    }
     await new Promise((r) => setTimeout(r, 200));
     s = screen('play');
   }
   assert.match(s, /EXIT=0/);
   assert.match(s, /^(accepted|rejected)/m);
+  // One step prompt per message: never two in a row with nothing between.
+  const lines = s.split('\n').map((l) => l.trim()).filter(Boolean);
+  const doubled = lines.findIndex((l, i) => /^⏎ \S+$/.test(l) && lines[i + 1] === l);
+  assert.equal(doubled, -1, `a doubled step prompt: ${lines.slice(doubled - 2, doubled + 3).join(' / ')}`);
   assert.match(s, /tool\s+│ \S+ ←/);
 
   // Colours by role in the terminal: user blue, assistant green, tool yellow.

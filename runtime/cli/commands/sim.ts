@@ -25,7 +25,8 @@ const USAGE = [
   '    [--seed S] [--step] [--as user] [--save DIR] [--full] [--list-domains] [--nats URL]',
   '',
   '  --step        wait for Enter before each message (q + Enter: stop stepping)',
-  '  --as user     you type the user\'s turns (Enter alone sends the suggested request; /done ends; /quit stops)',
+  '  --as user     you type the user\'s turns: your words + Enter, or /s + Enter to send the suggested request',
+  '                (Enter alone sends nothing: it steps); /done ends the dialogue, /quit stops',
   '  --save DIR    write DIR/dialogue.json, DIR/samples.jsonl (looptool) and DIR/samples.openai.jsonl',
 ].join('\n');
 
@@ -115,7 +116,9 @@ export default defineCommand({
     try {
       const { seedRoles } = (await import('../../../agents/registry.ts')) as { seedRoles: AnyRoleImpl[] };
       const extra = await loadRoleModules(config.roles);
-      const human = asUser ? humanUserRole(config, (t) => askUser(term, t, abort.signal)) : undefined;
+      // The sim assistant follows the dialogue's plan, not the words: say so the first time they differ.
+      const simAssistant = (config.brains.assistant ?? config.defaultBrain) === 'sim';
+      const human = asUser ? humanUserRole(config, (t) => askUser(term, t, abort.signal, simAssistant)) : undefined;
       for (const r of [...seedRoles.filter((x) => !(human && x.contract.name === 'user')), ...(human ? [human] : []), ...extra]) await node.serve(r);
 
       if (values['list-domains']) {
@@ -218,19 +221,35 @@ async function pickTools(node: LooptoolNode, values: { domain?: string; subdomai
   return out.tools;
 }
 
-/** The person's user turn: shows the plan's next request as a suggestion; Enter sends it. */
-async function askUser(term: Terminal, t: HumanTurn, signal: AbortSignal): Promise<{ content: string; done: boolean }> {
+let toldIgnored = false;
+
+/**
+ * The person's user turn: shows the plan's next request as a suggestion. Sending is
+ * its own key (`/s`): Enter alone is the step key, so a press meant to step never
+ * sends the suggestion by accident.
+ */
+async function askUser(term: Terminal, t: HumanTurn, signal: AbortSignal, simAssistant: boolean): Promise<{ content: string; done: boolean }> {
   const s = t.suggestion;
-  console.log(dim(s.done ? '  (the plan is done: Enter ends the dialogue, or write one more request)' : `  suggested: ${s.content}`));
-  const line = await term.ask(`${paint('you'.padEnd(10), roleColor('user'))} ${paint('›', roleColor('user'))} `, signal);
-  if (signal.aborted) throw new Error('interrupted');
-  if (line === undefined) return s; // no terminal input left: the simulated user speaks
-  const text = line.trim();
-  if (text === '/quit') {
-    process.kill(process.pid, 'SIGINT');
-    throw new Error('interrupted');
+  console.log(dim(s.done ? '  (the plan is done: /done ends the dialogue, or write one more request)' : `  suggested: ${s.content}   (/s sends it)`));
+  for (;;) {
+    const line = await term.ask(`${paint('you'.padEnd(10), roleColor('user'))} ${paint('›', roleColor('user'))} `, signal);
+    if (signal.aborted) throw new Error('interrupted');
+    if (line === undefined) return s; // no terminal input left: the simulated user speaks
+    const text = line.trim();
+    if (text === '/quit') {
+      process.kill(process.pid, 'SIGINT');
+      throw new Error('interrupted');
+    }
+    if (text === '/done') return { content: '', done: true };
+    if (text === '/s') return s.done ? { content: '', done: true } : s;
+    if (text === '') {
+      console.log(dim(`  nothing sent: type your request, ${s.done ? '/done to end' : '/s to send the suggestion'}, or /quit`));
+      continue;
+    }
+    if (simAssistant && !toldIgnored && text !== s.content) {
+      toldIgnored = true;
+      console.log(dim('  note: the sim assistant follows the dialogue\'s plan, not your words: they change the transcript, not its calls (--brain assistant=llm reads what you type)'));
+    }
+    return { content: text, done: false };
   }
-  if (text === '/done') return { content: '', done: true };
-  if (text === '') return s;
-  return { content: text, done: false };
 }
