@@ -5,7 +5,7 @@ import { ensureTraceStream } from './trace/stream.ts';
 import { TracePublisher } from './trace/publisher.ts';
 import { BusClient } from './host/client.ts';
 import { RoleHost } from './host/host.ts';
-import { childLogger } from './log.ts';
+import { childLogger, logToRunDir } from './log.ts';
 import { announceLiveRun, publicUrl } from './live-runs.ts';
 
 export type NodeOptions = {
@@ -48,6 +48,8 @@ export class LooptoolNode {
     await ensureTraceStream(nc);
     const tracer = new TracePublisher(nc, opts.run);
     const client = new BusClient(nc, { run: opts.run, from: 'client', tracer });
+    // logs of a process working in a run directory go to its log file, not into the terminal's output
+    logToRunDir(opts.runDir);
     const log = opts.log ?? childLogger({ run: opts.run });
     const withdraw = bus && opts.announce !== false ? announceLiveRun({ run: opts.run, dir: opts.runDir, url: bus.url, embedded: !!bus.embedded }) : undefined;
     return new LooptoolNode(opts.run, opts.runDir, nc, tracer, client, log, bus, opts.config ?? {}, withdraw);

@@ -50,7 +50,7 @@ function filesHolding(root: string, secret: string): string[] {
   return hits;
 }
 
-test('an API key and headers from a config file reach the endpoint and never the run directory, the logs or the trace', async () => {
+test('an API key and headers from a config file reach the endpoint and never the run directory, the logs or the trace; logs stay out of the output', async () => {
   const cfg = join(dir, 'llm.json');
   writeFileSync(
     cfg,
@@ -73,6 +73,9 @@ test('an API key and headers from a config file reach the endpoint and never the
     assert.deepEqual(filesHolding(out, s), [], `${s} is in the run directory (trace store included)`);
     assert.ok(!r.out.includes(s), `${s} is in the output or the logs`);
   }
+  // logs (debug level here) go to the run's log file, JSON; the terminal output stays human
+  assert.doesNotMatch(r.out, /^\{"level"/m);
+  assert.match(readFileSync(join(out, 'looptool.log'), 'utf8'), /"msg":"llm brain"/);
   const stored = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
   assert.equal(stored.llm.apiKey, '[redacted]');
   assert.deepEqual(stored.llm.headers, { 'X-Proxy-Token': '[redacted]' });
