@@ -116,6 +116,15 @@ function readResults(dir: string, categories: readonly Category[]): Map<Category
   return out;
 }
 
+/** Waits until a result file has `n` lines (the CLI's start-up takes seconds on a loaded machine). */
+async function waitForLines(path: string, n: number, timeoutMs = 60_000): Promise<void> {
+  for (const until = Date.now() + timeoutMs; Date.now() < until; ) {
+    if (existsSync(path) && readFileSync(path, 'utf8').split('\n').filter(Boolean).length >= n) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`${path} did not reach ${n} lines in ${timeoutMs} ms`);
+}
+
 function firstIds(category: Category, limit: number): string[] {
   return loadQuestions(DATA_DIR, category, limit).questions.map((q) => q.id);
 }
@@ -203,11 +212,7 @@ describe('looptool eval bfcl run', () => {
     const o = out();
     const args = ['--endpoint', server.url, '--model', 'm', '--limit', String(limit), '--out', o, '--categories', categories.join(','), '--concurrency', '2', '--json'];
     const first = start(args);
-    const path = join(o, resultFileName('simple'));
-    for (let i = 0; i < 400; i++) {
-      if (existsSync(path) && readFileSync(path, 'utf8').split('\n').filter(Boolean).length >= 5) break;
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await waitForLines(join(o, resultFileName('simple')), 5);
     first.child.kill('SIGKILL');
     await first.done;
     const before = readResults(o, categories);
@@ -234,11 +239,7 @@ describe('looptool eval bfcl run', () => {
     const o = out();
     const args = ['--endpoint', server.url, '--model', 'm', '--mode', 'prompt', '--limit', String(limit), '--out', o, '--categories', 'multiple', '--concurrency', '2', '--json'];
     const first = start(args);
-    const path = join(o, resultFileName('multiple'));
-    for (let i = 0; i < 400; i++) {
-      if (existsSync(path) && readFileSync(path, 'utf8').split('\n').filter(Boolean).length >= 3) break;
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await waitForLines(join(o, resultFileName('multiple')), 3);
     first.child.kill('SIGINT');
     const r = await first.done;
     assert.equal(r.code, 130, r.stderr);
