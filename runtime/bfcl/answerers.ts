@@ -52,7 +52,8 @@ export class EndpointAnswerer implements Answerer {
 
   async answer(q: BfclQuestion, mode: CheckMode, signal: AbortSignal): Promise<RawAnswer> {
     // BFCL samples near-greedily; temperature 0 unless the endpoint config says otherwise.
-    const extra = mode === 'fc' && q.functions.length ? { tools: bfclTools(q.functions).tools as never, tool_choice: 'auto' as const } : {};
+    // No tool_choice: "auto" is the protocol's default with tools, and some servers refuse the field.
+    const extra = mode === 'fc' && q.functions.length ? { tools: bfclTools(q.functions).tools as never } : {};
     let res;
     try {
       res = await this.#client.chat(bfclMessages(q, mode), { temperature: 0, signal, label: `bfcl ${q.id}` }, extra);
