@@ -167,3 +167,57 @@ test('trace --follow with no run follows the newest live run and says once when 
     await run.dispose();
   }
 });
+
+test('a loop that fails ends the view as "failed" with its reason', async () => {
+  const run = await startPingPongRun(`failing-${Date.now().toString(36)}`, [], { root });
+  let stopped = false;
+  try {
+    const source = await locateTrace({ run: run.run });
+    assert.equal(source.live, true, 'a live run is read from its bus, not from its store');
+    const view = await startViewServer({ ...source, liveRun: source.liveRun });
+    try {
+      const follow = new SseReader(`${view.url}api/events?run=${run.run}&kind=state&follow=1`);
+      await follow.until(() => follow.has('synced'), 10_000, 'synced');
+      // what the loop driver publishes when its machine stops in `failed`
+      run.node.tracer.emit({ role: 'loop', kind: 'state', actor: `loop/${run.run}`, data: { to: 'failed', round: 1, error: 'training: the worker died' } });
+      run.node.tracer.flush();
+      await new Promise((r) => setTimeout(r, 500));
+      await run.stop();
+      stopped = true;
+      await follow.done;
+      const end = follow.messages.find((m) => m.event === 'end')?.data as { ended: { status: string; reason: string } };
+      assert.deepEqual([end.ended.status, end.ended.reason], ['failed', 'training: the worker died']);
+    } finally {
+      await view.close();
+      await source.close();
+    }
+  } finally {
+    if (!stopped) await run.stop();
+    await run.dispose();
+  }
+});
+
+test('a run killed with SIGKILL ends the view as "failed": its process exited without closing the run', async () => {
+  const seed = startCli(['seed', '--dialogues', '400', '--concurrency', '2', '--out', join(root, 'killed')], { LOOPTOOL_RUNS: root });
+  try {
+    for (let i = 0; i < 600 && !existsSync(join(root, '.live', 'killed.json')); i++) await new Promise((r) => setTimeout(r, 100));
+    const source = await locateTrace({});
+    assert.equal(source.run, 'killed');
+    const view = await startViewServer({ ...source, liveRun: source.liveRun });
+    try {
+      const follow = new SseReader(`${view.url}api/events?run=killed&kind=progress&follow=1`);
+      await follow.until(() => follow.events().length > 0, 60_000, 'a finished dialogue');
+      seed.child.kill('SIGKILL');
+      await follow.done;
+      const end = follow.messages.find((m) => m.event === 'end')?.data as { ended: { status: string; reason: string } };
+      assert.equal(end.ended.status, 'failed');
+      assert.match(end.ended.reason, /exited without closing the run/);
+      assert.ok(!liveRuns().some((r) => r.run === 'killed'), 'its stale record is not a live run');
+    } finally {
+      await view.close();
+      await source.close();
+    }
+  } finally {
+    seed.child.kill('SIGKILL');
+  }
+});
