@@ -85,8 +85,13 @@ export class LooptoolNode {
     return started;
   }
 
-  async stop(): Promise<void> {
-    await Promise.all(this.hosts.map((h) => h.stop()));
+  /**
+   * Stops serving, then closes the bus. Requests in flight get `graceMs` (the hosts'
+   * default, 10 s) to finish; an interrupted command passes 0 so that a hung call (an
+   * LLM endpoint that never answers) is aborted at once instead of holding Ctrl-C up.
+   */
+  async stop(opts: { graceMs?: number } = {}): Promise<void> {
+    await Promise.all(this.hosts.map((h) => h.stop(opts.graceMs)));
     await this.tracer.close().catch(() => undefined);
     // withdrawn before the bus closes: a watcher learns the run ended before it loses the connection
     this.withdraw?.();

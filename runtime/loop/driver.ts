@@ -177,6 +177,6 @@ export async function runLoop(opts: LoopRunOptions): Promise<LoopResult> {
     return { run, dir, status, error, manifest, history: snap.context.history };
   } finally {
     await node.tracer.close().catch(() => undefined);
-    if (ownNode) await node.stop();
+    if (ownNode) await node.stop(opts.signal?.aborted ? { graceMs: 0 } : {});
   }
 }

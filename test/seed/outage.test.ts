@@ -105,3 +105,21 @@ test('a model that answers badly still gives rejections with reasons, not an out
     assert.ok(d.reason && d.detail, JSON.stringify(d));
   }
 });
+
+test('Ctrl-C during a hung llm call ends the command at once, not after the hosts\' grace period', async () => {
+  const out = join(dir, 'hung');
+  server.reset();
+  server.when(() => true, reply.hang());
+  const p = startCli(['seed', '--dialogues', '2', '--config', configFile('hung', server.url), '--out', out], { NATS_URL: '' });
+  const deadline = Date.now() + 120_000;
+  while (server.requests.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  assert.ok(server.requests.length > 0, p.output());
+  const t0 = Date.now();
+  p.child.kill('SIGINT');
+  const code = await p.exited;
+  const ms = Date.now() - t0;
+  assert.equal(code, 130, p.output());
+  // the in-flight call is aborted, not waited for (the hosts give requests 10 s otherwise)
+  assert.ok(ms < 8000, `took ${ms} ms to stop`);
+  assert.deepEqual(records(out), []);
+});

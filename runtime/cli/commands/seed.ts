@@ -132,7 +132,7 @@ export default defineCommand({
       return summary.complete ? EXIT.ok : EXIT.failed;
     } finally {
       interrupt.dispose();
-      await node.stop();
+      await node.stop(interrupt.interrupted ? { graceMs: 0 } : {});
       // Requests of the abandoned dialogues may still hold reply timers (up to
       // seeding.callTimeoutMs) after the connection closed; they must not keep an
       // interrupted process alive. Everything worth keeping is on disk by now.
