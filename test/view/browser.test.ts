@@ -1,12 +1,17 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ARTIFACTS, launchChromium, type Browser } from './chromium.ts';
 import { startCli, type CliProcess } from '../helpers/cli.ts';
 import { SseReader } from './sse.ts';
 import { writeLoopRecords } from './loop-records.ts';
+import { freePort, startEmbeddedNats } from '../../runtime/nats/server.ts';
+import { LooptoolNode } from '../../runtime/node.ts';
+import ping from '../../examples/ping-pong/ping.ts';
+import pong from '../../examples/ping-pong/pong.ts';
+import { pingContract } from '../../examples/ping-pong/contracts.ts';
 
 // The browser tests: Debian's chromium, driven by playwright-core, watches runs made by
 // `looptool seed` (round 0 over the bus: no policy worker needed) through `looptool view`
@@ -196,5 +201,48 @@ test('tiny numbers keep their sign and size on the axes', async () => {
   } finally {
     v.proc.child.kill('SIGINT');
     await v.proc.exited;
+  }
+});
+
+test('a lost bus shows on the page and is retried; the page comes back when the bus does, with one log line each way', async () => {
+  const { page } = browser;
+  const port = await freePort();
+  const store = join(root, 'shared-bus', 'nats');
+  let server = await startEmbeddedNats({ storeDir: store, port });
+  const dir = join(root, 'shared-run');
+  mkdirSync(dir, { recursive: true });
+  // roles on a bus they did not start, as on a cluster: nothing announces the run
+  const node = await LooptoolNode.start({ run: 'shared-run', runDir: dir, bus: { url: server.url, name: 'looptool-lost-test' } });
+  try {
+    await node.serve(ping);
+    await node.serve(pong);
+    await node.client.call(pingContract, 'rally', { shots: 2 });
+    node.tracer.flush();
+    const v = await view(['--run', 'shared-run', '--nats', server.url]);
+    try {
+      await page.goto(v.url);
+      await page.waitForSelector('#status[data-status="live"]', { timeout: 30_000 });
+      await page.selectOption('#f-mode', 'protocol');
+      await page.waitForFunction(() => Number(document.body.dataset.msgTotal) > 0, undefined, { timeout: 20_000 });
+      await server.stop();
+      await page.waitForSelector('#status[data-status="disconnected"]', { timeout: 30_000 });
+      assert.match((await page.textContent('#status')) ?? '', /retrying/);
+      await new Promise((r) => setTimeout(r, 8000));
+      server = await startEmbeddedNats({ storeDir: store, port });
+      const before = Number(await dataset('msgTotal'));
+      await page.waitForSelector('#status[data-status="live"]', { timeout: 60_000 });
+      await node.client.call(pingContract, 'rally', { shots: 2 });
+      node.tracer.flush();
+      await page.waitForFunction((n) => Number(document.body.dataset.msgTotal) > n, before, { timeout: 30_000 });
+      const out = v.proc.output();
+      assert.ok((out.match(/lost the connection/g) ?? []).length <= 1, out);
+      assert.ok(out.split('\n').filter((l) => /warn|"level"/i.test(l)).length <= 2, `no log spam:\n${out}`);
+    } finally {
+      v.proc.child.kill('SIGINT');
+      await v.proc.exited;
+    }
+  } finally {
+    await node.stop();
+    await server.stop();
   }
 });

@@ -371,7 +371,16 @@ async function refreshInfo(first = false) {
     startMessages();
   }
   if (info.ended) setEnded(info.ended);
-  else if (info.live && info.connection === 'lost') setStatus('disconnected', 'bus connection lost; retrying');
+  else if (info.live && info.connection === 'lost') {
+    page.connLost = true;
+    setStatus('disconnected', 'bus connection lost; retrying');
+  } else if (page.connLost && info.connection === 'ok') {
+    // the viewer has its bus back: streams reopen from the stream (seen events are skipped)
+    page.connLost = false;
+    setStatus('connecting', 'reconnected');
+    startDashboard();
+    startMessages();
+  }
   const runs = Object.keys(info.runs).sort().reverse();
   if (page.run && !runs.includes(page.run)) runs.unshift(page.run);
   const rs = $('#run-select');
