@@ -16,6 +16,7 @@ export class ResultFile {
   readonly repairedBytes: number;
   #fd: number;
   #dirty = false;
+  #syncing: Promise<void> = Promise.resolve();
 
   constructor(readonly path: string) {
     this.#fd = openSync(path, 'a+');
@@ -40,14 +41,22 @@ export class ResultFile {
 
   /** Flushes to the disk (off the event loop); a crash of the machine then loses nothing written before. */
   sync(): Promise<void> {
-    if (!this.#dirty) return Promise.resolve();
+    if (!this.#dirty) return this.#syncing;
     this.#dirty = false;
-    return new Promise((resolve, reject) => fdatasync(this.#fd, (err) => (err ? reject(err) : resolve())));
+    // One flush at a time, each after the previous: close() waits for the last one, so the
+    // descriptor is never closed under a flush still running on the thread pool.
+    this.#syncing = this.#syncing.then(
+      () => new Promise<void>((resolve, reject) => fdatasync(this.#fd, (err) => (err ? reject(err) : resolve()))),
+    );
+    return this.#syncing;
   }
 
   async close(): Promise<void> {
-    await this.sync();
-    closeSync(this.#fd);
+    try {
+      await this.sync();
+    } finally {
+      closeSync(this.#fd);
+    }
   }
 }
 
