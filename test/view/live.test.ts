@@ -72,6 +72,15 @@ test('a nested run (<parent>/full) opens by its folder or its id, and its trace 
   const node = await LooptoolNode.start({ run, runDir: dir, bus: { name: 'looptool-nested-test' } });
   node.tracer.emit({ role: 'loop', kind: 'metric', data: { stage: 'evaluating', round: 0, accuracy: 0.5, n: 10 } });
   await node.stop();
+  // listening beyond loopback is allowed, with a warning: the page has no login
+  const wide = startCli(['view', '--run', 'demo-n/full', '--host', '0.0.0.0', '--port', '0'], { LOOPTOOL_RUNS: root });
+  await wide.line(/looptool view: http:/, 60_000);
+  assert.match(wide.output(), /warning: --host 0\.0\.0\.0 serves the trace/);
+  wide.child.kill('SIGINT');
+  assert.equal(await wide.exited, 0);
+  const list = startCli(['view', '--list'], { LOOPTOOL_RUNS: root });
+  assert.equal(await list.exited, 0);
+  assert.match(list.output(), /finished +demo-n\/full +\(id demo-n_full\)/);
   for (const name of ['demo-n/full', 'demo-n_full']) {
     const source = await locateTrace({ run: name });
     try {
