@@ -325,6 +325,22 @@ describe('looptool eval bfcl run', () => {
     assert.match(r.stderr, /refused simple_2: .*prompt too long/);
   });
 
+  it('an endpoint that refuses every question stops after the first 8; a reply that is not a chat message stops with the field named', async () => {
+    server.reset();
+    server.when(() => true, { status: 400, error: 'tools are not supported by this server' });
+    const refused = await looptool(['--endpoint', server.url, '--model', 'm', '--limit', '20', '--out', out(), '--categories', 'simple', '--concurrency', '1']);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /stopped: the endpoint refused the first 8 questions; the last said: .*tools are not supported/);
+    assert.equal(server.requests.length, 8);
+    server.reset();
+    server.when(() => true, { rawBody: JSON.stringify({ id: 'x', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: 42 }, finish_reason: 'stop' }] }) });
+    const o = out();
+    const odd = await looptool(['--endpoint', server.url, '--model', 'm', '--limit', '2', '--out', o, '--categories', 'simple']);
+    assert.equal(odd.code, 1);
+    assert.match(odd.stderr, /not an OpenAI chat message .*choices\.0\.message\.content/);
+    assert.deepEqual(readResults(o, ['simple']).get('simple'), []);
+  });
+
   it('usage: multi-turn categories are out of scope (and --help says so), --model is required', async () => {
     const help = await looptool(['--help']);
     assert.equal(help.code, 0);
