@@ -6,7 +6,13 @@
  */
 import type { ParamSchema } from './toolspec.ts';
 
-export type ImportIssue = { path: string; message: string };
+/**
+ * Something the conversion had to change. `unrepresentable`: a type the tool-spec schema
+ * cannot express was replaced (a union such as ["string","null"], "any", an unknown
+ * name): lenient callers (BFCL prompts) go on, `seed --tools` refuses. `tool` names the
+ * function doc it came from when the importer knows it.
+ */
+export type ImportIssue = { path: string; message: string; unrepresentable?: boolean; tool?: string };
 
 const TYPE_MAP: Record<string, ParamSchema['type']> = {
   string: 'string', str: 'string', integer: 'integer', int: 'integer', float: 'number', number: 'number', double: 'number',
@@ -26,10 +32,13 @@ export function convertSchema(raw: unknown, path: string, issues: ImportIssue[])
   const rawType = Array.isArray(raw.type) ? raw.type.find((t) => t !== 'null') : raw.type;
   let type = typeof rawType === 'string' ? TYPE_MAP[rawType.toLowerCase()] : undefined;
   if (!type) {
-    issues.push({ path: `${path}.type`, message: `unknown type ${JSON.stringify(raw.type)}; treated as string` });
+    issues.push({ path: `${path}.type`, message: `unknown type ${JSON.stringify(raw.type)}; treated as string`, unrepresentable: true });
     type = 'string';
   } else if (rawType === 'any') {
-    issues.push({ path: `${path}.type`, message: '"any" has no JSON-schema equivalent here; treated as string' });
+    issues.push({ path: `${path}.type`, message: '"any" has no JSON-schema equivalent here; treated as string', unrepresentable: true });
+  } else if (Array.isArray(raw.type) && raw.type.length > 1) {
+    // a parameter schema has one type: a union (a nullable value) would silently lose its other types
+    issues.push({ path: `${path}.type`, message: `type ${JSON.stringify(raw.type)} is a union of types, which a tool spec cannot represent; taken as "${type}"`, unrepresentable: true });
   }
   const out: ParamSchema = { type };
   if (typeof raw.description === 'string') out.description = raw.description;

@@ -21,6 +21,8 @@ export function convertFunction(raw: unknown, path: string, source: 'openai' | '
   const issues: ImportIssue[] = [];
   if (!isObj(raw) || typeof raw.name !== 'string') return { issues: [{ path, message: 'not a function doc (no name)' }] };
   const params = isObj(raw.parameters) ? convertSchema({ ...raw.parameters, type: 'object' }, `${path}.parameters`, issues) : { type: 'object' as const };
+  // a replaced type is reported by tool and parameter, so that a person can find it
+  for (const i of issues) if (i.unrepresentable) i.tool = raw.name;
   const description = typeof raw.description === 'string' && raw.description.trim() ? raw.description.trim() : '';
   if (!description) issues.push({ path: `${path}.description`, message: 'no description; the name is used' });
   const candidate = {

@@ -39,7 +39,12 @@ export const ImportInput = z.object({
     .describe('the external spec: a JSON value (array or object) or text (JSON or JSON Lines)'),
   origin: z.string().optional().describe('where it came from (file name), kept in each spec\'s meta'),
 });
-export const ImportIssue = z.object({ path: z.string(), message: z.string() });
+export const ImportIssue = z.object({
+  path: z.string(),
+  message: z.string(),
+  unrepresentable: z.boolean().optional().describe('a type the tool-spec schema cannot express was replaced (a union, "any", an unknown name)'),
+  tool: z.string().optional().describe('the function doc the issue belongs to'),
+});
 export const ImportOutput = z.object({
   tools: z.array(ToolSpec).describe('converted specs that pass the rule checks, deduplicated by name'),
   issues: z.array(ImportIssue).default([]).describe('what was skipped or changed, with the path in the source'),

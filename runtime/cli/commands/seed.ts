@@ -37,6 +37,12 @@ function report(s: SeedSummary, out: string): string {
   ].join('\n');
 }
 
+/** "0.function.parameters.properties.when.type" → "when" (nested: "filter.from", array items: "dates[]"). */
+function parameterOf(path: string): string {
+  const rest = path.replace(/^.*?\.parameters\.?/, '').replace(/\.?type$/, '');
+  return rest.replace(/\.items(?=\.|$)/g, '[]').split('.').filter((p) => p !== 'properties' && p !== '').join('.') || '(parameters)';
+}
+
 /**
  * Real tool specs (OpenAI `tools` JSON or BFCL function docs) instead of synthesized
  * ones: converted by the API designer over the bus, then cut into sets of
@@ -50,6 +56,10 @@ async function importPool(node: LooptoolNode, file: string, config: RunConfig): 
     throw new UsageError(`--tools ${file}: ${(err as Error).message}`);
   }
   const out = await node.client.call(ApiDesignerContract, 'import', { format: 'auto', source: text, origin: basename(file) });
+  // A spec whose types were replaced is not the spec the user gave: refuse it rather than simulate another one.
+  const lossy = out.issues.filter((i) => i.unrepresentable);
+  if (lossy.length)
+    throw new UsageError(`--tools ${file}: ${lossy.map((i) => `tool "${i.tool ?? '?'}", parameter "${parameterOf(i.path)}": ${i.message}`).join('; ')}`);
   if (out.tools.length === 0)
     throw new UsageError(`--tools ${file}: no usable tool spec${out.issues.length ? `: ${out.issues.slice(0, 3).map((i) => `${i.path}: ${i.message}`).join('; ')}` : ''}`);
   if (out.issues.length) console.error(dim(`--tools ${file}: ${out.issues.length} issue(s), first: ${out.issues[0]!.path}: ${out.issues[0]!.message}`));
