@@ -35,12 +35,12 @@ test('every config schema is strict, at every level', () => {
 });
 
 test('unknown keys anywhere are errors with the path and a "did you mean"', () => {
-  const r = checkRunConfig({ loop: { roundz: 2, warmup: { epoch: 2 } }, frobnicate: 1, trainer: { model: { kind: 'tiny', sise: 'tiny-3m' } }, llm: { baseUrl: 'http://x', roles: { judge: { modle: 'm' } } } });
+  const r = checkRunConfig({ loop: { roundz: 2, warmup: { epoch: 2 } }, frobnicate: 1, trainer: { threds: 2 }, llm: { baseUrl: 'http://x', roles: { judge: { modle: 'm' } } } });
   assert.ok(!r.ok);
   const byPath = Object.fromEntries(r.issues.map((i) => [i.path, i.message]));
   assert.equal(byPath['config.loop.roundz'], 'unknown key, did you mean "rounds"?');
   assert.equal(byPath['config.loop.warmup.epoch'], 'unknown key, did you mean "epochs"?');
-  assert.equal(byPath['config.trainer.model.sise'], 'unknown key, did you mean "size"?');
+  assert.equal(byPath['config.trainer.threds'], 'unknown key, did you mean "threads"?');
   assert.equal(byPath['config.llm.baseUrl'], 'unknown key, did you mean "baseURL"?');
   assert.equal(byPath['config.llm.roles.judge.modle'], 'unknown key, did you mean "model"?');
   assert.match(byPath['config.frobnicate']!, /^unknown key \(known here: seed, brains, defaultBrain, sim, llm, roles, seeding, loop, trainer\)$/);
