@@ -190,7 +190,14 @@ async function bfclRun(argv: string[]): Promise<number> {
       ...(f.retries === undefined ? {} : { maxRetries: intFlag('retries', f.retries, 0, 20) }),
       ...(f['max-tokens'] === undefined ? {} : { maxTokens: intFlag('max-tokens', f['max-tokens'], 1, 1_000_000) }),
     };
-    answerer = new EndpointAnswerer(resolveEndpoint('bfcl', { roles: { bfcl: flagged } }));
+    let endpoint;
+    try {
+      endpoint = resolveEndpoint('bfcl', { roles: { bfcl: flagged } });
+    } catch (err) {
+      // A bad --endpoint (or a bad LOOPTOOL_LLM_* value) is a usage error; the issues name it.
+      throw new UsageError((err as Error).message.replace('llm.roles.bfcl.baseURL', '--endpoint'));
+    }
+    answerer = new EndpointAnswerer(endpoint);
   } else {
     if (f['api-key-env']) throw new UsageError('--api-key-env needs --endpoint');
     answerer = await PolicyAnswerer.start(policyModelSpec(f.model), {
