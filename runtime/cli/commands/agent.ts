@@ -5,7 +5,7 @@ import { LooptoolNode } from '../../node.ts';
 import { builtinRoles, loadRoleModules } from '../../roles.ts';
 import { runDir } from '../../rundir.ts';
 import { busConfigFromEnv } from '../../nats/connect.ts';
-import { liveRuns } from '../../live-runs.ts';
+import { liveRuns, publicUrl } from '../../live-runs.ts';
 
 export default defineCommand({
   name: 'agent',
@@ -39,7 +39,7 @@ export default defineCommand({
     const replicas = intFlag(values.replicas, 'replicas', 1, 1);
     const concurrency = values.concurrency ? intFlag(values.concurrency, 'concurrency', 1, 1) : undefined;
     for (const name of positionals) await node.serve(byName.get(name)!, { replicas, concurrency });
-    console.log(`serving ${positionals.join(', ')} x${replicas} on ${url}; Ctrl-C to stop`);
+    console.log(`serving ${positionals.join(', ')} x${replicas} on ${publicUrl(url)}; Ctrl-C to stop`);
     await untilSignal();
     await node.stop();
     return EXIT.ok;
