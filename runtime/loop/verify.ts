@@ -86,6 +86,7 @@ function refuse(dir: string, damage: Damage[]): never {
  */
 export function planResume(store: RunStore, opts: { rerunDamaged?: boolean } = {}): ResumePlan {
   const dir = store.dir;
+  const hadSnapshot = store.exists(SNAPSHOT);
   try {
     readSnapshot(store);
   } catch (err) {
@@ -95,7 +96,7 @@ export function planResume(store: RunStore, opts: { rerunDamaged?: boolean } = {
   if (!store.exists(MANIFEST)) {
     // The loop writes its manifest before anything else and its snapshot on the first
     // transition: a directory with neither was never a loop run.
-    if (!store.exists(SNAPSHOT))
+    if (!hadSnapshot)
       throw new LooptoolError({
         code: 'invalid_input',
         message: `${dir} is not a loop run (no ${MANIFEST}, no ${SNAPSHOT}); a directory made by \`looptool seed\` cannot be resumed as a loop: start one with \`looptool run --out <new dir>\``,

@@ -144,6 +144,10 @@ test('a corrupted snapshot.json is an error that names the file', () => {
     assert.match(refusal(() => planResume(store)).message, /snapshot\.json/);
     assert.deepEqual(planResume(store, { rerunDamaged: true }).rerun, []);
     assert.ok(!existsSync(join(dir, 'snapshot.json')));
+    // corrupted snapshot and no manifest: still a loop run, every stage runs again
+    writeFileSync(join(dir, 'snapshot.json'), '{');
+    rmSync(join(dir, 'manifest.json'));
+    assert.deepEqual(planResume(store, { rerunDamaged: true }).rerun, ['all']);
   } finally {
     done();
   }
