@@ -200,6 +200,14 @@ test('a dead endpoint (connection refused) → a clear unavailable error, never 
   });
 });
 
+test('DNS and TLS failures are unavailable too (an outage, not a model failure)', async () => {
+  const dns = resolveEndpoint('tester', { baseURL: 'http://no-such-host.invalid/v1', model: 'm', maxRetries: 0 }, {});
+  await assert.rejects(new LlmClient(dns).text([{ role: 'user', content: 'x' }]), (e: unknown) => e instanceof LooptoolError && e.code === 'unavailable' && /connection failed/.test(e.message));
+  // https to a plain-http server: the TLS handshake fails
+  const tls = resolveEndpoint('tester', { baseURL: server.url.replace('http:', 'https:'), model: 'm', maxRetries: 0 }, {});
+  await assert.rejects(new LlmClient(tls).text([{ role: 'user', content: 'x' }]), (e: unknown) => e instanceof LooptoolError && e.code === 'unavailable' && /connection failed/.test(e.message));
+});
+
 test('caller abort: queued and in-flight calls stop without retrying', async () => {
   server.when(() => true, { content: 'slow', delayMs: 300 });
   const c = client({ concurrency: 1 });
