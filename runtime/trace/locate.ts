@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { busConfigFromEnv, connectionOptions } from '../nats/connect.ts';
 import { startEmbeddedNats, type EmbeddedNats } from '../nats/server.ts';
@@ -113,4 +113,24 @@ export async function openStore(dir: string): Promise<{ nc: NatsConnection; clos
     await server.stop();
     throw err;
   }
+}
+
+/**
+ * The run that takes over from one that ended: a newer live run in the same parent
+ * folder (a demo's `static` after its `full`, an ablation's next variant), waited for a
+ * while, since the next variant starts after the last one closed. Undefined when none.
+ */
+export async function nextLiveRun(ended: { run?: string; dir?: string; liveRun?: LiveRun }, o: { waitMs?: number; signal?: AbortSignal } = {}): Promise<TraceSource | undefined> {
+  if (!ended.dir || !ended.liveRun) return undefined;
+  const parent = dirname(ended.dir);
+  // a run of its own (runs/<id>) has no next variant: only runs nested in a demo or an ablation do
+  if (resolve(parent) === runsRoot()) return undefined;
+  const since = ended.liveRun.started;
+  const until = Date.now() + (o.waitMs ?? 60_000);
+  while (Date.now() < until && !o.signal?.aborted) {
+    const next = liveRuns().find((r) => r.run !== ended.run && r.started >= since && dirname(r.dir) === parent);
+    if (next) return locateTrace({ run: next.run });
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return undefined;
 }

@@ -45,6 +45,7 @@ export class RunWatch {
   private timer: NodeJS.Timeout | undefined;
   private store: { close(): Promise<void> } | undefined;
   private listeners = new Set<(end: RunEnd) => void>();
+  private closed = false;
 
   constructor(private readonly o: RunWatchOptions) {
     this.nc = o.nc;
@@ -126,6 +127,7 @@ export class RunWatch {
       try {
         const opened = await openStore(dir);
         if (!opened) return;
+        if (this.closed) return void (await opened.close());
         this.store = opened;
         this.nc = opened.nc;
         this.abort.abort();
@@ -138,6 +140,7 @@ export class RunWatch {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     this.abort.abort();
     if (this.timer) clearInterval(this.timer);
     await this.store?.close();

@@ -26,6 +26,11 @@ export type ViewServerOptions = {
   dir?: string;
   /** told once when the watched run ends */
   onEnd?: (end: RunEnd) => void;
+  /**
+   * After the watched run ends: the run to watch next, if one comes (a demo's `static`
+   * after its `full`). The page opened without a run reloads onto it.
+   */
+  next?: (ended: Watched, signal: AbortSignal) => Promise<NextRun | undefined>;
   host?: string;
   port?: number;
   log?: Logger;
@@ -33,7 +38,11 @@ export type ViewServerOptions = {
   backlogCap?: number;
 };
 
-export type ViewServer = { url: string; port: number; host: string; watch: RunWatch; close(): Promise<void> };
+export type ViewServer = { url: string; port: number; host: string; readonly watch: RunWatch; close(): Promise<void> };
+
+/** The run the server watches now. */
+export type Watched = { run?: string; label?: string; dir?: string; liveRun?: LiveRun };
+export type NextRun = Watched & { nc: NatsConnection; live: boolean; close(): Promise<void> };
 
 const here = dirname(fileURLToPath(import.meta.url));
 const PUBLIC = join(here, 'public');
@@ -85,7 +94,28 @@ export async function startViewServer(opts: ViewServerOptions): Promise<ViewServ
   const host = opts.host ?? '127.0.0.1';
   const cap = opts.backlogCap ?? 200_000;
   if (opts.live) await ensureTraceStream(opts.nc);
-  const watch = new RunWatch({ nc: opts.nc, live: opts.live, run: opts.run, liveRun: opts.liveRun, dir: opts.dir, log: opts.log, onEnd: opts.onEnd });
+  let closed = false;
+  const closing = new AbortController();
+  const later: NextRun[] = [];
+  let cur: Watched & { watch: RunWatch } = {
+    run: opts.run,
+    label: opts.label,
+    dir: opts.dir,
+    liveRun: opts.liveRun,
+    watch: new RunWatch({ nc: opts.nc, live: opts.live, run: opts.run, liveRun: opts.liveRun, dir: opts.dir, log: opts.log, onEnd: opts.onEnd }),
+  };
+  // Moves on to the next run when there is one; requests already running keep the watch they began with.
+  const moveOn = async (ended: typeof cur): Promise<void> => {
+    const found = opts.next && !closed ? await opts.next(ended, closing.signal).catch(() => undefined) : undefined;
+    if (!found) return;
+    if (closed) return void (await found.close());
+    later.push(found);
+    cur = { run: found.run, label: found.label, dir: found.dir, liveRun: found.liveRun, watch: new RunWatch({ ...found, log: opts.log, onEnd: opts.onEnd }) };
+    follow(cur);
+    await ended.watch.close();
+  };
+  const follow = (c: typeof cur) => void c.watch.onEnd(() => void moveOn(c));
+  follow(cur);
   const open = new Set<AbortController>();
   const loopbackBind = host === '::1' || LOOPBACK_HOSTS.test(host);
 
@@ -93,6 +123,7 @@ export async function startViewServer(opts: ViewServerOptions): Promise<ViewServ
     const abort = new AbortController();
     open.add(abort);
     req.on('close', () => abort.abort());
+    const watch = cur.watch;
     const nc = watch.nc;
     const live = watch.live;
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
@@ -212,17 +243,18 @@ export async function startViewServer(opts: ViewServerOptions): Promise<ViewServ
         if (err instanceof FilterError) return sendJson(res, 400, { error: err.message, issues: err.issues });
         throw err;
       }
-      return sendJson(res, 200, await readOlder(watch.nc, f, page));
+      return sendJson(res, 200, await readOlder(cur.watch.nc, f, page));
     }
     if (path === '/api/report') {
       // the run's own records, when its directory is here (a run on a remote bus has none)
       const asked = url.searchParams.get('run');
-      const dir = opts.dir && (!asked || asked === opts.run) ? opts.dir : undefined;
+      const dir = cur.dir && (!asked || asked === cur.run) ? cur.dir : undefined;
       return sendJson(res, 200, dir ? { available: true, ...readViewReport(dir) } : { available: false });
     }
     if (path === '/api/info') {
+      const { watch } = cur;
       const summary = await summarize(watch.nc).catch(() => ({ runs: {} }));
-      return sendJson(res, 200, { run: opts.run ?? null, label: opts.label ?? opts.run ?? null, live: watch.live, ended: watch.ended ?? null, connection: watch.connection, ...summary });
+      return sendJson(res, 200, { run: cur.run ?? null, label: cur.label ?? cur.run ?? null, live: watch.live, ended: watch.ended ?? null, connection: watch.connection, ...summary });
     }
     if (VENDOR[path]) return sendFile(res, VENDOR[path]!);
     let rel: string;
@@ -255,12 +287,17 @@ export async function startViewServer(opts: ViewServerOptions): Promise<ViewServ
     url: `http://${shown}:${port}/`,
     port,
     host,
-    watch,
+    get watch() {
+      return cur.watch;
+    },
     async close() {
+      closed = true;
+      closing.abort();
       for (const a of open) a.abort();
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
-      await watch.close();
+      await cur.watch.close();
+      for (const n of later) await n.close();
     },
   };
 }

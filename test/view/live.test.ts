@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { liveRuns, publicUrl, resolveRunName, runIdForDir, RunNameError } from '../../runtime/live-runs.ts';
-import { locateTrace } from '../../runtime/trace/locate.ts';
+import { locateTrace, nextLiveRun } from '../../runtime/trace/locate.ts';
 import { startViewServer } from '../../runtime/view/server.ts';
 import { LooptoolNode } from '../../runtime/node.ts';
 import { startPingPongRun } from './live-run.ts';
@@ -228,5 +228,40 @@ test('a run killed with SIGKILL ends the view as "failed": its process exited wi
     }
   } finally {
     seed.child.kill('SIGKILL');
+  }
+});
+
+test("watching the live run follows a demo into its next variant: full ends, static takes over", async () => {
+  const node = async (variant: string) => {
+    const dir = join(root, 'demo-f', variant);
+    mkdirSync(dir, { recursive: true });
+    const n = await LooptoolNode.start({ run: runIdForDir(dir), runDir: dir, bus: { name: 'looptool-next-test' } });
+    n.tracer.emit({ role: 'loop', kind: 'state', data: { stage: 'seeding', round: 0, phase: 'start' } });
+    n.tracer.flush();
+    return n;
+  };
+  const full = await node('full');
+  let stat: LooptoolNode | undefined;
+  const source = await locateTrace({});
+  assert.equal(source.run, 'demo-f_full');
+  const view = await startViewServer({ ...source, liveRun: source.liveRun, next: (ended, signal) => nextLiveRun(ended, { waitMs: 30_000, signal }) });
+  try {
+    await full.stop();
+    stat = await node('static');
+    let info = { run: '', live: false };
+    for (let i = 0; i < 100 && !(info.run === 'demo-f_static' && info.live); i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      info = (await (await fetch(`${view.url}api/info`)).json()) as typeof info;
+    }
+    assert.deepEqual([info.run, info.live], ['demo-f_static', true]);
+    const s = new SseReader(`${view.url}api/events?run=demo-f_static&follow=1`);
+    await s.until(() => s.has('synced') && s.events().length > 0, 10_000, 'the static run\'s events');
+    await stat.stop();
+    await s.done;
+    assert.equal((s.messages.find((m) => m.event === 'end')?.data as { ended: { status: string } }).ended.status, 'finished');
+  } finally {
+    await view.close();
+    await source.close();
+    await stat?.stop();
   }
 });

@@ -1,7 +1,7 @@
 import { defineCommand, EXIT, UsageError } from '../command.ts';
 import { parseFlags } from '../args.ts';
 import { readTrace } from '../../trace/stream.ts';
-import { listRuns, locateTrace, TraceSourceError } from '../../trace/locate.ts';
+import { listRuns, locateTrace, nextLiveRun, TraceSourceError, type TraceSource } from '../../trace/locate.ts';
 import { RunWatch } from '../../view/run-watch.ts';
 import { formatTraceLine } from '../trace-format.ts';
 import { dim } from '../style.ts';
@@ -28,39 +28,55 @@ export default defineCommand({
     const source = await locateTrace({ run: values.run, nats: values.nats, follow: values.follow }).catch((err: unknown) => {
       throw err instanceof TraceSourceError ? new UsageError(err.message) : err;
     });
-    const nc = source.nc;
-    const abort = new AbortController();
-    process.once('SIGINT', () => abort.abort());
+    const interrupted = new AbortController();
+    process.once('SIGINT', () => interrupted.abort());
     const print = (e: TraceEvent) => console.log(values.json ? JSON.stringify(e) : formatTraceLine(e));
-    const name = source.label ?? source.run;
-    try {
-      if (values.follow) {
-        if (!values.json) console.error(dim(`following run ${name ?? '(every run on the bus)'} on ${source.url}; Ctrl-C to stop`));
-        // The run's end stops the follow once, with its outcome, instead of a hang on a dead bus.
-        const watch = new RunWatch({ nc, live: true, run: source.run, liveRun: source.liveRun });
-        let outcome = '';
-        watch.onEnd((end) => {
-          outcome = end.status === 'finished' ? `run ${name} finished` : `run ${name} failed: ${end.reason ?? 'no reason given'}`;
-          setTimeout(() => abort.abort(), 400);
-        });
-        try {
-          for await (const e of readTrace(nc, { run: source.run, role: values.role, follow: true, signal: abort.signal })) print(e);
-        } catch (err) {
-          if (!outcome) throw err;
-        } finally {
-          await watch.close();
-        }
-        if (outcome) console.error(outcome);
-      } else {
+    if (!values.follow) {
+      try {
         // Batches are per subject, so a replay is sorted by time before printing.
         const all: TraceEvent[] = [];
-        for await (const e of readTrace(nc, { run: source.run, role: values.role })) all.push(e);
+        for await (const e of readTrace(source.nc, { run: source.run, role: values.role })) all.push(e);
         all.sort((a, b) => a.ts - b.ts).forEach(print);
         if (all.length === 0) console.error(`no trace events match${source.run ? ` run ${source.run}` : ''}${values.role ? ` role ${values.role}` : ''}`);
+      } finally {
+        await source.close();
       }
-    } finally {
-      await source.close();
+      return EXIT.ok;
+    }
+    // Following "the live run" (no --run): a demo's or an ablation's next variant takes over.
+    for (let cur: TraceSource | undefined = source; cur; ) {
+      try {
+        await followRun(cur, values.role, values.json, print, interrupted.signal);
+      } finally {
+        await cur.close();
+      }
+      cur = values.run || values.nats || interrupted.signal.aborted ? undefined : await nextLiveRun(cur, { signal: interrupted.signal });
     }
     return EXIT.ok;
   },
 });
+
+/** Prints a run's events as they come until the run ends (said once, with its outcome) or Ctrl-C. */
+async function followRun(source: TraceSource, role: string | undefined, json: boolean | undefined, print: (e: TraceEvent) => void, interrupted: AbortSignal): Promise<void> {
+  const name = source.label ?? source.run;
+  if (!json) console.error(dim(`following run ${name ?? '(every run on the bus)'} on ${source.url}; Ctrl-C to stop`));
+  const abort = new AbortController();
+  const stop = () => abort.abort();
+  interrupted.addEventListener('abort', stop, { once: true });
+  // The run's end stops the follow once, with its outcome, instead of a hang on a dead bus.
+  const watch = new RunWatch({ nc: source.nc, live: true, run: source.run, liveRun: source.liveRun });
+  let outcome = '';
+  watch.onEnd((end) => {
+    outcome = end.status === 'finished' ? `run ${name} finished` : `run ${name} failed: ${end.reason ?? 'no reason given'}`;
+    setTimeout(stop, 400);
+  });
+  try {
+    for await (const e of readTrace(source.nc, { run: source.run, role, follow: true, signal: abort.signal })) print(e);
+  } catch (err) {
+    if (!outcome) throw err;
+  } finally {
+    interrupted.removeEventListener('abort', stop);
+    await watch.close();
+  }
+  if (outcome) console.error(outcome);
+}

@@ -1,6 +1,6 @@
 import { defineCommand, EXIT, UsageError } from '../command.ts';
 import { intFlag, parseFlags, untilSignal } from '../args.ts';
-import { listRuns, locateTrace, TraceSourceError } from '../../trace/locate.ts';
+import { listRuns, locateTrace, nextLiveRun, TraceSourceError } from '../../trace/locate.ts';
 import { startViewServer } from '../../view/server.ts';
 import { childLogger } from '../../log.ts';
 import { bold, dim } from '../style.ts';
@@ -34,7 +34,7 @@ export default defineCommand({
     const source = await locateTrace({ run: values.run, nats: values.nats }).catch((err: unknown) => {
       throw err instanceof TraceSourceError ? new UsageError(err.message) : err;
     });
-    const name = source.label ?? source.run;
+    let name = source.label ?? source.run;
     let server;
     try {
       server = await startViewServer({
@@ -48,6 +48,18 @@ export default defineCommand({
         port,
         log: childLogger({ cmd: 'view' }),
         onEnd: (end) => console.log(end.status === 'finished' ? `run ${name} finished` : `run ${name} failed: ${end.reason ?? 'no reason given'}`),
+        // Watching "the live run" (no --run): a demo's or an ablation's next variant takes over.
+        next:
+          values.run || values.nats
+            ? undefined
+            : async (ended, signal) => {
+                const found = await nextLiveRun(ended, { signal });
+                if (found) {
+                  name = found.label ?? found.run;
+                  console.log(`now watching run ${name} (live; the page follows)`);
+                }
+                return found;
+              },
       });
     } catch (err) {
       await source.close();

@@ -356,9 +356,14 @@ async function refreshInfo(first = false) {
     return;
   }
   page.info = info;
+  // The viewer moved on to the run that took over (a demo's next variant): a page opened
+  // on "the live run" follows it.
+  if (!first && !page.asked && info.live && info.run && info.run !== page.run) return location.reload();
   if (first) {
     page.live = info.live;
+    page.bootLive = info.live;
     const asked = new URLSearchParams(location.search).get('run');
+    page.asked = asked;
     page.run = asked ?? info.run ?? newestRun(info.runs);
     page.label = asked ? asked : info.label ?? page.run;
     if (info.runs[page.run]?.roles?.dialogue) page.mode = 'conversation';
@@ -425,11 +430,12 @@ async function boot() {
   const poll = () => setTimeout(async () => {
     await refreshInfo();
     poll();
-  }, page.live ? 3000 : 30000);
+  }, page.live || page.bootLive ? 3000 : 30000);
   poll();
 
   $('#run-select').addEventListener('change', (ev) => {
     page.run = ev.target.value;
+    page.asked = page.run;
     history.replaceState(null, '', `?run=${encodeURIComponent(page.run)}`);
     restart();
   });
