@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { importSpecs } from '../../agents/api-designer/import.ts';
@@ -38,6 +38,11 @@ test('seed --tools with such a type exits 2 naming the tool and the parameter', 
     const code = await p.exited;
     assert.equal(code, 2, p.output());
     assert.match(p.output(), /tool "book_table", parameter "when": type \["string","null"\] is a union of types/);
+    // a --tools file that is not there: a usage error before any run directory is made
+    const missing = startCli(['seed', '--dialogues', '1', '--tools', join(dir, 'nope.json'), '--out', join(dir, 'run2')], { NATS_URL: '' });
+    assert.equal(await missing.exited, 2, missing.output());
+    assert.match(missing.output(), /--tools .*nope\.json: no such file/);
+    assert.ok(!existsSync(join(dir, 'run2')));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { basename, relative, resolve } from 'node:path';
 import { readConfigFile } from '../config-file.ts';
 import { defineCommand, EXIT, UsageError } from '../command.ts';
@@ -100,6 +100,7 @@ export default defineCommand({
     let given: RunConfig | undefined = values.config ? readConfigFile(values.config) : undefined;
     if (values.seed !== undefined) given = { ...(given ?? RunConfig.parse({})), seed: values.seed };
     if (given && !given.seed) throw new UsageError('--seed must not be empty');
+    if (values.tools !== undefined && !existsSync(values.tools)) throw new UsageError(`--tools ${values.tools}: no such file`);
     // only now: a usage error above leaves no empty run directory behind
     mkdirSync(outDir, { recursive: true });
     let config: RunConfig;
