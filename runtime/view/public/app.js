@@ -287,7 +287,10 @@ function startDashboard() {
           if (e.kind === 'metric') {
             charts.feed(e);
             if (e.role === 'loop') stage = true;
-          } else loop.feed(e);
+          } else {
+            loop.feed(e);
+            if (e.kind === 'state') charts.feedState(e);
+          }
         }
         // a finished stage may have written a round's records: the report charts follow them
         if (stage) void refreshReport();

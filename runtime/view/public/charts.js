@@ -238,6 +238,12 @@ class CompositionChart {
     this.dirty = true;
   }
 
+  /** The loop ended after round `n` (its final state event). */
+  end(n) {
+    this.lastRound = n;
+    this.dirty = true;
+  }
+
   setAll(list) {
     this.fromReport = true;
     this.rounds = new Map(list.map((c) => [c.round, c.parts]));
@@ -247,7 +253,8 @@ class CompositionChart {
   draw() {
     if (!this.dirty) return;
     this.dirty = false;
-    const rounds = [...this.rounds.keys()].sort((a, b) => a - b);
+    // D_{n+1}, merged after the last round n, is trained on by no round: the report leaves it out too
+    const rounds = [...this.rounds.keys()].filter((r) => this.lastRound === undefined || r <= this.lastRound).sort((a, b) => a - b);
     if (!rounds.length) return;
     const keys = [...new Set(rounds.flatMap((r) => Object.keys(this.rounds.get(r))))];
     const max = Math.max(...rounds.map((r) => Object.values(this.rounds.get(r)).reduce((a, b) => a + b, 0)), 1);
@@ -277,6 +284,7 @@ class CompositionChart {
   reset() {
     this.rounds.clear();
     this.fromReport = false;
+    this.lastRound = undefined;
     this.plotEl.replaceChildren();
     this.fig.classList.remove('has-data');
   }
@@ -412,6 +420,12 @@ export class Charts {
       this.genericCharts(c.role, c.values);
     }
     return true;
+  }
+
+  /** A loop state event: its final one says how many rounds trained. */
+  feedState(e) {
+    const d = e.data;
+    if (e.role === 'loop' && d && d.to === 'done' && isNum(d.round)) this.composition.end(d.round);
   }
 
   /** The run's own records (/api/report): what report.md shows, labelled the same way. */
