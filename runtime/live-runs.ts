@@ -130,12 +130,13 @@ export function findLiveRun(run: string): LiveRun | undefined {
 
 /**
  * Whether a live run is still going: its record is there (the same announcement) and
- * its process is alive. `gone` says which of the two ended it.
+ * its process is alive. `withdrawn`: the run closed itself (its process may have exited
+ * since, which is no failure); `gone`: the process died with its record still there.
  */
 export function liveRunState(r: LiveRun): 'live' | 'withdrawn' | 'gone' {
-  if (!processAlive(r.pid)) return 'gone';
   const now = readRecord(recordPath(r.run));
-  return now && now.pid === r.pid && now.started === r.started ? 'live' : 'withdrawn';
+  if (!now || now.pid !== r.pid || now.started !== r.started) return 'withdrawn';
+  return processAlive(r.pid) ? 'live' : 'gone';
 }
 
 export type StoredRun = { run: string; label: string; dir: string; modified: number };

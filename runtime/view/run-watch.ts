@@ -130,6 +130,7 @@ export class RunWatch {
         if (this.closed) return void (await opened.close());
         this.store = opened;
         this.nc = opened.nc;
+        this.connection = 'ok';
         this.abort.abort();
         if (!old.isClosed()) await old.close().catch(() => undefined);
         return;

@@ -91,7 +91,10 @@ test('a live seed run: `view` with no argument finds it, the stream grows, "user
 
   // The run ends: the badge says so, the CLI says so once.
   assert.equal(await seed.exited, 0, seed.output());
-  await page.waitForSelector('#status[data-status="finished"]', { timeout: 30_000 });
+  await page.waitForSelector('#status[data-status="finished"]', { timeout: 30_000 }).catch(async (err: Error) => {
+    await page.screenshot({ path: join(ARTIFACTS, 'live-seed-end.png'), fullPage: true });
+    throw new Error(`${err.message}; badge "${await page.textContent('#status')}"; view said: ${v.proc.output()}`);
+  });
   assert.equal(await dataset('ended'), 'finished');
   await v.proc.line(/run seed-live finished/, 20_000).catch(() => undefined);
   await new Promise((r) => setTimeout(r, 1500));
