@@ -79,9 +79,10 @@ export function announceLiveRun(info: Omit<LiveRun, 'pid' | 'started' | 'command
   mine.set(record.run, (mine.get(record.run) ?? 0) + 1);
   if (!exitHook) {
     exitHook = true;
-    // A command that exits without stopping its node (Ctrl-C paths) still withdraws its runs.
-    process.on('exit', () => {
-      for (const run of mine.keys()) removeIfMine(run);
+    // A command that exits cleanly without stopping its node still withdraws its runs; one
+    // that crashes leaves its record for watchers to find with a dead process: a failure.
+    process.on('exit', (code) => {
+      if (code === 0) for (const run of mine.keys()) removeIfMine(run);
     });
   }
   let done = false;

@@ -36,6 +36,13 @@ async function view(args: string[] = []): Promise<{ proc: CliProcess; url: strin
 }
 
 const savedRuns = process.env.LOOPTOOL_RUNS;
+/** Stops a viewer; the page leaves it first, so its retries do not count as page errors. */
+async function stopView(v: { proc: CliProcess }): Promise<void> {
+  await browser.page.goto('about:blank');
+  v.proc.child.kill('SIGINT');
+  await v.proc.exited;
+}
+
 before(async () => {
   // this process writes run records too (writeLoopRecords): into the same runs root
   process.env.LOOPTOOL_RUNS = root;
@@ -100,8 +107,7 @@ test('a live seed run: `view` with no argument finds it, the stream grows, "user
   await new Promise((r) => setTimeout(r, 1500));
   assert.equal(v.proc.output().match(/finished/g)?.length, 1, v.proc.output());
   assert.doesNotMatch(v.proc.output(), /"level"|warn/i, 'no log spam');
-  v.proc.child.kill('SIGINT');
-  await v.proc.exited;
+  await stopView(v);
 
   assert.deepEqual(notFound, [], 'nothing the page asked for was missing (favicon included)');
   assert.deepEqual(browser.external, [], 'the page fetched nothing from outside');
@@ -138,8 +144,7 @@ test('scrolling back through a finished run loads older messages, down to its fi
     assert.equal(Number(await dataset('msgTotal')), all.events().length);
     await page.screenshot({ path: join(ARTIFACTS, 'scrolled-back.png'), fullPage: true });
   } finally {
-    v.proc.child.kill('SIGINT');
-    await v.proc.exited;
+    await stopView(v);
   }
   assert.deepEqual(browser.consoleErrors, []);
 });
@@ -185,8 +190,7 @@ test('a nested run opens by its folder; the charts label rounds as the report do
     assert.equal(await trace.exited, 0, trace.output());
     assert.match(trace.output(), / dialogue +message /);
   } finally {
-    v.proc.child.kill('SIGINT');
-    await v.proc.exited;
+    await stopView(v);
   }
   assert.deepEqual(browser.consoleErrors, []);
 });
@@ -202,8 +206,7 @@ test('tiny numbers keep their sign and size on the axes', async () => {
     }, `${v.url}charts.js`);
     assert.deepEqual(labels, ['-1.6e-10', '0', '0', '0.25', '1235', '3.0e7']);
   } finally {
-    v.proc.child.kill('SIGINT');
-    await v.proc.exited;
+    await stopView(v);
   }
 });
 
@@ -241,8 +244,7 @@ test('a lost bus shows on the page and is retried; the page comes back when the 
       assert.ok((out.match(/lost the connection/g) ?? []).length <= 1, out);
       assert.ok(out.split('\n').filter((l) => /warn|"level"/i.test(l)).length <= 2, `no log spam:\n${out}`);
     } finally {
-      v.proc.child.kill('SIGINT');
-      await v.proc.exited;
+      await stopView(v);
     }
   } finally {
     await node.stop();
