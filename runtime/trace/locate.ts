@@ -60,10 +60,12 @@ export async function locateTrace(opts: { run?: string; nats?: string; follow?: 
     if (err instanceof RunNameError) throw new TraceSourceError(err.message);
     throw err;
   }
-  const given = opts.nats ?? process.env.NATS_URL;
-  const live = given ? undefined : named ? named.live : liveRuns()[0];
+  const env = process.env.NATS_URL || undefined;
+  // A run announced here is read from its own bus even with NATS_URL set (that may be another
+  // bus); the registry keeps URLs without credentials, so the same bus from NATS_URL keeps them.
+  const live = opts.nats ? undefined : named ? named.live : liveRuns()[0];
   if (!named && live) named = { run: live.run, label: runLabel(live.dir), dir: live.dir, live };
-  let url = given ?? live?.url;
+  let url = opts.nats ?? (live ? (env && publicUrl(env) === live.url ? env : live.url) : env);
   let replay: EmbeddedNats | undefined;
   if (!url) {
     if (!named) throw new TraceSourceError(`no live run found${hint()}\npass --run ID for a finished run, or --nats URL`);
