@@ -20,12 +20,16 @@ export const ViewReport = z.object({
     }),
   ),
   baselines: z.array(z.object({ name: z.string(), value: z.number() })),
+  byKind: z.array(z.object({ name: z.string(), points: z.array(z.object({ round: z.number().int(), accuracy: z.number(), n: z.number().int(), se: z.number() })) })).describe('the watched run\'s accuracy per kind of sample (single, parallel, …), per round'),
   composition: z.array(z.object({ round: z.number().int().min(1), parts: z.record(z.string(), z.number()) })),
 });
 export type ViewReport = z.infer<typeof ViewReport>;
 
 // What report.ts needs of an eval record; extra fields (baselines, added later by others) pass through.
-const EvalFile = z.looseObject({ round: z.number().int().min(0), test: z.looseObject({ n: z.number().int(), accuracy: z.number() }) });
+const KindFigures = z.record(z.string(), z.object({ n: z.number().int(), accuracy: z.number() }));
+const EvalFile = z.looseObject({ round: z.number().int().min(0), test: z.looseObject({ n: z.number().int(), accuracy: z.number(), byKind: KindFigures.optional() }) });
+
+const point = (round: number, accuracy: number, n: number) => ({ round, accuracy, n, se: n > 0 ? Math.sqrt((accuracy * (1 - accuracy)) / n) : 0 });
 const ManifestFile = z.looseObject({ rounds: z.number().int(), variant: z.string().optional() });
 
 function readJson(path: string): unknown {
@@ -81,7 +85,7 @@ function series(dir: string, name: string, current: boolean): ViewReport['series
   return {
     name,
     current,
-    points: evals(dir).map((e) => ({ round: e.round, accuracy: e.test.accuracy, n: e.test.n, se: e.test.n > 0 ? Math.sqrt((e.test.accuracy * (1 - e.test.accuracy)) / e.test.n) : 0 })),
+    points: evals(dir).map((e) => point(e.round, e.test.accuracy, e.test.n)),
   };
 }
 
@@ -107,6 +111,13 @@ export function readViewReport(dir: string): ViewReport {
     const b = baselinesOf(r);
     if (b.length) baselines = b;
   }
+  const kinds = new Map<string, ViewReport['byKind'][number]['points']>();
+  for (const r of records)
+    for (const [kind, k] of Object.entries(r.test.byKind ?? {})) {
+      if (!kinds.has(kind)) kinds.set(kind, []);
+      kinds.get(kind)!.push(point(r.round, k.accuracy, k.n));
+    }
+  const byKind = [...kinds].sort(([a], [b]) => a.localeCompare(b)).map(([name, points]) => ({ name, points }));
   const composition: ViewReport['composition'] = [];
   // D_j for the rounds that train on it: D_{rounds+1}, merged after the last round, trains nothing.
   for (const j of roundDirs(dir)) {
@@ -114,5 +125,5 @@ export function readViewReport(dir: string): ViewReport {
     const c = Composition.safeParse(readJson(join(dir, `round-${j}`, 'composition.json')));
     if (c.success) composition.push({ round: j, parts: { ...c.data.parts } });
   }
-  return { rounds, series: all.filter((s) => s.points.length > 0 || s.current), baselines, composition };
+  return { rounds, series: all.filter((s) => s.points.length > 0 || s.current), baselines, byKind, composition };
 }

@@ -183,6 +183,9 @@ test('a nested run opens by its folder; the charts label rounds as the report do
     assert.ok((await page.locator('#chart-accuracy line.ci').count()) > 0, 'intervals drawn');
     const baselines = await page.$$eval('#chart-accuracy line.baseline', (ls) => ls.map((l) => l.getAttribute('data-name')));
     assert.deepEqual(baselines.sort(), ['always call', 'never call']);
+    // Per kind of sample, from the same records.
+    const kinds = await page.$$eval('#chart-kinds circle.point', (cs) => [...new Set(cs.map((c) => c.getAttribute('data-series')))]);
+    assert.deepEqual(kinds.sort(), ['parallel', 'single']);
     await page.screenshot({ path: join(ARTIFACTS, 'nested-charts.png'), fullPage: true });
 
     // The trace command agrees on the id.

@@ -42,7 +42,9 @@ export function writeLoopRecords(demoDir: string, o: { rounds: number }): { comp
       if (composition) writeFileSync(join(dir, `round-${j}`, 'composition.json'), JSON.stringify(composition));
       if (j > o.rounds) continue;
       const correct = 20 + j * (variant === 'full' ? 6 : 2);
-      const record = RoundEval.parse({ type: 'eval', round: j, test: { n: 80, correct, accuracy: correct / 80, byKind: {} }, ...(composition ? { composition } : {}) });
+      const half = (c: number) => ({ n: 40, correct: c, accuracy: c / 40 });
+      const byKind = { single: half(Math.ceil(correct / 2) + 4), parallel: half(Math.floor(correct / 2) - 4) };
+      const record = RoundEval.parse({ type: 'eval', round: j, test: { n: 80, correct, accuracy: correct / 80, byKind }, ...(composition ? { composition } : {}) });
       // the trivial baselines, as the science work adds them to each eval record
       writeFileSync(join(dir, `round-${j}`, 'eval.json'), JSON.stringify({ ...record, baselines: { never_call: 0.1, always_call: 0.45 } }));
     }

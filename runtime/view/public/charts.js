@@ -397,6 +397,7 @@ export class Charts {
     this.grpo = new LineChart(root.querySelector('#chart-grpo'), { series: ['reward'], xLabel: 'GRPO step' });
     this.kl = new LineChart(root.querySelector('#chart-kl'), { series: ['kl'], xLabel: 'GRPO step' });
     this.accuracy = new AccuracyChart(root.querySelector('#chart-accuracy'));
+    this.byKind = new AccuracyChart(root.querySelector('#chart-kinds'));
     this.composition = new CompositionChart(root.querySelector('#chart-composition'));
     this.otherRoot = otherRoot;
     this.generic = new Map();
@@ -432,6 +433,7 @@ export class Charts {
   setReport(report) {
     if (!report?.available) return;
     this.accuracy.setReport(report);
+    this.byKind.setReport({ series: report.byKind.map((k) => ({ ...k, current: false })), baselines: [] });
     if (report.composition.length) this.composition.setAll(report.composition);
   }
 
@@ -472,6 +474,7 @@ export class Charts {
     this.grpo.draw();
     this.kl.draw();
     this.accuracy.draw();
+    this.byKind.draw();
     this.composition.draw();
     for (const g of this.generic.values()) g.chart.draw();
   }
@@ -480,6 +483,7 @@ export class Charts {
     this.grpo.reset();
     this.kl.reset();
     this.accuracy.reset();
+    this.byKind.reset();
     this.composition.reset();
     this.grpoCount = 0;
     for (const g of this.generic.values()) {
