@@ -367,7 +367,8 @@ async function refreshInfo(first = false) {
     page.bootLive = info.live;
     const asked = new URLSearchParams(location.search).get('run');
     page.asked = asked;
-    page.run = asked ?? info.run ?? newestRun(info.runs);
+    // a run may be asked for by its folder (`<demo id>/full`): the page reads it by its id on the bus
+    page.run = (asked && asked === info.label ? info.run : asked) ?? info.run ?? newestRun(info.runs);
     page.label = asked ? asked : info.label ?? page.run;
     if (info.runs[page.run]?.roles?.dialogue) page.mode = 'conversation';
     $('#f-mode').value = page.mode;
