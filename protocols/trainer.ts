@@ -9,40 +9,38 @@ import { ModelSpec, OptimizerConfig, TrainerContract } from './policy.ts';
  * the trainer agent serves: trainer.sft and trainer.grpo (protocols/policy.ts) plus
  * trainer.restore, which puts the served policy back at a checkpoint.
  *
- * Why the tiny defaults differ from the paper (DESIGN.md §1: lr 1e-6, group 16, 2
- * epochs): the paper fine-tunes a pretrained Qwen3-8B, whose answers are already
- * mostly right, so tiny steps suffice and big ones would wreck it. The built-in tiny
- * GPT starts from random weights with ~0.5M parameters; at 1e-6 neither its warm-up
- * nor GRPO would move it measurably in any affordable number of steps. It needs a
- * supervised warm-up at ~3e-3 and GRPO at ~1e-4, and on a CPU a group of 8
- * with a shorter completion budget. Fields left unset resolve per model kind
- * (`resolveTrainerDefaults`): the tiny values for the tiny GPT, the paper's for a
- * Hugging Face checkpoint.
+ * Why the nano defaults differ from the paper (DESIGN.md §1: lr 1e-6, group 16, 2
+ * epochs): the paper fine-tunes a pretrained Qwen3-8B, whose answers are already mostly
+ * right, so tiny steps suffice and big ones would wreck it. The nano policy has a few
+ * million parameters and a short base pretraining; at 1e-6 neither a supervised pass nor
+ * GRPO would move it measurably in any affordable number of steps, and a CPU has to
+ * generate every rollout. Fields left unset resolve per model (`resolveTrainerDefaults`):
+ * the nano values for the nano preset, the paper's for every other checkpoint.
  */
 
-/** The tiny GPT as the trainer loads it by default: a context long enough for seed prompts. */
-export const DEFAULT_TRAINER_MODEL = { kind: 'tiny', size: 'tiny-0.5m', max_seq_len: 4096 } as const satisfies ModelSpec;
+/** The embedded default policy: the nano preset. */
+export const DEFAULT_TRAINER_MODEL = { preset: 'nano' } as const satisfies ModelSpec;
 
 export const TrainerWarmupConfig = z
   .strictObject({
-    epochs: z.number().int().min(0).optional().describe('passes over the corpus (default: 6 tiny, 1 hf; 0 = no warm-up)'),
+    epochs: z.number().int().min(0).optional().describe('passes over the corpus (default: 6 nano, 1 otherwise; 0 = no warm-up)'),
     batch_size: z.number().int().min(1).default(16),
-    lr: z.number().positive().optional().describe('default: 3e-3 tiny (random init), 1e-5 hf'),
+    lr: z.number().positive().optional().describe('default: 3e-3 nano, 1e-5 otherwise'),
   })
   .describe('supervised warm-up before GRPO (`looptool train`; the loop uses loop.warmup)');
 
 export const TrainerGrpoConfig = z
   .strictObject({
-    group_size: z.number().int().min(2).max(1024).optional().describe('G; default: 8 tiny, 16 hf (the paper)'),
+    group_size: z.number().int().min(2).max(1024).optional().describe('G; default: 8 nano, 16 otherwise (the paper)'),
     batch_size: z.number().int().min(1).default(8).describe('prompts per GRPO step'),
     eps_low: z.number().min(0).lt(1).default(0.2),
     eps_high: z.number().min(0).default(0.28),
     beta: z.number().min(0).default(0).describe('k3 KL coefficient; 0 = no reference model (the paper)'),
     aggregation: LossAggregation.default('token-mean'),
     mu: z.number().int().min(1).default(1),
-    lr: z.number().positive().optional().describe('default: 1e-4 tiny, 1e-6 hf (the paper)'),
+    lr: z.number().positive().optional().describe('default: 1e-4 nano, 1e-6 otherwise (the paper)'),
     temperature: z.number().positive().default(1.0),
-    max_new_tokens: z.number().int().min(1).optional().describe('default: 160 tiny, 512 hf'),
+    max_new_tokens: z.number().int().min(1).optional().describe('default: 160 nano, 512 otherwise'),
     max_grad_norm: z.number().min(0).default(1.0),
     epochs: z.number().int().min(1).optional().describe('passes over the samples per round; default: 2 (the paper)'),
     reset_optimizer: z.boolean().default(true),
@@ -51,7 +49,7 @@ export const TrainerGrpoConfig = z
   .describe('GRPO settings for `looptool train` (the loop uses loop.train); unset fields resolve per model kind');
 
 export const TrainerConfig = z.strictObject({
-  model: ModelSpec.prefault(DEFAULT_TRAINER_MODEL).describe('the policy: the built-in tiny GPT or a local Hugging Face checkpoint'),
+  model: ModelSpec.prefault(DEFAULT_TRAINER_MODEL).describe('the policy: a preset (nano, smollm2) or a local Hugging Face checkpoint directory'),
   seed: z.number().int().min(0).optional().describe('weight init and sampling seed; default: derived from the run seed'),
   threads: z.number().int().min(1).optional().describe('torch CPU threads of the worker (default: LOOPTOOL_TORCH_THREADS, else the worker\'s choice)'),
   micro_batch_tokens: z.number().int().min(16).optional().describe('token budget of one forward/backward'),
@@ -83,11 +81,11 @@ export type ResolvedTrainerDefaults = {
   batch_size: number;
 };
 
-export const TINY_DEFAULTS = { warmupEpochs: 6, warmupLr: 3e-3, grpoLr: 1e-4, groupSize: 8, maxNewTokens: 160, epochs: 2 } as const;
+export const NANO_DEFAULTS = { warmupEpochs: 6, warmupLr: 3e-3, grpoLr: 1e-4, groupSize: 8, maxNewTokens: 160, epochs: 2 } as const;
 export const HF_DEFAULTS = { warmupEpochs: 1, warmupLr: 1e-5, grpoLr: 1e-6, groupSize: 16, maxNewTokens: 512, epochs: 2 } as const;
 
 export function resolveTrainerDefaults(config: TrainerConfig): ResolvedTrainerDefaults {
-  const d = config.model.kind === 'tiny' ? TINY_DEFAULTS : HF_DEFAULTS;
+  const d = config.model.preset === 'nano' ? NANO_DEFAULTS : HF_DEFAULTS;
   const g = config.grpo;
   const grpo = GrpoSettings.parse({
     group_size: g.group_size ?? d.groupSize,
@@ -113,8 +111,7 @@ export function resolveTrainerDefaults(config: TrainerConfig): ResolvedTrainerDe
 
 /** A short name for a model spec (replies say which policy answered). */
 export function modelName(spec: z.input<typeof ModelSpec>): string {
-  if (spec.kind === 'tiny') return spec.size ?? 'tiny-0.5m';
-  return spec.path;
+  return spec.preset ?? spec.path ?? 'unnamed';
 }
 
 // ---------------------------------------------------------------------------------

@@ -1,22 +1,29 @@
 import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { setupVenv } from './presets.ts';
 
-/** A Python interpreter that can import torch. */
-export type PythonInfo = { path: string; python: string; torch: string; cuda: boolean };
+/** A Python interpreter that can import the policy worker's stack. */
+export type PythonInfo = { path: string; python: string; torch: string; cuda: boolean | null };
 
 export const INSTALL_HINT =
-  'install Debian\'s PyTorch with `apt-get install python3-torch libopenblas0-pthread` (it lives under /usr/bin/python3), ' +
-  'or set LOOPTOOL_PYTHON to an interpreter that can `import torch`';
+  'run `npm run setup` (scripts/setup.sh installs the pinned stack of agents/trainer/worker/requirements.txt into one environment per machine), ' +
+  'or set LOOPTOOL_PYTHON to an interpreter that has it';
 
-const PROBE = 'import json, sys, torch; print(json.dumps({"python": sys.version.split()[0], "torch": torch.__version__, "cuda": torch.cuda.is_available()}))';
+/** The packages the worker imports; a missing one is named in the error. */
+const STACK = ['torch', 'transformers', 'tokenizers', 'safetensors', 'peft'];
+// Finding the packages is enough here (importing torch and transformers takes tens of
+// seconds); the worker reports a broken install itself, naming the package.
+const PROBE = [
+  'import importlib.metadata as md, importlib.util, json, sys',
+  `for m in ${JSON.stringify(STACK)}:`,
+  '    if importlib.util.find_spec(m) is None: sys.exit(f"the Python package {m} is not installed")',
+  'print(json.dumps({"python": sys.version.split()[0], "torch": md.version("torch"), "cuda": None}))',
+].join('\n');
 
-/** Where we look, in order: LOOPTOOL_PYTHON, then the usual names. */
+/** Where we look, in order: LOOPTOOL_PYTHON, then the set-up's environment. */
 export function pythonCandidates(env: NodeJS.ProcessEnv = process.env): { path: string; fromEnv: boolean }[] {
-  const out: { path: string; fromEnv: boolean }[] = [];
-  if (env.LOOPTOOL_PYTHON) out.push({ path: env.LOOPTOOL_PYTHON, fromEnv: true });
-  // Debian's python3-torch is installed for /usr/bin/python3, which is often not the
-  // python3 first on PATH (pyenv, venvs), so it is tried before the PATH names.
-  for (const p of ['/usr/bin/python3', 'python3', 'python']) out.push({ path: p, fromEnv: false });
-  return out;
+  if (env.LOOPTOOL_PYTHON) return [{ path: env.LOOPTOOL_PYTHON, fromEnv: true }];
+  return [{ path: join(setupVenv(env), 'bin', 'python'), fromEnv: false }];
 }
 
 function probe(path: string, timeoutMs: number): Promise<{ ok: true; info: PythonInfo } | { ok: false; why: string }> {
@@ -42,7 +49,7 @@ function probe(path: string, timeoutMs: number): Promise<{ ok: true; info: Pytho
     child.on('close', (code) => {
       if (code === 0) {
         try {
-          const j = JSON.parse(out.trim().split('\n').pop() ?? '') as { python: string; torch: string; cuda: boolean };
+          const j = JSON.parse(out.trim().split('\n').pop() ?? '') as { python: string; torch: string; cuda: boolean | null };
           return done({ ok: true, info: { path, python: j.python, torch: j.torch, cuda: j.cuda } });
         } catch {
           return done({ ok: false, why: `unexpected output: ${out.slice(0, 200)}` });
@@ -77,8 +84,8 @@ async function search(env: NodeJS.ProcessEnv, timeoutMs: number): Promise<Python
   for (const c of pythonCandidates(env)) {
     const r = await probe(c.path, timeoutMs);
     if (r.ok) return r.info;
-    if (c.fromEnv) throw new Error(`LOOPTOOL_PYTHON=${c.path} cannot import torch (${r.why}); ${INSTALL_HINT}`);
+    if (c.fromEnv) throw new Error(`LOOPTOOL_PYTHON=${c.path} cannot serve the policy worker: ${r.why}; ${INSTALL_HINT}`);
     tried.push(`${c.path}: ${r.why}`);
   }
-  throw new Error(`no Python interpreter that can import torch was found (tried ${tried.join('; ')}); ${INSTALL_HINT}`);
+  throw new Error(`no Python interpreter for the policy worker (tried ${tried.join('; ')}); ${INSTALL_HINT}`);
 }

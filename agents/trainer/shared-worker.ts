@@ -4,6 +4,7 @@ import type { Logger, RoleEnv } from '../../protocols/role.ts';
 import { modelName, TrainerConfig, type LatestCheckpoint } from '../../protocols/trainer.ts';
 import { hashString } from '../common/sim/rng.ts';
 import { CheckpointStore } from './checkpoints.ts';
+import { resolveModelSpec } from './presets.ts';
 import { WorkerError, WorkerProcess, type WorkerProcessOptions } from './worker-process.ts';
 
 /**
@@ -72,8 +73,7 @@ export class SharedPolicy {
     });
     try {
       const latest = checkpoints.latest();
-      // `restore` takes no micro-batch budget; a load before it sets it (cheap for the tiny GPT).
-      if (!latest || config.model.kind === 'tiny') await p.load();
+      if (!latest) await p.load();
       if (latest) await p.restore(latest.path, true);
     } catch (err) {
       await worker.close();
@@ -86,7 +86,7 @@ export class SharedPolicy {
   async load(): Promise<void> {
     const c = this.config;
     await this.worker.load({
-      model: c.model,
+      model: resolveModelSpec(c.model),
       seed: this.seed,
       threads: c.threads,
       optimizer: c.optimizer,
@@ -151,15 +151,9 @@ export function workerFailure(err: unknown, doing: string, policy: SharedPolicy)
   return err instanceof Error ? err : new Error(String(err));
 }
 
-/**
- * The token budget of one forward/backward. For the tiny GPT on a CPU one sequence at a
- * time is fastest (measured ~3x over the worker's 16k default on 1k-token tool prompts:
- * no padding, attention matrices that stay in cache); elsewhere the worker decides.
- */
+/** The token budget of one forward/backward: the config's, else the worker's default. */
 export function microBatchTokens(c: TrainerConfig): number | undefined {
-  if (c.micro_batch_tokens) return c.micro_batch_tokens;
-  const dev = c.model.device;
-  return c.model.kind === 'tiny' && (!dev || dev === 'cpu') ? 1024 : undefined;
+  return c.micro_batch_tokens;
 }
 
 type Entry = { refs: number; ready: Promise<SharedPolicy> };

@@ -104,6 +104,8 @@ const DEFAULT_TIMEOUTS: Record<WorkerVerb, number> = {
   sft_step: 1_200_000,
   grpo_step: 1_800_000,
   save: 600_000,
+  export: 600_000,
+  init_nano: 1_200_000,
   stats: 60_000,
   ping: 60_000,
 };
@@ -249,6 +251,12 @@ export class WorkerProcess extends EventEmitter {
   }
   restore(args: WorkerArgs<'restore'>, o?: RequestOptions) {
     return this.request('restore', args, o);
+  }
+  export(args: WorkerArgs<'export'>, o?: RequestOptions) {
+    return this.request('export', args, o);
+  }
+  initNano(args: WorkerArgs<'init_nano'>, o?: RequestOptions) {
+    return this.request('init_nano', args, o);
   }
   stats(o?: RequestOptions) {
     return this.request('stats', {}, o);

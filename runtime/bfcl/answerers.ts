@@ -1,5 +1,3 @@
-import { existsSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { z } from 'zod';
 import { LlmCallError, LlmClient } from '../../agents/common/llm/client.ts';
 import type { Endpoint } from '../../agents/common/llm/config.ts';
@@ -7,6 +5,7 @@ import { WorkerProcess } from '../../agents/trainer/worker-process.ts';
 import { type BfclQuestion, type CheckMode, RawAnswer, bfclMessages, bfclTools } from '../../protocols/bfcl/index.ts';
 import { describeIssues, formatIssues, LooptoolError } from '../../protocols/errors.ts';
 import type { ModelSpec } from '../../protocols/policy.ts';
+import { modelSpecFromArg, resolveModelSpec } from '../../agents/trainer/presets.ts';
 
 /**
  * Who answers BFCL questions for `eval bfcl run`. An answerer turns one question into the
@@ -79,19 +78,13 @@ export class EndpointAnswerer implements Answerer {
   async close(): Promise<void> {}
 }
 
-/**
- * The model spec of `--model` for the local policy: a checkpoint directory (a Hugging Face
- * model directory), or a preset name of the built-in tiny models.
- */
+/** The model spec of `--model` for the local policy: a preset (nano, smollm2) or a checkpoint directory. */
 export function policyModelSpec(arg: string): ModelSpec {
-  const tiny = ['tiny-0.5m', 'tiny-3m', 'tiny-10m', 'tiny-25m'] as const;
-  if ((tiny as readonly string[]).includes(arg)) return { kind: 'tiny', size: arg as (typeof tiny)[number] };
-  const dir = resolve(arg);
-  if (existsSync(dir) && statSync(dir).isDirectory()) return { kind: 'hf', path: dir };
-  throw new LooptoolError({
-    code: 'invalid_input',
-    message: `--model ${arg}: not a checkpoint directory or a preset (${tiny.join(', ')}); for a server, add --endpoint URL`,
-  });
+  try {
+    return modelSpecFromArg(arg);
+  } catch (err) {
+    throw new LooptoolError({ code: 'invalid_input', message: `${(err as Error).message}; for a server, add --endpoint URL` });
+  }
 }
 
 type Waiting = { q: BfclQuestion; mode: CheckMode; resolve: (a: RawAnswer) => void; reject: (e: unknown) => void };
@@ -119,7 +112,7 @@ export class PolicyAnswerer implements Answerer {
   static async start(spec: ModelSpec, opts: { maxBatch: number; maxNewTokens?: number }): Promise<PolicyAnswerer> {
     const worker = await WorkerProcess.start();
     try {
-      await worker.load({ model: spec });
+      await worker.load({ model: resolveModelSpec(spec) });
     } catch (err) {
       await worker.close();
       throw err;

@@ -9,6 +9,7 @@ import type { Manifest } from '../../protocols/loop/records.ts';
 import type { AnyRoleImpl } from '../../protocols/role.ts';
 import { loopMachine, type LoopContext, type StageInput, type StageSummary } from '../../machines/loop.ts';
 import { LooptoolNode } from '../node.ts';
+import { ensureModel } from '../models/ensure.ts';
 import { busConfigFromEnv } from '../nats/connect.ts';
 import { loadRoleModules } from '../roles.ts';
 import { writeJsonAtomic } from '../rundir.ts';
@@ -107,6 +108,8 @@ export async function runLoop(opts: LoopRunOptions): Promise<LoopResult> {
   manifest = { ...manifest, status: 'running', rounds: config.loop.rounds };
   store.saveManifest(manifest);
 
+  // the trainer served here loads the policy: a preset must exist first (nano is built once)
+  if (opts.serveRoles ?? true) await ensureModel(config.trainer.model);
   const node = opts.node ?? (await LooptoolNode.start({ run, runDir: dir, bus: busConfigFromEnv({ url: opts.nats }), config: config as unknown as Record<string, unknown> }));
   const ownNode = !opts.node;
   try {

@@ -1,19 +1,20 @@
 import { RunConfig } from '../../protocols/config.ts';
 
 /**
- * The demo preset: the embedded default (sim brains, the tiny policy on the CPU, the
+ * The demo preset: the embedded default (sim brains, the nano policy on the CPU, the
  * embedded NATS server) sized so that `npm run demo` runs the loop and the static
- * baseline in under 10 minutes on a 2-core machine. What it changes from `{}` and why:
+ * baseline in minutes on a 2-core machine (the nano base is built once before, cached).
+ * What it changes from `{}` and why:
  *  - a small world: two tool sets from the API designer, each of two tools with few,
  *    simple parameters and concise descriptions (loop.toolSets, loop.toolConstraints),
- *    one request per dialogue: the tiny GPT reads its prompt token by token on a CPU,
- *    and a 0.5M-parameter model must see each API often to learn to call it at all;
+ *    one request per dialogue: the world the nano base was pretrained on (other tools,
+ *    same constraints), and small enough that a CPU generates every rollout;
  *  - a noisier teacher (20% planted label mistakes, half of which pass validation), so
  *    that label verification has something to find;
- *  - budgets, group sizes and token limits a CPU can afford, and a supervised pass over
- *    D_j before each GRPO round (loop.train.sft_mix): from random weights the tiny model
- *    answers too few samples right for GRPO's group-relative signal alone to move it
- *    within minutes. Loop and static baseline train with exactly the same settings.
+ *  - budgets, group sizes and token limits a CPU can afford, a short warm-up on the seed
+ *    pool (the base has never seen this world's tools), and a supervised pass over D_j
+ *    before each GRPO round (loop.train.sft_mix). Loop and static baseline train with
+ *    exactly the same settings.
  * `--config FILE` replaces the preset entirely.
  */
 export const DEMO_PRESET = {
@@ -25,7 +26,7 @@ export const DEMO_PRESET = {
     designer: { similarRate: 0.5 },
     planner: { targetTurns: 1, optionalRate: 0.2, kinds: { single: 4, parallel: 1.5, multiple: 1.5, multi_step: 0.5, clarify: 1.5, irrelevant: 1 } },
   },
-  trainer: { model: { kind: 'tiny', size: 'tiny-0.5m', max_seq_len: 1024 } },
+  trainer: { model: { preset: 'nano' } },
   loop: {
     seedDialogues: 420,
     toolSets: 2,
@@ -35,8 +36,8 @@ export const DEMO_PRESET = {
     expansions: 4,
     eval: { testSize: 192, max_new_tokens: 128 },
     probe: { max_new_tokens: 128, batch: 16 },
-    warmup: { epochs: 32, batch_size: 16, lr: 3e-3 },
-    train: { group_size: 8, batch_size: 8, epochs: 1, lr: 2e-4, max_new_tokens: 128, sft_mix: 3, sft_lr: 1e-3 },
+    warmup: { epochs: 4, batch_size: 16, lr: 1e-3 },
+    train: { group_size: 8, batch_size: 8, epochs: 1, lr: 2e-4, max_new_tokens: 128, sft_mix: 1, sft_lr: 5e-4 },
   },
 } as const;
 

@@ -2,7 +2,7 @@
 export const TINY_LOOP_CONFIG = {
   seed: 'loop-test',
   seeding: { tools: 2, contextUserTurns: 1 },
-  trainer: { model: { kind: 'tiny', size: 'tiny-0.5m', max_seq_len: 2048 }, threads: 1 },
+  trainer: { model: { preset: 'nano' }, threads: 1 },
   loop: {
     seedDialogues: 16,
     rounds: 2,

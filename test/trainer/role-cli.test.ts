@@ -32,7 +32,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 test('looptool train on a small corpus: warm-up, GRPO, held-out accuracy before and after, a summary and a checkpoint', async () => {
   const corpus = join(dir, 'samples.jsonl');
   const out = join(dir, 'run');
-  const args = [corpus, '--context', '384', '--warmup-epochs', '6', '--warmup-lr', '3e-3', '--group-size', '4', '--batch-size', '4', '--epochs', '1'];
+  const args = [corpus, '--warmup-epochs', '6', '--warmup-lr', '3e-3', '--group-size', '4', '--batch-size', '4', '--epochs', '1'];
   args.push('--lr', '1e-4', '--max-new-tokens', '40', '--eval-split', '0.25', '--threads', '1', '--seed', '3', '--out', out);
   const r = await runCli(args);
   assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
@@ -64,7 +64,7 @@ test('looptool train on a small corpus: warm-up, GRPO, held-out accuracy before 
 test('Ctrl-C stops looptool train mid-phase with exit code 130 and leaves no worker behind; only finished phases are recorded', async () => {
   const corpus = join(dir, 'samples.jsonl');
   const out = join(dir, 'interrupted');
-  const args = [corpus, '--context', '384', '--warmup-epochs', '400', '--eval-split', '0.25', '--threads', '1', '--out', out];
+  const args = [corpus, '--warmup-epochs', '400', '--eval-split', '0.25', '--threads', '1', '--out', out];
   const child = spawn(process.execPath, [...CLI, ...args], { env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   const warming = new Promise<void>((resolve) =>

@@ -28,7 +28,7 @@ let node: LooptoolNode;
 const RUN = 'trainer-test';
 const config = {
   seed: 'trainer-test',
-  trainer: { model: { kind: 'tiny', size: 'tiny-0.5m', max_seq_len: 384 }, threads: 1, seed: 7 },
+  trainer: { model: { preset: 'nano' }, threads: 1, seed: 7 },
 };
 const samples = trainerSamples(12);
 const prompts = samples.slice(0, 6).map((s) => ({ tools: s.tools, messages: s.context }));
@@ -119,7 +119,7 @@ test('trainer.sft lowers the loss, streams a metric per step and writes a checkp
   assert.ok(sc.results[0]!.ppl! < sc.results[1]!.ppl!, `label ppl ${sc.results[0]!.ppl} < garbage ppl ${sc.results[1]!.ppl}`);
 
   // A prompt the model context cannot hold is answered empty; the others normally.
-  const long = { tools: s0.tools, messages: [{ role: 'user' as const, content: 'very long request '.repeat(40) }] };
+  const long = { tools: s0.tools, messages: [{ role: 'user' as const, content: 'very long request '.repeat(1500) }] };
   const mixed = await node.client.call(PolicyContract, 'generate', { prompts: [prompts[0]!, long, prompts[1]!], temperature: 0, max_new_tokens: 40 });
   assert.deepEqual(
     mixed.results.map((r) => r.samples[0]!.text),

@@ -4,6 +4,10 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WorkerProcess } from '../../agents/trainer/worker-process.ts';
+import { resolveModelSpec } from '../../agents/trainer/presets.ts';
+
+/** The test cache's nano (scripts/run-tests.mjs builds it). */
+const NANO = resolveModelSpec({ preset: 'nano' });
 
 let dir: string;
 const workers: WorkerProcess[] = [];
@@ -30,7 +34,7 @@ const greedy = async (w: WorkerProcess) =>
 
 test('save then restore gives identical greedy outputs, in the same and in a fresh worker', async () => {
   const a = await spawnWorker();
-  await a.load({ model: { kind: 'tiny', size: 'tiny-0.5m', max_seq_len: 512 }, seed: 11, optimizer: { lr: 3e-3 }, micro_batch_tokens: 1024 });
+  await a.load({ model: NANO, seed: 11, optimizer: { lr: 3e-3 }, micro_batch_tokens: 1024 });
   for (let i = 0; i < 6; i++) await a.sftStep({ samples });
   const before = await greedy(a);
   const ckpt = join(dir, 'ckpt', 'step-6');
@@ -39,8 +43,9 @@ test('save then restore gives identical greedy outputs, in the same and in a fre
   assert.ok(saved.bytes > 1_000_000, 'weights and optimizer state are in it');
   assert.deepEqual(readdirSync(join(dir, 'ckpt')), ['step-6'], 'no temporary directory left behind');
 
-  // Train on: the model moves away from the checkpoint.
-  for (let i = 0; i < 6; i++) await a.sftStep({ samples, lr: 1e-2 });
+  // Train on other answers: the model moves away from the checkpoint.
+  const others = samples.map((x, i) => ({ ...x, completion: `I cannot look that up (${i}).` }));
+  for (let i = 0; i < 6; i++) await a.sftStep({ samples: others, lr: 1e-2 });
   const moved = await greedy(a);
   assert.notDeepEqual(moved, before, 'further training changed the greedy outputs');
 

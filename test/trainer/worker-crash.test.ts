@@ -7,6 +7,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WorkerError, WorkerProcess } from '../../agents/trainer/worker-process.ts';
+import { resolveModelSpec } from '../../agents/trainer/presets.ts';
+
+/** The test cache's nano (scripts/run-tests.mjs builds it). */
+const NANO = resolveModelSpec({ preset: 'nano' });
 
 const here = dirname(fileURLToPath(import.meta.url));
 let dir: string;
@@ -37,7 +41,7 @@ test('a worker killed in the middle of a step is reported and replaced from the 
   const log = join(dir, 'worker.log');
   const w = await WorkerProcess.start({ threads: 1, logFile: log });
   try {
-    await w.load({ model: { kind: 'tiny', size: 'tiny-0.5m', max_seq_len: 512 }, seed: 2, optimizer: { lr: 3e-3 } });
+    await w.load({ model: NANO, seed: 2, optimizer: { lr: 3e-3 } });
     await w.sftStep({ samples: [{ prompt: prompts[0], completion: 'general kenobi' }] });
     const ckpt = join(dir, 'ckpt');
     await w.save({ path: ckpt });
@@ -80,7 +84,7 @@ test('a worker killed in the middle of a step is reported and replaced from the 
 test('a request past its timeout fails, and the worker is replaced', async () => {
   const w = await WorkerProcess.start({ threads: 1 });
   try {
-    await w.load({ model: { kind: 'tiny', size: 'tiny-0.5m', max_seq_len: 512 }, seed: 2 });
+    await w.load({ model: NANO, seed: 2 });
     const oldPid = w.pid!;
     const restarted = once(w, 'restarted');
     await assert.rejects(w.sftStep(bigStep, { timeoutMs: 300 }), (e: WorkerError) => e.type === 'timeout' && e.reply.code === 'timeout');
@@ -96,7 +100,7 @@ test('a request past its timeout fails, and the worker is replaced', async () =>
 test('an aborted request kills the step it was in and leaves a working worker', async () => {
   const w = await WorkerProcess.start({ threads: 1 });
   try {
-    await w.load({ model: { kind: 'tiny', size: 'tiny-0.5m', max_seq_len: 512 }, seed: 2 });
+    await w.load({ model: NANO, seed: 2 });
     const ac = new AbortController();
     w.once('started', () => ac.abort());
     await assert.rejects(w.sftStep(bigStep, { signal: ac.signal }), (e: WorkerError) => e.type === 'aborted');

@@ -2,6 +2,10 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { WorkerError, WorkerProcess } from '../../agents/trainer/worker-process.ts';
+import { resolveModelSpec } from '../../agents/trainer/presets.ts';
+
+/** The test cache's nano (scripts/run-tests.mjs builds it). */
+const NANO = resolveModelSpec({ preset: 'nano' });
 
 // The real torch worker, driven through the supervisor: every verb once, and bad input of
 // every kind, after which the same worker process still answers.
@@ -33,9 +37,10 @@ test('a verb before load is a structured not_loaded error', async () => {
 });
 
 test('load, generate, score, sft_step, grpo_step, stats round trip', async () => {
-  const info = await w.load({ model: { kind: 'tiny', size: 'tiny-0.5m', max_seq_len: 512 }, seed: 5, optimizer: { lr: 1e-3 } });
-  assert.equal(info.model.kind, 'tiny');
-  assert.ok(info.model.params > 400_000 && info.model.params < 700_000, `params ${info.model.params}`);
+  const info = await w.load({ model: NANO, seed: 5, optimizer: { lr: 1e-3 } });
+  assert.equal(info.model.kind, 'hf');
+  assert.equal(info.model.model_type, 'qwen3');
+  assert.ok(info.model.params > 1_000_000 && info.model.params < 10_000_000, `params ${info.model.params}`);
 
   const g = await w.generate({ prompts: [prompt, { text: '<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n' }], n: 3, max_new_tokens: 16, seed: 1 });
   assert.equal(g.results.length, 2);
@@ -95,7 +100,7 @@ test('bad input never kills the worker', async () => {
   // Passes zod, refused by the worker with the field named.
   await assert.rejects(w.generate({ prompts: [{ ids: [10_000] }] }), (e: WorkerError) => e.type === 'bad_request' && /args\.prompts\.0\.ids/.test(e.message));
   await assert.rejects(
-    w.score({ items: [{ prompt: { text: 'x'.repeat(600) }, completion: 'y' }] }),
+    w.score({ items: [{ prompt: { text: 'x7 '.repeat(3000) }, completion: 'y' }] }),
     (e: WorkerError) => e.type === 'bad_request' && /model context/.test(e.message),
   );
   await assert.rejects(

@@ -1,7 +1,14 @@
 """The policy engine: every verb of the worker protocol except the transport.
 
-Backend-agnostic: it asks a backend (backends.py) for forward passes and does batching,
-sampling, the SFT and GRPO losses, optimizer steps and checkpoints itself.
+It asks the policy (model.py) for forward passes and does batching, sampling, the SFT and
+GRPO losses, optimizer steps and checkpoints itself.
+
+Why generation is our own loop rather than transformers' `generate`: a GRPO group is G
+samples of one prompt, so the prompt is run once and its KV cache repeated G times (generate
+would prefill it G times); finished rows leave the batch at once; every request samples from
+its own seeded generator, so a round is repeatable whatever else the worker served; and the
+log-prob of each sampled token under the sampling distribution comes out as it is drawn, for
+the GRPO ratio. `npm run bench -- trainer` measures it against `generate` on the same prompts.
 """
 from __future__ import annotations
 
@@ -18,8 +25,8 @@ import uuid
 import torch
 import torch.nn.functional as F
 
-from . import compat
-from .backends import BadRequest, build_backend
+from . import util
+from .model import BadRequest, build_policy
 from .grpo import AGGREGATIONS, grpo_token_loss, token_weights
 
 CKPT_FORMAT = 'looptool-policy-checkpoint'
@@ -131,23 +138,23 @@ class Engine:
         self.seed = 0
         self.ref_model = None
         self.started = time.time()
-        self.threads = compat.set_threads(threads)
+        self.threads = util.set_threads(threads)
         self.micro_batch_tokens = 16384
-        #: run shared prompt prefixes once (tiny backend); off only to test that it changes nothing
+        #: run a prompt once for all of its completions; off only to test that it changes nothing
         self.prefix_sharing = True
 
     # -- verbs ------------------------------------------------------------------------
     def load(self, args: dict) -> dict:
         spec = args.get('model')
         if not isinstance(spec, dict):
-            raise BadRequest('args.model: expected an object with "kind" ("tiny" or "hf")')
+            raise BadRequest('args.model: expected an object with "path" (a Hugging Face checkpoint directory)')
         seed = _get(args, 'seed', int, 0)
         if args.get('threads') is not None:
-            self.threads = compat.set_threads(_get(args, 'threads', int, None, check=lambda v: v >= 1, what='an integer >= 1'))
+            self.threads = util.set_threads(_get(args, 'threads', int, None, check=lambda v: v >= 1, what='an integer >= 1'))
         self._set_optimizer_config(args.get('optimizer') or {})
         self.micro_batch_tokens = _get(args, 'micro_batch_tokens', int, self.micro_batch_tokens, check=lambda v: v >= 16, what='an integer >= 16')
-        compat.seed_everything(seed)
-        self.backend = build_backend(spec, args.get('device'))
+        util.seed_everything(seed)
+        self.backend = build_policy(spec, args.get('device'))
         self.spec = spec
         self.seed = seed
         self._reset_state()
@@ -196,7 +203,7 @@ class Engine:
         be.model.eval()
         out = [None] * len(units)
         t0 = time.time()
-        with compat.inference_mode():
+        with torch.inference_mode():
             for mb in _micro_batches(units, self.micro_batch_tokens):
                 logp, _, _ = self._token_logprobs(mb, 1.0, False)
                 off = 0
@@ -244,7 +251,7 @@ class Engine:
             w = torch.cat([torch.full((len(c),), weights[r] / total) for u in mb for c, r in zip(u.comps, u.rows)]).to(logp.device)
             loss = -(logp * w).sum()
             loss.backward()
-            loss_sum += float(loss)
+            loss_sum += float(loss.detach())
             tok += sum(u.tokens() for u in mb)
         grad_norm = self._clip_and_step(opt, max_norm)
         dt = max(time.time() - t0, 1e-9)
@@ -389,14 +396,13 @@ class Engine:
         tmp = f'{path}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}'
         os.makedirs(tmp)
         try:
-            extra = be.save_model(tmp)
+            be.save_model(tmp)
             opt_sd = self.optimizer.state_dict() if self.optimizer is not None else None
             # torch 1.13's weights_only unpickler refuses Python floats: the optimizer's
             # hyper-parameters (param_groups) go to meta.json, its tensors to state.pt.
             state = {
-                'model': be.state_dict(),
                 'optimizer_state': opt_sd['state'] if opt_sd else None,
-                'rng': compat.rng_state(),
+                'rng': util.rng_state(),
             }
             torch.save(state, os.path.join(tmp, 'state.pt'))
             info = {
@@ -412,10 +418,7 @@ class Engine:
                 'created': time.time(),
                 'meta': meta,
                 'optimizer_param_groups': opt_sd['param_groups'] if opt_sd else None,
-                **extra,
             }
-            if be.kind == 'tiny':
-                info['tokenizer'] = be.tok.config()
             with open(os.path.join(tmp, 'meta.json'), 'w') as f:
                 json.dump(info, f)
             for name in os.listdir(tmp):
@@ -449,17 +452,14 @@ class Engine:
         if info.get('format') != CKPT_FORMAT:
             raise BadRequest(f'args.path: {path} is not a looptool policy checkpoint')
         with_opt = bool(_get(args, 'optimizer', bool, True))
-        state = compat.torch_load(os.path.join(path, 'state.pt'))
+        state = torch.load(os.path.join(path, 'state.pt'), map_location='cpu', weights_only=True)
         spec = dict(info['spec'])
         if args.get('device'):
             spec['device'] = args['device']
-        saved = {'config': info.get('config')}
-        if info['backend'] == 'tiny' and info.get('tokenizer'):
-            spec['tokenizer_config'] = info['tokenizer']
-        self.backend = build_backend(spec, None, saved=saved, ckpt_dir=path if info['backend'] == 'hf' else None)
+        if info.get('backend') != 'hf':
+            raise BadRequest(f'args.path: {path} holds a {info.get("backend")!r} policy, which this worker no longer serves (every policy is a Hugging Face causal LM)')
+        self.backend = build_policy(spec, None, ckpt_dir=path)
         self.spec = info['spec']
-        if state.get('model') is not None:
-            self.backend.load_state_dict(state['model'])
         self._reset_state()
         self.seed = int(info.get('seed', 0))
         if info.get('optimizer_config'):
@@ -473,11 +473,33 @@ class Engine:
             groups = [dict(g, betas=tuple(g['betas'])) if 'betas' in g else g for g in info['optimizer_param_groups']]
             self._optimizer({}).load_state_dict({'state': state['optimizer_state'], 'param_groups': groups})
         if state.get('rng'):
-            compat.set_rng_state(state['rng'])
+            util.set_rng_state(state['rng'])
         d = self._describe()
         d['meta'] = info.get('meta', {})
         d['path'] = path
         return d
+
+    def export(self, args: dict) -> dict:
+        """Writes the served policy as a plain Hugging Face checkpoint directory (weights,
+        tokenizer, chat template): what `looptool model init` caches and `looptool serve` or
+        any transformers user can load."""
+        be = self._need()
+        path = os.path.abspath(_get(args, 'path', str, required=True, check=bool, what='a non-empty path'))
+        tmp = f'{path}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}'
+        try:
+            be.export(tmp)
+            if os.path.exists(path):
+                shutil.rmtree(path)
+            os.rename(tmp, path)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return {'path': path, 'bytes': sum(os.path.getsize(os.path.join(dp, f)) for dp, _, fs in os.walk(path) for f in fs)}
+
+    def init_nano(self, args: dict) -> dict:
+        from .nano import init_nano
+
+        return init_nano(args)
 
     def stats(self, args: dict) -> dict:
         out = {
@@ -537,7 +559,7 @@ class Engine:
         if _get(args, 'reset_optimizer', bool, False):
             self.optimizer = None
         if self.optimizer is None:
-            self.optimizer = compat.make_adamw(self.backend.trainable_parameters(), self.opt_cfg['lr'], self.opt_cfg['weight_decay'],
+            self.optimizer = util.make_adamw(self.backend.trainable_parameters(), self.opt_cfg['lr'], self.opt_cfg['weight_decay'],
                                                self.opt_cfg['betas'], self.opt_cfg['eps'], self.backend.device)
         lr = _get(args, 'lr', float, None, check=lambda v: v > 0, what='a number > 0')
         if lr is not None:
@@ -564,7 +586,7 @@ class Engine:
 
     def _ensure_reference(self, reset: bool):
         be = self.backend
-        if be.kind == 'hf' and getattr(be, 'lora', None):
+        if be.lora:
             return  # the reference is the base model with the adapter disabled
         if self.ref_model is None or reset:
             self.ref_model = copy.deepcopy(be.model).eval()
@@ -574,22 +596,19 @@ class Engine:
     @contextlib.contextmanager
     def _reference(self):
         be = self.backend
-        if be.kind == 'hf' and getattr(be, 'lora', None):
+        if be.lora:
             with be.model.disable_adapter():
                 yield
             return
         live = be.model
         be.model = self.ref_model
-        if be.kind == 'hf':
-            base = self.ref_model.get_base_model() if hasattr(self.ref_model, 'get_base_model') else self.ref_model
-            saved = (be.decoder, be.lm_head)
-            be.decoder, be.lm_head = base.get_decoder(), base.get_output_embeddings()
+        saved = (be.decoder, be.lm_head)
+        be.decoder, be.lm_head = self.ref_model.get_decoder(), self.ref_model.get_output_embeddings()
         try:
             yield
         finally:
             be.model = live
-            if be.kind == 'hf':
-                be.decoder, be.lm_head = saved
+            be.decoder, be.lm_head = saved
 
     def _completion_hidden(self, units: list[Unit]):
         """Hidden states that predict every completion token: H [N, Cmax, d], valid [N, Cmax],
@@ -599,37 +618,8 @@ class Engine:
         comps = [c for u in units for c in u.comps]
         cmax = max(len(c) for c in comps)
         targets, valid = _right_pad(comps, be.pad_id, dev, cmax)
-        prompts = [u.prompt for u in units]
-        # The longest prefix common to every prompt (the system turn and the tools, when the
-        # samples share them), kept one token short of the shortest prompt.
-        p0 = min(_common_prefix_len(prompts), min(len(p) for p in prompts) - 1)
-        multi = any(len(u.comps) > 1 for u in units)
-        if be.shares_prefix and self.prefix_sharing and (multi or p0 >= 32):
-            # Three stages, each run once and its keys/values repeated for the next: the
-            # common prefix; each prompt's tail; each completion. Gradients flow back through
-            # the repeats, so the result equals running every sequence in full.
-            from .tiny_gpt import ListCache
-
-            g = len(units)
-            cache = ListCache(be.cfg.n_layer)
-            if p0 > 0:
-                pre = torch.tensor([prompts[0][:p0]], dtype=torch.long, device=dev)
-                be.hidden(pre, torch.arange(p0, device=dev).unsqueeze(0), None, cache)
-                cache = cache.expand(torch.tensor([g], device=dev))
-            idx, tmask, tpos = _left_pad([p[p0:] for p in prompts], be.pad_id, dev)
-            key_mask = torch.cat([torch.ones((g, p0), dtype=torch.bool, device=dev), tmask], dim=1)
-            hp = be.hidden(idx, tpos + p0, key_mask, cache)
-            reps = torch.tensor([len(u.comps) for u in units], device=dev)
-            h_last = hp[:, -1].repeat_interleave(reps, dim=0)
-            if cmax == 1:
-                return h_last.unsqueeze(1), valid, targets
-            cache = cache.expand(reps)
-            plen = torch.tensor([len(p) for p in prompts], device=dev).repeat_interleave(reps)
-            inp, imask = _right_pad([c[:-1] for c in comps], be.pad_id, dev, cmax - 1)
-            pos = plen.unsqueeze(1) + torch.arange(cmax - 1, device=dev).unsqueeze(0)
-            key_mask = torch.cat([key_mask.repeat_interleave(reps, dim=0), imask], dim=1)
-            hc = be.hidden(inp, pos, key_mask, cache)
-            return torch.cat([h_last.unsqueeze(1), hc], dim=1), valid, targets
+        if self.prefix_sharing and any(len(u.comps) > 1 for u in units) and not be.spec.get('gradient_checkpointing'):
+            return self._shared_prompt_hidden(units, comps, cmax, valid, targets)
         seqs, starts = [], []
         for u in units:
             for c in u.comps:
@@ -638,16 +628,39 @@ class Engine:
         idx, mask = _right_pad(seqs, be.pad_id, dev)
         pos = torch.arange(idx.shape[1], device=dev).unsqueeze(0).expand_as(idx)
         # Right padding only: causality alone keeps real tokens from seeing the pads.
-        h = be.hidden(idx, pos, None if be.kind == 'tiny' else mask)
+        h = be.hidden(idx, pos, mask)
         gather = (torch.tensor(starts, device=dev).unsqueeze(1) + torch.arange(cmax, device=dev).unsqueeze(0)).clamp(max=idx.shape[1] - 1)
         hs = h.gather(1, gather.unsqueeze(-1).expand(-1, -1, h.shape[-1]))
         return hs, valid, targets
+
+    def _shared_prompt_hidden(self, units, comps, cmax, valid, targets):
+        """The same hidden states, each prompt run once for all of its completions (a GRPO
+        group, or samples that share a request): the prompts' keys/values are repeated per
+        completion and the completions run against them. Gradients flow back through the
+        repeat, so loss and gradients equal running every sequence in full (tested)."""
+        be = self.backend
+        dev = be.device
+        prompts = [u.prompt for u in units]
+        idx, pmask, ppos = _left_pad(prompts, be.pad_id, dev)
+        out = be.decoder(input_ids=idx, attention_mask=pmask.long(), position_ids=ppos, use_cache=True)
+        reps = torch.tensor([len(u.comps) for u in units], device=dev)
+        h_last = out.last_hidden_state[:, -1].repeat_interleave(reps, dim=0)
+        if cmax == 1:
+            return h_last.unsqueeze(1), valid, targets
+        cache = out.past_key_values
+        cache.batch_repeat_interleave(reps)  # torch's repeat_interleave takes per-row counts
+        plen = torch.tensor([len(p) for p in prompts], device=dev).repeat_interleave(reps)
+        inp, imask = _right_pad([c[:-1] for c in comps], be.pad_id, dev, cmax - 1)
+        pos = plen.unsqueeze(1) + torch.arange(cmax - 1, device=dev).unsqueeze(0)
+        key_mask = torch.cat([pmask.repeat_interleave(reps, dim=0), imask], dim=1)
+        hc = be.decoder(input_ids=inp, attention_mask=key_mask.long(), position_ids=pos, past_key_values=cache, use_cache=True).last_hidden_state
+        return torch.cat([h_last.unsqueeze(1), hc], dim=1), valid, targets
 
     def _token_logprobs(self, units: list[Unit], temperature: float, want_entropy: bool):
         """Flat per-token log-probs (with grad when enabled) of every completion token, in
         order; entropy of the policy at each of those positions (no grad) if asked."""
         be = self.backend
-        with compat.autocast_ctx(be.device, be.dtype):
+        with util.autocast_ctx(be.device, be.dtype):
             hs, valid, targets = self._completion_hidden(units)
             logits = be.out_logits(hs[valid])
         logits = logits.float()
@@ -672,35 +685,32 @@ class Engine:
                 i = offset + max(range(len(prompts)), key=lambda j: len(prompts[j]))
                 raise BadRequest(f'args.prompts.{i}: {longest} tokens leave no room in the model context ({lim})')
             max_new = min(max_new, lim - longest)
-        rows_prompts = prompts if be.can_select else [p for p in prompts for _ in range(n)]
-        idx, mask, pos = _left_pad(rows_prompts, be.pad_id, dev)
-        outs_tok = [[] for _ in range(len(prompts) * n)]
-        outs_lp = [[] for _ in range(len(prompts) * n)]
-        finish = ['length'] * (len(prompts) * n)
+        idx, mask, pos = _left_pad(prompts, be.pad_id, dev)
+        rows = len(prompts) * n
+        outs_tok = [[] for _ in range(rows)]
+        outs_lp = [[] for _ in range(rows)]
+        finish = ['length'] * rows
         stop = torch.tensor(sorted(be.stop_ids), device=dev)
-        with compat.inference_mode(), compat.autocast_ctx(dev, be.dtype):
-            logits, cache = be.prefill(idx, pos, mask)
-            last_pos = pos[:, -1]
-            if be.can_select:
-                reps = torch.full((len(prompts),), n, dtype=torch.long, device=dev)
-                cache = be.expand(cache, reps, idx.shape[1] + max_new)
+        with torch.inference_mode(), util.autocast_ctx(dev, be.dtype):
+            # Each prompt once; its cache repeated for its n samples.
+            logits, cache = be.step(idx, pos, mask, None)
+            if n > 1:
+                cache = be.repeat_rows(cache, n)
                 logits = logits.repeat_interleave(n, dim=0)
                 mask = mask.repeat_interleave(n, dim=0)
-                last_pos = last_pos.repeat_interleave(n, dim=0)
-            active = torch.arange(len(prompts) * n, device=dev)
+            last_pos = pos[:, -1].repeat_interleave(n, dim=0)
+            active = torch.arange(rows, device=dev)
             for step in range(max_new):
-                lg = logits.float()
                 if greedy:
-                    lp = F.log_softmax(lg, dim=-1)
+                    lp = F.log_softmax(logits, dim=-1)
                     tok = lp.argmax(-1)
                 else:
-                    lp = F.log_softmax(lg / temperature, dim=-1)
+                    lp = F.log_softmax(logits / temperature, dim=-1)
                     probs = lp.exp()
                     if top_p < 1.0:
                         sp, si = probs.sort(dim=-1, descending=True)
                         drop = (sp.cumsum(-1) - sp) > top_p
-                        sp = sp.masked_fill(drop, 0.0)
-                        probs = torch.zeros_like(probs).scatter_(1, si, sp)
+                        probs = torch.zeros_like(probs).scatter_(1, si, sp.masked_fill(drop, 0.0))
                     tok = torch.multinomial(probs, 1, generator=gen).squeeze(1)
                 tok_lp = lp.gather(1, tok.unsqueeze(1)).squeeze(1)
                 done = (tok.unsqueeze(1) == stop.unsqueeze(0)).any(1)
@@ -709,21 +719,15 @@ class Engine:
                     outs_lp[r].append(l)
                     if d:
                         finish[r] = 'stop'
-                if be.can_select:
-                    if bool(done.all()) or step == max_new - 1:
-                        break
-                    if bool(done.any()):
-                        keep = (~done).nonzero().squeeze(1)
-                        be.select(cache, keep)
-                        active, tok, mask, last_pos = active[keep], tok[keep], mask[keep], last_pos[keep]
-                else:
-                    finished = torch.tensor([finish[r] == 'stop' for r in range(len(outs_tok))], device=dev)
-                    if bool(finished.all()) or step == max_new - 1:
-                        break
-                    tok = torch.where(finished, torch.full_like(tok, be.pad_id), tok)
+                if bool(done.all()) or step == max_new - 1:
+                    break
+                if bool(done.any()):  # finished rows leave the batch and the cache
+                    keep = (~done).nonzero().squeeze(1)
+                    cache = be.keep_rows(cache, keep)
+                    active, tok, mask, last_pos = active[keep], tok[keep], mask[keep], last_pos[keep]
                 last_pos = last_pos + 1
                 mask = torch.cat([mask, torch.ones((mask.shape[0], 1), dtype=torch.bool, device=dev)], dim=1)
-                logits, cache = be.decode_step(tok.unsqueeze(1), last_pos.unsqueeze(1), mask, cache)
+                logits, cache = be.step(tok.unsqueeze(1), last_pos.unsqueeze(1), mask, cache)
         out = []
         for i in range(len(prompts)):
             samples = []
@@ -733,19 +737,6 @@ class Engine:
                 samples.append({'text': be.decode(body), 'token_ids': ids, 'logprobs': outs_lp[r], 'finish_reason': finish[r]})
             out.append(samples)
         return out
-
-
-def _common_prefix_len(seqs) -> int:
-    first = seqs[0]
-    n = min(len(x) for x in seqs)
-    for other in seqs[1:]:
-        i = 0
-        while i < n and other[i] == first[i]:
-            i += 1
-        n = i
-        if n == 0:
-            break
-    return n
 
 
 def _fsync_dir(path: str):

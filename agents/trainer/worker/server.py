@@ -49,7 +49,7 @@ def _finite(obj):
 
 
 class Server:
-    VERBS = ('load', 'generate', 'score', 'sft_step', 'grpo_step', 'save', 'restore', 'stats', 'ping', 'shutdown')
+    VERBS = ('load', 'generate', 'score', 'sft_step', 'grpo_step', 'save', 'restore', 'export', 'init_nano', 'stats', 'ping', 'shutdown')
 
     def __init__(self, out, engine):
         self.out = out
@@ -61,7 +61,7 @@ class Server:
 
     def handle_line(self, line: bytes | str) -> bool:
         """Serves one request line; returns False when the worker should exit."""
-        from .backends import BadRequest
+        from .model import BadRequest
         from .engine import NotLoaded
 
         if isinstance(line, bytes):
@@ -134,7 +134,6 @@ def main(argv=None) -> int:
     try:
         import torch
 
-        from . import compat
         from .engine import Engine
     except Exception as e:  # torch missing or broken: say so on the protocol, then exit
         proto.write(json.dumps({'event': 'fatal', 'error': {'type': 'import_error', 'message': f'{type(e).__name__}: {e}', 'executable': sys.executable}}) + '\n')
@@ -144,8 +143,7 @@ def main(argv=None) -> int:
     engine = Engine(threads=int(threads) if threads and threads.isdigit() else None)
     server = Server(proto, engine)
     server.send({'event': 'ready', 'pid': os.getpid(), 'python': sys.version.split()[0], 'executable': sys.executable,
-                 'torch': torch.__version__, 'cuda': torch.cuda.is_available(), 'threads': engine.threads,
-                 'torch_version_tuple': list(compat.TORCH_VERSION), 'startup_ms': (time.time() - t0) * 1000})
+                 'torch': torch.__version__, 'cuda': torch.cuda.is_available(), 'threads': engine.threads, 'startup_ms': (time.time() - t0) * 1000})
     stdin = sys.stdin.buffer
     while True:
         line = stdin.readline()

@@ -9,11 +9,12 @@ import { readConfigFile } from '../config-file.ts';
 import { RunConfig } from '../../../protocols/config.ts';
 import { describeIssues, formatIssues, LooptoolError } from '../../../protocols/errors.ts';
 import { LossAggregation } from '../../../protocols/grpo.ts';
-import { PolicyContract, TrainerContract, TinySize, type ModelSpec } from '../../../protocols/policy.ts';
+import { PolicyContract, TrainerContract, type ModelSpec } from '../../../protocols/policy.ts';
+import { modelSpecFromArg } from '../../../agents/trainer/presets.ts';
 import { publicView, type Sample } from '../../../protocols/sample.ts';
 import { rewardFromText } from '../../../protocols/toolcalls/index.ts';
 import { TraceBatch, traceSubject } from '../../../protocols/trace.ts';
-import { resolveTrainerDefaults, TrainerConfig } from '../../../protocols/trainer.ts';
+import { modelName, resolveTrainerDefaults, TrainerConfig } from '../../../protocols/trainer.ts';
 import { decodeJson } from '../../nats/codec.ts';
 import { busConfigFromEnv } from '../../nats/connect.ts';
 import { runIdForDir } from '../../live-runs.ts';
@@ -45,21 +46,13 @@ type TrainState = z.infer<typeof TrainState>;
 
 type EvalResult = { accuracy: number; correct: number; total: number; byKind: Record<string, { correct: number; total: number }>; seconds: number };
 
-function modelSpec(model: string | undefined, context: number | undefined, base: TrainerConfig['model']): ModelSpec {
-  if (model === undefined) {
-    if (context !== undefined) {
-      if (base.kind !== 'tiny') throw new UsageError('--context applies to the tiny model only (a Hugging Face checkpoint has its own)');
-      return { ...base, max_seq_len: context };
-    }
-    return base;
+function modelSpec(model: string | undefined, base: TrainerConfig['model']): ModelSpec {
+  if (model === undefined) return base;
+  try {
+    return modelSpecFromArg(model);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
   }
-  if (TinySize.safeParse(model).success && model !== 'custom') {
-    const max = context ?? (base.kind === 'tiny' ? base.max_seq_len : 4096);
-    return { kind: 'tiny', size: model as z.infer<typeof TinySize>, max_seq_len: max };
-  }
-  if (!existsSync(model)) throw new UsageError(`--model ${model}: neither a tiny size (${TinySize.options.filter((s) => s !== 'custom').join(', ')}) nor a directory`);
-  if (context !== undefined) throw new UsageError('--context applies to the tiny model only (a Hugging Face checkpoint has its own)');
-  return { kind: 'hf', path: resolve(model) };
 }
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
@@ -69,7 +62,7 @@ export default defineCommand({
   name: 'train',
   summary: 'train the policy on a JSONL corpus of samples: supervised warm-up, then GRPO, with a held-out split scored before and after',
   usage:
-    'train <samples.jsonl> [--model tiny-0.5m|tiny-3m|tiny-10m|tiny-25m|HF_DIR] [--context TOKENS] [--warmup-epochs N] [--warmup-lr LR] ' +
+    'train <samples.jsonl> [--model nano|smollm2|HF_DIR] [--warmup-epochs N] [--warmup-lr LR] ' +
     '[--group-size G] [--lr LR] [--epochs N] [--batch-size B] [--kl BETA] [--clip-low E] [--clip-high E] [--loss token-mean|seq-mean|dr-grpo] ' +
     '[--max-new-tokens N] [--temperature T] [--limit N] [--eval-split FRACTION] [--seed N] [--threads N] [--config FILE] [--out runs/<id>] [--nats URL] [--json]',
   async run(argv) {
@@ -77,7 +70,6 @@ export default defineCommand({
       argv,
       {
         model: { type: 'string' },
-        context: { type: 'string' },
         'warmup-epochs': { type: 'string' },
         'warmup-lr': { type: 'string' },
         'group-size': { type: 'string' },
@@ -110,7 +102,6 @@ export default defineCommand({
     // ---- settings: config file, then flags
     const given = readConfigFile(values.config);
     const seed = intFlag(values.seed, 'seed', given.trainer.seed ?? 0, 0);
-    const context = values.context === undefined ? undefined : intFlag(values.context, 'context', 0, 16);
     const evalSplit = numFlag(values['eval-split'], 'eval-split', 0.1);
     if (evalSplit < 0 || evalSplit >= 1) throw new UsageError(`--eval-split expects a fraction in [0, 1), got ${evalSplit}`);
     const lossFlag = values.loss === undefined ? undefined : LossAggregation.safeParse(values.loss);
@@ -131,7 +122,7 @@ export default defineCommand({
     const trainerIn = {
       ...t,
       seed,
-      model: modelSpec(values.model, context, t.model),
+      model: modelSpec(values.model, t.model),
       threads: values.threads === undefined ? t.threads : intFlag(values.threads, 'threads', 1, 1),
       warmup: {
         ...t.warmup,
@@ -217,7 +208,7 @@ export default defineCommand({
       for (const r of trainerRoles) await node.serve(r);
       say(
         dim(
-          `corpus ${relative(process.cwd(), corpusPath) || corpusPath}: ${train.length} train, ${heldOut.length} held out; model ${tr.data.model.kind === 'tiny' ? `${tr.data.model.size} (context ${tr.data.model.max_seq_len})` : tr.data.model.path}`,
+          `corpus ${relative(process.cwd(), corpusPath) || corpusPath}: ${train.length} train, ${heldOut.length} held out; model ${modelName(tr.data.model)}`,
         ),
       );
 

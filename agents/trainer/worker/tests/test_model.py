@@ -1,121 +1,37 @@
-"""The tiny GPT and the engine's batching: caches, padding and prefix sharing must not
-change a single log-prob."""
+"""The engine on a real Hugging Face policy (the test cache's nano, built by the test runner):
+KV-cached sampling, left padding, micro-batches and LoRA must not change a single log-prob
+or touch what they should not."""
+import os
+import tempfile
 import unittest
 
 import torch
 
 from worker.engine import Engine, Unit
-from worker.tiny_gpt import GPTConfig, ListCache, StaticCache, TinyGPT
-from worker.tokenizer import ByteTokenizer
+from worker.model import BadRequest
+
+NANO = os.path.join(os.environ.get('LOOPTOOL_MODELS', ''), 'nano')
+HAVE_NANO = os.path.isfile(os.path.join(NANO, 'config.json'))
+
+TOOLS = [{'name': 'get_weather', 'description': 'Current weather in a city',
+          'parameters': {'type': 'object', 'properties': {'city': {'type': 'string'}}, 'required': ['city']}}]
 
 
-def engine(seed=0, size='tiny-0.5m', **spec):
+def prompt(text):
+    return {'tools': TOOLS, 'messages': [{'role': 'user', 'content': text}]}
+
+
+def engine(seed=0, **spec):
     e = Engine(threads=1)
-    e.load({'model': {'kind': 'tiny', 'size': size, 'max_seq_len': 256, **spec}, 'seed': seed})
+    e.load({'model': {'kind': 'hf', 'path': NANO, **spec}, 'seed': seed})
     return e
 
 
-class Tokenizer(unittest.TestCase):
-    def test_round_trip_and_specials(self):
-        tok = ByteTokenizer()
-        text = '<tool_call>\n{"name": "météo", "arguments": {"ville": "Zürich"}}\n</tool_call><|im_end|>'
-        ids = tok.encode(text)
-        self.assertEqual(ids[0], tok.special_ids['<tool_call>'])
-        self.assertEqual(ids[-1], tok.eos_id)
-        self.assertEqual(tok.decode(ids), text)
-        self.assertTrue(all(0 <= i < tok.vocab_size for i in ids))
-
-
-class Caches(unittest.TestCase):
-    def setUp(self):
-        torch.manual_seed(0)
-        self.m = TinyGPT(GPTConfig(vocab_size=50, n_layer=2, n_head=2, d_model=16, max_seq_len=64)).eval()
-
-    def test_incremental_decoding_equals_full_forward(self):
-        idx = torch.randint(0, 50, (1, 12))
-        pos = torch.arange(12).unsqueeze(0)
-        full = self.m(idx, pos, torch.ones(1, 12, dtype=torch.bool))
-        cache = ListCache(2)
-        h = self.m.hidden(idx[:, :5], pos[:, :5], torch.ones(1, 5, dtype=torch.bool), cache)
-        sc = StaticCache(cache, 1, 12)
-        steps = [self.m.logits(h[:, -1])]
-        for t in range(5, 12):
-            steps.append(self.m(idx[:, t : t + 1], pos[:, t : t + 1], torch.ones(1, t + 1, dtype=torch.bool), sc)[:, -1])
-        self.assertTrue(torch.allclose(torch.stack(steps[:-1], 1), full[:, 4:11], atol=1e-5))
-
-    def test_left_padding_does_not_change_logits(self):
-        a = torch.randint(0, 50, (7,))
-        alone = self.m(a.unsqueeze(0), torch.arange(7).unsqueeze(0), torch.ones(1, 7, dtype=torch.bool))
-        padded = torch.cat([torch.zeros(3, dtype=torch.long), a]).unsqueeze(0)
-        mask = torch.tensor([[False] * 3 + [True] * 7])
-        pos = (mask.long().cumsum(1) - 1).clamp(min=0)
-        out = self.m(padded, pos, mask)
-        self.assertTrue(torch.allclose(out[:, 3:], alone, atol=1e-5))
-
-
-class SharedPrefix(unittest.TestCase):
-    def test_shared_prompt_gives_the_same_logprobs_and_gradients(self):
-        e = engine()
-        units = [Unit([5, 6, 7, 8, 9], [[1, 2, 3], [4], [10, 11, 12, 13]], [0, 1, 2]), Unit([20, 21], [[30, 31], [32, 33, 34]], [3, 4])]
-        lp_shared, _, _ = e._token_logprobs(units, 1.0, False)
-        lp_shared.sum().backward()
-        g_shared = [p.grad.clone() for p in e.backend.model.parameters()]
-        e.backend.model.zero_grad()
-        # The same sequences, one completion per unit: the plain (unshared) path.
-        singles = [Unit(u.prompt, [c], [r]) for u in units for c, r in zip(u.comps, u.rows)]
-        lp_plain, _, _ = e._token_logprobs(singles, 1.0, False)
-        lp_plain.sum().backward()
-        g_plain = [p.grad.clone() for p in e.backend.model.parameters()]
-        self.assertTrue(torch.allclose(lp_shared, lp_plain, atol=1e-5))
-        for a, b in zip(g_shared, g_plain):
-            self.assertTrue(torch.allclose(a, b, atol=1e-5))
-
-
-    def test_common_prefix_of_different_prompts_changes_nothing(self):
-        e = engine()
-        head = list(range(40, 80))  # a shared system turn, 40 tokens
-        units = [Unit(head + [1, 2, 3], [[7, 8, 9]], [0]), Unit(head + [4], [[10], [11, 12]], [1, 2]), Unit(head + [5, 6], [[13, 14, 15, 16]], [3])]
-        results = []
-        for sharing in (True, False):
-            e.prefix_sharing = sharing
-            e.backend.model.zero_grad()
-            lp, _, _ = e._token_logprobs(units, 1.0, False)
-            (lp * torch.arange(1, lp.numel() + 1)).sum().backward()
-            results.append((lp.detach(), [p.grad.clone() for p in e.backend.model.parameters()]))
-        (a, ga), (b, gb) = results
-        self.assertTrue(torch.allclose(a, b, atol=1e-5))
-        for x, y in zip(ga, gb):
-            self.assertTrue(torch.allclose(x, y, atol=1e-5))
-
-
-    def test_sft_samples_sharing_a_prompt_train_as_if_apart(self):
-        # sft_step runs a prompt once for all the samples that share it; the loss (weights
-        # included) and the update must be those of the samples taken one by one.
-        p1 = {'text': '<|im_start|>user\nWeather in Oslo?<|im_end|>\n<|im_start|>assistant\n'}
-        p2 = {'text': '<|im_start|>user\nTraffic in Lima?<|im_end|>\n<|im_start|>assistant\n'}
-        samples = [{'prompt': p1, 'completion': 'a', 'weight': 0.16}, {'prompt': p2, 'completion': 'hello'},
-                   {'prompt': p1, 'completion': 'bcd', 'weight': 0.36}, {'prompt': p1, 'completion': 'ef', 'weight': 0.0}]
-        grouped, plain = engine(seed=5), engine(seed=5)
-        plain.prefix_sharing = False
-        scores = plain.score({'items': samples})['results']
-        w = [s.get('weight', 1.0) for s in samples]
-        expected = -sum(wi * r['logprob_sum'] for wi, r in zip(w, scores)) / sum(wi * r['tokens'] for wi, r in zip(w, scores))
-        a = grouped.sft_step({'samples': samples, 'lr': 1e-2})
-        b = plain.sft_step({'samples': samples, 'lr': 1e-2})
-        self.assertEqual(a['sequences'], 4)
-        self.assertEqual(a['completion_tokens'], sum(r['tokens'] for r in scores))
-        self.assertAlmostEqual(a['loss'], expected, places=5)
-        self.assertAlmostEqual(b['loss'], expected, places=5)
-        # (Gradients themselves: the tests above. Adam's first step is about lr * sign(grad),
-        # which float rounding can flip where a gradient is ~0, so the weights are not compared.)
-        self.assertAlmostEqual(a['grad_norm'], b['grad_norm'], delta=1e-5 * b['grad_norm'])
-
-
+@unittest.skipUnless(HAVE_NANO, 'needs the test nano model (LOOPTOOL_MODELS/nano; scripts/run-tests.mjs builds it)')
 class GenerateScore(unittest.TestCase):
     def test_sampling_logprobs_match_scoring_and_grpo_ratio_is_one(self):
         e = engine(seed=3)
-        prompts = [{'text': '<|im_start|>user\nhello<|im_end|>\n<|im_start|>assistant\n'},
-                   {'text': '<|im_start|>user\na longer prompt here<|im_end|>\n<|im_start|>assistant\n'}]
+        prompts = [prompt('Weather in Oslo?'), prompt('What is the weather like in Lima today, please?')]
         gen = e.generate({'prompts': prompts, 'n': 3, 'max_new_tokens': 12, 'seed': 7, 'temperature': 1.0})
         items = [{'prompt': p, 'completion_ids': s['token_ids']} for p, r in zip(prompts, gen['results']) for s in r['samples']]
         scores = e.score({'items': items, 'return_token_logprobs': True})['results']
@@ -135,18 +51,102 @@ class GenerateScore(unittest.TestCase):
 
     def test_same_seed_same_samples(self):
         e = engine(seed=1)
-        p = [{'text': 'abc'}]
+        p = [prompt('Weather in Rome?')]
         a = e.generate({'prompts': p, 'n': 4, 'max_new_tokens': 8, 'seed': 11})
         b = e.generate({'prompts': p, 'n': 4, 'max_new_tokens': 8, 'seed': 11})
         self.assertEqual([s['token_ids'] for s in a['results'][0]['samples']], [s['token_ids'] for s in b['results'][0]['samples']])
 
     def test_batched_greedy_equals_one_by_one(self):
+        # left padding and rows leaving the batch as they finish change nothing
         e = engine(seed=2)
-        ps = [{'text': 'short'}, {'text': 'a much longer prompt than the first'}, {'text': 'mid length'}]
+        ps = [prompt('Oslo?'), prompt('a much longer request than the first one, about the weather in Paris'), prompt('mid length one')]
         batch = e.generate({'prompts': ps, 'greedy': True, 'max_new_tokens': 10})
         for p, r in zip(ps, batch['results']):
             one = e.generate({'prompts': [p], 'greedy': True, 'max_new_tokens': 10})
             self.assertEqual(r['samples'][0]['token_ids'], one['results'][0]['samples'][0]['token_ids'])
+
+
+@unittest.skipUnless(HAVE_NANO, 'needs the test nano model')
+class Training(unittest.TestCase):
+    def test_micro_batches_give_the_full_batch_gradient(self):
+        e = engine(seed=4)
+        units = [Unit(e.backend.render(prompt(t), 'p'), [e.backend.encode(c) for c in cs], list(range(i * 2, i * 2 + len(cs))))
+                 for i, (t, cs) in enumerate([('Oslo?', ['a b', 'c']), ('Weather in Lima please', ['hello there', 'x'])])]
+        grads = []
+        for budget in (100_000, 16):
+            e.micro_batch_tokens = budget
+            e.backend.model.zero_grad()
+            from worker.engine import _micro_batches
+            for mb in _micro_batches(units, budget):
+                lp, _, _ = e._token_logprobs(mb, 1.0, False)
+                lp.sum().backward()
+            grads.append([p.grad.clone() for p in e.backend.model.parameters() if p.grad is not None])
+        for a, b in zip(*grads):
+            self.assertTrue(torch.allclose(a, b, atol=1e-5))
+
+    def test_a_shared_prompt_gives_the_same_logprobs_and_gradients(self):
+        e = engine(seed=7)
+        enc = e.backend.encode
+        units = [Unit(e.backend.render(prompt('Weather in Oslo?'), 'p'), [enc('a b c'), enc('d'), enc('hello there you')], [0, 1, 2]),
+                 Unit(e.backend.render(prompt('Traffic in the city of Lima, please'), 'p'), [enc('xy'), enc('one two three')], [3, 4])]
+        results = []
+        for sharing in (True, False):
+            e.prefix_sharing = sharing
+            e.backend.model.zero_grad()
+            lp, _, _ = e._token_logprobs(units, 1.0, False)
+            (lp * torch.arange(1, lp.numel() + 1)).sum().backward()
+            results.append((lp.detach(), [p.grad.clone() for p in e.backend.model.parameters() if p.grad is not None]))
+        (a, ga), (b, gb) = results
+        self.assertTrue(torch.allclose(a, b, atol=1e-5), (a - b).abs().max())
+        self.assertEqual(len(ga), len(gb))
+        for x, y in zip(ga, gb):
+            self.assertTrue(torch.allclose(x, y, atol=1e-5), (x - y).abs().max())
+
+    def test_sft_samples_sharing_a_prompt_train_as_if_apart(self):
+        p1, p2 = prompt('Weather in Oslo?'), prompt('Traffic in Lima?')
+        samples = [{'prompt': p1, 'completion': 'a', 'weight': 0.16}, {'prompt': p2, 'completion': 'hello'},
+                   {'prompt': p1, 'completion': 'bcd', 'weight': 0.36}, {'prompt': p1, 'completion': 'ef', 'weight': 0.0}]
+        e = engine(seed=5)
+        scores = e.score({'items': samples})['results']
+        w = [s.get('weight', 1.0) for s in samples]
+        expected = -sum(wi * r['logprob_sum'] for wi, r in zip(w, scores)) / sum(wi * r['tokens'] for wi, r in zip(w, scores))
+        a = e.sft_step({'samples': samples, 'lr': 1e-2})
+        self.assertEqual(a['sequences'], 4)
+        self.assertEqual(a['completion_tokens'], sum(r['tokens'] for r in scores))
+        self.assertAlmostEqual(a['loss'], expected, places=5)
+
+    def test_one_lora_grpo_step_changes_the_adapter_and_nothing_else(self):
+        e = engine(seed=6, lora={'r': 4, 'alpha': 8})
+        before = {n: p.detach().clone() for n, p in e.backend.model.named_parameters()}
+        p = prompt('Weather in Oslo?')
+        gen = e.generate({'prompts': [p], 'n': 4, 'max_new_tokens': 8, 'seed': 1})
+        comps = [{'token_ids': s['token_ids'], 'logprobs': s['logprobs'], 'advantage': a} for s, a in zip(gen['results'][0]['samples'], [1.0, -1.0, 0.5, -0.5])]
+        e.grpo_step({'groups': [{'prompt': p, 'completions': comps}], 'lr': 1e-2})
+        changed = [n for n, q in e.backend.model.named_parameters() if not torch.equal(q.detach(), before[n])]
+        self.assertTrue(changed, 'the adapter moved')
+        self.assertTrue(all('lora_' in n for n in changed), f'only LoRA weights change, got {changed[:3]}')
+        # and a saved LoRA checkpoint holds the adapter, restored to the same log-probs
+        with tempfile.TemporaryDirectory() as d:
+            e.save({'path': os.path.join(d, 'ck')})
+            self.assertTrue(os.path.isfile(os.path.join(d, 'ck', 'model', 'adapter_config.json')))
+            e2 = Engine(threads=1)
+            e2.restore({'path': os.path.join(d, 'ck')})
+            item = {'prompt': p, 'completion': 'hi'}
+            self.assertAlmostEqual(e.score({'items': [item]})['results'][0]['logprob_sum'], e2.score({'items': [item]})['results'][0]['logprob_sum'], places=4)
+
+
+class Errors(unittest.TestCase):
+    def test_missing_and_malformed_checkpoint_directories_are_named(self):
+        e = Engine(threads=1)
+        with self.assertRaisesRegex(BadRequest, r'model.path: /nonexistent is not a directory'):
+            e.load({'model': {'path': '/nonexistent'}})
+        with tempfile.TemporaryDirectory() as d:
+            with open(os.path.join(d, 'config.json'), 'w') as f:
+                f.write('{}')
+            with self.assertRaisesRegex(BadRequest, r'is not a Hugging Face checkpoint directory \(missing tokenizer.json, \*.safetensors weights\)'):
+                e.load({'model': {'path': d}})
+        with self.assertRaisesRegex(BadRequest, r'model.kind: expected "hf"'):
+            e.load({'model': {'kind': 'tiny'}})
 
 
 if __name__ == '__main__':

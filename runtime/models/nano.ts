@@ -1,0 +1,185 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { labelCompletion, workerPrompt } from '../../agents/trainer/prompts.ts';
+import { modelsDir, presetDir } from '../../agents/trainer/presets.ts';
+import { WorkerProcess } from '../../agents/trainer/worker-process.ts';
+import { writeJsonAtomic } from '../../agents/common/fs.ts';
+import { RunConfig } from '../../protocols/config.ts';
+import { seededOrder } from '../../protocols/loop/index.ts';
+import { Sample } from '../../protocols/sample.ts';
+import { ApiDesignerContract } from '../../protocols/roles/api-designer.ts';
+import { deriveSeed } from '../../protocols/roles/seed.ts';
+import type { ToolSpec } from '../../protocols/toolspec.ts';
+import { readJsonl } from '../corpus.ts';
+import { LooptoolNode } from '../node.ts';
+import { runSeed, seedFiles, serveSeedRoles } from '../seed.ts';
+
+/*
+ * The nano preset's base pretraining (DESIGN.md §2.3): the paper starts GRPO from a
+ * pretrained model, so the embedded default does too. A separate simulated stream (its own
+ * seed, a new tool set for every dialogue, no planted label noise) is simulated over the
+ * bus, a BPE tokenizer and a small Qwen3 are made from its text, the model is trained on it
+ * with supervised steps, and the result is written to the model cache as an ordinary
+ * checkpoint directory. It runs once per machine: the directory records a hash of
+ * everything that decides it, and a different hash builds it again.
+ */
+
+export const NANO_PRETRAIN = {
+  /** bump when the simulated world changes what the stream holds */
+  version: 1,
+  seed: 'looptool-nano-pretrain',
+  dialogues: 1200,
+  toolSets: 400,
+  vocabSize: 4096,
+  shape: { hidden_size: 256, num_hidden_layers: 4, num_attention_heads: 4, num_key_value_heads: 2, intermediate_size: 768, max_position_embeddings: 2048 },
+  epochs: 3,
+  batchSize: 16,
+  lr: 2e-3,
+  world: {
+    seeding: { tools: 2, contextUserTurns: 2, dropNoToolUse: false },
+    sim: {
+      noise: { labelRate: 0 },
+      user: { surfaceRate: 0.2 },
+      designer: { similarRate: 0.5 },
+      planner: { targetTurns: 1, optionalRate: 0.2 },
+    },
+    loop: { toolConstraints: { paramCount: 'few', paramTypes: 'simple', description: 'concise', naming: 'snake' } },
+  },
+} as const;
+
+/**
+ * A small recipe of the same pipeline (a short stream, one epoch): what the tests load as
+ * "nano" (scripts/run-tests.mjs sets LOOPTOOL_NANO_RECIPE=smoke and a model cache of their
+ * own), so that every test runs the real model path in seconds, never the full pretraining.
+ */
+export const NANO_SMOKE = { ...NANO_PRETRAIN, seed: 'looptool-nano-smoke', dialogues: 80, toolSets: 24, epochs: 1 };
+
+/** The recipe this process builds and accepts: LOOPTOOL_NANO_RECIPE=smoke, else the full one. */
+export function nanoRecipe(env: NodeJS.ProcessEnv = process.env): NanoPretrain {
+  return env.LOOPTOOL_NANO_RECIPE === 'smoke' ? NANO_SMOKE : NANO_PRETRAIN;
+}
+
+/** The pretraining recipe; `world` keeps its literal constraint names (they are a schema's enums). */
+export type NanoPretrain = Omit<{ [K in keyof typeof NANO_PRETRAIN]: (typeof NANO_PRETRAIN)[K] extends string ? string : (typeof NANO_PRETRAIN)[K] extends number ? number : (typeof NANO_PRETRAIN)[K] }, 'version'> & { version: number };
+export type BuildProgress = (phase: 'simulating' | 'tokenizer' | 'pretraining' | 'saving', done: number, total: number, note?: string) => void;
+
+const WORKER_DIR = new URL('../../agents/trainer/worker/', import.meta.url);
+
+/** A hash of everything that decides the pretrained base. */
+export function nanoHash(p: NanoPretrain = nanoRecipe()): string {
+  const h = createHash('sha256').update(JSON.stringify(p));
+  for (const f of ['nano.py', 'chat_template.jinja', 'requirements.txt']) h.update(readFileSync(new URL(f, WORKER_DIR)));
+  return h.digest('hex').slice(0, 16);
+}
+
+export type NanoBuildInfo = { preset: 'nano'; hash: string; built: string; seconds: number; samples: number; params: number; vocab_size: number; tokens_per_sample: { mean: number; max: number; min: number }; loss: { first: number; last: number }; steps: number };
+
+/** The built base's record, if it is the current one. */
+export function currentNano(dir = presetDir('nano')): NanoBuildInfo | null {
+  const path = join(dir, 'looptool-model.json');
+  if (!existsSync(path)) return null;
+  try {
+    const info = JSON.parse(readFileSync(path, 'utf8')) as NanoBuildInfo;
+    return info.hash === nanoHash() ? info : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Builds the nano base unless the current one is already there. */
+export async function ensureNano(opts: { force?: boolean; onProgress?: BuildProgress; threads?: number } = {}): Promise<NanoBuildInfo> {
+  const have = opts.force ? null : currentNano();
+  if (have) return have;
+  return buildNano(nanoRecipe(), presetDir('nano'), opts);
+}
+
+export async function buildNano(p: NanoPretrain, outDir: string, opts: { onProgress?: BuildProgress; threads?: number; signal?: AbortSignal } = {}): Promise<NanoBuildInfo> {
+  const t0 = performance.now();
+  const hash = nanoHash(p);
+  const work = join(modelsDir(), `nano.build-${hash}`);
+  mkdirSync(work, { recursive: true });
+  const samples = await simulateStream(p, join(work, 'stream'), opts);
+  const corpus = samples.map((s) => ({ id: s.id, prompt: workerPrompt({ tools: s.tools, messages: s.context }), completion: labelCompletion(s.label) }));
+  const worker = await WorkerProcess.start({ threads: opts.threads, logFile: join(work, 'worker.log') });
+  try {
+    opts.onProgress?.('tokenizer', 0, 1, `${corpus.length} samples`);
+    const init = await worker.initNano({ out: join(work, 'init'), samples: corpus.map(({ prompt, completion }) => ({ prompt, completion })), vocab_size: p.vocabSize, seed: 0, shape: p.shape });
+    opts.onProgress?.('tokenizer', 1, 1, `vocabulary ${init.vocab_size}, ${init.params} parameters`);
+    await worker.load({ model: { path: init.path }, seed: 0, optimizer: { lr: p.lr } });
+    const steps = p.epochs * Math.ceil(corpus.length / p.batchSize);
+    let first = NaN;
+    let last = NaN;
+    let step = 0;
+    for (let e = 0; e < p.epochs; e++) {
+      const order = seededOrder(corpus, `${p.seed}/epoch/${e}`);
+      for (let i = 0; i < order.length; i += p.batchSize) {
+        if (opts.signal?.aborted) throw new Error('nano pretraining interrupted');
+        // linear decay to 10 % of the peak: a short schedule ends calmer than it starts
+        const lr = p.lr * (1 - (0.9 * step) / Math.max(1, steps - 1));
+        const r = await worker.sftStep({ samples: order.slice(i, i + p.batchSize).map(({ prompt, completion }) => ({ prompt, completion })), lr, reset_optimizer: step === 0 });
+        if (step === 0) first = r.loss;
+        last = r.loss;
+        step++;
+        opts.onProgress?.('pretraining', step, steps, `epoch ${e + 1}/${p.epochs} loss ${r.loss.toFixed(3)} ${Math.round(r.tokens_per_s)} tok/s`);
+      }
+    }
+    opts.onProgress?.('saving', 0, 1);
+    const staged = join(work, 'model');
+    await worker.export({ path: staged });
+    const info: NanoBuildInfo = {
+      preset: 'nano',
+      hash,
+      built: new Date().toISOString(),
+      seconds: (performance.now() - t0) / 1000,
+      samples: corpus.length,
+      params: init.params,
+      vocab_size: init.vocab_size,
+      tokens_per_sample: init.tokens_per_sample,
+      loss: { first, last },
+      steps,
+    };
+    writeJsonAtomic(join(staged, 'looptool-model.json'), info);
+    rmSync(outDir, { recursive: true, force: true });
+    mkdirSync(join(outDir, '..'), { recursive: true });
+    renameSync(staged, outDir);
+    opts.onProgress?.('saving', 1, 1);
+    rmSync(work, { recursive: true, force: true });
+    return info;
+  } finally {
+    await worker.close();
+  }
+}
+
+/** The pretraining stream: dialogues simulated over an embedded bus, their unmasked samples. */
+async function simulateStream(p: NanoPretrain, dir: string, opts: { onProgress?: BuildProgress; signal?: AbortSignal }): Promise<Sample[]> {
+  const config = RunConfig.parse({ ...p.world, seed: p.seed });
+  const node = await LooptoolNode.start({ run: `nano-pretrain-${nanoHash(p).slice(0, 8)}`, runDir: dir, config: config as unknown as Record<string, unknown> });
+  try {
+    const { seedRoles } = await import('../../agents/registry.ts');
+    await serveSeedRoles(node, [...seedRoles]);
+    // Many small tool sets under the stream's constraints: the base must learn to read any
+    // tools block, not two APIs by heart.
+    const count = config.seeding.tools ?? config.sim.designer.toolsPerSet;
+    const toolPool: ToolSpec[][] = [];
+    for (let i = 0; i < p.toolSets; i++) {
+      const out = await node.client.call(ApiDesignerContract, 'design', { seed: deriveSeed(p.seed, 'toolset', i), count, constraints: p.world.loop.toolConstraints });
+      toolPool.push(out.tools);
+    }
+    const summary = await runSeed({
+      toolPool,
+      node,
+      runDir: dir,
+      config,
+      dialogues: p.dialogues,
+      concurrency: 16,
+      trace: false,
+      signal: opts.signal,
+      onProgress: (s) => opts.onProgress?.('simulating', s.finished, s.total, `accepted ${s.accepted}`),
+    });
+    if (!summary.complete) throw new Error(`nano pretraining: the stream stopped after ${summary.finished}/${summary.dialogues} dialogues`);
+  } finally {
+    await node.stop();
+  }
+  return readJsonl(seedFiles(dir).samples, Sample).records.filter((s) => !s.masked);
+}
