@@ -90,7 +90,16 @@ function width(el) {
 }
 
 // As wide as the longest tick label: uPlot's fixed default width clips "10,000".
-const axisSize = (_u, values) => (values ? Math.max(36, 14 + 7 * Math.max(0, ...values.map((v) => String(v).length))) : 36);
+const axisSize = (_u, values) => (values ? Math.max(36, 18 + 8 * Math.max(0, ...values.map((v) => String(v).length))) : 36);
+
+// A series that never changes (a KL of exactly 0) gets a narrow band around its value,
+// not uPlot's default 0..100 that suggests a scale the data does not have.
+const yRange = (_u, min, max) => {
+  if (min === null || max === null) return [0, 1];
+  if (min !== max) return [min, max];
+  const pad = Math.abs(min) * 0.1 || 1;
+  return [min - pad, max + pad];
+};
 const yAxis = (extra = {}) => ({ stroke: '#6b7385', grid: { stroke: '#eef0f4' }, size: axisSize, values: fmtTicks, ...extra });
 
 /**
@@ -138,7 +147,7 @@ class LineChart {
       {
         width: width(this.fig),
         height: 170,
-        scales: { x: { time: false } },
+        scales: { x: { time: false }, y: { range: yRange }, y2: { range: yRange } },
         series,
         axes,
         legend: { live: false },
