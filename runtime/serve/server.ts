@@ -65,7 +65,8 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
 /** A failed generate as HTTP: the worker's bad-request verdicts (a prompt too long, a template that cannot render it) are the client's. */
 function workerFailure(err: unknown): HttpError {
   if (err instanceof WorkerError && err.type === 'bad_request')
-    return new HttpError(400, openAIError(err.message.replace(/args\.prompts\.\d+\.?/g, ''), 'invalid_request_error', 'messages', 'invalid_value'));
+    // The worker names the prompt's place in its batch, which means nothing to this client.
+    return new HttpError(400, openAIError(err.message.replace(/args\.prompts\.\d+\.?/g, (m) => (m.endsWith('.') ? '' : 'the prompt')), 'invalid_request_error', 'messages', 'invalid_value'));
   const message = err instanceof Error ? err.message : String(err);
   return new HttpError(500, openAIError(`the policy worker failed: ${message}`, 'server_error'));
 }

@@ -5,7 +5,8 @@ import { after, before, describe, it } from 'node:test';
 import OpenAI from 'openai';
 import { z } from 'zod';
 import { modelsDir } from '../../agents/trainer/presets.ts';
-import { chatCompletion } from '../../protocols/openai-chat.ts';
+import { chatCompletion, type SamplingSettings } from '../../protocols/openai-chat.ts';
+import { GenerateBatcher, type Generate } from '../../runtime/serve/batcher.ts';
 import { startCli, type CliProcess } from '../helpers/cli.ts';
 
 // What an OpenAI chat completion must look like to a client (the fields clients read).
@@ -161,6 +162,12 @@ describe('looptool serve --model nano', () => {
       assert.equal(e.error.param, param, e.error.message);
       if (param) assert.match(e.error.message, new RegExp(param.replace(/\./g, '\\.')));
     }
+    // A prompt past the model's context is refused by the worker: the client's fault, a 400 too.
+    const long = await post(url, { messages: [{ role: 'user', content: 'weather in Paris '.repeat(3000) }], max_tokens: 4 });
+    assert.equal(long.status, 400);
+    const le = ErrorBody.parse(await long.json());
+    assert.equal(le.error.param, 'messages');
+    assert.match(le.error.message, /the prompt: \d+ tokens leave no room in the model context/);
     const missing = await fetch(`${url}/nowhere`);
     assert.equal(missing.status, 404);
     ErrorBody.parse(await missing.json());
@@ -177,6 +184,55 @@ describe('the reply of a Hermes answer', () => {
     const cut = Completion.parse(chatCompletion('chatcmpl-y', 'm', 1, { prompt_tokens: 3, samples: [{ text: '<tool_call>\n{"name": "get', finish_reason: 'length', token_ids: [1] }] }));
     assert.equal(cut.choices[0]!.finish_reason, 'length');
     assert.equal(cut.choices[0]!.message.content, '<tool_call>\n{"name": "get');
+  });
+});
+
+describe('the batcher', () => {
+  const greedy: SamplingSettings = { temperature: 0, top_p: 1, max_new_tokens: 8, n: 1 };
+  const prompt = (content: string) => ({ tools: [], messages: [{ role: 'user' as const, content }] });
+  /** A generate double: records each call's prompts and answers each prompt with its own text. */
+  function double(fail?: (contents: string[]) => Error | undefined) {
+    const calls: { contents: string[]; temperature: number | undefined }[] = [];
+    const generate: Generate = async (args) => {
+      const contents = args.prompts.map((p) => ('messages' in p ? String(p.messages[0]!.content) : ''));
+      calls.push({ contents, temperature: args.temperature });
+      await new Promise((r) => setTimeout(r, 20));
+      const err = fail?.(contents);
+      if (err) throw err;
+      return {
+        results: contents.map((c) => ({ prompt_tokens: 1, samples: [{ text: c, token_ids: [1], logprobs: [0], finish_reason: 'stop' as const }] })),
+        new_tokens: contents.length,
+        seconds: 0.02,
+        tokens_per_s: 50,
+      };
+    };
+    return { calls, generate };
+  }
+
+  it('groups waiting requests by sampling settings, up to max-batch, oldest first', async () => {
+    const d = double();
+    const b = new GenerateBatcher(d.generate, 2, () => false);
+    const hot = { ...greedy, temperature: 0.7 };
+    const out = await Promise.all([
+      b.submit(prompt('a'), greedy),
+      b.submit(prompt('b'), hot),
+      b.submit(prompt('c'), greedy),
+      b.submit(prompt('d'), greedy),
+      b.submit(prompt('e'), hot),
+    ]);
+    assert.deepEqual(out.map((r) => r.samples[0]!.text), ['a', 'b', 'c', 'd', 'e']);
+    assert.deepEqual(d.calls.map((c) => c.contents), [['a'], ['b', 'e'], ['c', 'd']]);
+    assert.deepEqual(b.stats, { requests: 5, generate_calls: 3, largest_batch: 2, queued: 0 });
+  });
+
+  it('a batch refused as a bad request is retried one request at a time: only the bad one fails', async () => {
+    const d = double((cs) => (cs.includes('bad') ? new Error('bad request') : undefined));
+    const b = new GenerateBatcher(d.generate, 8, (e) => (e as Error).message === 'bad request');
+    const first = b.submit(prompt('x'), greedy);
+    const rest = [b.submit(prompt('y'), greedy), b.submit(prompt('bad'), greedy), b.submit(prompt('z'), greedy)].map((p) => p.then((r) => r.samples[0]!.text, (e: Error) => e.message));
+    assert.equal((await first).samples[0]!.text, 'x');
+    assert.deepEqual(await Promise.all(rest), ['y', 'bad request', 'z']);
+    assert.deepEqual(d.calls.map((c) => c.contents), [['x'], ['y', 'bad', 'z'], ['y'], ['bad'], ['z']]);
   });
 });
 
