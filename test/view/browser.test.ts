@@ -91,9 +91,16 @@ test('a live seed run: `view` with no argument finds it, the stream grows, "user
   // Clicking a message opens its dialogue as a conversation.
   await page.selectOption('#f-mode', 'conversation');
   await page.selectOption('#f-role', '');
-  await page.waitForSelector('#msg-list .msg[data-speaker="user"]', { timeout: 20_000 });
-  await page.click('#msg-list .msg[data-speaker="user"]');
-  await page.waitForSelector('#transcript .bubble.role-user', { timeout: 20_000 });
+  // The list is re-rendered every frame while messages arrive, so a row may be replaced
+  // between Playwright's stability checks; a click is one event on the row shown now.
+  await page.waitForFunction(
+    () => {
+      (document.querySelector('#msg-list .msg[data-speaker="user"]') as HTMLElement | null)?.click();
+      return document.querySelector('#transcript .bubble.role-user') !== null;
+    },
+    undefined,
+    { timeout: 30_000, polling: 500 },
+  );
   await page.screenshot({ path: join(ARTIFACTS, 'live-seed.png'), fullPage: true });
 
   // The run ends: the badge says so, the CLI says so once.
