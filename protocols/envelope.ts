@@ -3,6 +3,14 @@ import { TOKEN_RE } from './ids.ts';
 
 export const Token = z.string().regex(TOKEN_RE, 'expected letters, digits, "_" or "-" (one NATS subject token)');
 
+/**
+ * A namespace: the part of every request subject and queue group that keeps runs on a
+ * shared bus apart. By default a run's namespace is its run id (its roles serve only
+ * it); an operator sets a shared one on purpose (`--namespace NAME`, LOOPTOOL_NAMESPACE)
+ * for a pool of role workers that several runs use.
+ */
+export const Namespace = Token.describe('namespace of request subjects and queue groups');
+
 export const EnvelopeKind = z.enum(['request', 'reply', 'error', 'event']);
 export type EnvelopeKind = z.infer<typeof EnvelopeKind>;
 
@@ -10,7 +18,7 @@ export type EnvelopeKind = z.infer<typeof EnvelopeKind>;
 export const Envelope = z.compile(
   z.object({
     id: z.string().min(1),
-    run: Token.describe('run id'),
+    run: Token.describe('run id of the asking run: the serving host files its trace events under it'),
     trace: z.string().min(1).describe('trace id shared by every message caused by one root request'),
     parent: z.string().nullable().describe('id of the message that caused this one'),
     from: z.string().min(1).describe('sender role (or "client")'),
@@ -21,10 +29,14 @@ export const Envelope = z.compile(
 );
 export type Envelope = z.infer<typeof Envelope>;
 
-export function roleSubject(role: string, verb: string): string {
-  return `looptool.${role}.${verb}`;
+/** Root of every request subject: `looptool.rpc.<namespace>.<role>.<verb>` (beside `looptool.trace.>`). */
+export const RPC_ROOT = 'looptool.rpc';
+
+export function roleSubject(namespace: string, role: string, verb: string): string {
+  return `${RPC_ROOT}.${namespace}.${role}.${verb}`;
 }
 
-export function roleQueue(role: string): string {
-  return `looptool.${role}`;
+/** The queue group of a role's replicas within one namespace. */
+export function roleQueue(namespace: string, role: string): string {
+  return `${RPC_ROOT}.${namespace}.${role}`;
 }

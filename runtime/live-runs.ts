@@ -18,6 +18,7 @@ export const LiveRun = z.object({
   started: z.string().describe('ISO time the run was announced'),
   command: z.string().describe('the looptool command hosting it'),
   embedded: z.boolean().describe('the bus is this process\'s own nats-server (it stops with the run)'),
+  namespace: z.string().optional().describe('namespace of its request subjects, when it is not the run id (a shared pool of role workers)'),
 });
 export type LiveRun = z.infer<typeof LiveRun>;
 

@@ -1,6 +1,8 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { AnyRoleImpl, Logger } from '../protocols/role.ts';
-import { openBus, type Bus, type BusConfig } from './nats/connect.ts';
+import { Namespace } from '../protocols/envelope.ts';
+import { LooptoolError, parseOrThrow } from '../protocols/errors.ts';
+import { describeBusEvent, openBus, type Bus, type BusConfig, type BusEvent } from './nats/connect.ts';
 import { ensureTraceStream } from './trace/stream.ts';
 import { TracePublisher } from './trace/publisher.ts';
 import { BusClient } from './host/client.ts';
@@ -11,6 +13,15 @@ import { announceLiveRun, publicUrl } from './live-runs.ts';
 export type NodeOptions = {
   run: string;
   runDir: string;
+  /**
+   * Namespace of the request subjects this node serves and calls: by default
+   * LOOPTOOL_NAMESPACE, else the run id (a run's roles serve only that run).
+   */
+  namespace?: string;
+  /** what a person does to continue after the bus went away (default: by command) */
+  resumeHint?: string;
+  /** bus events (disconnects, reconnects, the bus gone); default: a line on stderr each */
+  onBus?: (e: BusEvent) => void;
   bus?: BusConfig;
   /** reuse an open connection instead of opening one (tests, benchmarks) */
   nc?: NatsConnection;
@@ -32,6 +43,7 @@ export class LooptoolNode {
   readonly hosts: RoleHost[] = [];
   private constructor(
     readonly run: string,
+    readonly namespace: string,
     readonly runDir: string,
     readonly nc: NatsConnection,
     readonly tracer: TracePublisher,
@@ -43,16 +55,18 @@ export class LooptoolNode {
   ) {}
 
   static async start(opts: NodeOptions): Promise<LooptoolNode> {
-    const bus = opts.nc ? undefined : await openBus({ runDir: opts.runDir, config: opts.bus });
+    const namespace = namespaceOf(opts);
+    const onBus = opts.onBus ?? ((e: BusEvent) => process.stderr.write(`${describeBusEvent(e)}\n`));
+    const bus = opts.nc ? undefined : await openBus({ runDir: opts.runDir, config: opts.bus, resumeHint: opts.resumeHint ?? resumeHintFor(opts.runDir), onEvent: onBus });
     const nc = opts.nc ?? bus!.nc;
     await ensureTraceStream(nc);
     const tracer = new TracePublisher(nc, opts.run);
-    const client = new BusClient(nc, { run: opts.run, from: 'client', tracer });
+    const client = new BusClient(nc, { run: opts.run, namespace, from: 'client', tracer });
     // logs of a process working in a run directory go to its log file, not into the terminal's output
     logToRunDir(opts.runDir);
     const log = opts.log ?? childLogger({ run: opts.run });
-    const withdraw = bus && opts.announce !== false ? announceLiveRun({ run: opts.run, dir: opts.runDir, url: bus.url, embedded: !!bus.embedded }) : undefined;
-    return new LooptoolNode(opts.run, opts.runDir, nc, tracer, client, log, bus, opts.config ?? {}, withdraw);
+    const withdraw = bus && opts.announce !== false ? announceLiveRun({ run: opts.run, dir: opts.runDir, url: bus.url, embedded: !!bus.embedded, namespace }) : undefined;
+    return new LooptoolNode(opts.run, namespace, opts.runDir, nc, tracer, client, log, bus, opts.config ?? {}, withdraw);
   }
 
   /** The bus URL as it may be printed: without user, password or token (connections use the bus config). */
@@ -64,6 +78,15 @@ export class LooptoolNode {
     return !!this.bus?.embedded;
   }
 
+  /**
+   * Resolves with the error every call fails with once the bus this node opened is gone for
+   * good (the embedded server died, an external one stayed unreachable); never for a bus
+   * passed in (`nc`).
+   */
+  get lost(): Promise<LooptoolError> {
+    return this.bus?.lost ?? new Promise<never>(() => undefined);
+  }
+
   /** Serves `role` with `replicas` hosts in this process (more hosts may join from elsewhere). */
   async serve(role: AnyRoleImpl, opts: { replicas?: number; concurrency?: number; maxQueue?: number } = {}): Promise<RoleHost[]> {
     const started: RoleHost[] = [];
@@ -71,6 +94,7 @@ export class LooptoolNode {
       const host = await RoleHost.start(role, {
         nc: this.nc,
         run: this.run,
+        namespace: this.namespace,
         runDir: this.runDir,
         config: this.config,
         tracer: this.tracer,
@@ -97,4 +121,18 @@ export class LooptoolNode {
     this.withdraw?.();
     await this.bus?.close();
   }
+}
+
+/** The namespace a node uses: given, else LOOPTOOL_NAMESPACE, else its run id; checked as one subject token. */
+export function namespaceOf(opts: { run: string; namespace?: string }): string {
+  const given = opts.namespace ?? (process.env.LOOPTOOL_NAMESPACE || undefined);
+  if (given === undefined) return opts.run;
+  return parseOrThrow(Namespace, given, opts.namespace !== undefined ? 'namespace' : 'LOOPTOOL_NAMESPACE');
+}
+
+/** How a run of this command continues after the bus went away. */
+function resumeHintFor(runDir: string): string {
+  const cmd = process.argv[2];
+  if (cmd === 'run' || cmd === 'resume') return `resume it with \`looptool resume ${runDir}\``;
+  return 'run the same command again to continue (finished work is not redone)';
 }

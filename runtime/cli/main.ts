@@ -2,6 +2,7 @@ import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EXIT, UsageError, type Command } from './command.ts';
+import { Namespace } from '../../protocols/envelope.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const commandsDir = join(here, 'commands');
@@ -24,11 +25,54 @@ async function help(): Promise<void> {
     const c = await load(n);
     lines.push(`  ${n.padEnd(10)} ${c.summary}`);
   }
-  lines.push('', 'looptool <command> --help for its options');
+  lines.push(
+    '',
+    'global options:',
+    '  --namespace NAME  request subjects and queue groups of this process in NAME (default: the run id, or LOOPTOOL_NAMESPACE):',
+    '                    a shared namespace lets runs use a pool of role workers (`looptool up --namespace NAME`)',
+    '',
+    'looptool <command> --help for its options',
+  );
   console.log(lines.join('\n'));
 }
 
-async function main(argv: string[]): Promise<number> {
+/**
+ * Takes the global `--namespace NAME` (or `--namespace=NAME`) out of argv, wherever it
+ * stands, into LOOPTOOL_NAMESPACE: every node of this process (and of the processes it
+ * starts) then serves and calls in that namespace.
+ */
+function takeNamespace(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') {
+      out.push(...argv.slice(i));
+      break;
+    }
+    let value: string | undefined;
+    if (a === '--namespace') {
+      value = argv[++i];
+      if (value === undefined || value.startsWith('--')) throw new UsageError('--namespace expects a name');
+    } else if (a.startsWith('--namespace=')) value = a.slice('--namespace='.length);
+    else {
+      out.push(a);
+      continue;
+    }
+    const ok = Namespace.safeParse(value);
+    if (!ok.success) throw new UsageError(`--namespace "${value}": expected letters, digits, "_" or "-" (one NATS subject token)`);
+    process.env.LOOPTOOL_NAMESPACE = value;
+  }
+  return out;
+}
+
+async function main(args: string[]): Promise<number> {
+  let argv: string[];
+  try {
+    argv = takeNamespace(args);
+  } catch (err) {
+    console.error(`looptool: ${(err as Error).message}`);
+    return EXIT.usage;
+  }
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     await help();

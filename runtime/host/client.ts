@@ -8,7 +8,10 @@ import type { TracePublisher } from '../trace/publisher.ts';
 import { ReplyMux } from '../nats/reply-mux.ts';
 
 export type ClientOptions = {
+  /** the asking run: envelopes carry it, and serving hosts file their trace events under it */
   run: string;
+  /** namespace of the subjects called (default: the run id) */
+  namespace?: string;
   /** who is calling: a role name or "client" */
   from?: string;
   trace?: string;
@@ -32,14 +35,27 @@ function isRetryable(err: unknown): boolean {
  * id, which the host answers from its cache, so a retry never runs a request twice.
  */
 export class BusClient {
+  readonly namespace: string;
+  /** request subjects by role and verb, made once */
+  private subjects = new Map<string, string>();
+
   constructor(
     private readonly nc: NatsConnection,
     private readonly opts: ClientOptions,
-  ) {}
+  ) {
+    this.namespace = opts.namespace ?? opts.run;
+  }
 
-  /** The same client, acting on behalf of a request being served (trace and parent ids follow). */
+  /** The same client, acting on behalf of a request being served (trace and parent ids follow; the namespace stays). */
   child(over: Partial<ClientOptions>): BusClient {
-    return new BusClient(this.nc, { ...this.opts, ...over });
+    return new BusClient(this.nc, { ...this.opts, namespace: this.namespace, ...over });
+  }
+
+  private subjectOf(role: string, verb: string): string {
+    const key = `${role}\u0000${verb}`;
+    let s = this.subjects.get(key);
+    if (!s) this.subjects.set(key, (s = roleSubject(this.namespace, role, verb)));
+    return s;
   }
 
   call: CallFn = async <C extends RoleContract, V extends VerbName<C>>(
@@ -57,7 +73,7 @@ export class BusClient {
       if (!checked.success)
         throw new LooptoolError({ code: 'invalid_input', message: `invalid input for ${contract.name}.${verb}`, issues: describeIssues(checked.error, 'payload') });
     }
-    const subject = roleSubject(contract.name, verb);
+    const subject = this.subjectOf(contract.name, verb);
     const id = callOpts.id ?? newId();
     const trace = this.opts.trace ?? id;
     const envelope: Envelope = {

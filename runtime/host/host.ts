@@ -13,7 +13,10 @@ import { BusClient } from './client.ts';
 
 export type HostOptions = {
   nc: NatsConnection;
+  /** the run this host belongs to (its directory, its config); requests may come from other runs of its namespace */
   run: string;
+  /** the namespace it serves (default: the run id); it never sees requests of another namespace */
+  namespace?: string;
   runDir: string;
   config?: Record<string, unknown>;
   tracer: TracePublisher;
@@ -27,7 +30,8 @@ export type HostOptions = {
 };
 
 type SlotOutcome = { job: SlotJob; ok: true; output: unknown } | { job: SlotJob; ok: false; error: unknown };
-type Pending = { env: Envelope; verb: string; input: unknown; received: number };
+/** `key`: the request's cache key, the asking run and the message id (runs sharing a namespace may reuse stable ids) */
+type Pending = { env: Envelope; key: string; verb: string; input: unknown; received: number };
 type Recent = { waiters: Msg[]; env?: Envelope; reply?: Uint8Array };
 
 const RECENT_MAX = 20_000;
@@ -74,7 +78,7 @@ class JobContext implements HandlerContext<unknown> {
   // Bound, because handlers pass it on (`ctx.emit` as a callback).
   get emit(): HandlerContext['emit'] {
     return (this.emitter ??= (kind, data) =>
-      this.port.tracer.emit({ role: this.role, kind, verb: this.p.verb, actor: this.actor, msg: this.msg, trace: this.trace, data }));
+      this.port.tracer.emit({ run: this.run, role: this.role, kind, verb: this.p.verb, actor: this.actor, msg: this.msg, trace: this.trace, data }));
   }
 
   get signal(): AbortSignal {
@@ -107,11 +111,13 @@ function toErrorReply(err: unknown): ErrorReply {
 export class RoleHost {
   readonly role: string;
   readonly hostId: string;
+  readonly namespace: string;
   private subs: Subscription[] = [];
   private mailbox: Pending[] = [];
   private slots: Actor<typeof slotLogic>[] = [];
-  /** the request each slot runs (or last ran), for its state trace events */
+  /** the request each slot runs (or last ran), and the run that asked for it, for its state trace events */
   private slotJob: string[] = [];
+  private slotRun: string[] = [];
   private idle: number[] = [];
   private recent = new Map<string, Recent>();
   private aborts = new Map<string, AbortController>();
@@ -132,7 +138,8 @@ export class RoleHost {
   ) {
     this.role = impl.contract.name;
     this.hostId = `${HOST_ID}-${opts.replica ?? 0}`;
-    this.client = new BusClient(opts.nc, { run: opts.run, from: this.role, tracer: opts.tracer });
+    this.namespace = opts.namespace ?? opts.run;
+    this.client = new BusClient(opts.nc, { run: opts.run, namespace: this.namespace, from: this.role, tracer: opts.tracer });
     this.port = { client: this.client, tracer: opts.tracer, aborts: this.aborts };
   }
 
@@ -159,8 +166,8 @@ export class RoleHost {
     for (let i = 0; i < n; i++) this.slots.push(this.startSlot(i));
     for (const [verb, spec] of Object.entries(this.impl.contract.verbs)) {
       this.inputs[verb] = compiledSchema(spec.input);
-      const sub = this.opts.nc.subscribe(roleSubject(this.role, verb), {
-        queue: roleQueue(this.role),
+      const sub = this.opts.nc.subscribe(roleSubject(this.namespace, this.role, verb), {
+        queue: roleQueue(this.namespace, this.role),
         callback: (err, msg) => {
           if (!err) this.onMessage(verb, msg);
         },
@@ -177,7 +184,7 @@ export class RoleHost {
     actor.subscribe((snap) => {
       const state = snap.context;
       if (state === last) return;
-      this.opts.tracer.emit({ role: this.role, kind: 'state', actor: actorId, msg: this.slotJob[i], data: state === 'idle' ? TO_IDLE : TO_WORKING });
+      this.opts.tracer.emit({ run: this.slotRun[i], role: this.role, kind: 'state', actor: actorId, msg: this.slotJob[i], data: state === 'idle' ? TO_IDLE : TO_WORKING });
       last = state;
       if (state === 'idle') {
         this.idle.push(i);
@@ -209,7 +216,7 @@ export class RoleHost {
 
   private reject(msg: Msg, env: Partial<Envelope> | null, verb: string, reply: ErrorReply): void {
     this.failed++;
-    this.opts.tracer.emit({ role: this.role, kind: 'error', verb, msg: env?.id, trace: env?.trace, data: reply as unknown as JsonValue });
+    this.opts.tracer.emit({ run: env?.run, role: this.role, kind: 'error', verb, msg: env?.id, trace: env?.trace, data: reply as unknown as JsonValue });
     this.respond(msg, this.errorEnvelope(env, reply));
   }
 
@@ -220,7 +227,8 @@ export class RoleHost {
     if (!parsed.success)
       return this.reject(msg, null, verb, { code: 'invalid_envelope', message: 'message is not a looptool envelope', issues: describeIssues(parsed.error), retryable: false });
     const env = parsed.data;
-    const seen = this.recent.get(env.id);
+    const key = `${env.run}\n${env.id}`;
+    const seen = this.recent.get(key);
     if (seen) {
       if (seen.reply) this.respond(msg, seen.reply);
       else seen.waiters.push(msg);
@@ -231,9 +239,9 @@ export class RoleHost {
       return this.reject(msg, env, verb, { code: 'invalid_input', message: `invalid input for ${this.role}.${verb}`, issues: describeIssues(input.error, 'payload'), retryable: false });
     if (this.stopping || this.mailbox.length >= (this.opts.maxQueue ?? 10_000))
       return this.reject(msg, env, verb, { code: 'overloaded', message: `${this.role} mailbox is full (${this.mailbox.length} waiting)`, issues: [], retryable: true });
-    this.remember(env.id, { waiters: [msg], env });
-    this.opts.tracer.emit({ role: this.role, kind: 'request', verb, msg: env.id, trace: env.trace, parent: env.parent, data: { from: env.from } });
-    this.mailbox.push({ env, verb, input: input.data, received: Date.now() });
+    this.remember(key, { waiters: [msg], env });
+    this.opts.tracer.emit({ run: env.run, role: this.role, kind: 'request', verb, msg: env.id, trace: env.trace, parent: env.parent, data: { from: env.from } });
+    this.mailbox.push({ env, key, verb, input: input.data, received: Date.now() });
     this.pump();
   }
 
@@ -254,14 +262,15 @@ export class RoleHost {
       const job = this.jobFor(next, slot);
       const actor = this.slots[slot]!;
       this.slotJob[slot] = job.id;
+      this.slotRun[slot] = next.env.run;
       actor.send(WORK);
       runJob(job).then(
         (output) => {
-          this.settle({ job, ok: true, output });
+          this.settle({ job, ok: true, output }, next.key);
           actor.send(DONE);
         },
         (error: unknown) => {
-          this.settle({ job, ok: false, error });
+          this.settle({ job, ok: false, error }, next.key);
           actor.send(FAILED);
         },
       );
@@ -276,10 +285,10 @@ export class RoleHost {
     return { id: p.env.id, verb: p.verb, input: p.input, run: { kind: 'logic', logic: impl.logic, input: { input: p.input, ctx } } };
   }
 
-  private settle(o: SlotOutcome): void {
+  private settle(o: SlotOutcome, key: string): void {
     const { job } = o;
     this.aborts.delete(job.id);
-    const entry = this.recent.get(job.id);
+    const entry = this.recent.get(key);
     const waiters = entry?.waiters ?? [];
     const env = entry?.env ?? { id: job.id, run: this.opts.run, trace: job.id };
     let data: Uint8Array;
@@ -292,18 +301,18 @@ export class RoleHost {
       if (encoded.ok) {
         this.served++;
         data = encoded.data;
-        this.opts.tracer.emit({ role: this.role, kind: 'reply', verb: job.verb, msg: job.id, trace: env.trace });
+        this.opts.tracer.emit({ run: env.run, role: this.role, kind: 'reply', verb: job.verb, msg: job.id, trace: env.trace });
       } else {
         const err: ErrorReply = { code: 'invalid_output', message: `${this.role}.${job.verb} produced an answer that is not JSON: ${encoded.error}`, issues: [], retryable: false };
         this.failed++;
         this.opts.log.error({ role: this.role, verb: job.verb }, err.message);
-        this.opts.tracer.emit({ role: this.role, kind: 'error', verb: job.verb, msg: job.id, trace: env.trace, data: err as unknown as JsonValue });
+        this.opts.tracer.emit({ run: env.run, role: this.role, kind: 'error', verb: job.verb, msg: job.id, trace: env.trace, data: err as unknown as JsonValue });
         data = this.errorEnvelope(env, err);
       }
     } else {
       const reply = toErrorReply(o.error);
       this.failed++;
-      this.opts.tracer.emit({ role: this.role, kind: 'error', verb: job.verb, msg: job.id, trace: env.trace, data: reply as unknown as JsonValue });
+      this.opts.tracer.emit({ run: env.run, role: this.role, kind: 'error', verb: job.verb, msg: job.id, trace: env.trace, data: reply as unknown as JsonValue });
       data = this.errorEnvelope(env, reply);
     }
     // The entry stays (answering retries from the cache) without what only the run needed.
@@ -311,7 +320,7 @@ export class RoleHost {
       entry.waiters = [];
       entry.env = undefined;
       entry.reply = data;
-    } else this.remember(job.id, { waiters: [], reply: data });
+    } else this.remember(key, { waiters: [], reply: data });
     for (const m of waiters) this.respond(m, data);
   }
 

@@ -4,7 +4,18 @@ import { join } from 'node:path';
 import { createServer, connect as tcpConnect } from 'node:net';
 import { LooptoolError } from '../../protocols/errors.ts';
 
-export type EmbeddedNats = { url: string; port: number; pid: number; storeDir: string; stop(): Promise<void> };
+export type EmbeddedNats = {
+  url: string;
+  port: number;
+  pid: number;
+  storeDir: string;
+  /**
+   * Resolves when the server process ends for any reason other than `stop()` (killed,
+   * crashed), with how it ended; never resolves after a `stop()`.
+   */
+  died: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  stop(): Promise<void>;
+};
 
 const INSTALL_HINT =
   'nats-server was not found. Install it (Debian: `apt-get install -y nats-server`, or run `npm run setup` as root), ' +
@@ -91,7 +102,7 @@ export async function startEmbeddedNats(opts: { storeDir: string; port?: number;
     child.stderr?.on('data', (d: Buffer) => {
       stderr = (stderr + d.toString()).slice(-4000);
     });
-    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
     child.once('exit', () => live.delete(child));
     const started = Date.now();
     let ready = false;
@@ -110,12 +121,15 @@ export async function startEmbeddedNats(opts: { storeDir: string; port?: number;
     if (ready) {
       child.stderr?.removeAllListeners('data');
       child.stderr?.resume();
+      let stopping = false;
       return {
         url: `nats://127.0.0.1:${port}`,
         port,
         pid: child.pid ?? -1,
         storeDir: opts.storeDir,
+        died: exited.then((how) => (stopping ? new Promise<never>(() => undefined) : how)),
         async stop() {
+          stopping = true;
           if (child.exitCode !== null || child.signalCode !== null) return;
           child.kill('SIGTERM');
           const t = setTimeout(() => child.kill('SIGKILL'), 3000);

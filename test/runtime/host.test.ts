@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { z } from 'zod';
 import { defineContract, defineRole } from '../../protocols/role.ts';
 import { LooptoolError } from '../../protocols/errors.ts';
-import { Envelope } from '../../protocols/envelope.ts';
+import { Envelope, roleSubject } from '../../protocols/envelope.ts';
 import { readTrace } from '../../runtime/trace/stream.ts';
 import { encodeJson } from '../../runtime/nats/codec.ts';
 import { startTestBus, type TestBus } from '../helpers/bus.ts';
@@ -62,14 +62,14 @@ test('invalid input gets an error reply naming the field; the actor never sees i
   await node.serve(counterRole(calls, { now: 0, max: 0 }));
   // Bypass the typed client so the host itself must reject it.
   const env: Envelope = { id: 'bad-1', run: 'validation', trace: 't', parent: null, from: 'test', kind: 'request', ts: Date.now(), payload: { key: 42 } };
-  const reply = await node.nc.request('looptool.counter.bump', encodeJson(env), { timeout: 5000 });
+  const reply = await node.nc.request(roleSubject('validation', 'counter', 'bump'), encodeJson(env), { timeout: 5000 });
   const parsed = Envelope.parse(JSON.parse(new TextDecoder().decode(reply.data)));
   assert.equal(parsed.kind, 'error');
   const payload = parsed.payload as { code: string; issues: { path: string; message: string }[] };
   assert.equal(payload.code, 'invalid_input');
   assert.equal(payload.issues[0]!.path, 'payload.key');
   assert.match(payload.issues[0]!.message, /expected string/);
-  const notJson = await node.nc.request('looptool.counter.bump', new TextEncoder().encode('{oops'), { timeout: 5000 });
+  const notJson = await node.nc.request(roleSubject('validation', 'counter', 'bump'), new TextEncoder().encode('{oops'), { timeout: 5000 });
   assert.equal((JSON.parse(new TextDecoder().decode(notJson.data)) as Envelope).kind, 'error');
   assert.equal(calls.size, 0);
   t.after(() => node.stop());
@@ -141,5 +141,5 @@ test('no responders: a clear, retryable error after bounded retries', async (t) 
   const node = await bus.node('nobody');
   t.after(() => node.stop());
   const ghost = defineContract({ name: 'ghost', verbs: { boo: { input: z.object({}), output: z.object({}) } } });
-  await assert.rejects(node.client.call(ghost, 'boo', {}, { retries: 1, timeoutMs: 500 }), (e: unknown) => e instanceof LooptoolError && e.code === 'no_responders' && /looptool\.ghost\.boo/.test(e.message));
+  await assert.rejects(node.client.call(ghost, 'boo', {}, { retries: 1, timeoutMs: 500 }), (e: unknown) => e instanceof LooptoolError && e.code === 'no_responders' && /ghost\.boo in namespace "nobody"/.test(e.message) && /looptool\.rpc\.nobody\.ghost\.boo/.test(e.message));
 });

@@ -10,7 +10,7 @@ import { liveRuns, publicUrl } from '../../live-runs.ts';
 export default defineCommand({
   name: 'agent',
   summary: 'serve some roles on an existing bus (--nats URL, NATS_URL, or the local `looptool up`)',
-  usage: 'agent <role...> [--nats URL] [--replicas N] [--concurrency N] [--config FILE] [--module FILE]... [--run ID]',
+  usage: 'agent <role...> [--nats URL] [--namespace NAME] [--replicas N] [--concurrency N] [--config FILE] [--module FILE]... [--run ID]',
   async run(argv) {
     const { values, positionals } = parseFlags(
       argv,
@@ -35,11 +35,13 @@ export default defineCommand({
     const url = values.nats ?? process.env.NATS_URL ?? live?.url;
     if (!url) throw new UsageError('no bus to join: pass --nats URL, set NATS_URL, or start `looptool up` first');
     const run = values.run ?? live?.run ?? 'default';
-    const node = await LooptoolNode.start({ run, runDir: runDir(run), bus: busConfigFromEnv({ url }), config, announce: false });
+    // the namespace of `up` it joins, unless --namespace (or LOOPTOOL_NAMESPACE) names one
+    const namespace = process.env.LOOPTOOL_NAMESPACE || (values.run ? undefined : live?.namespace);
+    const node = await LooptoolNode.start({ run, namespace, runDir: runDir(run), bus: busConfigFromEnv({ url }), config, announce: false });
     const replicas = intFlag(values.replicas, 'replicas', 1, 1);
     const concurrency = values.concurrency ? intFlag(values.concurrency, 'concurrency', 1, 1) : undefined;
     for (const name of positionals) await node.serve(byName.get(name)!, { replicas, concurrency });
-    console.log(`serving ${positionals.join(', ')} x${replicas} on ${publicUrl(url)}; Ctrl-C to stop`);
+    console.log(`serving ${positionals.join(', ')} x${replicas} on ${publicUrl(url)}, namespace ${node.namespace}; Ctrl-C to stop`);
     await untilSignal();
     await node.stop();
     return EXIT.ok;

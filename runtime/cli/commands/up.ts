@@ -10,7 +10,7 @@ import { bold } from '../style.ts';
 export default defineCommand({
   name: 'up',
   summary: 'start the bus (embedded nats-server unless NATS_URL is set) and serve every registered role until Ctrl-C',
-  usage: 'up [--run ID] [--nats URL] [--config FILE] [--module FILE]... [--replicas N]',
+  usage: 'up [--run ID] [--namespace NAME] [--nats URL] [--config FILE] [--module FILE]... [--replicas N]',
   async run(argv) {
     const { values } = parseFlags(argv, {
       run: { type: 'string' },
@@ -26,7 +26,9 @@ export default defineCommand({
     const roles = [...(await builtinRoles()), ...(await loadRoleModules([...config.roles, ...(values.module ?? [])]))];
     const replicas = intFlag(values.replicas, 'replicas', 1, 1);
     for (const r of roles) await node.serve(r, { replicas });
-    console.log(`${bold('looptool up')}: bus ${node.url} (${node.embedded ? 'embedded nats-server' : 'cluster'}), run ${run}`);
+    console.log(`${bold('looptool up')}: bus ${node.url} (${node.embedded ? 'embedded nats-server' : 'cluster'}), run ${run}, namespace ${node.namespace}`);
+    if (node.namespace !== run)
+      console.log(`runs use these workers with --namespace ${node.namespace} (or LOOPTOOL_NAMESPACE=${node.namespace}) and --nats ${node.url}`);
     console.log(`serving ${roles.length} role(s): ${roles.map((r) => r.contract.name).join(', ') || '(none registered)'}; Ctrl-C to stop`);
     const sig = await untilSignal();
     console.log(`\n${sig}: stopping...`);
