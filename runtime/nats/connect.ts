@@ -94,7 +94,7 @@ export function describeBusEvent(e: BusEvent): string {
     case 'reconnected':
       return `bus: reconnected to ${publicUrl(e.server)} after ${(e.downMs / 1000).toFixed(1)} s (${e.attempts} attempt${e.attempts === 1 ? '' : 's'}); ${e.resent} call(s) in flight sent again`;
     case 'lost':
-      return `bus: ${e.error.message}`;
+      return e.error.message;
   }
 }
 
@@ -147,6 +147,11 @@ export async function openBus(opts: { runDir: string; config?: BusConfig; resume
     let attempts = 0;
     for await (const s of nc.status()) {
       if (closing || gone) continue;
+      // The embedded server's socket closes as it dies; its exit says more a moment later.
+      if (embedded && (s.type === 'disconnect' || s.type === 'reconnecting')) {
+        if (s.type === 'disconnect') downSince = Date.now();
+        continue;
+      }
       if (s.type === 'disconnect') {
         downSince = Date.now();
         attempts = 0;
