@@ -425,6 +425,14 @@ export const TrainerGrpoOutput = z.object({
   reward_mean: z.number(),
   seconds: z.number(),
   checkpoint: z.string().nullable(),
+  rollouts: z.number().int().default(0).describe('completions sampled over the round'),
+  truncated_frac: z.number().default(0).describe('share of rollouts cut off at max_new_tokens (keep it at or under 1 %)'),
+  groups: z.number().int().default(0).describe('prompt groups rolled out'),
+  groups_with_signal: z
+    .number()
+    .int()
+    .default(0)
+    .describe('groups whose rewards were not all equal; the others have zero advantage everywhere and are left out of the update'),
 });
 
 export const TrainerContract = defineContract({

@@ -239,6 +239,7 @@ export async function runGrpo(p: SharedPolicy, input: GrpoArgs, hooks: TrainHook
   let steps = 0;
   let batches = 0;
   let tooLong = 0;
+  const tally = { rollouts: 0, truncated: 0, groups: 0, withSignal: 0 };
   let resetOptimizer = s.reset_optimizer;
   // With a KL term, the reference is the policy the round started from.
   let resetReference = s.beta > 0;
@@ -290,6 +291,10 @@ export async function runGrpo(p: SharedPolicy, input: GrpoArgs, hooks: TrainHook
       }
       const { mean, std } = meanStd(batchRewards);
       rewards.push(...batchRewards);
+      tally.rollouts += batchRewards.length;
+      tally.truncated += truncated;
+      tally.groups += fitted;
+      tally.withSignal += withSignal;
       rewardFirst ??= mean;
       rewardLast = mean;
       const rollout = {
@@ -347,5 +352,16 @@ export async function runGrpo(p: SharedPolicy, input: GrpoArgs, hooks: TrainHook
       throw workerFailure(err, `trainer.grpo round ${input.round}: saving the checkpoint`, p);
     });
   if (tooLong > 0) hooks.log.warn({ tooLong }, 'trainer.grpo: prompts longer than the model context were skipped');
-  return { steps, reward_first: rewardFirst ?? 0, reward_last: rewardLast, reward_mean: rewardMean, seconds: (performance.now() - t0) / 1000, checkpoint };
+  return {
+    steps,
+    reward_first: rewardFirst ?? 0,
+    reward_last: rewardLast,
+    reward_mean: rewardMean,
+    seconds: (performance.now() - t0) / 1000,
+    checkpoint,
+    rollouts: tally.rollouts,
+    truncated_frac: tally.rollouts ? tally.truncated / tally.rollouts : 0,
+    groups: tally.groups,
+    groups_with_signal: tally.withSignal,
+  };
 }

@@ -16,6 +16,10 @@ export const Ablations = z
     edde: z.boolean().default(true).describe('false (--no-edde): no expansions; the budget is filled by the other parts'),
     hppl: z.boolean().default(true).describe('false (--no-hppl): the mastered share is drawn at random, not by highest perplexity'),
     static: z.boolean().default(false).describe('true (--static): train on seed data every round; no probing, verifying, expanding or merging'),
+    randomExpansion: z
+      .boolean()
+      .default(false)
+      .describe('true (control): EDDE expands as many randomly drawn samples of D_j as there are error seeds, instead of the failures; separates error targeting from simply having new data'),
   })
   .describe('stage switches for the ablations of the paper');
 export type Ablations = z.infer<typeof Ablations>;
@@ -49,7 +53,17 @@ export const RoundTrainConfig = z
 
 export const EvalConfig = z
   .strictObject({
-    testSize: z.number().int().min(1).default(96).describe('held-out test samples of the simulated world, never trained on'),
+    testSize: z.number().int().min(1).default(2000).describe('held-out test samples of the simulated world, never trained on'),
+    split: z
+      .enum(['stream', 'pool'])
+      .default('stream')
+      .describe('"stream": the test split is simulated as its own stream of dialogues (its own seed, the same tool sets), uniform over skills and stratified by skill; "pool": whole dialogues held out of the seed simulation (smaller, not stratified)'),
+    testDialogues: z
+      .number()
+      .int()
+      .min(0)
+      .default(0)
+      .describe('dialogues the test stream simulates; 0: enough for testSize (1.4 × testSize / requests per dialogue)'),
     useTruth: z.boolean().default(true).describe('score the test split against the hidden true labels when the samples carry them'),
     max_new_tokens: z.number().int().min(1).default(192),
     bfcl: z
@@ -76,6 +90,10 @@ export const LoopConfig = z.strictObject({
   rounds: z.number().int().min(0).max(64).default(3).describe('rounds j = 1..N after the seed round'),
   budget: z.number().int().min(1).default(96).describe('samples in D_j, every round (fixed, so every round has the same compute)'),
   seedNewShare: Rate.default(0.5).describe('share of unused seed samples in D_2; it halves every round after'),
+  hpplOver: z
+    .enum(['calls', 'all'])
+    .default('calls')
+    .describe('which mastered samples HPPL ranks by perplexity: "calls" (samples whose label is a call; a text answer\'s perplexity measures wording) or "all"'),
   hpplMinShare: Rate.default(0.2).describe('share of the budget kept for high-perplexity mastered samples even when error seeds and expansions could fill it'),
   expansions: z.number().int().min(0).max(32).default(4).describe('k: new samples per PRED_WRONG sample (EDDE)'),
   expansionAttempts: z.number().int().min(1).max(8).default(2).describe('tries per expansion slot when validation rejects a candidate'),
@@ -100,11 +118,12 @@ export const DEFAULT_LOOP_CONFIG: LoopConfig = LoopConfig.parse({});
 
 /** The variant names of the ablation table, and their switches. */
 export const VARIANTS = {
-  full: { jglv: true, edde: true, hppl: true, static: false },
-  'no-jglv': { jglv: false, edde: true, hppl: true, static: false },
-  'no-edde': { jglv: true, edde: false, hppl: true, static: false },
-  'no-hppl': { jglv: true, edde: true, hppl: false, static: false },
-  static: { jglv: true, edde: true, hppl: true, static: true },
+  full: { jglv: true, edde: true, hppl: true, static: false, randomExpansion: false },
+  'no-jglv': { jglv: false, edde: true, hppl: true, static: false, randomExpansion: false },
+  'no-edde': { jglv: true, edde: false, hppl: true, static: false, randomExpansion: false },
+  'no-hppl': { jglv: true, edde: true, hppl: false, static: false, randomExpansion: false },
+  'random-expansion': { jglv: true, edde: true, hppl: true, static: false, randomExpansion: true },
+  static: { jglv: true, edde: true, hppl: true, static: true, randomExpansion: false },
 } as const satisfies Record<string, Ablations>;
 export type Variant = keyof typeof VARIANTS;
 
@@ -112,6 +131,7 @@ export type Variant = keyof typeof VARIANTS;
 export function variantOf(a: Ablations): Variant | 'custom' {
   if (a.static) return 'static';
   const off = (['jglv', 'edde', 'hppl'] as const).filter((k) => !a[k]);
+  if (a.randomExpansion) return off.length === 0 ? 'random-expansion' : 'custom';
   if (off.length === 0) return 'full';
   if (off.length === 1) return `no-${off[0]}` as Variant;
   return 'custom';

@@ -6,3 +6,5 @@ export * from './jglv.ts';
 export * from './metrics.ts';
 export * from './merge.ts';
 export * from './records.ts';
+export * from './stats.ts';
+export * from './split.ts';

@@ -20,7 +20,9 @@ import { byPplDesc } from './ppl.ts';
  *     over their parents, so each error seed is represented before any gets a second one.
  *  5. Seed-new, up to its quota.
  *  6. HPPL fills what is left: mastered (and BOTH_CORRECT) samples by perplexity,
- *     highest first; without HPPL (ablation) the same count is drawn at random.
+ *     highest first; without HPPL (ablation) the same count is drawn at random. Only
+ *     samples whose label is a call are ranked (hpplOver 'calls', the default): a text
+ *     answer's perplexity measures its wording, and ranked with calls it crowds them out.
  *  7. Fill: if the parts could not reach the budget, more unused seed samples; then any
  *     remaining candidates. A shortfall is recorded, never hidden.
  */
@@ -131,21 +133,26 @@ export function initialRound(pool: readonly Sample[], budget: number): { samples
 }
 
 /**
- * The static baseline's D_j: a window of `budget` seed samples that walks through the pool
- * round after round (wrapping around), so it sees as many seed samples per round as the loop
- * trains on, with the same compute.
+ * The static baseline's D_j: the j-th window of `budget` seed samples, so it sees as many
+ * fresh seed samples per round as the loop trains on, with the same compute. It never
+ * wraps around: a static baseline that trains twice on the same samples would be weaker
+ * than one with fresh data, which flatters the loop. A pool too small is an error.
  */
 export function staticRound(pool: readonly Sample[], budget: number, round: number): { samples: Placed[]; composition: Composition } {
+  const start = (round - 1) * budget;
+  if (start + budget > pool.length)
+    throw new RangeError(`the static baseline needs ${start + budget} fresh seed samples for D_${round} (budget ${budget} per round), the seed pool holds ${pool.length}`);
   const c = new Corpus(budget);
-  if (pool.length) {
-    const start = ((round - 1) * budget) % pool.length;
-    const window = [...pool.slice(start), ...pool.slice(0, start)];
-    c.take('seed', window, budget);
-  }
+  c.take('seed', pool.slice(start), budget);
   return {
     samples: c.items,
     composition: seedOnly(c, pool, round),
   };
+}
+
+/** How many seed samples the static baseline needs for `rounds` rounds (D_1 … D_rounds). */
+export function staticPoolNeed(budget: number, rounds: number): number {
+  return budget * Math.max(1, rounds);
 }
 
 export type MergeInput = {
@@ -162,6 +169,8 @@ export type MergeInput = {
   unusedSeed: readonly Sample[];
   /** false: the HPPL share is drawn at random (ablation) */
   hppl: boolean;
+  /** 'calls': only candidates whose label is a call are ranked for HPPL (text answers go to the fill) */
+  hpplOver?: 'calls' | 'all';
   /** seeds the random draw of the no-HPPL ablation */
   seed: string;
 };
@@ -174,10 +183,14 @@ export function mergeRound(m: MergeInput): MergeResult {
   const c = new Corpus(B);
   const share = seedNewShare(m.seedNewShare, m.round);
   const seedQuota = Math.min(m.unusedSeed.length, Math.round(B * share));
+  // A free-text answer's perplexity measures wording, not tool use: ranked with calls it
+  // crowds them out (issue 12), so by default HPPL ranks call samples only.
+  const rankable = (m.hpplOver ?? 'calls') === 'calls' ? m.candidates.filter((x) => x.sample.label.type === 'calls') : m.candidates;
+  const others = m.candidates.filter((x) => !rankable.includes(x)).map((x) => x.sample);
   const ranked = m.hppl
-    ? byPplDesc(m.candidates.map((x) => ({ id: x.sample.id, ppl: x.ppl, sample: x.sample }))).map((x) => x.sample)
+    ? byPplDesc(rankable.map((x) => ({ id: x.sample.id, ppl: x.ppl, sample: x.sample }))).map((x) => x.sample)
     : seededOrder(
-        m.candidates.map((x) => x.sample),
+        rankable.map((x) => x.sample),
         `${m.seed}/no-hppl/${m.round}`,
       );
   const hpplReserve = Math.min(ranked.length, Math.round(B * m.hpplMinShare));
@@ -194,7 +207,7 @@ export function mergeRound(m: MergeInput): MergeResult {
   const hppl = c.take('hppl', ranked, c.room);
   // fill: unused seed beyond the quota, then candidates the HPPL step did not reach
   const seedFill = c.take('fill', m.unusedSeed.slice(seedTake.consumed), c.room);
-  const fillCands = c.take('fill', ranked.slice(hppl.consumed), c.room);
+  const fillCands = c.take('fill', [...ranked.slice(hppl.consumed), ...others], c.room);
 
   const used = m.unusedSeed.slice(0, seedTake.consumed + seedFill.consumed).map((s) => s.id);
   const placed = c.items;

@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { VerifyVerdict } from '../roles/judge.ts';
 import { SampleKind, type HiddenTruth, type Label, type Sample } from '../sample.ts';
 import { sameCalls } from '../toolcalls/index.ts';
+import { Estimate, proportion } from './stats.ts';
+import { groupBy } from './split.ts';
 
 /**
  * Evaluation figures (issue 6, item 6): ToolMatch accuracy overall and by sample kind;
@@ -43,6 +45,68 @@ export function accuracy(results: readonly { kind: string; correct: boolean }[])
     [...SampleKind.options.filter((k) => k in byKind), ...Object.keys(byKind).filter((k) => !SampleKind.options.includes(k as SampleKind)).sort()].map((k) => [k, byKind[k]!]),
   );
   return { n: results.length, correct, accuracy: results.length ? correct / results.length : 0, byKind: ordered };
+}
+
+// ------------------------------------------------------------------------ honest figures
+
+/**
+ * What one test answer tells (issue 12): the sample's kind and skill, whether its label is
+ * a call, whether the policy called, and ToolMatch. From these come the three accuracies
+ * a report shows and the two trivial policies every accuracy is read against.
+ */
+export const Outcome = z.object({
+  kind: z.string(),
+  skill: z.string(),
+  expectsCall: z.boolean(),
+  called: z.boolean(),
+  correct: z.boolean(),
+});
+export type Outcome = z.infer<typeof Outcome>;
+
+export const Figures = z.object({
+  n: z.number().int(),
+  toolMatch: Estimate.describe('ToolMatch accuracy'),
+  callDecision: Estimate.describe('called exactly when the label is a call'),
+  exactCall: Estimate.describe('ToolMatch over the samples whose label is a call (n = those samples)'),
+  neverCall: Estimate.describe('ToolMatch of a policy that never calls: the share of text labels'),
+  alwaysCall: Estimate.describe('call-decision accuracy of a policy that always calls: the share of call labels, and an upper bound on its ToolMatch'),
+});
+export type Figures = z.infer<typeof Figures>;
+
+export const EvalFigures = Figures.extend({
+  byKind: z.record(z.string(), Figures),
+  bySkill: z.record(z.string(), Figures),
+});
+export type EvalFigures = z.infer<typeof EvalFigures>;
+
+function figuresOf(rows: readonly Outcome[]): Figures {
+  const n = rows.length;
+  const calls = rows.filter((r) => r.expectsCall);
+  return {
+    n,
+    toolMatch: proportion(rows.filter((r) => r.correct).length, n),
+    callDecision: proportion(rows.filter((r) => r.called === r.expectsCall).length, n),
+    exactCall: proportion(calls.filter((r) => r.correct).length, calls.length),
+    neverCall: proportion(n - calls.length, n),
+    alwaysCall: proportion(calls.length, n),
+  };
+}
+
+function figuresBy(rows: readonly Outcome[], key: (r: Outcome) => string, order: readonly string[] = []): Record<string, Figures> {
+  const groups = groupBy(rows, key);
+  // known names in their schema order, then the rest sorted, so reports read the same every time
+  const names = [...order.filter((k) => groups.has(k)), ...[...groups.keys()].filter((k) => !order.includes(k)).sort()];
+  return Object.fromEntries(names.map((k) => [k, figuresOf(groups.get(k)!)]));
+}
+
+/** The stratum a sample is counted in: its primary skill, or its kind for samples made without skills. */
+export function skillOf(s: { kind: string; skills?: readonly string[] }): string {
+  return s.skills?.[0] ?? s.kind;
+}
+export const SKILL_ORDER: readonly string[] = [];
+
+export function evalFigures(rows: readonly Outcome[], skillOrder: readonly string[] = []): EvalFigures {
+  return { ...figuresOf(rows), byKind: figuresBy(rows, (r) => r.kind, SampleKind.options), bySkill: figuresBy(rows, (r) => r.skill, skillOrder) };
 }
 
 // ------------------------------------------------------------------------ label noise

@@ -4,7 +4,8 @@ import { VerifyVerdict } from '../roles/judge.ts';
 import { Variation } from '../roles/expander.ts';
 import { JglvAction } from './jglv.ts';
 import { Composition, Part } from './merge.ts';
-import { Accuracy, JglvScores, NoiseRate } from './metrics.ts';
+import { Accuracy, EvalFigures, JglvScores, NoiseRate } from './metrics.ts';
+import { Estimate } from './stats.ts';
 import { Ablations } from './config.ts';
 
 /**
@@ -78,6 +79,10 @@ export const EvalItemRecord = z.object({
   kind: z.string(),
   correct: z.boolean(),
   text: z.string(),
+  skill: z.string().optional().describe('the sample\'s primary skill (absent in runs made before skills)'),
+  expectsCall: z.boolean().optional().describe('the reference answer is a call'),
+  called: z.boolean().optional().describe('the policy answered with a call'),
+  cutOff: z.boolean().optional().describe('the answer reached max_new_tokens'),
 });
 export type EvalItemRecord = z.infer<typeof EvalItemRecord>;
 
@@ -90,6 +95,12 @@ export const RoundEval = z.object({
   type: z.literal('eval'),
   round: z.number().int().min(0).describe('0: after the warm-up, before any GRPO round'),
   test: Accuracy,
+  figures: EvalFigures.optional().describe('ToolMatch, call decision and exact-call accuracy with standard errors, overall, by kind and by skill, beside the trivial policies'),
+  baselines: z
+    .record(z.string(), z.number())
+    .optional()
+    .describe('the trivial policies on this split: "never call" (its ToolMatch) and "always call (at most)" (an upper bound on its ToolMatch)'),
+  cutOff: Estimate.optional().describe('share of test answers that reached max_new_tokens'),
   bfcl: BfclFigures.optional(),
   noise: NoiseRate.optional().describe('label noise of D_j (round >= 1)'),
   jglv: JglvScores.optional().describe('JGLV vs the hidden truth this round'),

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { RunConfig } from '../../protocols/config.ts';
 import { VARIANTS, type Variant } from '../../protocols/loop/config.ts';
 import type { RoundEval } from '../../protocols/loop/records.ts';
+import { formatCi, summarizeAblation, type AblationSummary } from '../../protocols/loop/ablation.ts';
 import { runLoop, type LoopResult, type StageEvent } from './driver.ts';
 import { accuracySeries, accuracySvg, roundEvals, writeReport } from './report.ts';
 import type { StageProgress } from './stages.ts';
@@ -55,6 +56,97 @@ export async function compareVariants(o: CompareOptions): Promise<VariantResult[
   store.writeText('accuracy.svg', accuracySvg(out.map((v) => accuracySeries(v.variant, v.evals))));
   store.writeText('ablation.md', ablationMarkdown(out));
   return out;
+}
+
+/**
+ * The ablation over seeds: the comparison above once per seed, each seed in its own
+ * folder (`seed-<i>/<variant>`), then every variant's last-round figures summarised as
+ * mean ± 95 % interval over seeds, paired with the static baseline seed by seed.
+ */
+export type SeedsOptions = Omit<CompareOptions, 'progress'> & {
+  seeds: string[];
+  progress?: (seed: string, variant: Variant) => ReturnType<NonNullable<CompareOptions['progress']>>;
+};
+
+export type SeedsResult = { seeds: { seed: string; rows: VariantResult[] }[]; summary: AblationSummary; complete: boolean };
+
+/** N random seeds derived from a base seed: `<base>-<first>` … `<base>-<first+N-1>`. */
+export function seedList(base: string, n: number, first = 1): string[] {
+  return Array.from({ length: n }, (_, i) => `${base}-${first + i}`);
+}
+
+export async function ablateSeeds(o: SeedsOptions): Promise<SeedsResult> {
+  mkdirSync(o.dir, { recursive: true });
+  const done: { seed: string; rows: VariantResult[] }[] = [];
+  for (const [i, seed] of o.seeds.entries()) {
+    if (o.signal?.aborted) break;
+    const { progress, seeds: _seeds, ...rest } = o;
+    const rows = await compareVariants({
+      ...rest,
+      dir: join(o.dir, `seed-${i + 1}`),
+      config: { ...o.config, seed },
+      ...(progress ? { progress: (v: Variant) => progress(seed, v) } : {}),
+    });
+    done.push({ seed, rows });
+  }
+  const runs = new Map<string, Map<string, RoundEval[]>>();
+  for (const v of o.variants) runs.set(v, new Map());
+  for (const { seed, rows } of done) for (const r of rows) if (r.result.status === 'done') runs.get(r.variant)!.set(seed, r.evals);
+  const summary = summarizeAblation(o.seeds, runs);
+  const complete = done.length === o.seeds.length && done.every((d) => d.rows.length === o.variants.length && d.rows.every((r) => r.result.status === 'done'));
+  const store = new RunStore(o.dir);
+  store.writeJson('ablation.json', summary);
+  store.writeText('ablation.md', seedsMarkdown(summary, done));
+  return { seeds: done, summary, complete };
+}
+
+/** Final accuracy per variant over seeds, its paired difference to static, exact-call accuracy and JGLV detection. */
+export function seedsText(s: AblationSummary): string {
+  const head = ['variant', 'seeds', 'final % (95% CI)', `Δ vs ${s.reference ?? '–'}`, 'Δ CI', 'exact call %', 'call decision %', 'JGLV det. recall', 'det. precision'];
+  const body = s.variants.map((v) => [
+    v.variant,
+    String(v.seeds),
+    formatCi(v.accuracy),
+    v.vsReference ? formatCi(v.vsReference, true) : '',
+    v.vsReference && v.vsReference.lo !== null ? `[${(100 * v.vsReference.lo).toFixed(1)}, ${(100 * v.vsReference.hi!).toFixed(1)}]` : '',
+    formatCi(v.exactCall),
+    formatCi(v.callDecision),
+    formatCi(v.detectionRecall),
+    formatCi(v.detectionPrecision),
+  ]);
+  const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ');
+  const floor = s.neverCall ? `never-call policy on the same test splits: ${formatCi(s.neverCall)} %` : '';
+  return [line(head), ...body.map(line), floor].filter(Boolean).join('\n');
+}
+
+function seedsMarkdown(s: AblationSummary, done: { seed: string; rows: VariantResult[] }[]): string {
+  const lines = [
+    `# Ablation over ${s.seeds.length} seeds (ToolMatch on the held-out test split, %)`,
+    '',
+    'Mean ± half-width of the 95 % t-interval over seeds; Δ is the paired difference to the static baseline, seed by seed.',
+    '',
+    '```',
+    seedsText(s),
+    '```',
+    '',
+    '## Per seed (last round)',
+    '',
+    `| seed | ${s.variants.map((v) => v.variant).join(' | ')} | never call |`,
+    `|---|${s.variants.map(() => '---').join('|')}|---|`,
+    ...s.seeds.map((seed) => {
+      const cell = (v: (typeof s.variants)[number]) => {
+        const f = v.perSeed.find((p) => p.seed === seed);
+        return f ? `${(100 * f.accuracy).toFixed(1)}${f.se !== null ? ` ± ${(100 * f.se).toFixed(1)}` : ''}` : '–';
+      };
+      const floor = s.variants.flatMap((v) => v.perSeed).find((p) => p.seed === seed)?.neverCall;
+      return `| ${seed} | ${s.variants.map(cell).join(' | ')} | ${floor != null ? (100 * floor).toFixed(1) : '–'} |`;
+    }),
+    '',
+    `Run folders: ${done.map((d, i) => `seed-${i + 1} (${d.seed})`).join(', ')}.`,
+    '',
+  ];
+  return lines.join('\n');
 }
 
 const pct = (x: number | undefined) => (x === undefined ? '–' : (100 * x).toFixed(1));

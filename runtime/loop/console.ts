@@ -1,6 +1,8 @@
 import { RunConfig } from '../../protocols/config.ts';
 import type { Ablations } from '../../protocols/loop/config.ts';
 import type { RoundEval } from '../../protocols/loop/records.ts';
+import { formatCi } from '../../protocols/loop/ablation.ts';
+import { meanCi, pairedDiff } from '../../protocols/loop/stats.ts';
 import { UsageError } from '../cli/command.ts';
 import { readConfigFile } from '../cli/config-file.ts';
 import { bold, dim, Progress } from '../cli/style.ts';
@@ -93,4 +95,59 @@ export function roundsTable(columns: { name: string; evals: RoundEval[] }[]): st
   const head = `round  ${columns.map((c) => c.name.padStart(w)).join('  ')}`;
   const rows = rounds.map((r) => `${String(r).padStart(5)}  ${columns.map((c) => pct(c.evals.find((e) => e.round === r)?.test.accuracy).padStart(w)).join('  ')}`);
   return [head, ...rows].join('\n');
+}
+
+type SeedColumn = { name: string; bySeed: Map<string, RoundEval[]> };
+
+/**
+ * Accuracy per round over seeds: each column's mean ± 95 % half-width, the paired
+ * difference of the first column to the second, and the never-call floor of the splits.
+ */
+export function seedRoundsTable(columns: SeedColumn[]): string {
+  const seeds = [...new Set(columns.flatMap((c) => [...c.bySeed.keys()]))];
+  const rounds = [...new Set(columns.flatMap((c) => [...c.bySeed.values()].flatMap((e) => e.map((x) => x.round))))].sort((a, b) => a - b);
+  const at = (c: SeedColumn, seed: string, r: number) => c.bySeed.get(seed)?.find((e) => e.round === r);
+  const cells = (r: number): string[] => {
+    const out = columns.map((c) => formatCi(meanCiOf(seeds.map((s) => at(c, s, r)?.test.accuracy))));
+    if (columns.length >= 2) {
+      const paired = seeds.filter((s) => at(columns[0]!, s, r) && at(columns[1]!, s, r));
+      out.push(paired.length ? formatCi(pairedDiff(paired.map((s) => at(columns[0]!, s, r)!.test.accuracy), paired.map((s) => at(columns[1]!, s, r)!.test.accuracy)), true) : '–');
+    }
+    out.push(formatCi(meanCiOf(seeds.map((s) => at(columns[0]!, s, r)?.figures?.neverCall.value))));
+    return out;
+  };
+  const head = ['round', ...columns.map((c) => c.name), ...(columns.length >= 2 ? [`${columns[0]!.name} − ${columns[1]!.name}`] : []), 'never call'];
+  const body = rounds.map((r) => [String(r), ...cells(r)]);
+  return alignTable(head, body);
+}
+
+/** Last-round ToolMatch per skill, mean over seeds, for each column. */
+export function seedSkillTable(columns: SeedColumn[]): string {
+  const seeds = [...new Set(columns.flatMap((c) => [...c.bySeed.keys()]))];
+  const lastOf = (c: SeedColumn, s: string) => c.bySeed.get(s)?.at(-1)?.figures;
+  const skills = [...new Set(columns.flatMap((c) => seeds.flatMap((s) => Object.keys(lastOf(c, s)?.bySkill ?? {}))))];
+  const head = ['skill', 'n/seed', ...columns.flatMap((c) => [`${c.name} ToolMatch`, `${c.name} exact call`]), 'never call'];
+  const body = skills.map((k) => {
+    const n = meanCiOf(seeds.map((s) => lastOf(columns[0]!, s)?.bySkill[k]?.n));
+    return [
+      k,
+      n.n ? n.mean.toFixed(0) : '–',
+      ...columns.flatMap((c) => [
+        formatCi(meanCiOf(seeds.map((s) => lastOf(c, s)?.bySkill[k]?.toolMatch.value))),
+        formatCi(meanCiOf(seeds.map((s) => { const f = lastOf(c, s)?.bySkill[k]; return f && f.exactCall.n ? f.exactCall.value : undefined; }))),
+      ]),
+      formatCi(meanCiOf(seeds.map((s) => lastOf(columns[0]!, s)?.bySkill[k]?.neverCall.value))),
+    ];
+  });
+  return alignTable(head, body);
+}
+
+function meanCiOf(xs: (number | undefined)[]) {
+  return meanCi(xs.filter((x): x is number => x !== undefined));
+}
+
+function alignTable(head: string[], body: string[][]): string {
+  const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ');
+  return [line(head), ...body.map(line)].join('\n');
 }

@@ -41,6 +41,9 @@ export const DEMO_PRESET = {
   },
 } as const;
 
+/** Seeds the demo runs loop and static on: one seed's gap is not a result (issue 12). */
+export const DEMO_SEEDS = 3;
+
 export function demoConfig(): RunConfig {
   return RunConfig.parse(DEMO_PRESET);
 }

@@ -2,6 +2,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { VerifyVerdict } from '../../protocols/roles/judge.ts';
 import { RoundEval, type Manifest } from '../../protocols/loop/records.ts';
 import type { Composition } from '../../protocols/loop/merge.ts';
+import type { Estimate } from '../../protocols/loop/stats.ts';
 import { RunStore } from './store.ts';
 
 /**
@@ -25,6 +26,8 @@ export function roundEvals(store: RunStore): RoundEval[] {
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 const pct = (x: number | null | undefined, digits = 1) => (x === null || x === undefined ? '–' : `${(100 * x).toFixed(digits)}%`);
+/** A proportion ± its standard error, in points. */
+const pm = (e: Estimate) => (e.n ? `${(100 * e.value).toFixed(1)} ± ${(100 * e.se).toFixed(1)}` : '–');
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#17becf'];
 
 /** A line chart of accuracy (0..1) per round, one line per series. */
@@ -118,6 +121,30 @@ function table(head: string[], rows: (string | number)[][]): string {
   return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 }
 
+/**
+ * One round as the `--json` outputs give it: ToolMatch with its standard error, the call
+ * decision and exact-call accuracies, the trivial policies, and BFCL when it ran.
+ */
+export function roundJson(e: RoundEval) {
+  const f = e.figures;
+  return {
+    round: e.round,
+    accuracy: e.test.accuracy,
+    n: e.test.n,
+    ...(f
+      ? {
+          se: f.toolMatch.se,
+          callDecision: { accuracy: f.callDecision.value, se: f.callDecision.se },
+          exactCall: { accuracy: f.exactCall.value, se: f.exactCall.se, n: f.exactCall.n },
+          baselines: { neverCall: f.neverCall.value, alwaysCallAtMost: f.alwaysCall.value },
+          bySkill: Object.fromEntries(Object.entries(f.bySkill).map(([k, v]) => [k, { n: v.n, accuracy: v.toolMatch.value, se: v.toolMatch.se }])),
+        }
+      : {}),
+    ...(e.cutOff ? { cutOff: e.cutOff.value } : {}),
+    ...(e.bfcl ? { bfcl: e.bfcl } : {}),
+  };
+}
+
 /** Accuracy per round as a series. */
 export function accuracySeries(name: string, evals: RoundEval[]): Series {
   return { name, points: evals.map((e) => ({ round: e.round, value: e.test.accuracy })) };
@@ -139,6 +166,31 @@ export function reportMarkdown(manifest: Manifest, evals: RoundEval[], others: {
     ),
     '',
   );
+  const fig = evals.filter((e) => e.figures);
+  if (fig.length) {
+    lines.push(
+      '### What the accuracy is made of',
+      '',
+      `Percentages ± one standard error. Call decision: called exactly when the reference is a call. Exact call: ToolMatch over the ${fig.at(-1)!.figures!.exactCall.n} samples whose reference is a call. Never call is the ToolMatch of a policy that never calls; always call is an upper bound on the ToolMatch of one that always does.`,
+      '',
+      table(
+        ['round', 'ToolMatch', 'call decision', 'exact call', 'never call', 'always call (≤)', 'cut off'],
+        fig.map((e) => {
+          const f = e.figures!;
+          return [e.round, pm(f.toolMatch), pm(f.callDecision), pm(f.exactCall), pct(f.neverCall.value), pct(f.alwaysCall.value), e.cutOff ? pct(e.cutOff.value) : '–'];
+        }),
+      ),
+      '',
+    );
+    const last = fig.at(-1)!;
+    const first = fig[0]!;
+    const rowsOf = (by: 'bySkill' | 'byKind') =>
+      Object.entries(last.figures![by]).map(([name, f]) => {
+        const f0 = first.figures![by][name];
+        return [name, f.n, f0 ? pm(f0.toolMatch) : '–', pm(f.toolMatch), pm(f.exactCall), pct(f.neverCall.value)];
+      });
+    lines.push(`### By skill (round ${first.round} → round ${last.round})`, '', table(['skill', 'n', `ToolMatch r${first.round}`, `ToolMatch r${last.round}`, 'exact call', 'never call'], rowsOf('bySkill')), '');
+  }
   const kinds = [...new Set(evals.flatMap((e) => Object.keys(e.test.byKind)))];
   if (kinds.length) {
     lines.push('### By sample kind', '', table(['round', ...kinds], evals.map((e) => [e.round, ...kinds.map((k) => (e.test.byKind[k] ? `${pct(e.test.byKind[k]!.accuracy, 0)} (${e.test.byKind[k]!.n})` : '–'))])), '');

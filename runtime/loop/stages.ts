@@ -4,9 +4,11 @@ import { z } from 'zod';
 import type { RunConfig } from '../../protocols/config.ts';
 import { isInfrastructureError, LooptoolError } from '../../protocols/errors.ts';
 import type { Ablations } from '../../protocols/loop/config.ts';
-import { seededOrder, initialRound, mergeRound, staticRound, Composition, type Placed } from '../../protocols/loop/merge.ts';
+import { seededOrder, initialRound, mergeRound, staticRound, staticPoolNeed, Composition, type Placed } from '../../protocols/loop/merge.ts';
 import { ACTION_OF, applyVerdict, decided, majorityVerdict } from '../../protocols/loop/jglv.ts';
-import { accuracy, jglvScores, labelNoiseRate, trueVerdict } from '../../protocols/loop/metrics.ts';
+import { accuracy, evalFigures, SKILL_ORDER, skillOf, jglvScores, labelNoiseRate, trueVerdict } from '../../protocols/loop/metrics.ts';
+import { proportion } from '../../protocols/loop/stats.ts';
+import { stratifiedTake } from '../../protocols/loop/split.ts';
 import {
   EvalItemRecord,
   ExpansionRecord,
@@ -224,6 +226,7 @@ export class LoopStages {
         cpSync(base.path(f), this.store.path(f));
       }
       const pool = this.pool().length;
+      this.checkStaticPool();
       return this.finish(0, 'seeding', t0, ['round-0/pool.jsonl', 'round-0/test.jsonl', 'round-1/data.jsonl', 'round-1/composition.json'], { pool, test: this.test().length, base: 1 });
     }
     const loop = this.loop;
@@ -247,7 +250,7 @@ export class LoopStages {
         message: `seeding stopped after ${summary.finished}/${summary.dialogues} dialogues${summary.unavailable ? ` (not attempted: ${summary.unavailable}); resume the run when the endpoint is back` : ''}`,
       });
     const all = readJsonl(seedFiles(this.store.dir).samples, Sample).records.filter((s) => !s.masked);
-    const { pool, test } = splitSeed(all, loop.eval.testSize, this.seed('split'));
+    const { pool, test } = loop.eval.split === 'pool' ? splitSeed(all, loop.eval.testSize, this.seed('split')) : { pool: all, test: await this.testStream(toolPool) };
     if (pool.length === 0) throw new LooptoolError({ code: 'internal', message: `seeding produced ${all.length} usable samples, all taken by the test split (eval.testSize ${loop.eval.testSize}); simulate more dialogues (loop.seedDialogues)` });
     const ordered = seededOrder(pool, this.seed('pool'));
     this.store.write('round-0/pool.jsonl', ordered.map((sample) => ({ type: 'sample', sample })));
@@ -255,6 +258,7 @@ export class LoopStages {
     const d1 = initialRound(ordered, loop.budget);
     this.store.write('round-1/data.jsonl', d1.samples.map((p) => ({ type: 'sample', part: p.part, sample: p.sample })));
     this.store.writeJson('round-1/composition.json', d1.composition);
+    this.checkStaticPool();
     return this.finish(0, 'seeding', t0, ['round-0/pool.jsonl', 'round-0/test.jsonl', 'round-1/data.jsonl', 'round-1/composition.json'], {
       dialogues: summary.dialogues,
       accepted: summary.accepted,
@@ -263,6 +267,37 @@ export class LoopStages {
       test: test.length,
       noisy: labelNoiseRate(ordered).noisy,
     });
+  }
+
+  /**
+   * The test split as its own stream (loop.eval.split "stream"): dialogues simulated with
+   * their own seed over the same tool sets, in `test-stream/` of the run directory (so an
+   * interrupted stream resumes like the seed stream), stratified by skill to testSize.
+   * Nothing of it is ever trained on, and no setting is chosen by looking at it.
+   */
+  private async testStream(toolPool: ToolSpec[][] | undefined): Promise<Sample[]> {
+    const e = this.loop.eval;
+    const config: RunConfig = { ...this.d.config, seed: this.seed('test-stream') };
+    const turns = config.seeding.targetTurns ?? config.sim.planner.targetTurns;
+    const dialogues = e.testDialogues || Math.ceil((1.4 * e.testSize) / turns);
+    const runDir = this.store.path('test-stream');
+    const summary = await runSeed({
+      ...(toolPool ? { toolPool } : {}),
+      node: this.d.node,
+      runDir,
+      config,
+      dialogues,
+      concurrency: this.loop.concurrency,
+      signal: this.d.signal,
+      onProgress: (p) => this.progress('seeding', 0, p.finished, p.total, `test stream, accepted ${p.accepted}`),
+    });
+    if (!summary.complete)
+      throw new LooptoolError({
+        code: summary.unavailable ? 'unavailable' : 'internal',
+        message: `the test stream stopped after ${summary.finished}/${summary.dialogues} dialogues${summary.unavailable ? ` (not attempted: ${summary.unavailable}); resume the run when the endpoint is back` : ''}`,
+      });
+    const samples = readJsonl(seedFiles(runDir).samples, Sample).records.filter((s) => !s.masked);
+    return stratifiedTake(samples, e.testSize, skillOf, this.seed('test-split'));
   }
 
   /** `n` tool sets from the API designer, once per run (kept in round-0/toolsets.jsonl). */
@@ -279,6 +314,24 @@ export class LoopStages {
     for (let i = 0; i < n; i++) sets.push((await this.call(ApiDesignerContract, 'design', { seed: this.seed('toolset', i), count, ...(constraints ? { constraints } : {}) })).tools);
     this.store.write(rel, sets.map((tools, index) => ({ type: 'toolset', index, tools })));
     return sets;
+  }
+
+  /** The head of the seed pool the warm-up trains on (none when it is off). */
+  private warmupSamples(pool: Sample[]): Sample[] {
+    const w = this.loop.warmup;
+    return w.enabled ? pool.slice(0, Math.max(1, Math.round(pool.length * w.share))) : [];
+  }
+
+  /** The static baseline never reuses seed data: refuse at once a pool too small for every round. */
+  private checkStaticPool(): void {
+    if (!this.d.ablations.static) return;
+    const need = staticPoolNeed(this.loop.budget, this.d.config.loop.rounds);
+    const have = this.pool().length;
+    if (have < need)
+      throw new LooptoolError({
+        code: 'invalid_input',
+        message: `the static baseline needs ${need} fresh seed samples (loop.budget ${this.loop.budget} × ${this.d.config.loop.rounds} rounds), the seed pool holds ${have}; simulate more seed dialogues (loop.seedDialogues) or lower loop.budget`,
+      });
   }
 
   private baseStore(): RunStore {
@@ -304,8 +357,7 @@ export class LoopStages {
       return this.finish(0, 'warmup', t0, ['round-0/train.json'], { skipped: 1 }, null);
     }
     await this.policy.ensure(null);
-    const pool = this.pool();
-    const samples = pool.slice(0, Math.max(1, Math.round(pool.length * w.share)));
+    const samples = this.warmupSamples(this.pool());
     this.progress('warmup', 0, 0, w.epochs, `${samples.length} samples`);
     const out = await this.watchTrainer('warmup', 0, () =>
       this.policy
@@ -461,15 +513,28 @@ export class LoopStages {
     });
   }
 
-  /** The failed samples that seed EDDE, with the wrong prediction and the judge's analysis. */
+  /**
+   * The samples EDDE expands: the error seeds (PRED_WRONG with their label, and LABEL_WRONG
+   * with the label JGLV corrected), each with the policy's answer and the judge's analysis.
+   * The random-expansion control draws as many samples of D_j at random instead, so that it
+   * differs from the loop only in which samples are expanded.
+   */
   private errorSeedsOf(j: number): { sample: Sample; prediction: ProbeRecord['prediction']; analysis: string }[] {
     const byId = new Map(this.data(j).map((p) => [p.sample.id, p.sample]));
     const probes = new Map(this.probes(j).map((p) => [p.id, p]));
-    if (!this.d.ablations.jglv)
-      return [...probes.values()].filter((p) => !p.mastered).map((p) => ({ sample: byId.get(p.id)!, prediction: p.prediction, analysis: '' }));
-    return this.verdicts(j)
-      .filter((v) => v.verdict === 'PRED_WRONG')
-      .map((v) => ({ sample: byId.get(v.id)!, prediction: probes.get(v.id)!.prediction, analysis: v.analysis }));
+    const seeds = !this.d.ablations.jglv
+      ? [...probes.values()].filter((p) => !p.mastered).map((p) => ({ sample: byId.get(p.id)!, prediction: p.prediction, analysis: '' }))
+      : this.verdicts(j)
+          .filter((v) => v.verdict === 'PRED_WRONG' || v.verdict === 'LABEL_WRONG')
+          .map((v) => {
+            const sample = byId.get(v.id)!;
+            const prediction = probes.get(v.id)!.prediction;
+            return { sample: v.verdict === 'LABEL_WRONG' ? applyVerdict(sample, 'LABEL_WRONG', prediction, j)! : sample, prediction, analysis: v.analysis };
+          });
+    if (!this.d.ablations.randomExpansion) return seeds;
+    return seededOrder([...byId.values()], this.seed('random-expansion', j))
+      .slice(0, seeds.length)
+      .map((sample) => ({ sample, prediction: probes.get(sample.id)?.prediction ?? sample.label, analysis: '' }));
   }
 
   private async expanding(j: number): Promise<StageSummary> {
@@ -547,7 +612,12 @@ export class LoopStages {
     let samples: Placed[];
     let composition: Composition;
     if (this.d.ablations.static) {
-      ({ samples, composition } = staticRound(pool, this.loop.budget, next));
+      try {
+        ({ samples, composition } = staticRound(pool, this.loop.budget, next));
+      } catch (err) {
+        if (err instanceof RangeError) throw new LooptoolError({ code: 'invalid_input', message: `${err.message}; simulate more seed dialogues (loop.seedDialogues) or lower loop.budget` });
+        throw err;
+      }
     } else {
       const data = this.data(j);
       const byId = new Map(data.map((p) => [p.sample.id, p.sample]));
@@ -574,7 +644,8 @@ export class LoopStages {
       const expansions = this.expansions(j)
         .filter((e) => e.accepted && e.sample)
         .map((e) => e.sample!);
-      const used = new Set<string>();
+      // Seed-new is seed data the policy has never trained on: not in any D_i, nor in the warm-up.
+      const used = new Set<string>(this.warmupSamples(pool).map((s) => s.id));
       for (let i = 1; i <= j; i++) for (const p of this.data(i)) used.add(p.sample.id);
       const unusedSeed = pool.filter((s) => !used.has(s.id));
       const m = mergeRound({
@@ -587,6 +658,7 @@ export class LoopStages {
         candidates,
         unusedSeed,
         hppl: this.d.ablations.hppl,
+        hpplOver: this.loop.hpplOver,
         seed: this.d.config.seed,
       });
       samples = m.samples;
@@ -613,12 +685,37 @@ export class LoopStages {
     const useTruth = this.loop.eval.useTruth;
     const test = this.test().map((s) => (useTruth && s.truth ? { ...s, label: s.truth.label } : s));
     const got = await this.probeAll(j, 'eval', test, this.loop.eval.max_new_tokens);
+    const maxTokens = this.loop.eval.max_new_tokens;
     const items: EvalItemRecord[] = test.map((s) => {
       const p = got.get(s.id)!;
-      return { type: 'eval_item', round: j, split: 'test', id: s.id, kind: s.kind, correct: p.mastered, text: p.text };
+      return {
+        type: 'eval_item',
+        round: j,
+        split: 'test',
+        id: s.id,
+        kind: s.kind,
+        skill: skillOf(s),
+        expectsCall: s.label.type === 'calls',
+        called: p.prediction.type === 'calls',
+        cutOff: p.tokens >= maxTokens,
+        correct: p.mastered,
+        text: p.text,
+      };
     });
     const bfcl = this.loop.eval.bfcl ? await evalBfcl(this.call, this.loop.eval.bfcl, `${this.run}.r${j}.bfcl`) : undefined;
-    const summary: RoundEval = { type: 'eval', round: j, test: accuracy(items), ...(bfcl ? { bfcl } : {}) };
+    const figures = evalFigures(
+      items.map((i) => ({ kind: i.kind, skill: i.skill!, expectsCall: i.expectsCall!, called: i.called!, correct: i.correct })),
+      SKILL_ORDER,
+    );
+    const summary: RoundEval = {
+      type: 'eval',
+      round: j,
+      test: accuracy(items),
+      figures,
+      baselines: { 'never call': figures.neverCall.value, 'always call (at most)': figures.alwaysCall.value },
+      cutOff: proportion(items.filter((i) => i.cutOff).length, items.length),
+      ...(bfcl ? { bfcl } : {}),
+    };
     if (j >= 1) {
       const data = this.data(j);
       summary.noise = labelNoiseRate(data.map((p) => p.sample));

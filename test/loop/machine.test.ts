@@ -42,7 +42,7 @@ test('the loop visits every stage of every round in order, under each ablation',
   }
   const full = await runMachine(VARIANTS.full, 1);
   assert.deepEqual(full.calls.slice(3), ['training@1', 'probing@1', 'verifying@1', 'expanding@1', 'merging@1', 'evaluating@1']);
-  const both = await runMachine({ jglv: false, edde: false, hppl: true, static: false }, 1);
+  const both = await runMachine({ jglv: false, edde: false, hppl: true, static: false, randomExpansion: false }, 1);
   assert.deepEqual(both.calls.slice(3), ['training@1', 'probing@1', 'merging@1', 'evaluating@1']);
   const zero = await runMachine(VARIANTS.full, 0);
   assert.deepEqual(zero.calls, ['seeding@0', 'warmup@0', 'baseline@0']);

@@ -282,14 +282,15 @@ test('merge invariants hold for any input sizes (property)', () => {
   );
 });
 
-test('D_1 takes the head of the seed pool; the static baseline walks through the pool, wrapping', () => {
+test('D_1 takes the head of the seed pool; the static baseline walks through fresh windows and never wraps', () => {
   const pool = Array.from({ length: 10 }, (_, i) => sample(`p${i}`, `P${i}`));
   const d1 = initialRound(pool, 4);
   assert.deepEqual(d1.samples.map((p) => p.sample.id), ['p0', 'p1', 'p2', 'p3']);
   assert.deepEqual(d1.used, ['p0', 'p1', 'p2', 'p3']);
   assert.deepEqual(staticRound(pool, 4, 1).samples.map((p) => p.sample.id), ['p0', 'p1', 'p2', 'p3']);
-  assert.deepEqual(staticRound(pool, 4, 3).samples.map((p) => p.sample.id), ['p8', 'p9', 'p0', 'p1']);
-  assert.equal(staticRound([], 4, 1).composition.shortfall, 4);
+  assert.deepEqual(staticRound(pool, 4, 2).samples.map((p) => p.sample.id), ['p4', 'p5', 'p6', 'p7']);
+  assert.throws(() => staticRound(pool, 4, 3), /needs 12 fresh seed samples for D_3 .* holds 10/);
+  assert.throws(() => staticRound([], 4, 1), /needs 4 fresh seed samples/);
   assert.deepEqual(
     roundRobinByParent([
       sample('x1', 'a', { provenance: { source: 'expansion', round: 1, parent: 'A' } }),
@@ -312,7 +313,7 @@ test('loop config: {} is the embedded default; bad values name the field', () =>
   assert.ok(paths.includes('budget'));
   assert.ok(paths.includes('ablations.hppl'));
   assert.equal(variantOf(VARIANTS['no-edde']), 'no-edde');
-  assert.equal(variantOf({ jglv: false, edde: false, hppl: true, static: false }), 'custom');
+  assert.equal(variantOf({ jglv: false, edde: false, hppl: true, static: false, randomExpansion: false }), 'custom');
   assert.equal(RunConfig.parse({}).loop.rounds, c.rounds);
 });
 

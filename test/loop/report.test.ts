@@ -10,7 +10,7 @@ const manifest: Manifest = {
   created: '',
   updated: '',
   variant: 'full',
-  ablations: { jglv: true, edde: true, hppl: true, static: false },
+  ablations: { jglv: true, edde: true, hppl: true, static: false, randomExpansion: false },
   rounds: 2,
   status: 'done',
   stages: [],

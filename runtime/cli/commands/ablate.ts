@@ -4,7 +4,8 @@ import { parseFlags } from '../args.ts';
 import { bold } from '../style.ts';
 import { VARIANTS, type Variant } from '../../../protocols/loop/config.ts';
 import { newRunId, runsRoot } from '../../rundir.ts';
-import { ablationText, compareVariants } from '../../loop/ablate.ts';
+import { ablateSeeds, ablationText, compareVariants, seedList, seedsText } from '../../loop/ablate.ts';
+import { roundJson } from '../../loop/report.ts';
 import { CONFIG_FLAGS, configFromFlags, consoleProgress } from '../../loop/console.ts';
 import { interruptOnSignals } from '../interrupt.ts';
 
@@ -12,14 +13,19 @@ const ALL = Object.keys(VARIANTS) as Variant[];
 
 export default defineCommand({
   name: 'ablate',
-  summary: 'full, no-JGLV, no-EDDE, no-HPPL and static on the same seed data; prints the ablation table',
-  usage: `ablate [--config FILE] [--rounds N] [--seed S] [--variants ${ALL.join(',')}] [--out runs/<id>] [--nats URL] [--quiet] [--json]`,
+  summary: 'full, no-JGLV, no-EDDE, no-HPPL, random-expansion and static on the same seed data; with --seeds N, mean ± 95% CI over seeds',
+  usage: `ablate [--config FILE] [--rounds N] [--seed S] [--seeds N [--first-seed K]] [--variants ${ALL.join(',')}] [--out runs/<id>] [--nats URL] [--quiet] [--json]
+  --seeds N        run every variant on N seeds (<seed>-K … <seed>-(K+N-1)) and report mean ± 95% CI over them,
+                   each variant's paired difference to static, and (--json) the raw per-seed figures
+  --first-seed K   first seed index (default 1): pick seeds you have never used before reading a result`,
   async run(argv) {
     const { values } = parseFlags(argv, {
       config: CONFIG_FLAGS.config,
       rounds: CONFIG_FLAGS.rounds,
       seed: CONFIG_FLAGS.seed,
       variants: { type: 'string' },
+      seeds: { type: 'string' },
+      'first-seed': { type: 'string' },
       out: { type: 'string' },
       nats: { type: 'string' },
       quiet: { type: 'boolean', default: false },
@@ -30,7 +36,47 @@ export default defineCommand({
     if (new Set(variants).size !== variants.length) throw new UsageError('--variants lists a variant twice');
     const config = configFromFlags(values);
     const dir = resolve(values.out ?? `${runsRoot()}/${newRunId('ablate')}`);
+    const count = (flag: string, raw: string | undefined, min: number): number | undefined => {
+      if (raw === undefined) return undefined;
+      const n = Number(raw);
+      if (!Number.isInteger(n) || n < min) throw new UsageError(`--${flag} must be an integer >= ${min}, got "${raw}"`);
+      return n;
+    };
+    const nSeeds = count('seeds', values.seeds, 1);
+    const firstSeed = count('first-seed', values['first-seed'], 0);
+    if (firstSeed !== undefined && nSeeds === undefined) throw new UsageError('--first-seed needs --seeds N');
     const interrupt = interruptOnSignals();
+    if (nSeeds !== undefined) {
+      try {
+        const seeds = seedList(config.seed, nSeeds, firstSeed ?? 1);
+        const r = await ablateSeeds({
+          dir,
+          config,
+          seeds,
+          variants: variants as Variant[],
+          nats: values.nats,
+          signal: interrupt.signal,
+          progress: (seed, v) => consoleProgress(`${seed} ${v}`, values.quiet || values.json),
+        });
+        if (values.json)
+          console.log(
+            JSON.stringify({
+              dir,
+              complete: r.complete,
+              summary: r.summary,
+              runs: r.seeds.map((d) => ({ seed: d.seed, variants: d.rows.map((x) => ({ variant: x.variant, status: x.result.status, rounds: x.evals.map(roundJson) })) })),
+            }),
+          );
+        else {
+          console.log(seedsText(r.summary));
+          console.log(bold(r.complete ? `table in ${relative(process.cwd(), dir)}/ablation.md, figures in ablation.json` : `incomplete; run the same command with --out ${relative(process.cwd(), dir)} to continue`));
+        }
+        if (interrupt.signal.aborted) return EXIT.interrupted;
+        return r.complete ? EXIT.ok : EXIT.failed;
+      } finally {
+        interrupt.dispose();
+      }
+    }
     try {
       const rows = await compareVariants({
         dir,
@@ -42,7 +88,7 @@ export default defineCommand({
       });
       const ok = rows.length === variants.length && rows.every((r) => r.result.status === 'done');
       if (values.json)
-        console.log(JSON.stringify({ dir, complete: ok, variants: rows.map((r) => ({ variant: r.variant, status: r.result.status, accuracy: r.evals.map((e) => ({ round: e.round, accuracy: e.test.accuracy })) })) }));
+        console.log(JSON.stringify({ dir, complete: ok, variants: rows.map((r) => ({ variant: r.variant, status: r.result.status, rounds: r.evals.map(roundJson) })) }));
       else {
         console.log(ablationText(rows));
         console.log(bold(ok ? `table and chart in ${relative(process.cwd(), dir)}/ablation.md` : `incomplete; run the same command with --out ${relative(process.cwd(), dir)} to continue`));

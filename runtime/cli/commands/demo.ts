@@ -1,55 +1,75 @@
 import { relative, resolve } from 'node:path';
-import { defineCommand, EXIT } from '../command.ts';
+import { defineCommand, EXIT, UsageError } from '../command.ts';
 import { parseFlags } from '../args.ts';
 import { bold, dim } from '../style.ts';
 import { newRunId, runsRoot } from '../../rundir.ts';
 import { runLabel } from '../../live-runs.ts';
-import { compareVariants } from '../../loop/ablate.ts';
-import { CONFIG_FLAGS, configFromFlags, consoleProgress, roundsTable } from '../../loop/console.ts';
-import { demoConfig } from '../../loop/preset.ts';
+import { ablateSeeds, seedList, seedsText } from '../../loop/ablate.ts';
+import { CONFIG_FLAGS, configFromFlags, consoleProgress, seedRoundsTable, seedSkillTable } from '../../loop/console.ts';
+import { DEMO_SEEDS, demoConfig } from '../../loop/preset.ts';
 import { interruptOnSignals } from '../interrupt.ts';
 
 /**
- * `npm run demo`: the closed loop on the embedded default (sim brains, the tiny policy on
+ * `npm run demo`: the closed loop on the embedded default (sim brains, the nano policy on
  * the CPU, an embedded NATS server), beside the static baseline trained on the same seed
- * data with the same compute: the small-scale counterpart of the paper's iteration curve.
+ * data with the same compute, on several seeds: the small-scale counterpart of the
+ * paper's iteration curve, read with its uncertainty and its trivial baselines.
  */
 export default defineCommand({
   name: 'demo',
-  summary: 'the closed loop vs the static baseline on the embedded default (sim world, tiny policy, CPU); accuracy per round',
-  usage: 'demo [--rounds N] [--seed S] [--config FILE] [--out runs/<id>] [--quiet]',
+  summary: 'the closed loop vs the static baseline on the embedded default (sim world, nano policy, CPU) over several seeds; accuracy per round with 95% CIs',
+  usage: `demo [--seeds N] [--rounds N] [--seed S] [--config FILE] [--out runs/<id>] [--quiet]
+  --seeds N   seeds to run loop and static on (default ${DEMO_SEEDS}); one seed's gap is not a result`,
   async run(argv) {
-    const { values } = parseFlags(argv, { rounds: CONFIG_FLAGS.rounds, seed: CONFIG_FLAGS.seed, config: CONFIG_FLAGS.config, out: { type: 'string' }, quiet: { type: 'boolean', default: false } });
+    const { values } = parseFlags(argv, {
+      rounds: CONFIG_FLAGS.rounds,
+      seed: CONFIG_FLAGS.seed,
+      config: CONFIG_FLAGS.config,
+      seeds: { type: 'string' },
+      out: { type: 'string' },
+      quiet: { type: 'boolean', default: false },
+    });
+    const nSeeds = values.seeds === undefined ? DEMO_SEEDS : Number(values.seeds);
+    if (!Number.isInteger(nSeeds) || nSeeds < 1) throw new UsageError(`--seeds must be an integer >= 1, got "${values.seeds}"`);
     // the demo prints its own progress; role and worker info lines would only interleave with it
     process.env.LOOPTOOL_LOG_LEVEL ??= 'warn';
-    // Another seed draws another world, seed corpus and test split: how a researcher
-    // checks that the loop's gap is not one seed's luck (docs/loop.md).
     const config = configFromFlags(values, demoConfig);
+    const seeds = seedList(config.seed, nSeeds);
     const dir = resolve(values.out ?? `${runsRoot()}/${newRunId('demo')}`);
     const t0 = performance.now();
     const interrupt = interruptOnSignals();
     try {
-      console.log(bold(`looptool demo: the closed loop vs static training on the same seed data, ${config.loop.rounds} rounds, budget ${config.loop.budget} samples per round`));
-      console.log(dim(`run dir ${relative(process.cwd(), dir)} (full/ is the loop, static/ the baseline; they share round 0: seed pool, test split, warmed-up policy); watch: looptool view, or looptool view --run ${runLabel(dir)}/full`));
-      const rows = await compareVariants({
+      console.log(bold(`looptool demo: the closed loop vs static training on the same seed data, ${seeds.length} seeds × ${config.loop.rounds} rounds, budget ${config.loop.budget} samples per round`));
+      console.log(
+        dim(
+          `run dir ${relative(process.cwd(), dir)} (seed-<i>/full is the loop, seed-<i>/static the baseline; per seed they share round 0: seed pool, test split, starting policy); watch: looptool view, or looptool view --run ${runLabel(dir)}/seed-1/full`,
+        ),
+      );
+      const r = await ablateSeeds({
         dir,
         config,
+        seeds,
         variants: ['full', 'static'],
         signal: interrupt.signal,
-        progress: (v) => consoleProgress(v === 'full' ? 'loop' : 'static', values.quiet),
+        progress: (seed, v) => consoleProgress(`${seed} ${v === 'full' ? 'loop' : 'static'}`, values.quiet),
       });
       const minutes = (performance.now() - t0) / 60_000;
-      const named = rows.map((r) => ({ name: r.variant === 'full' ? 'loop' : 'static', evals: r.evals }));
+      const column = (variant: 'full' | 'static', name: string) => ({
+        name,
+        bySeed: new Map(r.seeds.flatMap((d) => d.rows.filter((x) => x.variant === variant).map((x) => [d.seed, x.evals] as const))),
+      });
+      const columns = [column('full', 'loop'), column('static', 'static')];
       console.log('');
-      console.log(bold('ToolMatch accuracy on the held-out test split (round 0 = after the supervised warm-up):'));
-      console.log(roundsTable(named));
-      const last = (n: string) => named.find((x) => x.name === n)?.evals.at(-1)?.test.accuracy;
-      const [l, s] = [last('loop'), last('static')];
-      if (l !== undefined && s !== undefined) console.log(bold(`last round: loop ${(100 * l).toFixed(1)}% vs static ${(100 * s).toFixed(1)}% (${l > s ? '+' : ''}${(100 * (l - s)).toFixed(1)} points)`));
-      console.log(dim(`${minutes.toFixed(1)} min; reports: ${relative(process.cwd(), dir)}/full/report.md, ${relative(process.cwd(), dir)}/static/report.md, chart ${relative(process.cwd(), dir)}/accuracy.svg`));
-      const ok = rows.length === 2 && rows.every((r) => r.result.status === 'done');
+      console.log(bold(`ToolMatch accuracy (%) on each seed's held-out test split, mean ± 95% CI over ${r.seeds.length} seeds (round 0 = the starting policy):`));
+      console.log(seedRoundsTable(columns));
+      console.log('');
+      console.log(bold('Last round by skill (mean over seeds):'));
+      console.log(seedSkillTable(columns));
+      console.log('');
+      console.log(seedsText(r.summary));
+      console.log(dim(`${minutes.toFixed(1)} min; tables: ${relative(process.cwd(), dir)}/ablation.md, figures: ablation.json, per-run reports: seed-<i>/<variant>/report.md`));
       if (interrupt.signal.aborted) return EXIT.interrupted;
-      return ok ? EXIT.ok : EXIT.failed;
+      return r.complete ? EXIT.ok : EXIT.failed;
     } finally {
       interrupt.dispose();
     }

@@ -6,7 +6,7 @@ import { bold, dim } from '../style.ts';
 import { newRunId, runsRoot } from '../../rundir.ts';
 import { runLoop } from '../../loop/driver.ts';
 import { RunStore } from '../../loop/store.ts';
-import { roundEvals } from '../../loop/report.ts';
+import { roundEvals, roundJson } from '../../loop/report.ts';
 import { CONFIG_FLAGS, configFromFlags, consoleProgress, roundsTable } from '../../loop/console.ts';
 import { interruptOnSignals } from '../interrupt.ts';
 
@@ -40,7 +40,7 @@ export default defineCommand({
         ...consoleProgress('', values.quiet || values.json),
       });
       const evals = roundEvals(new RunStore(dir));
-      if (values.json) console.log(JSON.stringify({ run: r.run, dir, status: r.status, error: r.error, accuracy: evals.map((e) => ({ round: e.round, accuracy: e.test.accuracy })) }));
+      if (values.json) console.log(JSON.stringify({ run: r.run, dir, status: r.status, error: r.error, rounds: evals.map(roundJson) }));
       else {
         console.log(roundsTable([{ name: r.manifest.variant, evals }]));
         console.log(r.status === 'done' ? bold(`done: report in ${relative(process.cwd(), dir)}/report.md`) : bold(`stopped: ${r.error}; continue with looptool resume ${relative(process.cwd(), dir)}`));

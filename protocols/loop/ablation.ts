@@ -1,0 +1,120 @@
+import { z } from 'zod';
+import type { RoundEval } from './records.ts';
+import { MeanCi, meanCi, pairedDiff } from './stats.ts';
+
+/**
+ * The ablation over seeds (issue 12, `looptool ablate --seeds N`): every variant runs on
+ * the same seed data per seed, so a variant's figures are compared with the static
+ * baseline's seed by seed (paired differences) and summarised as mean ± 95 % interval
+ * over seeds. One seed's gap is not a result; the interval says how far the seeds agree.
+ */
+
+export const SeedFigures = z.object({
+  seed: z.string(),
+  round: z.number().int().describe('the round these figures are from (the last evaluated)'),
+  accuracy: z.number().describe('ToolMatch on the test split'),
+  se: z.number().nullable().describe('its binomial standard error on this split'),
+  exactCall: z.number().nullable(),
+  callDecision: z.number().nullable(),
+  neverCall: z.number().nullable().describe('the never-call policy on the same split'),
+  detectionRecall: z.number().nullable().describe('JGLV, mean over rounds that verified: truly wrong labels flagged LABEL_WRONG or BOTH_WRONG'),
+  detectionPrecision: z.number().nullable(),
+});
+export type SeedFigures = z.infer<typeof SeedFigures>;
+
+export const VariantSummary = z.object({
+  variant: z.string(),
+  seeds: z.number().int(),
+  accuracy: MeanCi,
+  exactCall: MeanCi.nullable(),
+  callDecision: MeanCi.nullable(),
+  vsReference: MeanCi.nullable().describe('paired difference of final accuracy to the reference variant, over the seeds both finished'),
+  detectionRecall: MeanCi.nullable(),
+  detectionPrecision: MeanCi.nullable(),
+  perSeed: z.array(SeedFigures),
+});
+export type VariantSummary = z.infer<typeof VariantSummary>;
+
+export const AblationSummary = z.object({
+  seeds: z.array(z.string()),
+  reference: z.string().nullable().describe('the variant every other is paired against (static when it ran)'),
+  neverCall: MeanCi.nullable().describe('the never-call policy over the seeds: the floor every variant must clear'),
+  variants: z.array(VariantSummary),
+});
+export type AblationSummary = z.infer<typeof AblationSummary>;
+
+const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
+
+/** The figures of one variant's run on one seed: its last evaluated round, JGLV averaged over rounds. */
+export function seedFigures(seed: string, evals: readonly RoundEval[]): SeedFigures | null {
+  const last = evals.at(-1);
+  if (!last) return null;
+  const f = last.figures;
+  const jg = evals.map((e) => e.jglv).filter((j) => j && j.verified > 0);
+  return {
+    seed,
+    round: last.round,
+    accuracy: last.test.accuracy,
+    se: f ? f.toolMatch.se : null,
+    exactCall: f && f.exactCall.n ? f.exactCall.value : null,
+    callDecision: f ? f.callDecision.value : null,
+    neverCall: f ? f.neverCall.value : null,
+    detectionRecall: mean(jg.map((j) => j!.detectionRecall).filter((x): x is number => x !== null)),
+    detectionPrecision: mean(jg.map((j) => j!.detectionPrecision).filter((x): x is number => x !== null)),
+  };
+}
+
+const ciOf = (xs: (number | null)[]) => {
+  const v = xs.filter((x): x is number => x !== null);
+  return v.length ? meanCi(v) : null;
+};
+
+/**
+ * Summarises runs as `runs[variant][seed] = evals`. Only seeds where a variant finished
+ * are counted for it; the paired difference uses the seeds both it and the reference have.
+ */
+export function summarizeAblation(seeds: readonly string[], runs: ReadonlyMap<string, ReadonlyMap<string, readonly RoundEval[]>>): AblationSummary {
+  const reference = runs.has('static') ? 'static' : null;
+  const figs = new Map<string, SeedFigures[]>();
+  for (const [variant, bySeed] of runs) {
+    const list: SeedFigures[] = [];
+    for (const seed of seeds) {
+      const evals = bySeed.get(seed);
+      const f = evals ? seedFigures(seed, evals) : null;
+      if (f) list.push(f);
+    }
+    figs.set(variant, list);
+  }
+  const refBySeed = new Map((reference ? figs.get(reference)! : []).map((f) => [f.seed, f]));
+  const variants: VariantSummary[] = [...figs].map(([variant, list]) => {
+    const paired = list.filter((f) => refBySeed.has(f.seed));
+    return {
+      variant,
+      seeds: list.length,
+      accuracy: meanCi(list.map((f) => f.accuracy)),
+      exactCall: ciOf(list.map((f) => f.exactCall)),
+      callDecision: ciOf(list.map((f) => f.callDecision)),
+      vsReference:
+        reference && variant !== reference && paired.length
+          ? pairedDiff(
+              paired.map((f) => f.accuracy),
+              paired.map((f) => refBySeed.get(f.seed)!.accuracy),
+            )
+          : null,
+      detectionRecall: ciOf(list.map((f) => f.detectionRecall)),
+      detectionPrecision: ciOf(list.map((f) => f.detectionPrecision)),
+      perSeed: list,
+    };
+  });
+  // the never-call floor depends on the test split only: one value per seed
+  const floor = new Map<string, number>();
+  for (const list of figs.values()) for (const f of list) if (f.neverCall !== null && !floor.has(f.seed)) floor.set(f.seed, f.neverCall);
+  return { seeds: [...seeds], reference, neverCall: floor.size ? meanCi([...floor.values()]) : null, variants };
+}
+
+/** `mean ± half-width` in points, or the single value when one seed gives no interval. */
+export function formatCi(c: MeanCi | null, signed = false): string {
+  if (!c || c.n === 0) return '–';
+  const v = (x: number) => `${signed && x > 0 ? '+' : ''}${(100 * x).toFixed(1)}`;
+  return c.lo === null || c.hi === null ? v(c.mean) : `${v(c.mean)} ± ${(100 * (c.hi - c.mean)).toFixed(1)}`;
+}
