@@ -17,8 +17,8 @@ type Waiter = { resolve(data: Uint8Array): void; reject(err: Error): void; timer
  * on the bus's hot path that was a visible share of the CPU, so we correlate replies
  * ourselves and create errors only when something does fail.
  *
- * Requests still waiting when the connection comes back after an outage are sent again
- * at once (same envelope, so the same message id: a host that has it answers from its
+ * Requests still waiting when the connection comes back after an outage, or when a node
+ * of the cluster goes away, are sent again at once (same envelope, so the same message id: a host that has it answers from its
  * cache or when it finishes; none runs it twice), rather than each waiting out its timeout.
  * A bus that is gone for good (`lost`) fails every waiting request at once, and every
  * later one without sending it.
@@ -38,7 +38,12 @@ export class ReplyMux {
     // (after a moment, in which the owner of the connection may say why it closed).
     void nc.closed().then(() => setTimeout(() => this.lost(new LooptoolError({ code: 'unavailable', message: 'the NATS connection is closed' })), 200).unref());
     void (async () => {
-      for await (const s of nc.status()) if (s.type === 'reconnect') this.resend();
+      for await (const s of nc.status()) {
+        // Our own server came back, or (a cluster) another node left: a request or its reply
+        // may have been on the way through it, and nobody would tell us. Ask again: hosts
+        // answer a repeated id from their cache or when the first run of it finishes.
+        if (s.type === 'reconnect' || (s.type === 'update' && s.deleted?.length)) this.resend();
+      }
     })().catch(() => undefined);
   }
 

@@ -83,7 +83,14 @@ function hasSetpriv(): boolean {
  * Starts a private nats-server on a free loopback port with JetStream, its store in
  * `storeDir`, and waits until it accepts connections.
  */
-export async function startEmbeddedNats(opts: { storeDir: string; port?: number; timeoutMs?: number; candidates?: string[] }): Promise<EmbeddedNats> {
+export async function startEmbeddedNats(opts: {
+  storeDir: string;
+  port?: number;
+  timeoutMs?: number;
+  candidates?: string[];
+  /** more server configuration (a cluster block, a server name), appended to the config file */
+  config?: string;
+}): Promise<EmbeddedNats> {
   const bin = findNatsServer(opts.candidates);
   if (!bin) throw new LooptoolError({ code: 'internal', message: INSTALL_HINT });
   mkdirSync(opts.storeDir, { recursive: true });
@@ -92,7 +99,7 @@ export async function startEmbeddedNats(opts: { storeDir: string; port?: number;
     const port = opts.port ?? (await freePort());
     // Payload size is only settable in a config file; batches of completions can exceed the 1 MB default.
     const conf = join(opts.storeDir, 'server.conf');
-    writeFileSync(conf, 'max_payload: 8388608\n');
+    writeFileSync(conf, `max_payload: 8388608\n${opts.config ?? ''}`);
     const args = ['-c', conf, '-a', '127.0.0.1', '-p', String(port), '-js', '-sd', opts.storeDir];
     const [cmd, argv] = hasSetpriv() ? ['setpriv', ['--pdeathsig', 'KILL', '--', bin, ...args]] : [bin, args];
     const child = spawn(cmd, argv, { stdio: ['ignore', 'ignore', 'pipe'] });

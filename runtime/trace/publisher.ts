@@ -1,4 +1,5 @@
 import type { NatsConnection } from '@nats-io/transport-node';
+import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import { newId } from '../../protocols/ids.ts';
 import { TraceEvent, traceSubject, type TraceKind } from '../../protocols/trace.ts';
 import { encodeJson } from '../nats/codec.ts';
@@ -9,6 +10,12 @@ export type TraceInput = Omit<TraceEvent, 'id' | 'ts' | 'run'> & { run?: string;
  * Publishes trace events in small batches (one NATS message per subject per flush),
  * so tracing every request, reply and state change costs little on the hot path.
  * Events are validated before they leave; a bad one is logged and dropped, never sent.
+ *
+ * `acked` (on by default when the server is part of a cluster): each batch goes to the
+ * trace stream as a JetStream publish with a message id, and is published again until
+ * the stream acknowledges it; the stream drops a repeated id, so a batch in flight when
+ * a node dies is neither lost nor stored twice. On a single server a plain publish is
+ * enough (the server is the store; when it dies the run ends).
  */
 export class TracePublisher {
   private pending = new Map<string, TraceEvent[]>();
@@ -19,12 +26,19 @@ export class TracePublisher {
   /** this run's subjects by role and kind, made once: a fresh string per event cost a hash per event */
   private subjects = new Map<string, Map<string, string>>();
   dropped = 0;
+  /** batches sent again after a failed or unacknowledged publish (acked mode) */
+  republished = 0;
+  private readonly js: JetStreamClient | undefined;
+  private batchSeq = 0;
+  private inflight = new Set<Promise<void>>();
 
   constructor(
     private readonly nc: NatsConnection,
     private readonly run: string,
-    private readonly opts: { flushMs?: number; maxBatch?: number; validate?: boolean } = {},
-  ) {}
+    private readonly opts: { flushMs?: number; maxBatch?: number; validate?: boolean; acked?: boolean } = {},
+  ) {
+    if (opts.acked ?? !!nc.info?.cluster) this.js = jetstream(nc);
+  }
 
   emit(e: TraceInput): void {
     // One fixed shape for every event (no spread, no per-event random id): several events
@@ -69,14 +83,37 @@ export class TracePublisher {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     if (this.count === 0 || this.nc.isClosed()) return;
-    for (const [subject, events] of this.pending) this.nc.publish(subject, encodeJson({ events }));
+    for (const [subject, events] of this.pending) {
+      if (this.js) this.publishAcked(subject, encodeJson({ events }), `${this.idPrefix}b${(++this.batchSeq).toString(36)}`);
+      else this.nc.publish(subject, encodeJson({ events }));
+    }
     this.pending.clear();
     this.count = 0;
   }
 
-  /** Flushes and waits until the server has the events. */
+  private publishAcked(subject: string, data: Uint8Array, msgID: string): void {
+    const js = this.js!;
+    const p = (async () => {
+      for (let attempt = 0; attempt < 10; attempt++) {
+        try {
+          await js.publish(subject, data, { msgID, timeout: 5000 });
+          return;
+        } catch {
+          if (this.nc.isClosed()) break;
+          this.republished++;
+          await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** attempt)));
+        }
+      }
+      this.dropped++;
+    })();
+    this.inflight.add(p);
+    void p.finally(() => this.inflight.delete(p));
+  }
+
+  /** Flushes and waits until the server has the events (in acked mode: until the stream acknowledged them). */
   async close(): Promise<void> {
     this.flush();
+    if (this.inflight.size) await Promise.all([...this.inflight]);
     if (!this.nc.isClosed()) await this.nc.flush();
   }
 }

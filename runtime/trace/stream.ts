@@ -4,8 +4,19 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { TRACE_ROOT, TRACE_STREAM, TraceBatch, traceFilter, type TraceEvent } from '../../protocols/trace.ts';
 import { decodeJson } from '../nats/codec.ts';
 
+/**
+ * How many copies of the trace stream a new one gets: LOOPTOOL_TRACE_REPLICAS, else on a
+ * cluster as many nodes as it has up to 3 (the stream survives a node's loss), else 1.
+ */
+export function traceReplicas(nc: NatsConnection): number {
+  const env = Number(process.env.LOOPTOOL_TRACE_REPLICAS);
+  if (Number.isInteger(env) && env >= 1 && env <= 5) return env;
+  if (!nc.info?.cluster) return 1;
+  return Math.max(1, Math.min(3, new Set(nc.info.connect_urls ?? []).size));
+}
+
 /** Creates the trace stream if it is missing (idempotent; safe from many processes). */
-export async function ensureTraceStream(nc: NatsConnection): Promise<void> {
+export async function ensureTraceStream(nc: NatsConnection, opts: { replicas?: number } = {}): Promise<void> {
   const jsm = await jetstreamManager(nc);
   try {
     await jsm.streams.info(TRACE_STREAM);
@@ -19,6 +30,9 @@ export async function ensureTraceStream(nc: NatsConnection): Promise<void> {
         discard: DiscardPolicy.Old,
         max_age: 7 * 24 * 3600 * 1e9,
         max_bytes: 2 * 1024 ** 3,
+        num_replicas: opts.replicas ?? traceReplicas(nc),
+        // a batch published again (after a node failed under it) is stored once
+        duplicate_window: 2 * 60 * 1e9,
       });
     } catch (err) {
       // Another process may have created it between our info and add.
