@@ -259,7 +259,8 @@ export async function runSeed(opts: SeedOptions): Promise<SeedSummary> {
           // not attempted: nothing is written, so the next run of the command tries it again
           outage.count++;
           outage.inARow++;
-          outage.first ??= err.message;
+          // A role that outlived seeding.callTimeoutMs is usually a slow model (a small one on a CPU), not a dead one.
+          outage.first ??= / did not answer within \d+ ms/.test(err.message) ? `${err.message} (a slow model needs a larger seeding.callTimeoutMs)` : err.message;
           continue;
         }
         failure = err;

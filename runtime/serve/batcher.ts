@@ -12,24 +12,43 @@ type Job = {
   solo: boolean;
   resolve(r: PromptResult): void;
   reject(e: unknown): void;
+  signal?: AbortSignal;
+  onAbort?: () => void;
 };
 
+/** A request's settings less its seed: requests that differ only in their seeds may share a call. */
+function batchKey(s: SamplingSettings): string {
+  return settingsKey({ ...s, seed: undefined });
+}
+
+/** What a waiting request whose client went away is rejected with. */
+export class ClientGone extends Error {
+  constructor() {
+    super('the client closed the request before it was answered');
+  }
+}
+
 /** How the batching went, for /v1/stats and the tests. */
-export type BatchStats = { requests: number; generate_calls: number; largest_batch: number; queued: number };
+/** `dropped`: requests whose client went away while they waited. */
+export type BatchStats = { requests: number; generate_calls: number; largest_batch: number; queued: number; dropped: number };
 
 /**
  * Turns concurrent requests into batched generate calls. The worker serves one request at
  * a time, so while it is busy new requests wait; when it is free, the oldest waiting
  * request and every other one with the same sampling settings (up to maxBatch) go as one
  * call: the worker decodes them as rows of one batch, so N clients cost about one call.
- * Settings differ per call only (temperature, top_p, max tokens, n, seed), hence the
- * grouping. A batch the worker refuses as a bad request is retried one request at a time,
- * so one client's unrenderable prompt fails only that client.
+ * Settings differ per call only (temperature, top_p, max tokens, n), hence the grouping;
+ * seeds do not split batches (clients such as the llm brains send a different seed with
+ * every request, which would leave every call a batch of one): a batch draws its rows
+ * from the first request's seed. A batch the worker refuses as a bad request is retried
+ * one request at a time, so one client's unrenderable prompt fails only that client. A
+ * waiting request whose signal aborts (its client hung up or timed out) leaves the queue
+ * unanswered, so a client's retries do not pile up work nobody will read.
  */
 export class GenerateBatcher {
   #waiting: Job[] = [];
   #busy = false;
-  readonly stats: BatchStats = { requests: 0, generate_calls: 0, largest_batch: 0, queued: 0 };
+  readonly stats: BatchStats = { requests: 0, generate_calls: 0, largest_batch: 0, queued: 0, dropped: 0 };
 
   constructor(
     private readonly generate: Generate,
@@ -37,10 +56,23 @@ export class GenerateBatcher {
     private readonly isBadRequest: (err: unknown) => boolean,
   ) {}
 
-  submit(prompt: PolicyChat, settings: SamplingSettings): Promise<PromptResult> {
+  submit(prompt: PolicyChat, settings: SamplingSettings, signal?: AbortSignal): Promise<PromptResult> {
     this.stats.requests++;
+    if (signal?.aborted) return Promise.reject(new ClientGone());
     return new Promise((resolve, reject) => {
-      this.#waiting.push({ key: settingsKey(settings), prompt, settings, solo: false, resolve, reject });
+      const job: Job = { key: batchKey(settings), prompt, settings, solo: false, resolve, reject, signal };
+      if (signal) {
+        job.onAbort = () => {
+          const at = this.#waiting.indexOf(job);
+          if (at < 0) return; // already in a generate call: its answer is dropped by the server
+          this.#waiting.splice(at, 1);
+          this.stats.queued = this.#waiting.length;
+          this.stats.dropped++;
+          reject(new ClientGone());
+        };
+        signal.addEventListener('abort', job.onAbort, { once: true });
+      }
+      this.#waiting.push(job);
       this.#pump();
     });
   }
@@ -66,6 +98,7 @@ export class GenerateBatcher {
     this.stats.generate_calls++;
     this.stats.largest_batch = Math.max(this.stats.largest_batch, batch.length);
     const s = batch[0]!.settings;
+    for (const j of batch) if (j.onAbort) j.signal?.removeEventListener('abort', j.onAbort);
     this.generate({
       prompts: batch.map((j) => j.prompt),
       n: s.n,

@@ -12,7 +12,7 @@ import {
   type OpenAIErrorBody,
 } from '../../protocols/openai-chat.ts';
 import { WorkerError } from '../../agents/trainer/worker-process.ts';
-import { GenerateBatcher, type BatchStats, type Generate } from './batcher.ts';
+import { ClientGone, GenerateBatcher, type BatchStats, type Generate } from './batcher.ts';
 
 export type ServeOptions = {
   /** The policy's generate (the worker's, or a double in tests). */
@@ -88,9 +88,19 @@ export async function startServeServer(opts: ServeOptions): Promise<ServeServer>
     const converted = toPolicyChat(parsed.data, { maxTokens: defaultMaxTokens });
     if (!converted.ok) throw new HttpError(400, invalidRequest(converted.issues));
     const before = batcher.stats.generate_calls;
-    const result = await batcher.submit(converted.prompt, converted.settings).catch((err: unknown) => {
-      throw workerFailure(err);
-    });
+    // A client that hangs up (a timeout, a retry on its side) takes its request out of the queue.
+    const gone = new AbortController();
+    const onClose = () => {
+      if (!res.writableEnded) gone.abort();
+    };
+    res.once('close', onClose);
+    const result = await batcher
+      .submit(converted.prompt, converted.settings, gone.signal)
+      .catch((err: unknown) => {
+        throw err instanceof ClientGone ? err : workerFailure(err);
+      })
+      .finally(() => res.off('close', onClose));
+    if (gone.signal.aborted) return;
     const reply = chatCompletion(`chatcmpl-${randomBytes(12).toString('hex')}`, opts.model, Math.floor(Date.now() / 1000), result);
     // Which generate call answered: requests that share the number were one batch.
     const headers = { 'x-looptool-generate-call': String(before + 1) };
@@ -112,6 +122,7 @@ export async function startServeServer(opts: ServeOptions): Promise<ServeServer>
 
   const server = createServer((req, res) => {
     route(req, res).catch((err: unknown) => {
+      if (err instanceof ClientGone) return void res.destroy();
       const e = err instanceof HttpError ? err : new HttpError(500, openAIError(String((err as Error)?.message ?? err), 'server_error'));
       if (!res.headersSent) send(res, e.status, e.body);
       else res.end();

@@ -58,6 +58,19 @@ test('structured: renders the template, sends model/messages, parses a fenced re
   assert.equal(server.requests[0]!.path, '/v1/chat/completions');
 });
 
+test('max_tokens: a brain\'s own ask is sent, capped by a maxTokens the user set; without one the default fills in', async () => {
+  const sent = async (over: EndpointOverrides, ask: number | undefined) => {
+    server.enqueue(reply.json({ score: 3, why: 'ok' }));
+    await client(over).structured(prompt, { thing: 'soups', item: 'x' }, Rating, ask === undefined ? {} : { maxTokens: ask });
+    return server.requests.at(-1)!.body!.max_tokens;
+  };
+  assert.equal(await sent({}, 2048), 2048);
+  assert.equal(await sent({}, undefined), 1024);
+  assert.equal(await sent({ maxTokens: 128 }, 2048), 128);
+  assert.equal(await sent({ maxTokens: 128 }, 64), 64);
+  assert.equal(await sent({ maxTokens: 128 }, undefined), 128);
+});
+
 test('structured: malformed JSON gets a repair turn and then succeeds', async () => {
   const events: LlmEvent[] = [];
   server.enqueue(reply.malformed(), reply.json({ score: 2, why: 'bland' }));

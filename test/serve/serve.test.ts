@@ -222,7 +222,7 @@ describe('the batcher', () => {
     ]);
     assert.deepEqual(out.map((r) => r.samples[0]!.text), ['a', 'b', 'c', 'd', 'e']);
     assert.deepEqual(d.calls.map((c) => c.contents), [['a'], ['b', 'e'], ['c', 'd']]);
-    assert.deepEqual(b.stats, { requests: 5, generate_calls: 3, largest_batch: 2, queued: 0 });
+    assert.deepEqual(b.stats, { requests: 5, generate_calls: 3, largest_batch: 2, queued: 0, dropped: 0 });
   });
 
   it('a batch refused as a bad request is retried one request at a time: only the bad one fails', async () => {
@@ -233,6 +233,36 @@ describe('the batcher', () => {
     assert.equal((await first).samples[0]!.text, 'x');
     assert.deepEqual(await Promise.all(rest), ['y', 'bad request', 'z']);
     assert.deepEqual(d.calls.map((c) => c.contents), [['x'], ['y', 'bad', 'z'], ['y'], ['bad'], ['z']]);
+  });
+
+  it('requests that differ only in their seeds share a call, which takes the first one\'s seed', async () => {
+    const seen: (number | undefined)[] = [];
+    const d = double();
+    const b = new GenerateBatcher(async (args) => (seen.push(args.seed), d.generate(args)), 8, () => false);
+    const hot = { ...greedy, temperature: 0.7 };
+    await Promise.all([b.submit(prompt('a'), { ...hot, seed: 1 }), b.submit(prompt('b'), { ...hot, seed: 2 }), b.submit(prompt('c'), { ...hot, seed: 3 })]);
+    assert.deepEqual(d.calls.map((c) => c.contents), [['a'], ['b', 'c']]);
+    assert.deepEqual(seen, [1, 2]);
+  });
+
+  it('a waiting request whose client goes away leaves the queue; one already in a call is answered', async () => {
+    const d = double();
+    const b = new GenerateBatcher(d.generate, 8, () => false);
+    const first = new AbortController();
+    const second = new AbortController();
+    const a = b.submit(prompt('a'), greedy, first.signal);
+    const gone = b.submit(prompt('b'), greedy, second.signal).then(
+      () => 'answered',
+      (e: Error) => e.constructor.name,
+    );
+    const c = b.submit(prompt('c'), greedy);
+    first.abort(); // 'a' is already in the first call
+    second.abort();
+    assert.equal((await a).samples[0]!.text, 'a');
+    assert.equal(await gone, 'ClientGone');
+    assert.equal((await c).samples[0]!.text, 'c');
+    assert.deepEqual(d.calls.map((x) => x.contents), [['a'], ['c']]);
+    assert.equal(b.stats.dropped, 1);
   });
 });
 

@@ -170,7 +170,8 @@ export class LlmClient {
       ...(opts.extraBody as object | undefined),
       model: e.model,
       messages,
-      max_tokens: opts.maxTokens ?? e.maxTokens,
+      // A brain's own ask (the planner's 2048, …) is capped by a maxTokens the user set.
+      max_tokens: Math.min(opts.maxTokens ?? e.maxTokens, e.maxTokensCap ?? Number.POSITIVE_INFINITY),
       ...(temperature === undefined ? {} : { temperature }),
       ...extra,
     };

@@ -85,7 +85,10 @@ export type Endpoint = {
   model: string;
   apiKey: Secret;
   temperature: number | undefined;
+  /** max_tokens of a request whose brain asks for none */
   maxTokens: number;
+  /** a maxTokens set in the config or the environment: also the most any brain may ask for */
+  maxTokensCap: number | undefined;
   timeoutMs: number;
   maxRetries: number;
   repairRetries: number;
@@ -248,6 +251,7 @@ export function resolveEndpoint(role: string, config: unknown = {}, env: NodeJS.
     apiKey: new Secret(String(merged.apiKey ?? '')),
     temperature: merged.temperature as number | undefined,
     maxTokens: (merged.maxTokens as number | undefined) ?? DEFAULTS.maxTokens,
+    maxTokensCap: merged.maxTokens as number | undefined,
     timeoutMs: (merged.timeoutMs as number | undefined) ?? DEFAULTS.timeoutMs,
     maxRetries: (merged.maxRetries as number | undefined) ?? DEFAULTS.maxRetries,
     repairRetries: (merged.repairRetries as number | undefined) ?? DEFAULTS.repairRetries,
