@@ -26,11 +26,16 @@ export type Ablations = z.infer<typeof Ablations>;
 
 export const WarmupConfig = z
   .strictObject({
-    enabled: z.boolean().default(true).describe('supervised warm-up on the seed pool before round 1 (the tiny GPT starts from random weights)'),
+    enabled: z.boolean().default(true).describe('supervised warm-up before round 1: the base meets this world\'s tools (the nano base was pretrained on other tool sets)'),
     epochs: z.number().int().min(1).default(6),
     batch_size: z.number().int().min(1).default(16),
     lr: z.number().positive().default(3e-3),
-    share: Rate.default(1).describe('share of the seed pool (in its seeded order) the warm-up trains on'),
+    share: Rate.default(1).describe('share of the seed pool (in its seeded order) the warm-up trains on (source "pool")'),
+    source: z
+      .enum(['pool', 'stream'])
+      .default('pool')
+      .describe('"pool": the head of the seed pool; "stream": a stream of its own (its own seed, the same world), so the seed pool stays untrained and Seed-new is fresh'),
+    dialogues: z.number().int().min(0).default(0).describe('dialogues of the warm-up stream (source "stream"); 0: as many samples as the seed pool holds'),
   })
   .describe('round 0 supervised warm-up (trainer.sft)');
 

@@ -8,3 +8,4 @@ export * from './merge.ts';
 export * from './records.ts';
 export * from './stats.ts';
 export * from './split.ts';
+export * from './ablation.ts';

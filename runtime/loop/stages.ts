@@ -271,16 +271,30 @@ export class LoopStages {
 
   /**
    * The test split as its own stream (loop.eval.split "stream"): dialogues simulated with
-   * their own seed over the same tool sets, in `test-stream/` of the run directory (so an
-   * interrupted stream resumes like the seed stream), stratified by skill to testSize.
-   * Nothing of it is ever trained on, and no setting is chosen by looking at it.
+   * their own seed over the same tool sets, stratified by skill to testSize. Nothing of it
+   * is ever trained on, and no setting is chosen by looking at it.
    */
   private async testStream(toolPool: ToolSpec[][] | undefined): Promise<Sample[]> {
     const e = this.loop.eval;
-    const config: RunConfig = { ...this.d.config, seed: this.seed('test-stream') };
-    const turns = config.seeding.targetTurns ?? config.sim.planner.targetTurns;
-    const dialogues = e.testDialogues || Math.ceil((1.4 * e.testSize) / turns);
-    const runDir = this.store.path('test-stream');
+    const samples = await this.simulatedStream('test-stream', e.testDialogues || this.dialoguesFor(e.testSize), toolPool);
+    return stratifiedTake(samples, e.testSize, skillOf, this.seed('test-split'));
+  }
+
+  /** Dialogues enough for `samples` usable samples (1.4 × samples / requests per dialogue). */
+  private dialoguesFor(samples: number): number {
+    const turns = this.d.config.seeding.targetTurns ?? this.d.config.sim.planner.targetTurns;
+    return Math.ceil((1.4 * samples) / turns);
+  }
+
+  /**
+   * A stream of simulated samples apart from the seed pool: the same world (tool sets,
+   * simulator settings), its own seed, in `<name>/` of the run directory, so an interrupted
+   * stream resumes like the seed stream does.
+   */
+  private async simulatedStream(name: 'test-stream' | 'warmup-stream', dialogues: number, toolPool: ToolSpec[][] | undefined): Promise<Sample[]> {
+    const config: RunConfig = { ...this.d.config, seed: this.seed(name) };
+    const runDir = this.store.path(name);
+    const stage = name === 'test-stream' ? 'seeding' : 'warmup';
     const summary = await runSeed({
       ...(toolPool ? { toolPool } : {}),
       node: this.d.node,
@@ -289,15 +303,14 @@ export class LoopStages {
       dialogues,
       concurrency: this.loop.concurrency,
       signal: this.d.signal,
-      onProgress: (p) => this.progress('seeding', 0, p.finished, p.total, `test stream, accepted ${p.accepted}`),
+      onProgress: (p) => this.progress(stage, 0, p.finished, p.total, `${name}, accepted ${p.accepted}`),
     });
     if (!summary.complete)
       throw new LooptoolError({
         code: summary.unavailable ? 'unavailable' : 'internal',
-        message: `the test stream stopped after ${summary.finished}/${summary.dialogues} dialogues${summary.unavailable ? ` (not attempted: ${summary.unavailable}); resume the run when the endpoint is back` : ''}`,
+        message: `the ${name} stopped after ${summary.finished}/${summary.dialogues} dialogues${summary.unavailable ? ` (not attempted: ${summary.unavailable}); resume the run when the endpoint is back` : ''}`,
       });
-    const samples = readJsonl(seedFiles(runDir).samples, Sample).records.filter((s) => !s.masked);
-    return stratifiedTake(samples, e.testSize, skillOf, this.seed('test-split'));
+    return readJsonl(seedFiles(runDir).samples, Sample).records.filter((s) => !s.masked);
   }
 
   /** `n` tool sets from the API designer, once per run (kept in round-0/toolsets.jsonl). */
@@ -316,10 +329,19 @@ export class LoopStages {
     return sets;
   }
 
-  /** The head of the seed pool the warm-up trains on (none when it is off). */
+  /** The head of the seed pool the warm-up trains on (none when it is off or trains on its own stream). */
   private warmupSamples(pool: Sample[]): Sample[] {
     const w = this.loop.warmup;
-    return w.enabled ? pool.slice(0, Math.max(1, Math.round(pool.length * w.share))) : [];
+    return w.enabled && w.source === 'pool' ? pool.slice(0, Math.max(1, Math.round(pool.length * w.share))) : [];
+  }
+
+  /** The warm-up's own stream (warmup.source "stream"): the world's tools, none of the seed pool's samples. */
+  private async warmupStream(): Promise<Sample[]> {
+    const w = this.loop.warmup;
+    const toolPool = this.loop.toolSets > 0 ? await this.toolPool(this.loop.toolSets) : undefined;
+    const samples = await this.simulatedStream('warmup-stream', w.dialogues || this.dialoguesFor(this.pool().length), toolPool);
+    if (samples.length === 0) throw new LooptoolError({ code: 'internal', message: 'the warm-up stream produced no usable sample' });
+    return samples;
   }
 
   /** The static baseline never reuses seed data: refuse at once a pool too small for every round. */
@@ -356,8 +378,8 @@ export class LoopStages {
       this.store.writeJson('round-0/train.json', { skipped: true, checkpoint: null });
       return this.finish(0, 'warmup', t0, ['round-0/train.json'], { skipped: 1 }, null);
     }
+    const samples = w.source === 'stream' ? await this.warmupStream() : this.warmupSamples(this.pool());
     await this.policy.ensure(null);
-    const samples = this.warmupSamples(this.pool());
     this.progress('warmup', 0, 0, w.epochs, `${samples.length} samples`);
     const out = await this.watchTrainer('warmup', 0, () =>
       this.policy

@@ -1,0 +1,212 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { Sample } from '../../protocols/sample.ts';
+import {
+  evalFigures,
+  meanCi,
+  mergeRound,
+  pairedDiff,
+  proportion,
+  stratifiedTake,
+  summarizeAblation,
+  t975,
+  VARIANTS,
+  variantOf,
+  type Outcome,
+  type RoundEval,
+} from '../../protocols/loop/index.ts';
+
+const close = (a: number, b: number, eps = 1e-9) => assert.ok(Math.abs(a - b) < eps, `${a} is not ${b}`);
+
+// ------------------------------------------------------------------ standard errors and intervals
+
+test('a proportion carries its binomial standard error; n = 0 is 0 ± 0, not NaN', () => {
+  const p = proportion(30, 120);
+  close(p.value, 0.25);
+  close(p.se, Math.sqrt((0.25 * 0.75) / 120));
+  assert.deepEqual(proportion(0, 0), { n: 0, k: 0, value: 0, se: 0 });
+});
+
+test('95% intervals over seeds use Student t: [1, 2, 3] gives 2 ± 4.303 / √3; one seed gives no interval', () => {
+  const c = meanCi([1, 2, 3]);
+  close(c.mean, 2);
+  close(c.sd!, 1);
+  close(c.hi! - c.mean, 4.303 / Math.sqrt(3), 1e-6);
+  close(c.mean - c.lo!, 4.303 / Math.sqrt(3), 1e-6);
+  const one = meanCi([0.4]);
+  assert.equal(one.lo, null);
+  assert.equal(one.hi, null);
+  assert.equal(t975(4), 2.776);
+  assert.equal(t975(200), 1.96);
+  assert.throws(() => t975(0), /positive integer/);
+});
+
+test('paired differences are taken seed by seed: a shared seed effect cancels', () => {
+  // static varies a lot by seed; the loop is always 5 points above it
+  const stat = [0.2, 0.5, 0.35, 0.6, 0.3];
+  const loop = stat.map((x) => x + 0.05);
+  const d = pairedDiff(loop, stat);
+  close(d.mean, 0.05);
+  close(d.lo!, 0.05, 1e-9);
+  close(d.hi!, 0.05, 1e-9);
+  // unpaired, the same numbers would give an interval far wider than the gap
+  assert.ok(meanCi(loop).hi! - meanCi(loop).lo! > 0.2);
+  assert.throws(() => pairedDiff([1, 2], [1]), /pair them by seed/);
+});
+
+test('property: the interval contains the mean and narrows as identical seeds are added', () => {
+  fc.assert(
+    fc.property(fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 2, maxLength: 12 }), (xs) => {
+      const c = meanCi(xs);
+      assert.ok(c.lo! <= c.mean + 1e-12 && c.mean <= c.hi! + 1e-12);
+      const doubled = meanCi([...xs, ...xs]);
+      assert.ok(doubled.hi! - doubled.lo! <= c.hi! - c.lo! + 1e-12);
+    }),
+    { numRuns: 200 },
+  );
+});
+
+// ------------------------------------------------------------------ what an accuracy is made of
+
+function outcome(kind: string, expectsCall: boolean, called: boolean, correct: boolean, skill = kind): Outcome {
+  return { kind, skill, expectsCall, called, correct };
+}
+
+test('figures split ToolMatch into call decision and exact call, beside the never-call and always-call policies', () => {
+  const rows = [
+    // 6 call samples: 2 exact, 2 called wrongly, 2 answered in text
+    outcome('single', true, true, true),
+    outcome('single', true, true, true),
+    outcome('single', true, true, false),
+    outcome('parallel', true, true, false),
+    outcome('parallel', true, false, false),
+    outcome('single', true, false, false),
+    // 4 text samples: 3 answered in text, 1 called
+    outcome('clarify', false, false, true),
+    outcome('clarify', false, false, true),
+    outcome('irrelevant', false, false, true),
+    outcome('irrelevant', false, true, false),
+  ];
+  const f = evalFigures(rows);
+  assert.equal(f.n, 10);
+  close(f.toolMatch.value, 5 / 10);
+  close(f.callDecision.value, (4 + 3) / 10);
+  assert.equal(f.exactCall.n, 6);
+  close(f.exactCall.value, 2 / 6);
+  close(f.neverCall.value, 4 / 10);
+  close(f.alwaysCall.value, 6 / 10);
+  assert.deepEqual(Object.keys(f.byKind), ['single', 'parallel', 'clarify', 'irrelevant']);
+  close(f.byKind.single!.exactCall.value, 2 / 4);
+  assert.equal(f.byKind.clarify!.exactCall.n, 0);
+  close(f.byKind.irrelevant!.toolMatch.value, 0.5);
+  // a policy that never calls scores exactly the never-call baseline, whatever the mix
+  const never = evalFigures(rows.map((r) => ({ ...r, called: false, correct: !r.expectsCall })));
+  close(never.toolMatch.value, never.neverCall.value);
+  close(never.exactCall.value, 0);
+});
+
+test('figures by skill follow the given order, unknown skills after it, sorted', () => {
+  const rows = [outcome('single', true, true, true, 'zeta'), outcome('single', true, true, true, 'number_words'), outcome('single', true, true, true, 'alpha'), outcome('single', true, true, true, 'copy_identifier')];
+  assert.deepEqual(Object.keys(evalFigures(rows, ['copy_identifier', 'number_words']).bySkill), ['copy_identifier', 'number_words', 'alpha', 'zeta']);
+});
+
+// ------------------------------------------------------------------ the stratified test split
+
+test('the stratified split takes the strata in turn: uniform while every stratum has items, the rest filled from the others', () => {
+  const items = [
+    ...Array.from({ length: 50 }, (_, i) => ({ id: `a${i}`, s: 'common' })),
+    ...Array.from({ length: 20 }, (_, i) => ({ id: `b${i}`, s: 'mid' })),
+    ...Array.from({ length: 3 }, (_, i) => ({ id: `c${i}`, s: 'rare' })),
+  ];
+  const split = stratifiedTake(items, 30, (x) => x.s, 'seed');
+  const count = (s: string) => split.filter((x) => x.s === s).length;
+  assert.equal(split.length, 30);
+  assert.equal(count('rare'), 3);
+  // strata in name order: the 30th item is the common stratum's turn
+  assert.equal(count('common'), 14);
+  assert.equal(count('mid'), 13);
+  assert.equal(new Set(split.map((x) => x.id)).size, 30, 'no item twice');
+  assert.deepEqual(stratifiedTake(items, 30, (x) => x.s, 'seed'), split, 'the same seed gives the same split');
+  assert.notDeepEqual(stratifiedTake(items, 30, (x) => x.s, 'other').map((x) => x.id), split.map((x) => x.id));
+  assert.equal(stratifiedTake(items, 500, (x) => x.s, 'seed').length, items.length, 'asking for more than there is gives everything');
+  const even = stratifiedTake(items, 9, (x) => x.s, 'seed');
+  assert.deepEqual(['common', 'mid', 'rare'].map((s) => even.filter((x) => x.s === s).length), [3, 3, 3]);
+});
+
+// ------------------------------------------------------------------ the ablation over seeds
+
+function evalAt(round: number, accuracy: number, neverCall = 0.3): RoundEval {
+  const n = 1000;
+  const k = Math.round(accuracy * n);
+  const f = evalFigures([
+    ...Array.from({ length: k }, () => outcome('single', true, true, true)),
+    ...Array.from({ length: n - k }, () => outcome('single', true, false, false)),
+  ]);
+  return { type: 'eval', round, test: { n, correct: k, accuracy: k / n, byKind: {} }, figures: { ...f, neverCall: proportion(Math.round(neverCall * n), n) } };
+}
+
+test('the ablation summary pairs every variant with static seed by seed and keeps the raw per-seed figures', () => {
+  const seeds = ['s-1', 's-2', 's-3'];
+  const runs = new Map([
+    ['full', new Map(seeds.map((s, i) => [s, [evalAt(0, 0.1), evalAt(2, 0.4 + i * 0.1)]]))],
+    ['static', new Map(seeds.map((s, i) => [s, [evalAt(0, 0.1), evalAt(2, 0.3 + i * 0.1)]]))],
+    // no-hppl finished on two seeds only
+    ['no-hppl', new Map(seeds.slice(0, 2).map((s, i) => [s, [evalAt(2, 0.35 + i * 0.1)]]))],
+  ]);
+  const sum = summarizeAblation(seeds, runs);
+  assert.equal(sum.reference, 'static');
+  const full = sum.variants.find((v) => v.variant === 'full')!;
+  close(full.accuracy.mean, 0.5);
+  close(full.vsReference!.mean, 0.1);
+  close(full.vsReference!.lo!, 0.1, 1e-9);
+  assert.deepEqual(full.perSeed.map((p) => p.seed), seeds);
+  assert.equal(full.perSeed[0]!.round, 2, 'the last evaluated round counts');
+  const noHppl = sum.variants.find((v) => v.variant === 'no-hppl')!;
+  assert.equal(noHppl.seeds, 2);
+  assert.equal(noHppl.vsReference!.n, 2, 'paired over the seeds both finished');
+  close(noHppl.vsReference!.mean, 0.05);
+  assert.equal(sum.variants.find((v) => v.variant === 'static')!.vsReference, null);
+  close(sum.neverCall!.mean, 0.3);
+});
+
+test('random-expansion is a named variant that differs from full only in what EDDE expands', () => {
+  assert.equal(variantOf(VARIANTS['random-expansion']), 'random-expansion');
+  const { randomExpansion, ...rest } = VARIANTS['random-expansion'];
+  const { randomExpansion: fullRandom, ...fullRest } = VARIANTS.full;
+  assert.equal(randomExpansion, true);
+  assert.equal(fullRandom, false);
+  assert.deepEqual(rest, fullRest);
+  assert.equal(variantOf({ ...VARIANTS['random-expansion'], jglv: false }), 'custom');
+});
+
+// ------------------------------------------------------------------ the merge's new rules
+
+const tool = { name: 'lookup', description: 'Look up', parameters: { type: 'object' as const, properties: { q: { type: 'string' as const } }, required: ['q'] } };
+function sample(id: string, label: 'call' | 'text'): Sample {
+  return Sample.parse({
+    id,
+    kind: label === 'call' ? 'single' : 'clarify',
+    tools: [tool],
+    context: [{ role: 'user', content: `request ${id}` }],
+    label: label === 'call' ? { type: 'calls', calls: [{ name: 'lookup', arguments: { q: id } }] } : { type: 'text', text: `Which ${id}?` },
+    provenance: { source: 'seed', round: 0 },
+  });
+}
+
+test('HPPL ranks only mastered samples whose label is a call; free-text ones only fill what is left', () => {
+  // text answers have the highest perplexity: ranked with the calls they would take every HPPL slot
+  const cands = [
+    ...Array.from({ length: 6 }, (_, i) => ({ sample: sample(`t${i}`, 'text'), ppl: 9 + i })),
+    ...Array.from({ length: 6 }, (_, i) => ({ sample: sample(`c${i}`, 'call'), ppl: 1 + i })),
+  ];
+  const base = { round: 2, budget: 4, seedNewShare: 0, hpplMinShare: 1, errorSeeds: [], expansions: [], candidates: cands, unusedSeed: [], hppl: true, seed: 's' };
+  const m = mergeRound(base);
+  assert.deepEqual(m.samples.map((p) => `${p.part}:${p.sample.id}`), ['hppl:c5', 'hppl:c4', 'hppl:c3', 'hppl:c2']);
+  const all = mergeRound({ ...base, hpplOver: 'all' });
+  assert.deepEqual(all.samples.map((p) => p.sample.id), ['t5', 't4', 't3', 't2']);
+  // with more room than call candidates, text ones come in as fill, after every call
+  const roomy = mergeRound({ ...base, budget: 8 });
+  assert.deepEqual(roomy.samples.map((p) => p.part), ['hppl', 'hppl', 'hppl', 'hppl', 'hppl', 'hppl', 'fill', 'fill']);
+  assert.ok(roomy.samples.slice(6).every((p) => p.sample.label.type === 'text'));
+});
