@@ -6,6 +6,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { connect } from '@nats-io/transport-node';
 import { startEmbeddedNats } from '../nats/server.ts';
+import { startLoopbackCluster } from '../nats/cluster.ts';
 import { LooptoolNode } from '../node.ts';
 import { defineBench } from './result.ts';
 import { drive, mergeLoads, processCpuMs, round, type LoadResult } from './stats.ts';
@@ -16,16 +17,24 @@ const here = dirname(fileURLToPath(import.meta.url));
 
 export default defineBench({
   name: 'bus',
-  summary: 'request/reply through a role host (validation + actor + tracing) vs raw NATS, same payloads, same run',
+  summary: 'request/reply through a role host (validation + actor + tracing) vs raw NATS, same payloads, same run (--cluster: through a 3-node loopback cluster)',
   async run(argv) {
-    const { values } = parseFlags(argv, { n: { type: 'string' }, chunks: { type: 'string' } });
+    const { values } = parseFlags(argv, { n: { type: 'string' }, chunks: { type: 'string' }, cluster: { type: 'boolean', default: false } });
     const n = intFlag(values.n, 'n', 16000, 100);
     const chunks = intFlag(values.chunks, 'chunks', 8, 2);
     const dir = mkdtempSync(join(tmpdir(), 'looptool-bench-'));
-    const server = await startEmbeddedNats({ storeDir: join(dir, 'nats') });
+    // --cluster: three nats-servers with routes and JetStream (trace stream R3, acked trace
+    // publishes); the client on node 1 and the serving process on node 2, so every request
+    // and reply crosses a route.
+    const cluster = values.cluster ? await startLoopbackCluster({ dir: join(dir, 'cluster') }) : undefined;
+    const single = cluster ? undefined : await startEmbeddedNats({ storeDir: join(dir, 'nats') });
+    const clientUrl = cluster ? cluster.nodes[0]!.url : single!.url;
+    const servingUrl = cluster ? cluster.nodes[1]!.url : single!.url;
+    const serverPids = cluster ? cluster.nodes.map((x) => x.server!.pid) : [single!.pid];
+    const server = { stop: () => (cluster ? cluster.stop() : single!.stop()) };
     // Both responders live in one other process, as a role would in a real run.
-    const child = spawn(process.execPath, [...(process.env.BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []), '--import', 'tsx', join(here, 'bus-serve.ts'), server.url, dir], { stdio: ['pipe', 'pipe', 'inherit'] });
-    const nc = await connect({ servers: server.url });
+    const child = spawn(process.execPath, [...(process.env.BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []), '--import', 'tsx', join(here, 'bus-serve.ts'), servingUrl, dir], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const nc = await connect({ servers: clientUrl });
     const data = new TextEncoder().encode(JSON.stringify(payload));
     try {
       await new Promise<void>((resolve, reject) => {
@@ -37,12 +46,16 @@ export default defineBench({
       const host = (i: number) => clientNode.client.call(echo, 'echo', { ...payload, n: i }, { timeoutMs: 10_000 });
       const results: Record<string, LoadResult> = {};
       const cpu: Record<string, number[]> = {};
-      // CPU per request of each process (this client, the serving process, nats-server).
-      const pids = [process.pid, child.pid!, server.pid];
+      // CPU per request of each process (this client, the serving process, nats-server: all nodes together).
+      const pids = [process.pid, child.pid!, ...serverPids];
+      const cpuNow = () => {
+        const each = pids.map(processCpuMs);
+        return [each[0]!, each[1]!, each.slice(2).reduce((a, b) => a + b, 0)];
+      };
       const measure = async (key: string, m: number, inFlight: number, once: (i: number) => Promise<unknown>) => {
-        const before = pids.map(processCpuMs);
+        const before = cpuNow();
         const r = await drive(m, inFlight, once);
-        const used = pids.map((p, i) => processCpuMs(p) - before[i]!);
+        const used = cpuNow().map((v, i) => v - before[i]!);
         cpu[key] = (cpu[key] ?? [0, 0, 0]).map((v, i) => v + used[i]!);
         return r;
       };
@@ -69,7 +82,7 @@ export default defineBench({
       const ratio1 = results.host_1!.rps / results.raw_1!.rps;
       const ratio64 = results.host_64!.rps / results.raw_64!.rps;
       console.log(`host/raw: one at a time ${round(ratio1)}x, 64 in flight ${round(ratio64)}x (target >= 0.5x at 64)`);
-      const values: Record<string, number> = { payload_bytes: data.length, chunks, ratio_1: round(ratio1, 3), ratio_64: round(ratio64, 3) };
+      const values: Record<string, number> = { payload_bytes: data.length, chunks, nats_servers: serverPids.length, ratio_1: round(ratio1, 3), ratio_64: round(ratio64, 3) };
       for (const [k, r] of Object.entries(results)) {
         values[`${k}_rps`] = round(r.rps, 0);
         values[`${k}_p50_ms`] = round(r.p50, 3);
@@ -78,7 +91,7 @@ export default defineBench({
         Object.assign(values, { [`${k}_cpu_us_client`]: c, [`${k}_cpu_us_serving`]: sv, [`${k}_cpu_us_nats`]: ns });
       }
       await clientNode.stop();
-      return { name: 'bus', values, target: 'host >= 0.5x raw NATS req/s at 64 in flight', pass: ratio64 >= 0.5 };
+      return { name: cluster ? 'bus-cluster' : 'bus', values, target: 'host >= 0.5x raw NATS req/s at 64 in flight', pass: ratio64 >= 0.5 };
     } finally {
       child.stdin!.end();
       await new Promise((r) => setTimeout(r, 200));
