@@ -21,7 +21,14 @@ import { checkAssistantTurn, majority, type RuleFailure } from '../protocols/val
 import { checkToolSet, errorsOnly } from '../protocols/toolspec-rules.ts';
 import { sameCalls } from '../protocols/toolcalls/index.ts';
 import { isInfrastructureError } from '../protocols/errors.ts';
-import { expectedReply, userScript } from '../agents/common/sim/world.ts';
+import { expectedReply, toolIndex, userScript, type Expected } from '../agents/common/sim/world.ts';
+import { turnSkills } from '../agents/common/sim/skills.ts';
+
+/** The skills a sample turn exercises, read from the plan and what the user said (the sample builder copies them). */
+function skillTags(plan: Plan, messages: ChatMessage[], exp: Expected, tools: ToolSpec[]): Pick<TurnRecord, 'skills' | 'difficulty'> {
+  const t = turnSkills(plan, messages, exp, toolIndex(tools));
+  return t ? { skills: t.skills, ...(t.difficulty ? { difficulty: t.difficulty } : {}) } : {};
+}
 
 /**
  * One round-0 dialogue (DESIGN.md §1 round 0 steps 2-5) as a state machine:
@@ -302,6 +309,7 @@ export const dialogueMachine = setup({
         // What the turn teaches is what the plan expects here; turns the plan does not
         // make samples of (summaries) teach nothing.
         ...(exp?.sample ? { kind: exp.kind } : {}),
+        ...(exp?.sample && context.plan ? skillTags(context.plan, context.messages, exp, context.tools) : {}),
         samples: context.samples.length,
         agreed,
         masked,

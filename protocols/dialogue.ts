@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ChatMessage } from './messages.ts';
 import { Plan } from './plan.ts';
-import { HiddenTruth, SampleKind } from './sample.ts';
+import { Difficulty, HiddenTruth, SampleKind, Skill } from './sample.ts';
 import { ToolSpec } from './toolspec.ts';
 import { RuleCode, RuleFailure } from './validate.ts';
 import { DialogueVerdict } from './roles/judge.ts';
@@ -31,6 +31,8 @@ export const TurnRecord = z.object({
   message: z.number().int().min(0).describe('index of the assistant message in `messages`'),
   step: z.number().int().min(-1).describe('plan step it answers (-1: outside the plan)'),
   kind: SampleKind.optional().describe('what the turn teaches, from the plan; absent for turns that teach nothing (a summary after tool results)'),
+  skills: z.array(Skill).optional().describe('skills the turn exercises, primary first (sim world: from the plan and the user\'s words)'),
+  difficulty: Difficulty.optional().describe('level of the primary skill'),
   samples: z.number().int().min(1).describe('assistant samples drawn for this turn'),
   agreed: z.boolean().describe('two samples agreed (always true when self-consistency is off)'),
   masked: z.boolean().describe('no two samples agreed: one was picked and the turn is not trained on'),

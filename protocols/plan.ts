@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { JsonValue } from './json.ts';
-import { SampleKind } from './sample.ts';
+import { Difficulty, SampleKind, Skill } from './sample.ts';
 
 /**
  * A dialogue plan: the linked user requests a simulated dialogue will go through.
@@ -44,6 +44,12 @@ export type PlannedCall = z.infer<typeof PlannedCall>;
 export const PlanRound = z.object({
   kind: SampleKind.describe('what an assistant turn in this round teaches'),
   calls: z.array(PlannedCall).min(1),
+  skill: Skill.optional().describe('the skill this round\'s assistant turn was planned to exercise (its primary skill)'),
+  difficulty: Difficulty.optional().describe('the level the skill was planned at'),
+  focus: z
+    .array(z.string())
+    .default([])
+    .describe('arguments that carry the skill, as "<call index>.<argument path>": the user words them at the skill\'s level ("twenty-five", "the 3rd of March 2026")'),
 });
 export type PlanRound = z.infer<typeof PlanRound>;
 
@@ -63,6 +69,9 @@ export const PlanStep = z.object({
       'arguments the user leaves out of the first message and gives only when asked, as "<call index in round 0>.<argument path>", e.g. "0.date"',
     ),
   topic: z.string().optional().describe('for irrelevant requests: what the user asks about that no tool serves'),
+  skill: Skill.optional().describe('the skill the request was planned to exercise; for clarify and irrelevant requests, that of the text turn'),
+  difficulty: Difficulty.optional().describe('the level the skill was planned at'),
+  hinted: z.boolean().default(false).describe('clarify requests: the first message names the withheld parameter without its value'),
 });
 export type PlanStep = z.infer<typeof PlanStep>;
 
@@ -87,6 +96,11 @@ export const PlannedNoise = z.object({
     .min(-1)
     .describe('round index; -1 = the turn that should ask for withheld values or answer an irrelevant request in text'),
   kind: LabelNoiseKind,
+  target: z
+    .string()
+    .optional()
+    .describe('the argument the mistake is made on, as "<call index>.<argument path>" (a systematic skill mistake: a misread number, a swapped day and month)'),
+  skill: Skill.optional().describe('the skill whose systematic mistake this is (sim.noise.bySkill)'),
   seed: z.string().describe('seed of the corruption, so every sample of the turn makes the same mistake'),
 });
 export type PlannedNoise = z.infer<typeof PlannedNoise>;

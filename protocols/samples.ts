@@ -78,6 +78,8 @@ export function dialogueSamples(d: DialogueForSamples, opts: SampleOptions = {})
         label,
         provenance: { source, round: opts.round ?? 0, dialogue: d.id, turn: t.message },
         masked: t.masked,
+        skills: t.skills ?? [],
+        ...(t.difficulty ? { difficulty: t.difficulty } : {}),
         ...(t.truth ? { truth: t.truth } : {}),
       }),
     );

@@ -2,15 +2,17 @@
  * Simulated expander — the `sim` brain of EDDE.
  *
  * Models a generator model that is shown an error seed and writes a new sample like
- * it. It reads the seed's structure (kind, tools called, call rounds, which arguments
- * came from earlier results, whether a value had to be asked for) and writes a new
- * one-request plan of the same shape over the same tools, with fresh values and one
- * scenario variation:
+ * it. It keeps what the seed tests — its primary skill at its level (a number written
+ * as "two hundred and fifty", a three-call parallel request, a request whose missing
+ * value is not mentioned) — and changes the content: a new one-request plan over the
+ * seed's tool set (the tools the seed called first, others that serve the skill too),
+ * with fresh values and one scenario variation:
  *   data_variation     every value new;
  *   persona            a different user, who frames the request their own way;
  *   interaction_style  terse, chatty or indirect wording;
- *   complexity         one more call (parallel) or one more optional parameter, and
- *                      the tools listed in another order.
+ *   complexity         one more optional argument, an aside to ignore, and the tools
+ *                      listed in another order (never one more call: that would change
+ *                      a parallel request's level).
  * The dialogue itself is then played by the round-0 roles over the bus (user, the
  * teacher assistant, tool), so phrasing, labels and results come from the same world
  * as the seed data and the simulator truth stays correct by construction. Like a real
@@ -20,9 +22,9 @@
  */
 import type { JsonValue } from '../../protocols/json.ts';
 import type { ChatMessage } from '../../protocols/messages.ts';
-import { LabelNoiseKind, type Plan, type PlannedCall, type PlannedNoise, type PlanRound, type PlanStep, type ArgRef } from '../../protocols/plan.ts';
+import { LabelNoiseKind, type Plan, type PlannedNoise, type ArgRef } from '../../protocols/plan.ts';
 import type { CallFn } from '../../protocols/role.ts';
-import type { HiddenTruth, Label, Sample, SampleKind } from '../../protocols/sample.ts';
+import { primarySkill, type HiddenTruth, type Label, type Sample, type SampleKind, type Skill } from '../../protocols/sample.ts';
 import type { SimConfig } from '../../protocols/sim-config.ts';
 import type { ToolCall } from '../../protocols/toolcall.ts';
 import type { ToolSpec } from '../../protocols/toolspec.ts';
@@ -32,9 +34,10 @@ import { deriveSeed } from '../../protocols/roles/seed.ts';
 import { ToolContract } from '../../protocols/roles/tool.ts';
 import { UserContract } from '../../protocols/roles/user.ts';
 import { rng, type Rng } from '../common/sim/rng.ts';
+import type { Level } from '../common/sim/forms.ts';
+import { buildSkillStep, plainStep, skillMistake, turnSkills } from '../common/sim/skills.ts';
 import {
   applicableNoise,
-  canonicalJson,
   expectedReply,
   getPath,
   groupsSince,
@@ -121,42 +124,6 @@ export function seedShape(sample: Pick<Sample, 'kind' | 'context'>, label: Label
 
 // ------------------------------------------------------------------ the new plan
 
-/** The same call with fresh values for every argument the seed gave (refs stay refs). */
-function freshCall(call: ToolCall, refs: Record<string, ArgRef>, index: ToolIndex, r: Rng, extraOptional: boolean): PlannedCall {
-  const info = index.get(call.name);
-  const args = JSON.parse(JSON.stringify(call.arguments)) as Record<string, JsonValue>;
-  if (!info) return { name: call.name, arguments: args, refs: {} };
-  for (const p of info.meta.params) {
-    const old = getPath(call.arguments, p.path);
-    if (old === undefined || p.path in refs) continue;
-    let v = valueFor(p, info.spec, r);
-    for (let i = 0; i < 6 && canonicalJson(v) === canonicalJson(old); i++) v = valueFor(p, info.spec, r);
-    setPath(args, p.path, v);
-  }
-  for (const path of Object.keys(refs)) {
-    // a ref'd value is read from the new results; the seed's literal must not linger
-    const parts = path.split('.');
-    let cur: Record<string, JsonValue> | undefined = args;
-    for (const part of parts.slice(0, -1)) cur = cur?.[part] as Record<string, JsonValue> | undefined;
-    if (cur) delete cur[parts[parts.length - 1]!];
-  }
-  if (extraOptional) {
-    const absent = info.meta.params.filter((p) => !p.required && getPath(args, p.path) === undefined && !(p.path in refs));
-    if (absent.length) {
-      const p = r.pick(absent);
-      setPath(args, p.path, valueFor(p, info.spec, r));
-    }
-  }
-  return { name: call.name, arguments: args, refs };
-}
-
-function roundKind(shape: SeedShape, ri: number, calls: PlannedCall[]): SampleKind {
-  if (calls.length > 1) return 'parallel';
-  if (calls.some((c) => Object.keys(c.refs).length)) return 'multi_step';
-  if (ri === shape.rounds.length - 1 && (shape.kind === 'multiple' || shape.kind === 'single')) return shape.kind;
-  return 'single';
-}
-
 const PERSONAS = [
   { goal: 'a nurse on night shifts with little time', frame: ['Quick one, I\'m between shifts. {r}', '{r} I\'m on a break, so the sooner the better.'] },
   { goal: 'a retired teacher who is new to apps', frame: ['Hello, I\'m not very good with these things. {r}', 'Good morning! My grandson set this up for me. {r}'] },
@@ -179,7 +146,15 @@ const ASIDES = ['By the way, the weather has been awful lately.', 'My phone batt
 
 export type PlannedExpansion = { plan: Plan; target: number; notes: string[] };
 
-/** A new one-request plan shaped like the seed, under `variation`. */
+/** What the expansion must keep: the seed's primary skill and its level. */
+export type SkillToKeep = { skill: Skill; difficulty: Level };
+
+/**
+ * A new one-request plan for the seed's skill at the seed's level, under `variation`:
+ * new values and wording, the seed's tools first but others of the set when they
+ * serve the skill too; `complexity` adds an optional argument (never a call, which
+ * would change a parallel request's level) and shuffles the tools.
+ */
 export function variedPlan(
   shape: SeedShape,
   tools: ToolSpec[],
@@ -187,58 +162,45 @@ export function variedPlan(
   seed: string,
   cfg: SimConfig,
   seedNoise: LabelNoiseKind | undefined,
+  keep: SkillToKeep,
 ): PlannedExpansion {
   const r = rng(seed, 'expander-plan');
   const index = toolIndex(tools);
-  const notes: string[] = [`variation: ${variation}`];
+  const notes: string[] = [`variation: ${variation}`, `skill: ${keep.skill} at level ${keep.difficulty}`];
   const persona = r.pick(PERSONAS);
-  let step: PlanStep;
-  if (shape.text && shape.kind !== 'clarify') {
-    step = { kind: 'irrelevant', intent: 'asks for something no tool serves', rounds: [], withheld: [] };
-    notes.push('a new request that no tool serves');
-  } else if (shape.text) {
-    // a new request that leaves a required value out: the right answer is to ask
-    const callable = tools.filter((t) => (index.get(t.name)?.meta.params ?? []).some((p) => p.required && !p.path.includes('.')));
-    const tool = r.pick(callable.length ? callable : tools);
-    const info = index.get(tool.name)!;
-    const args: Record<string, JsonValue> = {};
-    for (const p of info.meta.params.filter((q) => q.required || r.chance(cfg.planner.optionalRate / 2))) setPath(args, p.path, valueFor(p, tool, r));
-    const required = info.meta.params.filter((p) => p.required && !p.path.includes('.')).map((p) => p.path);
-    const withheldCount = variation === 'complexity' && required.length > 1 ? 2 : 1;
-    const withheld = r.sample(required, withheldCount).map((p) => `0.${p}`);
-    step = { kind: 'clarify', intent: `uses ${tool.name} but leaves out ${withheld.join(', ')}`, rounds: [{ kind: 'single', calls: [{ name: tool.name, arguments: args, refs: {} }] }], withheld };
-    notes.push(`asks for ${tool.name} without ${withheld.join(', ')}`);
-  } else {
-    const last = shape.rounds.length - 1;
-    const rounds: PlanRound[] = shape.rounds.map((calls, ri) => {
-      const planned = calls.map((c, ci) => freshCall(c, shape.refs[ri]?.[ci] ?? {}, index, r, variation === 'complexity' && ri === last && calls.length === 1 && ci === 0));
-      if (variation === 'complexity' && ri === last && calls.length >= 2 && calls.length < cfg.planner.maxParallel) {
-        // one more call of the same kind as the last one: a bigger parallel request
-        const c = calls[calls.length - 1]!;
-        planned.push(freshCall(c, {}, index, r, false));
-        notes.push('one more parallel call');
-      }
-      return { kind: roundKind(shape, ri, planned), calls: planned };
-    });
-    const withheld: string[] = [];
-    if (shape.supplied) {
-      const first = rounds[0]!.calls[0]!;
-      const req = (index.get(first.name)?.meta.params ?? []).filter((p) => p.required && !p.path.includes('.') && getPath(first.arguments, p.path) !== undefined);
-      if (req.length) withheld.push(`0.${r.pick(req).path}`);
+  const prefer = [...new Set(shape.rounds.flat().map((c) => c.name))];
+  const built = buildSkillStep(keep.skill, keep.difficulty, index, r.fork('step'), cfg, prefer) ?? plainStep(index, r.fork('plain'), cfg);
+  if (!built) throw new Error('the tool set serves no request');
+  const { step, target } = built;
+  if (step.skill !== keep.skill) notes.push(`the tools cannot serve ${keep.skill}: a plain request instead`);
+  if (variation === 'complexity' && target >= 0) {
+    const rd = step.rounds[target]!;
+    const ci = rd.calls.findIndex((c) => !rd.focus.some((f) => f.startsWith(`${rd.calls.indexOf(c)}.`)));
+    const c = rd.calls[Math.max(0, ci)]!;
+    const info = index.get(c.name);
+    const absent = (info?.meta.params ?? []).filter((p) => !p.required && getPath(c.arguments, p.path) === undefined && !(p.path in c.refs));
+    if (info && absent.length) {
+      const p = r.pick(absent);
+      setPath(c.arguments, p.path, valueFor(p, info.spec, r));
+      notes.push(`one more argument: ${p.path}`);
     }
-    const kind: SampleKind = shape.supplied ? 'clarify' : rounds.length > 1 ? 'multi_step' : rounds[0]!.kind;
-    step = { kind, intent: `a request shaped like the seed: ${rounds.map((x) => x.calls.map((c) => c.name).join(' + ')).join(' then ')}`, rounds, withheld };
-    notes.push(`calls ${rounds.map((x) => x.calls.map((c) => c.name).join('+')).join(' -> ')}`);
   }
-  const target = step.rounds.length && !shape.text ? step.rounds.length - 1 : -1;
-  // mistakes of the generator: the seed's own (it trusts the label it is shown), or a fresh one
+  notes.push(step.rounds.length ? `calls ${step.rounds.map((x) => x.calls.map((c) => c.name).join('+')).join(' -> ')}` : 'a new request that no tool serves');
+  // mistakes of the generator: the seed's own (it trusts the label it is shown), or a fresh one at the world's rate
   const noise: PlannedNoise[] = [];
   const applicable = applicableNoise(step, target, index);
+  const skill = target < 0 ? step.skill : step.rounds[target]?.skill;
+  const bySkill = skill ? cfg.noise.bySkill[skill] : undefined;
+  const typical = skill ? skillMistake(step, target, skill, index) : undefined;
   const nr = rng(seed, 'expander-noise');
-  let kind: LabelNoiseKind | undefined;
-  if (seedNoise && applicable.includes(seedNoise) && nr.chance(0.8)) kind = seedNoise;
-  else if (nr.chance(cfg.noise.labelRate)) kind = nr.weighted(cfg.noise.kinds as Record<LabelNoiseKind, number>, applicable);
-  if (kind) noise.push({ step: 0, round: target, kind, seed: deriveSeed(seed, 'noise', kind) });
+  let planted: { kind: LabelNoiseKind; target?: string } | undefined;
+  if (seedNoise && (applicable.includes(seedNoise) || typical?.kind === seedNoise) && nr.chance(0.8)) planted = typical?.kind === seedNoise ? typical : { kind: seedNoise };
+  else if (nr.chance(bySkill ?? cfg.noise.labelRate)) {
+    const kind = bySkill !== undefined && typical ? undefined : nr.weighted(cfg.noise.kinds as Record<LabelNoiseKind, number>, applicable);
+    planted = kind ? { kind } : bySkill !== undefined ? typical : undefined;
+  }
+  if (planted)
+    noise.push({ step: 0, round: target, kind: planted.kind, ...(planted.target ? { target: planted.target } : {}), ...(skill ? { skill } : {}), seed: deriveSeed(seed, 'noise', planted.kind) });
   return { plan: { goal: persona.goal, targetTurns: 1, steps: [step], hidden: { noise } }, target, notes };
 }
 
@@ -271,7 +233,7 @@ export type SimExpansion = {
 
 export type ExpandSimRequest = {
   seed: string;
-  sample: Pick<Sample, 'kind' | 'tools' | 'context' | 'label'>;
+  sample: Pick<Sample, 'kind' | 'tools' | 'context' | 'label'> & Partial<Pick<Sample, 'skills' | 'difficulty'>>;
   variation: Variation;
   truth?: HiddenTruth;
 };
@@ -290,7 +252,9 @@ export async function expandSim(req: ExpandSimRequest, cfg: SimConfig, call: Cal
   const noisyParent = req.truth && !labelsMatch(req.sample.label, req.truth.label);
   const parsed = LabelNoiseKind.safeParse(req.truth?.noise);
   const seedNoise = noisyParent && parsed.success ? parsed.data : undefined;
-  const { plan, target, notes } = variedPlan(shape, req.sample.tools, req.variation, req.seed, cfg, seedNoise);
+  const skill = primarySkill(req.sample);
+  const keep: SkillToKeep = { skill, difficulty: (req.sample.difficulty ?? cfg.skills.difficulty[skill]) as Level };
+  const { plan, target, notes } = variedPlan(shape, req.sample.tools, req.variation, req.seed, cfg, seedNoise, keep);
   const tools = req.variation === 'complexity' ? rng(req.seed, 'expander-tools').shuffle(req.sample.tools) : req.sample.tools;
   const step = plan.steps[0]!;
 
@@ -326,7 +290,8 @@ export async function expandSim(req: ExpandSimRequest, cfg: SimConfig, call: Cal
     if (isTarget) {
       const label = labelOf(reply);
       const truth: HiddenTruth = a.truth ?? { label, noisy: false };
-      sample = { kind: exp.kind, tools, context: messages.map((m) => ({ ...m })), label, masked: false, truth };
+      const tags = turnSkills(plan, messages, exp, toolIndex(tools));
+      sample = { kind: exp.kind, tools, context: messages.map((m) => ({ ...m })), label, masked: false, skills: tags?.skills ?? [], ...(tags?.difficulty ? { difficulty: tags.difficulty } : {}), truth };
     } else if (!sample && exp.sample && exp.step === 0 && exp.round > target) {
       throw new Error('the dialogue went past the sample\'s turn');
     }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { JsonValue } from '../../protocols/json.ts';
 import { ArgRef, Plan, type PlanStep } from '../../protocols/plan.ts';
-import { SampleKind } from '../../protocols/sample.ts';
+import { SampleKind, SKILL_KIND } from '../../protocols/sample.ts';
 import { DEFAULT_SIM_CONFIG, type SimConfig } from '../../protocols/sim-config.ts';
 import type { ToolSpec } from '../../protocols/toolspec.ts';
 import type { PlanInput } from '../../protocols/roles/planner.ts';
@@ -104,7 +104,7 @@ export function planKinds(input: Pick<z.output<typeof PlanInput>, 'seed' | 'kind
   const turns = input.targetTurns ?? input.kinds?.length ?? config.planner.targetTurns;
   if (input.kinds?.length) return Array.from({ length: turns }, (_, i) => input.kinds![i % input.kinds!.length]!);
   const r = rng(input.seed, 'llm-planner', 'kinds');
-  return Array.from({ length: turns }, () => r.weighted(config.planner.kinds) ?? 'single');
+  return Array.from({ length: turns }, () => SKILL_KIND[r.weighted(config.skills.mix) ?? 'copy_identifier']);
 }
 
 /** The llm planner: one plan of linked requests over the given tools. Never writes `hidden`. */
@@ -122,8 +122,9 @@ export async function planLlm(input: z.output<typeof PlanInput>, deps: PlannerLl
   const steps: PlanStep[] = out.steps.map((s) => ({
     kind: s.kind,
     intent: s.intent,
-    rounds: s.rounds.map((r, ri) => ({ kind: roundKind(s, ri), calls: r.calls.map((c) => ({ name: c.name, arguments: c.arguments, refs: c.refs })) })),
+    rounds: s.rounds.map((r, ri) => ({ kind: roundKind(s, ri), calls: r.calls.map((c) => ({ name: c.name, arguments: c.arguments, refs: c.refs })), focus: [] })),
     withheld: s.withheld,
+    hinted: false,
     ...(s.topic ? { topic: s.topic } : {}),
   }));
   return Plan.parse({ goal: out.goal, targetTurns: turns, steps });

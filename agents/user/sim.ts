@@ -21,7 +21,20 @@ import { joinList, surfaceForms } from '../common/sim/kinds.ts';
 import {
   askFor, CHAIN_REF_LIST, CHAIN_REF_ONE, closing, linkChain, linkParallel, OFF_TOPIC_REQUESTS, supplyValues, verbPhrases,
 } from '../common/sim/phrasing.ts';
-import { getPath, toolIndex, userScript, type ToolIndex } from '../common/sim/world.ts';
+import { getPath, toolIndex, userScript, withheldLabels, type ToolIndex } from '../common/sim/world.ts';
+import { focusWords } from '../common/sim/skills.ts';
+import type { Level } from '../common/sim/forms.ts';
+
+/** The arguments of one call that carry the round's skill, and the level to word them at. */
+type Focus = { paths: Set<string>; level?: Level };
+const NO_FOCUS: Focus = { paths: new Set() };
+
+function focusOf(step: PlanStep, round: number, call: number): Focus {
+  const rd = step.rounds[round];
+  if (!rd) return NO_FOCUS;
+  const paths = rd.focus.filter((f) => f.startsWith(`${call}.`)).map((f) => f.slice(f.indexOf('.') + 1));
+  return { paths: new Set(paths), level: rd.difficulty as Level | undefined };
+}
 
 export type TurnRequest = { seed: string; tools: ToolSpec[]; messages: ChatMessage[]; plan: Plan };
 export type TurnReply = { content: string; done: boolean };
@@ -37,7 +50,7 @@ export function speakValue(p: ParamMeta, v: JsonValue, r: Rng, cfg: SimConfig): 
 }
 
 /** "from Paris to Rome on March 3rd 2026 for two passengers". */
-function paramPhrases(call: PlannedCall, index: ToolIndex, r: Rng, cfg: SimConfig, skip: string[]): string[] {
+function paramPhrases(call: PlannedCall, index: ToolIndex, r: Rng, cfg: SimConfig, skip: string[], focus: Focus = NO_FOCUS): string[] {
   const info = index.get(call.name);
   if (!info) return [];
   const out: string[] = [];
@@ -52,43 +65,55 @@ function paramPhrases(call: PlannedCall, index: ToolIndex, r: Rng, cfg: SimConfi
       else out.push(`without ${p.label}`);
       continue;
     }
-    const text = speakValue(p, v, r, cfg);
+    // the argument the request was planned around is worded at the skill's level, always
+    const text = (focus.paths.has(p.path) ? focusWords(info, p, v, focus.level, r) : undefined) ?? speakValue(p, v, r, cfg);
     out.push(phrase.includes('{v}') ? phrase.replace('{v}', text) : `${phrase} ${text}`);
   }
   return out;
 }
 
-function part(call: PlannedCall, index: ToolIndex, r: Rng, cfg: SimConfig, skip: string[] = [], tail = ''): string {
+function part(call: PlannedCall, index: ToolIndex, r: Rng, cfg: SimConfig, skip: string[] = [], tail = '', focus: Focus = NO_FOCUS): string {
   const info = index.get(call.name);
   const vp = info ? r.pick(verbPhrases(info.meta.verb)).replace('{o}', info.meta.object) : `use ${call.name}`;
-  return [vp, ...paramPhrases(call, index, r, cfg, skip), tail].filter(Boolean).join(' ');
+  return [vp, ...paramPhrases(call, index, r, cfg, skip, focus), tail].filter(Boolean).join(' ');
 }
+
+const HINTS = ['I\'ll tell you the {l} in a moment.', 'I don\'t have the {l} handy yet.', 'I still need to check the {l}.'];
 
 function requestText(step: PlanStep, index: ToolIndex, r: Rng, cfg: SimConfig): string {
   if (step.kind === 'irrelevant' || !step.rounds.length) return step.topic ?? r.pick(OFF_TOPIC_REQUESTS);
   const withheld = (ci: number) => step.withheld.filter((w) => w.startsWith(`${ci}.`)).map((w) => w.slice(w.indexOf('.') + 1));
   const first = step.rounds[0]!.calls;
+  const text = requestBody(step, first, withheld, index, r, cfg);
+  // a clarify request at level 1 names what it leaves out, without a value
+  return step.hinted && step.withheld.length ? `${text} ${r.pick(HINTS).replace('{l}', joinList(withheldLabels(step, index)))}` : text;
+}
+
+function requestBody(step: PlanStep, first: PlannedCall[], withheld: (ci: number) => string[], index: ToolIndex, r: Rng, cfg: SimConfig): string {
   if (step.rounds.length >= 2) {
-    const a = part(first[0]!, index, r, cfg, withheld(0));
-    const next = step.rounds[1]!.calls[0]!;
-    const ref = Object.values(next.refs)[0];
-    const listy = ref ? /(^|\.)0\./.test(ref.path) : false;
-    const b = part(next, index, r, cfg, [], r.pick(listy ? CHAIN_REF_LIST : CHAIN_REF_ONE));
-    return askFor(r, linkChain(r, a, b));
+    let text = part(first[0]!, index, r, cfg, withheld(0), '', focusOf(step, 0, 0));
+    step.rounds.slice(1).forEach((rd, k) => {
+      const next = rd.calls[0]!;
+      const ref = Object.values(next.refs)[0];
+      const listy = ref ? /(^|\.)0\./.test(ref.path) : false;
+      const b = part(next, index, r, cfg, [], r.pick(listy ? CHAIN_REF_LIST : CHAIN_REF_ONE), focusOf(step, k + 1, 0));
+      text = k === 0 ? linkChain(r, text, b) : `${text}, and then ${b}`;
+    });
+    return askFor(r, text);
   }
   if (first.length >= 2) {
     const same = first.every((c) => c.name === first[0]!.name);
     const parts = first.map((c, i) => {
       // the same request again is usually shortened to its values ("and also from Rome to Berlin")
       if (i > 0 && same && r.chance(0.5)) {
-        const ps = paramPhrases(c, index, r, cfg, withheld(i));
+        const ps = paramPhrases(c, index, r, cfg, withheld(i), focusOf(step, 0, i));
         if (ps.length) return ps.join(' ');
       }
-      return part(c, index, r, cfg, withheld(i));
+      return part(c, index, r, cfg, withheld(i), '', focusOf(step, 0, i));
     });
     return askFor(r, linkParallel(r, parts, same));
   }
-  return askFor(r, part(first[0]!, index, r, cfg, withheld(0)));
+  return askFor(r, part(first[0]!, index, r, cfg, withheld(0), '', focusOf(step, 0, 0)));
 }
 
 function supplyText(step: PlanStep, index: ToolIndex, r: Rng, cfg: SimConfig): string {
@@ -96,10 +121,12 @@ function supplyText(step: PlanStep, index: ToolIndex, r: Rng, cfg: SimConfig): s
     const dot = w.indexOf('.');
     const call = step.rounds[0]!.calls[Number(w.slice(0, dot))]!;
     const path = w.slice(dot + 1);
-    const p = index.get(call.name)?.meta.params.find((q) => q.path === path);
+    const info = index.get(call.name);
+    const p = info?.meta.params.find((q) => q.path === path);
     const v = getPath(call.arguments, path) ?? null;
-    if (!p) return { label: path.replace(/[_.-]/g, ' '), text: typeof v === 'string' ? v : JSON.stringify(v) };
-    return { label: p.label, text: speakValue(p, v, r, cfg) };
+    if (!p || !info) return { label: path.replace(/[_.-]/g, ' '), text: typeof v === 'string' ? v : JSON.stringify(v) };
+    const focus = focusOf(step, 0, Number(w.slice(0, dot)));
+    return { label: p.label, text: (focus.paths.has(path) ? focusWords(info, p, v, focus.level, r) : undefined) ?? speakValue(p, v, r, cfg) };
   });
   return supplyValues(r, items);
 }

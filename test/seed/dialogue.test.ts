@@ -110,7 +110,7 @@ test('self-consistency: samples that never agree are picked and masked; off mean
 
 test('rejections carry their reason: judge majority, bad turns, invalid tools, no tool use, too long', async () => {
   // A judge that is always wrong rejects every dialogue the rules let through.
-  const judged = await seed({ seed: 'rej', sim: { judge: { accuracy: 0 }, noise: { labelRate: 0, sampleRate: 0 } } }, 4);
+  const judged = await seed({ seed: 'rej', sim: { judge: { dialogue: { accuracy: 0 } }, noise: { labelRate: 0, sampleRate: 0 } } }, 4);
   assert.equal(judged.accepted.length, 0);
   for (const d of judged.rejected) {
     assert.equal(d.reason, 'judge_incorrect');

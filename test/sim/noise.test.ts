@@ -112,7 +112,7 @@ test('the sim judge verifies with about the configured accuracy, from the truth'
   ];
   for (const [label, pred, want] of cases) assert.equal(trueVerdict(label, pred, truth), want);
   for (const accuracy of [0.9, 0.7]) {
-    const cfg = conf({ judge: { accuracy } });
+    const cfg = conf({ judge: { verify: { accuracy } } });
     let right = 0;
     const N = 2000;
     for (let i = 0; i < N; i++) {
@@ -132,7 +132,7 @@ test('the sim judge verifies with about the configured accuracy, from the truth'
 
 test('the sim judge judges dialogues with about the configured accuracy, sharing planted blind spots across votes', () => {
   // clean dialogues: CORRECT with probability `accuracy`
-  const cleanCfg = conf({ noise: { labelRate: 0, sampleRate: 0 }, tool: { errorRate: 0 }, judge: { accuracy: 0.8 } });
+  const cleanCfg = conf({ noise: { labelRate: 0, sampleRate: 0 }, tool: { errorRate: 0 }, judge: { dialogue: { accuracy: 0.8 } } });
   let correct = 0;
   let votes = 0;
   const dialogues = Array.from({ length: 40 }, (_, i) => {
@@ -150,7 +150,7 @@ test('the sim judge judges dialogues with about the configured accuracy, sharing
   assert.ok(Math.abs(correct / votes - 0.8) < 0.03, `dialogue accuracy ${correct / votes}`);
 
   // dialogues with a planted mistake: with blindness 0 they are INCORRECT at `accuracy`; with blindness 1 they pass
-  const noisy = (blind: number) => conf({ noise: { labelRate: 0.5, sampleRate: 0 }, tool: { errorRate: 0 }, judge: { accuracy: 1, noiseBlindness: blind } });
+  const noisy = (blind: number) => conf({ noise: { labelRate: 0.5, sampleRate: 0 }, tool: { errorRate: 0 }, judge: { dialogue: { accuracy: 1, noiseBlindness: blind } } });
   let flagged = 0;
   let passed = 0;
   let withMistakes = 0;
@@ -168,7 +168,7 @@ test('the sim judge judges dialogues with about the configured accuracy, sharing
     }
     if (b.verdict === 'CORRECT') passed++;
     // blind spots are shared by all votes: with accuracy 1, every vote agrees
-    const votesHalf = new Set(Array.from({ length: 8 }, (_, v) => simJudgeDialogue({ seed: `h${v}`, tools, messages: d.messages, hidden: { plan: d.plan } }, conf({ ...noisy(0.5), judge: { accuracy: 1, noiseBlindness: 0.5 } })).verdict));
+    const votesHalf = new Set(Array.from({ length: 8 }, (_, v) => simJudgeDialogue({ seed: `h${v}`, tools, messages: d.messages, hidden: { plan: d.plan } }, conf({ noise: { labelRate: 0.5, sampleRate: 0 }, tool: { errorRate: 0 }, judge: { dialogue: { accuracy: 1, noiseBlindness: 0.5 } } })).verdict));
     assert.equal(votesHalf.size, 1);
   }
   assert.ok(withMistakes > 10);

@@ -17,6 +17,7 @@ import type { ParamMeta, ToolMeta } from '../../../protocols/tool-meta.ts';
 import { sameCalls } from '../../../protocols/toolcalls/toolmatch.ts';
 import { toolMetaOf } from './infer.ts';
 import { convertedForms, genValue, kindDef } from './kinds.ts';
+import { misread, valueClass } from './forms.ts';
 import { rng, type Rng } from './rng.ts';
 
 // ---------------------------------------------------------------- JSON paths
@@ -306,7 +307,8 @@ export function plannedNoiseFor(plan: Plan, step: number, round: number): Planne
 
 // ---------------------------------------------------------------- teacher mistakes
 
-type NoiseCtx = { index: ToolIndex; step: PlanStep; round: number };
+/** `target`: the argument a systematic skill mistake is aimed at ("<call>.<path>"). */
+type NoiseCtx = { index: ToolIndex; step: PlanStep; round: number; target?: string };
 
 function presentParams(call: ToolCall, index: ToolIndex): ParamMeta[] {
   const info = index.get(call.name);
@@ -438,6 +440,21 @@ export function applyNoise(kind: LabelNoiseKind, label: Label, ctx: NoiseCtx, r:
       break;
     }
     case 'wrong_value': {
+      if (ctx.target) {
+        // the skill's typical misreading of this one value, the same every time
+        const dot = ctx.target.indexOf('.');
+        const c = calls[Number(ctx.target.slice(0, dot))];
+        const path = ctx.target.slice(dot + 1);
+        const info = c && index.get(c.name);
+        const p = info?.meta.params.find((q) => q.path === path);
+        const v = c && getPath(c.arguments, path);
+        if (!c || !info || !p || v === undefined) return undefined;
+        const s = schemaAt(info.spec, path);
+        const w = misread(valueClass(p, (p.array ? s?.items : s)?.type), p, v, p.options ?? s?.enum) ?? otherValue(p, info.spec, v, r);
+        if (w === undefined) return undefined;
+        setPath(c.arguments, path, w);
+        break;
+      }
       const c = pickCall((x) => presentParams(x, index).some((p) => p.kind !== 'flag'));
       if (!c) return undefined;
       const present = presentParams(c, index).filter((p) => p.kind !== 'flag');
@@ -470,7 +487,7 @@ export function plantedAnswer(plan: Plan, exp: Expected, index: ToolIndex): { la
   if (!exp.sample) return undefined;
   const n = plannedNoiseFor(plan, exp.step, exp.round);
   if (!n) return undefined;
-  const label = applyNoise(n.kind, exp.label, { index, step: plan.steps[exp.step]!, round: exp.round }, rng(n.seed, 'apply'));
+  const label = applyNoise(n.kind, exp.label, { index, step: plan.steps[exp.step]!, round: exp.round, ...(n.target ? { target: n.target } : {}) }, rng(n.seed, 'apply'));
   return label ? { label, noise: n } : undefined;
 }
 
