@@ -3,7 +3,7 @@ import { defineRole, type HandlerContext } from '../../protocols/role.ts';
 import { ExpanderContract, type ExpandOutput } from '../../protocols/roles/expander.ts';
 import { deriveSeed } from '../../protocols/roles/seed.ts';
 import { ToolContract } from '../../protocols/roles/tool.ts';
-import { Sample, type Label, type Provenance } from '../../protocols/sample.ts';
+import { primarySkill, Sample, type Label, type Provenance } from '../../protocols/sample.ts';
 import { llmDeps, selectBrain, type BrainResources } from '../common/brains.ts';
 import { summarizeResult, summary } from '../common/sim/phrasing.ts';
 import { rng } from '../common/sim/rng.ts';
@@ -71,7 +71,17 @@ export default defineRole({
         const x = await expandLlm(input, llmDeps(ctx.resources, ctx));
         const dialogue = await finishDialogue(x.context, x.label, input.sample.tools, input.seed, ctx);
         return {
-          sample: Sample.parse({ id, kind: input.sample.kind, tools: input.sample.tools, context: x.context, label: x.label, provenance }),
+          // the generator is asked for the same kind of request: it inherits the seed's primary skill and level, untested
+          sample: Sample.parse({
+            id,
+            kind: input.sample.kind,
+            tools: input.sample.tools,
+            context: x.context,
+            label: x.label,
+            provenance,
+            skills: [primarySkill(input.sample)],
+            ...(input.sample.difficulty ? { difficulty: input.sample.difficulty } : {}),
+          }),
           dialogue,
           requireToolUse: x.label.type === 'calls' || x.context.some((m) => m.role === 'assistant' && m.tool_calls.length > 0),
           notes: x.notes,

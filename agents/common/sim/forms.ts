@@ -182,15 +182,14 @@ export function dateForms(kind: string, v: JsonValue): Form[] {
 /** Everyday words for option values: what a user says instead of the member. */
 const SYNONYMS: Record<string, string[]> = {
   cheap: ['inexpensive', 'budget-friendly'], moderate: ['mid-range'], expensive: ['pricey', 'upscale'], economy: ['coach'],
-  business: ['business class'], first: ['first class'], premium_economy: ['premium coach'], express: ['expedited'], overnight: ['next-day'],
-  ground: ['regular ground shipping'], standard: ['regular'], premium: ['top-tier'], xl: ['extra large'], shared: ['pooled'],
+  business: ['executive'], premium_economy: ['premium coach'], express: ['expedited'], overnight: ['next-day'],
+  standard: ['regular'], premium: ['top-tier'], xl: ['extra large'], shared: ['pooled'],
   low: ['gentle'], high: ['strong'], medium: ['middle'], delayed: ['running late'], cancelled: ['called off'], on_time: ['on schedule'],
-  metric: ['kilometers and kilograms'], imperial: ['miles and pounds'], market: ['at the market price'], limit: ['at a set price'],
+  metric: ['kilometers and kilograms'], imperial: ['miles and pounds'],
   daily: ['every day'], weekly: ['every week'], monthly: ['every month'], yearly: ['every year'], never: ['not at all'],
-  window: ['by the window'], aisle: ['on the aisle'], vegetarian: ['meat-free'], gluten_free: ['without gluten'],
-  heat: ['warm up'], cool: ['cool down'], house: ['detached home'], apartment: ['flat'], sick: ['ill'], vacation: ['holiday'],
-  newest: ['most recent'], price: ['cheapest first'], rating: ['best rated'], suite: ['a suite room'], single: ['just one person'],
-  on: ['switched on'], off: ['switched off'], locked: ['secured'], unlocked: ['open'], quiet: ['silent'], turbo: ['maximum power'],
+  vegetarian: ['meat-free'], gluten_free: ['wheat-free'],
+  heat: ['warming'], cool: ['cooling'], house: ['detached home'], apartment: ['flat'], sick: ['ill'], vacation: ['holiday'],
+  newest: ['most recent'], rating: ['best rated'], on: ['switched on'], off: ['switched off'], locked: ['secured'], quiet: ['silent'], turbo: ['maximum power'],
 };
 const CODE_NAMES: Record<string, Record<string, string>> = {
   currency: { USD: 'US dollars', EUR: 'euros', GBP: 'British pounds', JPY: 'Japanese yen', CHF: 'Swiss francs', CAD: 'Canadian dollars', AUD: 'Australian dollars', INR: 'Indian rupees', MXN: 'Mexican pesos' },
@@ -256,6 +255,12 @@ export function formsOf(cls: ValueClass, kind: string, v: JsonValue): Form[] {
   }
 }
 
+/** Forms that still hold the canonical text ("12:45 PM" for 12:45) need no converting: they are not the skill. */
+export function convertingForms(cls: ValueClass, kind: string, v: JsonValue): Form[] {
+  const canon = String(v);
+  return formsOf(cls, kind, v).filter((f) => !mentions(f.text, canon, true));
+}
+
 /** The form to write at `level`: that level if the value has one, else the nearest lower, else any. */
 export function formAt(forms: Form[], level: Level, r: Rng): Form | undefined {
   for (let l = level; l >= 1; l--) {
@@ -285,9 +290,9 @@ export function mentions(text: string, needle: string, caseSensitive = false): b
 
 /** The hardest form of the value the text uses, if it uses one. */
 export function formUsed(forms: Form[], text: string): Form | undefined {
-  const used = forms.filter((f) => mentions(text, f.text));
-  // the longest match wins: "two hundred and fifty" over a stray "two"
-  return used.sort((a, b) => b.text.length - a.text.length)[0];
+  const used = forms.filter((f) => mentions(text, f.text)).map((f) => ({ f, exact: mentions(text, f.text, true) }));
+  // the exact spelling wins ("6:30 PM" over "6:30 pm"), then the longest ("two hundred and fifty" over a stray "two")
+  return used.sort((a, b) => Number(b.exact) - Number(a.exact) || b.f.text.length - a.f.text.length)[0]?.f;
 }
 
 // ---------------------------------------------------------------- systematic mistakes

@@ -17,12 +17,12 @@ import type { SimConfig } from '../../../protocols/sim-config.ts';
 import type { ParamMeta } from '../../../protocols/tool-meta.ts';
 import { nameWords } from '../../../protocols/toolspec-rules.ts';
 import {
-  dateForms, enumForms, formsOf, formUsed, identifierAt, identifierLevel, mentions, numberAt, numberForms, optionsAt, valueClass,
+  convertingForms, enumForms, formUsed, identifierAt, identifierLevel, mentions, numberAt, optionsAt, valueClass,
   type Level, type ValueClass,
 } from './forms.ts';
 import { joinList, kindDef } from './kinds.ts';
 import { askFor, OFF_TOPIC_REQUESTS, verbPhrases } from './phrasing.ts';
-import type { Rng } from './rng.ts';
+import { Rng } from './rng.ts';
 import {
   applicableNoise, canonicalJson, fillRequired, getPath, schemaAt, setPath, siblingsOf, userScript, valueFor, withheldLabels,
   type Expected, type ToolIndex, type ToolInfo,
@@ -74,9 +74,12 @@ function focusValue(info: ToolInfo, p: ParamMeta, skill: FocusSkill, level: Leve
     return undefined;
   }
   if (skill === 'dates_formats') {
-    const v = current ?? valueFor(p, info.spec, r);
-    const levels = dateForms(p.kind, v).map((f) => f.level);
-    const l = near(levels)[0];
+    let v = current ?? valueFor(p, info.spec, r);
+    // a fresh value when this one has no form at the level ("12:45" has no 12-hour form to convert);
+    // not when another date of the call keeps an order with it (check-in before check-out)
+    const paired = info.meta.params.some((q) => q !== p && q.kind === p.kind);
+    for (let i = 0; i < 8 && !paired && !convertingForms('date', p.kind, v).some((f) => f.level === level); i++) v = valueFor(p, info.spec, r);
+    const l = near(convertingForms('date', p.kind, v).map((f) => f.level))[0];
     return l ? { v, level: l } : undefined;
   }
   if (skill === 'enum_mapping') {
@@ -216,6 +219,20 @@ function intentText(info: ToolInfo, extra = ''): string {
 }
 
 const singleKind = (info: ToolInfo, index: ToolIndex): SampleKind => (siblingsOf(info.spec.name, index).length ? 'multiple' : 'single');
+
+/** Whether some argument of `info` can be worded at exactly `level` for `skill` (dates always can). */
+function reaches(info: ToolInfo, skill: FocusSkill, level: Level): boolean {
+  return focusCandidates(info, skill).some((p) => {
+    const cls = paramClass(info, p);
+    if (skill === 'number_words') return numberAt(p.kind, level, new Rng('reach')) !== undefined;
+    if (skill === 'enum_mapping') {
+      const opts = optionsOf(info, p);
+      return opts?.length ? optionsAt(p.kind, opts, level).length > 0 : level === 3;
+    }
+    if (skill === 'copy_identifier') return cls === 'ident' ? p.kind.startsWith('id.') : level === 1;
+    return true;
+  });
+}
 
 /** Whether the call of `info` can carry `skill` on its own. */
 function callCan(info: ToolInfo, index: ToolIndex, skill: Skill, refs: Record<string, unknown> = {}): boolean {
@@ -376,7 +393,8 @@ export function buildSkillStep(skill: Skill, level: Level, index: ToolIndex, r: 
       if (!isFocusSkill(skill)) return undefined;
       const cands = infos.filter((i) => callCan(i, index, skill));
       if (!cands.length) return undefined;
-      const info = pickTool(cands);
+      const exact = cands.filter((i) => reaches(i, skill, level));
+      const info = pickTool(exact.length ? exact : cands);
       const call = makeCall(info, r, cfg);
       const f = applyFocus(call, info, skill, level, r);
       if (!f) return undefined;
@@ -472,7 +490,10 @@ export function turnSkills(plan: Plan, messages: readonly ChatMessage[], exp: Ex
   if (!step) return undefined;
   const text = requestWords(plan, messages, exp.step);
   const found = new Map<Skill, Level | undefined>();
-  const note = (s: Skill, l?: Level) => {
+  // the level of the argument the request was planned around is the level it was generated at
+  const focusLevel = new Map<Skill, Level>();
+  const note = (s: Skill, l?: Level, focus = false) => {
+    if (focus && l !== undefined) focusLevel.set(s, Math.max(l, focusLevel.get(s) ?? 0) as Level);
     const prev = found.get(s);
     if (!found.has(s) || (l !== undefined && (prev === undefined || l > prev))) found.set(s, l);
   };
@@ -510,21 +531,21 @@ export function turnSkills(plan: Plan, messages: readonly ChatMessage[], exp: Ex
           if (cls === 'number') {
             // digits in the text mean the user gave the number as a number (unless this is the planned one)
             if (!focus && mentions(text, canon)) continue;
-            const f = formUsed(numberForms(p.kind, x), text);
-            if (f) note('number_words', f.level);
+            const f = formUsed(convertingForms('number', p.kind, x), text);
+            if (f) note('number_words', f.level, focus);
           } else if (cls === 'date' || cls === 'enum') {
             if (mentions(text, canon, true)) continue;
-            const f = formUsed(formsOf(cls, p.kind, x), text);
-            if (f) note(cls === 'date' ? 'dates_formats' : 'enum_mapping', f.level);
+            const f = formUsed(convertingForms(cls, p.kind, x), text);
+            if (f) note(cls === 'date' ? 'dates_formats' : 'enum_mapping', f.level, focus);
           } else if (cls === 'ident') {
-            if (mentions(text, canon, true)) note('copy_identifier', identifierLevel(x));
-          } else if (planned === 'copy_identifier' && focus && typeof x === 'string' && mentions(text, canon, true)) note('copy_identifier', 1);
+            if (mentions(text, canon, true)) note('copy_identifier', identifierLevel(x), focus);
+          } else if (planned === 'copy_identifier' && focus && typeof x === 'string' && mentions(text, canon, true)) note('copy_identifier', 1, true);
         }
       }
     });
   }
   const primary = planned && found.has(planned) ? planned : PRIORITY.find((s) => found.has(s)) ?? (planned && plannedLevel === undefined && !isFocusSkill(planned) ? planned : undefined) ?? kindSkill(exp.kind);
-  const level = found.get(primary) ?? (primary === planned ? (plannedLevel as Level | undefined) : undefined);
+  const level = (primary === planned ? focusLevel.get(primary) : undefined) ?? found.get(primary) ?? (primary === planned ? (plannedLevel as Level | undefined) : undefined);
   return { skills: [primary, ...Skill.options.filter((s) => s !== primary && found.has(s))], ...(level ? { difficulty: level } : {}) };
 }
 
@@ -539,7 +560,7 @@ function kindSkill(kind: SampleKind): Skill {
 export function focusWords(info: ToolInfo, p: ParamMeta, v: JsonValue, level: Level | undefined, r: Rng): string | undefined {
   const cls = paramClass(info, p);
   if (cls !== 'number' && cls !== 'date' && cls !== 'enum') return undefined;
-  const forms = formsOf(cls, p.kind, v);
+  const forms = convertingForms(cls, p.kind, v);
   const want = level ?? 2;
   for (let l = want; l >= 1; l--) {
     const at = forms.filter((f) => f.level === l);
