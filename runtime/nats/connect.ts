@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { connect, credsAuthenticator, type NatsConnection, type ConnectionOptions } from '@nats-io/transport-node';
 import { z } from 'zod';
 import { LooptoolError, parseOrThrow } from '../../protocols/errors.ts';
-import { startEmbeddedNats, type EmbeddedNats } from './server.ts';
+import { startEmbeddedNats, stoppingOnSignal, type EmbeddedNats } from './server.ts';
 import { publicUrl } from '../live-runs.ts';
 import { ReplyMux } from './reply-mux.ts';
 
@@ -130,7 +130,8 @@ export async function openBus(opts: { runDir: string; config?: BusConfig; resume
   const lost = new Promise<LooptoolError>((r) => (resolveLost = r));
   let gone: LooptoolError | undefined;
   const fail = (why: string) => {
-    if (gone || closing) return;
+    // Ctrl-C stopped the embedded server along with the command: an interruption, not a lost bus
+    if (gone || closing || (embedded && stoppingOnSignal())) return;
     gone = new LooptoolError({ code: 'unavailable', message: `the bus went away: ${why}. What finished is kept in ${opts.runDir}; ${hint}` });
     ReplyMux.for(nc).lost(gone);
     opts.onEvent?.({ type: 'lost', error: gone });

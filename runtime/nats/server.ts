@@ -57,6 +57,12 @@ function canConnect(port: number): Promise<boolean> {
 
 const live = new Set<ChildProcess>();
 let hooksInstalled = false;
+let signalled = false;
+
+/** True once this process was asked to stop (Ctrl-C, SIGTERM) and stopped its servers itself: their exit is no failure. */
+export function stoppingOnSignal(): boolean {
+  return signalled;
+}
 
 // Kill every embedded server when this process goes, however it goes. SIGKILL of
 // the parent is covered by the kernel (PR_SET_PDEATHSIG through setpriv).
@@ -68,6 +74,7 @@ function installExitHooks(): void {
   });
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.once(sig, () => {
+      signalled = true;
       for (const c of live) c.kill('SIGTERM');
       // Re-raise the default behaviour only when nobody else handles the signal.
       if (process.listenerCount(sig) === 0) process.exit(sig === 'SIGINT' ? 130 : 143);
@@ -134,7 +141,7 @@ export async function startEmbeddedNats(opts: {
         port,
         pid: child.pid ?? -1,
         storeDir: opts.storeDir,
-        died: exited.then((how) => (stopping ? new Promise<never>(() => undefined) : how)),
+        died: exited.then((how) => (stopping || signalled ? new Promise<never>(() => undefined) : how)),
         async stop() {
           stopping = true;
           if (child.exitCode !== null || child.signalCode !== null) return;
