@@ -188,7 +188,7 @@ export const dialogueMachine = setup({
       return out.tools;
     }),
     plan: fromPromise(async ({ input: c }: { input: DialogueContext }) =>
-      c.call(PlannerContract, 'plan', { seed: seedFor(c, 'planner'), tools: c.tools, ...(c.cfg.targetTurns ? { targetTurns: c.cfg.targetTurns } : {}) }, { timeoutMs: c.cfg.callTimeoutMs }),
+      c.call(PlannerContract, 'plan', { seed: seedFor(c, 'planner'), tools: c.tools, ...(c.cfg.targetTurns ? { targetTurns: c.cfg.targetTurns } : {}), ...(c.cfg.skillMix ? { skillMix: c.cfg.skillMix } : {}) }, { timeoutMs: c.cfg.callTimeoutMs }),
     ),
     userTurn: fromPromise(async ({ input: c }: { input: DialogueContext }) =>
       // An llm user is shown the plan without its simulator-only part, whatever its brain does with it.

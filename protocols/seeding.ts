@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SkillMix } from './sim-config.ts';
 
 /**
  * Round 0 (seed data) knobs: how a dialogue is simulated, checked and turned into
@@ -20,6 +21,7 @@ export const SeedingConfig = z.strictObject({
     .max(16)
     .optional()
     .describe('user requests per dialogue (the plan length); default: sim.planner.targetTurns'),
+  skillMix: SkillMix.optional().describe('skills the planner plans for, by weight, overriding sim.skills.mix for these dialogues (the loop\'s test stream asks for a uniform mix)'),
   selfConsistency: z
     .strictObject({
       enabled: z.boolean().default(true).describe('off: one sample per assistant turn, never masked'),

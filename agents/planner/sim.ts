@@ -23,7 +23,7 @@ import { applicableNoise, toolIndex, type ToolIndex } from '../common/sim/world.
 
 export { findChains } from '../common/sim/skills.ts';
 
-export type PlanRequest = { seed: string; tools: ToolSpec[]; targetTurns?: number; kinds?: SampleKind[] };
+export type PlanRequest = { seed: string; tools: ToolSpec[]; targetTurns?: number; kinds?: SampleKind[]; skillMix?: Record<Skill, number> };
 
 /** The skill of a requested kind: kinds that stand for several skills draw one from the mix. */
 function skillOfKind(kind: SampleKind, feasible: Skill[], cfg: SimConfig, r: Rng): Skill | undefined {
@@ -73,7 +73,8 @@ function plantNoise(seed: string, steps: PlanStep[], index: ToolIndex, cfg: SimC
 }
 
 /** Plans one dialogue. */
-export function simPlan(req: PlanRequest, cfg: SimConfig): Plan {
+export function simPlan(req: PlanRequest, config: SimConfig): Plan {
+  const cfg: SimConfig = req.skillMix ? { ...config, skills: { ...config.skills, mix: { ...config.skills.mix, ...req.skillMix } } } : config;
   const r = rng(req.seed, 'plan');
   const index = toolIndex(req.tools);
   const feasible = feasibleSkills(index);

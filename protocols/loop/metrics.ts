@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { VerifyVerdict } from '../roles/judge.ts';
-import { SampleKind, type HiddenTruth, type Label, type Sample } from '../sample.ts';
+import { SampleKind, Skill, type HiddenTruth, type Label, type Sample } from '../sample.ts';
 import { sameCalls } from '../toolcalls/index.ts';
 import { Estimate, proportion } from './stats.ts';
 import { groupBy } from './split.ts';
@@ -99,13 +99,7 @@ function figuresBy(rows: readonly Outcome[], key: (r: Outcome) => string, order:
   return Object.fromEntries(names.map((k) => [k, figuresOf(groups.get(k)!)]));
 }
 
-/** The stratum a sample is counted in: its primary skill, or its kind for samples made without skills. */
-export function skillOf(s: { kind: string; skills?: readonly string[] }): string {
-  return s.skills?.[0] ?? s.kind;
-}
-export const SKILL_ORDER: readonly string[] = [];
-
-export function evalFigures(rows: readonly Outcome[], skillOrder: readonly string[] = []): EvalFigures {
+export function evalFigures(rows: readonly Outcome[], skillOrder: readonly string[] = Skill.options): EvalFigures {
   return { ...figuresOf(rows), byKind: figuresBy(rows, (r) => r.kind, SampleKind.options), bySkill: figuresBy(rows, (r) => r.skill, skillOrder) };
 }
 

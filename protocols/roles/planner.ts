@@ -1,9 +1,13 @@
 import { z } from 'zod';
 import { defineContract } from '../role.ts';
 import { ToolSpec } from '../toolspec.ts';
-import { SampleKind } from '../sample.ts';
+import { SampleKind, Skill } from '../sample.ts';
+import { SkillMix } from '../sim-config.ts';
 import { Plan } from '../plan.ts';
 import { Seed } from './seed.ts';
+
+/** Every skill at the same weight: what a test split stratified by skill is drawn from. */
+export const UNIFORM_SKILL_MIX: SkillMix = Object.fromEntries(Skill.options.map((s) => [s, 1])) as SkillMix;
 
 export const PlanInput = z.object({
   seed: Seed,
@@ -13,6 +17,7 @@ export const PlanInput = z.object({
     .array(SampleKind)
     .optional()
     .describe('request kinds to plan, in order (overrides the configured mix); a kind the tools cannot serve is replaced'),
+  skillMix: SkillMix.optional().describe('weights of the skills to plan for (overrides sim.skills.mix; the sim brain honours it): a test stream asks for a uniform mix'),
 });
 
 export const PlannerContract = defineContract({

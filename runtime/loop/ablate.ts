@@ -5,7 +5,7 @@ import { VARIANTS, type Variant } from '../../protocols/loop/config.ts';
 import type { RoundEval } from '../../protocols/loop/records.ts';
 import { formatCi, summarizeAblation, type AblationSummary } from '../../protocols/loop/ablation.ts';
 import { runLoop, type LoopResult, type StageEvent } from './driver.ts';
-import { accuracySeries, accuracySvg, roundEvals, writeReport } from './report.ts';
+import { accuracySeries, accuracySvg, alignTable, roundEvals, writeReport } from './report.ts';
 import type { StageProgress } from './stages.ts';
 import { RunStore } from './store.ts';
 
@@ -114,10 +114,8 @@ export function seedsText(s: AblationSummary): string {
     formatCi(v.detectionRecall),
     formatCi(v.detectionPrecision),
   ]);
-  const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ');
   const floor = s.neverCall ? `never-call policy on the same test splits: ${formatCi(s.neverCall)} %` : '';
-  return [line(head), ...body.map(line), floor].filter(Boolean).join('\n');
+  return [alignTable(head, body), floor].filter(Boolean).join('\n');
 }
 
 function seedsMarkdown(s: AblationSummary, done: { seed: string; rows: VariantResult[] }[]): string {
@@ -168,9 +166,7 @@ export function ablationTable(rows: VariantResult[]): { head: string[]; body: st
 
 export function ablationText(rows: VariantResult[]): string {
   const { head, body } = ablationTable(rows);
-  const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ');
-  return [line(head), ...body.map(line)].join('\n');
+  return alignTable(head, body);
 }
 
 export function ablationMarkdown(rows: VariantResult[]): string {

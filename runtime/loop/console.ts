@@ -3,6 +3,7 @@ import type { Ablations } from '../../protocols/loop/config.ts';
 import type { RoundEval } from '../../protocols/loop/records.ts';
 import { formatCi } from '../../protocols/loop/ablation.ts';
 import { meanCi, pairedDiff } from '../../protocols/loop/stats.ts';
+import { alignTable } from './report.ts';
 import { UsageError } from '../cli/command.ts';
 import { readConfigFile } from '../cli/config-file.ts';
 import { bold, dim, Progress } from '../cli/style.ts';
@@ -144,10 +145,4 @@ export function seedSkillTable(columns: SeedColumn[]): string {
 
 function meanCiOf(xs: (number | undefined)[]) {
   return meanCi(xs.filter((x): x is number => x !== undefined));
-}
-
-function alignTable(head: string[], body: string[][]): string {
-  const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ');
-  return [line(head), ...body.map(line)].join('\n');
 }

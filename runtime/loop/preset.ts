@@ -2,42 +2,43 @@ import { RunConfig } from '../../protocols/config.ts';
 
 /**
  * The demo preset: the embedded default (sim brains, the nano policy on the CPU, the
- * embedded NATS server) sized so that `npm run demo` runs the loop and the static
- * baseline in minutes on a 2-core machine (the nano base is built once before, cached).
- * What it changes from `{}` and why:
+ * embedded NATS server), loop against static over several seeds. What it changes from
+ * `{}` and why:
  *  - a small world: two tool sets from the API designer, each of two tools with few,
- *    simple parameters and concise descriptions (loop.toolSets, loop.toolConstraints),
- *    one request per dialogue: the world the nano base was pretrained on (other tools,
- *    same constraints), and small enough that a CPU generates every rollout;
- *  - a noisier teacher (20% planted label mistakes, half of which pass validation), so
- *    that label verification has something to find;
- *  - budgets, group sizes and token limits a CPU can afford, a short warm-up on the seed
- *    pool (the base has never seen this world's tools), and a supervised pass over D_j
- *    before each GRPO round (loop.train.sft_mix). Loop and static baseline train with
- *    exactly the same settings.
+ *    simple parameters and concise descriptions, one request per dialogue, the default
+ *    skewed skill mix: the world the nano base was pretrained on (other tools, same
+ *    constraints), small enough that a CPU generates every rollout;
+ *  - a teacher with planted mistakes (10 % of turns, 30 % of number-word turns), so that
+ *    label verification has something to find;
+ *  - the paper's round: GRPO only (no supervised pass between rounds), from a policy that
+ *    met this world's tools in a supervised warm-up on a stream of its own (the nano base
+ *    was pretrained on other tool sets; the seed pool stays untrained, so Seed-new is fresh);
+ *  - a test split of 600 samples simulated as its own stream, uniform over skills
+ *    (standard error ≤ 2 points), and budgets a CPU can afford. Loop and static train
+ *    with exactly the same settings.
  * `--config FILE` replaces the preset entirely.
  */
 export const DEMO_PRESET = {
   seed: 'looptool-demo',
   seeding: { tools: 2, contextUserTurns: 2, dropNoToolUse: false },
   sim: {
-    noise: { labelRate: 0.2 },
+    noise: { labelRate: 0.1, bySkill: { number_words: 0.3 } },
     user: { surfaceRate: 0.2 },
     designer: { similarRate: 0.5 },
-    planner: { targetTurns: 1, optionalRate: 0.2, kinds: { single: 4, parallel: 1.5, multiple: 1.5, multi_step: 0.5, clarify: 1.5, irrelevant: 1 } },
+    planner: { targetTurns: 1, optionalRate: 0.2 },
   },
   trainer: { model: { preset: 'nano' } },
   loop: {
-    seedDialogues: 420,
+    seedDialogues: 300,
     toolSets: 2,
     toolConstraints: { paramCount: 'few', paramTypes: 'simple', description: 'concise', naming: 'snake' },
-    rounds: 4,
+    rounds: 3,
     budget: 64,
-    expansions: 4,
-    eval: { testSize: 192, max_new_tokens: 128 },
-    probe: { max_new_tokens: 128, batch: 16 },
-    warmup: { epochs: 4, batch_size: 16, lr: 1e-3 },
-    train: { group_size: 8, batch_size: 8, epochs: 1, lr: 2e-4, max_new_tokens: 128, sft_mix: 1, sft_lr: 5e-4 },
+    expansions: 2,
+    eval: { testSize: 600, max_new_tokens: 96 },
+    probe: { max_new_tokens: 96, batch: 32 },
+    warmup: { enabled: true, source: 'stream', dialogues: 400, epochs: 2, batch_size: 16, lr: 1e-3 },
+    train: { group_size: 8, batch_size: 8, epochs: 1, lr: 2e-4, max_new_tokens: 96, sft_mix: 0 },
   },
 } as const;
 

@@ -26,6 +26,13 @@ export function roundEvals(store: RunStore): RoundEval[] {
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 const pct = (x: number | null | undefined, digits = 1) => (x === null || x === undefined ? '–' : `${(100 * x).toFixed(digits)}%`);
+/** A plain-text table: the first column left-aligned, the others right-aligned. */
+export function alignTable(head: string[], body: string[][]): string {
+  const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ');
+  return [line(head), ...body.map(line)].join('\n');
+}
+
 /** A proportion ± its standard error, in points. */
 const pm = (e: Estimate) => (e.n ? `${(100 * e.value).toFixed(1)} ± ${(100 * e.se).toFixed(1)}` : '–');
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#17becf'];

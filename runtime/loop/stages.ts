@@ -6,7 +6,7 @@ import { isInfrastructureError, LooptoolError } from '../../protocols/errors.ts'
 import type { Ablations } from '../../protocols/loop/config.ts';
 import { seededOrder, initialRound, mergeRound, staticRound, staticPoolNeed, Composition, type Placed } from '../../protocols/loop/merge.ts';
 import { ACTION_OF, applyVerdict, decided, majorityVerdict } from '../../protocols/loop/jglv.ts';
-import { accuracy, evalFigures, SKILL_ORDER, skillOf, jglvScores, labelNoiseRate, trueVerdict } from '../../protocols/loop/metrics.ts';
+import { accuracy, evalFigures, jglvScores, labelNoiseRate, trueVerdict } from '../../protocols/loop/metrics.ts';
 import { proportion } from '../../protocols/loop/stats.ts';
 import { stratifiedTake } from '../../protocols/loop/split.ts';
 import {
@@ -26,8 +26,10 @@ import { ProberContract } from '../../protocols/roles/prober.ts';
 import { deriveSeed } from '../../protocols/roles/seed.ts';
 import { ValidatorContract } from '../../protocols/roles/validator.ts';
 import { ApiDesignerContract } from '../../protocols/roles/api-designer.ts';
+import { UNIFORM_SKILL_MIX } from '../../protocols/roles/planner.ts';
+import type { SkillMix } from '../../protocols/sim-config.ts';
 import { ToolSpec } from '../../protocols/toolspec.ts';
-import { Sample, publicView } from '../../protocols/sample.ts';
+import { Sample, primarySkill, publicView } from '../../protocols/sample.ts';
 import type { StageInput, StageSummary } from '../../machines/loop.ts';
 import type { LooptoolNode } from '../node.ts';
 import { readJsonl } from '../corpus.ts';
@@ -271,13 +273,14 @@ export class LoopStages {
 
   /**
    * The test split as its own stream (loop.eval.split "stream"): dialogues simulated with
-   * their own seed over the same tool sets, stratified by skill to testSize. Nothing of it
+   * their own seed over the same tool sets, planned uniformly over skills (the sim
+   * planner honours the mix; an llm planner plans as it will), stratified by skill to testSize. Nothing of it
    * is ever trained on, and no setting is chosen by looking at it.
    */
   private async testStream(toolPool: ToolSpec[][] | undefined): Promise<Sample[]> {
     const e = this.loop.eval;
-    const samples = await this.simulatedStream('test-stream', e.testDialogues || this.dialoguesFor(e.testSize), toolPool);
-    return stratifiedTake(samples, e.testSize, skillOf, this.seed('test-split'));
+    const samples = await this.simulatedStream('test-stream', e.testDialogues || this.dialoguesFor(e.testSize), toolPool, UNIFORM_SKILL_MIX);
+    return stratifiedTake(samples, e.testSize, primarySkill, this.seed('test-split'));
   }
 
   /** Dialogues enough for `samples` usable samples (1.4 × samples / requests per dialogue). */
@@ -291,8 +294,8 @@ export class LoopStages {
    * simulator settings), its own seed, in `<name>/` of the run directory, so an interrupted
    * stream resumes like the seed stream does.
    */
-  private async simulatedStream(name: 'test-stream' | 'warmup-stream', dialogues: number, toolPool: ToolSpec[][] | undefined): Promise<Sample[]> {
-    const config: RunConfig = { ...this.d.config, seed: this.seed(name) };
+  private async simulatedStream(name: 'test-stream' | 'warmup-stream', dialogues: number, toolPool: ToolSpec[][] | undefined, skillMix?: SkillMix): Promise<Sample[]> {
+    const config: RunConfig = { ...this.d.config, seed: this.seed(name), ...(skillMix ? { seeding: { ...this.d.config.seeding, skillMix } } : {}) };
     const runDir = this.store.path(name);
     const stage = name === 'test-stream' ? 'seeding' : 'warmup';
     const summary = await runSeed({
@@ -716,7 +719,7 @@ export class LoopStages {
         split: 'test',
         id: s.id,
         kind: s.kind,
-        skill: skillOf(s),
+        skill: primarySkill(s),
         expectsCall: s.label.type === 'calls',
         called: p.prediction.type === 'calls',
         cutOff: p.tokens >= maxTokens,
@@ -727,7 +730,6 @@ export class LoopStages {
     const bfcl = this.loop.eval.bfcl ? await evalBfcl(this.call, this.loop.eval.bfcl, `${this.run}.r${j}.bfcl`) : undefined;
     const figures = evalFigures(
       items.map((i) => ({ kind: i.kind, skill: i.skill!, expectsCall: i.expectsCall!, called: i.called!, correct: i.correct })),
-      SKILL_ORDER,
     );
     const summary: RoundEval = {
       type: 'eval',

@@ -20,14 +20,20 @@ export const ViewReport = z.object({
     }),
   ),
   baselines: z.array(z.object({ name: z.string(), value: z.number() })),
-  byKind: z.array(z.object({ name: z.string(), points: z.array(z.object({ round: z.number().int(), accuracy: z.number(), n: z.number().int(), se: z.number() })) })).describe('the watched run\'s accuracy per kind of sample (single, parallel, …), per round'),
+  byKind: z.array(z.object({ name: z.string(), points: z.array(z.object({ round: z.number().int(), accuracy: z.number(), n: z.number().int(), se: z.number() })) })).describe('the watched run\'s accuracy per skill (when its samples carry skills) or per kind of sample (single, parallel, …), per round'),
   composition: z.array(z.object({ round: z.number().int().min(1), parts: z.record(z.string(), z.number()) })),
 });
 export type ViewReport = z.infer<typeof ViewReport>;
 
 // What report.ts needs of an eval record; extra fields (baselines, added later by others) pass through.
 const KindFigures = z.record(z.string(), z.object({ n: z.number().int(), accuracy: z.number() }));
-const EvalFile = z.looseObject({ round: z.number().int().min(0), test: z.looseObject({ n: z.number().int(), accuracy: z.number(), byKind: KindFigures.optional() }) });
+const Est = z.looseObject({ n: z.number().int(), value: z.number() });
+const FiguresFile = z.looseObject({ callDecision: Est, exactCall: Est, bySkill: z.record(z.string(), z.looseObject({ toolMatch: Est })).optional() });
+const EvalFile = z.looseObject({
+  round: z.number().int().min(0),
+  test: z.looseObject({ n: z.number().int(), accuracy: z.number(), byKind: KindFigures.optional() }),
+  figures: FiguresFile.optional(),
+});
 
 const point = (round: number, accuracy: number, n: number) => ({ round, accuracy, n, se: n > 0 ? Math.sqrt((accuracy * (1 - accuracy)) / n) : 0 });
 const ManifestFile = z.looseObject({ rounds: z.number().int(), variant: z.string().optional() });
@@ -111,12 +117,23 @@ export function readViewReport(dir: string): ViewReport {
     const b = baselinesOf(r);
     if (b.length) baselines = b;
   }
+  // What the watched run's accuracy is made of: calling exactly when a call is due, and the calls themselves.
+  for (const [label, key] of [['call decision', 'callDecision'], ['exact call', 'exactCall']] as const) {
+    const points = records.filter((r) => r.figures).map((r) => point(r.round, r.figures![key].value, r.figures![key].n));
+    if (points.length) all.push({ name: `${basename(dir)} · ${label}`, current: false, points });
+  }
+  // Skills when the samples carry them (they say more than the kinds), else kinds.
+  const withSkills = records.some((r) => Object.keys(r.figures?.bySkill ?? {}).some((k) => !(k in (r.test.byKind ?? {}))));
   const kinds = new Map<string, ViewReport['byKind'][number]['points']>();
-  for (const r of records)
-    for (const [kind, k] of Object.entries(r.test.byKind ?? {})) {
+  for (const r of records) {
+    const groups = withSkills
+      ? Object.entries(r.figures?.bySkill ?? {}).map(([name, f]) => [name, { n: f.toolMatch.n, accuracy: f.toolMatch.value }] as const)
+      : Object.entries(r.test.byKind ?? {});
+    for (const [kind, k] of groups) {
       if (!kinds.has(kind)) kinds.set(kind, []);
       kinds.get(kind)!.push(point(r.round, k.accuracy, k.n));
     }
+  }
   const byKind = [...kinds].sort(([a], [b]) => a.localeCompare(b)).map(([name, points]) => ({ name, points }));
   const composition: ViewReport['composition'] = [];
   // D_j for the rounds that train on it: D_{rounds+1}, merged after the last round, trains nothing.

@@ -64,3 +64,50 @@ test('looptool ablate runs the variants on the same round 0 and prints the ablat
   assert.ok(after.some((x) => x.stage === 'evaluating' && x.round === 2));
   assert.match(more.stdout, /^\s+2\s+\d+\.\d%/m);
 });
+
+test('looptool ablate --seeds pairs every variant with static over seeds, with raw per-seed figures; every eval carries its uncertainty and baselines', async () => {
+  const out = join(dir, 'seeds');
+  const r = await looptool(['ablate', '--config', join(dir, 'config.json'), '--seeds', '2', '--variants', 'full,random-expansion,static', '--out', out, '--json']);
+  assert.equal(r.code, 0, r.stderr.slice(-3000));
+  const j = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as {
+    complete: boolean;
+    summary: { seeds: string[]; reference: string; variants: { variant: string; seeds: number; accuracy: { mean: number }; vsReference: { n: number; mean: number } | null; perSeed: { seed: string; accuracy: number; se: number }[] }[]; neverCall: { n: number } };
+    runs: { seed: string; variants: { variant: string; rounds: { round: number; accuracy: number; se: number; baselines: { neverCall: number } }[] }[] }[];
+  };
+  assert.equal(j.complete, true);
+  assert.deepEqual(j.summary.seeds, ['ablate-test-1', 'ablate-test-2']);
+  assert.equal(j.summary.reference, 'static');
+  assert.equal(j.summary.neverCall.n, 2);
+  for (const v of j.summary.variants) {
+    assert.equal(v.seeds, 2);
+    assert.equal(v.perSeed.length, 2);
+    // the paired difference is the mean of the per-seed differences
+    if (v.variant === 'static') assert.equal(v.vsReference, null);
+    else {
+      const stat = j.summary.variants.find((x) => x.variant === 'static')!;
+      const diffs = v.perSeed.map((p, i) => p.accuracy - stat.perSeed[i]!.accuracy);
+      assert.ok(Math.abs(v.vsReference!.mean - (diffs[0]! + diffs[1]!) / 2) < 1e-12);
+    }
+  }
+  // per seed, the variants share round 0; the seeds differ
+  const r0 = (seed: number, v: string) => readFileSync(join(out, `seed-${seed}`, v, 'round-0', 'test.jsonl'), 'utf8');
+  assert.equal(r0(1, 'static'), r0(1, 'full'));
+  assert.notEqual(r0(1, 'full'), r0(2, 'full'));
+  // random-expansion expanded samples of D_1 drawn at random, as many as full's error seeds would be
+  assert.ok(existsSync(join(out, 'seed-1', 'random-expansion', 'round-1', 'expansions.jsonl')));
+  const ev = RoundEval.parse(read(join(out, 'seed-1', 'full', 'round-1', 'eval.json')));
+  assert.ok(ev.figures && ev.baselines && ev.cutOff);
+  assert.equal(ev.figures.n, ev.test.n);
+  assert.ok(Math.abs(ev.figures.toolMatch.value - ev.test.accuracy) < 1e-12);
+  assert.ok(ev.figures.toolMatch.se > 0 || ev.figures.toolMatch.value === 0 || ev.figures.toolMatch.value === 1);
+  assert.equal(ev.baselines['never call'], ev.figures.neverCall.value);
+  // the test split is its own stream, tagged by skill and stratified
+  const test = readFileSync(join(out, 'seed-1', 'full', 'round-0', 'test.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { sample: { id: string; skills: string[] } });
+  const pool = new Set(readFileSync(join(out, 'seed-1', 'full', 'round-0', 'pool.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { sample: { id: string } }).sample.id));
+  assert.ok(test.every((t) => !pool.has(t.sample.id)), 'no test sample is in the seed pool');
+  assert.ok(test.every((t) => t.sample.skills.length > 0), 'every test sample carries its skills');
+  assert.ok(Object.keys(ev.figures.bySkill).length >= 3, `skills in the split: ${Object.keys(ev.figures.bySkill).join(', ')}`);
+  const md = readFileSync(join(out, 'ablation.md'), 'utf8');
+  assert.match(md, /Ablation over 2 seeds/);
+  assert.match(md, /\| ablate-test-2 \|/);
+});
