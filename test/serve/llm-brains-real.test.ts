@@ -45,7 +45,7 @@ describe('the llm brains against SmolLM2-135M through looptool serve', { skip: s
       JSON.stringify({
         defaultBrain: 'llm',
         llm: { baseURL: url, model: 'smollm2', maxTokens: 24, timeoutMs: 600_000, maxRetries: 1, repairRetries: 1 },
-        seeding: { tools: 1, targetTurns: 1, maxBadTurns: 2, judge: { votes: 1 }, selfConsistency: { enabled: false }, callTimeoutMs: 600_000 },
+        seeding: { tools: 1, targetTurns: 1, maxBadTurns: 1, judge: { votes: 1 }, selfConsistency: { enabled: false }, callTimeoutMs: 600_000 },
       }),
     );
     const out = join(root, 'run');
