@@ -31,6 +31,7 @@ const Est = z.looseObject({ n: z.number().int(), value: z.number() });
 const FiguresFile = z.looseObject({ callDecision: Est, exactCall: Est, bySkill: z.record(z.string(), z.looseObject({ toolMatch: Est })).optional() });
 const EvalFile = z.looseObject({
   round: z.number().int().min(0),
+  bfcl: z.looseObject({ overall: z.number().nullable(), categories: z.record(z.string(), z.looseObject({ n: z.number().int() })) }).optional(),
   test: z.looseObject({ n: z.number().int(), accuracy: z.number(), byKind: KindFigures.optional() }),
   figures: FiguresFile.optional(),
 });
@@ -122,6 +123,9 @@ export function readViewReport(dir: string): ViewReport {
     const points = records.filter((r) => r.figures).map((r) => point(r.round, r.figures![key].value, r.figures![key].n));
     if (points.length) all.push({ name: `${basename(dir)} · ${label}`, current: false, points });
   }
+  // BFCL v3 each round, when the run evaluates on it (loop.eval.bfcl), beside the simulated split.
+  const bfcl = records.filter((r) => r.bfcl && r.bfcl.overall !== null).map((r) => point(r.round, r.bfcl!.overall!, Object.values(r.bfcl!.categories).reduce((a, c) => a + c.n, 0)));
+  if (bfcl.length) all.push({ name: `${basename(dir)} · BFCL v3`, current: false, points: bfcl });
   // Skills when the samples carry them (they say more than the kinds), else kinds.
   const withSkills = records.some((r) => Object.keys(r.figures?.bySkill ?? {}).some((k) => !(k in (r.test.byKind ?? {}))));
   const kinds = new Map<string, ViewReport['byKind'][number]['points']>();
