@@ -51,11 +51,15 @@ export type ReadTraceOptions = { run?: string; role?: string; follow?: boolean; 
  */
 export async function* readTrace(nc: NatsConnection, opts: ReadTraceOptions): AsyncGenerator<TraceEvent> {
   const js = jetstream(nc);
-  const consumer = await js.consumers.get(TRACE_STREAM, {
-    filter_subjects: traceFilter(opts.run, opts.role),
-    deliver_policy: DeliverPolicy.All,
-  });
-  const info = await consumer.info(true);
+  // Right after a cluster node is lost the replicated stream elects a new leader; the
+  // consumer request times out until it has one, so it is asked again a few times.
+  const consumer = await withElectionRetries(() =>
+    js.consumers.get(TRACE_STREAM, {
+      filter_subjects: traceFilter(opts.run, opts.role),
+      deliver_policy: DeliverPolicy.All,
+    }),
+  );
+  const info = await withElectionRetries(() => consumer.info(true));
   let remaining = info.num_pending;
   if (!opts.follow && remaining === 0) return;
   const messages = await consumer.consume();
@@ -74,5 +78,16 @@ export async function* readTrace(nc: NatsConnection, opts: ReadTraceOptions): As
   } finally {
     opts.signal?.removeEventListener('abort', stop);
     await messages.close();
+  }
+}
+
+async function withElectionRetries<T>(ask: () => Promise<T>, tries = 6): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await ask();
+    } catch (err) {
+      if (i >= tries || (err as Error).name !== 'TimeoutError') throw err;
+      await new Promise((r) => setTimeout(r, 500 * i));
+    }
   }
 }
