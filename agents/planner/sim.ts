@@ -74,7 +74,7 @@ function plantNoise(seed: string, steps: PlanStep[], index: ToolIndex, cfg: SimC
 
 /** Plans one dialogue. */
 export function simPlan(req: PlanRequest, config: SimConfig): Plan {
-  const cfg: SimConfig = req.skillMix ? { ...config, skills: { ...config.skills, mix: { ...config.skills.mix, ...req.skillMix } } } : config;
+  const cfg: SimConfig = req.skillMix ? { ...config, skills: { ...config.skills, mix: req.skillMix } } : config;
   const r = rng(req.seed, 'plan');
   const index = toolIndex(req.tools);
   const feasible = feasibleSkills(index);

@@ -350,12 +350,12 @@ export class LoopStages {
   /** The static baseline never reuses seed data: refuse at once a pool too small for every round. */
   private checkStaticPool(): void {
     if (!this.d.ablations.static) return;
-    const need = staticPoolNeed(this.loop.budget, this.d.config.loop.rounds);
+    const need = staticPoolNeed(this.loop.budget, this.loop.rounds);
     const have = this.pool().length;
     if (have < need)
       throw new LooptoolError({
         code: 'invalid_input',
-        message: `the static baseline needs ${need} fresh seed samples (loop.budget ${this.loop.budget} × ${this.d.config.loop.rounds} rounds), the seed pool holds ${have}; simulate more seed dialogues (loop.seedDialogues) or lower loop.budget`,
+        message: `the static baseline needs ${need} fresh seed samples (loop.budget ${this.loop.budget} × ${this.loop.rounds} rounds), the seed pool holds ${have}; simulate more seed dialogues (loop.seedDialogues) or lower loop.budget`,
       });
   }
 

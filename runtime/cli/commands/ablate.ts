@@ -1,6 +1,6 @@
 import { relative, resolve } from 'node:path';
 import { defineCommand, EXIT, UsageError } from '../command.ts';
-import { parseFlags } from '../args.ts';
+import { intFlag, parseFlags } from '../args.ts';
 import { bold } from '../style.ts';
 import { VARIANTS, type Variant } from '../../../protocols/loop/config.ts';
 import { newRunId, runsRoot } from '../../rundir.ts';
@@ -36,19 +36,12 @@ export default defineCommand({
     if (new Set(variants).size !== variants.length) throw new UsageError('--variants lists a variant twice');
     const config = configFromFlags(values);
     const dir = resolve(values.out ?? `${runsRoot()}/${newRunId('ablate')}`);
-    const count = (flag: string, raw: string | undefined, min: number): number | undefined => {
-      if (raw === undefined) return undefined;
-      const n = Number(raw);
-      if (!Number.isInteger(n) || n < min) throw new UsageError(`--${flag} must be an integer >= ${min}, got "${raw}"`);
-      return n;
-    };
-    const nSeeds = count('seeds', values.seeds, 1);
-    const firstSeed = count('first-seed', values['first-seed'], 0);
-    if (firstSeed !== undefined && nSeeds === undefined) throw new UsageError('--first-seed needs --seeds N');
+    if (values['first-seed'] !== undefined && values.seeds === undefined) throw new UsageError('--first-seed needs --seeds N');
+    const nSeeds = values.seeds === undefined ? undefined : intFlag(values.seeds, 'seeds', 1, 1);
     const interrupt = interruptOnSignals();
     if (nSeeds !== undefined) {
       try {
-        const seeds = seedList(config.seed, nSeeds, firstSeed ?? 1);
+        const seeds = seedList(config.seed, nSeeds, intFlag(values['first-seed'], 'first-seed', 1));
         const r = await ablateSeeds({
           dir,
           config,

@@ -1,6 +1,6 @@
 import { relative, resolve } from 'node:path';
-import { defineCommand, EXIT, UsageError } from '../command.ts';
-import { parseFlags } from '../args.ts';
+import { defineCommand, EXIT } from '../command.ts';
+import { intFlag, parseFlags } from '../args.ts';
 import { bold, dim } from '../style.ts';
 import { newRunId, runsRoot } from '../../rundir.ts';
 import { runLabel } from '../../live-runs.ts';
@@ -29,8 +29,7 @@ export default defineCommand({
       out: { type: 'string' },
       quiet: { type: 'boolean', default: false },
     });
-    const nSeeds = values.seeds === undefined ? DEMO_SEEDS : Number(values.seeds);
-    if (!Number.isInteger(nSeeds) || nSeeds < 1) throw new UsageError(`--seeds must be an integer >= 1, got "${values.seeds}"`);
+    const nSeeds = intFlag(values.seeds, 'seeds', DEMO_SEEDS, 1);
     // the demo prints its own progress; role and worker info lines would only interleave with it
     process.env.LOOPTOOL_LOG_LEVEL ??= 'warn';
     const config = configFromFlags(values, demoConfig);
