@@ -57,8 +57,10 @@ test('NATS_URL: the server SIGKILLed and restarted on its port mid-run; the clie
     await seed.line(/bus: lost the connection to .*reconnecting \(at most \d+ attempts/, 10_000);
     await new Promise((r) => setTimeout(r, 1500));
     assert.ok(!processAlive(server.pid));
+    // watch for the reconnect before the server is back: the client may reconnect before startEmbeddedNats returns
+    const reconnected = seed.line(/bus: reconnected to .* after [\d.]+ s \(\d+ attempts?\); \d+ call\(s\) in flight sent again/, 20_000);
     server = await startEmbeddedNats({ storeDir: store, port });
-    await seed.line(/bus: reconnected to .* after [\d.]+ s \(\d+ attempts?\); \d+ call\(s\) in flight sent again/, 20_000);
+    await reconnected;
     assert.equal(await seed.exited, 0, seed.output());
     assert.match(seed.output(), /400\/400 dialogues finished \(400 now/);
     // the same run without an outage (its own embedded bus): the same corpus, nothing lost or doubled
