@@ -7,7 +7,7 @@ import type { ChatMessage } from '../protocols/messages.ts';
 import type { Plan } from '../protocols/plan.ts';
 import type { ToolSpec } from '../protocols/toolspec.ts';
 import { dialogueMachine, type DialogueInput, type DialogueOutput } from '../machines/dialogue.ts';
-import type { LooptoolNode } from './node.ts';
+import type { LooptoolNode } from './bus/node.ts';
 
 /** A state value as one string: "assistantTurn.sampling". */
 export function stateString(value: unknown): string {

@@ -14,7 +14,7 @@ import { hashString } from '../agents/common/sim/rng.ts';
 import type { DialogueOutput } from '../machines/dialogue.ts';
 import { driveDialogue, simRolesOf } from './dialogue-run.ts';
 import { appendJsonl, exportOpenAI, readJsonl, rewriteJsonl } from './corpus.ts';
-import type { LooptoolNode } from './node.ts';
+import type { LooptoolNode } from './bus/node.ts';
 import { writeJsonAtomic } from './rundir.ts';
 import { checkRunConfig, storedRunConfig } from './run-config.ts';
 

@@ -7,7 +7,7 @@ import type { ToolSpec } from '../protocols/toolspec.ts';
 import { simTurn } from '../agents/user/sim.ts';
 import type { DialogueOutput } from '../machines/dialogue.ts';
 import { driveDialogue, simRolesOf, type DialogueEvents } from './dialogue-run.ts';
-import type { LooptoolNode } from './node.ts';
+import type { LooptoolNode } from './bus/node.ts';
 
 /**
  * One interactive dialogue (`looptool sim`): the round-0 dialogue machine, driven over

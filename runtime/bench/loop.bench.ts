@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AnyRoleImpl, VerbImpl, RoleContract } from '../../protocols/role.ts';
 import { parseFlags } from '../cli/args.ts';
-import { LooptoolNode } from '../node.ts';
+import { LooptoolNode } from '../bus/node.ts';
 import { loopRoles, runIdOf, runLoop } from '../loop/driver.ts';
 import { readConfigFile } from '../cli/config-file.ts';
 import { demoConfig } from '../loop/preset.ts';

@@ -2,7 +2,7 @@
 // in a real run (`looptool agent assistant`): the assistant role with its llm brain.
 // Usage: seed-serve.ts <nats url> <run dir> <run> <slots> <run config JSON>
 import { connect } from '@nats-io/transport-node';
-import { LooptoolNode } from '../node.ts';
+import { LooptoolNode } from '../bus/node.ts';
 import assistantRole from '../../agents/assistant/role.ts';
 
 const [url, dir, run, slots, config] = process.argv.slice(2);

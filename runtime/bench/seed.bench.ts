@@ -14,7 +14,7 @@ import { respondLlm } from '../../agents/assistant/llm.ts';
 import { LlmClient } from '../../agents/common/llm/client.ts';
 import { resolveEndpoint } from '../../agents/common/llm/config.ts';
 import { parseFlags, intFlag } from '../cli/args.ts';
-import { LooptoolNode } from '../node.ts';
+import { LooptoolNode } from '../bus/node.ts';
 import { runSeed } from '../seed.ts';
 import { defineBench } from './result.ts';
 import { driveWindow, round } from './stats.ts';

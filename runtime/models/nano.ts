@@ -12,7 +12,7 @@ import { ApiDesignerContract } from '../../protocols/roles/api-designer.ts';
 import { deriveSeed } from '../../protocols/roles/seed.ts';
 import type { ToolSpec } from '../../protocols/toolspec.ts';
 import { readJsonl } from '../corpus.ts';
-import { LooptoolNode } from '../node.ts';
+import { LooptoolNode } from '../bus/node.ts';
 import { runSeed, seedFiles, serveSeedRoles } from '../seed.ts';
 
 /*

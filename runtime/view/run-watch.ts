@@ -4,7 +4,7 @@ import type { Logger } from '../../protocols/role.ts';
 import { traceSubject } from '../../protocols/trace.ts';
 import { liveRunState, type LiveRun } from '../live-runs.ts';
 import { processAlive } from '../process.ts';
-import { openStore } from '../trace/locate.ts';
+import { openStore } from '../bus/trace-locate.ts';
 import { traceFeed } from './source.ts';
 
 /** How a watched run ended, as the page and the CLI report it. */

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { TraceEvent } from '../../protocols/trace.ts';
 import type { Logger } from '../../protocols/role.ts';
-import { ensureTraceStream } from '../trace/stream.ts';
+import { ensureTraceStream } from '../bus/trace-stream.ts';
 import { byTime, FilterError, matches, parseFilter, parsePage, readOlder, subjectFor, summarize, traceFeed, type ViewFilter } from './source.ts';
 import type { LiveRun } from '../live-runs.ts';
 import { RunWatch, type RunEnd } from './run-watch.ts';

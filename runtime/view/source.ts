@@ -3,7 +3,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { z } from 'zod';
 import { TRACE_ROOT, TRACE_STREAM, TraceBatch, TraceKind, type TraceEvent } from '../../protocols/trace.ts';
 import { describeIssues } from '../../protocols/errors.ts';
-import { decodeJson } from '../nats/codec.ts';
+import { decodeJson } from '../bus/codec.ts';
 
 /** A subject token: what NATS accepts between dots (no wildcards, no spaces). */
 const Token = z.string().regex(/^[^.*>\s]+$/, 'expected one subject token (no dots, spaces or wildcards)');
@@ -123,7 +123,7 @@ export type FeedItem = { events: TraceEvent[] } | { synced: true };
  * Reads trace batches for a subject from the start of the stream. It says `synced`
  * once everything stored when it started has been delivered (the page then knows
  * that what follows is live), and stops there unless `follow`.
- * (runtime/trace/stream.ts `readTrace` yields single events and has no such mark.)
+ * (runtime/bus/trace-stream.ts `readTrace` yields single events and has no such mark.)
  */
 export async function* traceFeed(nc: NatsConnection, opts: { subject: string; follow: boolean; signal: AbortSignal }): AsyncGenerator<FeedItem> {
   const js = jetstream(nc);

@@ -5,11 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { TRACE_STREAM, type TraceEvent } from '../../protocols/trace.ts';
-import { startLoopbackCluster, type ClusterNode } from '../../runtime/nats/cluster.ts';
-import { LooptoolNode } from '../../runtime/node.ts';
+import { startLoopbackCluster, type ClusterNode } from '../../runtime/bus/cluster.ts';
+import { LooptoolNode } from '../../runtime/bus/node.ts';
 import { processAlive } from '../../runtime/process.ts';
-import { readTrace } from '../../runtime/trace/stream.ts';
-import type { BusEvent } from '../../runtime/nats/connect.ts';
+import { readTrace } from '../../runtime/bus/trace-stream.ts';
+import type { BusEvent } from '../../runtime/bus/connect.ts';
 import { startCli, type CliProcess } from '../helpers/cli.ts';
 import { relayContract } from './ledger-roles.ts';
 

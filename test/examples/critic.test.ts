@@ -13,8 +13,8 @@ import { seedRoles } from '../../agents/registry.ts';
 import { loadRoleModules } from '../../runtime/roles.ts';
 import { runSeed, seedFiles } from '../../runtime/seed.ts';
 import { readJsonl } from '../../runtime/corpus.ts';
-import { locateTrace } from '../../runtime/trace/locate.ts';
-import { readTrace } from '../../runtime/trace/stream.ts';
+import { locateTrace } from '../../runtime/bus/trace-locate.ts';
+import { readTrace } from '../../runtime/bus/trace-stream.ts';
 import { formatProblems } from '../../examples/critic/critic.ts';
 import { startTestBus } from '../helpers/bus.ts';
 

@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { startEmbeddedNats, type EmbeddedNats } from '../../runtime/nats/server.ts';
-import { LooptoolNode } from '../../runtime/node.ts';
+import { startEmbeddedNats, type EmbeddedNats } from '../../runtime/bus/server.ts';
+import { LooptoolNode } from '../../runtime/bus/node.ts';
 
 export type TestBus = { server: EmbeddedNats; dir: string; connect(): Promise<NatsConnection>; node(run?: string): Promise<LooptoolNode>; stop(): Promise<void> };
 

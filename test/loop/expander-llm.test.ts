@@ -7,7 +7,7 @@ import { checkDialogue } from '../../protocols/validate.ts';
 import { LooptoolError } from '../../protocols/errors.ts';
 import { seedRoles } from '../../agents/registry.ts';
 import expander from '../../agents/expander/role.ts';
-import { LooptoolNode } from '../../runtime/node.ts';
+import { LooptoolNode } from '../../runtime/bus/node.ts';
 import { startTestBus, type TestBus } from '../helpers/bus.ts';
 import { allText, reply, startOpenAIServer, type OpenAITestServer } from '../helpers/openai-server.ts';
 

@@ -15,7 +15,7 @@ import { toolIndex } from '../../agents/common/sim/world.ts';
 import { runSeed, seedFiles } from '../../runtime/seed.ts';
 import { readJsonl } from '../../runtime/corpus.ts';
 import { startTestBus, type TestBus } from '../helpers/bus.ts';
-import type { LooptoolNode } from '../../runtime/node.ts';
+import type { LooptoolNode } from '../../runtime/bus/node.ts';
 
 let bus: TestBus;
 let node: LooptoolNode;
@@ -25,7 +25,7 @@ const config = RunConfig.parse({ seed: 'loop-roles' });
 before(async () => {
   bus = await startTestBus();
   node = await (async () => {
-    const { LooptoolNode } = await import('../../runtime/node.ts');
+    const { LooptoolNode } = await import('../../runtime/bus/node.ts');
     const nc = await bus.connect();
     return LooptoolNode.start({ run: 'loop-roles', runDir: bus.dir, nc, config: config as unknown as Record<string, unknown> });
   })();

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, startEmbeddedNats } from '../../runtime/nats/server.ts';
+import { freePort, startEmbeddedNats } from '../../runtime/bus/server.ts';
 import { processAlive } from '../../runtime/process.ts';
 import { startCli } from '../helpers/cli.ts';
 

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { connect } from '@nats-io/transport-node';
-import { BusClient } from '../../runtime/host/client.ts';
+import { BusClient } from '../../runtime/bus/client.ts';
 import { pingContract } from '../../examples/ping-pong/contracts.ts';
 import { processAlive as alive } from '../../runtime/process.ts';
 

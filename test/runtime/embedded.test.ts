@@ -54,7 +54,7 @@ for (const [mode, how] of [
 }
 
 test('no nats-server and no NATS_URL: a clear error that says what to install', async () => {
-  const { startEmbeddedNats } = await import('../../runtime/nats/server.ts');
+  const { startEmbeddedNats } = await import('../../runtime/bus/server.ts');
   const dir = mkdtempSync(join(tmpdir(), 'looptool-emb-'));
   try {
     await assert.rejects(startEmbeddedNats({ storeDir: dir, candidates: ['/nonexistent/nats-server'] }), (e: Error) => /apt-get install -y nats-server/.test(e.message) && /NATS_URL/.test(e.message));

@@ -4,8 +4,8 @@ import { z } from 'zod';
 import { defineContract, defineRole } from '../../protocols/role.ts';
 import { LooptoolError } from '../../protocols/errors.ts';
 import { Envelope, roleSubject } from '../../protocols/envelope.ts';
-import { readTrace } from '../../runtime/trace/stream.ts';
-import { encodeJson } from '../../runtime/nats/codec.ts';
+import { readTrace } from '../../runtime/bus/trace-stream.ts';
+import { encodeJson } from '../../runtime/bus/codec.ts';
 import { startTestBus, type TestBus } from '../helpers/bus.ts';
 
 // A role declared right here, in the test file: the runtime serves it unchanged.

@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { defineContract, defineRole } from '../../protocols/role.ts';
-import { startEmbeddedNats, freePort } from '../../runtime/nats/server.ts';
-import { LooptoolNode } from '../../runtime/node.ts';
+import { startEmbeddedNats, freePort } from '../../runtime/bus/server.ts';
+import { LooptoolNode } from '../../runtime/bus/node.ts';
 
 const add = defineContract({ name: 'adder', verbs: { add: { input: z.object({ a: z.number(), b: z.number() }), output: z.object({ sum: z.number() }) } } });
 const adder = defineRole({ contract: add, concurrency: 2, verbs: { add: { handle: async ({ a, b }) => ({ sum: a + b }) } } });

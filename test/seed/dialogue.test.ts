@@ -8,9 +8,9 @@ import { Sample } from '../../protocols/sample.ts';
 import type { ToolSpec } from '../../protocols/toolspec.ts';
 import { checkDialogue } from '../../protocols/validate.ts';
 import { seedRoles } from '../../agents/registry.ts';
-import { LooptoolNode } from '../../runtime/node.ts';
+import { LooptoolNode } from '../../runtime/bus/node.ts';
 import { readJsonl } from '../../runtime/corpus.ts';
-import { readTrace } from '../../runtime/trace/stream.ts';
+import { readTrace } from '../../runtime/bus/trace-stream.ts';
 import { runSeed, seedFiles, serveSeedRoles, settleRunConfig, type SeedOptions } from '../../runtime/seed.ts';
 import { startTestBus, type TestBus } from '../helpers/bus.ts';
 

@@ -12,7 +12,7 @@ import { ValidatorContract } from '../../protocols/roles/validator.ts';
 import { checkToolSet, errorsOnly } from '../../protocols/toolspec-rules.ts';
 import { checkDialogue } from '../../protocols/validate.ts';
 import { seedRoles } from '../../agents/registry.ts';
-import { LooptoolNode } from '../../runtime/node.ts';
+import { LooptoolNode } from '../../runtime/bus/node.ts';
 import { startTestBus, type TestBus } from '../helpers/bus.ts';
 
 let bus: TestBus;

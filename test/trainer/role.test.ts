@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { startTestBus, type TestBus } from '../helpers/bus.ts';
-import { LooptoolNode } from '../../runtime/node.ts';
+import { LooptoolNode } from '../../runtime/bus/node.ts';
 import roles from '../../agents/trainer/role.ts';
 import { acquirePolicy, releasePolicy, sharedPolicyCount } from '../../agents/trainer/shared-worker.ts';
 import { labelCompletion, workerPrompt } from '../../agents/trainer/prompts.ts';

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AnyRoleImpl } from '../../protocols/role.ts';
-import { LooptoolNode } from '../../runtime/node.ts';
+import { LooptoolNode } from '../../runtime/bus/node.ts';
 import { runDir } from '../../runtime/rundir.ts';
 import ping from '../../examples/ping-pong/ping.ts';
 import pong from '../../examples/ping-pong/pong.ts';

@@ -4,9 +4,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { liveRuns, publicUrl, resolveRunName, runIdForDir, RunNameError } from '../../runtime/live-runs.ts';
-import { locateTrace, nextLiveRun } from '../../runtime/trace/locate.ts';
+import { locateTrace, nextLiveRun } from '../../runtime/bus/trace-locate.ts';
 import { startViewServer } from '../../runtime/view/server.ts';
-import { LooptoolNode } from '../../runtime/node.ts';
+import { LooptoolNode } from '../../runtime/bus/node.ts';
 import { startPingPongRun } from './live-run.ts';
 import { SseReader } from './sse.ts';
 import { byTime } from '../../runtime/view/source.ts';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { request } from 'node:http';
 import { createRequire } from 'node:module';
 import { startViewServer, type ViewServer } from '../../runtime/view/server.ts';
-import { locateTrace } from '../../runtime/trace/locate.ts';
+import { locateTrace } from '../../runtime/bus/trace-locate.ts';
 import { startPingPongRun, type PingPongRun } from './live-run.ts';
 import { SseReader } from './sse.ts';
 

@@ -1,10 +1,10 @@
 import { readConfigFile } from '../config-file.ts';
 import { defineCommand, EXIT, UsageError } from '../command.ts';
 import { intFlag, parseFlags, untilSignal } from '../args.ts';
-import { LooptoolNode } from '../../node.ts';
+import { LooptoolNode } from '../../bus/node.ts';
 import { builtinRoles, loadRoleModules } from '../../roles.ts';
 import { runDir } from '../../rundir.ts';
-import { busConfigFromEnv } from '../../nats/connect.ts';
+import { busConfigFromEnv } from '../../bus/connect.ts';
 import { liveRuns, publicUrl } from '../../live-runs.ts';
 
 export default defineCommand({

@@ -1,7 +1,7 @@
 import { defineCommand, EXIT, UsageError } from '../command.ts';
 import { parseFlags } from '../args.ts';
-import { readTrace } from '../../trace/stream.ts';
-import { listRuns, locateTrace, nextLiveRun, TraceSourceError, type TraceSource } from '../../trace/locate.ts';
+import { readTrace } from '../../bus/trace-stream.ts';
+import { listRuns, locateTrace, nextLiveRun, TraceSourceError, type TraceSource } from '../../bus/trace-locate.ts';
 import { RunWatch } from '../../view/run-watch.ts';
 import { formatTraceLine } from '../trace-format.ts';
 import { dim } from '../style.ts';

@@ -1,6 +1,6 @@
 import { defineCommand, EXIT, UsageError } from '../command.ts';
 import { intFlag, parseFlags, untilSignal } from '../args.ts';
-import { listRuns, locateTrace, nextLiveRun, TraceSourceError } from '../../trace/locate.ts';
+import { listRuns, locateTrace, nextLiveRun, TraceSourceError } from '../../bus/trace-locate.ts';
 import { startViewServer } from '../../view/server.ts';
 import { childLogger } from '../../log.ts';
 import { bold, dim } from '../style.ts';

@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { busConfigFromEnv, connectionOptions } from '../nats/connect.ts';
-import { startEmbeddedNats, type EmbeddedNats } from '../nats/server.ts';
+import { busConfigFromEnv, connectionOptions } from './connect.ts';
+import { startEmbeddedNats, type EmbeddedNats } from './server.ts';
 import { runsRoot } from '../rundir.ts';
 import { liveRuns, publicUrl, resolveRunName, runLabel, RunNameError, storedRuns, type LiveRun, type NamedRun } from '../live-runs.ts';
 

@@ -2,7 +2,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import { newId } from '../../protocols/ids.ts';
 import { TraceEvent, traceSubject, type TraceKind } from '../../protocols/trace.ts';
-import { encodeJson } from '../nats/codec.ts';
+import { encodeJson } from './codec.ts';
 
 export type TraceInput = Omit<TraceEvent, 'id' | 'ts' | 'run'> & { run?: string; ts?: number };
 

@@ -7,8 +7,8 @@ import { newId } from '../../protocols/ids.ts';
 import type { JsonValue } from '../../protocols/json.ts';
 import { compiledSchema, type AnyRoleImpl, type HandlerContext, type Logger, type RoleEnv } from '../../protocols/role.ts';
 import { runJob, slotLogic, type SlotEvent, type SlotJob } from '../../machines/slot.ts';
-import { encodeJson, decodeJson } from '../nats/codec.ts';
-import type { TracePublisher } from '../trace/publisher.ts';
+import { encodeJson, decodeJson } from './codec.ts';
+import type { TracePublisher } from './trace-publisher.ts';
 import { BusClient } from './client.ts';
 
 export type HostOptions = {

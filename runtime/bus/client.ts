@@ -3,9 +3,9 @@ import { Envelope, roleSubject } from '../../protocols/envelope.ts';
 import { ErrorReply, LooptoolError, describeIssues, type ErrorCode } from '../../protocols/errors.ts';
 import { newId } from '../../protocols/ids.ts';
 import { compiledSchema, type CallFn, type CallOptions, type RoleContract, type VerbInput, type VerbName, type VerbOutput } from '../../protocols/role.ts';
-import { decodeJson, encodeJson } from '../nats/codec.ts';
-import type { TracePublisher } from '../trace/publisher.ts';
-import { ReplyMux } from '../nats/reply-mux.ts';
+import { decodeJson, encodeJson } from './codec.ts';
+import type { TracePublisher } from './trace-publisher.ts';
+import { ReplyMux } from './reply-mux.ts';
 
 export type ClientOptions = {
   /** the asking run: envelopes carry it, and serving hosts file their trace events under it */

@@ -1,14 +1,14 @@
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { AnyRoleImpl, Logger } from '../protocols/role.ts';
-import { Namespace } from '../protocols/envelope.ts';
-import { LooptoolError, parseOrThrow } from '../protocols/errors.ts';
-import { describeBusEvent, openBus, type Bus, type BusConfig, type BusEvent } from './nats/connect.ts';
-import { ensureTraceStream } from './trace/stream.ts';
-import { TracePublisher } from './trace/publisher.ts';
-import { BusClient } from './host/client.ts';
-import { RoleHost } from './host/host.ts';
-import { childLogger, logToRunDir } from './log.ts';
-import { announceLiveRun, publicUrl } from './live-runs.ts';
+import type { AnyRoleImpl, Logger } from '../../protocols/role.ts';
+import { Namespace } from '../../protocols/envelope.ts';
+import { LooptoolError, parseOrThrow } from '../../protocols/errors.ts';
+import { describeBusEvent, openBus, type Bus, type BusConfig, type BusEvent } from './connect.ts';
+import { ensureTraceStream } from './trace-stream.ts';
+import { TracePublisher } from './trace-publisher.ts';
+import { BusClient } from './client.ts';
+import { RoleHost } from './host.ts';
+import { childLogger, logToRunDir } from '../log.ts';
+import { announceLiveRun, publicUrl } from '../live-runs.ts';
 
 export type NodeOptions = {
   run: string;

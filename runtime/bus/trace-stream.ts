@@ -2,7 +2,7 @@ import { jetstreamManager, DeliverPolicy, StorageType, RetentionPolicy, DiscardP
 import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { TRACE_ROOT, TRACE_STREAM, TraceBatch, traceFilter, type TraceEvent } from '../../protocols/trace.ts';
-import { decodeJson } from '../nats/codec.ts';
+import { decodeJson } from './codec.ts';
 
 /**
  * How many copies of the trace stream a new one gets: LOOPTOOL_TRACE_REPLICAS, else on a
