@@ -7,11 +7,11 @@ import {
   checkEntry,
   referenceCalls,
   referenceResult,
-} from '../../protocols/bfcl/index.ts';
-import { exactToToolCall, formatHermes, parseJsonExact, rewardFromText, type PyVal } from '../../protocols/toolcalls/index.ts';
-import { pyJsonText } from '../../protocols/bfcl/reference.ts';
-import type { Label } from '../../protocols/sample.ts';
-import { bfclDataDir, loadBfclCategory } from '../bfcl/files.ts';
+} from '../protocols/bfcl/index.ts';
+import { exactToToolCall, formatHermes, parseJsonExact, rewardFromText, type PyVal } from '../protocols/toolcalls/index.ts';
+import { pyJsonText } from '../protocols/bfcl/reference.ts';
+import type { Label } from '../protocols/sample.ts';
+import { bfclDataDir, loadBfclCategory } from '../runtime/bfcl/files.ts';
 import { defineBench } from './result.ts';
 
 /**

@@ -4,18 +4,18 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { RunConfig } from '../../protocols/config.ts';
-import type { AnyRoleImpl } from '../../protocols/role.ts';
-import { AssistantContract, RespondInput } from '../../protocols/roles/assistant.ts';
-import type { ToolSpec } from '../../protocols/toolspec.ts';
-import { seedRoles } from '../../agents/registry.ts';
-import assistantRole from '../../agents/assistant/role.ts';
-import { respondLlm } from '../../agents/assistant/llm.ts';
-import { LlmClient } from '../../agents/common/llm/client.ts';
-import { resolveEndpoint } from '../../agents/common/llm/config.ts';
-import { parseFlags, intFlag } from '../cli/args.ts';
-import { LooptoolNode } from '../bus/node.ts';
-import { runSeed } from '../seed.ts';
+import { RunConfig } from '../protocols/config.ts';
+import type { AnyRoleImpl } from '../protocols/role.ts';
+import { AssistantContract, RespondInput } from '../protocols/roles/assistant.ts';
+import type { ToolSpec } from '../protocols/toolspec.ts';
+import { seedRoles } from '../agents/registry.ts';
+import assistantRole from '../agents/assistant/role.ts';
+import { respondLlm } from '../agents/assistant/llm.ts';
+import { LlmClient } from '../agents/common/llm/client.ts';
+import { resolveEndpoint } from '../agents/common/llm/config.ts';
+import { parseFlags, intFlag } from '../runtime/cli/args.ts';
+import { LooptoolNode } from '../runtime/bus/node.ts';
+import { runSeed } from '../runtime/seed.ts';
 import { defineBench } from './result.ts';
 import { driveWindow, round } from './stats.ts';
 import { spawnOpenAIServer } from './openai-endpoint.ts';
@@ -38,7 +38,7 @@ import { spawnOpenAIServer } from './openai-endpoint.ts';
  *     the framework's share, robust to how busy the shared machine is.
  */
 const here = dirname(fileURLToPath(import.meta.url));
-const root = join(here, '..', '..');
+const root = join(here, '..');
 
 type Recorded = { handle: (input: unknown, ctx: unknown) => Promise<unknown>; input: unknown; ctx: unknown };
 

@@ -5,12 +5,12 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { connect } from '@nats-io/transport-node';
-import { startEmbeddedNats } from '../bus/server.ts';
-import { startLoopbackCluster } from '../bus/cluster.ts';
-import { LooptoolNode } from '../bus/node.ts';
+import { startEmbeddedNats } from '../runtime/bus/server.ts';
+import { startLoopbackCluster } from '../runtime/bus/cluster.ts';
+import { LooptoolNode } from '../runtime/bus/node.ts';
 import { defineBench } from './result.ts';
 import { drive, mergeLoads, processCpuMs, round, type LoadResult } from './stats.ts';
-import { parseFlags, intFlag } from '../cli/args.ts';
+import { parseFlags, intFlag } from '../runtime/cli/args.ts';
 import { echo, payload } from './bus-echo.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));

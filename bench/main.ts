@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Bench } from './result.ts';
 
-// Benchmarks are runtime/bench/<name>.bench.ts; `npm run bench -- <name> [args]`.
+// Benchmarks are bench/<name>.bench.ts; `npm run bench -- <name> [args]`.
 const here = dirname(fileURLToPath(import.meta.url));
 const names = readdirSync(here)
   .filter((f) => f.endsWith('.bench.ts'))

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { defineContract, defineRole } from '../../protocols/role.ts';
-import { ToolSpec } from '../../protocols/toolspec.ts';
-import { ChatMessage } from '../../protocols/messages.ts';
+import { defineContract, defineRole } from '../protocols/role.ts';
+import { ToolSpec } from '../protocols/toolspec.ts';
+import { ChatMessage } from '../protocols/messages.ts';
 
 // A realistic payload: a tool spec and a short dialogue, about 1 KB of JSON.
 export const Payload = z.object({ tools: z.array(ToolSpec), messages: z.array(ChatMessage), n: z.number().int() });

@@ -2,8 +2,8 @@
 // in a real run (`looptool agent assistant`): the assistant role with its llm brain.
 // Usage: seed-serve.ts <nats url> <run dir> <run> <slots> <run config JSON>
 import { connect } from '@nats-io/transport-node';
-import { LooptoolNode } from '../bus/node.ts';
-import assistantRole from '../../agents/assistant/role.ts';
+import { LooptoolNode } from '../runtime/bus/node.ts';
+import assistantRole from '../agents/assistant/role.ts';
 
 const [url, dir, run, slots, config] = process.argv.slice(2);
 const nc = await connect({ servers: url! });

@@ -1,12 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AnyRoleImpl, VerbImpl, RoleContract } from '../../protocols/role.ts';
-import { parseFlags } from '../cli/args.ts';
-import { LooptoolNode } from '../bus/node.ts';
-import { loopRoles, runIdOf, runLoop } from '../loop/driver.ts';
-import { readConfigFile } from '../cli/config-file.ts';
-import { demoConfig } from '../loop/preset.ts';
+import type { AnyRoleImpl, VerbImpl, RoleContract } from '../protocols/role.ts';
+import { parseFlags } from '../runtime/cli/args.ts';
+import { LooptoolNode } from '../runtime/bus/node.ts';
+import { loopRoles, runIdOf, runLoop } from '../runtime/loop/driver.ts';
+import { readConfigFile } from '../runtime/cli/config-file.ts';
+import { demoConfig } from '../runtime/loop/preset.ts';
 import { defineBench } from './result.ts';
 
 /**

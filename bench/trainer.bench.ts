@@ -1,13 +1,13 @@
 import { spawn } from 'node:child_process';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { findPython } from '../../agents/trainer/python.ts';
-import { resolveModelSpec } from '../../agents/trainer/presets.ts';
-import { WorkerProcess } from '../../agents/trainer/worker-process.ts';
-import { groupAdvantages } from '../../protocols/grpo.ts';
-import type { ModelPreset } from '../../protocols/policy.ts';
-import { ensureModel } from '../models/ensure.ts';
-import { intFlag, parseFlags } from '../cli/args.ts';
+import { findPython } from '../agents/trainer/python.ts';
+import { resolveModelSpec } from '../agents/trainer/presets.ts';
+import { WorkerProcess } from '../agents/trainer/worker-process.ts';
+import { groupAdvantages } from '../protocols/grpo.ts';
+import type { ModelPreset } from '../protocols/policy.ts';
+import { ensureModel } from '../runtime/models/ensure.ts';
+import { intFlag, parseFlags } from '../runtime/cli/args.ts';
 import { defineBench } from './result.ts';
 
 /*
@@ -18,8 +18,8 @@ import { defineBench } from './result.ts';
  *  - generation: new tokens per second of our sampler vs `model.generate` (n samples per prompt).
  * Target (issue 16): training >= 0.9x, generation >= 1.0x.
  */
-const REFERENCE = fileURLToPath(new URL('../../agents/trainer/worker/bench_reference.py', import.meta.url));
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const REFERENCE = fileURLToPath(new URL('../agents/trainer/worker/bench_reference.py', import.meta.url));
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
 
 const tool = (name: string) => ({
   name,

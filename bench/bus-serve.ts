@@ -1,7 +1,7 @@
 // The serving side of the bus benchmark, in its own process as roles are in a real run:
 // a raw NATS responder and the same echo behind a role host.
 import { connect } from '@nats-io/transport-node';
-import { LooptoolNode } from '../bus/node.ts';
+import { LooptoolNode } from '../runtime/bus/node.ts';
 import { echoRole } from './bus-echo.ts';
 
 const [url, dir] = process.argv.slice(2);

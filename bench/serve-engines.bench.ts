@@ -2,10 +2,10 @@ import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { modelSpecFromArg, resolveModelSpec } from '../../agents/trainer/presets.ts';
-import { WorkerProcess } from '../../agents/trainer/worker-process.ts';
-import { ensureModel } from '../models/ensure.ts';
-import { intFlag, parseFlags } from '../cli/args.ts';
+import { modelSpecFromArg, resolveModelSpec } from '../agents/trainer/presets.ts';
+import { WorkerProcess } from '../agents/trainer/worker-process.ts';
+import { ensureModel } from '../runtime/models/ensure.ts';
+import { intFlag, parseFlags } from '../runtime/cli/args.ts';
 import { defineBench } from './result.ts';
 
 /*
