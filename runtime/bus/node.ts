@@ -1,6 +1,8 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { AnyRoleImpl, Logger } from '../../protocols/role.ts';
 import { Namespace } from '../../protocols/envelope.ts';
+import { TraceBatch, traceSubject, type TraceEvent, type TraceKind } from '../../protocols/trace.ts';
+import { decodeJson } from './codec.ts';
 import { LooptoolError, parseOrThrow } from '../../protocols/errors.ts';
 import { describeBusEvent, openBus, type Bus, type BusConfig, type BusEvent } from './connect.ts';
 import { ensureTraceStream } from './trace-stream.ts';
@@ -85,6 +87,26 @@ export class LooptoolNode {
    */
   get lost(): Promise<LooptoolError> {
     return this.bus?.lost ?? new Promise<never>(() => undefined);
+  }
+
+  /**
+   * Calls `onEvent` with each live trace event that `role` publishes under this run with one
+   * of `kinds` (core subscription: nothing replayed, nothing stored); returns the unsubscribe.
+   */
+  watchTraces(role: string, kinds: readonly TraceKind[], onEvent: (e: TraceEvent) => void): () => void {
+    const subs = kinds.map((kind) =>
+      this.nc.subscribe(traceSubject(this.run, role, kind), {
+        callback: (err, msg) => {
+          if (err) return;
+          const d = decodeJson(msg.data);
+          const batch = d.ok ? TraceBatch.safeParse(d.value) : undefined;
+          if (batch?.success) for (const e of batch.data.events) onEvent(e);
+        },
+      }),
+    );
+    return () => {
+      for (const s of subs) s.unsubscribe();
+    };
   }
 
   /** Serves `role` with `replicas` hosts in this process (more hosts may join from elsewhere). */

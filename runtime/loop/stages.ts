@@ -33,8 +33,6 @@ import { Sample, primarySkill, publicView } from '../../protocols/sample.ts';
 import type { StageInput, StageSummary } from '../../machines/loop.ts';
 import type { LooptoolNode } from '../bus/node.ts';
 import { readJsonl } from '../corpus.ts';
-import { decodeJson } from '../bus/codec.ts';
-import { TraceBatch, traceSubject } from '../../protocols/trace.ts';
 import { runSeed, seedFiles } from '../seed.ts';
 import { evalBfcl } from './bfcl.ts';
 import { crashPoint } from './crash.ts';
@@ -105,26 +103,18 @@ export class LoopStages {
 
   /** Forwards the trainer's own progress events (steps of a warm-up or a GRPO round) while `work` runs. */
   private async watchTrainer<T>(stage: string, round: number, work: () => Promise<T>): Promise<T> {
-    const sub = this.d.node.nc.subscribe(traceSubject(this.run, 'trainer', 'progress'), {
-      callback: (err, msg) => {
-        if (err) return;
-        const d = decodeJson(msg.data);
-        const batch = d.ok ? TraceBatch.safeParse(d.value) : undefined;
-        if (!batch?.success) return;
-        for (const e of batch.data.events) {
-          const p = e.data as { done?: unknown; total?: unknown; loss?: unknown; reward_mean?: unknown } | null;
-          if (!p || typeof p.done !== 'number' || typeof p.total !== 'number') continue;
-          const note = typeof p.loss === 'number' ? `loss ${p.loss.toFixed(3)}` : typeof p.reward_mean === 'number' ? `reward ${p.reward_mean.toFixed(3)}` : undefined;
-          this.progress(stage, round, p.done, p.total, note);
-          // Inside for certain: the trainer has reported a step and the stage is not recorded yet.
-          crashPoint(stage, round, p.done);
-        }
-      },
+    const unwatch = this.d.node.watchTraces('trainer', ['progress'], (e) => {
+      const p = e.data as { done?: unknown; total?: unknown; loss?: unknown; reward_mean?: unknown } | null;
+      if (!p || typeof p.done !== 'number' || typeof p.total !== 'number') return;
+      const note = typeof p.loss === 'number' ? `loss ${p.loss.toFixed(3)}` : typeof p.reward_mean === 'number' ? `reward ${p.reward_mean.toFixed(3)}` : undefined;
+      this.progress(stage, round, p.done, p.total, note);
+      // Inside for certain: the trainer has reported a step and the stage is not recorded yet.
+      crashPoint(stage, round, p.done);
     });
     try {
       return await work();
     } finally {
-      sub.unsubscribe();
+      unwatch();
     }
   }
 

@@ -1,7 +1,6 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { z } from 'zod';
-import type { Msg, Subscription } from '@nats-io/transport-node';
 import { defineCommand, EXIT, UsageError } from '../command.ts';
 import { intFlag, numFlag, parseFlags } from '../args.ts';
 import { bold, dim, Progress } from '../style.ts';
@@ -13,9 +12,8 @@ import { PolicyContract, TrainerContract, type ModelSpec } from '../../../protoc
 import { modelSpecFromArg } from '../../../agents/trainer/presets.ts';
 import { publicView, type Sample } from '../../../protocols/sample.ts';
 import { rewardFromText } from '../../../protocols/toolcalls/index.ts';
-import { TraceBatch, traceSubject } from '../../../protocols/trace.ts';
+import type { TraceEvent } from '../../../protocols/trace.ts';
 import { modelName, resolveTrainerDefaults, TrainerConfig } from '../../../protocols/trainer.ts';
-import { decodeJson } from '../../bus/codec.ts';
 import { busConfigFromEnv } from '../../bus/connect.ts';
 import { runIdForDir } from '../../live-runs.ts';
 import { LooptoolNode } from '../../bus/node.ts';
@@ -200,7 +198,7 @@ export default defineCommand({
         interrupt.signal.addEventListener('abort', onAbort, { once: true });
         p.then(res, rej).finally(() => interrupt.signal.removeEventListener('abort', onAbort));
       });
-    const subs: Subscription[] = [];
+    let unwatch = () => {};
     const t0 = performance.now();
     try {
       const { default: trainerRoles } = (await import('../../../agents/trainer/role.ts')) as { default: import('../../../protocols/role.ts').AnyRoleImpl[] };
@@ -216,28 +214,22 @@ export default defineCommand({
       let bar: Progress | undefined;
       let barPhase = '';
       const steps: Record<string, unknown>[] = [];
-      const onTrace = (_: Error | null, m: Msg) => {
-        const d = decodeJson(m.data);
-        if (!d.ok) return;
-        const b = TraceBatch.safeParse(d.value);
-        if (!b.success) return;
-        for (const e of b.data.events) {
-          const data = (e.data ?? {}) as Record<string, unknown>;
-          if (e.kind === 'metric' && (data.kind === 'grpo_step' || data.kind === 'grpo_rollout' || data.kind === 'sft_step')) steps.push(data);
-          if (e.kind === 'progress' && !json && typeof data.done === 'number' && typeof data.total === 'number') {
-            const phase = String(data.phase ?? '');
-            if (phase !== barPhase || !bar) {
-              bar?.end();
-              bar = new Progress(phase === 'sft' ? 'warm-up' : phase, data.total);
-              barPhase = phase;
-            }
-            const note =
-              typeof data.loss === 'number' ? `loss ${f3(data.loss)}` : typeof data.reward_mean === 'number' ? `reward ${f3(data.reward_mean)}` : '';
-            bar.set(data.done, note);
+      const onTrace = (e: TraceEvent) => {
+        const data = (e.data ?? {}) as Record<string, unknown>;
+        if (e.kind === 'metric' && (data.kind === 'grpo_step' || data.kind === 'grpo_rollout' || data.kind === 'sft_step')) steps.push(data);
+        if (e.kind === 'progress' && !json && typeof data.done === 'number' && typeof data.total === 'number') {
+          const phase = String(data.phase ?? '');
+          if (phase !== barPhase || !bar) {
+            bar?.end();
+            bar = new Progress(phase === 'sft' ? 'warm-up' : phase, data.total);
+            barPhase = phase;
           }
+          const note =
+            typeof data.loss === 'number' ? `loss ${f3(data.loss)}` : typeof data.reward_mean === 'number' ? `reward ${f3(data.reward_mean)}` : '';
+          bar.set(data.done, note);
         }
       };
-      for (const kind of ['progress', 'metric'] as const) subs.push(node.nc.subscribe(traceSubject(run, 'trainer', kind), { callback: onTrace }));
+      unwatch = node.watchTraces('trainer', ['progress', 'metric'], onTrace);
       const endBar = () => {
         bar?.end();
         bar = undefined;
@@ -393,7 +385,7 @@ export default defineCommand({
       throw err;
     } finally {
       interrupt.dispose();
-      for (const s of subs) s.unsubscribe();
+      unwatch();
       await node.stop();
     }
   },
