@@ -10,7 +10,7 @@ import { deriveSeed } from '../protocols/roles/seed.ts';
 import { Sample } from '../protocols/sample.ts';
 import { ToolSpec } from '../protocols/toolspec.ts';
 import { canonicalJson } from '../protocols/toolcalls/index.ts';
-import { hashString } from '../agents/common/sim/rng.ts';
+import { hashString } from '../protocols/rng.ts';
 import type { DialogueOutput } from '../machines/dialogue.ts';
 import { driveDialogue, simRolesOf } from './dialogue-run.ts';
 import { appendJsonl, exportOpenAI, readJsonl, rewriteJsonl } from './corpus.ts';

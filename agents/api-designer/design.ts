@@ -11,7 +11,7 @@ import type { ConstraintChoice } from '../../protocols/roles/api-designer.ts';
 import { LooptoolError } from '../../protocols/errors.ts';
 import { checkToolSet, errorsOnly, type NamingStyle } from '../../protocols/toolspec-rules.ts';
 import type { SimConfig } from '../../protocols/sim-config.ts';
-import { rng, type Rng } from '../common/sim/rng.ts';
+import { rng, type Rng } from '../../protocols/rng.ts';
 import { allIntents, CONSTRAINT_LEVELS, DOMAINS, findDomain, type Intent } from './trees.ts';
 import { synthesizeTool } from './synth.ts';
 

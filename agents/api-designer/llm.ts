@@ -6,7 +6,7 @@ import { ParamSchema, ToolSpec } from '../../protocols/toolspec.ts';
 import { checkToolSet, checkToolSpec, errorsOnly, toStyle, type NamingStyle } from '../../protocols/toolspec-rules.ts';
 import type { DesignInput, DesignOutput } from '../../protocols/roles/api-designer.ts';
 import { callOptions, withChecks, type Check, type LlmDeps } from '../common/llm/brain.ts';
-import { rng, type Rng } from '../common/sim/rng.ts';
+import { rng, type Rng } from '../../protocols/rng.ts';
 import { DESIGN_EXAMPLE, designPrompt } from './prompts.ts';
 import { sampleConstraintPath, type ConstraintPath } from './synth.ts';
 import { allIntents, CONSTRAINT_LEVELS, DOMAINS, findDomain, type Intent } from './trees.ts';

@@ -18,7 +18,7 @@ import type { LabelNoiseKind, Plan } from '../../protocols/plan.ts';
 import type { SimConfig } from '../../protocols/sim-config.ts';
 import type { ToolSpec } from '../../protocols/toolspec.ts';
 import type { ToolCall } from '../../protocols/toolcall.ts';
-import { rng, type Rng } from '../common/sim/rng.ts';
+import { rng, type Rng } from '../../protocols/rng.ts';
 import { askMissing, refusal, summarizeResult, summary, verbPhrases } from '../common/sim/phrasing.ts';
 import {
   applicableNoise, applyNoise, expectedReply, isErrorResult, labelsMatch, plantedAnswer, toolIndex, withheldLabels,

@@ -6,7 +6,7 @@ import { ToolContract } from '../../protocols/roles/tool.ts';
 import { primarySkill, Sample, type Label, type Provenance } from '../../protocols/sample.ts';
 import { llmDeps, selectBrain, type BrainResources } from '../common/brains.ts';
 import { summarizeResult, summary } from '../common/sim/phrasing.ts';
-import { rng } from '../common/sim/rng.ts';
+import { rng } from '../../protocols/rng.ts';
 import { isErrorResult, parseResult } from '../common/sim/world.ts';
 import { expandLlm } from './llm.ts';
 import { expandSim } from './sim.ts';

@@ -33,7 +33,7 @@ import type { Variation } from '../../protocols/roles/expander.ts';
 import { deriveSeed } from '../../protocols/roles/seed.ts';
 import { ToolContract } from '../../protocols/roles/tool.ts';
 import { UserContract } from '../../protocols/roles/user.ts';
-import { rng, type Rng } from '../common/sim/rng.ts';
+import { rng, type Rng } from '../../protocols/rng.ts';
 import type { Level } from '../common/sim/forms.ts';
 import { buildSkillStep, plainStep, skillMistake, turnSkills } from '../common/sim/skills.ts';
 import {

@@ -17,7 +17,7 @@ import { primarySkill, type HiddenTruth, type Label, type Sample, type Skill } f
 import type { Plan } from '../../protocols/plan.ts';
 import type { SimConfig } from '../../protocols/sim-config.ts';
 import type { ToolSpec } from '../../protocols/toolspec.ts';
-import { rng } from '../common/sim/rng.ts';
+import { rng } from '../../protocols/rng.ts';
 import { canonicalJson, expectedReply, labelOf, labelsMatch, plantedAnswer, toolIndex } from '../common/sim/world.ts';
 import { turnSkills } from '../common/sim/skills.ts';
 

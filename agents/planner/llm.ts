@@ -6,7 +6,7 @@ import { DEFAULT_SIM_CONFIG, type SimConfig } from '../../protocols/sim-config.t
 import type { ToolSpec } from '../../protocols/toolspec.ts';
 import type { PlanInput } from '../../protocols/roles/planner.ts';
 import { callOptions, toolsJson, withChecks, type Check, type LlmDeps } from '../common/llm/brain.ts';
-import { rng } from '../common/sim/rng.ts';
+import { rng } from '../../protocols/rng.ts';
 import { PLAN_EXAMPLE, planPrompt } from './prompts.ts';
 
 export type PlannerLlmDeps = LlmDeps & {

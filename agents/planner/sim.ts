@@ -15,7 +15,7 @@ import { Skill, SKILL_KIND, type SampleKind } from '../../protocols/sample.ts';
 import type { SimConfig } from '../../protocols/sim-config.ts';
 import type { ToolSpec } from '../../protocols/toolspec.ts';
 import type { LabelNoiseKind } from '../../protocols/plan.ts';
-import { rng, type Rng } from '../common/sim/rng.ts';
+import { rng, type Rng } from '../../protocols/rng.ts';
 import { joinList } from '../common/sim/kinds.ts';
 import type { Level } from '../common/sim/forms.ts';
 import { buildSkillStep, feasibleSkills, plainStep, requestWeights, skillMistake, type BuiltStep } from '../common/sim/skills.ts';

@@ -14,7 +14,7 @@ import type { ParamSchema, ToolSpec } from '../../protocols/toolspec.ts';
 import type { ToolCall } from '../../protocols/toolcall.ts';
 import type { SimConfig } from '../../protocols/sim-config.ts';
 import { genValue } from '../common/sim/kinds.ts';
-import { rng, type Rng } from '../common/sim/rng.ts';
+import { rng, type Rng } from '../../protocols/rng.ts';
 import { toolMetaOf } from '../common/sim/infer.ts';
 import { nameWords } from '../../protocols/toolspec-rules.ts';
 

@@ -2,7 +2,7 @@ import { join, resolve } from 'node:path';
 import { LooptoolError } from '../../protocols/errors.ts';
 import type { Logger, RoleEnv } from '../../protocols/role.ts';
 import { modelName, TrainerConfig, type LatestCheckpoint } from '../../protocols/trainer.ts';
-import { hashString } from '../common/sim/rng.ts';
+import { hashString } from '../../protocols/rng.ts';
 import { CheckpointStore } from './checkpoints.ts';
 import { resolveModelSpec } from './presets.ts';
 import { WorkerError, WorkerProcess, type WorkerProcessOptions } from './worker-process.ts';

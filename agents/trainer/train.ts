@@ -6,7 +6,7 @@ import type { GeneratedSample, GrpoStepMetrics, TrainerGrpoInput, TrainerGrpoOut
 import type { Logger } from '../../protocols/role.ts';
 import type { Sample } from '../../protocols/sample.ts';
 import { rewardFromText } from '../../protocols/toolcalls/index.ts';
-import { hashString, rng } from '../common/sim/rng.ts';
+import { hashString, rng } from '../../protocols/rng.ts';
 import { labelCompletion, meanStd, tooLongIndex, workerPrompt, type WorkerPrompt } from './prompts.ts';
 import { SharedPolicy, workerFailure } from './shared-worker.ts';
 import { WorkerError } from './worker-process.ts';

@@ -16,7 +16,7 @@ import type { Plan, PlannedCall, PlanStep } from '../../protocols/plan.ts';
 import type { ParamMeta } from '../../protocols/tool-meta.ts';
 import type { SimConfig } from '../../protocols/sim-config.ts';
 import type { ToolSpec } from '../../protocols/toolspec.ts';
-import { rng, type Rng } from '../common/sim/rng.ts';
+import { rng, type Rng } from '../../protocols/rng.ts';
 import { joinList, surfaceForms } from '../common/sim/kinds.ts';
 import {
   askFor, CHAIN_REF_LIST, CHAIN_REF_ONE, closing, linkChain, linkParallel, OFF_TOPIC_REQUESTS, supplyValues, verbPhrases,

@@ -1,5 +1,5 @@
 /** Small helpers of the loop driver: bounded concurrency and seeds. */
-import { hashString } from '../../agents/common/sim/rng.ts';
+import { hashString } from '../../protocols/rng.ts';
 import { deriveSeed } from '../../protocols/roles/seed.ts';
 
 /**

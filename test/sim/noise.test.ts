@@ -5,7 +5,7 @@ import { simPlan } from '../../agents/planner/sim.ts';
 import { simRespond } from '../../agents/assistant/sim.ts';
 import { simJudgeDialogue, simVerify, trueVerdict } from '../../agents/judge/sim.ts';
 import { applicableNoise, applyNoise, labelOf, labelsMatch, toolIndex } from '../../agents/common/sim/world.ts';
-import { rng } from '../../agents/common/sim/rng.ts';
+import { rng } from '../../protocols/rng.ts';
 import { SimConfig, type SimConfigInput } from '../../protocols/sim-config.ts';
 import { LabelNoiseKind } from '../../protocols/plan.ts';
 import { JudgeDialogueOutput, VerifyOutput, VerifyInput } from '../../protocols/roles/judge.ts';

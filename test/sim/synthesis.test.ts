@@ -4,7 +4,7 @@ import { allIntents, CONSTRAINT_LEVELS, DOMAINS, parseParam } from '../../agents
 import { buildToolSpec, sampleConstraintPath, synthesizeTool } from '../../agents/api-designer/synth.ts';
 import { designToolSet } from '../../agents/api-designer/design.ts';
 import { simDesign, simTaxonomy } from '../../agents/api-designer/sim.ts';
-import { rng } from '../../agents/common/sim/rng.ts';
+import { rng } from '../../protocols/rng.ts';
 import { checkToolSet, checkToolSpec, namingStyleOf } from '../../protocols/toolspec-rules.ts';
 import { readToolMeta } from '../../protocols/tool-meta.ts';
 import { ToolSpec } from '../../protocols/toolspec.ts';

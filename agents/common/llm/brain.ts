@@ -3,7 +3,7 @@ import type { ChatMessage } from '../../../protocols/messages.ts';
 import type { ToolCall } from '../../../protocols/toolcall.ts';
 import { toOpenAITool, type ToolSpec } from '../../../protocols/toolspec.ts';
 import { argumentsJson } from '../../../protocols/toolcalls/index.ts';
-import { hashString } from '../sim/rng.ts';
+import { hashString } from '../../../protocols/rng.ts';
 import type { CallOptions, LlmClient } from './client.ts';
 import { stripThink } from './extract.ts';
 

@@ -12,7 +12,7 @@
 import type { JsonValue } from '../../../protocols/json.ts';
 import type { ParamMeta } from '../../../protocols/tool-meta.ts';
 import { genValue, idPrefix, numberWords } from './kinds.ts';
-import type { Rng } from './rng.ts';
+import type { Rng } from '../../../protocols/rng.ts';
 
 export type Level = 1 | 2 | 3;
 export type Form = { text: string; level: Level };

@@ -9,7 +9,7 @@
  * few thousand dialogues can learn the mapping from text to arguments.
  */
 import type { JsonValue } from '../../../protocols/json.ts';
-import type { Rng } from './rng.ts';
+import type { Rng } from '../../../protocols/rng.ts';
 
 export type ScalarType = 'string' | 'integer' | 'number' | 'boolean';
 

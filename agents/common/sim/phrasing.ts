@@ -7,7 +7,7 @@
  * to be realistic, regular enough that a small model learns text -> call mappings.
  */
 import type { JsonValue } from '../../../protocols/json.ts';
-import type { Rng } from './rng.ts';
+import type { Rng } from '../../../protocols/rng.ts';
 import { joinList } from './kinds.ts';
 
 const VERB_PHRASES: Record<string, string[]> = {

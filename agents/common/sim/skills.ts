@@ -22,7 +22,7 @@ import {
 } from './forms.ts';
 import { joinList, kindDef } from './kinds.ts';
 import { askFor, OFF_TOPIC_REQUESTS, verbPhrases } from './phrasing.ts';
-import { Rng } from './rng.ts';
+import { Rng } from '../../../protocols/rng.ts';
 import {
   applicableNoise, canonicalJson, fillRequired, getPath, schemaAt, setPath, siblingsOf, userScript, valueFor, withheldLabels,
   type Expected, type ToolIndex, type ToolInfo,

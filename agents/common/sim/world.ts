@@ -18,7 +18,7 @@ import { sameCalls } from '../../../protocols/toolcalls/toolmatch.ts';
 import { toolMetaOf } from './infer.ts';
 import { convertedForms, genValue, kindDef } from './kinds.ts';
 import { misread, valueClass } from './forms.ts';
-import { rng, type Rng } from './rng.ts';
+import { rng, type Rng } from '../../../protocols/rng.ts';
 
 // ---------------------------------------------------------------- JSON paths
 

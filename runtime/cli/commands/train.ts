@@ -20,7 +20,7 @@ import { LooptoolNode } from '../../bus/node.ts';
 import { readSamples } from '../../corpus.ts';
 import { newRunId, readJsonIfExists, runsRoot, writeJsonAtomic } from '../../rundir.ts';
 import { storedRunConfig } from '../../run-config.ts';
-import { hashString, rng } from '../../../agents/common/sim/rng.ts';
+import { hashString, rng } from '../../../protocols/rng.ts';
 import { interruptOnSignals } from '../interrupt.ts';
 
 /*
