@@ -6,6 +6,7 @@ import type { JsonValue } from '../protocols/json.ts';
 import type { ChatMessage } from '../protocols/messages.ts';
 import type { Plan } from '../protocols/plan.ts';
 import type { ToolSpec } from '../protocols/toolspec.ts';
+import { catalogue } from '../agents/registry.ts';
 import { dialogueMachine, type DialogueInput, type DialogueOutput } from '../machines/dialogue.ts';
 import type { LooptoolNode } from './bus/node.ts';
 
@@ -16,9 +17,9 @@ export function stateString(value: unknown): string {
   return String(value);
 }
 
-/** The roles whose sim brain the dialogue machine may consult for the hidden truth. */
+/** The dialogue roles running a sim brain: the dialogue machine may consult them for the hidden truth. */
 export function simRolesOf(config: RunConfig): Set<string> {
-  return new Set(['api-designer', 'planner', 'user', 'assistant', 'tool', 'judge'].filter((r) => brainFor(config, r) === 'sim'));
+  return new Set(catalogue.filter((e) => e.phase === 'seed' && e.brains.includes('sim') && brainFor(config, e.name) === 'sim').map((e) => e.name));
 }
 
 export type DialogueEvents = {

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { AnyRoleImpl } from '../protocols/role.ts';
+import type { RolePhase } from '../agents/registry.ts';
 
 function isRole(x: unknown): x is AnyRoleImpl {
   const r = x as AnyRoleImpl;
@@ -23,8 +24,12 @@ export async function loadRoleModules(paths: string[]): Promise<AnyRoleImpl[]> {
   return out;
 }
 
-/** The built-in roles, registered in agents/registry.ts. */
-export async function builtinRoles(): Promise<AnyRoleImpl[]> {
-  const mod = (await import('../agents/registry.ts')) as { roles: AnyRoleImpl[] };
-  return mod.roles;
+/**
+ * The built-in roles of the given phases (every one when none is named), from the
+ * catalogue in agents/registry.ts; loaded on demand, so a command that serves no role
+ * does not load them.
+ */
+export async function builtinRoles(...phases: RolePhase[]): Promise<AnyRoleImpl[]> {
+  const { catalogue, rolesOf } = await import('../agents/registry.ts');
+  return phases.length ? rolesOf(...phases) : catalogue.map((e) => e.role);
 }

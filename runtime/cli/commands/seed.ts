@@ -12,7 +12,7 @@ import { runIdForDir } from '../../live-runs.ts';
 import { LooptoolNode } from '../../bus/node.ts';
 import { newRunId, runsRoot } from '../../rundir.ts';
 import { busConfigFromEnv } from '../../bus/connect.ts';
-import { loadRoleModules } from '../../roles.ts';
+import { builtinRoles, loadRoleModules } from '../../roles.ts';
 import { runSeed, seedFiles, serveSeedRoles, settleRunConfig, type SeedSummary } from '../../seed.ts';
 import { interruptOnSignals } from '../interrupt.ts';
 
@@ -116,9 +116,8 @@ export default defineCommand({
     const bar = values.json ? undefined : new Progress('dialogues', dialogues);
     try {
       if (!values['external-roles']) {
-        const { seedRoles } = (await import('../../../agents/registry.ts')) as typeof import('../../../agents/registry.ts');
         const extra = await loadRoleModules([...config.roles, ...(values.module ?? [])]);
-        await serveSeedRoles(node, [...seedRoles, ...extra], { concurrency: roleConcurrency });
+        await serveSeedRoles(node, [...(await builtinRoles('seed')), ...extra], { concurrency: roleConcurrency });
       }
       const toolPool = values.tools ? await importPool(node, values.tools, config) : undefined;
       if (!values.json) console.error(dim(`bus ${node.url ?? '(cluster)'}${node.embedded ? ' (embedded nats-server)' : ''}, run ${run}, seed "${config.seed}"`));

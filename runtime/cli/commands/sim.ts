@@ -11,12 +11,11 @@ import { describeIssues, formatIssues, LooptoolError } from '../../../protocols/
 import { ApiDesignerContract } from '../../../protocols/roles/api-designer.ts';
 import { deriveSeed } from '../../../protocols/roles/seed.ts';
 import type { ToolSpec } from '../../../protocols/toolspec.ts';
-import type { AnyRoleImpl } from '../../../protocols/role.ts';
 import { LooptoolNode } from '../../bus/node.ts';
 import { newRunId, runDir, writeJsonAtomic } from '../../rundir.ts';
 import { storedRunConfig } from '../../run-config.ts';
 import { busConfigFromEnv } from '../../bus/connect.ts';
-import { loadRoleModules } from '../../roles.ts';
+import { builtinRoles, loadRoleModules } from '../../roles.ts';
 import { exportLooptool, exportOpenAI } from '../../corpus.ts';
 import { humanUserRole, runSimDialogue, sessionSeed, type HumanTurn } from '../../sim-session.ts';
 
@@ -114,7 +113,7 @@ export default defineCommand({
     // Sim runs on its own embedded bus unless told otherwise: its roles are its own.
     const node = await LooptoolNode.start({ run, runDir: dir, bus: values.nats ? busConfigFromEnv({ url: values.nats }) : { name: 'looptool-sim' }, config: config as unknown as Record<string, unknown> });
     try {
-      const { seedRoles } = (await import('../../../agents/registry.ts')) as { seedRoles: AnyRoleImpl[] };
+      const seedRoles = await builtinRoles('seed');
       const extra = await loadRoleModules(config.roles);
       // The sim assistant follows the dialogue's plan, not the words: say so the first time they differ.
       const simAssistant = (config.brains.assistant ?? config.defaultBrain) === 'sim';

@@ -23,7 +23,8 @@ export default defineCommand({
     const run = values.run ?? newRunId('up');
     const dir = runDir(run);
     const node = await LooptoolNode.start({ run, runDir: dir, bus: busConfigFromEnv({ url: values.nats }), config });
-    const roles = [...(await builtinRoles()), ...(await loadRoleModules([...config.roles, ...(values.module ?? [])]))];
+    // a pool for seed runs plus the policy; a loop run serves its own loop roles
+    const roles = [...(await builtinRoles('seed', 'train')), ...(await loadRoleModules([...config.roles, ...(values.module ?? [])]))];
     const replicas = intFlag(values.replicas, 'replicas', 1, 1);
     for (const r of roles) await node.serve(r, { replicas });
     console.log(`${bold('looptool up')}: bus ${node.url} (${node.embedded ? 'embedded nats-server' : 'cluster'}), run ${run}, namespace ${node.namespace}`);
