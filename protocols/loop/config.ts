@@ -104,6 +104,10 @@ export const LoopConfig = z.strictObject({
   expansionAttempts: z.number().int().min(1).max(8).default(2).describe('tries per expansion slot when validation rejects a candidate'),
   jglvVotes: z.number().int().min(1).max(15).default(3).describe('judge votes per failed sample; majority decides'),
   validationVotes: z.number().int().min(1).max(15).default(3).describe('judge votes per expanded sample (as for seed data)'),
+  curators: z
+    .array(z.string().min(1))
+    .default([])
+    .describe('roles made with curatorContract (protocols/roles/curator.ts) that keep or drop each round\'s expanded samples before they are merged, in order'),
   probe: z
     .strictObject({
       max_new_tokens: z.number().int().min(1).default(192),
