@@ -54,6 +54,16 @@ export class LooptoolError extends Error {
   }
 }
 
+/**
+ * Whether `err` is a LooptoolError (with one of `code`, when given): a guard that narrows,
+ * so callers branch on the code without casting what a catch gave them.
+ */
+export function isLooptoolError(err: unknown, code?: ErrorCode | readonly ErrorCode[]): err is LooptoolError {
+  if (!(err instanceof LooptoolError)) return false;
+  if (code === undefined) return true;
+  return typeof code === 'string' ? err.code === code : code.includes(err.code);
+}
+
 /** Parses `value` or throws a LooptoolError whose issues name the fields. */
 export function parseOrThrow<S extends z.ZodType>(
   schema: S,
@@ -75,5 +85,5 @@ export function parseOrThrow<S extends z.ZodType>(
 export const INFRASTRUCTURE_CODES: readonly ErrorCode[] = ['unavailable', 'timeout', 'no_responders'];
 
 export function isInfrastructureError(err: unknown): err is LooptoolError {
-  return err instanceof LooptoolError && INFRASTRUCTURE_CODES.includes(err.code);
+  return isLooptoolError(err, INFRASTRUCTURE_CODES);
 }

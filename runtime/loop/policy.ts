@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { LooptoolError } from '../../protocols/errors.ts';
+import { isLooptoolError, LooptoolError } from '../../protocols/errors.ts';
 import { TrainerContract, TrainerGrpoInput, TrainerSftInput } from '../../protocols/policy.ts';
 import { defineContract, type CallFn } from '../../protocols/role.ts';
 import { publicView, type Sample } from '../../protocols/sample.ts';
@@ -54,9 +54,8 @@ export class PolicyPort {
     try {
       await this.call(TrainerRestoreContract, 'restore', { path: checkpoint, optimizer: false }, { retries: 1 });
     } catch (err) {
-      const e = err as LooptoolError;
-      if (e.code === 'no_responders' || e.code === 'unknown_verb')
-        throw new LooptoolError({ code: 'internal', message: `cannot put the policy back at ${checkpoint}: the trainer does not serve trainer.restore (${e.message})` });
+      if (isLooptoolError(err, ['no_responders', 'unknown_verb']))
+        throw new LooptoolError({ code: 'internal', message: `cannot put the policy back at ${checkpoint}: the trainer does not serve trainer.restore (${err.message})` });
       throw err;
     }
     this.loaded = checkpoint;

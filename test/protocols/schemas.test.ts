@@ -4,7 +4,7 @@ import { Envelope } from '../../protocols/envelope.ts';
 import { ToolSpec } from '../../protocols/toolspec.ts';
 import { ChatMessage } from '../../protocols/messages.ts';
 import { Sample } from '../../protocols/sample.ts';
-import { ErrorReply, describeIssues, parseOrThrow, LooptoolError } from '../../protocols/errors.ts';
+import { ErrorReply, describeIssues, isLooptoolError, parseOrThrow, LooptoolError } from '../../protocols/errors.ts';
 import { TraceBatch } from '../../protocols/trace.ts';
 import { JsonValue } from '../../protocols/json.ts';
 import { ParamSchema } from '../../protocols/toolspec.ts';
@@ -92,7 +92,7 @@ test('rejections name the field and what was expected', () => {
 test('parseOrThrow raises a LooptoolError whose message lists field paths', () => {
   assert.throws(
     () => parseOrThrow(ToolSpec, { name: '', description: 'x', parameters: { type: 'object' } }, 'tool spec', 'invalid_input', 'payload'),
-    (err: unknown) => err instanceof LooptoolError && err.code === 'invalid_input' && err.message.includes('payload.name'),
+    (err: unknown) => isLooptoolError(err, 'invalid_input') && err.message.includes('payload.name'),
   );
   assert.equal(ErrorReply.parse({ code: 'timeout', message: 'slow' }).retryable, false);
 });
@@ -172,4 +172,14 @@ test("a compiled schema parses and rejects exactly as zod's interpreter does", (
     { numRuns: 2000, seed: 7 },
   );
   assert.ok(accepted > 50, `only ${accepted} of 2000 generated payloads were valid: the property says little`);
+});
+
+test('isLooptoolError narrows to a LooptoolError and checks its code when given one', () => {
+  const e: unknown = new LooptoolError({ code: 'timeout', message: 'slow' });
+  assert.equal(isLooptoolError(e), true);
+  assert.equal(isLooptoolError(e, 'timeout'), true);
+  assert.equal(isLooptoolError(e, 'internal'), false);
+  assert.equal(isLooptoolError(e, ['no_responders', 'timeout']), true);
+  assert.equal(isLooptoolError(new Error('slow')), false);
+  assert.equal(isLooptoolError({ code: 'timeout' }, 'timeout'), false);
 });

@@ -2,7 +2,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { z } from 'zod';
 import { defineContract, defineRole } from '../../protocols/role.ts';
-import { LooptoolError } from '../../protocols/errors.ts';
+import { isLooptoolError } from '../../protocols/errors.ts';
 import { Envelope, roleSubject } from '../../protocols/envelope.ts';
 import { readTrace } from '../../runtime/bus/trace-stream.ts';
 import { encodeJson } from '../../runtime/bus/codec.ts';
@@ -74,7 +74,7 @@ test('invalid input gets an error reply naming the field; the actor never sees i
   assert.equal(calls.size, 0);
   t.after(() => node.stop());
   // An answer that breaks the role's own output schema is an error too, not garbage.
-  await assert.rejects(node.client.call(counter, 'broken', {}), (e: unknown) => e instanceof LooptoolError && e.code === 'invalid_output' && /payload\.ok/.test(e.message));
+  await assert.rejects(node.client.call(counter, 'broken', {}), (e: unknown) => isLooptoolError(e, 'invalid_output') && /payload\.ok/.test(e.message));
 });
 
 test('a burst of 2,000 concurrent requests at concurrency 4: each answered exactly once', async (t) => {
@@ -141,5 +141,5 @@ test('no responders: a clear, retryable error after bounded retries', async (t) 
   const node = await bus.node('nobody');
   t.after(() => node.stop());
   const ghost = defineContract({ name: 'ghost', verbs: { boo: { input: z.object({}), output: z.object({}) } } });
-  await assert.rejects(node.client.call(ghost, 'boo', {}, { retries: 1, timeoutMs: 500 }), (e: unknown) => e instanceof LooptoolError && e.code === 'no_responders' && /ghost\.boo in namespace "nobody"/.test(e.message) && /looptool\.rpc\.nobody\.ghost\.boo/.test(e.message));
+  await assert.rejects(node.client.call(ghost, 'boo', {}, { retries: 1, timeoutMs: 500 }), (e: unknown) => isLooptoolError(e, 'no_responders') && /ghost\.boo in namespace "nobody"/.test(e.message) && /looptool\.rpc\.nobody\.ghost\.boo/.test(e.message));
 });

@@ -7,7 +7,7 @@ import { connect } from '@nats-io/transport-node';
 import { z } from 'zod';
 import { RunConfig } from '../../protocols/config.ts';
 import { defineContract, defineRole } from '../../protocols/role.ts';
-import { LooptoolError } from '../../protocols/errors.ts';
+import { isLooptoolError } from '../../protocols/errors.ts';
 import type { TraceEvent } from '../../protocols/trace.ts';
 import { seedRoles } from '../../agents/registry.ts';
 import { LooptoolNode } from '../../runtime/bus/node.ts';
@@ -80,7 +80,7 @@ test('a shared namespace: runs without roles of their own are served by the pool
     assert.deepEqual(x, { n: 1, flavour: 'pool', run: 'asker-a' });
     assert.deepEqual(y, { n: 2, flavour: 'pool', run: 'asker-b' });
     // a run in its own namespace (the default) is not served by the pool
-    await assert.rejects(outsider.client.call(whoContract, 'ask', { n: 3 }, { retries: 0, timeoutMs: 2000 }), (e: unknown) => e instanceof LooptoolError && e.code === 'no_responders' && /namespace "asker-c"/.test(e.message));
+    await assert.rejects(outsider.client.call(whoContract, 'ask', { n: 3 }, { retries: 0, timeoutMs: 2000 }), (e: unknown) => isLooptoolError(e, 'no_responders') && /namespace "asker-c"/.test(e.message));
     await new Promise((r) => setTimeout(r, 100));
     const ta = await traceOf('asker-a');
     assert.ok(ta.some((e) => e.role === 'who' && e.kind === 'request'), 'the request is traced under the asking run');

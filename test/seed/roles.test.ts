@@ -1,6 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { LooptoolError } from '../../protocols/errors.ts';
+import { isLooptoolError, LooptoolError } from '../../protocols/errors.ts';
 import type { ChatMessage } from '../../protocols/messages.ts';
 import { ApiDesignerContract } from '../../protocols/roles/api-designer.ts';
 import { AssistantContract } from '../../protocols/roles/assistant.ts';
@@ -122,7 +122,7 @@ test('bad input is refused with the field named; it never reaches a brain', asyn
   const c = node.client.call;
   await assert.rejects(
     c(PlannerContract, 'plan', { seed: 'x', tools: [] }),
-    (e: unknown) => e instanceof LooptoolError && e.code === 'invalid_input' && e.reply.issues.some((i) => i.path === 'payload.tools'),
+    (e: unknown) => isLooptoolError(e, 'invalid_input') && e.reply.issues.some((i) => i.path === 'payload.tools'),
   );
   await assert.rejects(
     c(ApiDesignerContract, 'design', { seed: 'x', domain: 'atlantis' }),

@@ -6,7 +6,7 @@ import { intFlag, numFlag, parseFlags } from '../args.ts';
 import { bold, dim, Progress } from '../style.ts';
 import { readConfigFile } from '../config-file.ts';
 import { RunConfig } from '../../../protocols/config.ts';
-import { describeIssues, formatIssues, LooptoolError } from '../../../protocols/errors.ts';
+import { describeIssues, formatIssues, isLooptoolError } from '../../../protocols/errors.ts';
 import { LossAggregation } from '../../../protocols/grpo.ts';
 import { PolicyContract, TrainerContract, type ModelSpec } from '../../../protocols/policy.ts';
 import { modelSpecFromArg } from '../../../agents/trainer/presets.ts';
@@ -151,7 +151,7 @@ export default defineCommand({
     try {
       samples = readSamples(corpusPath).filter((s) => !s.masked);
     } catch (err) {
-      if (err instanceof LooptoolError) {
+      if (isLooptoolError(err)) {
         console.error(`looptool train: ${err.message}`);
         return EXIT.failed;
       }
