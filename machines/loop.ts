@@ -1,5 +1,6 @@
-import { assign, fromPromise, setup } from 'xstate';
+import { assign, fromPromise, setup, type PromiseActorLogic } from 'xstate';
 import type { Ablations } from '../protocols/loop/config.ts';
+import { isPerRound, LOOP_STAGES, type LoopStage } from '../protocols/loop/stages.ts';
 
 /**
  * The closed loop as one state machine (DESIGN.md §1, §2.5).
@@ -13,20 +14,19 @@ import type { Ablations } from '../protocols/loop/config.ts';
  *   no EDDE       verifying (or probing) goes straight to merging
  *   rounds        evaluating → training while j < rounds
  *
- * Each state invokes one stage actor, `runStage`, with {stage, round}. Its work (calls to
- * roles over the bus, files in the run directory) is provided by the runtime
- * (runtime/loop/driver.ts) through `loopMachine.provide`, so this file stays free of I/O.
+ * Each stage of protocols/loop/stages.ts is one state that invokes one actor of the same
+ * name with {stage, round}. Their work (calls to roles over the bus, files in the run
+ * directory) is provided by the runtime (runtime/loop/driver.ts, one module per stage under
+ * runtime/loop/stages/) through `loopMachine.provide`, so this file stays free of I/O.
  * The driver persists the machine's snapshot after every transition; a snapshot restored
- * in a state re-invokes that state's stage, which the driver answers from the finished
- * outputs when the stage had in fact finished (resume: nothing lost, nothing done twice).
+ * in a state re-invokes that state's actor, which answers from the finished outputs when
+ * the stage had in fact finished (resume: nothing lost, nothing done twice).
  */
-
-export const LOOP_STAGES = ['seeding', 'warmup', 'baseline', 'training', 'probing', 'verifying', 'expanding', 'merging', 'evaluating'] as const;
-export type LoopStage = (typeof LOOP_STAGES)[number];
 
 export type StageInput = { stage: LoopStage; round: number };
 /** A small JSON summary of a finished stage (counts, figures), kept in the machine's context. */
 export type StageSummary = Record<string, number | string | boolean | null>;
+export type StageActor = PromiseActorLogic<StageSummary, StageInput>;
 
 export type LoopInput = {
   rounds: number;
@@ -42,28 +42,41 @@ export type LoopContext = {
   error: string | null;
 };
 
-const stage = (name: LoopStage) => ({ context }: { context: LoopContext }): StageInput => ({
-  stage: name,
-  round: name === 'seeding' || name === 'warmup' || name === 'baseline' ? 0 : context.round,
-});
+type Guard = 'isStatic' | 'jglvOn' | 'eddeOn' | 'noRounds' | 'moreRounds';
+type Edge = { guard?: Guard; target: LoopStage | 'done'; then?: 'firstRound' | 'nextRound' };
 
-export const loopMachine = setup({
+/** Where each stage goes once it is done: the diagram above, first matching guard wins. */
+const AFTER: Record<LoopStage, readonly Edge[]> = {
+  seeding: [{ target: 'warmup' }],
+  warmup: [{ target: 'baseline' }],
+  /** evaluation of the warmed-up policy: the round-0 point of every curve */
+  baseline: [{ guard: 'noRounds', target: 'done' }, { target: 'training', then: 'firstRound' }],
+  training: [{ guard: 'isStatic', target: 'merging' }, { target: 'probing' }],
+  probing: [{ guard: 'jglvOn', target: 'verifying' }, { guard: 'eddeOn', target: 'expanding' }, { target: 'merging' }],
+  verifying: [{ guard: 'eddeOn', target: 'expanding' }, { target: 'merging' }],
+  expanding: [{ target: 'merging' }],
+  merging: [{ target: 'evaluating' }],
+  evaluating: [{ guard: 'moreRounds', target: 'training', then: 'nextRound' }, { target: 'done' }],
+};
+
+const roundOf = (stage: LoopStage, context: LoopContext): number => (isPerRound(stage) ? context.round : 0);
+
+// Provided by the runtime; these defaults make a machine started without them fail loudly.
+const unprovided = (stage: LoopStage): StageActor =>
+  fromPromise<StageSummary, StageInput>(async () => {
+    throw new Error(`loop stage "${stage}" has no implementation (provide the "${stage}" actor)`);
+  });
+const stageActors = Object.fromEntries(LOOP_STAGES.map((s) => [s, unprovided(s)])) as Record<LoopStage, StageActor>;
+
+const machineSetup = setup({
   types: {
     context: {} as LoopContext,
     input: {} as LoopInput,
   },
-  actors: {
-    // Provided by the runtime; this default makes a machine started without it fail loudly.
-    runStage: fromPromise<StageSummary, StageInput>(async ({ input }) => {
-      throw new Error(`loop stage "${input.stage}" has no implementation (provide runStage)`);
-    }),
-  },
+  actors: stageActors,
   actions: {
     record: assign(({ context, event }, params: { stage: LoopStage }) => ({
-      history: [
-        ...context.history,
-        { stage: params.stage, round: stage(params.stage)({ context }).round, summary: ((event as { output?: unknown }).output ?? {}) as StageSummary },
-      ],
+      history: [...context.history, { stage: params.stage, round: roundOf(params.stage, context), summary: ((event as { output?: unknown }).output ?? {}) as StageSummary }],
     })),
     fail: assign(({ event }) => {
       const error = (event as { error?: unknown }).error;
@@ -79,80 +92,27 @@ export const loopMachine = setup({
     noRounds: ({ context }) => context.rounds < 1,
     moreRounds: ({ context }) => context.round < context.rounds,
   },
-}).createMachine({
+});
+
+const stageState = (stage: LoopStage) => ({
+  invoke: {
+    src: stage,
+    input: ({ context }: { context: LoopContext }): StageInput => ({ stage, round: roundOf(stage, context) }),
+    onDone: AFTER[stage].map((e) => ({
+      ...(e.guard ? { guard: e.guard } : {}),
+      target: e.target,
+      actions: [{ type: 'record' as const, params: { stage } }, ...(e.then ? [e.then] : [])],
+    })),
+    onError: { target: 'failed', actions: 'fail' as const },
+  },
+});
+
+export const loopMachine = machineSetup.createMachine({
   id: 'loop',
   context: ({ input }) => ({ rounds: input.rounds, round: 0, ablations: input.ablations, history: [], error: null }),
   initial: 'seeding',
   states: {
-    seeding: {
-      invoke: { src: 'runStage', input: stage('seeding'), onDone: { target: 'warmup', actions: { type: 'record', params: { stage: 'seeding' } } }, onError: { target: 'failed', actions: 'fail' } },
-    },
-    warmup: {
-      invoke: { src: 'runStage', input: stage('warmup'), onDone: { target: 'baseline', actions: { type: 'record', params: { stage: 'warmup' } } }, onError: { target: 'failed', actions: 'fail' } },
-    },
-    /** evaluation of the warmed-up policy: the round-0 point of every curve */
-    baseline: {
-      invoke: {
-        src: 'runStage',
-        input: stage('baseline'),
-        onDone: [
-          { guard: 'noRounds', target: 'done', actions: { type: 'record', params: { stage: 'baseline' } } },
-          { target: 'training', actions: [{ type: 'record', params: { stage: 'baseline' } }, 'firstRound'] },
-        ],
-        onError: { target: 'failed', actions: 'fail' },
-      },
-    },
-    training: {
-      invoke: {
-        src: 'runStage',
-        input: stage('training'),
-        onDone: [
-          { guard: 'isStatic', target: 'merging', actions: { type: 'record', params: { stage: 'training' } } },
-          { target: 'probing', actions: { type: 'record', params: { stage: 'training' } } },
-        ],
-        onError: { target: 'failed', actions: 'fail' },
-      },
-    },
-    probing: {
-      invoke: {
-        src: 'runStage',
-        input: stage('probing'),
-        onDone: [
-          { guard: 'jglvOn', target: 'verifying', actions: { type: 'record', params: { stage: 'probing' } } },
-          { guard: 'eddeOn', target: 'expanding', actions: { type: 'record', params: { stage: 'probing' } } },
-          { target: 'merging', actions: { type: 'record', params: { stage: 'probing' } } },
-        ],
-        onError: { target: 'failed', actions: 'fail' },
-      },
-    },
-    verifying: {
-      invoke: {
-        src: 'runStage',
-        input: stage('verifying'),
-        onDone: [
-          { guard: 'eddeOn', target: 'expanding', actions: { type: 'record', params: { stage: 'verifying' } } },
-          { target: 'merging', actions: { type: 'record', params: { stage: 'verifying' } } },
-        ],
-        onError: { target: 'failed', actions: 'fail' },
-      },
-    },
-    expanding: {
-      invoke: { src: 'runStage', input: stage('expanding'), onDone: { target: 'merging', actions: { type: 'record', params: { stage: 'expanding' } } }, onError: { target: 'failed', actions: 'fail' } },
-    },
-    merging: {
-      invoke: { src: 'runStage', input: stage('merging'), onDone: { target: 'evaluating', actions: { type: 'record', params: { stage: 'merging' } } }, onError: { target: 'failed', actions: 'fail' } },
-    },
-    evaluating: {
-      invoke: {
-        src: 'runStage',
-        input: stage('evaluating'),
-        onDone: [
-          { guard: 'moreRounds', target: 'training', actions: [{ type: 'record', params: { stage: 'evaluating' } }, 'nextRound'] },
-          { target: 'done', actions: { type: 'record', params: { stage: 'evaluating' } } },
-        ],
-        onError: { target: 'failed', actions: 'fail' },
-      },
-    },
+    ...(Object.fromEntries(LOOP_STAGES.map((s) => [s, stageState(s)])) as Record<LoopStage, ReturnType<typeof stageState>>),
     done: { type: 'final' },
     failed: { type: 'final' },
   },

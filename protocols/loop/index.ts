@@ -6,6 +6,7 @@ export * from './jglv.ts';
 export * from './metrics.ts';
 export * from './merge.ts';
 export * from './records.ts';
+export * from './stages.ts';
 export * from './stats.ts';
 export * from './split.ts';
 export * from './ablation.ts';

@@ -7,15 +7,13 @@ import { Composition, Part } from './merge.ts';
 import { Accuracy, EvalFigures, JglvScores, NoiseRate } from './metrics.ts';
 import { Estimate } from './stats.ts';
 import { Ablations } from './config.ts';
+import { Stage } from './stages.ts';
 
 /**
  * What the loop writes to the run directory (DESIGN.md §2.6): one JSONL file per stage
  * output under round-<j>/, every line a self-describing record (a `type` field) that is
  * validated when read back; plus manifest.json and the machine's snapshot.
  */
-
-export const Stage = z.enum(['seeding', 'warmup', 'training', 'probing', 'verifying', 'expanding', 'merging', 'evaluating']);
-export type Stage = z.infer<typeof Stage>;
 
 /** A sample placed in a corpus (seed pool, test split, D_j), with the part it came from. */
 export const SampleRecord = z.object({

@@ -7,7 +7,8 @@ import { LooptoolError } from '../../protocols/errors.ts';
 import { variantOf } from '../../protocols/loop/config.ts';
 import type { Manifest } from '../../protocols/loop/records.ts';
 import type { AnyRoleImpl } from '../../protocols/role.ts';
-import { loopMachine, type LoopContext, type StageInput, type StageSummary } from '../../machines/loop.ts';
+import { LOOP_STAGES, type LoopStage } from '../../protocols/loop/stages.ts';
+import { loopMachine, type LoopContext, type StageActor, type StageInput, type StageSummary } from '../../machines/loop.ts';
 import { LooptoolNode } from '../bus/node.ts';
 import { ensureModel } from '../models/ensure.ts';
 import { busConfigFromEnv } from '../bus/connect.ts';
@@ -117,19 +118,20 @@ export async function runLoop(opts: LoopRunOptions): Promise<LoopResult> {
       for (const r of await loopRoles(config)) await node.serve(r, opts.roleConcurrency ? { concurrency: opts.roleConcurrency } : {});
     }
     const stages = new LoopStages({ node, store, config, ablations: config.loop.ablations, base, onProgress: opts.onProgress, signal: opts.signal }, manifest);
+    // every stage runs as its own actor, announced before and measured after
+    const stageActor = (run_: (input: StageInput) => Promise<StageSummary>): StageActor =>
+      fromPromise<StageSummary, StageInput>(async ({ input }) => {
+        const t0 = performance.now();
+        opts.onStage?.({ type: 'start', ...input });
+        node.tracer.emit({ role: 'loop', kind: 'state', actor: `loop/${run}`, data: { stage: input.stage, round: input.round, phase: 'start' } });
+        const summary = await run_(input);
+        const seconds = (performance.now() - t0) / 1000;
+        opts.onStage?.({ type: 'done', ...input, summary, seconds });
+        node.tracer.emit({ role: 'loop', kind: 'metric', actor: `loop/${run}`, data: { stage: input.stage, round: input.round, ...summary } });
+        return summary;
+      });
     const machine = loopMachine.provide({
-      actors: {
-        runStage: fromPromise<StageSummary, StageInput>(async ({ input }) => {
-          const t0 = performance.now();
-          opts.onStage?.({ type: 'start', ...input });
-          node.tracer.emit({ role: 'loop', kind: 'state', actor: `loop/${run}`, data: { stage: input.stage, round: input.round, phase: 'start' } });
-          const summary = await stages.runStage(input);
-          const seconds = (performance.now() - t0) / 1000;
-          opts.onStage?.({ type: 'done', ...input, summary, seconds });
-          node.tracer.emit({ role: 'loop', kind: 'metric', actor: `loop/${run}`, data: { stage: input.stage, round: input.round, ...summary } });
-          return summary;
-        }),
-      },
+      actors: Object.fromEntries(LOOP_STAGES.map((s) => [s, stageActor((input) => stages.runStage(input))])) as Record<LoopStage, StageActor>,
     });
     const input = { rounds: config.loop.rounds, ablations: config.loop.ablations };
     const snapPath = join(dir, SNAPSHOT);

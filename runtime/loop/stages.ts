@@ -17,8 +17,8 @@ import {
   SampleRecord,
   VerdictRecord,
   type Manifest,
-  type Stage,
 } from '../../protocols/loop/records.ts';
+import type { Stage } from '../../protocols/loop/stages.ts';
 import type { CallFn } from '../../protocols/role.ts';
 import { ExpanderContract, Variation } from '../../protocols/roles/expander.ts';
 import { JudgeContract, type VerifyVerdict } from '../../protocols/roles/judge.ts';

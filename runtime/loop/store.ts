@@ -3,7 +3,8 @@ import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { z } from 'zod';
 import { LooptoolError, describeIssues } from '../../protocols/errors.ts';
 import { checksum } from '../../protocols/loop/hash.ts';
-import { Manifest, type Stage, type StageEntry } from '../../protocols/loop/records.ts';
+import { Manifest, type StageEntry } from '../../protocols/loop/records.ts';
+import type { Stage } from '../../protocols/loop/stages.ts';
 import { appendJsonl, readJsonl, rewriteJsonl } from '../corpus.ts';
 import { writeFileAtomic, writeJsonAtomic } from '../rundir.ts';
 

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { TraceEvent } from '../../protocols/trace.ts';
 import type { Logger } from '../../protocols/role.ts';
+import { loopStagesJson } from '../../protocols/loop/stages.ts';
 import { ensureTraceStream } from '../bus/trace-stream.ts';
 import { byTime, FilterError, matches, parseFilter, parsePage, readOlder, subjectFor, summarize, traceFeed, type ViewFilter } from './source.ts';
 import type { LiveRun } from '../live-runs.ts';
@@ -86,7 +87,7 @@ async function sendFile(res: ServerResponse, path: string): Promise<void> {
 
 /**
  * The viewer's HTTP side: the static page, the vendored chart library, a summary of
- * what the trace stream holds, and `/api/events`, a server-sent-events stream of trace
+ * what the trace stream holds, the loop's stage list (`/api/loop-stages`, for its diagram), and `/api/events`, a server-sent-events stream of trace
  * events read from JetStream with the page's filters applied here (run, role and kind
  * narrow the subject; dialogue and slot states are matched per event).
  */
@@ -251,6 +252,7 @@ export async function startViewServer(opts: ViewServerOptions): Promise<ViewServ
       const dir = cur.dir && (!asked || asked === cur.run) ? cur.dir : undefined;
       return sendJson(res, 200, dir ? { available: true, ...readViewReport(dir) } : { available: false });
     }
+    if (path === '/api/loop-stages') return sendJson(res, 200, loopStagesJson());
     if (path === '/api/info') {
       const { watch } = cur;
       const summary = await summarize(watch.nc).catch(() => ({ runs: {} }));

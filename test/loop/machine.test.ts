@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createActor, fromPromise, toPromise, type Snapshot } from 'xstate';
-import { loopMachine, roundStages, type LoopStage, type StageInput, type StageSummary } from '../../machines/loop.ts';
+import { loopMachine, roundStages, type StageActor, type StageInput, type StageSummary } from '../../machines/loop.ts';
+import { LOOP_STAGES, type LoopStage } from '../../protocols/loop/stages.ts';
 import { VARIANTS, type Ablations } from '../../protocols/loop/config.ts';
 
 /** Runs the machine with stages that only record their calls; stops at `failAt` (a stage that throws). */
@@ -9,14 +10,18 @@ async function runMachine(ablations: Ablations, rounds: number, failAt?: string,
   const calls: string[] = [];
   const snapshots: unknown[] = [];
   const m = loopMachine.provide({
-    actors: {
-      runStage: fromPromise<StageSummary, StageInput>(async ({ input }) => {
-        const key = `${input.stage}@${input.round}`;
-        calls.push(key);
-        if (key === failAt) throw new Error(`boom in ${key}`);
-        return { n: calls.length };
-      }),
-    },
+    actors: Object.fromEntries(
+      LOOP_STAGES.map((s) => [
+        s,
+        fromPromise<StageSummary, StageInput>(async ({ input }) => {
+          assert.equal(input.stage, s);
+          const key = `${input.stage}@${input.round}`;
+          calls.push(key);
+          if (key === failAt) throw new Error(`boom in ${key}`);
+          return { n: calls.length };
+        }),
+      ]),
+    ) as Record<LoopStage, StageActor>,
   });
   const actor = createActor(m, snapshot ? { snapshot: snapshot as never, input: { rounds, ablations } } : { input: { rounds, ablations } });
   actor.subscribe((s) => snapshots.push(JSON.parse(JSON.stringify(actor.getPersistedSnapshot()))));

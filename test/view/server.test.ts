@@ -8,6 +8,7 @@ import { startViewServer, type ViewServer } from '../../runtime/view/server.ts';
 import { locateTrace } from '../../runtime/bus/trace-locate.ts';
 import { startPingPongRun, type PingPongRun } from './live-run.ts';
 import { SseReader } from './sse.ts';
+import { LOOP_STAGES } from '../../protocols/loop/stages.ts';
 
 let live: PingPongRun;
 let view: ViewServer;
@@ -152,6 +153,13 @@ test('/api/info summarizes the stream by run, role and kind', async () => {
   const r = info.runs[live.run]!;
   assert.ok(r.roles.ping && r.roles.pong);
   assert.ok(r.kinds.request && r.kinds.metric && r.kinds.state);
+});
+
+test('/api/loop-stages serves the stages of the loop machine in order, split into the prelude and a round', async () => {
+  const got = (await (await fetch(url('/api/loop-stages'))).json()) as { stages: string[]; prelude: string[]; round: string[] };
+  assert.deepEqual(got.stages, [...LOOP_STAGES]);
+  assert.deepEqual([...got.prelude, ...got.round], got.stages);
+  assert.deepEqual(got.prelude, ['seeding', 'warmup', 'baseline']);
 });
 
 test('a finished run is replayed from its store: no follow, paced replay keeps order', async () => {

@@ -420,7 +420,8 @@ function restart() {
 }
 
 async function boot() {
-  loop = new LoopDiagram($('#loop-diagram'), (state, round, detail) => {
+  const stages = await fetch('/api/loop-stages').then((r) => r.json());
+  loop = new LoopDiagram($('#loop-diagram'), stages, (state, round, detail) => {
     $('#loop-round').textContent = round !== undefined ? `round ${round}` : '';
     $('#loop-state-text').textContent = state ? `· ${detail ?? state}` : '· waiting for the loop';
   });

@@ -1,10 +1,12 @@
-// The loop machine (machines/loop.ts) drawn as SVG: seeding, warm-up and the baseline
-// evaluation, then one box per stage of a round with an arrow back for the next round,
-// then done (or failed). The current state is lit.
+// The loop machine (machines/loop.ts) drawn as SVG: the stages before the first round
+// (seeding, warm-up, the baseline evaluation), then one box per stage of a round with an
+// arrow back for the next round, then done (or failed). The current state is lit. The
+// stages come from the view server (GET /api/loop-stages), which reads the loop's own list.
 
-export const LOOP_PRELUDE = ['seeding', 'warmup', 'baseline'];
-export const LOOP_STAGES = ['training', 'probing', 'verifying', 'expanding', 'merging', 'evaluating'];
-export const LOOP_STATES = [...LOOP_PRELUDE, ...LOOP_STAGES, 'done', 'failed'];
+/** Every state of the loop machine, in order: the stages, then its two end states. */
+export function loopStates(stages) {
+  return [...stages.prelude, ...stages.round, 'done', 'failed'];
+}
 
 const SVG = 'http://www.w3.org/2000/svg';
 const W = 96;
@@ -19,10 +21,10 @@ function el(name, attrs = {}, text) {
   return e;
 }
 
-function positions() {
+function positions(stages) {
   const pos = {};
-  [...LOOP_PRELUDE, ...LOOP_STAGES].forEach((s, i) => (pos[s] = 8 + i * STEP + (i >= LOOP_PRELUDE.length ? 16 : 0)));
-  pos.done = pos.evaluating + STEP + 24;
+  [...stages.prelude, ...stages.round].forEach((s, i) => (pos[s] = 8 + i * STEP + (i >= stages.prelude.length ? 16 : 0)));
+  pos.done = pos[stages.round.at(-1)] + STEP + 24;
   pos.failed = pos.done;
   return pos;
 }
@@ -33,13 +35,13 @@ const rowOf = (s) => (s === 'failed' ? Y + H + 22 : Y);
  * publish: {to}, {state}, {value} (a string, or XState's nested object) and dotted
  * paths like "training.grpo". Returns undefined for anything else (slot states, roles).
  */
-export function loopStateOf(e) {
+export function loopStateOf(e, states) {
   if (e.kind !== 'state' || !e.data || typeof e.data !== 'object') return undefined;
   let v = e.data.to ?? e.data.state ?? e.data.value ?? e.data.stage;
   while (v && typeof v === 'object') v = Object.keys(v)[0];
   if (typeof v !== 'string') return undefined;
   const head = v.split(/[./]/)[0].toLowerCase();
-  if (LOOP_STATES.includes(head)) return { state: head, detail: v, round: num(e.data.round ?? e.data.context?.round) };
+  if (states.includes(head)) return { state: head, detail: v, round: num(e.data.round ?? e.data.context?.round) };
   if (/loop/i.test(e.role)) return { state: head, detail: v, round: num(e.data.round), unknown: true };
   return undefined;
 }
@@ -49,11 +51,14 @@ function num(x) {
 }
 
 export class LoopDiagram {
-  constructor(container, onText) {
+  constructor(container, stages, onText) {
     this.onText = onText;
+    this.states = loopStates(stages);
+    this.first = stages.round[0];
+    this.last = stages.round.at(-1);
     this.nodes = {};
     this.notes = {};
-    const pos = positions();
+    const pos = positions(stages);
     const width = pos.done + W + 8;
     const svg = el('svg', { viewBox: `0 ${Y - 24} ${width} 140`, id: 'loop-svg', role: 'img', 'aria-label': 'loop state machine' });
     const defs = el('defs');
@@ -61,20 +66,20 @@ export class LoopDiagram {
     marker.append(el('path', { d: 'M0,0 L10,5 L0,10 z', fill: '#9ca3af' }));
     defs.append(marker);
     svg.append(defs);
-    const order = LOOP_STATES.filter((s) => s !== 'failed');
+    const order = this.states.filter((s) => s !== 'failed');
     for (let i = 0; i + 1 < order.length; i++) {
       const a = order[i];
       const b = order[i + 1];
       svg.append(el('path', { class: 'edge', d: `M${pos[a] + W},${Y + H / 2} L${pos[b] - 2},${Y + H / 2}` }));
     }
-    // next round: evaluating back to training, under the row
-    const from = pos.evaluating + W / 2;
-    const to = pos.training + W / 2;
+    // next round: the round's last stage back to its first, under the row
+    const from = pos[this.last] + W / 2;
+    const to = pos[this.first] + W / 2;
     svg.append(el('path', { class: 'edge', d: `M${from},${Y + H} C${from},${Y + H + 42} ${to},${Y + H + 42} ${to},${Y + H + 3}` }));
     svg.append(el('text', { class: 'edge-label', x: (from + to) / 2, y: Y + H + 40 }, 'next round'));
     svg.append(el('text', { class: 'edge-label', x: pos.done - 12, y: Y - 6 }, 'last round'));
-    svg.append(el('text', { class: 'edge-label', x: pos.training + W / 2, y: Y - 6 }, 'round j'));
-    for (const s of LOOP_STATES) {
+    svg.append(el('text', { class: 'edge-label', x: to, y: Y - 6 }, 'round j'));
+    for (const s of this.states) {
       const g = el('g', { class: `node${s === 'failed' ? ' failed' : ''}`, 'data-state': s, transform: `translate(${pos[s]},${rowOf(s)})` });
       g.append(el('rect', { width: W, height: H, rx: 8 }));
       g.append(el('text', { x: W / 2, y: H / 2 - 5 }, s));
@@ -95,21 +100,21 @@ export class LoopDiagram {
     this.current = undefined;
     this.round = undefined;
     this.visited.clear();
-    for (const s of LOOP_STATES) this.notes[s].textContent = '';
+    for (const s of this.states) this.notes[s].textContent = '';
     this.paint();
   }
 
   /** Feeds one trace event; returns true when it moved the diagram. */
   feed(e) {
     if (e.kind === 'progress') return this.progress(e);
-    const s = loopStateOf(e);
+    const s = loopStateOf(e, this.states);
     if (!s) return false;
     if (s.round !== undefined && s.round !== this.round) {
       this.round = s.round;
       this.visited.clear();
     }
     if (this.current && this.current !== s.state) this.visited.add(this.current);
-    if (s.state === 'training' && this.current === 'evaluating') this.visited.clear();
+    if (s.state === this.first && this.current === this.last) this.visited.clear();
     this.current = s.state;
     this.detail = s.detail;
     this.paint();
@@ -129,7 +134,7 @@ export class LoopDiagram {
   }
 
   paint() {
-    for (const s of LOOP_STATES) {
+    for (const s of this.states) {
       const g = this.nodes[s];
       g.classList.toggle('active', s === this.current);
       g.classList.toggle('visited', this.visited.has(s) && s !== this.current);
