@@ -1,6 +1,6 @@
 import { defineRole } from '../../protocols/role.ts';
 import { ApiDesignerContract } from '../../protocols/roles/api-designer.ts';
-import { llmDeps, selectBrain, type BrainResources } from '../common/brains.ts';
+import { brainVerb, selectBrain, type BrainResources } from '../common/brains.ts';
 import { designToolSet } from './design.ts';
 import { importSpecs } from './import.ts';
 import { designLlm } from './llm.ts';
@@ -12,18 +12,15 @@ import { CONSTRAINT_LEVELS, DOMAINS } from './trees.ts';
  * BFCL function docs) into the same pool. The sim brain is pure CPU work; the llm
  * brain writes each spec with a model (bounded by the endpoint's limiter).
  */
-export default defineRole({
+export default defineRole<typeof ApiDesignerContract, BrainResources>({
   contract: ApiDesignerContract,
   concurrency: 256,
-  init: (env): BrainResources => selectBrain('api-designer', env),
+  init: (env) => selectBrain('api-designer', env),
   verbs: {
-    design: {
-      async handle(input, ctx) {
-        const r = ctx.resources;
-        if (r.brain === 'llm') return designLlm(input, { ...llmDeps(r, ctx), config: r.config.sim });
-        return { tools: designToolSet(input, r.config.sim) };
-      },
-    },
+    design: brainVerb(
+      (input, deps, sim) => designLlm(input, { ...deps, config: sim }),
+      (input, sim) => ({ tools: designToolSet(input, sim) }),
+    ),
     import: {
       async handle({ source, format, origin }) {
         const r = importSpecs(source, format, origin);

@@ -1,6 +1,6 @@
 import { defineRole } from '../../protocols/role.ts';
 import { AssistantContract } from '../../protocols/roles/assistant.ts';
-import { llmDeps, selectBrain, type BrainResources } from '../common/brains.ts';
+import { brainVerb, selectBrain, type BrainResources } from '../common/brains.ts';
 import { respondLlm } from './llm.ts';
 import { simRespond } from './sim.ts';
 
@@ -10,16 +10,11 @@ import { simRespond } from './sim.ts';
  * truth of its answer; the llm brain reads tools and messages only. Many slots:
  * self-consistency asks for several samples of every turn at once.
  */
-export default defineRole({
+export default defineRole<typeof AssistantContract, BrainResources>({
   contract: AssistantContract,
   concurrency: 256,
-  init: (env): BrainResources => selectBrain('assistant', env),
+  init: (env) => selectBrain('assistant', env),
   verbs: {
-    respond: {
-      async handle(input, ctx) {
-        const r = ctx.resources;
-        return r.brain === 'llm' ? respondLlm(input, llmDeps(r, ctx)) : simRespond(input, r.config.sim);
-      },
-    },
+    respond: brainVerb(respondLlm, simRespond),
   },
 });

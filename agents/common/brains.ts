@@ -2,6 +2,7 @@ import { brainFor, RunConfig, type BrainKind } from '../../protocols/config.ts';
 import { parseOrThrow } from '../../protocols/errors.ts';
 import type { JsonValue } from '../../protocols/json.ts';
 import type { HandlerContext, RoleEnv } from '../../protocols/role.ts';
+import type { SimConfig } from '../../protocols/sim-config.ts';
 import { LlmClient } from './llm/client.ts';
 import { describeEndpoint, resolveEndpoint } from './llm/config.ts';
 import type { LlmDeps } from './llm/brain.ts';
@@ -34,4 +35,21 @@ export function selectBrain(role: string, env: RoleEnv): BrainResources {
 export function llmDeps(r: BrainResources, ctx: Pick<HandlerContext, 'signal'>): LlmDeps {
   if (!r.llm) throw new Error('llmDeps: this replica has no llm brain');
   return { client: r.llm, signal: ctx.signal };
+}
+
+/**
+ * A verb served by the replica's brain: `llm` when it has an llm brain, `sim` otherwise.
+ * Both get the sim config (an llm brain reads the world's knobs too, e.g. list sizes)
+ * and the request's context (a brain may call other roles).
+ */
+export function brainVerb<I, O>(
+  llm: (input: I, deps: LlmDeps, sim: SimConfig, ctx: HandlerContext<BrainResources>) => Promise<O>,
+  sim: (input: I, sim: SimConfig, ctx: HandlerContext<BrainResources>) => O | Promise<O>,
+): { handle(input: I, ctx: HandlerContext<BrainResources>): Promise<O> } {
+  return {
+    async handle(input, ctx) {
+      const r = ctx.resources;
+      return r.brain === 'llm' ? llm(input, llmDeps(r, ctx), r.config.sim, ctx) : sim(input, r.config.sim, ctx);
+    },
+  };
 }

@@ -1,15 +1,18 @@
+import type { z } from 'zod';
 import type { ChatMessage } from '../../protocols/messages.ts';
 import { defineRole, type HandlerContext } from '../../protocols/role.ts';
-import { ExpanderContract, type ExpandOutput } from '../../protocols/roles/expander.ts';
+import { ExpanderContract, type ExpandInput, type ExpandOutput } from '../../protocols/roles/expander.ts';
 import { deriveSeed } from '../../protocols/roles/seed.ts';
 import { ToolContract } from '../../protocols/roles/tool.ts';
 import { primarySkill, Sample, type Label, type Provenance } from '../../protocols/sample.ts';
-import { llmDeps, selectBrain, type BrainResources } from '../common/brains.ts';
+import { brainVerb, selectBrain, type BrainResources } from '../common/brains.ts';
 import { summarizeResult, summary } from '../common/sim/phrasing.ts';
 import { rng } from '../../protocols/rng.ts';
-import { isErrorResult, parseResult } from '../common/sim/world.ts';
+import { isErrorResult, parseResult } from '../../protocols/truth/reply.ts';
 import { expandLlm } from './llm.ts';
 import { expandSim } from './sim.ts';
+
+type ExpandArgs = z.output<typeof ExpandInput>;
 
 /** The stable id of the sample a slot yields: one accepted expansion per slot. */
 export function expansionId(parent: string, round: number, slot: number): string {
@@ -21,7 +24,7 @@ export function expansionId(parent: string, round: number, slot: number): string
  * dialogue: the answer as an assistant turn, the tool role's results for its calls, and
  * a closing answer that reports them.
  */
-async function finishDialogue(context: ChatMessage[], label: Label, tools: Sample['tools'], seed: string, ctx: HandlerContext<BrainResources>): Promise<ChatMessage[]> {
+async function finishDialogue(context: ChatMessage[], label: Label, tools: Sample['tools'], rngSeed: string, ctx: HandlerContext<BrainResources>): Promise<ChatMessage[]> {
   if (label.type === 'text') return [...context, { role: 'assistant', content: label.text, tool_calls: [] }];
   const calls = label.calls.map((c, i) => ({ ...c, id: c.id ?? `call_${context.length}_${i}` }));
   const out: ChatMessage[] = [...context, { role: 'assistant', content: '', tool_calls: calls }];
@@ -29,14 +32,19 @@ async function finishDialogue(context: ChatMessage[], label: Label, tools: Sampl
   let failed = false;
   for (const [i, c] of calls.entries()) {
     const spec = tools.find((t) => t.name === c.name)!;
-    const res = await ctx.call(ToolContract, 'execute', { seed: deriveSeed(seed, 'tool', i), tool: spec, call: c });
+    const res = await ctx.call(ToolContract, 'execute', { seed: deriveSeed(rngSeed, 'tool', i), tool: spec, call: c });
     out.push({ role: 'tool', name: c.name, tool_call_id: c.id, content: res.content });
     const parsed = parseResult(res.content);
     failed ||= res.error || isErrorResult(parsed);
     sentences.push(summarizeResult(c.name, parsed, res.content));
   }
-  out.push({ role: 'assistant', content: summary(rng(seed, 'closing'), sentences, failed), tool_calls: [] });
+  out.push({ role: 'assistant', content: summary(rng(rngSeed, 'closing'), sentences, failed), tool_calls: [] });
   return out;
+}
+
+/** The id and provenance of the sample a request yields. */
+function origin(input: ExpandArgs): { id: string; provenance: Provenance } {
+  return { id: expansionId(input.sample.id, input.round, input.slot), provenance: { source: 'expansion', round: input.round, parent: input.sample.id, variation: input.variation } };
 }
 
 /**
@@ -45,30 +53,15 @@ async function finishDialogue(context: ChatMessage[], label: Label, tools: Sampl
  * keeps the truth; the llm brain writes the sample with the endpoint and the tool role
  * answers its calls. Validation is the caller's: the same validator and judge as seed data.
  */
-export default defineRole({
+export default defineRole<typeof ExpanderContract, BrainResources>({
   contract: ExpanderContract,
   concurrency: 8,
   init: (env) => selectBrain('expander', env),
   verbs: {
-    expand: {
-      async handle(input, ctx): Promise<ExpandOutput> {
-        const id = expansionId(input.sample.id, input.round, input.slot);
-        const provenance: Provenance = { source: 'expansion', round: input.round, parent: input.sample.id, variation: input.variation };
-        if (ctx.resources.brain === 'sim') {
-          const x = await expandSim(
-            { seed: input.seed, sample: input.sample, variation: input.variation, truth: input.hidden?.truth },
-            ctx.resources.config.sim,
-            ctx.call,
-          );
-          return {
-            sample: Sample.parse({ ...x.sample, id, provenance }),
-            dialogue: x.dialogue,
-            requireToolUse: x.requireToolUse,
-            notes: x.notes,
-            hidden: { plan: x.plan },
-          };
-        }
-        const x = await expandLlm(input, llmDeps(ctx.resources, ctx));
+    expand: brainVerb(
+      async (input: ExpandArgs, deps, _sim, ctx): Promise<ExpandOutput> => {
+        const { id, provenance } = origin(input);
+        const x = await expandLlm(input, deps);
         const dialogue = await finishDialogue(x.context, x.label, input.sample.tools, input.seed, ctx);
         return {
           // the generator is asked for the same kind of request: it inherits the seed's primary skill and level, untested
@@ -87,6 +80,17 @@ export default defineRole({
           notes: x.notes,
         };
       },
-    },
+      async (input, sim, ctx): Promise<ExpandOutput> => {
+        const { id, provenance } = origin(input);
+        const x = await expandSim({ seed: input.seed, sample: input.sample, variation: input.variation, truth: input.hidden?.truth }, sim, ctx.call);
+        return {
+          sample: Sample.parse({ ...x.sample, id, provenance }),
+          dialogue: x.dialogue,
+          requireToolUse: x.requireToolUse,
+          notes: x.notes,
+          hidden: { plan: x.plan },
+        };
+      },
+    ),
   },
 });

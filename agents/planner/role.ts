@@ -1,6 +1,6 @@
 import { defineRole } from '../../protocols/role.ts';
 import { PlannerContract } from '../../protocols/roles/planner.ts';
-import { llmDeps, selectBrain, type BrainResources } from '../common/brains.ts';
+import { brainVerb, selectBrain, type BrainResources } from '../common/brains.ts';
 import { planLlm } from './llm.ts';
 import { simPlan } from './sim.ts';
 
@@ -10,16 +10,11 @@ import { simPlan } from './sim.ts';
  * `llm` (never writes plan.hidden). Slots are cheap; an llm brain's requests in
  * flight are bounded by the endpoint limiter, not by the slots.
  */
-export default defineRole({
+export default defineRole<typeof PlannerContract, BrainResources>({
   contract: PlannerContract,
   concurrency: 256,
-  init: (env): BrainResources => selectBrain('planner', env),
+  init: (env) => selectBrain('planner', env),
   verbs: {
-    plan: {
-      async handle(input, ctx) {
-        const r = ctx.resources;
-        return r.brain === 'llm' ? planLlm(input, { ...llmDeps(r, ctx), config: r.config.sim }) : simPlan(input, r.config.sim);
-      },
-    },
+    plan: brainVerb((input, deps, sim) => planLlm(input, { ...deps, config: sim }), simPlan),
   },
 });

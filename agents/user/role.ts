@@ -1,6 +1,6 @@
 import { defineRole } from '../../protocols/role.ts';
 import { UserContract } from '../../protocols/roles/user.ts';
-import { llmDeps, selectBrain, type BrainResources } from '../common/brains.ts';
+import { brainVerb, selectBrain, type BrainResources } from '../common/brains.ts';
 import { turnLlm } from './llm.ts';
 import { simTurn } from './sim.ts';
 
@@ -8,16 +8,11 @@ import { simTurn } from './sim.ts';
  * The user: writes the next user message of the plan (a request, or the values the
  * assistant asked for). The llm brain sees publicPlan(plan) only.
  */
-export default defineRole({
+export default defineRole<typeof UserContract, BrainResources>({
   contract: UserContract,
   concurrency: 256,
-  init: (env): BrainResources => selectBrain('user', env),
+  init: (env) => selectBrain('user', env),
   verbs: {
-    turn: {
-      async handle(input, ctx) {
-        const r = ctx.resources;
-        return r.brain === 'llm' ? turnLlm(input, llmDeps(r, ctx)) : simTurn(input, r.config.sim);
-      },
-    },
+    turn: brainVerb(turnLlm, simTurn),
   },
 });
