@@ -12,12 +12,7 @@
  * The whole role is this file. It joins a run with one line of configuration:
  *   { "roles": ["examples/critic/critic.ts"], "seeding": { "reviewers": ["critic"] } }
  */
-import { defineRole } from '../../protocols/role.ts';
-import { reviewerContract, type ReviewOutput } from '../../protocols/roles/reviewer.ts';
-import type { JsonValue } from '../../protocols/json.ts';
-import type { ToolCall } from '../../protocols/toolcall.ts';
-import type { ParamSchema, ToolSpec } from '../../protocols/toolspec.ts';
-import { canonicalJson } from '../../protocols/toolcalls/index.ts';
+import { canonicalJson, defineRole, reviewerContract, type JsonValue, type ParamSchema, type ReviewOutput, type ToolCall, type ToolSpec } from 'looptool';
 
 export const criticContract = reviewerContract('critic', 'Rejects assistant turns whose call values break their parameter format; merges duplicate calls.');
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineContract } from '../../protocols/role.ts';
+import { defineContract } from 'looptool';
 
 /** Two toy roles that show the runtime: ping rallies with pong over the bus. */
 export const pongContract = defineContract({

@@ -1,4 +1,4 @@
-import { defineRole } from '../../protocols/role.ts';
+import { defineRole } from 'looptool';
 import { pingContract, pongContract } from './contracts.ts';
 
 /** ping rallies: each shot is a request to pong; every hop shows up in the trace. */

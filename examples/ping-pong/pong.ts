@@ -1,5 +1,5 @@
 import { fromPromise } from 'xstate';
-import { defineRole, type HandlerContext } from '../../protocols/role.ts';
+import { defineRole, type HandlerContext } from 'looptool';
 import { pongContract } from './contracts.ts';
 
 type HitInput = { input: { ball: number; text: string }; ctx: HandlerContext };
