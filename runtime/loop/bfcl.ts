@@ -11,7 +11,7 @@ import type { CallFn } from '../../protocols/role.ts';
 import type { ToolSpec } from '../../protocols/toolspec.ts';
 import { argumentsJson, parseHermes, PyDict, type PyVal } from '../../protocols/toolcalls/index.ts';
 import { convertFunction } from '../../agents/api-designer/import.ts';
-import { chunks } from './pool.ts';
+import { chunks } from '../concurrency.ts';
 
 /**
  * The BFCL v3 hook of the loop's evaluation (`loop.eval.bfcl`): the first `limit` questions

@@ -2,7 +2,7 @@ import { LooptoolError } from '../../protocols/errors.ts';
 import type { CallFn } from '../../protocols/role.ts';
 import { CURATE_VERB, curatorContract, type CurateDecision } from '../../protocols/roles/curator.ts';
 import type { Sample } from '../../protocols/sample.ts';
-import { chunks, mapLimit } from './pool.ts';
+import { chunks, mapLimit } from '../concurrency.ts';
 
 export type DroppedSample = { sample: Sample; curator: string; note: string };
 export type CurateResult = { kept: Sample[]; dropped: DroppedSample[] };

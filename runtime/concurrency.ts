@@ -1,6 +1,4 @@
-/** Small helpers of the loop driver: bounded concurrency and seeds. */
-import { hashString } from '../../protocols/rng.ts';
-import { deriveSeed } from '../../protocols/roles/seed.ts';
+/** Bounded concurrency: how the runtime keeps a fixed number of requests in flight. */
 
 /**
  * Runs `fn` over `items` with at most `limit` in flight; resolves in input order. The
@@ -27,11 +25,7 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
   return out;
 }
 
-/** An integer seed (for the policy worker) derived from the run seed and coordinates. */
-export function intSeed(...parts: (string | number)[]): number {
-  return hashString(deriveSeed(...parts)) & 0x7fffffff;
-}
-
+/** `items` in batches of `size` (the last may be shorter): one request each. */
 export function chunks<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
