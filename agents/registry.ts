@@ -1,14 +1,14 @@
 import type { BrainKind } from '../protocols/config.ts';
 import type { AnyRoleImpl } from '../protocols/role.ts';
-import apiDesigner from './api-designer/role.ts';
-import planner from './planner/role.ts';
-import user from './user/role.ts';
-import assistant from './assistant/role.ts';
-import tool from './tool/role.ts';
-import judge from './judge/role.ts';
-import validator from './validator/role.ts';
-import prober from './prober/role.ts';
-import expander from './expander/role.ts';
+import apiDesigner from './api-designer/index.ts';
+import planner from './planner/index.ts';
+import user from './user/index.ts';
+import assistant from './assistant/index.ts';
+import tool from './tool/index.ts';
+import judge from './judge/index.ts';
+import validator from './validator/index.ts';
+import prober from './prober/index.ts';
+import expander from './expander/index.ts';
 import { policyRole, trainerRole } from './trainer/role.ts';
 
 /**

@@ -1,0 +1,2 @@
+/** The expander role's public face: what the rest of looptool may import from this folder. */
+export { default } from './role.ts';
