@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { LooptoolError } from '../errors.ts';
 import { VerifyVerdict } from '../roles/judge.ts';
 import type { Label, Sample } from '../sample.ts';
 import type { ToolCall } from '../toolcall.ts';
@@ -87,4 +88,56 @@ export function applyVerdict(sample: Sample, verdict: VerifyVerdict, prediction:
     default:
       return sample;
   }
+}
+
+/** A probed sample of D_j, as routing needs it (a ProbeRecord). */
+export type Probed = { id: string; mastered: boolean; prediction: Label; ppl: number | null };
+/** The judge's tally for a failed sample (a VerdictRecord). */
+export type Judged = { verdict: VerifyVerdict; analysis: string };
+
+/** Where one probed sample of D_j goes after GCP and JGLV. */
+export type Route =
+  | { to: 'candidate'; sample: Sample; ppl: number | null }
+  | { to: 'error_seed'; sample: Sample; prediction: Label; analysis: string }
+  | { to: 'drop' };
+
+/**
+ * The one place a sample's fate is decided (DESIGN.md §1, steps 2-3):
+ *
+ *   mastered                  -> HPPL candidate, with its perplexity
+ *   failed, JGLV off (null)   -> error seed as it is (no analysis)
+ *   failed, judged            -> by ACTION_OF: error seed (label kept, or corrected to the
+ *                                prediction), HPPL candidate, or dropped
+ */
+export function routeSample(sample: Sample, probe: Probed, judged: Judged | null, round: number): Route {
+  if (probe.mastered) return { to: 'candidate', sample, ppl: probe.ppl };
+  if (!judged) return { to: 'error_seed', sample, prediction: probe.prediction, analysis: '' };
+  if (ACTION_OF[judged.verdict] === 'hppl_candidate') return { to: 'candidate', sample, ppl: probe.ppl };
+  const after = applyVerdict(sample, judged.verdict, probe.prediction, round);
+  return after ? { to: 'error_seed', sample: after, prediction: probe.prediction, analysis: judged.analysis } : { to: 'drop' };
+}
+
+/**
+ * Every probed sample of round j routed, in probe order: the HPPL candidates and the error
+ * seeds (what EDDE expands and what D_{j+1} keeps). `verdicts` is null when JGLV is off;
+ * when it is on, every failed sample must have one.
+ */
+export function routeRound(
+  round: number,
+  samples: ReadonlyMap<string, Sample>,
+  probes: readonly Probed[],
+  verdicts: ReadonlyMap<string, Judged> | null,
+): { candidates: { sample: Sample; ppl: number | null }[]; errorSeeds: { sample: Sample; prediction: Label; analysis: string }[] } {
+  const candidates: { sample: Sample; ppl: number | null }[] = [];
+  const errorSeeds: { sample: Sample; prediction: Label; analysis: string }[] = [];
+  for (const p of probes) {
+    const sample = samples.get(p.id);
+    if (!sample) throw new LooptoolError({ code: 'internal', message: `round ${round}: probed sample ${p.id} is not in D_${round}` });
+    const judged = p.mastered || !verdicts ? null : verdicts.get(p.id);
+    if (judged === undefined) throw new LooptoolError({ code: 'internal', message: `round ${round}: failed sample ${p.id} has no verdict` });
+    const r = routeSample(sample, p, judged, round);
+    if (r.to === 'candidate') candidates.push({ sample: r.sample, ppl: r.ppl });
+    else if (r.to === 'error_seed') errorSeeds.push({ sample: r.sample, prediction: r.prediction, analysis: r.analysis });
+  }
+  return { candidates, errorSeeds };
 }

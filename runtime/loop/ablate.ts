@@ -6,7 +6,7 @@ import type { RoundEval } from '../../protocols/loop/records.ts';
 import { formatCi, summarizeAblation, type AblationSummary } from '../../protocols/loop/ablation.ts';
 import { runLoop, type LoopResult, type StageEvent } from './driver.ts';
 import { accuracySeries, accuracySvg, alignTable, roundEvals, writeReport } from './report.ts';
-import type { StageProgress } from './stages.ts';
+import type { StageProgress } from './stages/index.ts';
 import { RunStore } from './store.ts';
 
 /**

@@ -8,7 +8,7 @@ import { UsageError } from '../cli/command.ts';
 import { readConfigFile } from '../cli/config-file.ts';
 import { bold, dim, Progress } from '../cli/style.ts';
 import type { StageEvent } from './driver.ts';
-import type { StageProgress } from './stages.ts';
+import type { StageProgress } from './stages/index.ts';
 
 /** What `looptool run`, `resume`, `ablate` and `demo` share: config flags and progress lines. */
 

@@ -17,7 +17,7 @@ import { writeJsonAtomic } from '../rundir.ts';
 import { runIdForDir } from '../live-runs.ts';
 import { settleRunConfig } from '../seed.ts';
 import { writeReport } from './report.ts';
-import { LoopStages, type StageProgress } from './stages.ts';
+import { runStage, StageContext, type StageProgress } from './stages/index.ts';
 import { RunStore } from './store.ts';
 import { damageError, planResume, readSnapshot, SNAPSHOT, verifyStages } from './verify.ts';
 
@@ -117,21 +117,21 @@ export async function runLoop(opts: LoopRunOptions): Promise<LoopResult> {
     if (opts.serveRoles ?? true) {
       for (const r of await loopRoles(config)) await node.serve(r, opts.roleConcurrency ? { concurrency: opts.roleConcurrency } : {});
     }
-    const stages = new LoopStages({ node, store, config, ablations: config.loop.ablations, base, onProgress: opts.onProgress, signal: opts.signal }, manifest);
+    const cx = new StageContext({ node, store, config, ablations: config.loop.ablations, base, onProgress: opts.onProgress, signal: opts.signal }, manifest);
     // every stage runs as its own actor, announced before and measured after
-    const stageActor = (run_: (input: StageInput) => Promise<StageSummary>): StageActor =>
+    const stageActor = (stage: LoopStage): StageActor =>
       fromPromise<StageSummary, StageInput>(async ({ input }) => {
         const t0 = performance.now();
         opts.onStage?.({ type: 'start', ...input });
         node.tracer.emit({ role: 'loop', kind: 'state', actor: `loop/${run}`, data: { stage: input.stage, round: input.round, phase: 'start' } });
-        const summary = await run_(input);
+        const summary = await runStage(cx, stage, input.round);
         const seconds = (performance.now() - t0) / 1000;
         opts.onStage?.({ type: 'done', ...input, summary, seconds });
         node.tracer.emit({ role: 'loop', kind: 'metric', actor: `loop/${run}`, data: { stage: input.stage, round: input.round, ...summary } });
         return summary;
       });
     const machine = loopMachine.provide({
-      actors: Object.fromEntries(LOOP_STAGES.map((s) => [s, stageActor((input) => stages.runStage(input))])) as Record<LoopStage, StageActor>,
+      actors: Object.fromEntries(LOOP_STAGES.map((s) => [s, stageActor(s)])) as Record<LoopStage, StageActor>,
     });
     const input = { rounds: config.loop.rounds, ablations: config.loop.ablations };
     const snapPath = join(dir, SNAPSHOT);
@@ -176,7 +176,7 @@ export async function runLoop(opts: LoopRunOptions): Promise<LoopResult> {
     const snap = actor.getSnapshot();
     const status = snap.value === 'done' ? 'done' : 'failed';
     const error = status === 'failed' ? snap.context.error ?? (opts.signal?.aborted ? 'interrupted' : 'stopped') : null;
-    manifest = { ...stages.currentManifest(), status };
+    manifest = { ...cx.currentManifest(), status };
     store.saveManifest(manifest);
     if (status === 'done') writeReport(store, manifest);
     return { run, dir, status, error, manifest, history: snap.context.history };

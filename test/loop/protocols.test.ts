@@ -8,6 +8,8 @@ import {
   ProbeRecord,
   VerdictRecord,
   applyVerdict,
+  routeRound,
+  routeSample,
   byPplDesc,
   contentHash,
   decided,
@@ -125,6 +127,31 @@ test('applying a verdict: LABEL_WRONG rewrites the label with lineage, BOTH_WRON
   assert.equal(applyVerdict(s, 'BOTH_CORRECT', calls('Rome'), 2), s);
   assert.equal(stripReasoning('<think>hmm</think> Which date?'), 'Which date?');
   assert.equal(stripReasoning('Sure. <think>unfinished'), 'Sure.');
+});
+
+test('routing a probed sample: mastered is an HPPL candidate; failed is an error seed (corrected on LABEL_WRONG), a candidate on BOTH_CORRECT, dropped on BOTH_WRONG', () => {
+  const s = sample('s1', 'Paris');
+  const probe = (mastered: boolean) => ({ id: 's1', mastered, prediction: calls('Rome'), ppl: 1.5 });
+  assert.deepEqual(routeSample(s, probe(true), null, 2), { to: 'candidate', sample: s, ppl: 1.5 });
+  assert.deepEqual(routeSample(s, probe(false), null, 2), { to: 'error_seed', sample: s, prediction: calls('Rome'), analysis: '' });
+  assert.deepEqual(routeSample(s, probe(false), { verdict: 'PRED_WRONG', analysis: 'a' }, 2), { to: 'error_seed', sample: s, prediction: calls('Rome'), analysis: 'a' });
+  const fixed = routeSample(s, probe(false), { verdict: 'LABEL_WRONG', analysis: 'b' }, 2);
+  assert.ok(fixed.to === 'error_seed');
+  assert.deepEqual(fixed.sample, applyVerdict(s, 'LABEL_WRONG', calls('Rome'), 2));
+  assert.deepEqual(routeSample(s, probe(false), { verdict: 'BOTH_CORRECT', analysis: '' }, 2), { to: 'candidate', sample: s, ppl: 1.5 });
+  assert.deepEqual(routeSample(s, probe(false), { verdict: 'BOTH_WRONG', analysis: '' }, 2), { to: 'drop' });
+  // a round keeps probe order; with JGLV on, a failed sample without a verdict is an error
+  const a = sample('a', 'Paris');
+  const b = sample('b', 'Oslo');
+  const byId = new Map([a, b].map((x) => [x.id, x]));
+  const probes = [
+    { id: 'a', mastered: false, prediction: calls('Rome'), ppl: 2 },
+    { id: 'b', mastered: true, prediction: calls('Oslo'), ppl: 3 },
+  ];
+  const r = routeRound(1, byId, probes, null);
+  assert.deepEqual(r.errorSeeds.map((e) => e.sample.id), ['a']);
+  assert.deepEqual(r.candidates, [{ sample: b, ppl: 3 }]);
+  assert.throws(() => routeRound(1, byId, probes, new Map()), /failed sample a has no verdict/);
 });
 
 // ------------------------------------------------------------------ metrics vs truth

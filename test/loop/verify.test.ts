@@ -13,7 +13,7 @@ import { planResume, readSnapshot, verifyStages } from '../../runtime/loop/verif
 /*
  * Resume verifies a run's finished stages against the manifest before it continues. These
  * runs are made by hand (no policy worker needed): a few stage files, a manifest written
- * the way LoopStages writes it, a snapshot, and a checkpoint directory.
+ * the way the loop's stages write it, a snapshot, and a checkpoint directory.
  */
 
 const ROOT = join(import.meta.dirname, '..', '..');

@@ -1,0 +1,178 @@
+import { join } from 'node:path';
+import { z } from 'zod';
+import type { RunConfig } from '../../../protocols/config.ts';
+import { LooptoolError } from '../../../protocols/errors.ts';
+import type { Ablations } from '../../../protocols/loop/config.ts';
+import type { Placed } from '../../../protocols/loop/merge.ts';
+import { ExpansionRecord, ProbeRecord, SampleRecord, VerdictRecord, type Manifest } from '../../../protocols/loop/records.ts';
+import type { Stage } from '../../../protocols/loop/stages.ts';
+import type { CallFn } from '../../../protocols/role.ts';
+import { deriveSeed } from '../../../protocols/roles/seed.ts';
+import type { Sample } from '../../../protocols/sample.ts';
+import type { StageSummary } from '../../../machines/loop.ts';
+import type { LooptoolNode } from '../../bus/node.ts';
+import { crashPoint } from '../crash.ts';
+import { PolicyPort } from '../policy.ts';
+import { findStage, RunStore, type FileInfo } from '../store.ts';
+
+/** What a stage reports as it goes (the CLI draws bars from it; traces carry it too). */
+export type StageProgress = { stage: string; round: number; done: number; total: number; note?: string };
+
+export type StageDeps = {
+  node: LooptoolNode;
+  store: RunStore;
+  config: RunConfig;
+  ablations: Ablations;
+  /** run whose round 0 (seed pool, test split, warm-up, baseline) this run reuses */
+  base?: string;
+  onProgress?: (p: StageProgress) => void;
+  signal?: AbortSignal;
+};
+
+/** What a trainer reported, as train.json keeps it. */
+export const TrainSummary = z.record(z.string(), z.unknown());
+
+/**
+ * What every stage needs: the run's deps, its files (the outputs earlier stages left),
+ * progress reports, and the manifest, where a stage is recorded once its files are
+ * written. Stages are functions of this context (one module each, beside this one).
+ */
+export class StageContext {
+  readonly policy: PolicyPort;
+  readonly call: CallFn;
+  private manifest: Manifest;
+
+  constructor(
+    readonly d: StageDeps,
+    manifest: Manifest,
+  ) {
+    this.manifest = manifest;
+    this.call = d.node.client.call;
+    this.policy = new PolicyPort(this.call);
+  }
+
+  get loop() {
+    return this.d.config.loop;
+  }
+
+  get config(): RunConfig {
+    return this.d.config;
+  }
+
+  get ablations(): Ablations {
+    return this.d.ablations;
+  }
+
+  get store(): RunStore {
+    return this.d.store;
+  }
+
+  get node(): LooptoolNode {
+    return this.d.node;
+  }
+
+  get run(): string {
+    return this.d.node.run;
+  }
+
+  get signal(): AbortSignal | undefined {
+    return this.d.signal;
+  }
+
+  seed(...parts: (string | number)[]): string {
+    return deriveSeed(this.d.config.seed, ...parts);
+  }
+
+  progress(stage: string, round: number, done: number, total: number, note?: string): void {
+    this.d.onProgress?.({ stage, round, done, total, note });
+    this.d.node.tracer.emit({ role: 'loop', kind: 'progress', actor: `loop/${this.run}`, data: { stage, round, done, total, ...(note ? { note } : {}) } });
+  }
+
+  /** Forwards the trainer's own progress events (steps of a warm-up or a GRPO round) while `work` runs. */
+  async watchTrainer<T>(stage: string, round: number, work: () => Promise<T>): Promise<T> {
+    const unwatch = this.d.node.watchTraces('trainer', ['progress'], (e) => {
+      const p = e.data as { done?: unknown; total?: unknown; loss?: unknown; reward_mean?: unknown } | null;
+      if (!p || typeof p.done !== 'number' || typeof p.total !== 'number') return;
+      const note = typeof p.loss === 'number' ? `loss ${p.loss.toFixed(3)}` : typeof p.reward_mean === 'number' ? `reward ${p.reward_mean.toFixed(3)}` : undefined;
+      this.progress(stage, round, p.done, p.total, note);
+      // Inside for certain: the trainer has reported a step and the stage is not recorded yet.
+      crashPoint(stage, round, p.done);
+    });
+    try {
+      return await work();
+    } finally {
+      unwatch();
+    }
+  }
+
+  // ------------------------------------------------------------------ manifest
+
+  currentManifest(): Manifest {
+    return this.manifest;
+  }
+
+  /** The summary of a stage the manifest lists as finished: it answers from its files and does nothing again. */
+  done(round: number, stage: Stage): StageSummary | undefined {
+    const e = findStage(this.manifest, round, stage);
+    return e ? { ...e.counts, cached: true } : undefined;
+  }
+
+  /** Records a finished stage (after its files are written). */
+  finish(round: number, stage: Stage, t0: number, files: string[], counts: Record<string, number>, checkpoint?: string | null): StageSummary {
+    const fileInfo: Record<string, FileInfo> = {};
+    for (const f of files) {
+      const info = this.store.fileInfo(f);
+      if (!info) throw new LooptoolError({ code: 'internal', message: `stage ${stage}@${round} finished without writing ${f}` });
+      fileInfo[f] = info;
+    }
+    const entry = { round, stage, finishedAt: new Date().toISOString(), seconds: (performance.now() - t0) / 1000, files: fileInfo, counts };
+    const stages = this.manifest.stages.filter((s) => !(s.round === round && s.stage === stage));
+    this.manifest = { ...this.manifest, stages: [...stages, entry], ...(checkpoint !== undefined ? { checkpoint: checkpoint === null ? null : this.store.relPath(checkpoint) } : {}) };
+    this.store.saveManifest(this.manifest);
+    return { ...counts, seconds: Math.round(entry.seconds * 1000) / 1000 };
+  }
+
+  /** A trainer's summary as train.json keeps it: the checkpoint relative to the run directory. */
+  trainRecord(out: { checkpoint?: string | null }): { checkpoint: string | null } {
+    return { checkpoint: out.checkpoint ? this.store.relPath(out.checkpoint) : null };
+  }
+
+  // ------------------------------------------------------------------ what earlier stages left
+
+  pool(): Sample[] {
+    return this.store.read('round-0/pool.jsonl', SampleRecord).map((r) => r.sample);
+  }
+
+  test(): Sample[] {
+    return this.store.read('round-0/test.jsonl', SampleRecord).map((r) => r.sample);
+  }
+
+  data(j: number): Placed[] {
+    return this.store.read(`round-${j}/data.jsonl`, SampleRecord).map((r) => ({ part: r.part ?? 'seed', sample: r.sample }));
+  }
+
+  probes(j: number): ProbeRecord[] {
+    return this.store.read(`round-${j}/probes.jsonl`, ProbeRecord);
+  }
+
+  verdicts(j: number): VerdictRecord[] {
+    return this.store.exists(`round-${j}/verdicts.jsonl`) ? this.store.read(`round-${j}/verdicts.jsonl`, VerdictRecord) : [];
+  }
+
+  expansions(j: number): ExpansionRecord[] {
+    return this.store.exists(`round-${j}/expansions.jsonl`) ? this.store.read(`round-${j}/expansions.jsonl`, ExpansionRecord) : [];
+  }
+
+  /** The policy checkpoint a finished warm-up (j = 0) or training stage (j >= 1) left. */
+  checkpointAfter(j: number): string | null {
+    const rel = `round-${j}/train.json`;
+    if (!this.store.exists(rel)) return null;
+    const t = this.store.readJson(rel, TrainSummary);
+    return typeof t.checkpoint === 'string' ? this.store.absPath(t.checkpoint) : null;
+  }
+
+  /** The run whose round 0 this run reuses (`base`), a sibling directory. */
+  baseStore(): RunStore {
+    return new RunStore(join(this.store.dir, '..', this.d.base!));
+  }
+}

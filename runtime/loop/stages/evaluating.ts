@@ -1,0 +1,78 @@
+import { Composition } from '../../../protocols/loop/merge.ts';
+import { accuracy, evalFigures, jglvScores, labelNoiseRate } from '../../../protocols/loop/metrics.ts';
+import { EvalItemRecord, ProbeRecord, type RoundEval } from '../../../protocols/loop/records.ts';
+import { proportion } from '../../../protocols/loop/stats.ts';
+import { primarySkill } from '../../../protocols/sample.ts';
+import type { StageSummary } from '../../../machines/loop.ts';
+import { evalBfcl } from '../bfcl.ts';
+import { TrainSummary, type StageContext } from './context.ts';
+import { probeAll } from './probing.ts';
+
+/**
+ * Round j's policy on the held-out test split (and BFCL when configured), with what the
+ * round did beside it: D_j's noise and composition, the trainer's report, probing, JGLV
+ * against the hidden truth, and EDDE's counts. Round 0 is the baseline.
+ */
+export async function evaluating(cx: StageContext, j: number): Promise<StageSummary> {
+  const t0 = performance.now();
+  await cx.policy.ensure(cx.checkpointAfter(j));
+  const useTruth = cx.loop.eval.useTruth;
+  const test = cx.test().map((s) => (useTruth && s.truth ? { ...s, label: s.truth.label } : s));
+  const got = await probeAll(cx, j, 'eval', test, cx.loop.eval.max_new_tokens);
+  const maxTokens = cx.loop.eval.max_new_tokens;
+  const items: EvalItemRecord[] = test.map((s) => {
+    const p = got.get(s.id)!;
+    return {
+      type: 'eval_item',
+      round: j,
+      split: 'test',
+      id: s.id,
+      kind: s.kind,
+      skill: primarySkill(s),
+      expectsCall: s.label.type === 'calls',
+      called: p.prediction.type === 'calls',
+      cutOff: p.tokens >= maxTokens,
+      correct: p.mastered,
+      text: p.text,
+    };
+  });
+  const bfcl = cx.loop.eval.bfcl ? await evalBfcl(cx.call, cx.loop.eval.bfcl, `${cx.run}.r${j}.bfcl`) : undefined;
+  const figures = evalFigures(items.map((i) => ({ kind: i.kind, skill: i.skill!, expectsCall: i.expectsCall!, called: i.called!, correct: i.correct })));
+  const summary: RoundEval = {
+    type: 'eval',
+    round: j,
+    test: accuracy(items),
+    figures,
+    baselines: { 'never call': figures.neverCall.value, 'always call (at most)': figures.alwaysCall.value },
+    cutOff: proportion(items.filter((i) => i.cutOff).length, items.length),
+    ...(bfcl ? { bfcl } : {}),
+  };
+  if (j >= 1) {
+    const data = cx.data(j);
+    summary.noise = labelNoiseRate(data.map((p) => p.sample));
+    if (cx.store.exists(`round-${j}/composition.json`)) summary.composition = cx.store.readJson(`round-${j}/composition.json`, Composition);
+    if (cx.store.exists(`round-${j}/train.json`)) summary.train = cx.store.readJson(`round-${j}/train.json`, TrainSummary);
+    if (!cx.ablations.static) {
+      const probes = cx.probes(j);
+      const ppls = probes.map((p) => p.ppl).filter((x): x is number => x !== null);
+      summary.probe = { n: probes.length, mastered: probes.filter((p) => p.mastered).length, meanPpl: ppls.length ? ppls.reduce((a, b) => a + b, 0) / ppls.length : null };
+      const byId = new Map(data.map((p) => [p.sample.id, p.sample]));
+      const pred = new Map(probes.map((p) => [p.id, p.prediction]));
+      const verdicts = cx.verdicts(j);
+      if (verdicts.length || cx.ablations.jglv)
+        summary.jglv = jglvScores(
+          verdicts.map((v) => {
+            const s = byId.get(v.id)!;
+            return { label: s.label, prediction: pred.get(v.id)!, truth: s.truth, verdict: v.verdict };
+          }),
+          data.map((p) => p.sample),
+        );
+      const ex = cx.expansions(j);
+      summary.expansion = { seeds: new Set(ex.map((e) => e.parent)).size, accepted: ex.filter((e) => e.accepted).length, rejected: ex.filter((e) => !e.accepted).length };
+    }
+  }
+  cx.store.write(`round-${j}/eval.jsonl`, items);
+  cx.store.writeJson(`round-${j}/eval.json`, summary);
+  cx.store.cache(`round-${j}/eval.partial.jsonl`, ProbeRecord, (r) => r.id).clear();
+  return cx.finish(j, 'evaluating', t0, [`round-${j}/eval.jsonl`, `round-${j}/eval.json`], { accuracy: summary.test.accuracy, n: summary.test.n, ...(bfcl?.overall != null ? { bfcl: bfcl.overall } : {}) });
+}

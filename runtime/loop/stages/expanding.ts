@@ -1,0 +1,101 @@
+import { isInfrastructureError } from '../../../protocols/errors.ts';
+import { routeRound } from '../../../protocols/loop/jglv.ts';
+import { seededOrder } from '../../../protocols/loop/merge.ts';
+import { ExpansionRecord, type ProbeRecord } from '../../../protocols/loop/records.ts';
+import { ExpanderContract, Variation } from '../../../protocols/roles/expander.ts';
+import { deriveSeed } from '../../../protocols/roles/seed.ts';
+import { ValidatorContract } from '../../../protocols/roles/validator.ts';
+import { publicView, type Sample } from '../../../protocols/sample.ts';
+import type { StageSummary } from '../../../machines/loop.ts';
+import { crashPoint } from '../crash.ts';
+import { mapLimit } from '../../concurrency.ts';
+import { intSeed } from '../rng-seed.ts';
+import type { StageContext } from './context.ts';
+
+const VARIATIONS = Variation.options;
+
+type ErrorSeed = { sample: Sample; prediction: ProbeRecord['prediction']; analysis: string };
+
+/** EDDE: `loop.expansions` new samples around every error seed, each validated before it is kept. */
+export async function expanding(cx: StageContext, j: number): Promise<StageSummary> {
+  const t0 = performance.now();
+  const seeds = errorSeedsOf(cx, j);
+  const k = cx.loop.expansions;
+  const slots = seeds.flatMap((s) => Array.from({ length: k }, (_, slot) => ({ ...s, slot })));
+  const key = (parent: string, slot: number) => `${parent}#${slot}`;
+  const cache = cx.store.cache(`round-${j}/expanding.partial.jsonl`, ExpansionRecord, (r) => key(r.parent, r.slot));
+  let done = cache.done.size;
+  cx.progress('expanding', j, done, slots.length);
+  await mapLimit(
+    slots.filter((s) => !cache.done.has(key(s.sample.id, s.slot))),
+    cx.loop.concurrency,
+    async ({ sample, prediction, analysis, slot }) => {
+      // variations rotate over the slots, starting at a place fixed by the seed's id
+      const start = intSeed(sample.id) % VARIATIONS.length;
+      const variation = VARIATIONS[(start + slot) % VARIATIONS.length]!;
+      let reason = '';
+      let rec: ExpansionRecord | undefined;
+      for (let attempt = 0; attempt < cx.loop.expansionAttempts && !rec; attempt++) {
+        const seed = cx.seed('edde', j, sample.id, slot, attempt);
+        const callId = `${cx.run}.r${j}.expand.${sample.id}.${slot}.${attempt}`;
+        try {
+          const out = await cx.call(
+            ExpanderContract,
+            'expand',
+            { seed, round: j, slot, sample: publicView(sample), prediction, analysis, variation, ...(sample.truth ? { hidden: { truth: sample.truth } } : {}) },
+            { id: callId },
+          );
+          const v = await cx.call(
+            ValidatorContract,
+            'validate',
+            {
+              tools: out.sample.tools,
+              messages: out.dialogue,
+              requireToolUse: out.requireToolUse,
+              seed: deriveSeed(seed, 'validate'),
+              votes: cx.loop.validationVotes,
+              ...(out.hidden ? { hidden: out.hidden } : {}),
+            },
+            { id: `${callId}.validate` },
+          );
+          if (v.accepted) rec = { type: 'expansion', round: j, parent: sample.id, slot, variation, accepted: true, attempts: attempt + 1, sample: out.sample };
+          else reason = v.reason ?? 'rejected';
+        } catch (err) {
+          // a generator that could not write the sample is a rejected attempt, not a failed stage,
+          // unless the infrastructure failed (role not served, endpoint down): that is no data
+          if (isInfrastructureError(err)) throw err;
+          reason = `expander: ${(err as Error).message}`;
+        }
+      }
+      rec ??= { type: 'expansion', round: j, parent: sample.id, slot, variation, accepted: false, attempts: cx.loop.expansionAttempts, reason };
+      cache.add([rec]);
+      cx.progress('expanding', j, ++done, slots.length);
+      crashPoint('expanding', j, done);
+    },
+    cx.signal,
+  );
+  const recs = slots.map((s) => cache.done.get(key(s.sample.id, s.slot))!);
+  cx.store.write(`round-${j}/expansions.jsonl`, recs);
+  cache.clear();
+  const accepted = recs.filter((r) => r.accepted).length;
+  return cx.finish(j, 'expanding', t0, [`round-${j}/expansions.jsonl`], { seeds: seeds.length, slots: recs.length, accepted, rejected: recs.length - accepted });
+}
+
+/**
+ * The samples EDDE expands: the error seeds as JGLV routed them (PRED_WRONG with their
+ * label, LABEL_WRONG with the label corrected; every failed sample when JGLV is off), each
+ * with the policy's answer and the judge's analysis. The random-expansion control draws as
+ * many samples of D_j at random instead, so that it differs from the loop only in which
+ * samples are expanded.
+ */
+function errorSeedsOf(cx: StageContext, j: number): ErrorSeed[] {
+  const byId = new Map(cx.data(j).map((p) => [p.sample.id, p.sample]));
+  const probes = cx.probes(j);
+  const verdicts = cx.ablations.jglv ? new Map(cx.verdicts(j).map((v) => [v.id, v])) : null;
+  const seeds = routeRound(j, byId, probes, verdicts).errorSeeds;
+  if (!cx.ablations.randomExpansion) return seeds;
+  const prediction = new Map(probes.map((p) => [p.id, p.prediction]));
+  return seededOrder([...byId.values()], cx.seed('random-expansion', j))
+    .slice(0, seeds.length)
+    .map((sample) => ({ sample, prediction: prediction.get(sample.id) ?? sample.label, analysis: '' }));
+}

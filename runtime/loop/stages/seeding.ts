@@ -1,0 +1,125 @@
+import { cpSync } from 'node:fs';
+import { LooptoolError } from '../../../protocols/errors.ts';
+import { initialRound, seededOrder, staticPoolNeed } from '../../../protocols/loop/merge.ts';
+import { labelNoiseRate } from '../../../protocols/loop/metrics.ts';
+import { stratifiedTake } from '../../../protocols/loop/split.ts';
+import { UNIFORM_SKILL_MIX } from '../../../protocols/roles/planner.ts';
+import { primarySkill, Sample } from '../../../protocols/sample.ts';
+import type { ToolSpec } from '../../../protocols/toolspec.ts';
+import type { StageSummary } from '../../../machines/loop.ts';
+import { readJsonl } from '../../corpus.ts';
+import { runSeed, seedFiles } from '../../seed.ts';
+import { crashPoint } from '../crash.ts';
+import type { StageContext } from './context.ts';
+import { dialoguesFor, simulatedStream, worldTools } from './streams.ts';
+
+const OUTPUTS = ['round-0/pool.jsonl', 'round-0/test.jsonl', 'round-1/data.jsonl', 'round-1/composition.json'];
+
+/**
+ * Seed data (round 0): simulated dialogues through the seeding pipeline, split into the seed
+ * pool and the held-out test split; D_1 is the pool's first window. A run with a base copies
+ * the base's instead.
+ */
+export async function seeding(cx: StageContext): Promise<StageSummary> {
+  const t0 = performance.now();
+  if (cx.d.base) {
+    const base = cx.baseStore();
+    for (const f of OUTPUTS) {
+      if (!base.exists(f)) throw new LooptoolError({ code: 'invalid_input', message: `base run ${cx.d.base} has no ${f}: its seeding stage did not finish` });
+      cpSync(base.path(f), cx.store.path(f));
+    }
+    const pool = cx.pool().length;
+    checkStaticPool(cx, pool);
+    return cx.finish(0, 'seeding', t0, OUTPUTS, { pool, test: cx.test().length, base: 1 });
+  }
+  const loop = cx.loop;
+  const tools = await worldTools(cx);
+  const summary = await runSeed({
+    ...(tools ? { toolPool: tools } : {}),
+    node: cx.node,
+    runDir: cx.store.dir,
+    config: cx.config,
+    dialogues: loop.seedDialogues,
+    concurrency: loop.concurrency,
+    signal: cx.signal,
+    onProgress: (p) => {
+      cx.progress('seeding', 0, p.finished, p.total, `accepted ${p.accepted}`);
+      if (p.record) crashPoint('seeding', 0, p.finished);
+    },
+  });
+  if (!summary.complete)
+    throw new LooptoolError({
+      code: summary.unavailable ? 'unavailable' : 'internal',
+      message: `seeding stopped after ${summary.finished}/${summary.dialogues} dialogues${summary.unavailable ? ` (not attempted: ${summary.unavailable}); resume the run when the endpoint is back` : ''}`,
+    });
+  const all = readJsonl(seedFiles(cx.store.dir).samples, Sample).records.filter((s) => !s.masked);
+  const { pool, test } = loop.eval.split === 'pool' ? splitSeed(all, loop.eval.testSize, cx.seed('split')) : { pool: all, test: await testStream(cx, tools) };
+  if (pool.length === 0) throw new LooptoolError({ code: 'internal', message: `seeding produced ${all.length} usable samples, all taken by the test split (eval.testSize ${loop.eval.testSize}); simulate more dialogues (loop.seedDialogues)` });
+  const ordered = seededOrder(pool, cx.seed('pool'));
+  cx.store.write('round-0/pool.jsonl', ordered.map((sample) => ({ type: 'sample', sample })));
+  cx.store.write('round-0/test.jsonl', test.map((sample) => ({ type: 'sample', sample })));
+  const d1 = initialRound(ordered, loop.budget);
+  cx.store.write('round-1/data.jsonl', d1.samples.map((p) => ({ type: 'sample', part: p.part, sample: p.sample })));
+  cx.store.writeJson('round-1/composition.json', d1.composition);
+  checkStaticPool(cx, ordered.length);
+  return cx.finish(0, 'seeding', t0, OUTPUTS, {
+    dialogues: summary.dialogues,
+    accepted: summary.accepted,
+    samples: all.length,
+    pool: ordered.length,
+    test: test.length,
+    noisy: labelNoiseRate(ordered).noisy,
+  });
+}
+
+/**
+ * The test split as its own stream (loop.eval.split "stream"): dialogues simulated with
+ * their own seed over the same tool sets, planned uniformly over skills (the sim
+ * planner honours the mix; an llm planner plans as it will), stratified by skill to testSize. Nothing of it
+ * is ever trained on, and no setting is chosen by looking at it.
+ */
+async function testStream(cx: StageContext, tools: ToolSpec[][] | undefined): Promise<Sample[]> {
+  const e = cx.loop.eval;
+  const samples = await simulatedStream(cx, 'test-stream', e.testDialogues || dialoguesFor(cx, e.testSize), tools, UNIFORM_SKILL_MIX);
+  return stratifiedTake(samples, e.testSize, primarySkill, cx.seed('test-split'));
+}
+
+/** The static baseline never reuses seed data: refuse at once a pool too small for every round. */
+function checkStaticPool(cx: StageContext, have: number): void {
+  if (!cx.ablations.static) return;
+  const need = staticPoolNeed(cx.loop.budget, cx.loop.rounds);
+  if (have < need)
+    throw new LooptoolError({
+      code: 'invalid_input',
+      message: `the static baseline needs ${need} fresh seed samples (loop.budget ${cx.loop.budget} × ${cx.loop.rounds} rounds), the seed pool holds ${have}; simulate more seed dialogues (loop.seedDialogues) or lower loop.budget`,
+    });
+}
+
+/**
+ * The held-out test split: whole dialogues (their samples share context), drawn in a
+ * seeded order until the split holds `size` samples; the rest is the seed pool.
+ */
+export function splitSeed(samples: readonly Sample[], size: number, seed: string): { pool: Sample[]; test: Sample[] } {
+  const byDialogue = new Map<string, Sample[]>();
+  for (const s of samples) {
+    const d = s.provenance.dialogue ?? s.id;
+    const list = byDialogue.get(d);
+    if (list) list.push(s);
+    else byDialogue.set(d, [s]);
+  }
+  const order = seededOrder(
+    [...byDialogue.keys()].map((id) => ({ id })),
+    seed,
+  );
+  const testIds = new Set<string>();
+  let n = 0;
+  for (const { id } of order) {
+    if (n >= size) break;
+    testIds.add(id);
+    n += byDialogue.get(id)!.length;
+  }
+  const test: Sample[] = [];
+  const pool: Sample[] = [];
+  for (const s of samples) (testIds.has(s.provenance.dialogue ?? s.id) ? test : pool).push(s);
+  return { pool, test };
+}

@@ -1,0 +1,46 @@
+import { LooptoolError } from '../../../protocols/errors.ts';
+import type { StageSummary } from '../../../machines/loop.ts';
+import { intSeed } from '../rng-seed.ts';
+import type { StageContext } from './context.ts';
+
+/** Round j's GRPO on D_j (after an optional SFT pass, loop.train.sft_mix), from the policy round j-1 left. */
+export async function training(cx: StageContext, j: number): Promise<StageSummary> {
+  const t0 = performance.now();
+  const t = cx.loop.train;
+  await cx.policy.ensure(cx.checkpointAfter(j - 1));
+  const samples = cx
+    .data(j)
+    .map((p) => p.sample)
+    .filter((s) => !s.masked);
+  if (samples.length === 0) throw new LooptoolError({ code: 'internal', message: `D_${j} is empty: nothing to train on` });
+  cx.progress('training', j, 0, 1, `${samples.length} samples`);
+  const fail = (err: unknown) => {
+    cx.policy.forget();
+    throw err;
+  };
+  let sft: Record<string, unknown> | undefined;
+  if (t.sft_mix > 0) {
+    sft = await cx.watchTrainer('training', j, () =>
+      cx.policy
+        .sft({ samples, epochs: t.sft_mix, batch_size: cx.loop.warmup.batch_size, lr: t.sft_lr, seed: intSeed(cx.config.seed, 'sft', j), reset_optimizer: true }, `${cx.run}.r${j}.sft`)
+        .catch(fail),
+    );
+  }
+  const out = await cx.watchTrainer('training', j, () =>
+    cx.policy
+      .grpo(
+        {
+          samples,
+          round: j,
+          batch_size: t.batch_size,
+          seed: intSeed(cx.config.seed, 'grpo', j),
+          settings: { group_size: t.group_size, lr: t.lr, epochs: t.epochs, temperature: t.temperature, max_new_tokens: t.max_new_tokens, reset_optimizer: true },
+        },
+        `${cx.run}.r${j}.grpo`,
+      )
+      .catch(fail),
+  );
+  cx.progress('training', j, 1, 1, `reward ${out.reward_first.toFixed(3)} → ${out.reward_last.toFixed(3)}`);
+  cx.store.writeJson(`round-${j}/train.json`, { kind: 'grpo', samples: samples.length, ...out, ...cx.trainRecord(out), ...(sft ? { sft: { ...sft, ...cx.trainRecord(sft as { checkpoint?: string | null }) } } : {}) });
+  return cx.finish(j, 'training', t0, [`round-${j}/train.json`], { samples: samples.length, steps: out.steps, reward_first: out.reward_first, reward_last: out.reward_last, reward_mean: out.reward_mean }, out.checkpoint);
+}
