@@ -10,7 +10,7 @@ export type CurateResult = { kept: Sample[]; dropped: DroppedSample[] };
 export type CurateOptions = {
   /** the loop round the samples were expanded in */
   round: number;
-  /** samples per request (default 32); a curator sees a round's samples in batches of this size */
+  /** samples per request; default: all of them in one, so a curator can weigh the round's samples against each other */
   batch?: number;
   /** requests in flight per curator (default 4) */
   concurrency?: number;
@@ -48,7 +48,7 @@ export async function curateSamples(call: CallFn, curators: readonly string[], s
   for (const curator of curators) {
     if (!kept.length) break;
     const contract = curatorContract(curator);
-    const batches = chunks(kept, opts.batch ?? 32);
+    const batches = chunks(kept, opts.batch ?? kept.length);
     const answers = await mapLimit(
       batches,
       opts.concurrency ?? 4,
