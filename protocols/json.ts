@@ -89,3 +89,38 @@ export const JsonValue: z.ZodType<JsonValue> = z.custom<JsonValue>((v) => findNo
 
 export const JsonObject = z.record(z.string(), JsonValue);
 export type JsonObject = z.infer<typeof JsonObject>;
+
+/**
+ * A canonical text per value: sorted keys, typed leaves, no whitespace. Equal text <=> equal
+ * value, so it serves as a key (ToolMatch, dedup, seeds). `4` and `4.0` are one number and
+ * -0 is 0, as JSON has them. A member whose value is undefined is left out, as
+ * JSON.stringify leaves it: values built in memory carry optional fields set to undefined
+ * (a call's `id`), and they must key like the same value read back from JSON; undefined
+ * anywhere else (an array item, the whole value) reads as null, as JSON.stringify writes it.
+ */
+export function canonicalJson(v: JsonValue | undefined): string {
+  switch (typeof v) {
+    case 'string':
+      return JSON.stringify(v);
+    case 'number':
+      return v === 0 ? '0' : String(v);
+    case 'boolean':
+      return v ? 'true' : 'false';
+  }
+  if (v === null || v === undefined) return 'null';
+  if (Array.isArray(v)) {
+    let out = '[';
+    for (let i = 0; i < v.length; i++) out += (i ? ',' : '') + canonicalJson(v[i]);
+    return out + ']';
+  }
+  const keys = Object.keys(v).sort();
+  let out = '{';
+  let first = true;
+  for (let i = 0; i < keys.length; i++) {
+    const x = v[keys[i]!];
+    if (x === undefined) continue;
+    out += (first ? '' : ',') + JSON.stringify(keys[i]) + ':' + canonicalJson(x);
+    first = false;
+  }
+  return out + '}';
+}

@@ -9,7 +9,7 @@ import type { ToolSpec } from '../../protocols/toolspec.ts';
 import { convertSchema, isObj, type ImportIssue } from '../../protocols/toolspec-import.ts';
 import { ToolSpec as ToolSpecSchema } from '../../protocols/toolspec.ts';
 import { checkToolSpec, errorsOnly } from '../../protocols/toolspec-rules.ts';
-import { inferToolMeta } from '../common/sim/infer.ts';
+import { inferToolMeta } from '../../protocols/truth/infer.ts';
 
 export type { ImportIssue };
 /** `sets`: tool names grouped as the source groups them (a BFCL question's function list). */

@@ -9,7 +9,7 @@ import type { ParamSchema, ToolSpec } from '../../protocols/toolspec.ts';
 import type { ParamMeta, ToolMeta } from '../../protocols/tool-meta.ts';
 import type { ConstraintChoice } from '../../protocols/roles/api-designer.ts';
 import { toStyle, type NamingStyle } from '../../protocols/toolspec-rules.ts';
-import { kindDef } from '../common/sim/kinds.ts';
+import { kindDef } from '../../protocols/truth/kinds.ts';
 import type { Rng } from '../../protocols/rng.ts';
 import { CONSTRAINT_LEVELS, type EntityField, type Intent, type IntentParam, type ConstraintLevelId } from './trees.ts';
 

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import contextJson from './data/context-tree.json' with { type: 'json' };
 import constraintJson from './data/constraint-tree.json' with { type: 'json' };
 import { parseOrThrow } from '../../protocols/errors.ts';
-import { isKnownKind } from '../common/sim/kinds.ts';
+import { isKnownKind } from '../../protocols/truth/kinds.ts';
 
 export type IntentParam = {
   name: string; // snake_case base name

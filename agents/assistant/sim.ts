@@ -20,10 +20,9 @@ import type { ToolSpec } from '../../protocols/toolspec.ts';
 import type { ToolCall } from '../../protocols/toolcall.ts';
 import { rng, type Rng } from '../../protocols/rng.ts';
 import { askMissing, refusal, summarizeResult, summary, verbPhrases } from '../common/sim/phrasing.ts';
-import {
-  applicableNoise, applyNoise, expectedReply, isErrorResult, labelsMatch, plantedAnswer, toolIndex, withheldLabels,
-  type Expected, type ToolIndex,
-} from '../common/sim/world.ts';
+import { applicableNoise, applyNoise, plantedAnswer } from '../common/sim/world.ts';
+import { type Expected, expectedReply, isErrorResult, type ToolIndex, toolIndex, withheldLabels } from '../../protocols/truth/reply.ts';
+import { sameLabel } from '../../protocols/toolcalls/index.ts';
 
 export type RespondRequest = { seed: string; tools: ToolSpec[]; messages: ChatMessage[]; hidden?: { plan: Plan } };
 export type RespondReply = { role: 'assistant'; content: string; tool_calls: ToolCall[]; truth?: HiddenTruth };
@@ -55,7 +54,7 @@ function sampleSlip(exp: Expected, label: Label, truth: Label, plan: Plan, index
     if (!kind) return undefined;
     const out = applyNoise(kind, label, ctx, r);
     // a slip is one more deviation; one that happens to undo a planted mistake is not taken
-    if (out && !labelsMatch(out, truth)) return { label: out, kind };
+    if (out && !sameLabel(out, truth)) return { label: out, kind };
     kinds.splice(kinds.indexOf(kind), 1);
   }
   return undefined;
@@ -91,7 +90,7 @@ export function simRespond(req: RespondRequest, cfg: SimConfig): RespondReply {
       notes.push(`sample:${slip.kind}`);
     }
   }
-  const noisy = !labelsMatch(visible, truthLabel);
+  const noisy = !sameLabel(visible, truthLabel);
   const truth: HiddenTruth = { label: truthLabel, noisy, ...(noisy && notes.length ? { noise: notes.join('+') } : {}) };
   if (visible.type === 'calls') return { role: 'assistant', content: '', tool_calls: callIds(visible.calls, exp), truth };
   return { role: 'assistant', content: visible.text, tool_calls: [], truth };

@@ -34,21 +34,12 @@ import { deriveSeed } from '../../protocols/roles/seed.ts';
 import { ToolContract } from '../../protocols/roles/tool.ts';
 import { UserContract } from '../../protocols/roles/user.ts';
 import { rng, type Rng } from '../../protocols/rng.ts';
-import type { Level } from '../common/sim/forms.ts';
-import { buildSkillStep, plainStep, skillMistake, turnSkills } from '../common/sim/skills.ts';
-import {
-  applicableNoise,
-  expectedReply,
-  getPath,
-  groupsSince,
-  labelOf,
-  labelsMatch,
-  setPath,
-  toolIndex,
-  valueFor,
-  type CallGroup,
-  type ToolIndex,
-} from '../common/sim/world.ts';
+import type { Level } from '../../protocols/truth/forms.ts';
+import { buildSkillStep, plainStep, skillMistake } from '../common/sim/skills.ts';
+import { turnSkills } from '../../protocols/truth/skills.ts';
+import { applicableNoise, valueFor } from '../common/sim/world.ts';
+import { type CallGroup, expectedReply, getPath, groupsSince, labelOf, setPath, type ToolIndex, toolIndex } from '../../protocols/truth/reply.ts';
+import { sameLabel } from '../../protocols/toolcalls/index.ts';
 
 // ------------------------------------------------------------------ the seed's shape
 
@@ -249,7 +240,7 @@ export async function expandSim(req: ExpandSimRequest, cfg: SimConfig, call: Cal
   const index = toolIndex(req.sample.tools);
   // the generator is shown the seed's label as the correct answer
   const shape = seedShape(req.sample, req.sample.label, index);
-  const noisyParent = req.truth && !labelsMatch(req.sample.label, req.truth.label);
+  const noisyParent = req.truth && !sameLabel(req.sample.label, req.truth.label);
   const parsed = LabelNoiseKind.safeParse(req.truth?.noise);
   const seedNoise = noisyParent && parsed.success ? parsed.data : undefined;
   const skill = primarySkill(req.sample);

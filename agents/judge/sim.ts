@@ -18,8 +18,12 @@ import type { Plan } from '../../protocols/plan.ts';
 import type { SimConfig } from '../../protocols/sim-config.ts';
 import type { ToolSpec } from '../../protocols/toolspec.ts';
 import { rng } from '../../protocols/rng.ts';
-import { canonicalJson, expectedReply, labelOf, labelsMatch, plantedAnswer, toolIndex } from '../common/sim/world.ts';
-import { turnSkills } from '../common/sim/skills.ts';
+import { canonicalJson } from '../../protocols/json.ts';
+import { expectedReply, labelOf, toolIndex } from '../../protocols/truth/reply.ts';
+import { sameLabel } from '../../protocols/toolcalls/index.ts';
+import { plantedAnswer } from '../common/sim/world.ts';
+import { turnSkills } from '../../protocols/truth/skills.ts';
+import { trueVerdict } from '../../protocols/loop/metrics.ts';
 
 export type DialogueVerdict = 'CORRECT' | 'INCORRECT';
 export type VerifyVerdict = 'PRED_WRONG' | 'LABEL_WRONG' | 'BOTH_CORRECT' | 'BOTH_WRONG';
@@ -49,9 +53,9 @@ export function dialogueMismatches(plan: Plan, tools: ToolSpec[], messages: Chat
     if (m.role !== 'assistant') return;
     const exp = expectedReply(plan, messages.slice(0, i));
     const got = labelOf(m);
-    if (labelsMatch(got, exp.label)) return;
+    if (sameLabel(got, exp.label)) return;
     const planted = plantedAnswer(plan, exp, index);
-    const isPlanted = planted && labelsMatch(got, planted.label);
+    const isPlanted = planted && sameLabel(got, planted.label);
     const skill = isPlanted ? turnSkills(plan, messages.slice(0, i), exp, index)?.skills[0] : undefined;
     out.push({ index: i, expected: exp.label, got, planted: isPlanted ? { kind: planted.noise.kind, seed: planted.noise.seed, ...(skill ? { skill } : {}) } : undefined });
   });
@@ -84,16 +88,6 @@ export function simJudgeDialogue(req: JudgeDialogueRequest, cfg: SimConfig): Jud
 
 const VERDICTS: VerifyVerdict[] = ['PRED_WRONG', 'LABEL_WRONG', 'BOTH_CORRECT', 'BOTH_WRONG'];
 
-/** The true JGLV verdict from the truth. */
-export function trueVerdict(label: Label, prediction: Label, truth: Label): VerifyVerdict {
-  const labelOk = labelsMatch(label, truth);
-  const predOk = labelsMatch(prediction, truth);
-  if (labelOk && predOk) return 'BOTH_CORRECT';
-  if (labelOk) return 'PRED_WRONG';
-  if (predOk) return 'LABEL_WRONG';
-  return 'BOTH_WRONG';
-}
-
 const WHY: Record<VerifyVerdict, string> = {
   PRED_WRONG: 'The label matches the request; the prediction does not.',
   LABEL_WRONG: 'The prediction matches the request; the label does not.',
@@ -114,7 +108,7 @@ export function simVerify(req: VerifyRequest, cfg: SimConfig): VerifyReply {
     ((skill !== undefined && knobs.blindSkills.includes(skill)) ||
       rng(req.sample.id ?? canonicalJson(req.sample.label), 'verify-blind').chance(knobs.noiseBlindness));
   const perceived = blind ? req.sample.label : truth;
-  const real = trueVerdict(req.sample.label, req.prediction, perceived);
+  const real = trueVerdict(req.sample.label, req.prediction, { ...req.hidden!.truth, label: perceived });
   const verdict = r.chance(knobs.accuracy) ? real : r.pick(VERDICTS.filter((v) => v !== real));
   const detail = verdict === 'BOTH_CORRECT' ? '' : ` Expected ${show(perceived)}; label ${show(req.sample.label)}; prediction ${show(req.prediction)}.`;
   return { verdict, analysis: WHY[verdict] + detail };

@@ -13,9 +13,9 @@ import type { JsonValue } from '../../protocols/json.ts';
 import type { ParamSchema, ToolSpec } from '../../protocols/toolspec.ts';
 import type { ToolCall } from '../../protocols/toolcall.ts';
 import type { SimConfig } from '../../protocols/sim-config.ts';
-import { genValue } from '../common/sim/kinds.ts';
+import { genValue } from '../../protocols/truth/kinds.ts';
 import { rng, type Rng } from '../../protocols/rng.ts';
-import { toolMetaOf } from '../common/sim/infer.ts';
+import { toolMetaOf } from '../../protocols/truth/infer.ts';
 import { nameWords } from '../../protocols/toolspec-rules.ts';
 
 export type ExecuteRequest = { seed: string; tool: ToolSpec; call: ToolCall };

@@ -17,13 +17,13 @@ import type { ParamMeta } from '../../protocols/tool-meta.ts';
 import type { SimConfig } from '../../protocols/sim-config.ts';
 import type { ToolSpec } from '../../protocols/toolspec.ts';
 import { rng, type Rng } from '../../protocols/rng.ts';
-import { joinList, surfaceForms } from '../common/sim/kinds.ts';
+import { joinList, surfaceForms } from '../../protocols/truth/kinds.ts';
 import {
   askFor, CHAIN_REF_LIST, CHAIN_REF_ONE, closing, linkChain, linkParallel, OFF_TOPIC_REQUESTS, supplyValues, verbPhrases,
 } from '../common/sim/phrasing.ts';
-import { getPath, toolIndex, userScript, withheldLabels, type ToolIndex } from '../common/sim/world.ts';
+import { getPath, type ToolIndex, toolIndex, userScript, withheldLabels } from '../../protocols/truth/reply.ts';
 import { focusWords } from '../common/sim/skills.ts';
-import type { Level } from '../common/sim/forms.ts';
+import type { Level } from '../../protocols/truth/forms.ts';
 
 /** The arguments of one call that carry the round's skill, and the level to word them at. */
 type Focus = { paths: Set<string>; level?: Level };

@@ -1,10 +1,9 @@
 import { createHash } from 'node:crypto';
-import type { JsonValue } from '../json.ts';
+import { canonicalJson, type JsonValue } from '../json.ts';
 import type { Label, Sample } from '../sample.ts';
 import type { ChatMessage } from '../messages.ts';
 import type { ToolCall } from '../toolcall.ts';
 import type { ToolSpec } from '../toolspec.ts';
-import { canonicalJson } from '../toolcalls/index.ts';
 
 /**
  * Content hashes: what makes two samples "the same" for deduplication in the merge.

@@ -22,7 +22,7 @@ export {
   callJson,
   type OpenAIToolCallOut,
 } from './format.ts';
-export { toolMatch, rewardFromText, sameCalls, callKey, canonicalJson, type Reward } from './toolmatch.ts';
+export { toolMatch, rewardFromText, sameCalls, sameLabel, callKey, type Reward } from './toolmatch.ts';
 export { ParseFail, toParseError, type ParseErrorInfo } from './errors.ts';
 export { parseJsonExact, readJsonExactAt, type ExactJsonOptions } from './json-exact.ts';
 export { decodePythonCalls, bfclPromptingSlice, type ExactCall } from './python-calls.ts';

@@ -1,4 +1,4 @@
-import type { JsonValue } from '../json.ts';
+import { canonicalJson } from '../json.ts';
 import type { Label } from '../sample.ts';
 import type { ToolCall } from '../toolcall.ts';
 import { hasToolCallTag, parseHermes } from './parse.ts';
@@ -15,28 +15,6 @@ import { hasToolCallTag, parseHermes } from './parse.ts';
  * int/float rules).
  */
 
-/** A canonical text per value class: sorted keys, typed leaves. Equal text <=> equal value. */
-export function canonicalJson(v: JsonValue): string {
-  switch (typeof v) {
-    case 'string':
-      return JSON.stringify(v);
-    case 'number':
-      return v === 0 ? '0' : String(v);
-    case 'boolean':
-      return v ? 'true' : 'false';
-  }
-  if (v === null) return 'null';
-  if (Array.isArray(v)) {
-    let out = '[';
-    for (let i = 0; i < v.length; i++) out += (i ? ',' : '') + canonicalJson(v[i]);
-    return out + ']';
-  }
-  const keys = Object.keys(v).sort();
-  let out = '{';
-  for (let i = 0; i < keys.length; i++) out += (i ? ',' : '') + JSON.stringify(keys[i]) + ':' + canonicalJson(v[keys[i]]);
-  return out + '}';
-}
-
 /** The identity of a call for matching: name and canonical arguments (not the id). */
 export function callKey(call: ToolCall): string {
   return JSON.stringify(call.name) + canonicalJson(call.arguments);
@@ -50,6 +28,15 @@ export function sameCalls(a: readonly ToolCall[], b: readonly ToolCall[]): boole
   const kb = b.map(callKey).sort();
   for (let i = 0; i < ka.length; i++) if (ka[i] !== kb[i]) return false;
   return true;
+}
+
+/**
+ * ToolMatch between two labels: the same calls as a multiset, or both text (any text
+ * matches text). Symmetric.
+ */
+export function sameLabel(a: Label, b: Label): boolean {
+  if (a.type === 'text' || b.type === 'text') return a.type === b.type;
+  return sameCalls(a.calls, b.calls);
 }
 
 export function toolMatch(pred: { calls: readonly ToolCall[] }, label: Label): boolean {

@@ -11,7 +11,7 @@ import { checkDialogue } from '../../protocols/validate.ts';
 import { seedRoles } from '../../agents/registry.ts';
 import expander from '../../agents/expander/role.ts';
 import { seedShape } from '../../agents/expander/sim.ts';
-import { toolIndex } from '../../agents/common/sim/world.ts';
+import { toolIndex } from '../../protocols/truth/reply.ts';
 import { runSeed, seedFiles } from '../../runtime/seed.ts';
 import { readJsonl } from '../../runtime/corpus.ts';
 import { startTestBus, type TestBus } from '../helpers/bus.ts';

@@ -5,7 +5,8 @@ import { simPlan } from '../../agents/planner/sim.ts';
 import { simTurn } from '../../agents/user/sim.ts';
 import { simRespond } from '../../agents/assistant/sim.ts';
 import { simExecute, validateCall } from '../../agents/tool/sim.ts';
-import { getPath, labelOf, labelsMatch, parseResult } from '../../agents/common/sim/world.ts';
+import { getPath, labelOf, parseResult } from '../../protocols/truth/reply.ts';
+import { sameLabel } from '../../protocols/toolcalls/index.ts';
 import { importSpecs } from '../../agents/api-designer/import.ts';
 import { SimConfig } from '../../protocols/sim-config.ts';
 import { Plan } from '../../protocols/plan.ts';
@@ -176,7 +177,7 @@ test('a short dialogue driven by plain function calls terminates with consistent
     for (const t of d.turns) {
       assert.ok(t.agreed);
       assert.equal(t.truth!.noisy, false);
-      assert.ok(labelsMatch(labelOf(m[t.index]! as never), t.truth!.label));
+      assert.ok(sameLabel(labelOf(m[t.index]! as never), t.truth!.label));
     }
   }
 });

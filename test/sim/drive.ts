@@ -13,7 +13,8 @@ import { simPlan } from '../../agents/planner/sim.ts';
 import { simTurn } from '../../agents/user/sim.ts';
 import { simRespond, type RespondReply } from '../../agents/assistant/sim.ts';
 import { simExecute } from '../../agents/tool/sim.ts';
-import { labelOf, labelsMatch } from '../../agents/common/sim/world.ts';
+import { labelOf } from '../../protocols/truth/reply.ts';
+import { sameLabel } from '../../protocols/toolcalls/index.ts';
 
 export type DrivenTurn = { index: number; truth?: HiddenTruth; agreed: boolean; samples: RespondReply[] };
 export type Driven = { plan: Plan; messages: ChatMessage[]; turns: DrivenTurn[]; stopped: 'done' | 'limit' };
@@ -45,7 +46,7 @@ export function driveDialogue(seed: string, tools: ToolSpec[], cfg: SimConfig, o
       for (let k = 0; k < 3; k++) {
         samples.push(simRespond({ seed: deriveSeed(seed, 'turn', turn, 'sample', k), tools, messages, hidden: { plan } }, cfg));
         const labels = samples.map(labelOf);
-        const agree = labels.some((a, i) => labels.some((b, j) => j > i && labelsMatch(a, b)));
+        const agree = labels.some((a, i) => labels.some((b, j) => j > i && sameLabel(a, b)));
         if (samples.length >= 2 && agree) break;
       }
       const labels = samples.map(labelOf);
@@ -53,7 +54,7 @@ export function driveDialogue(seed: string, tools: ToolSpec[], cfg: SimConfig, o
       let agreed = false;
       for (let i = 0; i < labels.length && !agreed; i++)
         for (let j = i + 1; j < labels.length; j++)
-          if (labelsMatch(labels[i]!, labels[j]!)) {
+          if (sameLabel(labels[i]!, labels[j]!)) {
             pick = i;
             agreed = true;
             break;

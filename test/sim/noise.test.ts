@@ -3,8 +3,11 @@ import assert from 'node:assert/strict';
 import { designToolSet } from '../../agents/api-designer/design.ts';
 import { simPlan } from '../../agents/planner/sim.ts';
 import { simRespond } from '../../agents/assistant/sim.ts';
-import { simJudgeDialogue, simVerify, trueVerdict } from '../../agents/judge/sim.ts';
-import { applicableNoise, applyNoise, labelOf, labelsMatch, toolIndex } from '../../agents/common/sim/world.ts';
+import { simJudgeDialogue, simVerify } from '../../agents/judge/sim.ts';
+import { trueVerdict } from '../../protocols/loop/metrics.ts';
+import { applicableNoise, applyNoise } from '../../agents/common/sim/world.ts';
+import { labelOf, toolIndex } from '../../protocols/truth/reply.ts';
+import { sameLabel } from '../../protocols/toolcalls/index.ts';
 import { rng } from '../../protocols/rng.ts';
 import { SimConfig, type SimConfigInput } from '../../protocols/sim-config.ts';
 import { LabelNoiseKind } from '../../protocols/plan.ts';
@@ -61,9 +64,9 @@ test('planted mistakes are the same in every sample of a turn; sampling slips ar
       slips += many.length - clean.length;
       if (planted.length) plantedTurns++;
       // samples without a slip of their own agree with each other exactly, planted mistake included
-      for (const m of clean) assert.ok(labelsMatch(labelOf(m), labelOf(clean[0]!)), JSON.stringify([m, clean[0]]));
+      for (const m of clean) assert.ok(sameLabel(labelOf(m), labelOf(clean[0]!)), JSON.stringify([m, clean[0]]));
       // every sample reports the same truth label
-      for (const m of many) assert.ok(labelsMatch(m.truth!.label, many[0]!.truth!.label));
+      for (const m of many) assert.ok(sameLabel(m.truth!.label, many[0]!.truth!.label));
     }
   }
   assert.ok(plantedTurns > 20, `${plantedTurns} turns with planted mistakes`);
@@ -95,7 +98,7 @@ test('each kind of teacher mistake changes the answer the way it says', () => {
   assert.equal(applyNoise('missed_call', { type: 'calls', calls: [label.calls[0]!] }, ctx, rng('d')), undefined);
   for (const k of ['wrong_format', 'wrong_value', 'extra_arg', 'dropped_arg'] as const) {
     const out = applyNoise(k, label, ctx, rng(k));
-    if (out) assert.ok(!labelsMatch(out, label), `${k} left the answer unchanged`);
+    if (out) assert.ok(!sameLabel(out, label), `${k} left the answer unchanged`);
   }
 });
 
@@ -110,7 +113,7 @@ test('the sim judge verifies with about the configured accuracy, from the truth'
     [truth, truth, 'BOTH_CORRECT'],
     [other, text, 'BOTH_WRONG'],
   ];
-  for (const [label, pred, want] of cases) assert.equal(trueVerdict(label, pred, truth), want);
+  for (const [label, pred, want] of cases) assert.equal(trueVerdict(label, pred, { label: truth, noisy: false }), want);
   for (const accuracy of [0.9, 0.7]) {
     const cfg = conf({ judge: { verify: { accuracy } } });
     let right = 0;
@@ -121,7 +124,7 @@ test('the sim judge verifies with about the configured accuracy, from the truth'
         seed: `v${i}`,
         sample: { id: 's', kind: 'single', tools, context: [{ role: 'user', content: 'x' }], label, provenance: { source: 'seed', round: 0 } },
         prediction: pred,
-        hidden: { truth: { label: truth, noisy: !labelsMatch(label, truth) } },
+        hidden: { truth: { label: truth, noisy: !sameLabel(label, truth) } },
       });
       const out = VerifyOutput.parse(simVerify(input, cfg));
       if (out.verdict === want) right++;

@@ -7,9 +7,10 @@ import { simTurn } from '../../agents/user/sim.ts';
 import { simPlan } from '../../agents/planner/sim.ts';
 import { simJudgeDialogue, simVerify } from '../../agents/judge/sim.ts';
 import { expandSim } from '../../agents/expander/sim.ts';
-import { convertingForms, formUsed, mentions } from '../../agents/common/sim/forms.ts';
-import { paramClass, turnSkills } from '../../agents/common/sim/skills.ts';
-import { expectedReply, getPath, labelsMatch, siblingsOf, toolIndex, withheldLabels, type ToolIndex } from '../../agents/common/sim/world.ts';
+import { convertingForms, formUsed, mentions } from '../../protocols/truth/forms.ts';
+import { paramClass, turnSkills } from '../../protocols/truth/skills.ts';
+import { expectedReply, getPath, siblingsOf, type ToolIndex, toolIndex, withheldLabels } from '../../protocols/truth/reply.ts';
+import { sameLabel } from '../../protocols/toolcalls/index.ts';
 import { OFF_TOPIC_REQUESTS } from '../../agents/common/sim/phrasing.ts';
 import type { ChatMessage } from '../../protocols/messages.ts';
 import type { Plan } from '../../protocols/plan.ts';
@@ -317,7 +318,7 @@ test('planted noise in chosen skills: about the configured rate there, none else
   // systematic: every fresh sample of a noisy turn makes the same mistake (self-consistency cannot see it)
   for (const x of all.filter((y) => y.truth?.noisy).slice(0, 20)) {
     const again = Array.from({ length: 4 }, (_, k) => simRespond({ seed: `again${k}`, tools: x.tools, messages: x.context, hidden: { plan: x.plan } }, cfg));
-    for (const a of again) assert.ok(labelsMatch(a.tool_calls.length ? { type: 'calls', calls: a.tool_calls } : { type: 'text', text: a.content }, x.label));
+    for (const a of again) assert.ok(sameLabel(a.tool_calls.length ? { type: 'calls', calls: a.tool_calls } : { type: 'text', text: a.content }, x.label));
   }
 });
 

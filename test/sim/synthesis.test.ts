@@ -11,7 +11,7 @@ import { ToolSpec } from '../../protocols/toolspec.ts';
 import { DesignOutput } from '../../protocols/roles/api-designer.ts';
 import { LooptoolError } from '../../protocols/errors.ts';
 import { SimConfig } from '../../protocols/sim-config.ts';
-import { getPath } from '../../agents/common/sim/world.ts';
+import { getPath } from '../../protocols/truth/reply.ts';
 
 const cfg = SimConfig.parse({});
 

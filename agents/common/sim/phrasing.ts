@@ -8,7 +8,7 @@
  */
 import type { JsonValue } from '../../../protocols/json.ts';
 import type { Rng } from '../../../protocols/rng.ts';
-import { joinList } from './kinds.ts';
+import { joinList } from '../../../protocols/truth/kinds.ts';
 
 const VERB_PHRASES: Record<string, string[]> = {
   search: ['find {o}', 'search for {o}', 'look up {o}', 'show me {o}'],

@@ -1,120 +1,25 @@
 /**
- * Simulator core: the shared model of a simulated dialogue.
+ * Simulator core: the simulated world's values and the teacher's mistakes.
  *
- * Given a plan (the planned requests, with their calls and planted teacher mistakes)
- * and the messages so far, it tells where the dialogue is (which request, which
- * round of calls), what a correct assistant would answer now (the truth label), and
- * how the planted or sampled teacher mistakes change that answer. The user, assistant
- * and judge simulators all read the dialogue through it, so they agree on the truth.
+ * The truth of a dialogue (where it is, what a correct assistant answers now) is read
+ * from the plan by protocols/truth/reply.ts; here, canonical values are drawn for
+ * parameters, and the planted or sampled teacher mistakes change the true answer. The
+ * user, assistant and judge simulators all read the dialogue through the same truth, so
+ * they agree on it.
  */
-import type { JsonValue } from '../../../protocols/json.ts';
+import { canonicalJson, type JsonValue } from '../../../protocols/json.ts';
 import type { ParamSchema, ToolSpec } from '../../../protocols/toolspec.ts';
 import type { ToolCall } from '../../../protocols/toolcall.ts';
-import type { ChatMessage } from '../../../protocols/messages.ts';
-import type { Label, SampleKind } from '../../../protocols/sample.ts';
-import type { LabelNoiseKind, Plan, PlannedCall, PlannedNoise, PlanStep } from '../../../protocols/plan.ts';
-import type { ParamMeta, ToolMeta } from '../../../protocols/tool-meta.ts';
-import { sameCalls } from '../../../protocols/toolcalls/toolmatch.ts';
-import { toolMetaOf } from './infer.ts';
-import { convertedForms, genValue, kindDef } from './kinds.ts';
-import { misread, valueClass } from './forms.ts';
+import type { Label } from '../../../protocols/sample.ts';
+import type { LabelNoiseKind, Plan, PlannedNoise, PlanStep } from '../../../protocols/plan.ts';
+import type { ParamMeta } from '../../../protocols/tool-meta.ts';
+import { sameLabel } from '../../../protocols/toolcalls/toolmatch.ts';
+import { convertedForms, genValue } from '../../../protocols/truth/kinds.ts';
+import { misread, valueClass } from '../../../protocols/truth/forms.ts';
+import { clone, deletePath, getPath, plannedNoiseFor, schemaAt, setPath, siblingsOf, type Expected, type ToolIndex, type ToolInfo } from '../../../protocols/truth/reply.ts';
 import { rng, type Rng } from '../../../protocols/rng.ts';
 
-// ---------------------------------------------------------------- JSON paths
-
-/** Value at a dotted path ("results.0.flight_id"); numeric parts index arrays. */
-export function getPath(v: JsonValue | undefined, path: string): JsonValue | undefined {
-  if (path === '') return v;
-  let cur: JsonValue | undefined = v;
-  for (const part of path.split('.')) {
-    if (cur === null || cur === undefined || typeof cur !== 'object') return undefined;
-    cur = Array.isArray(cur) ? cur[Number(part)] : cur[part];
-  }
-  return cur;
-}
-
-export function setPath(obj: Record<string, JsonValue>, path: string, value: JsonValue): void {
-  const parts = path.split('.');
-  let cur: Record<string, JsonValue> = obj;
-  for (const part of parts.slice(0, -1)) {
-    const next = cur[part];
-    if (next === null || typeof next !== 'object' || Array.isArray(next)) cur[part] = {};
-    cur = cur[part] as Record<string, JsonValue>;
-  }
-  cur[parts[parts.length - 1]!] = value;
-}
-
-/** Deletes a dotted path; an object left empty by it is deleted too. */
-export function deletePath(obj: Record<string, JsonValue>, path: string): boolean {
-  const parts = path.split('.');
-  const parent = parts.length > 1 ? getPath(obj, parts.slice(0, -1).join('.')) : obj;
-  if (!parent || typeof parent !== 'object' || Array.isArray(parent)) return false;
-  const last = parts[parts.length - 1]!;
-  if (!(last in parent)) return false;
-  delete (parent as Record<string, JsonValue>)[last];
-  if (parts.length > 1 && Object.keys(parent).length === 0) deletePath(obj, parts.slice(0, -1).join('.'));
-  return true;
-}
-
-export function clone<T extends JsonValue | Record<string, JsonValue>>(v: T): T {
-  return JSON.parse(JSON.stringify(v)) as T;
-}
-
-/** JSON with object keys sorted: equal values give equal strings. */
-export function canonicalJson(v: unknown): string {
-  if (v === null || typeof v !== 'object') return JSON.stringify(v);
-  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
-  const o = v as Record<string, unknown>;
-  return `{${Object.keys(o)
-    .sort()
-    .filter((k) => o[k] !== undefined)
-    .map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`)
-    .join(',')}}`;
-}
-
-// ---------------------------------------------------------------- matching
-
-/**
- * Whether two labels agree, by ToolMatch's rules (protocols/toolcalls): the same calls
- * as a multiset, or both text.
- */
-export function labelsMatch(a: Label, b: Label): boolean {
-  if (a.type === 'text' || b.type === 'text') return a.type === b.type;
-  return sameCalls(a.calls, b.calls);
-}
-
-/** The label an assistant message carries: its calls, or its text when it makes none. */
-export function labelOf(m: { content?: string; tool_calls?: ToolCall[] }): Label {
-  return m.tool_calls && m.tool_calls.length ? { type: 'calls', calls: m.tool_calls.map((c) => ({ name: c.name, arguments: c.arguments })) } : { type: 'text', text: m.content ?? '' };
-}
-
-// ---------------------------------------------------------------- tools
-
-export type ToolInfo = { spec: ToolSpec; meta: ToolMeta };
-export type ToolIndex = Map<string, ToolInfo>;
-
-export function toolIndex(tools: ToolSpec[]): ToolIndex {
-  return new Map(tools.map((t) => [t.name, { spec: t, meta: toolMetaOf(t) }]));
-}
-
-/** Other tools of the same family in the set: the near-duplicates. */
-export function siblingsOf(name: string, index: ToolIndex): ToolInfo[] {
-  const me = index.get(name);
-  if (!me) return [];
-  return [...index.values()].filter((t) => t.spec.name !== name && t.meta.family === me.meta.family);
-}
-
-/** Schema of the argument at a dotted path. */
-export function schemaAt(spec: ToolSpec, path: string): ParamSchema | undefined {
-  let props: Record<string, ParamSchema> | undefined = spec.parameters.properties;
-  let s: ParamSchema | undefined;
-  for (const part of path.split('.')) {
-    s = props?.[part];
-    if (!s) return undefined;
-    props = s.properties;
-  }
-  return s;
-}
+// ---------------------------------------------------------------- values
 
 function typeFits(type: ParamSchema['type'], v: JsonValue): boolean {
   if (type === 'integer') return typeof v === 'number' && Number.isInteger(v);
@@ -194,115 +99,6 @@ export function fillRequired(args: Record<string, JsonValue>, info: ToolInfo, r:
     }
   };
   walk(info.spec.parameters.properties, info.spec.parameters.required, args, '');
-}
-
-// ---------------------------------------------------------------- tool results
-
-export function parseResult(content: string): JsonValue | null {
-  try {
-    return JSON.parse(content) as JsonValue;
-  } catch {
-    return null;
-  }
-}
-
-export function isErrorResult(v: JsonValue | null): boolean {
-  return v !== null && typeof v === 'object' && !Array.isArray(v) && 'error' in v;
-}
-
-/** One assistant message with calls and the tool messages that answered it. */
-export type CallGroup = { calls: ToolCall[]; names: string[]; results: (JsonValue | null)[]; raw: string[] };
-
-/** The call rounds of the current request: assistant calls and tool answers after message `from`. */
-export function groupsSince(messages: ChatMessage[], from: number): CallGroup[] {
-  const groups: CallGroup[] = [];
-  for (const m of messages.slice(from)) {
-    if (m.role === 'assistant' && m.tool_calls.length) groups.push({ calls: m.tool_calls, names: [], results: [], raw: [] });
-    else if (m.role === 'tool' && groups.length) {
-      const g = groups[groups.length - 1]!;
-      g.names.push(m.name);
-      g.results.push(parseResult(m.content));
-      g.raw.push(m.content);
-    }
-  }
-  return groups;
-}
-
-/** The planned call with its references filled from earlier results; undefined if one cannot be. */
-export function resolveCall(pc: PlannedCall, groups: CallGroup[]): ToolCall | undefined {
-  const args = clone(pc.arguments);
-  for (const [argPath, ref] of Object.entries(pc.refs)) {
-    const v = getPath(groups[ref.round]?.results[ref.call] ?? undefined, ref.path);
-    if (v === undefined || v === null) return undefined;
-    setPath(args, argPath, v);
-  }
-  return { name: pc.name, arguments: args };
-}
-
-// ---------------------------------------------------------------- where the dialogue is
-
-export type ScriptEntry = { step: number; phase: 'request' | 'supply' };
-
-/** The user's messages, in order: each request, plus a follow-up for withheld values. */
-export function userScript(plan: Plan): ScriptEntry[] {
-  const out: ScriptEntry[] = [];
-  plan.steps.forEach((s, i) => {
-    out.push({ step: i, phase: 'request' });
-    if (s.withheld.length && s.rounds.length) out.push({ step: i, phase: 'supply' });
-  });
-  return out;
-}
-
-export type TextIntent =
-  | { type: 'clarify'; tool: string; labels: string[] }
-  | { type: 'refusal' }
-  | { type: 'summary'; groups: CallGroup[] }
-  | { type: 'idle' };
-
-/** What a correct assistant does now. `round` -1 = a text turn; `sample` = the turn becomes a training sample. */
-export type Expected = {
-  label: Label;
-  kind: SampleKind;
-  step: number;
-  round: number;
-  sample: boolean;
-  text?: TextIntent;
-};
-
-function textExpected(kind: SampleKind, step: number, round: number, sample: boolean, text: TextIntent): Expected {
-  return { label: { type: 'text', text: '' }, kind, step, round, sample, text };
-}
-
-/** The correct next assistant answer, from the plan and the messages so far. */
-export function expectedReply(plan: Plan, messages: ChatMessage[]): Expected {
-  const script = userScript(plan);
-  const userAt: number[] = [];
-  messages.forEach((m, i) => m.role === 'user' && userAt.push(i));
-  const entry = userAt.length ? script[userAt.length - 1] : undefined;
-  if (!entry) return textExpected('single', -1, -1, false, { type: 'idle' });
-  const step = plan.steps[entry.step]!;
-  const groups = groupsSince(messages, userAt[userAt.length - 1]! + 1);
-  const summary = () => textExpected(step.kind, entry.step, -1, false, { type: 'summary', groups });
-  if (step.kind === 'irrelevant' || step.rounds.length === 0)
-    return groups.length ? summary() : textExpected('irrelevant', entry.step, -1, true, { type: 'refusal' });
-  if (entry.phase === 'request' && step.withheld.length) {
-    if (groups.length) return summary();
-    return textExpected('clarify', entry.step, -1, true, { type: 'clarify', tool: step.rounds[0]!.calls[0]!.name, labels: [] });
-  }
-  const r = groups.length;
-  if (groups.some((g) => g.results.some(isErrorResult)) || r >= step.rounds.length) return summary();
-  const calls: ToolCall[] = [];
-  for (const pc of step.rounds[r]!.calls) {
-    const c = resolveCall(pc, groups);
-    if (!c) return summary();
-    calls.push(c);
-  }
-  return { label: { type: 'calls', calls }, kind: step.rounds[r]!.kind, step: entry.step, round: r, sample: true };
-}
-
-/** The planted mistake for a turn, if any. */
-export function plannedNoiseFor(plan: Plan, step: number, round: number): PlannedNoise | undefined {
-  return plan.hidden?.noise.find((n) => n.step === step && n.round === round);
 }
 
 // ---------------------------------------------------------------- teacher mistakes
@@ -479,7 +275,7 @@ export function applyNoise(kind: LabelNoiseKind, label: Label, ctx: NoiseCtx, r:
       return undefined;
   }
   const out: Label = { type: 'calls', calls };
-  return calls.length && !labelsMatch(out, label) ? out : undefined;
+  return calls.length && !sameLabel(out, label) ? out : undefined;
 }
 
 /** The planted mistake applied to the expected answer, when it applies to this turn. */
@@ -490,15 +286,3 @@ export function plantedAnswer(plan: Plan, exp: Expected, index: ToolIndex): { la
   const label = applyNoise(n.kind, exp.label, { index, step: plan.steps[exp.step]!, round: exp.round, ...(n.target ? { target: n.target } : {}) }, rng(n.seed, 'apply'));
   return label ? { label, noise: n } : undefined;
 }
-
-/** Labels of the withheld values of a step, in words ("departure date"). */
-export function withheldLabels(step: PlanStep, index: ToolIndex): string[] {
-  return step.withheld.map((w) => {
-    const dot = w.indexOf('.');
-    const pc = step.rounds[0]?.calls[Number(w.slice(0, dot))];
-    const path = w.slice(dot + 1);
-    return index.get(pc?.name ?? '')?.meta.params.find((p) => p.path === path)?.label ?? path.replace(/[_.-]/g, ' ');
-  });
-}
-
-export { kindDef };

@@ -1,5 +1,5 @@
 /**
- * Simulator support: semantic value kinds.
+ * Semantic value kinds (the truth model shares them with the simulator).
  *
  * Models the values people put in requests: for each kind (city, date, time, count,
  * amount, email, ...) a finite vocabulary or generator of canonical values (what a
@@ -8,8 +8,8 @@
  * "French"). Vocabularies are deliberately finite so that a small model trained on a
  * few thousand dialogues can learn the mapping from text to arguments.
  */
-import type { JsonValue } from '../../../protocols/json.ts';
-import type { Rng } from '../../../protocols/rng.ts';
+import type { JsonValue } from '../json.ts';
+import type { Rng } from '../rng.ts';
 
 export type ScalarType = 'string' | 'integer' | 'number' | 'boolean';
 

@@ -1,5 +1,5 @@
 /**
- * Simulator support: how hard a value is to read, by skill level.
+ * How hard a value is to read, by skill level (the truth model shares it with the simulator).
  *
  * Each skill that lives in one argument's wording (number words, dates and formats,
  * enum mapping, identifiers) has graded surface forms: level 1 is the easy way people
@@ -9,10 +9,10 @@
  * what level; and the teacher's systematic mistakes per skill (a misread number, day
  * and month swapped) are made here, so every part of the world agrees on them.
  */
-import type { JsonValue } from '../../../protocols/json.ts';
-import type { ParamMeta } from '../../../protocols/tool-meta.ts';
+import type { JsonValue } from '../json.ts';
+import type { ParamMeta } from '../tool-meta.ts';
 import { genValue, idPrefix, numberWords } from './kinds.ts';
-import type { Rng } from '../../../protocols/rng.ts';
+import type { Rng } from '../rng.ts';
 
 export type Level = 1 | 2 | 3;
 export type Form = { text: string; level: Level };

@@ -1,12 +1,12 @@
 /**
- * Simulator support: semantics for tools that come without our `meta` (imported
+ * Semantics for tools that come without our `meta` (imported
  * OpenAI / BFCL specs, specs written by an llm). Guesses each argument's value kind
  * from its name, type, format and enum, and the request verb and object from the
  * tool name, so that the simulated user, assistant and tool can work with any spec.
  */
-import type { ParamSchema, ToolSpec } from '../../../protocols/toolspec.ts';
-import { readToolMeta, type ParamMeta, type ToolMeta } from '../../../protocols/tool-meta.ts';
-import { nameWords } from '../../../protocols/toolspec-rules.ts';
+import type { ParamSchema, ToolSpec } from '../toolspec.ts';
+import { readToolMeta, type ParamMeta, type ToolMeta } from '../tool-meta.ts';
+import { nameWords } from '../toolspec-rules.ts';
 import { kindDef } from './kinds.ts';
 
 const VERBS = new Set([
