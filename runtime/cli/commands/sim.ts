@@ -100,7 +100,7 @@ export default defineCommand({
       seeding: { ...base.seeding, ...(turns ? { targetTurns: turns } : {}) },
     });
     const count = values.tools ? intFlag(values.tools, 'tools', 4, 1) : undefined;
-    const seed = values.seed ?? sessionSeed();
+    const rngSeed = values.seed ?? sessionSeed();
     const run = newRunId('sim');
     const dir = runDir(run);
     writeJsonAtomic(join(dir, 'config.json'), storedRunConfig(config));
@@ -113,12 +113,12 @@ export default defineCommand({
     // Sim runs on its own embedded bus unless told otherwise: its roles are its own.
     const node = await LooptoolNode.start({ run, runDir: dir, bus: values.nats ? busConfigFromEnv({ url: values.nats }) : { name: 'looptool-sim' }, config: config as unknown as Record<string, unknown> });
     try {
-      const seedRoles = await builtinRoles('seed');
+      const dialogueRoles = await builtinRoles('seed');
       const extra = await loadRoleModules(config.roles);
       // The sim assistant follows the dialogue's plan, not the words: say so the first time they differ.
       const simAssistant = (config.brains.assistant ?? config.defaultBrain) === 'sim';
       const human = asUser ? humanUserRole(config, (t) => askUser(term, t, abort.signal, simAssistant)) : undefined;
-      for (const r of [...seedRoles.filter((x) => !(human && x.contract.name === 'user')), ...(human ? [human] : []), ...extra]) await node.serve(r);
+      for (const r of [...dialogueRoles.filter((x) => !(human && x.contract.name === 'user')), ...(human ? [human] : []), ...extra]) await node.serve(r);
 
       if (values['list-domains']) {
         const tax = await node.client.call(ApiDesignerContract, 'taxonomy', {});
@@ -126,11 +126,11 @@ export default defineCommand({
         return EXIT.ok;
       }
 
-      console.log(`${bold('looptool sim')} ${dim(`seed ${seed} · run ${run} · watch: looptool view --run ${run}`)}`);
+      console.log(`${bold('looptool sim')} ${dim(`seed ${rngSeed} · run ${run} · watch: looptool view --run ${run}`)}`);
       const brains = ['planner', 'user', 'assistant', 'tool', 'judge'].map((r) => `${r}=${r === 'user' && asUser ? 'you' : (config.brains[r] ?? config.defaultBrain)}`);
       console.log(dim(`brains: ${brains.join(' ')}${config.seeding.reviewers.length ? ` · reviewers: ${config.seeding.reviewers.join(', ')}` : ''}`));
 
-      const tools = await pickTools(node, values, count, seed);
+      const tools = await pickTools(node, values, count, rngSeed);
       console.log(formatTools(tools));
 
       let printedPlan = false;
@@ -138,8 +138,8 @@ export default defineCommand({
       const out = await runSimDialogue({
         node,
         config,
-        id: `sim-${seed}`.replace(/[^A-Za-z0-9_-]/g, '-'),
-        seed: deriveSeed(seed, 'dialogue'),
+        id: `sim-${rngSeed}`.replace(/[^A-Za-z0-9_-]/g, '-'),
+        seed: deriveSeed(rngSeed, 'dialogue'),
         tools,
         signal: abort.signal,
         gate: values.step
@@ -191,7 +191,7 @@ export default defineCommand({
   },
 });
 
-async function pickTools(node: LooptoolNode, values: { domain?: string; subdomain?: string; 'tools-file'?: string }, count: number | undefined, seed: string): Promise<ToolSpec[]> {
+async function pickTools(node: LooptoolNode, values: { domain?: string; subdomain?: string; 'tools-file'?: string }, count: number | undefined, rngSeed: string): Promise<ToolSpec[]> {
   if (values['tools-file']) {
     let text: string;
     try {
@@ -212,7 +212,7 @@ async function pickTools(node: LooptoolNode, values: { domain?: string; subdomai
     if (values.subdomain && !subs.includes(values.subdomain)) throw new UsageError(`--subdomain "${values.subdomain}" is not in ${values.domain ?? 'the context tree'}; known: ${subs.join(', ')}`);
   }
   const out = await node.client.call(ApiDesignerContract, 'design', {
-    seed: deriveSeed(seed, 'tools'),
+    seed: deriveSeed(rngSeed, 'tools'),
     ...(count ? { count } : {}),
     ...(values.domain ? { domain: values.domain } : {}),
     ...(values.subdomain ? { subdomain: values.subdomain } : {}),
