@@ -1,25 +1,25 @@
 import { setMaxListeners } from 'node:events';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { createActor, fromPromise, type Snapshot } from 'xstate';
+import { createActor, fromPromise, type SnapshotFrom } from 'xstate';
 import type { RunConfig } from '../../protocols/config.ts';
 import { LooptoolError } from '../../protocols/errors.ts';
 import { variantOf } from '../../protocols/loop/config.ts';
 import type { Manifest } from '../../protocols/loop/records.ts';
 import type { AnyRoleImpl } from '../../protocols/role.ts';
 import { LOOP_STAGES, type LoopStage } from '../../protocols/loop/stages.ts';
-import { loopMachine, type LoopContext, type StageActor, type StageInput, type StageSummary } from '../../machines/loop.ts';
+import { loopMachine, type LoopContext, type LoopInput, type LoopMachine, type StageActor, type StageInput, type StageSummary } from '../../machines/loop.ts';
 import { LooptoolNode } from '../bus/node.ts';
 import { ensureModel } from '../models/ensure.ts';
 import { busConfigFromEnv } from '../bus/connect.ts';
 import { loadRoleModules } from '../roles.ts';
-import { writeJsonAtomic } from '../rundir.ts';
 import { runIdForDir } from '../live-runs.ts';
 import { settleRunConfig } from '../seed.ts';
 import { writeReport } from './report.ts';
 import { runStage, StageContext, type StageProgress } from './stages/index.ts';
 import { RunStore } from './store.ts';
-import { damageError, planResume, readSnapshot, SNAPSHOT, verifyStages } from './verify.ts';
+import { FileCheckpointer, SNAPSHOT, type LoopCheckpointer, type PersistedSnapshot } from './checkpoint/index.ts';
+import { damageError, planResume, verifyStages } from './verify.ts';
 
 export type StageEvent =
   | { type: 'start'; stage: string; round: number }
@@ -93,7 +93,8 @@ export async function runLoop(opts: LoopRunOptions): Promise<LoopResult> {
   // Checked before anything is written: a refused resume leaves the directory as it was.
   const plan = opts.resume ? planResume(store, { rerunDamaged: opts.rerunDamaged }) : undefined;
   if (plan?.rerun.length) opts.onRerun?.(plan.rerun);
-  const storedManifest = plan ? plan.manifest : store.loadManifest();
+  const checkpoints = new FileCheckpointer(store);
+  const storedManifest = plan ? plan.manifest : checkpoints.get('manifest');
   if (storedManifest && !plan) {
     // A run continued with `run --out`: its finished stages are trusted only as they are.
     const damage = verifyStages(store, storedManifest);
@@ -107,7 +108,7 @@ export async function runLoop(opts: LoopRunOptions): Promise<LoopResult> {
   if (storedManifest && opts.config && storedManifest.variant !== variantOf(config.loop.ablations))
     throw new LooptoolError({ code: 'invalid_input', message: `${dir} is a "${storedManifest.variant}" run; it cannot continue as "${variantOf(config.loop.ablations)}"` });
   manifest = { ...manifest, status: 'running', rounds: config.loop.rounds };
-  store.saveManifest(manifest);
+  checkpoints.put('manifest', manifest);
 
   // the trainer served here loads the policy: a preset must exist first (nano is built once)
   if (opts.serveRoles ?? true) await ensureModel(config.trainer.model);
@@ -117,7 +118,7 @@ export async function runLoop(opts: LoopRunOptions): Promise<LoopResult> {
     if (opts.serveRoles ?? true) {
       for (const r of await loopRoles(config)) await node.serve(r, opts.roleConcurrency ? { concurrency: opts.roleConcurrency } : {});
     }
-    const cx = new StageContext({ node, store, config, ablations: config.loop.ablations, base, onProgress: opts.onProgress, signal: opts.signal }, manifest);
+    const cx = new StageContext({ node, store, checkpoints, config, ablations: config.loop.ablations, base, onProgress: opts.onProgress, signal: opts.signal }, manifest);
     // every stage runs as its own actor, announced before and measured after
     const stageActor = (stage: LoopStage): StageActor =>
       fromPromise<StageSummary, StageInput>(async ({ input }) => {
@@ -133,55 +134,69 @@ export async function runLoop(opts: LoopRunOptions): Promise<LoopResult> {
     const machine = loopMachine.provide({
       actors: Object.fromEntries(LOOP_STAGES.map((s) => [s, stageActor(s)])) as Record<LoopStage, StageActor>,
     });
-    const input = { rounds: config.loop.rounds, ablations: config.loop.ablations };
-    const snapPath = join(dir, SNAPSHOT);
-    let snapshot: Snapshot<unknown> | undefined;
-    if (opts.resume && existsSync(snapPath)) {
-      snapshot = readSnapshot(store) as Snapshot<unknown>;
-      const s = snapshot as unknown as { value: string; context: LoopContext };
-      if (s.context) s.context.rounds = config.loop.rounds;
-      // A finished run asked for more rounds: a final snapshot cannot be continued, so the
-      // machine starts over; every stage already in the manifest answers from its files at
-      // once, and the new rounds run after them.
-      if (s.value === 'done' && s.context && s.context.round < config.loop.rounds) snapshot = undefined;
-    }
-    const actor = createActor(machine, snapshot ? { snapshot: snapshot as never, input } : { input });
-    let last = '';
-    const finished = new Promise<void>((done) => {
-      actor.subscribe({
-        next: (snap) => {
-          const state = String(snap.value);
-          if (state === last) return;
-          last = state;
-          // A failed stage is not persisted: resume retries it from the last good snapshot.
-          if (state !== 'failed') writeJsonAtomic(snapPath, actor.getPersistedSnapshot());
-          if (snap.status !== 'active') {
-            // Stages announce themselves as they start; the end states have no stage to do it.
-            const error = snap.context.error ?? undefined;
-            node.tracer.emit({ role: 'loop', kind: 'state', actor: `loop/${run}`, data: { to: state, round: snap.context.round, ...(error ? { error } : {}) } });
-            done();
-          }
-        },
-        error: () => done(),
-        complete: () => done(),
-      });
+    const snap = await driveLoop(machine, { rounds: config.loop.rounds, ablations: config.loop.ablations }, checkpoints, {
+      resume: opts.resume,
+      signal: opts.signal,
+      // Stages announce themselves as they start; the end states have no stage to do it.
+      onEnd: (state, context) => {
+        const error = context.error ?? undefined;
+        node.tracer.emit({ role: 'loop', kind: 'state', actor: `loop/${run}`, data: { to: state, round: context.round, ...(error ? { error } : {}) } });
+      },
     });
-    const onAbort = () => actor.stop();
-    opts.signal?.addEventListener('abort', onAbort, { once: true });
-    actor.start();
-    if (actor.getSnapshot().status !== 'active') {
-      // restored in a final state: nothing left to run
-    } else await finished;
-    opts.signal?.removeEventListener('abort', onAbort);
-    const snap = actor.getSnapshot();
     const status = snap.value === 'done' ? 'done' : 'failed';
     const error = status === 'failed' ? snap.context.error ?? (opts.signal?.aborted ? 'interrupted' : 'stopped') : null;
     manifest = { ...cx.currentManifest(), status };
-    store.saveManifest(manifest);
+    checkpoints.put('manifest', manifest);
     if (status === 'done') writeReport(store, manifest);
     return { run, dir, status, error, manifest, history: snap.context.history };
   } finally {
     await node.tracer.close().catch(() => undefined);
     if (ownNode) await node.stop(opts.signal?.aborted ? { graceMs: 0 } : {});
   }
+}
+
+/**
+ * Runs a provided loop machine to its end state, keeping its snapshot in `checkpoints`
+ * after every transition. A failed state is not kept: resume retries the failed stage from
+ * the last good snapshot. With `resume`, starts from the kept snapshot; a finished run asked
+ * for more rounds starts over (a final snapshot cannot be continued), and every stage the
+ * manifest lists answers from its files at once, so the new rounds run after them.
+ */
+export async function driveLoop(
+  machine: LoopMachine,
+  input: LoopInput,
+  checkpoints: LoopCheckpointer,
+  opts: { resume?: boolean; signal?: AbortSignal; onEnd?: (state: string, context: LoopContext) => void } = {},
+): Promise<SnapshotFrom<LoopMachine>> {
+  let snapshot = opts.resume ? checkpoints.get('snapshot') : undefined;
+  if (snapshot) {
+    const s = snapshot as { value?: unknown; context?: LoopContext };
+    if (s.context) s.context.rounds = input.rounds;
+    if (s.value === 'done' && s.context && s.context.round < input.rounds) snapshot = undefined;
+  }
+  const actor = createActor(machine, snapshot ? { snapshot: snapshot as never, input } : { input });
+  let last = '';
+  const finished = new Promise<void>((done) => {
+    actor.subscribe({
+      next: (snap) => {
+        const state = String(snap.value);
+        if (state === last) return;
+        last = state;
+        if (state !== 'failed') checkpoints.put('snapshot', actor.getPersistedSnapshot() as PersistedSnapshot);
+        if (snap.status !== 'active') {
+          opts.onEnd?.(state, snap.context);
+          done();
+        }
+      },
+      error: () => done(),
+      complete: () => done(),
+    });
+  });
+  const onAbort = () => actor.stop();
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  actor.start();
+  // restored in a final state: nothing left to run
+  if (actor.getSnapshot().status === 'active') await finished;
+  opts.signal?.removeEventListener('abort', onAbort);
+  return actor.getSnapshot();
 }

@@ -1,11 +1,11 @@
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { z } from 'zod';
 import { LooptoolError, describeIssues } from '../../protocols/errors.ts';
 import { checksum } from '../../protocols/loop/hash.ts';
-import { Manifest, type StageEntry } from '../../protocols/loop/records.ts';
+import type { Manifest, StageEntry } from '../../protocols/loop/records.ts';
 import type { Stage } from '../../protocols/loop/stages.ts';
-import { appendJsonl, readJsonl, rewriteJsonl } from '../corpus.ts';
+import { readJsonl, rewriteJsonl } from '../corpus.ts';
 import { writeFileAtomic, writeJsonAtomic } from '../rundir.ts';
 
 /**
@@ -23,7 +23,8 @@ import { writeFileAtomic, writeJsonAtomic } from '../rundir.ts';
  *   report.md, accuracy.svg
  *
  * Stage outputs are written whole and atomically; the manifest entry comes after them,
- * so a stage listed in the manifest has all its files.
+ * so a stage listed in the manifest has all its files. The manifest, the snapshot and the
+ * partial files are the loop's checkpoints (checkpoint/file.ts); this class keeps the rest.
  */
 
 export class RunStore {
@@ -100,50 +101,9 @@ export class RunStore {
   writeText(rel: string, text: string): void {
     writeFileAtomic(this.path(rel), text);
   }
-
-  // ---------------------------------------------------------------- per-item cache
-
-  /**
-   * Results of a stage in progress, one line per finished item, appended as they come.
-   * A kill can tear the last line; it is dropped (that item simply runs again).
-   */
-  cache<S extends z.ZodType>(rel: string, schema: S, key: (r: z.output<S>) => string): ItemCache<z.output<S>> {
-    const path = this.path(rel);
-    const r = readJsonl(path, schema, { tolerateTornTail: true });
-    if (r.torn) rewriteJsonl(path, r.records);
-    const done = new Map<string, z.output<S>>();
-    for (const rec of r.records) done.set(key(rec), rec);
-    return {
-      done,
-      add(recs) {
-        appendJsonl(path, recs);
-        for (const x of recs) done.set(key(x), x);
-      },
-      clear() {
-        rmSync(path, { force: true });
-      },
-    };
-  }
-
-  // ---------------------------------------------------------------- manifest
-
-  get manifestPath(): string {
-    return this.path('manifest.json');
-  }
-
-  loadManifest(): Manifest | undefined {
-    if (!existsSync(this.manifestPath)) return undefined;
-    return this.readJson('manifest.json', Manifest);
-  }
-
-  saveManifest(m: Manifest): void {
-    writeJsonAtomic(this.manifestPath, { ...m, updated: new Date().toISOString() });
-  }
 }
 
 export type FileInfo = { records: number; checksum: string };
-
-export type ItemCache<T> = { done: Map<string, T>; add(recs: T[]): void; clear(): void };
 
 export function findStage(m: Manifest, round: number, stage: Stage): StageEntry | undefined {
   return m.stages.find((s) => s.round === round && s.stage === stage);

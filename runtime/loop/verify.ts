@@ -1,7 +1,8 @@
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import { LooptoolError, type ErrorIssue } from '../../protocols/errors.ts';
 import type { Manifest, StageEntry } from '../../protocols/loop/records.ts';
+import { FileCheckpointer, MANIFEST, SNAPSHOT } from './checkpoint/index.ts';
 import type { RunStore } from './store.ts';
 
 /**
@@ -11,9 +12,6 @@ import type { RunStore } from './store.ts';
  * would otherwise feed later stages silently wrong data (a verifying stage "finished" with
  * 3 verdicts instead of 7).
  */
-
-export const SNAPSHOT = 'snapshot.json';
-export const MANIFEST = 'manifest.json';
 
 /** One way a finished stage's files differ from what the manifest recorded. */
 export type Damage = { stage: string; file: string; problem: string };
@@ -86,12 +84,13 @@ function refuse(dir: string, damage: Damage[]): never {
  */
 export function planResume(store: RunStore, opts: { rerunDamaged?: boolean } = {}): ResumePlan {
   const dir = store.dir;
+  const checkpoints = new FileCheckpointer(store);
   const hadSnapshot = store.exists(SNAPSHOT);
   try {
-    readSnapshot(store);
+    checkpoints.get('snapshot');
   } catch (err) {
     if (!opts.rerunDamaged) throw err;
-    discardSnapshot(store);
+    checkpoints.delete('snapshot');
   }
   if (!store.exists(MANIFEST)) {
     // The loop writes its manifest before anything else and its snapshot on the first
@@ -102,15 +101,15 @@ export function planResume(store: RunStore, opts: { rerunDamaged?: boolean } = {
         message: `${dir} is not a loop run (no ${MANIFEST}, no ${SNAPSHOT}); a directory made by \`looptool seed\` cannot be resumed as a loop: start one with \`looptool run --out <new dir>\``,
       });
     if (!opts.rerunDamaged) refuse(dir, [{ stage: 'all', file: MANIFEST, problem: 'missing: which stages finished is unknown' }]);
-    discardSnapshot(store);
+    checkpoints.delete('snapshot');
     return { manifest: undefined, rerun: ['all'] };
   }
   let manifest: Manifest;
   try {
-    manifest = store.loadManifest()!;
+    manifest = checkpoints.get('manifest')!;
   } catch (err) {
     if (!opts.rerunDamaged) refuse(dir, [{ stage: 'all', file: MANIFEST, problem: `unreadable: ${(err as Error).message}` }]);
-    discardSnapshot(store);
+    checkpoints.delete('snapshot');
     return { manifest: undefined, rerun: ['all'] };
   }
   const damage = verifyStages(store, manifest);
@@ -121,28 +120,9 @@ export function planResume(store: RunStore, opts: { rerunDamaged?: boolean } = {
   const kept = manifest.stages.slice(0, first);
   const lastTrain = kept.filter((e) => TRAINS.has(e.stage)).at(-1);
   const next: Manifest = { ...manifest, stages: kept, checkpoint: lastTrain ? checkpointOf(store, lastTrain) : null };
-  store.saveManifest(next);
-  discardSnapshot(store);
+  checkpoints.put('manifest', next);
+  // The machine then starts from its first state; every stage still in the manifest answers
+  // from its files at once, so it arrives where the damage begins without redoing anything.
+  checkpoints.delete('snapshot');
   return { manifest: next, rerun: manifest.stages.slice(first).map(stageName) };
-}
-
-/**
- * The machine then starts from its first state; every stage still in the manifest answers
- * from its files at once, so it arrives where the damage begins without redoing anything.
- */
-function discardSnapshot(store: RunStore): void {
-  rmSync(store.path(SNAPSHOT), { force: true });
-}
-
-/** The machine's persisted snapshot, or a clear error naming the file when it cannot be read. */
-export function readSnapshot(store: RunStore): unknown {
-  if (!store.exists(SNAPSHOT)) return undefined;
-  try {
-    return store.readJson(SNAPSHOT, z.looseObject({ value: z.unknown(), context: z.unknown() }));
-  } catch (err) {
-    throw new LooptoolError({
-      code: 'invalid_input',
-      message: `${(err as Error).message}; \`looptool resume --rerun-damaged\` continues from the manifest without it`,
-    });
-  }
 }

@@ -3,13 +3,13 @@ import assert from 'node:assert/strict';
 import { createActor, fromPromise, toPromise, type Snapshot } from 'xstate';
 import { loopMachine, roundStages, type StageActor, type StageInput, type StageSummary } from '../../machines/loop.ts';
 import { LOOP_STAGES, type LoopStage } from '../../protocols/loop/stages.ts';
+import { MemoryCheckpointer } from '../../runtime/loop/checkpoint/index.ts';
+import { driveLoop } from '../../runtime/loop/driver.ts';
 import { VARIANTS, type Ablations } from '../../protocols/loop/config.ts';
 
-/** Runs the machine with stages that only record their calls; stops at `failAt` (a stage that throws). */
-async function runMachine(ablations: Ablations, rounds: number, failAt?: string, snapshot?: Snapshot<unknown>) {
-  const calls: string[] = [];
-  const snapshots: unknown[] = [];
-  const m = loopMachine.provide({
+/** The machine with stages that only record their calls in `calls`; `failAt` (a stage@round) throws. */
+function stubbed(calls: string[], failAt?: string) {
+  return loopMachine.provide({
     actors: Object.fromEntries(
       LOOP_STAGES.map((s) => [
         s,
@@ -23,6 +23,13 @@ async function runMachine(ablations: Ablations, rounds: number, failAt?: string,
       ]),
     ) as Record<LoopStage, StageActor>,
   });
+}
+
+/** Runs the machine with stages that only record their calls; stops at `failAt` (a stage that throws). */
+async function runMachine(ablations: Ablations, rounds: number, failAt?: string, snapshot?: Snapshot<unknown>) {
+  const calls: string[] = [];
+  const snapshots: unknown[] = [];
+  const m = stubbed(calls, failAt);
   const actor = createActor(m, snapshot ? { snapshot: snapshot as never, input: { rounds, ablations } } : { input: { rounds, ablations } });
   actor.subscribe((s) => snapshots.push(JSON.parse(JSON.stringify(actor.getPersistedSnapshot()))));
   actor.start();
@@ -66,4 +73,28 @@ test('a failing stage ends in "failed" with its message; a restored snapshot re-
   assert.equal(resumed.final.value, 'done');
   // the history of the restored run continues the one before the failure
   assert.equal(resumed.final.context.history.length, whole.length);
+});
+
+test('the driver keeps the snapshot after every transition (memory checkpointer); a failed run resumes at the failed stage, a finished one asked for more rounds starts over', async () => {
+  const checkpoints = new MemoryCheckpointer();
+  const input = { rounds: 2, ablations: VARIANTS.full };
+  const whole = expected(VARIANTS.full, 2);
+  const calls: string[] = [];
+  const failed = await driveLoop(stubbed(calls, 'expanding@1'), input, checkpoints);
+  assert.equal(failed.value, 'failed');
+  // one snapshot per state entered, none for "failed": resume retries the stage it was in
+  assert.equal(checkpoints.log.filter((k) => k === 'snapshot').length, whole.indexOf('expanding@1') + 1);
+  assert.equal(checkpoints.get('snapshot')!.value, 'expanding');
+  calls.length = 0;
+  const done = await driveLoop(stubbed(calls), input, checkpoints, { resume: true });
+  assert.equal(done.value, 'done');
+  assert.deepEqual(calls, whole.slice(whole.indexOf('expanding@1')));
+  assert.equal(done.context.history.length, whole.length);
+  // restored in its final state: nothing runs
+  calls.length = 0;
+  assert.equal((await driveLoop(stubbed(calls), input, checkpoints, { resume: true })).value, 'done');
+  assert.deepEqual(calls, []);
+  const more = await driveLoop(stubbed(calls), { ...input, rounds: 3 }, checkpoints, { resume: true });
+  assert.equal(more.value, 'done');
+  assert.deepEqual(calls, expected(VARIANTS.full, 3));
 });

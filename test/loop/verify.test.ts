@@ -8,7 +8,8 @@ import { RunConfig } from '../../protocols/config.ts';
 import { LooptoolError } from '../../protocols/errors.ts';
 import { Manifest, type StageEntry } from '../../protocols/loop/records.ts';
 import { RunStore } from '../../runtime/loop/store.ts';
-import { planResume, readSnapshot, verifyStages } from '../../runtime/loop/verify.ts';
+import { planResume, verifyStages } from '../../runtime/loop/verify.ts';
+import { FileCheckpointer } from '../../runtime/loop/checkpoint/index.ts';
 
 /*
  * Resume verifies a run's finished stages against the manifest before it continues. These
@@ -37,7 +38,8 @@ function makeRun(dir: string): RunStore {
   finish(1, 'probing', { 'round-1/probes.jsonl': [{ id: 'a' }, { id: 'b' }] });
   finish(1, 'verifying', { 'round-1/verdicts.jsonl': [{ id: 'a' }, { id: 'b' }, { id: 'c' }, { id: 'd' }] });
   const now = new Date().toISOString();
-  store.saveManifest(
+  new FileCheckpointer(store).put(
+    'manifest',
     Manifest.parse({ version: 1, run: 'hand', created: now, variant: 'full', ablations: { jglv: true, edde: true, hppl: true, static: false }, rounds: 1, status: 'failed', stages, checkpoint: 'checkpoints/ckpt-1-warmup', updated: now }),
   );
   writeFileSync(join(dir, 'snapshot.json'), JSON.stringify({ status: 'active', value: 'expanding', context: { round: 1 } }));
@@ -63,7 +65,7 @@ function fresh(): { dir: string; store: RunStore; done: () => void } {
 test('an intact run passes; a copied or moved run too (paths are relative to the run directory)', () => {
   const { dir, store, done } = fresh();
   try {
-    assert.deepEqual(verifyStages(store, store.loadManifest()!), []);
+    assert.deepEqual(verifyStages(store, new FileCheckpointer(store).get('manifest')!), []);
     const copy = `${dir}-copy`;
     cpSync(dir, copy, { recursive: true });
     rmSync(join(dir, 'checkpoints'), { recursive: true });
@@ -73,7 +75,7 @@ test('an intact run passes; a copied or moved run too (paths are relative to the
     renameSync(copy, moved);
     assert.deepEqual(planResume(new RunStore(moved)).rerun, []);
     // the original lost its checkpoint: that is damage of the warm-up
-    const d = verifyStages(store, store.loadManifest()!);
+    const d = verifyStages(store, new FileCheckpointer(store).get('manifest')!);
     assert.deepEqual(d, [{ stage: 'warmup@0', file: 'checkpoints/ckpt-1-warmup', problem: 'checkpoint missing' }]);
   } finally {
     done();
@@ -98,7 +100,7 @@ test('a stage file cut at a line boundary, changed, or deleted is refused, namin
     e = refusal(() => planResume(store));
     assert.match(e.message, /round-1\/probes\.jsonl: missing \(probing@1\)/);
     // refused means untouched
-    assert.equal(store.loadManifest()!.stages.length, 4);
+    assert.equal(new FileCheckpointer(store).get('manifest')!.stages.length, 4);
     assert.ok(existsSync(join(dir, 'snapshot.json')));
   } finally {
     done();
@@ -111,7 +113,7 @@ test('--rerun-damaged drops the damaged stage and every stage after it, and the 
     rmSync(join(dir, 'checkpoints'), { recursive: true });
     const plan = planResume(store, { rerunDamaged: true });
     assert.deepEqual(plan.rerun, ['warmup@0', 'probing@1', 'verifying@1']);
-    const m = store.loadManifest()!;
+    const m = new FileCheckpointer(store).get('manifest')!;
     assert.deepEqual(m.stages.map((s) => `${s.stage}@${s.round}`), ['seeding@0']);
     assert.equal(m.checkpoint, null, 'no training stage is left finished');
     assert.ok(!existsSync(join(dir, 'snapshot.json')), 'the machine starts over; finished stages answer from their files');
@@ -139,7 +141,7 @@ test('a corrupted snapshot.json is an error that names the file', () => {
   const { dir, store, done } = fresh();
   try {
     writeFileSync(join(dir, 'snapshot.json'), '{"value": "expand');
-    const e = refusal(() => readSnapshot(store));
+    const e = refusal(() => new FileCheckpointer(store).get('snapshot'));
     assert.ok(e.message.includes(join(dir, 'snapshot.json')), e.message);
     assert.match(refusal(() => planResume(store)).message, /snapshot\.json/);
     assert.deepEqual(planResume(store, { rerunDamaged: true }).rerun, []);

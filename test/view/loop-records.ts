@@ -4,6 +4,7 @@ import { Manifest, RoundEval } from '../../protocols/loop/records.ts';
 import { Composition } from '../../protocols/loop/merge.ts';
 import { VARIANTS } from '../../protocols/loop/config.ts';
 import { RunStore } from '../../runtime/loop/store.ts';
+import { FileCheckpointer } from '../../runtime/loop/checkpoint/index.ts';
 import { roundEvals, writeReport } from '../../runtime/loop/report.ts';
 import { runIdForDir } from '../../runtime/live-runs.ts';
 
@@ -53,7 +54,7 @@ export function writeLoopRecords(demoDir: string, o: { rounds: number }): { comp
   for (const variant of ['full', 'static'] as const) {
     const store = new RunStore(join(demoDir, variant));
     const other = variant === 'full' ? 'static' : 'full';
-    writeReport(store, store.loadManifest()!, [{ name: other, evals: evals[other]! }]);
+    writeReport(store, new FileCheckpointer(store).get('manifest')!, [{ name: other, evals: evals[other]! }]);
   }
   return { composition: Array.from({ length: o.rounds }, (_, i) => i + 1) };
 }

@@ -13,6 +13,7 @@ import type { StageSummary } from '../../../machines/loop.ts';
 import type { LooptoolNode } from '../../bus/node.ts';
 import { crashPoint } from '../crash.ts';
 import { PolicyPort } from '../policy.ts';
+import type { LoopCheckpointer } from '../checkpoint/index.ts';
 import { findStage, RunStore, type FileInfo } from '../store.ts';
 
 /** What a stage reports as it goes (the CLI draws bars from it; traces carry it too). */
@@ -21,6 +22,8 @@ export type StageProgress = { stage: string; round: number; done: number; total:
 export type StageDeps = {
   node: LooptoolNode;
   store: RunStore;
+  /** the manifest and the per-item caches of stages in progress */
+  checkpoints: LoopCheckpointer;
   config: RunConfig;
   ablations: Ablations;
   /** run whose round 0 (seed pool, test split, warm-up, baseline) this run reuses */
@@ -65,6 +68,10 @@ export class StageContext {
 
   get store(): RunStore {
     return this.d.store;
+  }
+
+  get checkpoints(): LoopCheckpointer {
+    return this.d.checkpoints;
   }
 
   get node(): LooptoolNode {
@@ -128,7 +135,7 @@ export class StageContext {
     const entry = { round, stage, finishedAt: new Date().toISOString(), seconds: (performance.now() - t0) / 1000, files: fileInfo, counts };
     const stages = this.manifest.stages.filter((s) => !(s.round === round && s.stage === stage));
     this.manifest = { ...this.manifest, stages: [...stages, entry], ...(checkpoint !== undefined ? { checkpoint: checkpoint === null ? null : this.store.relPath(checkpoint) } : {}) };
-    this.store.saveManifest(this.manifest);
+    this.d.checkpoints.put('manifest', this.manifest);
     return { ...counts, seconds: Math.round(entry.seconds * 1000) / 1000 };
   }
 

@@ -73,6 +73,6 @@ export async function evaluating(cx: StageContext, j: number): Promise<StageSumm
   }
   cx.store.write(`round-${j}/eval.jsonl`, items);
   cx.store.writeJson(`round-${j}/eval.json`, summary);
-  cx.store.cache(`round-${j}/eval.partial.jsonl`, ProbeRecord, (r) => r.id).clear();
+  cx.checkpoints.items(`round-${j}/eval.partial.jsonl`, ProbeRecord, (r) => r.id).clear();
   return cx.finish(j, 'evaluating', t0, [`round-${j}/eval.jsonl`, `round-${j}/eval.json`], { accuracy: summary.test.accuracy, n: summary.test.n, ...(bfcl?.overall != null ? { bfcl: bfcl.overall } : {}) });
 }

@@ -23,7 +23,7 @@ export async function expanding(cx: StageContext, j: number): Promise<StageSumma
   const k = cx.loop.expansions;
   const slots = seeds.flatMap((s) => Array.from({ length: k }, (_, slot) => ({ ...s, slot })));
   const key = (parent: string, slot: number) => `${parent}#${slot}`;
-  const cache = cx.store.cache(`round-${j}/expanding.partial.jsonl`, ExpansionRecord, (r) => key(r.parent, r.slot));
+  const cache = cx.checkpoints.items(`round-${j}/expanding.partial.jsonl`, ExpansionRecord, (r) => key(r.parent, r.slot));
   let done = cache.done.size;
   cx.progress('expanding', j, done, slots.length);
   await mapLimit(

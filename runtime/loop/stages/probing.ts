@@ -14,14 +14,14 @@ export async function probing(cx: StageContext, j: number): Promise<StageSummary
   const got = await probeAll(cx, j, 'probing', samples, cx.loop.probe.max_new_tokens);
   const recs = samples.map((s) => got.get(s.id)!);
   cx.store.write(`round-${j}/probes.jsonl`, recs);
-  cx.store.cache(`round-${j}/probing.partial.jsonl`, ProbeRecord, (r) => r.id).clear();
+  cx.checkpoints.items(`round-${j}/probing.partial.jsonl`, ProbeRecord, (r) => r.id).clear();
   const mastered = recs.filter((r) => r.mastered).length;
   return cx.finish(j, 'probing', t0, [`round-${j}/probes.jsonl`], { probed: recs.length, mastered, failed: recs.length - mastered });
 }
 
 /** Greedy answers of the current policy to `samples`, in batches, cached per batch (probing, and evaluating as 'eval'). */
 export async function probeAll(cx: StageContext, j: number, stage: 'probing' | 'eval', samples: Sample[], maxTokens: number): Promise<Map<string, ProbeRecord>> {
-  const cache = cx.store.cache(`round-${j}/${stage}.partial.jsonl`, ProbeRecord, (r) => r.id);
+  const cache = cx.checkpoints.items(`round-${j}/${stage}.partial.jsonl`, ProbeRecord, (r) => r.id);
   const todo = chunks(
     samples.filter((s) => !cache.done.has(s.id)),
     cx.loop.probe.batch,

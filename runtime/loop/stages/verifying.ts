@@ -14,7 +14,7 @@ export async function verifying(cx: StageContext, j: number): Promise<StageSumma
   const byId = new Map(cx.data(j).map((p) => [p.sample.id, p.sample]));
   const failed = cx.probes(j).filter((p) => !p.mastered);
   const votes = cx.loop.jglvVotes;
-  const cache = cx.store.cache(`round-${j}/verifying.partial.jsonl`, VerdictRecord, (r) => r.id);
+  const cache = cx.checkpoints.items(`round-${j}/verifying.partial.jsonl`, VerdictRecord, (r) => r.id);
   let done = cache.done.size;
   cx.progress('verifying', j, done, failed.length);
   await mapLimit(
