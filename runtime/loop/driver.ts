@@ -12,7 +12,7 @@ import { loopMachine, type LoopContext, type LoopInput, type LoopMachine, type S
 import { LooptoolNode } from '../bus/node.ts';
 import { ensureModel } from '../models/ensure.ts';
 import { busConfigFromEnv } from '../bus/connect.ts';
-import { loadRoleModules } from '../roles.ts';
+import { builtinRoles, loadRoleModules } from '../roles.ts';
 import { runIdForDir } from '../live-runs.ts';
 import { settleRunConfig } from '../seed.ts';
 import { writeReport } from './report.ts';
@@ -58,19 +58,9 @@ export function runIdOf(dir: string): string {
   return runIdForDir(dir);
 }
 
-/** Every role a loop run needs, served in this process unless told otherwise. */
+/** Every role a loop run needs, served in this process unless told otherwise: the catalogue's seed, loop and train roles, and the config's own. */
 export async function loopRoles(config: RunConfig): Promise<AnyRoleImpl[]> {
-  const { seedRoles } = (await import('../../agents/registry.ts')) as { seedRoles: AnyRoleImpl[] };
-  const prober = ((await import('../../agents/prober/role.ts')) as { default: AnyRoleImpl }).default;
-  const expander = ((await import('../../agents/expander/role.ts')) as { default: AnyRoleImpl }).default;
-  const trainerPath = resolve(import.meta.dirname, '../../agents/trainer/role.ts');
-  if (!existsSync(trainerPath))
-    throw new LooptoolError({ code: 'internal', message: 'the trainer role (agents/trainer/role.ts) is not available: the loop cannot train or probe a policy without it' });
-  // the trainer agent is two roles (trainer, policy) over one worker
-  const trainer = await loadRoleModules([trainerPath]);
-  const have = new Set(seedRoles.map((r) => r.contract.name));
-  const extra = [prober, expander, ...trainer].filter((r) => !have.has(r.contract.name));
-  return [...seedRoles, ...extra, ...(await loadRoleModules(config.roles))];
+  return [...(await builtinRoles('seed', 'loop', 'train')), ...(await loadRoleModules(config.roles))];
 }
 
 function newManifest(run: string, config: RunConfig, base?: string): Manifest {

@@ -8,6 +8,7 @@ import { ValidatorContract } from '../../../protocols/roles/validator.ts';
 import { publicView, type Sample } from '../../../protocols/sample.ts';
 import type { StageSummary } from '../../../machines/loop.ts';
 import { crashPoint } from '../crash.ts';
+import { curateSamples } from '../curate.ts';
 import { mapLimit } from '../../concurrency.ts';
 import { intSeed } from '../rng-seed.ts';
 import type { StageContext } from './context.ts';
@@ -74,11 +75,24 @@ export async function expanding(cx: StageContext, j: number): Promise<StageSumma
     },
     cx.signal,
   );
-  const recs = slots.map((s) => cache.done.get(key(s.sample.id, s.slot))!);
+  let recs = slots.map((s) => cache.done.get(key(s.sample.id, s.slot))!);
+  if (cx.loop.curators.length) recs = await curated(cx, j, recs);
   cx.store.write(`round-${j}/expansions.jsonl`, recs);
   cache.clear();
   const accepted = recs.filter((r) => r.accepted).length;
   return cx.finish(j, 'expanding', t0, [`round-${j}/expansions.jsonl`], { seeds: seeds.length, slots: recs.length, accepted, rejected: recs.length - accepted });
+}
+
+/**
+ * The accepted expansions shown to the curators (`loop.curators`) before they can be merged:
+ * one a curator drops stays in the record, not accepted, with the curator's note as reason.
+ */
+async function curated(cx: StageContext, j: number, recs: ExpansionRecord[]): Promise<ExpansionRecord[]> {
+  const candidates = recs.flatMap((r) => (r.accepted && r.sample ? [r.sample] : []));
+  if (!candidates.length) return recs;
+  const { dropped } = await curateSamples(cx.call, cx.loop.curators, candidates, { round: j, idPrefix: `${cx.run}.r${j}.curate`, signal: cx.signal });
+  const why = new Map(dropped.map((d) => [d.sample.id, `${d.curator}: ${d.note}`]));
+  return recs.map((r) => (r.sample && why.has(r.sample.id) ? { ...r, accepted: false, reason: why.get(r.sample.id)! } : r));
 }
 
 /**
