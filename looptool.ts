@@ -42,8 +42,7 @@ export { JudgeContract } from './protocols/roles/judge.ts';
 export { ValidatorContract } from './protocols/roles/validator.ts';
 export { ProberContract } from './protocols/roles/prober.ts';
 export { ExpanderContract } from './protocols/roles/expander.ts';
-export { PolicyContract } from './protocols/policy.ts';
-export { TrainerAgentContract } from './protocols/trainer.ts';
+export { PolicyContract, TrainerContract } from './protocols/roles/trainer.ts';
 
 // the data roles exchange
 export { deriveSeed, Seed } from './protocols/roles/seed.ts';

@@ -5,7 +5,7 @@ import { findPython } from '../agents/trainer/python.ts';
 import { resolveModelSpec } from '../agents/trainer/presets.ts';
 import { WorkerProcess } from '../agents/trainer/worker-process.ts';
 import { groupAdvantages } from '../protocols/grpo.ts';
-import type { ModelPreset } from '../protocols/policy.ts';
+import type { ModelPreset } from '../protocols/trainer.ts';
 import { ensureModel } from '../runtime/models/ensure.ts';
 import { intFlag, parseFlags } from '../runtime/cli/args.ts';
 import { defineBench } from './result.ts';

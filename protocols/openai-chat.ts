@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { ErrorIssue } from './errors.ts';
 import type { ChatMessage } from './messages.ts';
-import type { GeneratedSample } from './policy.ts';
+import type { FinishReason as SampleFinish } from './roles/trainer.ts';
 import { OpenAITool } from './toolspec.ts';
 import type { ToolCall } from './toolcall.ts';
 import { formatOpenAIToolCalls, parseHermes, parseOpenAIToolCalls, type OpenAIToolCallOut } from './toolcalls/index.ts';
@@ -135,7 +135,7 @@ export type Choice = { index: number; message: ReplyMessage; finish_reason: Fini
  * what the model wrote. A call cut off by max_tokens never parses, so "tool_calls" always
  * means complete calls.
  */
-export function toChoice(sample: Pick<GeneratedSample, 'text' | 'finish_reason'>, index: number, callIdPrefix: string): Choice {
+export function toChoice(sample: { text: string; finish_reason: SampleFinish }, index: number, callIdPrefix: string): Choice {
   const parsed = parseHermes(sample.text);
   if (parsed.ok && parsed.calls.length > 0) {
     const calls = parsed.calls.map((c, i) => ({ ...c, id: `${callIdPrefix}_${index}_${i}` }));
@@ -162,7 +162,7 @@ export function chatCompletion(
   id: string,
   model: string,
   created: number,
-  result: { prompt_tokens: number; samples: Pick<GeneratedSample, 'text' | 'finish_reason' | 'token_ids'>[] },
+  result: { prompt_tokens: number; samples: { text: string; finish_reason: SampleFinish; token_ids: number[] }[] },
 ): ChatCompletion {
   const completion = result.samples.reduce((s, x) => s + x.token_ids.length, 0);
   return {

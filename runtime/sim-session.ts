@@ -4,7 +4,7 @@ import type { Plan } from '../protocols/plan.ts';
 import { defineRole, type CallFn, type RoleContract } from '../protocols/role.ts';
 import { UserContract } from '../protocols/roles/user.ts';
 import type { ToolSpec } from '../protocols/toolspec.ts';
-import { simTurn } from '../agents/user/sim.ts';
+import { simTurn } from '../agents/user/index.ts';
 import type { DialogueOutput } from '../machines/dialogue.ts';
 import { driveDialogue, simRolesOf, type DialogueEvents } from './dialogue-run.ts';
 import type { LooptoolNode } from './bus/node.ts';

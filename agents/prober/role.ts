@@ -1,5 +1,5 @@
 import { defineRole } from '../../protocols/role.ts';
-import { PolicyContract } from '../../protocols/policy.ts';
+import { PolicyContract } from '../../protocols/roles/trainer.ts';
 import { ProberContract } from '../../protocols/roles/prober.ts';
 import { judgeCompletion, policyTool } from './probe.ts';
 

@@ -4,7 +4,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LooptoolError } from '../../protocols/errors.ts';
-import { ModelPreset as ModelPresetSchema, type ModelPreset, type ModelSpec } from '../../protocols/policy.ts';
+import { ModelPreset as ModelPresetSchema, type ModelPreset, type ModelSpec } from '../../protocols/trainer.ts';
 
 /*
  * Where the machine-wide state of looptool lives: the Python environment the set-up

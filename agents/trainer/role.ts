@@ -1,7 +1,6 @@
 import { LooptoolError } from '../../protocols/errors.ts';
-import { PolicyContract } from '../../protocols/policy.ts';
+import { PolicyContract, TrainerContract } from '../../protocols/roles/trainer.ts';
 import { defineRole } from '../../protocols/role.ts';
-import { TrainerAgentContract } from '../../protocols/trainer.ts';
 import { tooLongIndex, workerPrompt } from './prompts.ts';
 import { acquirePolicy, releasePolicy, SharedPolicy, workerFailure } from './shared-worker.ts';
 import { describeSample, generateFitting, runGrpo, runSft } from './train.ts';
@@ -19,8 +18,8 @@ import { WorkerError } from './worker-process.ts';
  * trainer continues from it) or, in a fresh run, the configured model.
  */
 
-const trainer = defineRole<typeof TrainerAgentContract, SharedPolicy>({
-  contract: TrainerAgentContract,
+const trainer = defineRole<typeof TrainerContract, SharedPolicy>({
+  contract: TrainerContract,
   concurrency: 1,
   init: (env) => acquirePolicy(env),
   dispose: (p) => releasePolicy(p),

@@ -4,7 +4,7 @@ import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describeIssues, LooptoolError, type ErrorCode, type ErrorIssue } from '../../protocols/errors.ts';
-import { WorkerLine, WorkerVerbs, type WorkerArgs, type WorkerResult, type WorkerVerb } from '../../protocols/policy.ts';
+import { WorkerLine, WorkerVerbs, type WorkerArgs, type WorkerResult, type WorkerVerb } from './worker-protocol.ts';
 import { findPython } from './python.ts';
 
 /** The worker's entry point (a script; see worker/server.py for the protocol). */

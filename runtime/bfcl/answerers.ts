@@ -1,11 +1,9 @@
 import { z } from 'zod';
-import { LlmCallError, LlmClient } from '../../agents/common/llm/client.ts';
-import type { Endpoint } from '../../agents/common/llm/config.ts';
-import { WorkerProcess } from '../../agents/trainer/worker-process.ts';
+import { LlmCallError, LlmClient, type Endpoint } from '../../agents/common/llm/index.ts';
+import { WorkerProcess, modelSpecFromArg, resolveModelSpec } from '../../agents/trainer/index.ts';
 import { type BfclQuestion, type CheckMode, RawAnswer, bfclMessages, bfclTools } from '../../protocols/bfcl/index.ts';
 import { describeIssues, formatIssues, LooptoolError } from '../../protocols/errors.ts';
-import type { ModelSpec } from '../../protocols/policy.ts';
-import { modelSpecFromArg, resolveModelSpec } from '../../agents/trainer/presets.ts';
+import type { ModelSpec } from '../../protocols/trainer.ts';
 
 /**
  * Who answers BFCL questions for `eval bfcl run`. An answerer turns one question into the

@@ -6,11 +6,11 @@ import { LooptoolError } from '../../protocols/errors.ts';
 import type { EvalConfig } from '../../protocols/loop/config.ts';
 import type { BfclFigures } from '../../protocols/loop/records.ts';
 import type { ChatMessage } from '../../protocols/messages.ts';
-import { PolicyContract } from '../../protocols/policy.ts';
+import { PolicyContract } from '../../protocols/roles/trainer.ts';
 import type { CallFn } from '../../protocols/role.ts';
 import type { ToolSpec } from '../../protocols/toolspec.ts';
 import { argumentsJson, parseHermes, PyDict, type PyVal } from '../../protocols/toolcalls/index.ts';
-import { convertFunction } from '../../agents/api-designer/import.ts';
+import { convertFunction } from '../../agents/api-designer/index.ts';
 import { chunks } from '../concurrency.ts';
 
 /**

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { isLooptoolError, LooptoolError } from '../../protocols/errors.ts';
-import { TrainerContract, TrainerGrpoInput, TrainerSftInput } from '../../protocols/policy.ts';
-import { defineContract, type CallFn } from '../../protocols/role.ts';
+import { TrainerContract, TrainerGrpoInput, TrainerSftInput } from '../../protocols/roles/trainer.ts';
+import type { CallFn } from '../../protocols/role.ts';
 import { publicView, type Sample } from '../../protocols/sample.ts';
 
 /**
@@ -9,19 +9,6 @@ import { publicView, type Sample } from '../../protocols/sample.ts';
  * putting the policy back at a checkpoint (after a resume, or to evaluate a given round).
  * Samples lose their hidden truth before they leave: the policy never sees it.
  */
-
-/** `trainer.restore`: the policy served by the trainer becomes the checkpoint's. */
-export const TrainerRestoreContract = defineContract({
-  name: 'trainer',
-  verbs: {
-    restore: {
-      input: z.object({ path: z.string().min(1), optimizer: z.boolean().default(false) }),
-      output: z.looseObject({ path: z.string() }),
-      description: 'load a checkpoint into the served policy',
-      timeoutMs: 600_000,
-    },
-  },
-});
 
 const strip = (samples: readonly Sample[]) => samples.map((s) => publicView(s) as Sample);
 
@@ -52,7 +39,7 @@ export class PolicyPort {
       throw new LooptoolError({ code: 'internal', message: 'the policy has moved on from its initial weights and there is no checkpoint to go back to' });
     }
     try {
-      await this.call(TrainerRestoreContract, 'restore', { path: checkpoint, optimizer: false }, { retries: 1 });
+      await this.call(TrainerContract, 'restore', { path: checkpoint, optimizer: false }, { retries: 1 });
     } catch (err) {
       if (isLooptoolError(err, ['no_responders', 'unknown_verb']))
         throw new LooptoolError({ code: 'internal', message: `cannot put the policy back at ${checkpoint}: the trainer does not serve trainer.restore (${err.message})` });

@@ -1,5 +1,5 @@
-import type { ModelSpec } from '../../protocols/policy.ts';
-import { resolveModelSpec } from '../../agents/trainer/presets.ts';
+import type { ModelSpec } from '../../protocols/trainer.ts';
+import { resolveModelSpec } from '../../agents/trainer/index.ts';
 import { Progress } from '../cli/style.ts';
 import { currentNano, ensureNano, type BuildProgress } from './nano.ts';
 

@@ -1,10 +1,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { labelCompletion, workerPrompt } from '../../agents/trainer/prompts.ts';
-import { modelsDir, presetDir } from '../../agents/trainer/presets.ts';
-import { WorkerProcess } from '../../agents/trainer/worker-process.ts';
-import { writeJsonAtomic } from '../../agents/common/fs.ts';
+import { labelCompletion, workerPrompt, modelsDir, presetDir, WorkerProcess } from '../../agents/trainer/index.ts';
+import { writeJsonAtomic } from '../rundir.ts';
 import { RunConfig } from '../../protocols/config.ts';
 import { seededOrder } from '../../protocols/loop/index.ts';
 import { Sample } from '../../protocols/sample.ts';

@@ -1,5 +1,5 @@
 import { settingsKey, type PolicyChat, type SamplingSettings } from '../../protocols/openai-chat.ts';
-import type { WorkerArgs, WorkerResult } from '../../protocols/policy.ts';
+import type { WorkerArgs, WorkerResult } from '../../agents/trainer/index.ts';
 
 export type PromptResult = WorkerResult<'generate'>['results'][number];
 export type Generate = (args: WorkerArgs<'generate'>) => Promise<WorkerResult<'generate'>>;

@@ -11,7 +11,7 @@ import {
   toPolicyChat,
   type OpenAIErrorBody,
 } from '../../protocols/openai-chat.ts';
-import { WorkerError } from '../../agents/trainer/worker-process.ts';
+import { WorkerError } from '../../agents/trainer/index.ts';
 import { ClientGone, GenerateBatcher, type BatchStats, type Generate } from './batcher.ts';
 
 export type ServeOptions = {

@@ -9,8 +9,7 @@ import roles from '../../agents/trainer/role.ts';
 import { acquirePolicy, releasePolicy, sharedPolicyCount } from '../../agents/trainer/shared-worker.ts';
 import { labelCompletion, workerPrompt } from '../../agents/trainer/prompts.ts';
 import { promptSize } from '../../agents/trainer/train.ts';
-import { PolicyContract, TrainerContract, GrpoStepMetrics } from '../../protocols/policy.ts';
-import { TrainerAgentContract } from '../../protocols/trainer.ts';
+import { PolicyContract, TrainerContract, GrpoStepMetrics } from '../../protocols/roles/trainer.ts';
 import { LooptoolError } from '../../protocols/errors.ts';
 import { TraceBatch, traceSubject, type TraceEvent } from '../../protocols/trace.ts';
 import { GrpoSettings } from '../../protocols/grpo.ts';
@@ -133,7 +132,7 @@ test('trainer.grpo returns step metrics, streams one grpo_step metric per update
   const progress = collect('trainer', 'progress');
   const settings = GrpoSettings.parse({ group_size: 6, lr: 1e-4, epochs: 2, max_new_tokens: 40, temperature: 1.0 });
   const round = async () => {
-    const r = await node.client.call(TrainerAgentContract, 'restore', { path: sftCheckpoint });
+    const r = await node.client.call(TrainerContract, 'restore', { path: sftCheckpoint });
     assert.equal(r.path, sftCheckpoint);
     const from = metrics.length;
     const out = await node.client.call(TrainerContract, 'grpo', { samples, round: 1, batch_size: 6, seed: 5, settings });

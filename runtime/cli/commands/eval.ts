@@ -6,7 +6,7 @@ import { bfclDataDir, loadBfclCategory } from '../../bfcl/files.ts';
 import { checkFile, findResultFiles, pct, scoreFiles, scoresJson, scoresTable } from '../../bfcl/score.ts';
 import { type Answerer, EndpointAnswerer, PolicyAnswerer, policyModelSpec } from '../../bfcl/answerers.ts';
 import { runBfcl as answerAll } from '../../bfcl/run.ts';
-import { resolveEndpoint } from '../../../agents/common/llm/config.ts';
+import { resolveEndpoint } from '../../../agents/common/llm/index.ts';
 import { runsRoot } from '../../rundir.ts';
 import { Progress } from '../style.ts';
 import { interruptOnSignals } from '../interrupt.ts';import { EXIT, UsageError, defineCommand } from '../command.ts';

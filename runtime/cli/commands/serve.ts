@@ -1,6 +1,5 @@
 import { basename } from 'node:path';
-import { modelSpecFromArg, resolveModelSpec } from '../../../agents/trainer/presets.ts';
-import { WorkerProcess } from '../../../agents/trainer/worker-process.ts';
+import { modelSpecFromArg, resolveModelSpec, WorkerProcess } from '../../../agents/trainer/index.ts';
 import { ensureModel } from '../../models/ensure.ts';
 import { startServeServer } from '../../serve/server.ts';
 import { intFlag, parseFlags } from '../args.ts';

