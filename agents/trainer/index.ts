@@ -6,7 +6,7 @@
  */
 export { default, policyRole, trainerRole } from './role.ts';
 /** The worker process and its typed requests (the JSON-lines protocol stays in this folder). */
-export { WorkerError, WorkerProcess, type WorkerProcessOptions } from './worker-process.ts';
+export { isWorkerError, WorkerError, WorkerProcess, type WorkerProcessOptions } from './worker-process.ts';
 export type { WorkerArgs, WorkerResult, WorkerVerb } from './worker-protocol.ts';
 /** Where presets live in the model cache, and a model spec from a command-line argument. */
 export { modelsDir, modelSpecFromArg, presetDir, resolveModelSpec } from './presets.ts';

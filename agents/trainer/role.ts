@@ -4,7 +4,7 @@ import { defineRole } from '../../protocols/role.ts';
 import { tooLongIndex, workerPrompt } from './prompts.ts';
 import { acquirePolicy, releasePolicy, SharedPolicy, workerFailure } from './shared-worker.ts';
 import { describeSample, generateFitting, runGrpo, runSft } from './train.ts';
-import { WorkerError } from './worker-process.ts';
+import { isWorkerError } from './worker-process.ts';
 
 /*
  * The trainer agent: two roles over one policy worker (agents/trainer/shared-worker.ts).
@@ -77,7 +77,7 @@ const policy = defineRole<typeof PolicyContract, SharedPolicy>({
         const p = ctx.resources;
         const items = input.items.map((it) => ({ prompt: workerPrompt(it), completion: it.completion }));
         const out = await p.worker.score({ items, add_eos: true }, { signal: ctx.signal }).catch((err) => {
-          const t = err instanceof WorkerError && err.type === 'bad_request' ? tooLongIndex(err.message) : null;
+          const t = isWorkerError(err, 'bad_request') ? tooLongIndex(err.message) : null;
           if (t) throw new LooptoolError({ code: 'invalid_input', message: 'policy.score: an item does not fit the model context', issues: [{ path: `payload.items.${t.index}`, message: err.message }] });
           throw workerFailure(err, `policy.score (${items.length} items)`, p);
         });

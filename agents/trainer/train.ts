@@ -10,7 +10,7 @@ import { rewardFromText } from '../../protocols/toolcalls/index.ts';
 import { hashString, rng } from '../../protocols/rng.ts';
 import { labelCompletion, meanStd, tooLongIndex, workerPrompt, type WorkerPrompt } from './prompts.ts';
 import { SharedPolicy, workerFailure } from './shared-worker.ts';
-import { WorkerError } from './worker-process.ts';
+import { isWorkerError } from './worker-process.ts';
 
 /** Where training reports to: trace events ('metric' per step, 'progress'), the log, cancellation. */
 export type TrainHooks = {
@@ -40,7 +40,7 @@ function checkAborted(signal: AbortSignal | undefined, doing: string): void {
 }
 
 function tooLongOf(err: unknown, list: 'samples' | 'prompts' | 'items'): number | null {
-  if (!(err instanceof WorkerError) || err.type !== 'bad_request') return null;
+  if (!isWorkerError(err, 'bad_request')) return null;
   const t = tooLongIndex(err.message);
   return t && t.list === list ? t.index : null;
 }

@@ -68,6 +68,11 @@ export class WorkerError extends LooptoolError {
   }
 }
 
+/** Whether `err` is a WorkerError (of `type`, when given): a guard, like isLooptoolError, for the worker's own failure types. */
+export function isWorkerError(err: unknown, type?: WorkerFailure): err is WorkerError {
+  return err instanceof WorkerError && (type === undefined || err.type === type);
+}
+
 export type WorkerProcessOptions = {
   /** Interpreter; default: findPython() (LOOPTOOL_PYTHON, then candidates that import torch). */
   python?: string;

@@ -1,6 +1,6 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Envelope, roleSubject } from '../../protocols/envelope.ts';
-import { ErrorReply, LooptoolError, describeIssues, type ErrorCode } from '../../protocols/errors.ts';
+import { ErrorReply, LooptoolError, describeIssues, isLooptoolError, type ErrorCode } from '../../protocols/errors.ts';
 import { newId } from '../../protocols/ids.ts';
 import { compiledSchema, type CallFn, type CallOptions, type RoleContract, type VerbInput, type VerbName, type VerbOutput } from '../../protocols/role.ts';
 import { decodeJson, encodeJson } from './codec.ts';
@@ -26,7 +26,7 @@ export type ClientOptions = {
 const RETRYABLE: ErrorCode[] = ['timeout', 'no_responders', 'overloaded'];
 
 function isRetryable(err: unknown): boolean {
-  return err instanceof LooptoolError && (err.reply.retryable || RETRYABLE.includes(err.code));
+  return isLooptoolError(err) && (err.reply.retryable || RETRYABLE.includes(err.code));
 }
 
 /**

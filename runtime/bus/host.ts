@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import { createActor, type Actor } from 'xstate';
 import { Envelope, roleQueue, roleSubject } from '../../protocols/envelope.ts';
-import { ErrorReply, LooptoolError, describeIssues } from '../../protocols/errors.ts';
+import { ErrorReply, describeIssues, isLooptoolError } from '../../protocols/errors.ts';
 import { newId } from '../../protocols/ids.ts';
 import type { JsonValue } from '../../protocols/json.ts';
 import { compiledSchema, type AnyRoleImpl, type HandlerContext, type Logger, type RoleEnv } from '../../protocols/role.ts';
@@ -97,7 +97,7 @@ function tryEncode(value: unknown): { ok: true; data: Uint8Array } | { ok: false
 }
 
 function toErrorReply(err: unknown): ErrorReply {
-  if (err instanceof LooptoolError) return err.reply;
+  if (isLooptoolError(err)) return err.reply;
   const message = err instanceof Error ? err.message : String(err);
   return { code: 'internal', message, issues: [], retryable: false };
 }

@@ -11,7 +11,7 @@ import {
   toPolicyChat,
   type OpenAIErrorBody,
 } from '../../protocols/openai-chat.ts';
-import { WorkerError } from '../../agents/trainer/index.ts';
+import { isWorkerError } from '../../agents/trainer/index.ts';
 import { ClientGone, GenerateBatcher, type BatchStats, type Generate } from './batcher.ts';
 
 export type ServeOptions = {
@@ -64,7 +64,7 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
 
 /** A failed generate as HTTP: the worker's bad-request verdicts (a prompt too long, a template that cannot render it) are the client's. */
 function workerFailure(err: unknown): HttpError {
-  if (err instanceof WorkerError && err.type === 'bad_request')
+  if (isWorkerError(err, 'bad_request'))
     // The worker names the prompt's place in its batch, which means nothing to this client.
     return new HttpError(400, openAIError(err.message.replace(/args\.prompts\.\d+\.?/g, (m) => (m.endsWith('.') ? '' : 'the prompt')), 'invalid_request_error', 'messages', 'invalid_value'));
   const message = err instanceof Error ? err.message : String(err);
@@ -78,7 +78,7 @@ function workerFailure(err: unknown): HttpError {
  * `param` names the field.
  */
 export async function startServeServer(opts: ServeOptions): Promise<ServeServer> {
-  const batcher = new GenerateBatcher(opts.generate, opts.maxBatch ?? 16, (e) => e instanceof WorkerError && e.type === 'bad_request');
+  const batcher = new GenerateBatcher(opts.generate, opts.maxBatch ?? 16, (e) => isWorkerError(e, 'bad_request'));
   const created = Math.floor(Date.now() / 1000);
   const defaultMaxTokens = opts.defaultMaxTokens ?? 512;
 
