@@ -1,6 +1,6 @@
 import { assign, fromPromise, setup, type PromiseActorLogic } from 'xstate';
 import type { Ablations } from '../protocols/loop/config.ts';
-import { isPerRound, LOOP_STAGES, type LoopStage } from '../protocols/loop/stages.ts';
+import { isPerRound, LOOP_STAGES, ROUND_STAGES, type LoopStage } from '../protocols/loop/stages.ts';
 
 /**
  * The closed loop as one state machine (DESIGN.md §1, §2.5).
@@ -42,7 +42,15 @@ export type LoopContext = {
   error: string | null;
 };
 
-type Guard = 'isStatic' | 'jglvOn' | 'eddeOn' | 'noRounds' | 'moreRounds';
+type GuardArgs = { context: Pick<LoopContext, 'ablations' | 'round' | 'rounds'> };
+const guards = {
+  isStatic: ({ context }: GuardArgs) => context.ablations.static,
+  jglvOn: ({ context }: GuardArgs) => context.ablations.jglv,
+  eddeOn: ({ context }: GuardArgs) => context.ablations.edde,
+  noRounds: ({ context }: GuardArgs) => context.rounds < 1,
+  moreRounds: ({ context }: GuardArgs) => context.round < context.rounds,
+};
+type Guard = keyof typeof guards;
 type Edge = { guard?: Guard; target: LoopStage | 'done'; then?: 'firstRound' | 'nextRound' };
 
 /** Where each stage goes once it is done: the diagram above, first matching guard wins. */
@@ -85,13 +93,7 @@ const machineSetup = setup({
     firstRound: assign({ round: 1 }),
     nextRound: assign(({ context }) => ({ round: context.round + 1 })),
   },
-  guards: {
-    isStatic: ({ context }) => context.ablations.static,
-    jglvOn: ({ context }) => context.ablations.jglv,
-    eddeOn: ({ context }) => context.ablations.edde,
-    noRounds: ({ context }) => context.rounds < 1,
-    moreRounds: ({ context }) => context.round < context.rounds,
-  },
+  guards,
 });
 
 const stageState = (stage: LoopStage) => ({
@@ -120,8 +122,13 @@ export const loopMachine = machineSetup.createMachine({
 
 export type LoopMachine = typeof loopMachine;
 
-/** The stages one round goes through under these switches, in order. */
+/** The stages one round goes through under these switches, in order: the edges above, walked from the round's first stage. */
 export function roundStages(a: Ablations): LoopStage[] {
-  if (a.static) return ['training', 'merging', 'evaluating'];
-  return ['training', 'probing', ...(a.jglv ? (['verifying'] as const) : []), ...(a.edde ? (['expanding'] as const) : []), 'merging', 'evaluating'];
+  const context = { ablations: a, round: 1, rounds: 1 };
+  const out: LoopStage[] = [];
+  for (let s: LoopStage | 'done' = ROUND_STAGES[0]!; s !== 'done' && !(out.length && s === ROUND_STAGES[0]); ) {
+    out.push(s);
+    s = AFTER[s].find((e) => !e.guard || guards[e.guard]({ context }))!.target;
+  }
+  return out;
 }

@@ -34,6 +34,7 @@ export type StageDeps = {
 
 /** What a trainer reported, as train.json keeps it. */
 export const TrainSummary = z.record(z.string(), z.unknown());
+export type TrainSummary = z.infer<typeof TrainSummary>;
 
 /**
  * What every stage needs: the run's deps, its files (the outputs earlier stages left),
@@ -170,12 +171,20 @@ export class StageContext {
     return this.store.exists(`round-${j}/expansions.jsonl`) ? this.store.read(`round-${j}/expansions.jsonl`, ExpansionRecord) : [];
   }
 
+  /** What a finished warm-up (j = 0) or training stage (j >= 1) reported (round-j/train.json); undefined before it. */
+  trainSummary(j: number): TrainSummary | undefined {
+    const rel = `round-${j}/train.json`;
+    return this.store.exists(rel) ? this.store.readJson(rel, TrainSummary) : undefined;
+  }
+
+  /** The policy checkpoint a train summary names, as an absolute path (null: the base model). */
+  checkpointIn(t: TrainSummary | undefined): string | null {
+    return typeof t?.checkpoint === 'string' ? this.store.absPath(t.checkpoint) : null;
+  }
+
   /** The policy checkpoint a finished warm-up (j = 0) or training stage (j >= 1) left. */
   checkpointAfter(j: number): string | null {
-    const rel = `round-${j}/train.json`;
-    if (!this.store.exists(rel)) return null;
-    const t = this.store.readJson(rel, TrainSummary);
-    return typeof t.checkpoint === 'string' ? this.store.absPath(t.checkpoint) : null;
+    return this.checkpointIn(this.trainSummary(j));
   }
 
   /** The run whose round 0 this run reuses (`base`), a sibling directory. */

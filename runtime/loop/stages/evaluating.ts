@@ -5,7 +5,7 @@ import { proportion } from '../../../protocols/loop/stats.ts';
 import { primarySkill } from '../../../protocols/sample.ts';
 import type { StageSummary } from '../../../machines/loop.ts';
 import { evalBfcl } from '../bfcl.ts';
-import { TrainSummary, type StageContext } from './context.ts';
+import type { StageContext } from './context.ts';
 import { probeAll } from './probing.ts';
 
 /**
@@ -15,7 +15,8 @@ import { probeAll } from './probing.ts';
  */
 export async function evaluating(cx: StageContext, j: number): Promise<StageSummary> {
   const t0 = performance.now();
-  await cx.policy.ensure(cx.checkpointAfter(j));
+  const train = cx.trainSummary(j);
+  await cx.policy.ensure(cx.checkpointIn(train));
   const useTruth = cx.loop.eval.useTruth;
   const test = cx.test().map((s) => (useTruth && s.truth ? { ...s, label: s.truth.label } : s));
   const got = await probeAll(cx, j, 'eval', test, cx.loop.eval.max_new_tokens);
@@ -51,7 +52,7 @@ export async function evaluating(cx: StageContext, j: number): Promise<StageSumm
     const data = cx.data(j);
     summary.noise = labelNoiseRate(data.map((p) => p.sample));
     if (cx.store.exists(`round-${j}/composition.json`)) summary.composition = cx.store.readJson(`round-${j}/composition.json`, Composition);
-    if (cx.store.exists(`round-${j}/train.json`)) summary.train = cx.store.readJson(`round-${j}/train.json`, TrainSummary);
+    if (train) summary.train = train;
     if (!cx.ablations.static) {
       const probes = cx.probes(j);
       const ppls = probes.map((p) => p.ppl).filter((x): x is number => x !== null);
