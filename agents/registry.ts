@@ -9,7 +9,7 @@ import judge from './judge/index.ts';
 import validator from './validator/index.ts';
 import prober from './prober/index.ts';
 import expander from './expander/index.ts';
-import { policyRole, trainerRole } from './trainer/role.ts';
+import { policyRole, trainerRole } from './trainer/index.ts';
 
 /**
  * When a role works: `seed` plays and checks the round-0 dialogues (and checks the
