@@ -91,3 +91,8 @@ export class Rng {
 export function rng(seed: string, ...labels: (string | number)[]): Rng {
   return new Rng([seed, ...labels].join('/'));
 }
+
+/** A non-negative 31-bit integer seed derived from parts joined as rng() joins them: what the policy worker's `seed` takes. */
+export function intSeed(...parts: (string | number)[]): number {
+  return hashString(parts.map(String).join('/')) & 0x7fffffff;
+}

@@ -7,7 +7,7 @@ import type { GrpoStepMetrics, TrainerGrpoInput, TrainerGrpoOutput, TrainerSftIn
 import type { Logger } from '../../protocols/role.ts';
 import type { Sample } from '../../protocols/sample.ts';
 import { rewardFromText } from '../../protocols/toolcalls/index.ts';
-import { hashString, rng } from '../../protocols/rng.ts';
+import { intSeed, rng } from '../../protocols/rng.ts';
 import { labelCompletion, meanStd, tooLongIndex, workerPrompt, type WorkerPrompt } from './prompts.ts';
 import { SharedPolicy, workerFailure } from './shared-worker.ts';
 import { isWorkerError } from './worker-process.ts';
@@ -23,11 +23,6 @@ type SftArgs = z.output<typeof TrainerSftInput>;
 type GrpoArgs = z.output<typeof TrainerGrpoInput>;
 type SftOut = z.input<typeof TrainerSftOutput>;
 type GrpoOut = z.input<typeof TrainerGrpoOutput>;
-
-/** A non-negative 31-bit seed derived from parts (what the worker's `seed` takes). */
-export function partSeed(...parts: (string | number)[]): number {
-  return hashString(parts.map(String).join('/')) & 0x7fffffff;
-}
 
 function chunks<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
@@ -79,7 +74,7 @@ export async function generateFitting(
             temperature: args.temperature,
             greedy: args.temperature === 0,
             max_new_tokens: args.max_new_tokens,
-            seed: args.seed === undefined ? undefined : c === 0 ? args.seed : partSeed(args.seed, 'chunk', c),
+            seed: args.seed === undefined ? undefined : c === 0 ? args.seed : intSeed(args.seed, 'chunk', c),
             max_batch_rows: p.config.policy.max_batch_rows,
           },
           { signal },
@@ -253,7 +248,7 @@ export async function runGrpo(p: SharedPolicy, input: GrpoArgs, hooks: TrainHook
       const gen = await generateFitting(
         p,
         batch.map((x) => x.prompt),
-        { n: s.group_size, temperature: s.temperature, max_new_tokens: s.max_new_tokens, seed: partSeed(input.seed, 'grpo', input.round, epoch, b) },
+        { n: s.group_size, temperature: s.temperature, max_new_tokens: s.max_new_tokens, seed: intSeed(input.seed, 'grpo', input.round, epoch, b) },
         hooks.signal,
       ).catch((err) => {
         throw workerFailure(err, `${doing}: rollouts`, p);

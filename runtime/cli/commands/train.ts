@@ -21,7 +21,7 @@ import { LooptoolNode } from '../../bus/node.ts';
 import { readSamples } from '../../corpus.ts';
 import { newRunId, readJsonIfExists, runsRoot, writeJsonAtomic } from '../../rundir.ts';
 import { storedRunConfig } from '../../run-config.ts';
-import { hashString, rng } from '../../../protocols/rng.ts';
+import { intSeed, rng } from '../../../protocols/rng.ts';
 import { interruptOnSignals } from '../interrupt.ts';
 
 /*
@@ -282,7 +282,7 @@ export default defineCommand({
         const out = await interruptible(node.client.call(
           TrainerContract,
           'sft',
-          { samples: pub, epochs: plan.warmup.epochs, batch_size: plan.warmup.batch_size, lr: plan.warmup.lr, seed: hashString(`${seed}/warmup`) & 0x7fffffff, reset_optimizer: true },
+          { samples: pub, epochs: plan.warmup.epochs, batch_size: plan.warmup.batch_size, lr: plan.warmup.lr, seed: intSeed(seed, 'warmup'), reset_optimizer: true },
           { retries: 0 },
         ));
         endBar();
@@ -299,7 +299,7 @@ export default defineCommand({
         const out = await interruptible(node.client.call(
           TrainerContract,
           'grpo',
-          { samples: pub, round: 1, batch_size: plan.batch_size, seed: hashString(`${seed}/grpo`) & 0x7fffffff, settings: plan.grpo },
+          { samples: pub, round: 1, batch_size: plan.batch_size, seed: intSeed(seed, 'grpo'), settings: plan.grpo },
           { retries: 0 },
         ));
         endBar();
