@@ -21,7 +21,7 @@ import { checkAssistantTurn, majority, type RuleFailure } from '../protocols/val
 import { checkToolSet, errorsOnly } from '../protocols/toolspec-rules.ts';
 import { sameCalls } from '../protocols/toolcalls/index.ts';
 import { isInfrastructureError } from '../protocols/errors.ts';
-import { type Expected, expectedReply, toolIndex, userScript } from '../protocols/truth/reply.ts';
+import { expectedReply, toolIndex, userScript, type Expected } from '../protocols/truth/reply.ts';
 import { turnSkills } from '../protocols/truth/skills.ts';
 
 /** The skills a sample turn exercises, read from the plan and what the user said (the sample builder copies them). */

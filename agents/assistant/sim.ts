@@ -21,7 +21,7 @@ import type { ToolCall } from '../../protocols/toolcall.ts';
 import { rng, type Rng } from '../../protocols/rng.ts';
 import { askMissing, refusal, summarizeResult, summary, verbPhrases } from '../common/sim/phrasing.ts';
 import { applicableNoise, applyNoise, plantedAnswer } from '../common/sim/world.ts';
-import { type Expected, expectedReply, isErrorResult, type ToolIndex, toolIndex, withheldLabels } from '../../protocols/truth/reply.ts';
+import { expectedReply, isErrorResult, toolIndex, withheldLabels, type Expected, type ToolIndex } from '../../protocols/truth/reply.ts';
 import { sameLabel } from '../../protocols/toolcalls/index.ts';
 
 export type RespondRequest = { seed: string; tools: ToolSpec[]; messages: ChatMessage[]; hidden?: { plan: Plan } };

@@ -38,7 +38,7 @@ import type { Level } from '../../protocols/truth/forms.ts';
 import { buildSkillStep, plainStep, skillMistake } from '../common/sim/skills.ts';
 import { turnSkills } from '../../protocols/truth/skills.ts';
 import { applicableNoise, valueFor } from '../common/sim/world.ts';
-import { type CallGroup, expectedReply, getPath, groupsSince, labelOf, setPath, type ToolIndex, toolIndex } from '../../protocols/truth/reply.ts';
+import { expectedReply, getPath, groupsSince, labelOf, setPath, toolIndex, type CallGroup, type ToolIndex } from '../../protocols/truth/reply.ts';
 import { sameLabel } from '../../protocols/toolcalls/index.ts';
 
 // ------------------------------------------------------------------ the seed's shape

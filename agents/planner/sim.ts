@@ -18,9 +18,9 @@ import type { LabelNoiseKind } from '../../protocols/plan.ts';
 import { rng, type Rng } from '../../protocols/rng.ts';
 import { joinList } from '../../protocols/truth/kinds.ts';
 import type { Level } from '../../protocols/truth/forms.ts';
-import { buildSkillStep, type BuiltStep, feasibleSkills, plainStep, requestWeights, skillMistake } from '../common/sim/skills.ts';
+import { buildSkillStep, feasibleSkills, plainStep, requestWeights, skillMistake, type BuiltStep } from '../common/sim/skills.ts';
 import { applicableNoise } from '../common/sim/world.ts';
-import { type ToolIndex, toolIndex } from '../../protocols/truth/reply.ts';
+import { toolIndex, type ToolIndex } from '../../protocols/truth/reply.ts';
 
 export { findChains } from '../common/sim/skills.ts';
 

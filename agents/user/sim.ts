@@ -21,7 +21,7 @@ import { joinList, surfaceForms } from '../../protocols/truth/kinds.ts';
 import {
   askFor, CHAIN_REF_LIST, CHAIN_REF_ONE, closing, linkChain, linkParallel, OFF_TOPIC_REQUESTS, supplyValues, verbPhrases,
 } from '../common/sim/phrasing.ts';
-import { getPath, type ToolIndex, toolIndex, userScript, withheldLabels } from '../../protocols/truth/reply.ts';
+import { getPath, toolIndex, userScript, withheldLabels, type ToolIndex } from '../../protocols/truth/reply.ts';
 import { focusWords } from '../common/sim/skills.ts';
 import type { Level } from '../../protocols/truth/forms.ts';
 

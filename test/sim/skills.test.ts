@@ -9,7 +9,7 @@ import { simJudgeDialogue, simVerify } from '../../agents/judge/sim.ts';
 import { expandSim } from '../../agents/expander/sim.ts';
 import { convertingForms, formUsed, mentions } from '../../protocols/truth/forms.ts';
 import { paramClass, turnSkills } from '../../protocols/truth/skills.ts';
-import { expectedReply, getPath, siblingsOf, type ToolIndex, toolIndex, withheldLabels } from '../../protocols/truth/reply.ts';
+import { expectedReply, getPath, siblingsOf, toolIndex, withheldLabels, type ToolIndex } from '../../protocols/truth/reply.ts';
 import { sameLabel } from '../../protocols/toolcalls/index.ts';
 import { OFF_TOPIC_REQUESTS } from '../../agents/common/sim/phrasing.ts';
 import type { ChatMessage } from '../../protocols/messages.ts';

@@ -13,7 +13,7 @@ import type { LabelNoiseKind, PlannedCall, PlanRound, PlanStep } from '../../../
 import { Skill, type SampleKind } from '../../../protocols/sample.ts';
 import type { SimConfig } from '../../../protocols/sim-config.ts';
 import type { ParamMeta } from '../../../protocols/tool-meta.ts';
-import { convertingForms, enumForms, identifierAt, identifierLevel, type Level, numberAt, optionsAt } from '../../../protocols/truth/forms.ts';
+import { convertingForms, enumForms, identifierAt, identifierLevel, numberAt, optionsAt, type Level } from '../../../protocols/truth/forms.ts';
 import { joinList, kindDef } from '../../../protocols/truth/kinds.ts';
 import { askFor, OFF_TOPIC_REQUESTS, verbPhrases } from './phrasing.ts';
 import { Rng } from '../../../protocols/rng.ts';
