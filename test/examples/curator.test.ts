@@ -4,9 +4,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { curatorContract, defineRole, isLooptoolError, Sample, type CurateDecision } from 'looptool';
+import { loadRoleModules } from 'looptool/runtime';
 import { RunConfig } from '../../protocols/config.ts';
 import { readConfigFile } from '../../runtime/cli/config-file.ts';
-import { loadRoleModules } from '../../runtime/roles.ts';
 import { curateSamples } from '../../runtime/loop/curate.ts';
 import { startTestBus } from '../helpers/bus.ts';
 
