@@ -35,7 +35,8 @@ export function curatorContract<const N extends string>(name: N, description = '
   return defineContract({
     name,
     description,
-    verbs: { curate: { input: CurateInput, output: CurateOutput, description: 'keep or drop each candidate sample, with a note' } },
+    // one request carries a whole round's candidates: a curator with a model behind it needs time
+    verbs: { curate: { input: CurateInput, output: CurateOutput, description: 'keep or drop each candidate sample, with a note', timeoutMs: 300_000 } },
   });
 }
 export type CuratorContract = ReturnType<typeof curatorContract<string>>;
