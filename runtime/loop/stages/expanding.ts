@@ -10,7 +10,7 @@ import type { StageSummary } from '../../../machines/loop.ts';
 import { crashPoint } from '../crash.ts';
 import { curateSamples } from '../curate.ts';
 import { mapLimit } from '../../concurrency.ts';
-import { intSeed } from '../rng-seed.ts';
+import { intSeed } from '../../../protocols/rng.ts';
 import type { StageContext } from './context.ts';
 
 const VARIATIONS = Variation.options;

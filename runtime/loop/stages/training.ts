@@ -1,6 +1,6 @@
 import { LooptoolError } from '../../../protocols/errors.ts';
 import type { StageSummary } from '../../../machines/loop.ts';
-import { intSeed } from '../rng-seed.ts';
+import { intSeed } from '../../../protocols/rng.ts';
 import type { StageContext } from './context.ts';
 
 /** Round j's GRPO on D_j (after an optional SFT pass, loop.train.sft_mix), from the policy round j-1 left. */

@@ -1,7 +1,7 @@
 import { LooptoolError } from '../../../protocols/errors.ts';
 import type { Sample } from '../../../protocols/sample.ts';
 import type { StageSummary } from '../../../machines/loop.ts';
-import { intSeed } from '../rng-seed.ts';
+import { intSeed } from '../../../protocols/rng.ts';
 import { TrainSummary, type StageContext } from './context.ts';
 import { dialoguesFor, simulatedStream, worldTools } from './streams.ts';
 
