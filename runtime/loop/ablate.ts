@@ -7,6 +7,7 @@ import { formatCi, summarizeAblation, type AblationSummary } from '../../protoco
 import { runLoop, type LoopResult, type StageEvent } from './driver.ts';
 import { accuracySeries, accuracySvg, alignTable, roundEvals, writeReport } from './report.ts';
 import type { StageProgress } from './stages/index.ts';
+import { SNAPSHOT } from './checkpoint/index.ts';
 import { RunStore } from './store.ts';
 
 /**
@@ -39,7 +40,7 @@ export async function compareVariants(o: CompareOptions): Promise<VariantResult[
     const result = await runLoop({
       dir,
       config,
-      resume: existsSync(join(dir, 'snapshot.json')),
+      resume: existsSync(join(dir, SNAPSHOT)),
       ...(variant === first ? {} : { base: first }),
       nats: o.nats,
       signal: o.signal,

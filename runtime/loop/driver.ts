@@ -18,7 +18,7 @@ import { settleRunConfig } from '../seed.ts';
 import { writeReport } from './report.ts';
 import { runStage, StageContext, type StageProgress } from './stages/index.ts';
 import { RunStore } from './store.ts';
-import { FileCheckpointer, SNAPSHOT, type LoopCheckpointer, type PersistedSnapshot } from './checkpoint/index.ts';
+import { FileCheckpointer, type LoopCheckpointer, type PersistedSnapshot } from './checkpoint/index.ts';
 import { damageError, planResume, verifyStages } from './verify.ts';
 
 export type StageEvent =
@@ -50,8 +50,6 @@ export type LoopRunOptions = {
 };
 
 export type LoopResult = { run: string; dir: string; status: 'done' | 'failed'; error: string | null; manifest: Manifest; history: LoopContext['history'] };
-
-export { SNAPSHOT };
 
 /** The run id (one NATS subject token) of a run directory: nested runs (`<demo>/full`) get ids of their own. */
 export function runIdOf(dir: string): string {
