@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { inspect } from 'node:util';
 import { ChatPromptTemplate } from '@langchain/core/prompts';
 import { z } from 'zod';
-import { LooptoolError } from '../../protocols/errors.ts';
+import { isLooptoolError, LooptoolError } from '../../protocols/errors.ts';
 import { LlmClient, retryAfterMs, type LlmEvent } from '../../agents/common/llm/client.ts';
 import { resolveEndpoint, type EndpointOverrides } from '../../agents/common/llm/config.ts';
 import { extractJson, stripThink } from '../../agents/common/llm/extract.ts';
@@ -215,10 +215,10 @@ test('a dead endpoint (connection refused) → a clear unavailable error, never 
 
 test('DNS and TLS failures are unavailable too (an outage, not a model failure)', async () => {
   const dns = resolveEndpoint('tester', { baseURL: 'http://no-such-host.invalid/v1', model: 'm', maxRetries: 0 }, {});
-  await assert.rejects(new LlmClient(dns).text([{ role: 'user', content: 'x' }]), (e: unknown) => e instanceof LooptoolError && e.code === 'unavailable' && /connection failed/.test(e.message));
+  await assert.rejects(new LlmClient(dns).text([{ role: 'user', content: 'x' }]), (e: unknown) => isLooptoolError(e, 'unavailable') && /connection failed/.test(e.message));
   // https to a plain-http server: the TLS handshake fails
   const tls = resolveEndpoint('tester', { baseURL: server.url.replace('http:', 'https:'), model: 'm', maxRetries: 0 }, {});
-  await assert.rejects(new LlmClient(tls).text([{ role: 'user', content: 'x' }]), (e: unknown) => e instanceof LooptoolError && e.code === 'unavailable' && /connection failed/.test(e.message));
+  await assert.rejects(new LlmClient(tls).text([{ role: 'user', content: 'x' }]), (e: unknown) => isLooptoolError(e, 'unavailable') && /connection failed/.test(e.message));
 });
 
 test('caller abort: queued and in-flight calls stop without retrying', async () => {
@@ -228,7 +228,7 @@ test('caller abort: queued and in-flight calls stop without retrying', async () 
   const first = c.text([{ role: 'user', content: '1' }], {}, { signal: ac.signal });
   const second = c.text([{ role: 'user', content: '2' }], {}, { signal: ac.signal });
   setTimeout(() => ac.abort(new Error('shutting down')), 50);
-  await assert.rejects(first, (e: unknown) => e instanceof LooptoolError && e.code === 'timeout' && /cancelled/.test(e.message));
+  await assert.rejects(first, (e: unknown) => isLooptoolError(e, 'timeout') && /cancelled/.test(e.message));
   await assert.rejects(second, (e: unknown) => e instanceof LooptoolError && /cancelled while waiting for an llm slot: shutting down/.test(e.message));
   assert.equal(server.requests.length, 1);
   assert.equal(c.limiter.active, 0);
