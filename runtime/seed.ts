@@ -16,6 +16,7 @@ import { appendJsonl, exportOpenAI, readJsonl, rewriteJsonl } from './corpus.ts'
 import type { LooptoolNode } from './bus/node.ts';
 import { writeJsonAtomic } from './rundir.ts';
 import { checkRunConfig, storedRunConfig } from './run-config.ts';
+import { forEachLimit } from './concurrency.ts';
 
 /**
  * Round 0 (seed data) driver: runs N dialogue machines with bounded concurrency over
@@ -239,55 +240,48 @@ export async function runSeed(opts: SeedOptions): Promise<SeedSummary> {
   let rejected = countDone().length - accepted;
   opts.onProgress?.({ finished: accepted + rejected, total: opts.dialogues, accepted, rejected });
 
-  let next = 0;
   let ran = 0;
-  let failure: unknown;
   // An outage fails every dialogue in flight; after this many in a row no new one starts.
   const outageLimit = Math.max(2, opts.concurrency);
   const outage = { count: 0, inARow: 0, first: null as string | null };
-  const lane = async () => {
-    while (next < todo.length && !opts.signal?.aborted && failure === undefined && outage.inARow < outageLimit) {
-      const index = todo[next++]!;
-      const pool = opts.toolPool;
-      let out: DialogueOutput;
-      try {
-        out = await runDialogue(opts.node, opts.config, index, { tools: pool?.length ? pool[index % pool.length] : undefined, trace: opts.trace ?? true, signal: opts.signal });
-      } catch (err) {
-        if (opts.signal?.aborted) return;
-        if (isInfrastructureError(err)) {
-          // not attempted: nothing is written, so the next run of the command tries it again
-          outage.count++;
-          outage.inARow++;
-          // A role that outlived seeding.callTimeoutMs is usually a slow model (a small one on a CPU), not a dead one.
-          outage.first ??= / did not answer within \d+ ms/.test(err.message) ? `${err.message} (a slow model needs a larger seeding.callTimeoutMs)` : err.message;
-          continue;
-        }
-        failure = err;
+  const play = async (index: number): Promise<void> => {
+    const pool = opts.toolPool;
+    let out: DialogueOutput;
+    try {
+      out = await runDialogue(opts.node, opts.config, index, { tools: pool?.length ? pool[index % pool.length] : undefined, trace: opts.trace ?? true, signal: opts.signal });
+    } catch (err) {
+      if (opts.signal?.aborted) return;
+      if (isInfrastructureError(err)) {
+        // not attempted: nothing is written, so the next run of the command tries it again
+        outage.count++;
+        outage.inARow++;
+        // A role that outlived seeding.callTimeoutMs is usually a slow model (a small one on a CPU), not a dead one.
+        outage.first ??= / did not answer within \d+ ms/.test(err.message) ? `${err.message} (a slow model needs a larger seeding.callTimeoutMs)` : err.message;
         return;
       }
-      outage.inARow = 0;
-      const rec = out.record;
-      // Samples and tools first, the record last: the record is what marks the dialogue done.
-      appendJsonl(files.samples, out.samples);
-      appendJsonl(files.tools, [{ dialogue: rec.id, index: rec.index, tools: rec.tools }]);
-      appendJsonl(rec.status === 'accepted' ? files.dialogues : files.rejected, [rec]);
-      records.set(rec.id, rec);
-      samples.push(...out.samples);
-      ran++;
-      if (rec.status === 'accepted') accepted++;
-      else rejected++;
-      opts.node.tracer.emit({
-        role: 'dialogue',
-        kind: 'progress',
-        actor: `dialogue/${rec.id}`,
-        trace: rec.id,
-        data: { dialogue: rec.id, status: rec.status, reason: rec.reason ?? null, samples: out.samples.length, finished: accepted + rejected, total: opts.dialogues },
-      });
-      opts.onProgress?.({ finished: accepted + rejected, total: opts.dialogues, accepted, rejected, record: rec });
+      throw err;
     }
+    outage.inARow = 0;
+    const rec = out.record;
+    // Samples and tools first, the record last: the record is what marks the dialogue done.
+    appendJsonl(files.samples, out.samples);
+    appendJsonl(files.tools, [{ dialogue: rec.id, index: rec.index, tools: rec.tools }]);
+    appendJsonl(rec.status === 'accepted' ? files.dialogues : files.rejected, [rec]);
+    records.set(rec.id, rec);
+    samples.push(...out.samples);
+    ran++;
+    if (rec.status === 'accepted') accepted++;
+    else rejected++;
+    opts.node.tracer.emit({
+      role: 'dialogue',
+      kind: 'progress',
+      actor: `dialogue/${rec.id}`,
+      trace: rec.id,
+      data: { dialogue: rec.id, status: rec.status, reason: rec.reason ?? null, samples: out.samples.length, finished: accepted + rejected, total: opts.dialogues },
+    });
+    opts.onProgress?.({ finished: accepted + rejected, total: opts.dialogues, accepted, rejected, record: rec });
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.concurrency, todo.length)) }, lane));
-  if (failure !== undefined) throw failure;
+  await forEachLimit(todo, opts.concurrency, play, { signal: opts.signal, stop: () => outage.inARow >= outageLimit });
   const inRun = [...records.values()].filter((r) => r.index < opts.dialogues);
   const ids = new Set(inRun.map((r) => r.id));
   const summary = { ...summarize(inRun, samples.filter((s) => ids.has(s.provenance.dialogue ?? '')), opts.dialogues, ran, (performance.now() - t0) / 1000), notAttempted: outage.count, unavailable: outage.first };

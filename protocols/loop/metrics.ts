@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { VerifyVerdict } from '../roles/judge.ts';
 import { SampleKind, Skill, type HiddenTruth, type Label, type Sample } from '../sample.ts';
-import { sameCalls } from '../toolcalls/index.ts';
+import { sameLabel } from '../toolcalls/index.ts';
 import { Estimate, proportion } from './stats.ts';
 import { groupBy } from './split.ts';
 
@@ -11,11 +11,7 @@ import { groupBy } from './split.ts';
  * of a corpus and JGLV's precision and recall against the truth.
  */
 
-/** ToolMatch between two labels: same calls as a multiset, or both text (any text matches text). */
-export function sameLabel(pred: Label, ref: Label): boolean {
-  if (ref.type === 'text') return pred.type === 'text';
-  return pred.type === 'calls' && sameCalls(pred.calls, ref.calls);
-}
+export { sameLabel };
 
 // ------------------------------------------------------------------------ accuracy
 

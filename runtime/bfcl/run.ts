@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { type BfclQuestion, type Category, type CheckMode, parseQuestions, questionFile, resultFromAnswer, resultLine } from '../../protocols/bfcl/index.ts';
 import { type Answerer, QuestionRejected } from './answerers.ts';
 import { ResultFile, checkRunRecord, lockDir } from './result-file.ts';
+import { forEachLimit } from '../concurrency.ts';
 
 /**
  * `eval bfcl run`, answering part: asks an answerer every question not yet in the results
@@ -108,35 +109,32 @@ export async function runBfcl(o: RunOptions): Promise<RunOutcome> {
 
     o.onStart?.(pending.length);
     t0 = performance.now();
-    let next = 0;
-    const lane = async () => {
-      while (!abort.signal.aborted && next < pending.length) {
-        const q = pending[next++]!;
-        let raw;
-        try {
-          raw = await o.answerer.answer(q, o.mode, abort.signal);
-        } catch (err) {
-          // Aborted: interrupted, or another lane hit the failure that stops the run.
-          if (abort.signal.aborted) return;
-          if (err instanceof QuestionRejected) {
-            rejected.push({ id: q.id, reason: err.message });
-            if (answered === 0 && rejected.length >= REJECTIONS_BEFORE_GIVING_UP) {
-              stopped = new Error(`the endpoint refused the first ${rejected.length} questions; the last said: ${err.message}`);
-              abort.abort(stopped);
-            }
-            continue;
+    const answer = async (q: (typeof pending)[number]): Promise<void> => {
+      let raw;
+      try {
+        raw = await o.answerer.answer(q, o.mode, abort.signal);
+      } catch (err) {
+        // Aborted: interrupted, or another lane hit the failure that stops the run.
+        if (abort.signal.aborted) return;
+        if (err instanceof QuestionRejected) {
+          rejected.push({ id: q.id, reason: err.message });
+          if (answered === 0 && rejected.length >= REJECTIONS_BEFORE_GIVING_UP) {
+            stopped = new Error(`the endpoint refused the first ${rejected.length} questions; the last said: ${err.message}`);
+            abort.abort(stopped);
           }
-          stopped = err;
-          abort.abort(err);
           return;
         }
-        // An answer that arrived is written even if the run is stopping: it is a real answer.
-        files.get(q.category)!.append(q.id, resultLine(q.id, resultFromAnswer(o.mode, raw)));
-        answered++;
-        o.onAnswer?.(answered, pending.length);
+        stopped = err;
+        abort.abort(err);
+        return;
       }
+      // An answer that arrived is written even if the run is stopping: it is a real answer.
+      files.get(q.category)!.append(q.id, resultLine(q.id, resultFromAnswer(o.mode, raw)));
+      answered++;
+      o.onAnswer?.(answered, pending.length);
     };
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(o.concurrency, pending.length)) }, lane));
+    // failures stop the run through `abort` (so answers in flight are cut at once), never by throwing
+    await forEachLimit(pending, o.concurrency, answer, { signal: abort.signal });
   } finally {
     clearInterval(timer);
     o.signal?.removeEventListener('abort', onOuterAbort);
