@@ -11,6 +11,7 @@ import { LossAggregation } from '../../../protocols/grpo.ts';
 import { PolicyContract, TrainerContract } from '../../../protocols/roles/trainer.ts';
 import type { ModelSpec } from '../../../protocols/trainer.ts';
 import { modelSpecFromArg } from '../../../agents/trainer/index.ts';
+import { builtinRoles } from '../../roles.ts';
 import { publicView, type Sample } from '../../../protocols/sample.ts';
 import { rewardFromText } from '../../../protocols/toolcalls/index.ts';
 import type { TraceEvent } from '../../../protocols/trace.ts';
@@ -202,9 +203,8 @@ export default defineCommand({
     let unwatch = () => {};
     const t0 = performance.now();
     try {
-      const { default: trainerRoles } = (await import('../../../agents/trainer/role.ts')) as { default: import('../../../protocols/role.ts').AnyRoleImpl[] };
       say(dim(`bus ${node.url ?? '(cluster)'}${node.embedded ? ' (embedded nats-server)' : ''}, run ${run}; starting the policy worker…`));
-      for (const r of trainerRoles) await node.serve(r);
+      for (const r of await builtinRoles('train')) await node.serve(r);
       say(
         dim(
           `corpus ${relative(process.cwd(), corpusPath) || corpusPath}: ${train.length} train, ${heldOut.length} held out; model ${modelName(tr.data.model)}`,
