@@ -43,25 +43,33 @@ export async function ensureTraceStream(nc: NatsConnection, opts: { replicas?: n
   }
 }
 
-export type ReadTraceOptions = { run?: string; role?: string; follow?: boolean; signal?: AbortSignal };
+export type FeedItem = { events: TraceEvent[] } | { synced: true };
 
 /**
- * Yields trace events stored for a run/role, oldest first; with `follow`, keeps
- * yielding live events until aborted.
+ * The one reader of the trace stream: batches stored under `subject`, oldest first (or
+ * from `since`, ms, by when the stream stored them). It says `synced` once everything
+ * stored when it started has been delivered (what follows is live), and stops there
+ * unless `follow`.
  */
-export async function* readTrace(nc: NatsConnection, opts: ReadTraceOptions): AsyncGenerator<TraceEvent> {
+export async function* traceFeed(nc: NatsConnection, opts: { subject: string; follow: boolean; since?: number; signal?: AbortSignal }): AsyncGenerator<FeedItem & { storedAt?: number }> {
   const js = jetstream(nc);
   // Right after a cluster node is lost the replicated stream elects a new leader; the
   // consumer request times out until it has one, so it is asked again a few times.
   const consumer = await withElectionRetries(() =>
-    js.consumers.get(TRACE_STREAM, {
-      filter_subjects: traceFilter(opts.run, opts.role),
-      deliver_policy: DeliverPolicy.All,
-    }),
+    js.consumers.get(
+      TRACE_STREAM,
+      opts.since === undefined
+        ? { filter_subjects: opts.subject, deliver_policy: DeliverPolicy.All }
+        : { filter_subjects: opts.subject, deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(opts.since).toISOString() },
+    ),
   );
   const info = await withElectionRetries(() => consumer.info(true));
-  let remaining = info.num_pending;
-  if (!opts.follow && remaining === 0) return;
+  let synced = false;
+  if (info.num_pending === 0) {
+    synced = true;
+    yield { synced: true };
+    if (!opts.follow) return;
+  }
   const messages = await consumer.consume();
   const stop = () => void messages.close();
   opts.signal?.addEventListener('abort', stop, { once: true });
@@ -70,15 +78,67 @@ export async function* readTrace(nc: NatsConnection, opts: ReadTraceOptions): As
       const decoded = decodeJson(m.data);
       if (decoded.ok) {
         const batch = TraceBatch.safeParse(decoded.value);
-        if (batch.success) yield* batch.data.events;
+        if (batch.success) yield { events: batch.data.events, storedAt: m.info.timestampNanos / 1e6 };
       }
-      remaining = m.info.pending;
-      if (!opts.follow && remaining === 0) break;
+      if (!synced && m.info.pending === 0) {
+        synced = true;
+        yield { synced: true };
+        if (!opts.follow) break;
+      }
     }
   } finally {
     opts.signal?.removeEventListener('abort', stop);
     await messages.close();
   }
+}
+
+export type ReadTraceOptions = { run?: string; role?: string; follow?: boolean; signal?: AbortSignal };
+
+/**
+ * Yields trace events stored for a run/role, oldest first; with `follow`, keeps
+ * yielding live events until aborted.
+ */
+export async function* readTrace(nc: NatsConnection, opts: ReadTraceOptions): AsyncGenerator<TraceEvent> {
+  for await (const item of traceFeed(nc, { subject: traceFilter(opts.run, opts.role), follow: !!opts.follow, signal: opts.signal })) {
+    if ('events' in item) yield* item.events;
+  }
+}
+
+/** Trace events stored between two times (by when the stream stored them), for paging back. */
+export async function readTraceWindow(nc: NatsConnection, subject: string, from: number, to: number): Promise<TraceEvent[]> {
+  const out: TraceEvent[] = [];
+  for await (const item of traceFeed(nc, { subject, follow: false, since: from })) {
+    if (!('events' in item)) continue;
+    if (item.storedAt! > to) break;
+    out.push(...item.events);
+  }
+  return out;
+}
+
+export type StreamSummary = { runs: Record<string, { events: number; roles: Record<string, number>; kinds: Record<string, number> }> };
+
+/** What the trace stream holds, per run, role and kind (batch counts, from the subjects). */
+export async function traceSummary(nc: NatsConnection): Promise<StreamSummary> {
+  const jsm = await jetstreamManager(nc);
+  const info = await jsm.streams.info(TRACE_STREAM, { subjects_filter: `${TRACE_ROOT}.>` });
+  const out: StreamSummary = { runs: {} };
+  const prefix = TRACE_ROOT.split('.').length;
+  for (const [subject, n] of Object.entries(info.state.subjects ?? {})) {
+    const [run, role, kind] = subject.split('.').slice(prefix);
+    if (!run || !role || !kind) continue;
+    const r = (out.runs[run] ??= { events: 0, roles: {}, kinds: {} });
+    r.events += n;
+    r.roles[role] = (r.roles[role] ?? 0) + n;
+    r.kinds[kind] = (r.kinds[kind] ?? 0) + n;
+  }
+  return out;
+}
+
+/** When the oldest batch the trace stream still holds was stored (ms), if any. */
+export async function traceStart(nc: NatsConnection): Promise<number | undefined> {
+  const jsm = await jetstreamManager(nc);
+  const info = await jsm.streams.info(TRACE_STREAM);
+  return info.state.first_ts ? Date.parse(info.state.first_ts) : undefined;
 }
 
 async function withElectionRetries<T>(ask: () => Promise<T>, tries = 6): Promise<T> {

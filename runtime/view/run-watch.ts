@@ -5,7 +5,7 @@ import { traceSubject } from '../../protocols/trace.ts';
 import { liveRunState, type LiveRun } from '../live-runs.ts';
 import { processAlive } from '../process.ts';
 import { openStore } from '../bus/trace-locate.ts';
-import { traceFeed } from './source.ts';
+import { traceFeed } from '../bus/trace-stream.ts';
 
 /** How a watched run ended, as the page and the CLI report it. */
 export const RunEnd = z.object({ status: z.enum(['finished', 'failed']), reason: z.string().optional(), at: z.number() });

@@ -8,7 +8,8 @@ import type { TraceEvent } from '../../protocols/trace.ts';
 import type { Logger } from '../../protocols/role.ts';
 import { loopStagesJson } from '../../protocols/loop/stages.ts';
 import { ensureTraceStream } from '../bus/trace-stream.ts';
-import { byTime, FilterError, matches, parseFilter, parsePage, readOlder, subjectFor, summarize, traceFeed, type ViewFilter } from './source.ts';
+import { byTime, FilterError, matches, parseFilter, parsePage, readOlder, subjectFor, type ViewFilter } from './source.ts';
+import { traceFeed, traceSummary } from '../bus/trace-stream.ts';
 import type { LiveRun } from '../live-runs.ts';
 import { RunWatch, type RunEnd } from './run-watch.ts';
 import { readViewReport } from './report.ts';
@@ -255,7 +256,7 @@ export async function startViewServer(opts: ViewServerOptions): Promise<ViewServ
     if (path === '/api/loop-stages') return sendJson(res, 200, loopStagesJson());
     if (path === '/api/info') {
       const { watch } = cur;
-      const summary = await summarize(watch.nc).catch(() => ({ runs: {} }));
+      const summary = await traceSummary(watch.nc).catch(() => ({ runs: {} }));
       return sendJson(res, 200, { run: cur.run ?? null, label: cur.label ?? cur.run ?? null, live: watch.live, ended: watch.ended ?? null, connection: watch.connection, ...summary });
     }
     if (VENDOR[path]) return sendFile(res, VENDOR[path]!);

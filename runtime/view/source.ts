@@ -1,9 +1,8 @@
-import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { z } from 'zod';
-import { TRACE_ROOT, TRACE_STREAM, TraceBatch, TraceKind, type TraceEvent } from '../../protocols/trace.ts';
+import { TRACE_ROOT, TraceKind, type TraceEvent } from '../../protocols/trace.ts';
 import { describeIssues } from '../../protocols/errors.ts';
-import { decodeJson } from '../bus/codec.ts';
+import { readTraceWindow, traceStart } from '../bus/trace-stream.ts';
 
 /** A subject token: what NATS accepts between dots (no wildcards, no spaces). */
 const Token = z.string().regex(/^[^.*>\s]+$/, 'expected one subject token (no dots, spaces or wildcards)');
@@ -117,88 +116,6 @@ export function matches(f: ViewFilter, e: TraceEvent): boolean {
   return true;
 }
 
-export type FeedItem = { events: TraceEvent[] } | { synced: true };
-
-/**
- * Reads trace batches for a subject from the start of the stream. It says `synced`
- * once everything stored when it started has been delivered (the page then knows
- * that what follows is live), and stops there unless `follow`.
- * (runtime/bus/trace-stream.ts `readTrace` yields single events and has no such mark.)
- */
-export async function* traceFeed(nc: NatsConnection, opts: { subject: string; follow: boolean; signal: AbortSignal }): AsyncGenerator<FeedItem> {
-  const js = jetstream(nc);
-  const consumer = await js.consumers.get(TRACE_STREAM, { filter_subjects: opts.subject, deliver_policy: DeliverPolicy.All });
-  const info = await consumer.info(true);
-  let synced = false;
-  if (info.num_pending === 0) {
-    synced = true;
-    yield { synced: true };
-    if (!opts.follow) return;
-  }
-  const messages = await consumer.consume();
-  const stop = () => void messages.close();
-  opts.signal.addEventListener('abort', stop, { once: true });
-  try {
-    for await (const m of messages) {
-      const decoded = decodeJson(m.data);
-      if (decoded.ok) {
-        const batch = TraceBatch.safeParse(decoded.value);
-        if (batch.success) yield { events: batch.data.events };
-      }
-      if (!synced && m.info.pending === 0) {
-        synced = true;
-        yield { synced: true };
-        if (!opts.follow) break;
-      }
-    }
-  } finally {
-    opts.signal.removeEventListener('abort', stop);
-    await messages.close();
-  }
-}
-
-export type StreamSummary = { runs: Record<string, { events: number; roles: Record<string, number>; kinds: Record<string, number> }> };
-
-/** What the trace stream holds, per run, role and kind (batch counts, from the subjects). */
-export async function summarize(nc: NatsConnection): Promise<StreamSummary> {
-  const jsm = await jetstreamManager(nc);
-  const info = await jsm.streams.info(TRACE_STREAM, { subjects_filter: `${TRACE_ROOT}.>` });
-  const out: StreamSummary = { runs: {} };
-  const prefix = TRACE_ROOT.split('.').length;
-  for (const [subject, n] of Object.entries(info.state.subjects ?? {})) {
-    const [run, role, kind] = subject.split('.').slice(prefix);
-    if (!run || !role || !kind) continue;
-    const r = (out.runs[run] ??= { events: 0, roles: {}, kinds: {} });
-    r.events += n;
-    r.roles[role] = (r.roles[role] ?? 0) + n;
-    r.kinds[kind] = (r.kinds[kind] ?? 0) + n;
-  }
-  return out;
-}
-
-/** Trace batches stored between two times (by when the stream stored them), for paging back. */
-async function readWindow(nc: NatsConnection, subject: string, from: number, to: number): Promise<TraceEvent[]> {
-  const js = jetstream(nc);
-  const consumer = await js.consumers.get(TRACE_STREAM, { filter_subjects: subject, deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(from).toISOString() });
-  const out: TraceEvent[] = [];
-  if ((await consumer.info(true)).num_pending === 0) return out;
-  const messages = await consumer.consume();
-  try {
-    for await (const m of messages) {
-      if (m.info.timestampNanos / 1e6 > to) break;
-      const decoded = decodeJson(m.data);
-      if (decoded.ok) {
-        const batch = TraceBatch.safeParse(decoded.value);
-        if (batch.success) out.push(...batch.data.events);
-      }
-      if (m.info.pending === 0) break;
-    }
-  } finally {
-    await messages.close();
-  }
-  return out;
-}
-
 // A batch is stored a flush (≈20 ms) after its first event: events older than `before`
 // may sit in batches stored a little after it.
 const STORE_LAG_MS = 2_000;
@@ -211,13 +128,12 @@ const STORE_LAG_MS = 2_000;
 export async function readOlder(nc: NatsConnection, f: ViewFilter, page: z.infer<typeof OlderPage>): Promise<{ events: TraceEvent[]; more: boolean }> {
   const { before, beforeId, limit } = page;
   const earlier = (e: TraceEvent) => e.ts < before || (e.ts === before && beforeId !== undefined && e.id < beforeId);
-  const jsm = await jetstreamManager(nc);
-  const info = await jsm.streams.info(TRACE_STREAM);
-  const first = info.state.first_ts ? Date.parse(info.state.first_ts) - STORE_LAG_MS : 0;
+  const start = await traceStart(nc);
+  const first = start !== undefined ? start - STORE_LAG_MS : 0;
   const subject = subjectFor(f);
   for (let span = 60_000; ; span *= 4) {
     const from = Math.max(first, before - span);
-    const hits = (await readWindow(nc, subject, from, before + STORE_LAG_MS)).filter((e) => earlier(e) && matches(f, e));
+    const hits = (await readTraceWindow(nc, subject, from, before + STORE_LAG_MS)).filter((e) => earlier(e) && matches(f, e));
     if (hits.length >= limit || from <= first) {
       hits.sort(byTime);
       return { events: hits.slice(-limit), more: hits.length > limit || from > first };
