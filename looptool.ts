@@ -45,7 +45,7 @@ export { ExpanderContract } from './protocols/roles/expander.ts';
 export { PolicyContract, TrainerContract } from './protocols/roles/trainer.ts';
 
 // the data roles exchange
-export { deriveSeed, Seed } from './protocols/roles/seed.ts';
+export { deriveRngSeed, RngSeed } from './protocols/rng.ts';
 export { canonicalJson, JsonValue } from './protocols/json.ts';
 export { ChatMessage, AssistantMessage, ToolMessage } from './protocols/messages.ts';
 export { ParamSchema, ToolSpec } from './protocols/toolspec.ts';

@@ -14,7 +14,7 @@ import { ToolContract } from '../protocols/roles/tool.ts';
 import { UserContract } from '../protocols/roles/user.ts';
 import { ValidatorContract } from '../protocols/roles/validator.ts';
 import { reviewerContract } from '../protocols/roles/reviewer.ts';
-import { deriveSeed } from '../protocols/roles/seed.ts';
+import { deriveRngSeed } from '../protocols/rng.ts';
 import type { BadTurn, DialogueRecord, JudgeVote, RejectReason, StopReason, TurnRecord } from '../protocols/dialogue.ts';
 import { dialogueSamples } from '../protocols/samples.ts';
 import { checkAssistantTurn, majority, type RuleFailure } from '../protocols/validate.ts';
@@ -58,7 +58,7 @@ function skillTags(plan: Plan, messages: ChatMessage[], exp: Expected, tools: To
 export type DialogueInput = {
   id: string;
   index: number;
-  /** root of every seed of this dialogue: deriveSeed(runSeed, id) */
+  /** root of every seed of this dialogue: deriveRngSeed(runSeed, id) */
   seed: string;
   cfg: SeedingConfig;
   /** a tool set to use instead of asking the API designer */
@@ -136,7 +136,7 @@ function withIds(calls: ToolCall[], at: number): ToolCall[] {
 /** Seed of a call at position `at` of the dialogue; retries after bad turns get fresh seeds. */
 function seedFor(c: DialogueContext, role: string, ...parts: (string | number)[]): string {
   const retry = c.badTurns.length ? ['retry', c.badTurns.length] : [];
-  return deriveSeed(c.seed, role, c.messages.length, ...parts, ...retry);
+  return deriveRngSeed(c.seed, role, c.messages.length, ...parts, ...retry);
 }
 
 function hiddenFor(c: DialogueContext, role: string): { hidden: { plan: Plan } } | Record<string, never> {
@@ -184,7 +184,7 @@ export const dialogueMachine = setup({
   },
   actors: {
     designTools: fromPromise(async ({ input: c }: { input: DialogueContext }) => {
-      const out = await c.call(ApiDesignerContract, 'design', { seed: deriveSeed(c.seed, 'tools', ...(c.badTurns.length ? ['retry', c.badTurns.length] : [])), ...(c.toolCount ? { count: c.toolCount } : {}) }, { timeoutMs: c.cfg.callTimeoutMs });
+      const out = await c.call(ApiDesignerContract, 'design', { seed: deriveRngSeed(c.seed, 'tools', ...(c.badTurns.length ? ['retry', c.badTurns.length] : [])), ...(c.toolCount ? { count: c.toolCount } : {}) }, { timeoutMs: c.cfg.callTimeoutMs });
       return out.tools;
     }),
     plan: fromPromise(async ({ input: c }: { input: DialogueContext }) =>
@@ -235,7 +235,7 @@ export const dialogueMachine = setup({
     judgeVotes: fromPromise(async ({ input: c }: { input: DialogueContext }) =>
       Promise.all(
         Array.from({ length: c.cfg.judge.votes }, (_, k) =>
-          c.call(JudgeContract, 'judge_dialogue', { seed: deriveSeed(c.seed, 'judge', 'vote', k, ...(c.badTurns.length ? ['retry', c.badTurns.length] : [])), tools: c.tools, messages: c.messages, ...hiddenFor(c, 'judge') }, { timeoutMs: c.cfg.callTimeoutMs }),
+          c.call(JudgeContract, 'judge_dialogue', { seed: deriveRngSeed(c.seed, 'judge', 'vote', k, ...(c.badTurns.length ? ['retry', c.badTurns.length] : [])), tools: c.tools, messages: c.messages, ...hiddenFor(c, 'judge') }, { timeoutMs: c.cfg.callTimeoutMs }),
         ),
       ),
     ),

@@ -6,6 +6,23 @@
  * concurrency or the replica that serves it. Strings are hashed with a 64-bit FNV-1a
  * variant folded to 32 bits, then fed to mulberry32.
  */
+import { z } from 'zod';
+
+/**
+ * Every request to a round-0 role carries an explicit random seed, so that its answer
+ * depends on nothing else (not on concurrency, not on which replica serves it). The
+ * caller derives it from the run's seed and the item's coordinates, e.g.
+ * `deriveRngSeed(runSeed, dialogueId, 'turn', 3, 'sample', 1)`. (A random seed, not seed data.)
+ */
+export const RngSeed = z
+  .string()
+  .min(1)
+  .describe('deterministic seed for this request; derived by the caller from run seed + dialogue id + turn + sample index');
+
+/** Joins random-seed parts into one seed string (the RNG hashes the whole string). */
+export function deriveRngSeed(...parts: (string | number)[]): string {
+  return parts.map(String).join('/');
+}
 
 /** 32-bit hash of a string (FNV-1a over UTF-16 code units, with a final avalanche). */
 export function hashString(s: string): number {

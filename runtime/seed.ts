@@ -6,7 +6,7 @@ import { DialogueRecord } from '../protocols/dialogue.ts';
 import { LooptoolError, isInfrastructureError } from '../protocols/errors.ts';
 import { canonicalJson, type JsonValue } from '../protocols/json.ts';
 import type { AnyRoleImpl } from '../protocols/role.ts';
-import { deriveSeed } from '../protocols/roles/seed.ts';
+import { deriveRngSeed } from '../protocols/rng.ts';
 import { Sample } from '../protocols/sample.ts';
 import { ToolSpec } from '../protocols/toolspec.ts';
 import { hashString } from '../protocols/rng.ts';
@@ -165,7 +165,7 @@ function runDialogue(node: LooptoolNode, config: RunConfig, index: number, opts:
   const input = {
     id,
     index,
-    seed: deriveSeed(config.seed, id),
+    seed: deriveRngSeed(config.seed, id),
     cfg: config.seeding,
     simRoles: simRolesOf(config),
     call: node.client.call,

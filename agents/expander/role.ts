@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import type { ChatMessage } from '../../protocols/messages.ts';
 import { defineRole, type HandlerContext } from '../../protocols/role.ts';
 import { ExpanderContract, type ExpandInput, type ExpandOutput } from '../../protocols/roles/expander.ts';
-import { deriveSeed } from '../../protocols/roles/seed.ts';
+import { deriveRngSeed } from '../../protocols/rng.ts';
 import { ToolContract } from '../../protocols/roles/tool.ts';
 import { primarySkill, Sample, type Label, type Provenance } from '../../protocols/sample.ts';
 import { brainVerb, selectBrain, type BrainResources } from '../common/brains.ts';
@@ -32,7 +32,7 @@ async function finishDialogue(context: ChatMessage[], label: Label, tools: Sampl
   let failed = false;
   for (const [i, c] of calls.entries()) {
     const spec = tools.find((t) => t.name === c.name)!;
-    const res = await ctx.call(ToolContract, 'execute', { seed: deriveSeed(rngSeed, 'tool', i), tool: spec, call: c });
+    const res = await ctx.call(ToolContract, 'execute', { seed: deriveRngSeed(rngSeed, 'tool', i), tool: spec, call: c });
     out.push({ role: 'tool', name: c.name, tool_call_id: c.id, content: res.content });
     const parsed = parseResult(res.content);
     failed ||= res.error || isErrorResult(parsed);

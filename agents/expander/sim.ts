@@ -30,7 +30,7 @@ import type { ToolCall } from '../../protocols/toolcall.ts';
 import type { ToolSpec } from '../../protocols/toolspec.ts';
 import { AssistantContract } from '../../protocols/roles/assistant.ts';
 import type { Variation } from '../../protocols/roles/expander.ts';
-import { deriveSeed } from '../../protocols/roles/seed.ts';
+import { deriveRngSeed } from '../../protocols/rng.ts';
 import { ToolContract } from '../../protocols/roles/tool.ts';
 import { UserContract } from '../../protocols/roles/user.ts';
 import { rng, type Rng } from '../../protocols/rng.ts';
@@ -191,7 +191,7 @@ export function variedPlan(
     planted = kind ? { kind } : bySkill !== undefined ? typical : undefined;
   }
   if (planted)
-    noise.push({ step: 0, round: target, kind: planted.kind, ...(planted.target ? { target: planted.target } : {}), ...(skill ? { skill } : {}), seed: deriveSeed(seed, 'noise', planted.kind) });
+    noise.push({ step: 0, round: target, kind: planted.kind, ...(planted.target ? { target: planted.target } : {}), ...(skill ? { skill } : {}), seed: deriveRngSeed(seed, 'noise', planted.kind) });
   return { plan: { goal: persona.goal, targetTurns: 1, steps: [step], hidden: { noise } }, target, notes };
 }
 
@@ -252,7 +252,7 @@ export async function expandSim(req: ExpandSimRequest, cfg: SimConfig, call: Cal
   const messages: ChatMessage[] = [];
   let sample: SimExpansion['sample'] | undefined;
   const say = async (k: number) => {
-    const u = await call(UserContract, 'turn', { seed: deriveSeed(req.seed, 'user', k), tools, messages, plan });
+    const u = await call(UserContract, 'turn', { seed: deriveRngSeed(req.seed, 'user', k), tools, messages, plan });
     if (u.done) throw new Error('the simulated user ended the request before the sample\'s turn');
     messages.push({ role: 'user', content: k === 0 ? frameRequest(u.content, req.variation, req.seed) : u.content });
   };
@@ -265,7 +265,7 @@ export async function expandSim(req: ExpandSimRequest, cfg: SimConfig, call: Cal
         failed = true;
         continue;
       }
-      const res = await call(ToolContract, 'execute', { seed: deriveSeed(req.seed, 'tool', k, i), tool: spec, call: c });
+      const res = await call(ToolContract, 'execute', { seed: deriveRngSeed(req.seed, 'tool', k, i), tool: spec, call: c });
       failed ||= res.error;
       messages.push({ role: 'tool', name: c.name, tool_call_id: c.id, content: res.content });
     }
@@ -275,7 +275,7 @@ export async function expandSim(req: ExpandSimRequest, cfg: SimConfig, call: Cal
   await say(0);
   for (let turn = 0; turn < MAX_TURNS; turn++) {
     const exp = expectedReply(plan, messages);
-    const a = await call(AssistantContract, 'respond', { seed: deriveSeed(req.seed, 'assistant', turn), tools, messages, hidden: { plan } });
+    const a = await call(AssistantContract, 'respond', { seed: deriveRngSeed(req.seed, 'assistant', turn), tools, messages, hidden: { plan } });
     const reply: ChatMessage = { role: 'assistant', content: a.content, tool_calls: a.tool_calls };
     const isTarget = !sample && exp.sample && exp.step === 0 && exp.round === target;
     if (isTarget) {

@@ -9,7 +9,7 @@ import {
   type VerifyInput,
   type VerifyOutput,
 } from '../../protocols/roles/judge.ts';
-import { deriveSeed } from '../../protocols/roles/seed.ts';
+import { deriveRngSeed } from '../../protocols/rng.ts';
 import { callOptions, callText, toolsJson, transcript, withChecks, type LlmDeps } from '../common/llm/brain.ts';
 import { stripThink } from '../common/llm/extract.ts';
 import { dialoguePrompt, verifyPrompt } from './prompts.ts';
@@ -73,7 +73,7 @@ export async function judgeDialogueLlm(input: z.output<typeof JudgeDialogueInput
   });
   const vars = { tools: toolsJson(input.tools), transcript: transcript(input.messages) };
   return majority(deps.votes ?? 1, DIALOGUE_TIE_ORDER, async (i) => {
-    const seed = i === 0 ? input.seed : deriveSeed(input.seed, 'vote', i);
+    const seed = i === 0 ? input.seed : deriveRngSeed(input.seed, 'vote', i);
     const o = await deps.client.structured(dialoguePrompt, vars, schema, callOptions(deps, 'judge.judge_dialogue', seed, { temperature: 0.7, maxTokens: 1024 }));
     const out: DialogueOut = { verdict: o.verdict, analysis: o.analysis.trim() };
     if (o.verdict === 'INCORRECT' && typeof o.turn === 'number') out.turn = o.turn;
@@ -109,7 +109,7 @@ export async function verifyLlm(input: z.output<typeof VerifyInput>, deps: Judge
       verifyPrompt,
       vars,
       ModelVerify,
-      callOptions(deps, 'judge.verify', deriveSeed(input.seed, 'vote', i), { temperature: 0.7, maxTokens: 1024 }),
+      callOptions(deps, 'judge.verify', deriveRngSeed(input.seed, 'vote', i), { temperature: 0.7, maxTokens: 1024 }),
     );
     return { verdict: o.verdict, analysis: o.analysis.trim() };
   });

@@ -1,7 +1,7 @@
 import { brainFor } from '../../protocols/config.ts';
 import { defineRole } from '../../protocols/role.ts';
 import { JudgeContract } from '../../protocols/roles/judge.ts';
-import { deriveSeed } from '../../protocols/roles/seed.ts';
+import { deriveRngSeed } from '../../protocols/rng.ts';
 import { ValidatorContract } from '../../protocols/roles/validator.ts';
 import { checkDialogue, majority } from '../../protocols/validate.ts';
 import { runConfigOf } from '../common/brains.ts';
@@ -29,7 +29,7 @@ export default defineRole({
         if (failures.length) return { accepted: false, reason: failures[0]!.code, failures, votes: [] };
         const cast = await Promise.all(
           Array.from({ length: votes }, (_, k) =>
-            ctx.call(JudgeContract, 'judge_dialogue', { seed: deriveSeed(seed, 'vote', k), tools, messages, ...(hidden && ctx.resources.judgeIsSim ? { hidden } : {}) }),
+            ctx.call(JudgeContract, 'judge_dialogue', { seed: deriveRngSeed(seed, 'vote', k), tools, messages, ...(hidden && ctx.resources.judgeIsSim ? { hidden } : {}) }),
           ),
         );
         const accepted = votes === 0 || majority(cast.map((v) => v.verdict)).accepted;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineContract } from '../role.ts';
 import { ToolSpec } from '../toolspec.ts';
-import { Seed } from './seed.ts';
+import { RngSeed } from '../rng.ts';
 
 /** One choice per level of the constraint tree; any level left out is sampled. */
 export const ConstraintChoice = z.strictObject({
@@ -17,7 +17,7 @@ export const ConstraintChoice = z.strictObject({
 export type ConstraintChoice = z.infer<typeof ConstraintChoice>;
 
 export const DesignInput = z.object({
-  seed: Seed,
+  seed: RngSeed,
   count: z.number().int().min(1).max(32).default(4).describe('number of tools in the set'),
   domain: z.string().optional().describe('context-tree domain id to draw from (e.g. "travel"); sampled when absent'),
   subdomain: z.string().optional().describe('context-tree sub-domain id (e.g. "flights"); sampled when absent'),

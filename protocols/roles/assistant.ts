@@ -4,7 +4,7 @@ import { ToolSpec } from '../toolspec.ts';
 import { AssistantMessage, ChatMessage } from '../messages.ts';
 import { HiddenTruth } from '../sample.ts';
 import { Plan } from '../plan.ts';
-import { Seed } from './seed.ts';
+import { RngSeed } from '../rng.ts';
 
 /** SIMULATOR TRUTH given to the assistant: only sim brains read it. */
 export const AssistantHidden = z
@@ -15,7 +15,7 @@ export const AssistantHidden = z
 export type AssistantHidden = z.infer<typeof AssistantHidden>;
 
 export const RespondInput = z.object({
-  seed: Seed.describe('per-sample seed: different samples of the same turn get different seeds'),
+  seed: RngSeed.describe('per-sample seed: different samples of the same turn get different seeds'),
   tools: z.array(ToolSpec).min(1),
   messages: z.array(ChatMessage).min(1).describe('the dialogue so far; the last message is from the user or a tool'),
   hidden: AssistantHidden.optional(),

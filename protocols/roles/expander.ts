@@ -4,7 +4,7 @@ import { ChatMessage } from '../messages.ts';
 import { Plan } from '../plan.ts';
 import { HiddenTruth, Label, Sample } from '../sample.ts';
 import { PublicSample } from './judge.ts';
-import { Seed } from './seed.ts';
+import { RngSeed } from '../rng.ts';
 
 /**
  * The expander (Error-Driven Data Expansion, DESIGN.md §1 step 4): from one error seed
@@ -25,7 +25,7 @@ export const VARIATION_TEXT: Record<Variation, string> = {
 };
 
 export const ExpandInput = z.object({
-  seed: Seed,
+  seed: RngSeed,
   round: z.number().int().min(1),
   slot: z.number().int().min(0).describe('which of the k expansions of this seed'),
   sample: PublicSample.describe('the error seed: tools, context and the label taken as correct'),

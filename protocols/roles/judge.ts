@@ -4,13 +4,13 @@ import { ToolSpec } from '../toolspec.ts';
 import { ChatMessage } from '../messages.ts';
 import { HiddenTruth, Label, Sample } from '../sample.ts';
 import { Plan } from '../plan.ts';
-import { Seed } from './seed.ts';
+import { RngSeed } from '../rng.ts';
 
 export const DialogueVerdict = z.enum(['CORRECT', 'INCORRECT']);
 export type DialogueVerdict = z.infer<typeof DialogueVerdict>;
 
 export const JudgeDialogueInput = z.object({
-  seed: Seed.describe('per-vote seed: each of the votes gets its own'),
+  seed: RngSeed.describe('per-vote seed: each of the votes gets its own'),
   tools: z.array(ToolSpec).min(1),
   messages: z.array(ChatMessage).min(1),
   hidden: z
@@ -31,7 +31,7 @@ export type VerifyVerdict = z.infer<typeof VerifyVerdict>;
 export const PublicSample = Sample.omit({ truth: true });
 
 export const VerifyInput = z.object({
-  seed: Seed,
+  seed: RngSeed,
   sample: PublicSample.describe('tools, context and label; any `truth` field is dropped on parse'),
   prediction: Label.describe('the policy\'s answer, reasoning stripped: calls, or text when it made none'),
   hidden: z

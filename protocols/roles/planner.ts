@@ -4,13 +4,13 @@ import { ToolSpec } from '../toolspec.ts';
 import { SampleKind, Skill } from '../sample.ts';
 import { SkillMix } from '../sim-config.ts';
 import { Plan } from '../plan.ts';
-import { Seed } from './seed.ts';
+import { RngSeed } from '../rng.ts';
 
 /** Every skill at the same weight: what a test split stratified by skill is drawn from. */
 export const UNIFORM_SKILL_MIX: SkillMix = Object.fromEntries(Skill.options.map((s) => [s, 1])) as SkillMix;
 
 export const PlanInput = z.object({
-  seed: Seed,
+  seed: RngSeed,
   tools: z.array(ToolSpec).min(1).describe('the tools the dialogue may use'),
   targetTurns: z.number().int().min(1).max(16).optional().describe('number of user requests; default from config'),
   kinds: z

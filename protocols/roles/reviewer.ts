@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { defineContract } from '../role.ts';
 import { ToolSpec } from '../toolspec.ts';
 import { AssistantMessage, ChatMessage } from '../messages.ts';
-import { Seed } from './seed.ts';
+import { RngSeed } from '../rng.ts';
 
 /**
  * A reviewer sits in the dialogue between the assistant and the tool: every assistant
@@ -13,7 +13,7 @@ import { Seed } from './seed.ts';
  * `reviewerContract(name)` can be one; see docs/adding-a-role.md.
  */
 export const ReviewInput = z.object({
-  seed: Seed,
+  seed: RngSeed,
   tools: z.array(ToolSpec).min(1),
   messages: z.array(ChatMessage).describe('the dialogue so far; the candidate answers its last message'),
   candidate: AssistantMessage.describe('the assistant turn under review'),

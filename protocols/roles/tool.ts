@@ -2,10 +2,10 @@ import { z } from 'zod';
 import { defineContract } from '../role.ts';
 import { ToolSpec } from '../toolspec.ts';
 import { ToolCall } from '../toolcall.ts';
-import { Seed } from './seed.ts';
+import { RngSeed } from '../rng.ts';
 
 export const ExecuteInput = z.object({
-  seed: Seed,
+  seed: RngSeed,
   tool: ToolSpec.describe('the spec of the called tool (its `returns` shapes the result)'),
   call: ToolCall,
 });

@@ -3,10 +3,10 @@ import { defineContract } from '../role.ts';
 import { ToolSpec } from '../toolspec.ts';
 import { ChatMessage } from '../messages.ts';
 import { Plan } from '../plan.ts';
-import { Seed } from './seed.ts';
+import { RngSeed } from '../rng.ts';
 
 export const TurnInput = z.object({
-  seed: Seed,
+  seed: RngSeed,
   tools: z.array(ToolSpec).min(1),
   messages: z.array(ChatMessage).describe('the dialogue so far (empty before the first request)'),
   plan: Plan.describe('the plan to follow; an llm brain must show only publicPlan(plan), never plan.hidden'),

@@ -5,7 +5,7 @@ import { ChatMessage } from '../messages.ts';
 import { Plan } from '../plan.ts';
 import { RuleCode, RuleFailure } from '../validate.ts';
 import { DialogueVerdict, JudgeDialogueOutput } from './judge.ts';
-import { Seed } from './seed.ts';
+import { RngSeed } from '../rng.ts';
 
 export const CheckInput = z.object({
   tools: z.array(ToolSpec).min(1),
@@ -19,7 +19,7 @@ export const CheckOutput = z.object({
 });
 
 export const ValidateInput = CheckInput.extend({
-  seed: Seed.describe('seeds of the judge votes derive from it'),
+  seed: RngSeed.describe('seeds of the judge votes derive from it'),
   votes: z.number().int().min(0).max(15).default(3).describe('judge votes; 0 = rule checks only'),
   hidden: z
     .object({ plan: Plan })

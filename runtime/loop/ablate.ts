@@ -72,7 +72,7 @@ export type SeedsOptions = Omit<CompareOptions, 'progress'> & {
 export type SeedsResult = { seeds: { seed: string; rows: VariantResult[] }[]; summary: AblationSummary; complete: boolean };
 
 /** N random seeds derived from a base seed: `<base>-<first>` … `<base>-<first+N-1>`. */
-export function seedList(base: string, n: number, first = 1): string[] {
+export function runSeeds(base: string, n: number, first = 1): string[] {
   return Array.from({ length: n }, (_, i) => `${base}-${first + i}`);
 }
 

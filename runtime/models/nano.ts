@@ -7,7 +7,7 @@ import { RunConfig } from '../../protocols/config.ts';
 import { seededOrder } from '../../protocols/loop/index.ts';
 import { Sample } from '../../protocols/sample.ts';
 import { ApiDesignerContract } from '../../protocols/roles/api-designer.ts';
-import { deriveSeed } from '../../protocols/roles/seed.ts';
+import { deriveRngSeed } from '../../protocols/rng.ts';
 import type { ToolSpec } from '../../protocols/toolspec.ts';
 import { readJsonl } from '../corpus.ts';
 import { LooptoolNode } from '../bus/node.ts';
@@ -161,7 +161,7 @@ async function simulateStream(p: NanoPretrain, dir: string, opts: { onProgress?:
     const count = config.seeding.tools ?? config.sim.designer.toolsPerSet;
     const toolPool: ToolSpec[][] = [];
     for (let i = 0; i < p.toolSets; i++) {
-      const out = await node.client.call(ApiDesignerContract, 'design', { seed: deriveSeed(p.seed, 'toolset', i), count, constraints: p.world.loop.toolConstraints });
+      const out = await node.client.call(ApiDesignerContract, 'design', { seed: deriveRngSeed(p.seed, 'toolset', i), count, constraints: p.world.loop.toolConstraints });
       toolPool.push(out.tools);
     }
     const summary = await runSeed({

@@ -4,7 +4,7 @@ import { RunConfig } from '../../protocols/config.ts';
 import { ExpanderContract, Variation } from '../../protocols/roles/expander.ts';
 import { JudgeContract, type VerifyVerdict } from '../../protocols/roles/judge.ts';
 import { ValidatorContract } from '../../protocols/roles/validator.ts';
-import { deriveSeed } from '../../protocols/roles/seed.ts';
+import { deriveRngSeed } from '../../protocols/rng.ts';
 import { publicView, type Label, type Sample } from '../../protocols/sample.ts';
 import { majorityVerdict, sameLabel, jglvScores, trueVerdict } from '../../protocols/loop/index.ts';
 import { checkDialogue } from '../../protocols/validate.ts';
@@ -60,7 +60,7 @@ test('the sim expander writes new samples shaped like their seed, with truth, th
   for (const [i, s] of seeds.entries()) {
     for (const [slot, variation] of Variation.options.entries()) {
       total++;
-      const seed = deriveSeed('test', s.id, slot);
+      const seed = deriveRngSeed('test', s.id, slot);
       let out;
       try {
         out = await call(ExpanderContract, 'expand', { seed, round: 1, slot, sample: publicView(s), prediction: wrongFor(s, i), analysis: 'the prediction is wrong', variation, hidden: s.truth ? { truth: s.truth } : undefined });
@@ -84,7 +84,7 @@ test('the sim expander writes new samples shaped like their seed, with truth, th
       const answer = out.dialogue[x.context.length]!;
       assert.equal(answer.role, 'assistant');
       const rules = checkDialogue(x.tools, out.dialogue, { requireToolUse: out.requireToolUse });
-      const v = await call(ValidatorContract, 'validate', { tools: x.tools, messages: out.dialogue, requireToolUse: out.requireToolUse, seed: deriveSeed(seed, 'v'), votes: 3, hidden: out.hidden });
+      const v = await call(ValidatorContract, 'validate', { tools: x.tools, messages: out.dialogue, requireToolUse: out.requireToolUse, seed: deriveRngSeed(seed, 'v'), votes: 3, hidden: out.hidden });
       if (rules.length === 0 && v.accepted) accepted++;
     }
   }
@@ -117,7 +117,7 @@ test('JGLV over the bus finds injected label errors (precision and recall above 
     const prediction = inject ? s.truth!.label : wrongFor(s, i + 1);
     const visible = { ...s, label, truth: { ...s.truth!, noisy: inject } };
     const votes: VerifyVerdict[] = [];
-    for (let k = 0; k < 3; k++) votes.push((await call(JudgeContract, 'verify', { seed: deriveSeed('jglv', s.id, k), sample: publicView(visible), prediction, hidden: { truth: visible.truth } })).verdict);
+    for (let k = 0; k < 3; k++) votes.push((await call(JudgeContract, 'verify', { seed: deriveRngSeed('jglv', s.id, k), sample: publicView(visible), prediction, hidden: { truth: visible.truth } })).verdict);
     const verdict = majorityVerdict(votes).verdict;
     assert.equal(trueVerdict(label, prediction, visible.truth), inject ? 'LABEL_WRONG' : 'PRED_WRONG');
     records.push({ label, prediction, truth: visible.truth, verdict });

@@ -4,7 +4,7 @@ import { intFlag, parseFlags } from '../args.ts';
 import { bold } from '../style.ts';
 import { VARIANTS, type Variant } from '../../../protocols/loop/config.ts';
 import { newRunId, runsRoot } from '../../rundir.ts';
-import { ablateSeeds, ablationText, compareVariants, seedList, seedsText } from '../../loop/ablate.ts';
+import { ablateSeeds, ablationText, compareVariants, runSeeds, seedsText } from '../../loop/ablate.ts';
 import { roundJson } from '../../loop/report.ts';
 import { CONFIG_FLAGS, configFromFlags, consoleProgress } from '../../loop/console.ts';
 import { interruptOnSignals } from '../interrupt.ts';
@@ -41,7 +41,7 @@ export default defineCommand({
     const interrupt = interruptOnSignals();
     if (nSeeds !== undefined) {
       try {
-        const seeds = seedList(config.seed, nSeeds, intFlag(values['first-seed'], 'first-seed', 1));
+        const seeds = runSeeds(config.seed, nSeeds, intFlag(values['first-seed'], 'first-seed', 1));
         const r = await ablateSeeds({
           dir,
           config,

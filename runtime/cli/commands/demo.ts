@@ -4,7 +4,7 @@ import { intFlag, parseFlags } from '../args.ts';
 import { bold, dim } from '../style.ts';
 import { newRunId, runsRoot } from '../../rundir.ts';
 import { runLabel } from '../../live-runs.ts';
-import { ablateSeeds, seedList, seedsText } from '../../loop/ablate.ts';
+import { ablateSeeds, runSeeds, seedsText } from '../../loop/ablate.ts';
 import { CONFIG_FLAGS, configFromFlags, consoleProgress, seedRoundsTable, seedSkillTable } from '../../loop/console.ts';
 import { DEMO_SEEDS, demoConfig } from '../../loop/preset.ts';
 import { interruptOnSignals } from '../interrupt.ts';
@@ -33,7 +33,7 @@ export default defineCommand({
     // the demo prints its own progress; role and worker info lines would only interleave with it
     process.env.LOOPTOOL_LOG_LEVEL ??= 'warn';
     const config = configFromFlags(values, demoConfig);
-    const seeds = seedList(config.seed, nSeeds);
+    const seeds = runSeeds(config.seed, nSeeds);
     const dir = resolve(values.out ?? `${runsRoot()}/${newRunId('demo')}`);
     const t0 = performance.now();
     const interrupt = interruptOnSignals();

@@ -9,7 +9,7 @@ import { formatMessage, formatOutcome, formatPlan, formatTools, roleColor } from
 import { BrainKind, RunConfig } from '../../../protocols/config.ts';
 import { describeIssues, formatIssues, LooptoolError } from '../../../protocols/errors.ts';
 import { ApiDesignerContract } from '../../../protocols/roles/api-designer.ts';
-import { deriveSeed } from '../../../protocols/roles/seed.ts';
+import { deriveRngSeed } from '../../../protocols/rng.ts';
 import type { ToolSpec } from '../../../protocols/toolspec.ts';
 import { LooptoolNode } from '../../bus/node.ts';
 import { newRunId, runDir, writeJsonAtomic } from '../../rundir.ts';
@@ -139,7 +139,7 @@ export default defineCommand({
         node,
         config,
         id: `sim-${rngSeed}`.replace(/[^A-Za-z0-9_-]/g, '-'),
-        seed: deriveSeed(rngSeed, 'dialogue'),
+        seed: deriveRngSeed(rngSeed, 'dialogue'),
         tools,
         signal: abort.signal,
         gate: values.step
@@ -212,7 +212,7 @@ async function pickTools(node: LooptoolNode, values: { domain?: string; subdomai
     if (values.subdomain && !subs.includes(values.subdomain)) throw new UsageError(`--subdomain "${values.subdomain}" is not in ${values.domain ?? 'the context tree'}; known: ${subs.join(', ')}`);
   }
   const out = await node.client.call(ApiDesignerContract, 'design', {
-    seed: deriveSeed(rngSeed, 'tools'),
+    seed: deriveRngSeed(rngSeed, 'tools'),
     ...(count ? { count } : {}),
     ...(values.domain ? { domain: values.domain } : {}),
     ...(values.subdomain ? { subdomain: values.subdomain } : {}),

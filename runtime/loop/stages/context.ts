@@ -7,7 +7,7 @@ import type { Placed } from '../../../protocols/loop/merge.ts';
 import { ExpansionRecord, ProbeRecord, SampleRecord, VerdictRecord, type Manifest } from '../../../protocols/loop/records.ts';
 import type { Stage } from '../../../protocols/loop/stages.ts';
 import type { CallFn } from '../../../protocols/role.ts';
-import { deriveSeed } from '../../../protocols/roles/seed.ts';
+import { deriveRngSeed } from '../../../protocols/rng.ts';
 import type { Sample } from '../../../protocols/sample.ts';
 import type { StageSummary } from '../../../machines/loop.ts';
 import type { LooptoolNode } from '../../bus/node.ts';
@@ -87,8 +87,9 @@ export class StageContext {
     return this.d.signal;
   }
 
-  seed(...parts: (string | number)[]): string {
-    return deriveSeed(this.d.config.seed, ...parts);
+  /** A random seed for one request of this run (not seed data). */
+  rngSeed(...parts: (string | number)[]): string {
+    return deriveRngSeed(this.d.config.seed, ...parts);
   }
 
   progress(stage: string, round: number, done: number, total: number, note?: string): void {

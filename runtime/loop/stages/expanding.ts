@@ -3,7 +3,7 @@ import { routeRound } from '../../../protocols/loop/jglv.ts';
 import { seededOrder } from '../../../protocols/loop/merge.ts';
 import { ExpansionRecord, type ProbeRecord } from '../../../protocols/loop/records.ts';
 import { ExpanderContract, Variation } from '../../../protocols/roles/expander.ts';
-import { deriveSeed } from '../../../protocols/roles/seed.ts';
+import { deriveRngSeed } from '../../../protocols/rng.ts';
 import { ValidatorContract } from '../../../protocols/roles/validator.ts';
 import { publicView, type Sample } from '../../../protocols/sample.ts';
 import type { StageSummary } from '../../../machines/loop.ts';
@@ -37,7 +37,7 @@ export async function expanding(cx: StageContext, j: number): Promise<StageSumma
       let reason = '';
       let rec: ExpansionRecord | undefined;
       for (let attempt = 0; attempt < cx.loop.expansionAttempts && !rec; attempt++) {
-        const seed = cx.seed('edde', j, sample.id, slot, attempt);
+        const seed = cx.rngSeed('edde', j, sample.id, slot, attempt);
         const callId = `${cx.run}.r${j}.expand.${sample.id}.${slot}.${attempt}`;
         try {
           const out = await cx.call(
@@ -53,7 +53,7 @@ export async function expanding(cx: StageContext, j: number): Promise<StageSumma
               tools: out.sample.tools,
               messages: out.dialogue,
               requireToolUse: out.requireToolUse,
-              seed: deriveSeed(seed, 'validate'),
+              seed: deriveRngSeed(seed, 'validate'),
               votes: cx.loop.validationVotes,
               ...(out.hidden ? { hidden: out.hidden } : {}),
             },
@@ -109,7 +109,7 @@ function errorSeedsOf(cx: StageContext, j: number): ErrorSeed[] {
   const seeds = routeRound(j, byId, probes, verdicts).errorSeeds;
   if (!cx.ablations.randomExpansion) return seeds;
   const prediction = new Map(probes.map((p) => [p.id, p.prediction]));
-  return seededOrder([...byId.values()], cx.seed('random-expansion', j))
+  return seededOrder([...byId.values()], cx.rngSeed('random-expansion', j))
     .slice(0, seeds.length)
     .map((sample) => ({ sample, prediction: prediction.get(sample.id) ?? sample.label, analysis: '' }));
 }

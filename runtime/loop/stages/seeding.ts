@@ -53,9 +53,9 @@ export async function seeding(cx: StageContext): Promise<StageSummary> {
       message: `seeding stopped after ${summary.finished}/${summary.dialogues} dialogues${summary.unavailable ? ` (not attempted: ${summary.unavailable}); resume the run when the endpoint is back` : ''}`,
     });
   const all = readJsonl(seedFiles(cx.store.dir).samples, Sample).records.filter((s) => !s.masked);
-  const { pool, test } = loop.eval.split === 'pool' ? splitSeed(all, loop.eval.testSize, cx.seed('split')) : { pool: all, test: await testStream(cx, tools) };
+  const { pool, test } = loop.eval.split === 'pool' ? splitSeed(all, loop.eval.testSize, cx.rngSeed('split')) : { pool: all, test: await testStream(cx, tools) };
   if (pool.length === 0) throw new LooptoolError({ code: 'internal', message: `seeding produced ${all.length} usable samples, all taken by the test split (eval.testSize ${loop.eval.testSize}); simulate more dialogues (loop.seedDialogues)` });
-  const ordered = seededOrder(pool, cx.seed('pool'));
+  const ordered = seededOrder(pool, cx.rngSeed('pool'));
   cx.store.write('round-0/pool.jsonl', ordered.map((sample) => ({ type: 'sample', sample })));
   cx.store.write('round-0/test.jsonl', test.map((sample) => ({ type: 'sample', sample })));
   const d1 = initialRound(ordered, loop.budget);
@@ -81,7 +81,7 @@ export async function seeding(cx: StageContext): Promise<StageSummary> {
 async function testStream(cx: StageContext, tools: ToolSpec[][] | undefined): Promise<Sample[]> {
   const e = cx.loop.eval;
   const samples = await simulatedStream(cx, 'test-stream', e.testDialogues || dialoguesFor(cx, e.testSize), tools, UNIFORM_SKILL_MIX);
-  return stratifiedTake(samples, e.testSize, primarySkill, cx.seed('test-split'));
+  return stratifiedTake(samples, e.testSize, primarySkill, cx.rngSeed('test-split'));
 }
 
 /** The static baseline never reuses seed data: refuse at once a pool too small for every round. */

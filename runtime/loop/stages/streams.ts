@@ -20,7 +20,7 @@ export async function toolPool(cx: StageContext, n: number): Promise<ToolSpec[][
   const count = cx.config.seeding.tools ?? cx.config.sim.designer.toolsPerSet;
   const sets: ToolSpec[][] = [];
   const constraints = cx.loop.toolConstraints;
-  for (let i = 0; i < n; i++) sets.push((await cx.call(ApiDesignerContract, 'design', { seed: cx.seed('toolset', i), count, ...(constraints ? { constraints } : {}) })).tools);
+  for (let i = 0; i < n; i++) sets.push((await cx.call(ApiDesignerContract, 'design', { seed: cx.rngSeed('toolset', i), count, ...(constraints ? { constraints } : {}) })).tools);
   cx.store.write(rel, sets.map((tools, index) => ({ type: 'toolset', index, tools })));
   return sets;
 }
@@ -42,7 +42,7 @@ export function dialoguesFor(cx: StageContext, samples: number): number {
  * stream resumes like the seed stream does.
  */
 export async function simulatedStream(cx: StageContext, name: 'test-stream' | 'warmup-stream', dialogues: number, tools: ToolSpec[][] | undefined, skillMix?: SkillMix): Promise<Sample[]> {
-  const config: RunConfig = { ...cx.config, seed: cx.seed(name), ...(skillMix ? { seeding: { ...cx.config.seeding, skillMix } } : {}) };
+  const config: RunConfig = { ...cx.config, seed: cx.rngSeed(name), ...(skillMix ? { seeding: { ...cx.config.seeding, skillMix } } : {}) };
   const runDir = cx.store.path(name);
   const stage = name === 'test-stream' ? 'seeding' : 'warmup';
   const summary = await runSeed({

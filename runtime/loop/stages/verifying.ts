@@ -28,7 +28,7 @@ export async function verifying(cx: StageContext, j: number): Promise<StageSumma
         const v = await cx.call(
           JudgeContract,
           'verify',
-          { seed: cx.seed('jglv', j, p.id, 'vote', k), sample: publicView(sample), prediction: p.prediction, ...(sample.truth ? { hidden: { truth: sample.truth } } : {}) },
+          { seed: cx.rngSeed('jglv', j, p.id, 'vote', k), sample: publicView(sample), prediction: p.prediction, ...(sample.truth ? { hidden: { truth: sample.truth } } : {}) },
           { id: `${cx.run}.r${j}.verify.${p.id}.${k}` },
         );
         cast.push(v);
