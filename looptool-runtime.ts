@@ -2,7 +2,7 @@
  * looptool's runtime entry point (`import { LooptoolNode } from 'looptool/runtime'`): how
  * a script or a test of your own hosts roles and calls them. `LooptoolNode.start` opens a
  * bus (an embedded nats-server, or NATS_URL's cluster with `busConfigFromEnv()`),
- * `node.serve(role)` hosts a role, `node.client.call(contract, verb, input)` calls one;
+ * `node.serve(role)` hosts a role, `node.call(contract, verb, input)` calls one;
  * `loadRoleModules` loads role files the way a run's `roles` config does, and
  * `builtinRoles(phase...)` gives looptool's own roles from the catalogue.
  */

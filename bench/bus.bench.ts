@@ -43,7 +43,7 @@ export default defineBench({
       });
       const clientNode = await LooptoolNode.start({ run: 'bench', runDir: dir, nc });
       const raw = (i: number) => nc.request('bench.raw', data, { timeout: 10_000 }).then(() => i);
-      const host = (i: number) => clientNode.client.call(echo, 'echo', { ...payload, n: i }, { timeoutMs: 10_000 });
+      const host = (i: number) => clientNode.call(echo, 'echo', { ...payload, n: i }, { timeoutMs: 10_000 });
       const results: Record<string, LoadResult> = {};
       const cpu: Record<string, number[]> = {};
       // CPU per request of each process (this client, the serving process, nats-server: all nodes together).

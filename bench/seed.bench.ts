@@ -183,7 +183,7 @@ async function llmBench(
         if (inProcess) await node.serve(assistantRole, { concurrency: slots });
         else role = await spawnRole(node, join(dir, run), run, slots, config);
         const b = await driveWindow(c, durationMs, warmupMs, async (w, i) => {
-          const out = await node.client.call(AssistantContract, 'respond', request(w, i), { timeoutMs: 30_000, retries: 0 });
+          const out = await node.call(AssistantContract, 'respond', request(w, i), { timeoutMs: 30_000, retries: 0 });
           if (out.tool_calls[0]?.name !== 'get_weather') throw new Error('unexpected reply');
         });
         values[`llm_calls_per_s_c${c}`] = round(b.rate, 1);

@@ -53,12 +53,12 @@ export function driveDialogue(input: DialogueInput, opts: DriveOptions): Promise
         // Messages first: a state reached in the same step (validating, say) comes after them.
         const msgs = snap.context.messages;
         for (; sent < msgs.length; sent++) {
-          if (opts.trace) node.tracer.emit({ role: 'dialogue', kind: 'message', actor: actorId, trace: id, data: { dialogue: id, index: sent, message: msgs[sent] as unknown as JsonValue } });
+          if (opts.trace) node.publish({ role: 'dialogue', kind: 'message', actor: actorId, trace: id, data: { dialogue: id, index: sent, message: msgs[sent] as unknown as JsonValue } });
           events?.message?.(msgs[sent]!, sent);
         }
         const state = stateString(snap.value);
         if (state !== last) {
-          if (opts.trace) node.tracer.emit({ role: 'dialogue', kind: 'state', actor: actorId, trace: id, data: { dialogue: id, from: last || null, to: state } });
+          if (opts.trace) node.publish({ role: 'dialogue', kind: 'state', actor: actorId, trace: id, data: { dialogue: id, from: last || null, to: state } });
           events?.state?.(state, last || undefined, { samples: snap.context.samples.length, badTurns: snap.context.badTurns, plan: snap.context.plan, tools: snap.context.tools });
           last = state;
         }

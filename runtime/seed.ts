@@ -168,7 +168,7 @@ function runDialogue(node: LooptoolNode, config: RunConfig, index: number, opts:
     seed: deriveRngSeed(config.seed, id),
     cfg: config.seeding,
     simRoles: simRolesOf(config),
-    call: node.client.call,
+    call: node.call,
     ...(opts.tools ? { tools: opts.tools } : {}),
     ...(config.seeding.tools ? { toolCount: config.seeding.tools } : {}),
   };
@@ -272,7 +272,7 @@ export async function runSeed(opts: SeedOptions): Promise<SeedSummary> {
     ran++;
     if (rec.status === 'accepted') accepted++;
     else rejected++;
-    opts.node.tracer.emit({
+    opts.node.publish({
       role: 'dialogue',
       kind: 'progress',
       actor: `dialogue/${rec.id}`,

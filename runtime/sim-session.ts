@@ -94,7 +94,7 @@ export function humanUserRole(config: RunConfig, ask: (turn: HumanTurn) => Promi
 export async function runSimDialogue(opts: SimOptions): Promise<DialogueOutput> {
   const { node, config, id } = opts;
   let count = 0;
-  const call = opts.gate ? gatedCall(node.client.call, opts.gate, () => count) : node.client.call;
+  const call = opts.gate ? gatedCall(node.call, opts.gate, () => count) : node.call;
   const events: SimEvents = {
     ...opts.events,
     message: (m, index) => {

@@ -1,12 +1,12 @@
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { AnyRoleImpl, Logger } from '../../protocols/role.ts';
+import type { AnyRoleImpl, CallFn, Logger } from '../../protocols/role.ts';
 import { Namespace } from '../../protocols/envelope.ts';
 import { TraceBatch, traceSubject, type TraceEvent, type TraceKind } from '../../protocols/trace.ts';
 import { decodeJson } from './codec.ts';
 import { LooptoolError, parseOrThrow } from '../../protocols/errors.ts';
 import { describeBusEvent, openBus, type Bus, type BusConfig, type BusEvent } from './connect.ts';
 import { ensureTraceStream } from './trace-stream.ts';
-import { TracePublisher } from './trace-publisher.ts';
+import { TracePublisher, type TraceInput } from './trace-publisher.ts';
 import { BusClient } from './client.ts';
 import { RoleHost } from './host.ts';
 import { childLogger, logToRunDir } from '../log.ts';
@@ -40,9 +40,14 @@ export type NodeOptions = {
 /**
  * One process's share of a run: a bus connection (embedded server or cluster), the
  * trace publisher, a client for calling roles, and the role hosts it serves.
+ *
+ * The bus as the rest of looptool uses it is these four: `call` a role, `serve` roles,
+ * `publish` trace events, `watchTraces` of a role live (stored traces: trace-stream.ts).
  */
 export class LooptoolNode {
   readonly hosts: RoleHost[] = [];
+  /** Calls a role of this node's namespace over the bus (validated both ways, retried, traced). */
+  readonly call: CallFn;
   private constructor(
     readonly run: string,
     readonly namespace: string,
@@ -54,7 +59,14 @@ export class LooptoolNode {
     private readonly bus: Bus | undefined,
     private readonly config: Record<string, unknown>,
     private readonly withdraw: (() => void) | undefined,
-  ) {}
+  ) {
+    this.call = client.call;
+  }
+
+  /** Publishes a trace event under this run (batched; stored in the trace stream). */
+  publish(e: TraceInput): void {
+    this.tracer.emit(e);
+  }
 
   static async start(opts: NodeOptions): Promise<LooptoolNode> {
     const namespace = namespaceOf(opts);

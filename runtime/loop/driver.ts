@@ -112,11 +112,11 @@ export async function runLoop(opts: LoopRunOptions): Promise<LoopResult> {
       fromPromise<StageSummary, StageInput>(async ({ input }) => {
         const t0 = performance.now();
         opts.onStage?.({ type: 'start', ...input });
-        node.tracer.emit({ role: 'loop', kind: 'state', actor: `loop/${run}`, data: { stage: input.stage, round: input.round, phase: 'start' } });
+        node.publish({ role: 'loop', kind: 'state', actor: `loop/${run}`, data: { stage: input.stage, round: input.round, phase: 'start' } });
         const summary = await runStage(cx, stage, input.round);
         const seconds = (performance.now() - t0) / 1000;
         opts.onStage?.({ type: 'done', ...input, summary, seconds });
-        node.tracer.emit({ role: 'loop', kind: 'metric', actor: `loop/${run}`, data: { stage: input.stage, round: input.round, ...summary } });
+        node.publish({ role: 'loop', kind: 'metric', actor: `loop/${run}`, data: { stage: input.stage, round: input.round, ...summary } });
         return summary;
       });
     const machine = loopMachine.provide({
@@ -128,7 +128,7 @@ export async function runLoop(opts: LoopRunOptions): Promise<LoopResult> {
       // Stages announce themselves as they start; the end states have no stage to do it.
       onEnd: (state, context) => {
         const error = context.error ?? undefined;
-        node.tracer.emit({ role: 'loop', kind: 'state', actor: `loop/${run}`, data: { to: state, round: context.round, ...(error ? { error } : {}) } });
+        node.publish({ role: 'loop', kind: 'state', actor: `loop/${run}`, data: { to: state, round: context.round, ...(error ? { error } : {}) } });
       },
     });
     const status = snap.value === 'done' ? 'done' : 'failed';

@@ -161,7 +161,7 @@ async function simulateStream(p: NanoPretrain, dir: string, opts: { onProgress?:
     const count = config.seeding.tools ?? config.sim.designer.toolsPerSet;
     const toolPool: ToolSpec[][] = [];
     for (let i = 0; i < p.toolSets; i++) {
-      const out = await node.client.call(ApiDesignerContract, 'design', { seed: deriveRngSeed(p.seed, 'toolset', i), count, constraints: p.world.loop.toolConstraints });
+      const out = await node.call(ApiDesignerContract, 'design', { seed: deriveRngSeed(p.seed, 'toolset', i), count, constraints: p.world.loop.toolConstraints });
       toolPool.push(out.tools);
     }
     const summary = await runSeed({

@@ -39,7 +39,7 @@ test('a 3-node cluster on loopback: roles spread over the nodes, one node SIGKIL
     const lane = async () => {
       while (next < WORK) {
         const key = `k${next++}`;
-        answers.push(await driver!.client.call(relayContract, 'pass', { key }, { timeoutMs: 30_000, retries: 5 }));
+        answers.push(await driver!.call(relayContract, 'pass', { key }, { timeoutMs: 30_000, retries: 5 }));
         done++;
       }
     };

@@ -73,7 +73,7 @@ test('curateSamples shows the candidates to each curator in order over the bus; 
     await node.serve(novelty!);
     await node.serve(south);
     const candidates = [sample('a', 'Oslo'), sample('b', 'Lima'), sample('c', 'Oslo'), sample('d', 'Rome'), sample('e', 'Oslo', 'Flights from Oslo '), sample('f', 'Oslo', 'trains from Oslo')];
-    const out = await curateSamples(node.client.call, ['novelty', 'south'], candidates, { round: 1, idPrefix: 'test.r1.curate' });
+    const out = await curateSamples(node.call, ['novelty', 'south'], candidates, { round: 1, idPrefix: 'test.r1.curate' });
     assert.deepEqual(out.kept.map((s) => s.id), ['a', 'd', 'f']);
     assert.deepEqual(
       out.dropped.map((d) => [d.sample.id, d.curator, d.note]),
@@ -85,9 +85,9 @@ test('curateSamples shows the candidates to each curator in order over the bus; 
     );
     assert.deepEqual(seenBySouth.sort(), ['a', 'b', 'd', 'f']);
     // in batches, a curator weighs each batch alone: "e" repeats "a" from another batch, so it stays
-    const batched = await curateSamples(node.client.call, ['novelty'], candidates, { round: 1, batch: 4 });
+    const batched = await curateSamples(node.call, ['novelty'], candidates, { round: 1, batch: 4 });
     assert.deepEqual(batched.dropped.map((d) => d.sample.id), ['c']);
-    const none = await curateSamples(node.client.call, [], candidates, { round: 1 });
+    const none = await curateSamples(node.call, [], candidates, { round: 1 });
     assert.deepEqual(none, { kept: candidates, dropped: [] });
   } finally {
     await bus.stop();
@@ -106,7 +106,7 @@ test('a curator that leaves a sample undecided fails the call with invalid_outpu
       }),
     );
     await assert.rejects(
-      curateSamples(node.client.call, ['forgetful'], [sample('a', 'Oslo'), sample('b', 'Rome')], { round: 2 }),
+      curateSamples(node.call, ['forgetful'], [sample('a', 'Oslo'), sample('b', 'Rome')], { round: 2 }),
       (err) => isLooptoolError(err, 'invalid_output') && /forgetful: no decision for 1 sample\(s\): a/.test(err.message),
     );
   } finally {

@@ -76,7 +76,7 @@ test('the llm expander writes a sample from the prompt it is allowed to see, rep
       notes: 'new city, a pilot persona',
     }),
   );
-  const out = await node.client.call(ExpanderContract, 'expand', input);
+  const out = await node.call(ExpanderContract, 'expand', input);
   assert.equal(out.sample.id, 'seed-1~e1.2');
   assert.equal(out.sample.provenance.source, 'expansion');
   assert.equal(out.sample.provenance.parent, 'seed-1');
@@ -99,7 +99,7 @@ test('a reply that stays broken after the repair turns is an error naming the fi
   server.reset();
   const bad = reply.json({ messages: [{ role: 'assistant', content: 'hi' }], answer: { text: 'x' } });
   server.enqueue(bad, bad, bad);
-  await assert.rejects(node.client.call(ExpanderContract, 'expand', { ...input, seed: 'x2' }, { retries: 0 }), (err: LooptoolError) => {
+  await assert.rejects(node.call(ExpanderContract, 'expand', { ...input, seed: 'x2' }, { retries: 0 }), (err: LooptoolError) => {
     assert.equal(err.code, 'invalid_output');
     assert.match(err.message, /messages/);
     return true;

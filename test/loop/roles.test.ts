@@ -48,7 +48,7 @@ function wrongFor(s: Sample, i: number): Label {
 }
 
 test('the sim expander writes new samples shaped like their seed, with truth, that pass validation', async () => {
-  const call = node.client.call;
+  const call = node.call;
   const kinds = new Map<string, Sample[]>();
   for (const s of samples) kinds.set(s.kind, [...(kinds.get(s.kind) ?? []), s]);
   const seeds = [...kinds.values()].flatMap((list) => list.slice(0, 3));
@@ -105,7 +105,7 @@ test('seed shape: multi-step seeds keep their reference to the earlier result', 
 });
 
 test('JGLV over the bus finds injected label errors (precision and recall above a floor)', async () => {
-  const call = node.client.call;
+  const call = node.call;
   // inject label errors: for half of the call samples, the visible label becomes another call;
   // the prediction is the truth (as if the policy got it right), so the true verdict is LABEL_WRONG
   const pool = samples.filter((s) => s.label.type === 'calls' && s.truth && !s.truth.noisy).slice(0, 40);

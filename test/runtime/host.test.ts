@@ -74,7 +74,7 @@ test('invalid input gets an error reply naming the field; the actor never sees i
   assert.equal(calls.size, 0);
   t.after(() => node.stop());
   // An answer that breaks the role's own output schema is an error too, not garbage.
-  await assert.rejects(node.client.call(counter, 'broken', {}), (e: unknown) => isLooptoolError(e, 'invalid_output') && /payload\.ok/.test(e.message));
+  await assert.rejects(node.call(counter, 'broken', {}), (e: unknown) => isLooptoolError(e, 'invalid_output') && /payload\.ok/.test(e.message));
 });
 
 test('a burst of 2,000 concurrent requests at concurrency 4: each answered exactly once', async (t) => {
@@ -84,7 +84,7 @@ test('a burst of 2,000 concurrent requests at concurrency 4: each answered exact
   t.after(() => node.stop());
   const [host] = await node.serve(counterRole(calls, gauge));
   const keys = Array.from({ length: 2000 }, (_, i) => `k${i}`);
-  const replies = await Promise.all(keys.map((key) => node.client.call(counter, 'bump', { key }, { timeoutMs: 60_000 })));
+  const replies = await Promise.all(keys.map((key) => node.call(counter, 'bump', { key }, { timeoutMs: 60_000 })));
   assert.equal(replies.length, 2000);
   assert.deepEqual(new Set(replies.map((r) => r.key)).size, 2000, 'every key answered');
   for (const r of replies) assert.equal(r.seen, 1, `${r.key} ran ${r.seen} times`);
@@ -99,10 +99,10 @@ test('a retried request id is answered from the cache, not run twice', async (t)
   t.after(() => node.stop());
   await node.serve(counterRole(calls, { now: 0, max: 0 }));
   const [a, b] = await Promise.all([
-    node.client.call(counter, 'bump', { key: 'same', delayMs: 50 }, { id: 'fixed-id' }),
-    node.client.call(counter, 'bump', { key: 'same', delayMs: 50 }, { id: 'fixed-id' }),
+    node.call(counter, 'bump', { key: 'same', delayMs: 50 }, { id: 'fixed-id' }),
+    node.call(counter, 'bump', { key: 'same', delayMs: 50 }, { id: 'fixed-id' }),
   ]);
-  const c = await node.client.call(counter, 'bump', { key: 'same' }, { id: 'fixed-id' });
+  const c = await node.call(counter, 'bump', { key: 'same' }, { id: 'fixed-id' });
   assert.equal(calls.get('same'), 1);
   assert.deepEqual([a.seen, b.seen, c.seen], [1, 1, 1]);
 });
@@ -112,7 +112,7 @@ test('three replicas in a queue group share the load', async (t) => {
   const node = await bus.node('replicas');
   t.after(() => node.stop());
   const hosts = await node.serve(counterRole(calls, { now: 0, max: 0 }), { replicas: 3 });
-  await Promise.all(Array.from({ length: 600 }, (_, i) => node.client.call(counter, 'bump', { key: `r${i}`, delayMs: 2 })));
+  await Promise.all(Array.from({ length: 600 }, (_, i) => node.call(counter, 'bump', { key: `r${i}`, delayMs: 2 })));
   const served = hosts.map((h) => h.stats().served);
   assert.equal(served.reduce((a, b) => a + b, 0), 600);
   for (const s of served) assert.ok(s >= 60, `a replica served only ${s} of 600: ${served.join(', ')}`);
@@ -124,7 +124,7 @@ test('the trace stream holds every request and reply of a run', async (t) => {
   t.after(() => node.stop());
   await node.serve(counterRole(calls, { now: 0, max: 0 }));
   const n = 150;
-  await Promise.all(Array.from({ length: n }, (_, i) => node.client.call(counter, 'bump', { key: `t${i}` })));
+  await Promise.all(Array.from({ length: n }, (_, i) => node.call(counter, 'bump', { key: `t${i}` })));
   await node.tracer.close();
   const kinds = new Map<string, Set<string>>();
   for await (const e of readTrace(node.nc, { run: 'traced', role: 'counter' })) {
@@ -141,5 +141,5 @@ test('no responders: a clear, retryable error after bounded retries', async (t) 
   const node = await bus.node('nobody');
   t.after(() => node.stop());
   const ghost = defineContract({ name: 'ghost', verbs: { boo: { input: z.object({}), output: z.object({}) } } });
-  await assert.rejects(node.client.call(ghost, 'boo', {}, { retries: 1, timeoutMs: 500 }), (e: unknown) => isLooptoolError(e, 'no_responders') && /ghost\.boo in namespace "nobody"/.test(e.message) && /looptool\.rpc\.nobody\.ghost\.boo/.test(e.message));
+  await assert.rejects(node.call(ghost, 'boo', {}, { retries: 1, timeoutMs: 500 }), (e: unknown) => isLooptoolError(e, 'no_responders') && /ghost\.boo in namespace "nobody"/.test(e.message) && /looptool\.rpc\.nobody\.ghost\.boo/.test(e.message));
 });

@@ -51,7 +51,7 @@ test('three runs on one bus serving the same role: each run is answered only by 
   const other = await node('iso-up', { flavour: 'up' });
   try {
     for (const n of [a, b, other]) await n.serve(whoRole, { replicas: 2 });
-    const calls = Array.from({ length: 60 }, (_, i) => [a.client.call(whoContract, 'ask', { n: i }), b.client.call(whoContract, 'ask', { n: i })]).flat();
+    const calls = Array.from({ length: 60 }, (_, i) => [a.call(whoContract, 'ask', { n: i }), b.call(whoContract, 'ask', { n: i })]).flat();
     const answers = await Promise.all(calls);
     assert.ok(answers.filter((x, i) => i % 2 === 0).every((x) => x.flavour === 'a' && x.run === 'iso-a'));
     assert.ok(answers.filter((x, i) => i % 2 === 1).every((x) => x.flavour === 'b' && x.run === 'iso-b'));
@@ -76,11 +76,11 @@ test('a shared namespace: runs without roles of their own are served by the pool
   const outsider = await node('asker-c', {});
   try {
     await pool.serve(whoRole, { replicas: 2 });
-    const [x, y] = await Promise.all([a.client.call(whoContract, 'ask', { n: 1 }), b.client.call(whoContract, 'ask', { n: 2 })]);
+    const [x, y] = await Promise.all([a.call(whoContract, 'ask', { n: 1 }), b.call(whoContract, 'ask', { n: 2 })]);
     assert.deepEqual(x, { n: 1, flavour: 'pool', run: 'asker-a' });
     assert.deepEqual(y, { n: 2, flavour: 'pool', run: 'asker-b' });
     // a run in its own namespace (the default) is not served by the pool
-    await assert.rejects(outsider.client.call(whoContract, 'ask', { n: 3 }, { retries: 0, timeoutMs: 2000 }), (e: unknown) => isLooptoolError(e, 'no_responders') && /namespace "asker-c"/.test(e.message));
+    await assert.rejects(outsider.call(whoContract, 'ask', { n: 3 }, { retries: 0, timeoutMs: 2000 }), (e: unknown) => isLooptoolError(e, 'no_responders') && /namespace "asker-c"/.test(e.message));
     await new Promise((r) => setTimeout(r, 100));
     const ta = await traceOf('asker-a');
     assert.ok(ta.some((e) => e.role === 'who' && e.kind === 'request'), 'the request is traced under the asking run');

@@ -20,14 +20,14 @@ test('a restarted nats-server: roles and callers reconnect, a call made during t
   const calling = await LooptoolNode.start({ run: 'restart', runDir: dir, bus });
   try {
     await serving.serve(adder);
-    assert.deepEqual(await calling.client.call(add, 'add', { a: 1, b: 2 }), { sum: 3 });
+    assert.deepEqual(await calling.call(add, 'add', { a: 1, b: 2 }), { sum: 3 });
     await server.stop();
     // Made while the server is down: retried until the server is back.
-    const during = calling.client.call(add, 'add', { a: 20, b: 22 }, { timeoutMs: 1000, retries: 20 });
+    const during = calling.call(add, 'add', { a: 20, b: 22 }, { timeoutMs: 1000, retries: 20 });
     await new Promise((r) => setTimeout(r, 500));
     server = await startEmbeddedNats({ storeDir: join(dir, 'nats'), port });
     assert.deepEqual(await during, { sum: 42 });
-    assert.deepEqual(await calling.client.call(add, 'add', { a: 2, b: 3 }, { retries: 10 }), { sum: 5 });
+    assert.deepEqual(await calling.call(add, 'add', { a: 2, b: 3 }, { retries: 10 }), { sum: 5 });
   } finally {
     await calling.stop();
     await serving.stop();

@@ -138,7 +138,7 @@ test('at its concurrency the llm assistant keeps many requests in flight through
     await node.serve(assistantRole);
     const tools = [{ name: 'get_weather', description: 'Weather.', parameters: { type: 'object' as const, properties: { city: { type: 'string' as const } }, required: ['city'] } }];
     const out = await Promise.all(
-      Array.from({ length: 64 }, (_, i) => node.client.call(AssistantContract, 'respond', { seed: `c/${i}`, tools, messages: [{ role: 'user', content: `weather ${i}?` }] })),
+      Array.from({ length: 64 }, (_, i) => node.call(AssistantContract, 'respond', { seed: `c/${i}`, tools, messages: [{ role: 'user', content: `weather ${i}?` }] })),
     );
     assert.ok(out.every((o) => o.tool_calls[0]?.name === 'get_weather' && o.truth === undefined));
     assert.ok(server.maxInFlight >= 24 && server.maxInFlight <= 32, `in flight: ${server.maxInFlight}`);

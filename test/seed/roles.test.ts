@@ -27,7 +27,7 @@ after(async () => {
 });
 
 test('every round-0 role is served with its sim brain and answers over the bus', async () => {
-  const c = node.client.call;
+  const c = node.call;
   const { tools } = await c(ApiDesignerContract, 'design', { seed: 'roles/tools', count: 4, similar: true });
   assert.equal(tools.length, 4);
   assert.deepEqual(errorsOnly(checkToolSet(tools)), []);
@@ -86,7 +86,7 @@ test('every round-0 role is served with its sim brain and answers over the bus',
 });
 
 test('validator.validate asks the judge over the bus and keeps a strict majority', async () => {
-  const c = node.client.call;
+  const c = node.call;
   const { tools } = await c(ApiDesignerContract, 'design', { seed: 'roles/v2', count: 3 });
   const plan = await c(PlannerContract, 'plan', { seed: 'roles/v2', tools, targetTurns: 1, kinds: ['single'] });
   const messages: ChatMessage[] = [];
@@ -119,7 +119,7 @@ test('validator.validate asks the judge over the bus and keeps a strict majority
 });
 
 test('bad input is refused with the field named; it never reaches a brain', async () => {
-  const c = node.client.call;
+  const c = node.call;
   await assert.rejects(
     c(PlannerContract, 'plan', { seed: 'x', tools: [] }),
     (e: unknown) => isLooptoolError(e, 'invalid_input') && e.reply.issues.some((i) => i.path === 'payload.tools'),

@@ -52,7 +52,7 @@ function collect(role: string, kind: 'metric' | 'progress'): TraceEvent[] {
 const settle = () => new Promise((r) => setTimeout(r, 150)); // trace batches flush every 20 ms
 
 const greedy = async () =>
-  (await node.client.call(PolicyContract, 'generate', { prompts, n: 1, temperature: 0, max_new_tokens: 40 })).results.map((r) => r.samples[0]!.text);
+  (await node.call(PolicyContract, 'generate', { prompts, n: 1, temperature: 0, max_new_tokens: 40 })).results.map((r) => r.samples[0]!.text);
 
 before(async () => {
   bus = await startTestBus();
@@ -70,7 +70,7 @@ let sftCheckpoint = '';
 test('trainer.sft lowers the loss, streams a metric per step and writes a checkpoint; policy.generate and policy.score answer from the trained policy', async () => {
   const metrics = collect('trainer', 'metric');
   const firstGreedy = await greedy();
-  const out = await node.client.call(TrainerContract, 'sft', { samples, epochs: 8, batch_size: 4, lr: 3e-3, seed: 1, reset_optimizer: true });
+  const out = await node.call(TrainerContract, 'sft', { samples, epochs: 8, batch_size: 4, lr: 3e-3, seed: 1, reset_optimizer: true });
   assert.equal(out.steps, 24, '12 samples in batches of 4, 8 epochs');
   assert.ok(out.loss_last < out.loss_first * 0.7, `loss ${out.loss_first} → ${out.loss_last}`);
   assert.ok(out.tokens > 0 && out.seconds > 0);
@@ -91,7 +91,7 @@ test('trainer.sft lowers the loss, streams a metric per step and writes a checkp
   assert.notDeepEqual(a, firstGreedy, 'training changed the greedy answers');
 
   // Perplexity of the model's own output, and its token log-probs on request.
-  const g = await node.client.call(PolicyContract, 'generate', { prompts: prompts.slice(0, 2), n: 3, temperature: 1, max_new_tokens: 24, seed: 4, return_tokens: true });
+  const g = await node.call(PolicyContract, 'generate', { prompts: prompts.slice(0, 2), n: 3, temperature: 1, max_new_tokens: 24, seed: 4, return_tokens: true });
   assert.equal(g.results.length, 2);
   for (const r of g.results) {
     assert.equal(r.samples.length, 3);
@@ -102,12 +102,12 @@ test('trainer.sft lowers the loss, streams a metric per step and writes a checkp
     }
   }
   assert.equal(g.model, out.checkpoint, 'the reply names the checkpoint that answered');
-  const g2 = await node.client.call(PolicyContract, 'generate', { prompts: prompts.slice(0, 2), n: 3, temperature: 1, max_new_tokens: 24, seed: 4, return_tokens: true });
+  const g2 = await node.call(PolicyContract, 'generate', { prompts: prompts.slice(0, 2), n: 3, temperature: 1, max_new_tokens: 24, seed: 4, return_tokens: true });
   assert.deepEqual(g2.results, g.results, 'sampling with the same seed repeats');
 
   // Scoring: a trained label is far more likely than a garbled one.
   const s0 = samples[0]!;
-  const sc = await node.client.call(PolicyContract, 'score', {
+  const sc = await node.call(PolicyContract, 'score', {
     items: [
       { tools: s0.tools, messages: s0.context, completion: labelCompletion(s0.label) },
       { tools: s0.tools, messages: s0.context, completion: 'zq#v ~~ 0x7 plover' },
@@ -119,7 +119,7 @@ test('trainer.sft lowers the loss, streams a metric per step and writes a checkp
 
   // A prompt the model context cannot hold is answered empty; the others normally.
   const long = { tools: s0.tools, messages: [{ role: 'user' as const, content: 'very long request '.repeat(1500) }] };
-  const mixed = await node.client.call(PolicyContract, 'generate', { prompts: [prompts[0]!, long, prompts[1]!], temperature: 0, max_new_tokens: 40 });
+  const mixed = await node.call(PolicyContract, 'generate', { prompts: [prompts[0]!, long, prompts[1]!], temperature: 0, max_new_tokens: 40 });
   assert.deepEqual(
     mixed.results.map((r) => r.samples[0]!.text),
     [a[0], '', a[1]],
@@ -132,10 +132,10 @@ test('trainer.grpo returns step metrics, streams one grpo_step metric per update
   const progress = collect('trainer', 'progress');
   const settings = GrpoSettings.parse({ group_size: 6, lr: 1e-4, epochs: 2, max_new_tokens: 40, temperature: 1.0 });
   const round = async () => {
-    const r = await node.client.call(TrainerContract, 'restore', { path: sftCheckpoint });
+    const r = await node.call(TrainerContract, 'restore', { path: sftCheckpoint });
     assert.equal(r.path, sftCheckpoint);
     const from = metrics.length;
-    const out = await node.client.call(TrainerContract, 'grpo', { samples, round: 1, batch_size: 6, seed: 5, settings });
+    const out = await node.call(TrainerContract, 'grpo', { samples, round: 1, batch_size: 6, seed: 5, settings });
     await settle();
     return { out, events: metrics.slice(from).map((e) => e.data as Record<string, unknown>), greedy: await greedy() };
   };
@@ -179,7 +179,7 @@ test('a new trainer on the same run directory restores the latest checkpoint and
   assert.ok(!alive(pid), `worker ${pid} is gone`);
 
   node = await startNode();
-  const g = await node.client.call(PolicyContract, 'generate', { prompts, n: 1, temperature: 0, max_new_tokens: 40 });
+  const g = await node.call(PolicyContract, 'generate', { prompts, n: 1, temperature: 0, max_new_tokens: 40 });
   assert.equal(g.model, latest, 'the new trainer serves the latest checkpoint');
   assert.deepEqual(
     g.results.map((r) => r.samples[0]!.text),
@@ -194,7 +194,7 @@ test('a worker killed mid-step is reported as an error; the next request is serv
     const before = await greedy();
     p.worker.once('started', () => process.kill(pid, 'SIGKILL'));
     await assert.rejects(
-      node.client.call(TrainerContract, 'sft', { samples, epochs: 50, batch_size: 4, lr: 1e-3 }, { retries: 0 }),
+      node.call(TrainerContract, 'sft', { samples, epochs: 50, batch_size: 4, lr: 1e-3 }, { retries: 0 }),
       (err: unknown) => {
         assert.ok(err instanceof LooptoolError, String(err));
         assert.equal(err.code, 'internal');
@@ -208,7 +208,7 @@ test('a worker killed mid-step is reported as an error; the next request is serv
     assert.ok(p.worker.pid && p.worker.pid !== pid, 'a new worker process');
     assert.equal(p.worker.restarts, 1);
     assert.ok(!alive(pid), 'the killed worker was reaped');
-    const ok = await node.client.call(TrainerContract, 'sft', { samples: samples.slice(0, 4), epochs: 1, batch_size: 4, lr: 1e-4 });
+    const ok = await node.call(TrainerContract, 'sft', { samples: samples.slice(0, 4), epochs: 1, batch_size: 4, lr: 1e-4 });
     assert.equal(ok.steps, 1);
 
     // The prefill chunking estimate never undercounts the worker's tokens (multi-byte text, tool turns included).

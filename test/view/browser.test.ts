@@ -232,7 +232,7 @@ test('a lost bus shows on the page and is retried; the page comes back when the 
   try {
     await node.serve(ping);
     await node.serve(pong);
-    await node.client.call(pingContract, 'rally', { shots: 2 });
+    await node.call(pingContract, 'rally', { shots: 2 });
     node.tracer.flush();
     const v = await view(['--run', 'shared-run', '--nats', server.url]);
     try {
@@ -247,7 +247,7 @@ test('a lost bus shows on the page and is retried; the page comes back when the 
       server = await startEmbeddedNats({ storeDir: store, port });
       const before = Number(await dataset('msgTotal'));
       await page.waitForSelector('#status[data-status="live"]', { timeout: 60_000 });
-      await node.client.call(pingContract, 'rally', { shots: 2 });
+      await node.call(pingContract, 'rally', { shots: 2 });
       node.tracer.flush();
       await page.waitForFunction((n) => Number(document.body.dataset.msgTotal) > n, before, { timeout: 30_000 });
       const out = v.proc.output();

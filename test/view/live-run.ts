@@ -43,7 +43,7 @@ export async function startPingPongRun(run = `view-${process.pid}-${Date.now().t
     run,
     root,
     dir,
-    rally: (shots) => node.client.call(pingContract, 'rally', { shots }),
+    rally: (shots) => node.call(pingContract, 'rally', { shots }),
     stop,
     async dispose() {
       await stop();

@@ -70,7 +70,7 @@ test('a nested run (<parent>/full) opens by its folder or its id, and its trace 
   mkdirSync(dir, { recursive: true });
   const run = runIdForDir(dir);
   const node = await LooptoolNode.start({ run, runDir: dir, bus: { name: 'looptool-nested-test' } });
-  node.tracer.emit({ role: 'loop', kind: 'metric', data: { stage: 'evaluating', round: 0, accuracy: 0.5, n: 10 } });
+  node.publish({ role: 'loop', kind: 'metric', data: { stage: 'evaluating', round: 0, accuracy: 0.5, n: 10 } });
   await node.stop();
   // listening beyond loopback is allowed, with a warning: the page has no login
   const wide = startCli(['view', '--run', 'demo-n/full', '--host', '0.0.0.0', '--port', '0'], { LOOPTOOL_RUNS: root });
@@ -188,7 +188,7 @@ test('a loop that fails ends the view as "failed" with its reason', async () => 
       const follow = new SseReader(`${view.url}api/events?run=${run.run}&kind=state&follow=1`);
       await follow.until(() => follow.has('synced'), 10_000, 'synced');
       // what the loop driver publishes when its machine stops in `failed`
-      run.node.tracer.emit({ role: 'loop', kind: 'state', actor: `loop/${run.run}`, data: { to: 'failed', round: 1, error: 'training: the worker died' } });
+      run.node.publish({ role: 'loop', kind: 'state', actor: `loop/${run.run}`, data: { to: 'failed', round: 1, error: 'training: the worker died' } });
       run.node.tracer.flush();
       await new Promise((r) => setTimeout(r, 500));
       await run.stop();
@@ -236,7 +236,7 @@ test("watching the live run follows a demo into its next variant: full ends, sta
     const dir = join(root, 'demo-f', variant);
     mkdirSync(dir, { recursive: true });
     const n = await LooptoolNode.start({ run: runIdForDir(dir), runDir: dir, bus: { name: 'looptool-next-test' } });
-    n.tracer.emit({ role: 'loop', kind: 'state', data: { stage: 'seeding', round: 0, phase: 'start' } });
+    n.publish({ role: 'loop', kind: 'state', data: { stage: 'seeding', round: 0, phase: 'start' } });
     n.tracer.flush();
     return n;
   };

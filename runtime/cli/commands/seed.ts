@@ -55,7 +55,7 @@ async function importPool(node: LooptoolNode, file: string, config: RunConfig): 
   } catch (err) {
     throw new UsageError(`--tools ${file}: ${(err as Error).message}`);
   }
-  const out = await node.client.call(ApiDesignerContract, 'import', { format: 'auto', source: text, origin: basename(file) });
+  const out = await node.call(ApiDesignerContract, 'import', { format: 'auto', source: text, origin: basename(file) });
   // A spec whose types were replaced is not the spec the user gave: refuse it rather than simulate another one.
   const lossy = out.issues.filter((i) => i.unrepresentable);
   if (lossy.length)

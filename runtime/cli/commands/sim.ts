@@ -121,7 +121,7 @@ export default defineCommand({
       for (const r of [...dialogueRoles.filter((x) => !(human && x.contract.name === 'user')), ...(human ? [human] : []), ...extra]) await node.serve(r);
 
       if (values['list-domains']) {
-        const tax = await node.client.call(ApiDesignerContract, 'taxonomy', {});
+        const tax = await node.call(ApiDesignerContract, 'taxonomy', {});
         for (const d of tax.domains) console.log(`${bold(d.id)}: ${d.subdomains.map((s) => s.id).join(', ')}`);
         return EXIT.ok;
       }
@@ -199,19 +199,19 @@ async function pickTools(node: LooptoolNode, values: { domain?: string; subdomai
     } catch (err) {
       throw new UsageError(`--tools-file: ${(err as Error).message}`);
     }
-    const imported = await node.client.call(ApiDesignerContract, 'import', { format: 'auto', source: text, origin: values['tools-file'] });
+    const imported = await node.call(ApiDesignerContract, 'import', { format: 'auto', source: text, origin: values['tools-file'] });
     for (const i of imported.issues.slice(0, 5)) console.log(dim(`  import: ${i.path}: ${i.message}`));
     if (!imported.tools.length) throw new UsageError(`--tools-file ${values['tools-file']}: no usable tool specs`);
     return count ? imported.tools.slice(0, count) : imported.tools;
   }
   if (values.domain || values.subdomain) {
-    const tax = await node.client.call(ApiDesignerContract, 'taxonomy', {});
+    const tax = await node.call(ApiDesignerContract, 'taxonomy', {});
     const d = values.domain ? tax.domains.find((x) => x.id === values.domain) : undefined;
     if (values.domain && !d) throw new UsageError(`--domain "${values.domain}" is not in the context tree; known: ${tax.domains.map((x) => x.id).join(', ')}`);
     const subs = (d ? [d] : tax.domains).flatMap((x) => x.subdomains.map((s) => s.id));
     if (values.subdomain && !subs.includes(values.subdomain)) throw new UsageError(`--subdomain "${values.subdomain}" is not in ${values.domain ?? 'the context tree'}; known: ${subs.join(', ')}`);
   }
-  const out = await node.client.call(ApiDesignerContract, 'design', {
+  const out = await node.call(ApiDesignerContract, 'design', {
     seed: deriveRngSeed(rngSeed, 'tools'),
     ...(count ? { count } : {}),
     ...(values.domain ? { domain: values.domain } : {}),

@@ -250,7 +250,7 @@ export default defineCommand({
         for (let i = 0; i < heldOut.length; i += batch) {
           if (interrupt.signal.aborted) throw new Error('interrupted');
           const part = heldOut.slice(i, i + batch);
-          const out = await interruptible(node.client.call(PolicyContract, 'generate', {
+          const out = await interruptible(node.call(PolicyContract, 'generate', {
             prompts: part.map((s) => ({ tools: s.tools, messages: s.context })),
             n: 1,
             temperature: 0,
@@ -279,7 +279,7 @@ export default defineCommand({
       const pub = train.map((s) => publicView(s) as Sample);
       let sft = state.phases.warmup as Record<string, unknown> | undefined;
       if (!sft && plan.warmup.epochs > 0) {
-        const out = await interruptible(node.client.call(
+        const out = await interruptible(node.call(
           TrainerContract,
           'sft',
           { samples: pub, epochs: plan.warmup.epochs, batch_size: plan.warmup.batch_size, lr: plan.warmup.lr, seed: intSeed(seed, 'warmup'), reset_optimizer: true },
@@ -296,7 +296,7 @@ export default defineCommand({
 
       let grpo = state.phases.grpo as Record<string, unknown> | undefined;
       if (!grpo) {
-        const out = await interruptible(node.client.call(
+        const out = await interruptible(node.call(
           TrainerContract,
           'grpo',
           { samples: pub, round: 1, batch_size: plan.batch_size, seed: intSeed(seed, 'grpo'), settings: plan.grpo },

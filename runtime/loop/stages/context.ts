@@ -51,7 +51,7 @@ export class StageContext {
     manifest: Manifest,
   ) {
     this.manifest = manifest;
-    this.call = d.node.client.call;
+    this.call = d.node.call;
     this.policy = new PolicyPort(this.call);
   }
 
@@ -94,7 +94,7 @@ export class StageContext {
 
   progress(stage: string, round: number, done: number, total: number, note?: string): void {
     this.d.onProgress?.({ stage, round, done, total, note });
-    this.d.node.tracer.emit({ role: 'loop', kind: 'progress', actor: `loop/${this.run}`, data: { stage, round, done, total, ...(note ? { note } : {}) } });
+    this.d.node.publish({ role: 'loop', kind: 'progress', actor: `loop/${this.run}`, data: { stage, round, done, total, ...(note ? { note } : {}) } });
   }
 
   /** Forwards the trainer's own progress events (steps of a warm-up or a GRPO round) while `work` runs. */
