@@ -4,7 +4,7 @@ import type { Plan } from '../../protocols/plan.ts';
 import type { Sample } from '../../protocols/sample.ts';
 import type { ToolCall } from '../../protocols/toolcall.ts';
 import type { ToolSpec } from '../../protocols/toolspec.ts';
-import { bold, colorFor, dim, paint } from './style.ts';
+import { bold, colorFor, dim, paint } from '../terminal.ts';
 
 /** Fixed colours for the dialogue's speakers (the rest hash to the trace palette). */
 const ROLE_COLORS: Record<string, number> = { user: 34, assistant: 32, tool: 33, system: 90, planner: 35 };

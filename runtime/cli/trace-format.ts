@@ -1,5 +1,5 @@
 import type { TraceEvent } from '../../protocols/trace.ts';
-import { colorFor, dim, paint } from './style.ts';
+import { colorFor, dim, paint } from '../terminal.ts';
 
 function summary(data: unknown): string {
   if (data === undefined) return '';

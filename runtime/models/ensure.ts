@@ -1,6 +1,6 @@
 import type { ModelSpec } from '../../protocols/trainer.ts';
 import { resolveModelSpec } from '../../agents/trainer/index.ts';
-import { Progress } from '../cli/style.ts';
+import { Progress } from '../terminal.ts';
 import { currentNano, ensureNano, type BuildProgress } from './nano.ts';
 
 /** A progress bar per build phase, on stderr. */

@@ -1,12 +1,12 @@
 import { relative, resolve } from 'node:path';
 import { defineCommand, EXIT, UsageError } from '../command.ts';
 import { intFlag, parseFlags } from '../args.ts';
-import { bold } from '../style.ts';
+import { bold } from '../../terminal.ts';
 import { VARIANTS, type Variant } from '../../../protocols/loop/config.ts';
 import { newRunId, runsRoot } from '../../rundir.ts';
 import { ablateSeeds, ablationText, compareVariants, runSeeds, seedsText } from '../../loop/ablate.ts';
 import { roundJson } from '../../loop/report.ts';
-import { CONFIG_FLAGS, configFromFlags, consoleProgress } from '../../loop/console.ts';
+import { CONFIG_FLAGS, configFromFlags, consoleProgress } from '../loop-console.ts';
 import { interruptOnSignals } from '../interrupt.ts';
 
 const ALL = Object.keys(VARIANTS) as Variant[];

@@ -1,11 +1,11 @@
 import { relative, resolve } from 'node:path';
 import { defineCommand, EXIT } from '../command.ts';
 import { intFlag, parseFlags } from '../args.ts';
-import { bold, dim } from '../style.ts';
+import { bold, dim } from '../../terminal.ts';
 import { newRunId, runsRoot } from '../../rundir.ts';
 import { runLabel } from '../../live-runs.ts';
 import { ablateSeeds, runSeeds, seedsText } from '../../loop/ablate.ts';
-import { CONFIG_FLAGS, configFromFlags, consoleProgress, seedRoundsTable, seedSkillTable } from '../../loop/console.ts';
+import { CONFIG_FLAGS, configFromFlags, consoleProgress, seedRoundsTable, seedSkillTable } from '../loop-console.ts';
 import { DEMO_SEEDS, demoConfig } from '../../loop/preset.ts';
 import { interruptOnSignals } from '../interrupt.ts';
 

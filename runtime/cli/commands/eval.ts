@@ -8,7 +8,7 @@ import { type Answerer, EndpointAnswerer, PolicyAnswerer, policyModelSpec } from
 import { runBfcl as answerAll } from '../../bfcl/run.ts';
 import { resolveEndpoint } from '../../../agents/common/llm/index.ts';
 import { runsRoot } from '../../rundir.ts';
-import { Progress } from '../style.ts';
+import { Progress } from '../../terminal.ts';
 import { interruptOnSignals } from '../interrupt.ts';import { EXIT, UsageError, defineCommand } from '../command.ts';
 
 /**

@@ -8,7 +8,7 @@ import { currentNano, ensureNano } from '../../models/nano.ts';
 import { buildProgress } from '../../models/ensure.ts';
 import { parseFlags } from '../args.ts';
 import { defineCommand, EXIT, UsageError } from '../command.ts';
-import { bold, dim } from '../style.ts';
+import { bold, dim } from '../../terminal.ts';
 
 function describe(preset: ModelPreset): Record<string, unknown> {
   const dir = presetDir(preset);

@@ -2,12 +2,12 @@ import { existsSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { defineCommand, EXIT, UsageError } from '../command.ts';
 import { parseFlags } from '../args.ts';
-import { bold } from '../style.ts';
+import { bold } from '../../terminal.ts';
 import { runsRoot } from '../../rundir.ts';
 import { runLoop } from '../../loop/driver.ts';
 import { RunStore } from '../../loop/store.ts';
 import { roundEvals, roundJson } from '../../loop/report.ts';
-import { consoleProgress, roundsFlag, roundsTable } from '../../loop/console.ts';
+import { consoleProgress, roundsFlag, roundsTable } from '../loop-console.ts';
 import { settleRunConfig } from '../../seed.ts';
 import { interruptOnSignals } from '../interrupt.ts';
 

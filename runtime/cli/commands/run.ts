@@ -2,12 +2,12 @@ import { mkdirSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { defineCommand, EXIT } from '../command.ts';
 import { parseFlags } from '../args.ts';
-import { bold, dim } from '../style.ts';
+import { bold, dim } from '../../terminal.ts';
 import { newRunId, runsRoot } from '../../rundir.ts';
 import { runLoop } from '../../loop/driver.ts';
 import { RunStore } from '../../loop/store.ts';
 import { roundEvals, roundJson } from '../../loop/report.ts';
-import { CONFIG_FLAGS, configFromFlags, consoleProgress, roundsTable } from '../../loop/console.ts';
+import { CONFIG_FLAGS, configFromFlags, consoleProgress, roundsTable } from '../loop-console.ts';
 import { interruptOnSignals } from '../interrupt.ts';
 
 export default defineCommand({

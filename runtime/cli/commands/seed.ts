@@ -3,7 +3,7 @@ import { basename, relative, resolve } from 'node:path';
 import { readConfigFile } from '../config-file.ts';
 import { defineCommand, EXIT, UsageError } from '../command.ts';
 import { intFlag, parseFlags } from '../args.ts';
-import { bold, dim, Progress } from '../style.ts';
+import { bold, dim, Progress } from '../../terminal.ts';
 import { RunConfig } from '../../../protocols/config.ts';
 import { ApiDesignerContract } from '../../../protocols/roles/api-designer.ts';
 import type { ToolSpec } from '../../../protocols/toolspec.ts';

@@ -5,7 +5,7 @@ import { startServeServer } from '../../serve/server.ts';
 import { intFlag, parseFlags } from '../args.ts';
 import { defineCommand, EXIT, UsageError } from '../command.ts';
 import { interruptOnSignals } from '../interrupt.ts';
-import { bold, dim } from '../style.ts';
+import { bold, dim } from '../../terminal.ts';
 
 const LOOPBACK = /^(localhost|127\.\d+\.\d+\.\d+|::1)$/;
 

@@ -4,7 +4,7 @@ import { createInterface, type Interface } from 'node:readline/promises';
 import { readConfigFile } from '../config-file.ts';
 import { defineCommand, EXIT, UsageError } from '../command.ts';
 import { intFlag, parseFlags } from '../args.ts';
-import { bold, dim, paint } from '../style.ts';
+import { bold, dim, paint } from '../../terminal.ts';
 import { formatMessage, formatOutcome, formatPlan, formatTools, roleColor } from '../sim-format.ts';
 import { BrainKind, RunConfig } from '../../../protocols/config.ts';
 import { describeIssues, formatIssues, LooptoolError } from '../../../protocols/errors.ts';

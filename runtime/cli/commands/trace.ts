@@ -4,7 +4,7 @@ import { readTrace } from '../../bus/trace-stream.ts';
 import { listRuns, locateTrace, nextLiveRun, TraceSourceError, type TraceSource } from '../../bus/trace-locate.ts';
 import { RunWatch } from '../../view/run-watch.ts';
 import { formatTraceLine } from '../trace-format.ts';
-import { dim } from '../style.ts';
+import { dim } from '../../terminal.ts';
 import type { TraceEvent } from '../../../protocols/trace.ts';
 
 export default defineCommand({

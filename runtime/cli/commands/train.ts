@@ -3,7 +3,7 @@ import { join, relative, resolve } from 'node:path';
 import { z } from 'zod';
 import { defineCommand, EXIT, UsageError } from '../command.ts';
 import { intFlag, numFlag, parseFlags } from '../args.ts';
-import { bold, dim, Progress } from '../style.ts';
+import { bold, dim, Progress } from '../../terminal.ts';
 import { readConfigFile } from '../config-file.ts';
 import { RunConfig } from '../../../protocols/config.ts';
 import { describeIssues, formatIssues, isLooptoolError } from '../../../protocols/errors.ts';

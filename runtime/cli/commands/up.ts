@@ -5,7 +5,7 @@ import { LooptoolNode } from '../../bus/node.ts';
 import { builtinRoles, loadRoleModules } from '../../roles.ts';
 import { newRunId, runDir } from '../../rundir.ts';
 import { busConfigFromEnv } from '../../bus/connect.ts';
-import { bold } from '../style.ts';
+import { bold } from '../../terminal.ts';
 
 export default defineCommand({
   name: 'up',

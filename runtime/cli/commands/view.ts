@@ -3,7 +3,7 @@ import { intFlag, parseFlags, untilSignal } from '../args.ts';
 import { listRuns, locateTrace, nextLiveRun, TraceSourceError } from '../../bus/trace-locate.ts';
 import { startViewServer } from '../../view/server.ts';
 import { childLogger } from '../../log.ts';
-import { bold, dim } from '../style.ts';
+import { bold, dim } from '../../terminal.ts';
 
 export const DEFAULT_VIEW_PORT = 4747;
 

@@ -3,12 +3,12 @@ import type { Ablations } from '../../protocols/loop/config.ts';
 import type { RoundEval } from '../../protocols/loop/records.ts';
 import { formatCi } from '../../protocols/loop/ablation.ts';
 import { meanCi, pairedDiff } from '../../protocols/loop/stats.ts';
-import { alignTable } from './report.ts';
-import { UsageError } from '../cli/command.ts';
-import { readConfigFile } from '../cli/config-file.ts';
-import { bold, dim, Progress } from '../cli/style.ts';
-import type { StageEvent } from './driver.ts';
-import type { StageProgress } from './stages/index.ts';
+import { alignTable } from '../loop/report.ts';
+import { UsageError } from './command.ts';
+import { readConfigFile } from './config-file.ts';
+import { bold, dim, Progress } from '../terminal.ts';
+import type { StageEvent } from '../loop/driver.ts';
+import type { StageProgress } from '../loop/stages/index.ts';
 
 /** What `looptool run`, `resume`, `ablate` and `demo` share: config flags and progress lines. */
 
