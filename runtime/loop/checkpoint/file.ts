@@ -6,7 +6,7 @@ import { Manifest } from '../../../protocols/loop/records.ts';
 import { appendJsonl, readJsonl, rewriteJsonl } from '../../corpus.ts';
 import { writeJsonAtomic } from '../../rundir.ts';
 import { RunStore } from '../store.ts';
-import type { ItemCache, LoopCheckpointer, Slot, Slots } from './index.ts';
+import type { ItemCache, LoopCheckpointer, Slot, Slots } from './checkpointer.ts';
 
 export const SNAPSHOT = 'snapshot.json';
 export const MANIFEST = 'manifest.json';

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { ItemCache, LoopCheckpointer, Slot, Slots } from './index.ts';
+import type { ItemCache, LoopCheckpointer, Slot, Slots } from './checkpointer.ts';
 
 // A round trip through JSON, as the file backend's values take: nothing shared with the caller.
 const copy = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
