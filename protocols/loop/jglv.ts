@@ -95,11 +95,13 @@ export type Probed = { id: string; mastered: boolean; prediction: Label; ppl: nu
 /** The judge's tally for a failed sample (a VerdictRecord). */
 export type Judged = { verdict: VerifyVerdict; analysis: string };
 
+/** A sample HPPL may pick, with the policy's perplexity on it. */
+export type Candidate = { sample: Sample; ppl: number | null };
+/** A sample EDDE expands: its label (corrected if JGLV said so), the policy's answer, the judge's analysis. */
+export type ErrorSeed = { sample: Sample; prediction: Label; analysis: string };
+
 /** Where one probed sample of D_j goes after GCP and JGLV. */
-export type Route =
-  | { to: 'candidate'; sample: Sample; ppl: number | null }
-  | { to: 'error_seed'; sample: Sample; prediction: Label; analysis: string }
-  | { to: 'drop' };
+export type Route = ({ to: 'candidate' } & Candidate) | ({ to: 'error_seed' } & ErrorSeed) | { to: 'drop' };
 
 /**
  * The one place a sample's fate is decided (DESIGN.md §1, steps 2-3):
@@ -127,9 +129,9 @@ export function routeRound(
   samples: ReadonlyMap<string, Sample>,
   probes: readonly Probed[],
   verdicts: ReadonlyMap<string, Judged> | null,
-): { candidates: { sample: Sample; ppl: number | null }[]; errorSeeds: { sample: Sample; prediction: Label; analysis: string }[] } {
-  const candidates: { sample: Sample; ppl: number | null }[] = [];
-  const errorSeeds: { sample: Sample; prediction: Label; analysis: string }[] = [];
+): { candidates: Candidate[]; errorSeeds: ErrorSeed[] } {
+  const candidates: Candidate[] = [];
+  const errorSeeds: ErrorSeed[] = [];
   for (const p of probes) {
     const sample = samples.get(p.id);
     if (!sample) throw new LooptoolError({ code: 'internal', message: `round ${round}: probed sample ${p.id} is not in D_${round}` });

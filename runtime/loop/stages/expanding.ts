@@ -1,21 +1,18 @@
 import { isInfrastructureError } from '../../../protocols/errors.ts';
-import { routeRound } from '../../../protocols/loop/jglv.ts';
+import { routeRound, type ErrorSeed } from '../../../protocols/loop/jglv.ts';
 import { seededOrder } from '../../../protocols/loop/merge.ts';
-import { ExpansionRecord, type ProbeRecord } from '../../../protocols/loop/records.ts';
+import { ExpansionRecord } from '../../../protocols/loop/records.ts';
 import { ExpanderContract, Variation } from '../../../protocols/roles/expander.ts';
-import { deriveRngSeed } from '../../../protocols/rng.ts';
+import { deriveRngSeed, intSeed } from '../../../protocols/rng.ts';
 import { ValidatorContract } from '../../../protocols/roles/validator.ts';
 import { publicView, type Sample } from '../../../protocols/sample.ts';
 import type { StageSummary } from '../../../machines/loop.ts';
 import { crashPoint } from '../crash.ts';
 import { curateSamples } from '../curate.ts';
 import { mapLimit } from '../../concurrency.ts';
-import { intSeed } from '../../../protocols/rng.ts';
 import type { StageContext } from './context.ts';
 
 const VARIATIONS = Variation.options;
-
-type ErrorSeed = { sample: Sample; prediction: ProbeRecord['prediction']; analysis: string };
 
 /** EDDE: `loop.expansions` new samples around every error seed, each validated before it is kept. */
 export async function expanding(cx: StageContext, j: number): Promise<StageSummary> {
