@@ -7,7 +7,7 @@ import { bold, dim, Progress } from '../../terminal.ts';
 import { RunConfig } from '../../../protocols/config.ts';
 import { ApiDesignerContract } from '../../../protocols/roles/api-designer.ts';
 import type { ToolSpec } from '../../../protocols/toolspec.ts';
-import { describeIssues, LooptoolError, formatIssues } from '../../../protocols/errors.ts';
+import { LooptoolError } from '../../../protocols/errors.ts';
 import { runIdForDir } from '../../live-runs.ts';
 import { LooptoolNode } from '../../bus/node.ts';
 import { newRunId, runsRoot } from '../../rundir.ts';

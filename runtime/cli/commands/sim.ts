@@ -7,7 +7,7 @@ import { intFlag, parseFlags } from '../args.ts';
 import { bold, dim, paint } from '../../terminal.ts';
 import { formatMessage, formatOutcome, formatPlan, formatTools, roleColor } from '../sim-format.ts';
 import { BrainKind, RunConfig } from '../../../protocols/config.ts';
-import { describeIssues, formatIssues, LooptoolError } from '../../../protocols/errors.ts';
+import { formatIssues, LooptoolError } from '../../../protocols/errors.ts';
 import { ApiDesignerContract } from '../../../protocols/roles/api-designer.ts';
 import { deriveRngSeed } from '../../../protocols/rng.ts';
 import type { ToolSpec } from '../../../protocols/toolspec.ts';

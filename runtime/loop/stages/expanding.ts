@@ -5,7 +5,7 @@ import { ExpansionRecord } from '../../../protocols/loop/records.ts';
 import { ExpanderContract, Variation } from '../../../protocols/roles/expander.ts';
 import { deriveRngSeed, intSeed } from '../../../protocols/rng.ts';
 import { ValidatorContract } from '../../../protocols/roles/validator.ts';
-import { publicView, type Sample } from '../../../protocols/sample.ts';
+import { publicView } from '../../../protocols/sample.ts';
 import type { StageSummary } from '../../../machines/loop.ts';
 import { crashPoint } from '../crash.ts';
 import { curateSamples } from '../curate.ts';
