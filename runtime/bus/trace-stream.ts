@@ -43,7 +43,8 @@ export async function ensureTraceStream(nc: NatsConnection, opts: { replicas?: n
   }
 }
 
-export type FeedItem = { events: TraceEvent[] } | { synced: true };
+/** A stored batch (with when the stream stored it, ms), or the mark that what follows is live. */
+export type FeedItem = { events: TraceEvent[]; storedAt: number } | { synced: true };
 
 /**
  * The one reader of the trace stream: batches stored under `subject`, oldest first (or
@@ -51,7 +52,7 @@ export type FeedItem = { events: TraceEvent[] } | { synced: true };
  * stored when it started has been delivered (what follows is live), and stops there
  * unless `follow`.
  */
-export async function* traceFeed(nc: NatsConnection, opts: { subject: string; follow: boolean; since?: number; signal?: AbortSignal }): AsyncGenerator<FeedItem & { storedAt?: number }> {
+export async function* traceFeed(nc: NatsConnection, opts: { subject: string; follow: boolean; since?: number; signal?: AbortSignal }): AsyncGenerator<FeedItem> {
   const js = jetstream(nc);
   // Right after a cluster node is lost the replicated stream elects a new leader; the
   // consumer request times out until it has one, so it is asked again a few times.
@@ -109,7 +110,7 @@ export async function readTraceWindow(nc: NatsConnection, subject: string, from:
   const out: TraceEvent[] = [];
   for await (const item of traceFeed(nc, { subject, follow: false, since: from })) {
     if (!('events' in item)) continue;
-    if (item.storedAt! > to) break;
+    if (item.storedAt > to) break;
     out.push(...item.events);
   }
   return out;
