@@ -1,13 +1,11 @@
-import { spawn } from 'node:child_process';
 import { cpus } from 'node:os';
-import { fileURLToPath } from 'node:url';
-import { findPython } from '../agents/trainer/python.ts';
 import { resolveModelSpec } from '../agents/trainer/presets.ts';
 import { WorkerProcess } from '../agents/trainer/worker-process.ts';
 import { groupAdvantages } from '../protocols/grpo.ts';
 import type { ModelPreset } from '../protocols/trainer.ts';
 import { ensureModel } from '../runtime/models/ensure.ts';
 import { intFlag, parseFlags } from '../runtime/cli/args.ts';
+import { runReference } from './reference.ts';
 import { defineBench } from './result.ts';
 
 /*
@@ -18,8 +16,6 @@ import { defineBench } from './result.ts';
  *  - generation: new tokens per second of our sampler vs `model.generate` (n samples per prompt).
  * Target (issue 16): training >= 0.9x, generation >= 1.0x.
  */
-const REFERENCE = fileURLToPath(new URL('../agents/trainer/worker/bench_reference.py', import.meta.url));
-const ROOT = fileURLToPath(new URL('../', import.meta.url));
 
 const tool = (name: string) => ({
   name,
@@ -63,22 +59,6 @@ async function ours(preset: ModelPreset, threads: number, steps: number, shape: 
   }
 }
 
-async function reference(path: string, threads: number, steps: number, job: object): Promise<Figures> {
-  const py = await findPython();
-  return new Promise((resolve, reject) => {
-    const child = spawn(py.path, [REFERENCE], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    child.on('close', (code) => {
-      if (code !== 0) return reject(new Error(`bench_reference.py exited ${code}: ${err.slice(-800)}`));
-      resolve(JSON.parse(out.trim().split('\n').pop()!) as Figures);
-    });
-    child.stdin.end(JSON.stringify({ path, threads, steps, ...job }));
-  });
-}
-
 export default defineBench({
   name: 'trainer',
   summary: 'policy worker vs plain transformers on the same model: SFT and GRPO step sequences/s, generation tokens/s (nano and smollm2)',
@@ -95,7 +75,7 @@ export default defineBench({
       // SmolLM2 is 135M parameters: a smaller job keeps its run to a few minutes on 2 cores.
       const shape = preset === 'nano' ? { batch: 16, groups: 2, group: 8, newTokens: 48 } : { batch: 4, groups: 1, group: 4, newTokens: 24 };
       const a = await ours(preset, threads, steps, shape);
-      const b = await reference(resolveModelSpec({ preset }).path, threads, steps, a.job);
+      const b = await runReference<Figures>({ path: resolveModelSpec({ preset }).path, threads, steps, ...a.job });
       const ratio = { sft: a.figures.sft_seq_s / b.sft_seq_s, grpo: a.figures.grpo_seq_s / b.grpo_seq_s, gen: a.figures.gen_tok_s / b.gen_tok_s };
       for (const [k, v] of Object.entries(a.figures)) out[`${preset}_ours_${k}`] = r1(v);
       for (const [k, v] of Object.entries(b)) out[`${preset}_hf_${k}`] = r1(v);

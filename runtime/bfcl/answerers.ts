@@ -85,6 +85,11 @@ export function policyModelSpec(arg: string): ModelSpec {
   }
 }
 
+/** What the policy is given for one question: the same prompt in `eval bfcl run` and in its benchmark. */
+export function policyPrompt(q: BfclQuestion, mode: CheckMode) {
+  return { tools: mode === 'fc' ? bfclTools(q.functions).tools : [], messages: bfclMessages(q, mode) };
+}
+
 type Waiting = { q: BfclQuestion; mode: CheckMode; resolve: (a: RawAnswer) => void; reject: (e: unknown) => void };
 
 /**
@@ -107,8 +112,8 @@ export class PolicyAnswerer implements Answerer {
     this.describe = { kind: 'policy', model: spec };
   }
 
-  static async start(spec: ModelSpec, opts: { maxBatch: number; maxNewTokens?: number }): Promise<PolicyAnswerer> {
-    const worker = await WorkerProcess.start();
+  static async start(spec: ModelSpec, opts: { maxBatch: number; maxNewTokens?: number; threads?: number }): Promise<PolicyAnswerer> {
+    const worker = await WorkerProcess.start({ threads: opts.threads });
     try {
       await worker.load({ model: resolveModelSpec(spec) });
     } catch (err) {
@@ -122,7 +127,9 @@ export class PolicyAnswerer implements Answerer {
     if (signal.aborted) return Promise.reject(signal.reason);
     return new Promise<RawAnswer>((resolve, reject) => {
       this.#waiting.push({ q, mode, resolve, reject });
-      this.#pump();
+      // Questions asked in the same turn of the event loop (a run starting its lanes) go
+      // out as one batch rather than a first batch of one.
+      if (this.#waiting.length === 1) setImmediate(() => this.#pump());
     });
   }
 
@@ -130,10 +137,7 @@ export class PolicyAnswerer implements Answerer {
     if (this.#busy || this.#waiting.length === 0) return;
     this.#busy = true;
     const batch = this.#waiting.splice(0, this.opts.maxBatch);
-    const prompts = batch.map(({ q, mode }) => ({
-      tools: mode === 'fc' ? bfclTools(q.functions).tools : [],
-      messages: bfclMessages(q, mode),
-    }));
+    const prompts = batch.map(({ q, mode }) => policyPrompt(q, mode));
     this.worker
       .generate({ prompts, greedy: true, temperature: 0, n: 1, max_new_tokens: this.opts.maxNewTokens })
       .then(

@@ -1,11 +1,13 @@
 """The baseline of `npm run bench -- trainer`: the same work done the plain transformers way.
 
-Reads one JSON job on stdin — a checkpoint path, thread count, SFT samples, GRPO groups
-(token ids, sampling log-probs, advantages), generation prompts — and prints one JSON line:
-sequences per second of a plain training loop (`model(input_ids, labels=...)`, backward,
-AdamW) for SFT, of the plain per-sequence GRPO loss for a GRPO step, and new tokens per
-second of `model.generate`. Same model, dtype (fp32 on the CPU), batch and threads as the
-worker, so the ratio measures what our orchestration costs or saves.
+Reads one JSON job on stdin — a checkpoint path, thread count, and any of: SFT samples,
+GRPO groups (token ids, sampling log-probs, advantages), generation prompts, BFCL answer
+prompts — and prints one JSON line: sequences per second of a plain training loop
+(`model(input_ids, labels=...)`, backward, AdamW) for SFT, of the plain per-sequence GRPO
+loss for a GRPO step, new tokens per second of sampled `model.generate`, and answers per
+second of greedy `model.generate` over the answer prompts in batches (`npm run bench --
+eval`). Same model, dtype (fp32 on the CPU), batch and threads as the worker, so the ratio
+measures what our orchestration costs or saves.
 """
 from __future__ import annotations
 
@@ -43,6 +45,17 @@ def main() -> int:
         return ids, mask
 
     out = {}
+    if 'sft' in job:
+        train(job, model, tok, end, prompt_ids, padded, out)
+    if 'gen' in job:
+        sample(job['gen'], model, tok, end, prompt_ids, padded, out)
+    if 'answer' in job:
+        answer(job['answer'], model, tok, end, prompt_ids, padded, out)
+    print(json.dumps(out))
+    return 0
+
+
+def train(job, model, tok, end, prompt_ids, padded, out):
     opt = torch.optim.AdamW(model.parameters(), lr=1e-5, foreach=True)
     model.train()
     # SFT: labels -100 on the prompt, one batch per step
@@ -90,9 +103,11 @@ def main() -> int:
         opt.zero_grad(set_to_none=True)
         times.append(time.perf_counter() - t0)
     out['grpo_seq_s'] = len(rows) / (sum(times[1:]) / job['steps'])
-    # generation: sampled, n per prompt, left-padded batch
+
+
+def sample(gen, model, tok, end, prompt_ids, padded, out):
+    """Sampled generation: n per prompt, one left-padded batch."""
     model.eval()
-    gen = job['gen']
     pids = [prompt_ids(p) for p in gen['prompts']]
     ids, mask = padded(pids, tok.pad_token_id or 0, left=True)
     with torch.inference_mode():
@@ -106,8 +121,25 @@ def main() -> int:
     for row in new.tolist():
         produced += next((k + 1 for k, t in enumerate(row) if t == end), len(row))
     out['gen_tok_s'] = produced / dt
-    print(json.dumps(out))
-    return 0
+
+
+def answer(job, model, tok, end, prompt_ids, padded, out):
+    """Greedy answers in batches of job['batch'], in order, as a plain script would run a
+    benchmark's questions; the first batch also warms up and is timed like the rest."""
+    model.eval()
+    pids = [prompt_ids(p) for p in job['prompts']]
+    produced = 0
+    with torch.inference_mode():
+        t0 = time.perf_counter()
+        for k in range(0, len(pids), job['batch']):
+            ids, mask = padded(pids[k:k + job['batch']], tok.pad_token_id or 0, left=True)
+            o = model.generate(input_ids=ids, attention_mask=mask, do_sample=False,
+                               max_new_tokens=job['max_new_tokens'], eos_token_id=end, pad_token_id=tok.pad_token_id or 0)
+            for row in o[:, ids.shape[1]:].tolist():
+                produced += next((j + 1 for j, t in enumerate(row) if t == end), len(row))
+        dt = time.perf_counter() - t0
+    out['answers_s'] = len(pids) / dt
+    out['answer_tok_s'] = produced / dt
 
 
 if __name__ == '__main__':
