@@ -355,6 +355,40 @@ describe('looptool eval bfcl run', () => {
   });
 });
 
+describe('looptool eval bfcl run --model (a local policy through its worker)', () => {
+  const dirs: string[] = [];
+  after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+  it('nano answers every question once in batches, the checker scores what it wrote, and a rerun asks nothing', async () => {
+    const o = mkdtempSync(join(tmpdir(), 'looptool-bfcl-policy-'));
+    dirs.push(o);
+    const categories: Category[] = ['simple', 'irrelevance'];
+    const args = ['--model', 'nano', '--categories', categories.join(','), '--limit', '3', '--concurrency', '2', '--max-tokens', '24', '--out', o, '--json'];
+    const r = await looptool(args);
+    assert.equal(r.code, 0, r.stderr);
+    const res = JSON.parse(r.stdout);
+    assert.deepEqual(res.run.answerer, { kind: 'policy', model: { preset: 'nano' } });
+    assert.equal(res.run.answered, 6);
+    const written = readResults(o, categories);
+    for (const c of categories) {
+      assert.deepEqual(written.get(c), firstIds(c, 3), `${c}: the first 3 questions, each once`);
+      const lines = readFileSync(join(o, resultFileName(c)), 'utf8').split('\n').filter(Boolean);
+      const correct = lines.filter((l) => checkResultLine(dataset(c), l, 'fc').valid).length;
+      assert.equal(res.categories[c].correct, correct, `${c}: the score is the checker's verdicts on the written lines`);
+    }
+    const again = await looptool(args);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(JSON.parse(again.stdout).run.answered, 0);
+    assert.equal(JSON.parse(again.stdout).run.skipped, 6);
+  });
+
+  it('a model that is neither a preset nor a directory is a usage error', async () => {
+    const r = await looptool(['--model', join(tmpdir(), 'no-such-checkpoint'), '--limit', '1']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /neither a preset \(nano, smollm2\) nor a directory/);
+  });
+});
+
 describe('eval bfcl run: reading replies and keeping result files whole', () => {
   it('fc mode reads native tool calls as written, Hermes blocks from the text, else the text', () => {
     assert.deepEqual(resultFromAnswer('fc', { content: '', toolCalls: [{ name: 'f', arguments: '{"x": 4.0}' }, { name: 'g', arguments: '' }] }), [

@@ -200,7 +200,13 @@ async function bfclRun(argv: string[]): Promise<number> {
     answerer = new EndpointAnswerer(endpoint);
   } else {
     if (f['api-key-env']) throw new UsageError('--api-key-env needs --endpoint');
-    answerer = await PolicyAnswerer.start(policyModelSpec(f.model), {
+    let spec;
+    try {
+      spec = policyModelSpec(f.model);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+    answerer = await PolicyAnswerer.start(spec, {
       maxBatch: concurrency,
       maxNewTokens: intFlag('max-tokens', f['max-tokens'], 1, 1_000_000),
     });
