@@ -15,6 +15,7 @@ import type { StageProgress } from '../loop/stages/index.ts';
 export const CONFIG_FLAGS = {
   config: { type: 'string' },
   rounds: { type: 'string' },
+  'test-size': { type: 'string' },
   seed: { type: 'string' },
   'no-jglv': { type: 'boolean', default: false },
   'no-edde': { type: 'boolean', default: false },
@@ -29,9 +30,16 @@ export function roundsFlag(value: string): number {
   return n;
 }
 
-/** The run config from --config (else `base`), --seed, --rounds and the ablation flags. */
+/** `--test-size N`: an integer 1..100000 (samples in the test split). */
+export function testSizeFlag(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 100_000) throw new UsageError(`--test-size expects an integer 1..100000, got "${value}"`);
+  return n;
+}
+
+/** The run config from --config (else `base`), --seed, --rounds, --test-size and the ablation flags. */
 export function configFromFlags(
-  v: { config?: string; rounds?: string; seed?: string; 'no-jglv'?: boolean; 'no-edde'?: boolean; 'no-hppl'?: boolean; static?: boolean },
+  v: { config?: string; rounds?: string; 'test-size'?: string; seed?: string; 'no-jglv'?: boolean; 'no-edde'?: boolean; 'no-hppl'?: boolean; static?: boolean },
   base: () => RunConfig = () => RunConfig.parse({}),
 ): RunConfig {
   const config = v.config ? readConfigFile(v.config) : base();
@@ -40,6 +48,7 @@ export function configFromFlags(
     config.seed = v.seed;
   }
   if (v.rounds !== undefined) config.loop.rounds = roundsFlag(v.rounds);
+  if (v['test-size'] !== undefined) config.loop.eval.testSize = testSizeFlag(v['test-size']);
   const a: Ablations = { ...config.loop.ablations };
   if (v['no-jglv']) a.jglv = false;
   if (v['no-edde']) a.edde = false;

@@ -9,6 +9,8 @@ import { connect } from '@nats-io/transport-node';
 import { BusClient } from '../../runtime/bus/client.ts';
 import { pingContract } from '../../examples/ping-pong/contracts.ts';
 import { processAlive as alive } from '../../runtime/process.ts';
+import { configFromFlags } from '../../runtime/cli/loop-console.ts';
+import { demoConfig } from '../../runtime/loop/preset.ts';
 
 const CLI = ['--import', 'tsx', 'runtime/cli/main.ts'];
 
@@ -82,5 +84,21 @@ test('bad flags give a usage error with exit code 2', () => {
   assert.match(u.stderr, /unknown command "nosuch"/);
   const d = spawnSync(process.execPath, [...CLI, 'demo', '--seed', ''], { encoding: 'utf8' });
   assert.equal(d.status, 2);
-  assert.match(d.stderr, /--seed must not be empty[\s\S]*usage: looptool demo .*\[--rounds N\] \[--seed S\]/);
+  assert.match(d.stderr, /--seed must not be empty[\s\S]*usage: looptool demo .*\[--rounds N\] \[--test-size N\] \[--seed S\]/);
+  const t = spawnSync(process.execPath, [...CLI, 'ablate', '--test-size', '0'], { encoding: 'utf8' });
+  assert.equal(t.status, 2);
+  assert.match(t.stderr, /--test-size expects an integer 1\.\.100000, got "0"/);
+  const p = spawnSync(process.execPath, [...CLI, 'ablate', '--preset', 'tiny'], { encoding: 'utf8' });
+  assert.equal(p.status, 2);
+  assert.match(p.stderr, /unknown preset "tiny" \(known: demo\)/);
+  const both = spawnSync(process.execPath, [...CLI, 'ablate', '--preset', 'demo', '--config', 'x.json'], { encoding: 'utf8' });
+  assert.equal(both.status, 2);
+  assert.match(both.stderr, /--preset and --config are alternatives/);
+});
+
+test('--test-size sets the test split of the run config, over a config file or the preset', () => {
+  assert.equal(configFromFlags({ 'test-size': '2500' }).loop.eval.testSize, 2500);
+  assert.equal(configFromFlags({ 'test-size': '300' }, demoConfig).loop.eval.testSize, 300);
+  assert.equal(configFromFlags({}, demoConfig).loop.eval.testSize, demoConfig().loop.eval.testSize);
+  assert.throws(() => configFromFlags({ 'test-size': '2.5' }), /--test-size expects an integer/);
 });

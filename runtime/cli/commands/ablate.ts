@@ -7,6 +7,7 @@ import { newRunId, runsRoot } from '../../rundir.ts';
 import { ablateSeeds, ablationText, compareVariants, runSeeds, seedsText } from '../../loop/ablate.ts';
 import { roundJson } from '../../loop/report.ts';
 import { CONFIG_FLAGS, configFromFlags, consoleProgress } from '../loop-console.ts';
+import { demoConfig } from '../../loop/preset.ts';
 import { interruptOnSignals } from '../interrupt.ts';
 
 const ALL = Object.keys(VARIANTS) as Variant[];
@@ -14,14 +15,17 @@ const ALL = Object.keys(VARIANTS) as Variant[];
 export default defineCommand({
   name: 'ablate',
   summary: 'full, no-JGLV, no-EDDE, no-HPPL, random-expansion and static on the same seed data; with --seeds N, mean ± 95% CI over seeds',
-  usage: `ablate [--config FILE] [--rounds N] [--seed S] [--seeds N [--first-seed K]] [--variants ${ALL.join(',')}] [--out runs/<id>] [--nats URL] [--quiet] [--json]
+  usage: `ablate [--config FILE | --preset demo] [--rounds N] [--test-size N] [--seed S] [--seeds N [--first-seed K]] [--variants ${ALL.join(',')}] [--out runs/<id>] [--nats URL] [--quiet] [--json]
+  --preset demo    start from the demo preset (the settings of npm run demo) instead of the defaults
   --seeds N        run every variant on N seeds (<seed>-K … <seed>-(K+N-1)) and report mean ± 95% CI over them,
                    each variant's paired difference to static, and (--json) the raw per-seed figures
   --first-seed K   first seed index (default 1): pick seeds you have never used before reading a result`,
   async run(argv) {
     const { values } = parseFlags(argv, {
       config: CONFIG_FLAGS.config,
+      preset: { type: 'string' },
       rounds: CONFIG_FLAGS.rounds,
+      'test-size': CONFIG_FLAGS['test-size'],
       seed: CONFIG_FLAGS.seed,
       variants: { type: 'string' },
       seeds: { type: 'string' },
@@ -34,7 +38,9 @@ export default defineCommand({
     const variants = (values.variants ?? ALL.join(',')).split(',').map((v) => v.trim()).filter(Boolean);
     for (const v of variants) if (!ALL.includes(v as Variant)) throw new UsageError(`unknown variant "${v}" (known: ${ALL.join(', ')})`);
     if (new Set(variants).size !== variants.length) throw new UsageError('--variants lists a variant twice');
-    const config = configFromFlags(values);
+    if (values.preset !== undefined && values.preset !== 'demo') throw new UsageError(`unknown preset "${values.preset}" (known: demo)`);
+    if (values.preset !== undefined && values.config !== undefined) throw new UsageError('--preset and --config are alternatives: give one');
+    const config = configFromFlags(values, values.preset === 'demo' ? demoConfig : undefined);
     const dir = resolve(values.out ?? `${runsRoot()}/${newRunId('ablate')}`);
     if (values['first-seed'] !== undefined && values.seeds === undefined) throw new UsageError('--first-seed needs --seeds N');
     const nSeeds = values.seeds === undefined ? undefined : intFlag(values.seeds, 'seeds', 1, 1);

@@ -18,11 +18,12 @@ import { interruptOnSignals } from '../interrupt.ts';
 export default defineCommand({
   name: 'demo',
   summary: 'the closed loop vs the static baseline on the embedded default (sim world, nano policy, CPU) over several seeds; accuracy per round with 95% CIs',
-  usage: `demo [--seeds N] [--rounds N] [--seed S] [--config FILE] [--out runs/<id>] [--quiet]
+  usage: `demo [--seeds N] [--rounds N] [--test-size N] [--seed S] [--config FILE] [--out runs/<id>] [--quiet]
   --seeds N   seeds to run loop and static on (default ${DEMO_SEEDS}); one seed's gap is not a result`,
   async run(argv) {
     const { values } = parseFlags(argv, {
       rounds: CONFIG_FLAGS.rounds,
+      'test-size': CONFIG_FLAGS['test-size'],
       seed: CONFIG_FLAGS.seed,
       config: CONFIG_FLAGS.config,
       seeds: { type: 'string' },

@@ -13,7 +13,7 @@ import { interruptOnSignals } from '../interrupt.ts';
 export default defineCommand({
   name: 'run',
   summary: 'the closed loop end to end: seeding, then per round training, probing, JGLV, EDDE, merging, evaluation; report in the run dir',
-  usage: 'run [--config FILE] [--rounds N] [--seed S] [--no-jglv] [--no-edde] [--no-hppl] [--static] [--out runs/<id>] [--base RUN] [--nats URL] [--role-concurrency N] [--quiet] [--json]',
+  usage: 'run [--config FILE] [--rounds N] [--test-size N] [--seed S] [--no-jglv] [--no-edde] [--no-hppl] [--static] [--out runs/<id>] [--base RUN] [--nats URL] [--role-concurrency N] [--quiet] [--json]',
   async run(argv) {
     const { values } = parseFlags(argv, {
       ...CONFIG_FLAGS,
