@@ -139,9 +139,11 @@ export function seedSkillTable(columns: SeedColumn[]): string {
   const head = ['skill', 'n/seed', ...columns.flatMap((c) => [`${c.name} ToolMatch`, `${c.name} exact call`]), 'never call'];
   const body = skills.map((k) => {
     const n = meanCiOf(seeds.map((s) => lastOf(columns[0]!, s)?.bySkill[k]?.n));
+    // a skill some seeds' worlds cannot serve has no interval over seeds: say so beside n
+    const where = n.n && n.n < seeds.length ? ` (${n.n} of ${seeds.length} seeds)` : '';
     return [
       k,
-      n.n ? n.mean.toFixed(0) : '–',
+      n.n ? `${n.mean.toFixed(0)}${where}` : '–',
       ...columns.flatMap((c) => [
         formatCi(meanCiOf(seeds.map((s) => lastOf(c, s)?.bySkill[k]?.toolMatch.value))),
         formatCi(meanCiOf(seeds.map((s) => { const f = lastOf(c, s)?.bySkill[k]; return f && f.exactCall.n ? f.exactCall.value : undefined; }))),

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { Sample } from '../../protocols/sample.ts';
+import { seedSkillTable } from '../../runtime/cli/loop-console.ts';
 import {
   evalFigures,
   meanCi,
@@ -209,4 +210,15 @@ test('HPPL ranks only mastered samples whose label is a call; free-text ones onl
   const roomy = mergeRound({ ...base, budget: 8 });
   assert.deepEqual(roomy.samples.map((p) => p.part), ['hppl', 'hppl', 'hppl', 'hppl', 'hppl', 'hppl', 'fill', 'fill']);
   assert.ok(roomy.samples.slice(6).every((p) => p.sample.label.type === 'text'));
+});
+
+test('the per-skill table over seeds says when a skill was in only some seeds, where it can give no interval', () => {
+  const evalOf = (rows: Outcome[]): RoundEval => ({ type: 'eval', round: 1, test: { n: rows.length, correct: 0, accuracy: 0, byKind: {} }, figures: evalFigures(rows) });
+  const both = [outcome('single', true, true, true, 'copy_identifier'), outcome('single', true, false, false, 'copy_identifier')];
+  const loop = { name: 'loop', bySeed: new Map([['s-1', [evalOf([...both, outcome('single', true, true, true, 'rare_skill')])]], ['s-2', [evalOf(both)]]]) };
+  const lines = seedSkillTable([loop]).split('\n');
+  const row = (k: string) => lines.find((l) => l.startsWith(k)) ?? assert.fail(`no row for ${k}`);
+  assert.match(row('rare_skill'), /\b1 \(1 of 2 seeds\)/);
+  assert.doesNotMatch(row('copy_identifier'), /of 2 seeds/);
+  assert.match(row('copy_identifier'), /50\.0 ± 0\.0/);
 });
