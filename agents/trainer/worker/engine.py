@@ -73,6 +73,29 @@ def _left_pad(seqs, pad: int, device):
     return idx.to(device), mask.to(device), pos.to(device)
 
 
+def _tools_key(prompt) -> str | None:
+    """Which family a {"tools", "messages"} prompt belongs to: its tools, as canonical JSON."""
+    tools = prompt.get('tools') if isinstance(prompt, dict) else None
+    return json.dumps(tools, sort_keys=True) if tools else None
+
+
+#: a shared beginning shorter than this is not worth a prefill of its own
+SHARE_MIN_TOKENS = 32
+#: prompts that must share a beginning before they are batched apart from the others
+SHARE_MIN_FAMILY = 8
+
+
+def _common_prefix(seqs) -> int:
+    """The number of leading tokens every sequence shares."""
+    first, n = seqs[0], min(len(s) for s in seqs)
+    for s in seqs[1:]:
+        k = 0
+        while k < n and s[k] == first[k]:
+            k += 1
+        n = k
+    return n
+
+
 def _right_pad(seqs, pad: int, device, width: int | None = None):
     t = width if width is not None else max(len(s) for s in seqs)
     idx = torch.full((len(seqs), max(t, 1)), pad, dtype=torch.long)
@@ -176,14 +199,14 @@ class Engine:
             gen.manual_seed(seed)
         t0 = time.time()
         per_chunk = max(1, max_rows // n)
-        results, new_tokens = [], 0
+        results, new_tokens = [None] * len(prompts), 0
         be.model.eval()
-        for start in range(0, len(prompts), per_chunk):
-            chunk = prompts[start : start + per_chunk]
-            out = self._generate_chunk(chunk, n, temperature, greedy, max_new, top_p, gen, start)
-            for p, samples in zip(chunk, out):
+        families = [_tools_key(p) for p in _list(args, 'prompts')]
+        for chunk in self._chunks(families, per_chunk):
+            out = self._generate_chunk([prompts[i] for i in chunk], n, temperature, greedy, max_new, top_p, gen, chunk)
+            for i, samples in zip(chunk, out):
                 new_tokens += sum(len(s['token_ids']) for s in samples)
-                results.append({'prompt_tokens': len(p), 'samples': samples})
+                results[i] = {'prompt_tokens': len(prompts[i]), 'samples': samples}
         dt = max(time.time() - t0, 1e-9)
         self.counters['tokens_generated'] += new_tokens
         return {'results': results, 'new_tokens': new_tokens, 'seconds': dt, 'tokens_per_s': new_tokens / dt}
@@ -675,17 +698,57 @@ class Engine:
                 ent = -(logprobs.exp() * logprobs).sum(-1)
         return logp, ent, tgt
 
-    def _generate_chunk(self, prompts, n, temperature, greedy, max_new, top_p, gen, offset):
+    def _chunks(self, families: list, per_chunk: int) -> list[list[int]]:
+        """Batches of prompt indices. With prefix sharing, prompts of one family (the same
+        tools, so the same tools block at the start) batch together and their shared
+        beginning prefills once; families smaller than SHARE_MIN_FAMILY, where that would
+        only shrink batches, and prompts without tools batch in request order as before."""
+        order = list(range(len(families)))
+        if not self.prefix_sharing:
+            return [order[i : i + per_chunk] for i in range(0, len(order), per_chunk)]
+        by = {}
+        for i, f in enumerate(families):
+            by.setdefault(f, []).append(i)
+        big = [ix for f, ix in by.items() if f is not None and len(ix) >= SHARE_MIN_FAMILY]
+        loose = sorted(i for f, ix in by.items() if f is None or len(ix) < SHARE_MIN_FAMILY for i in ix)
+        out = [f[i : i + per_chunk] for f in big for i in range(0, len(f), per_chunk)]
+        return out + [loose[i : i + per_chunk] for i in range(0, len(loose), per_chunk)]
+
+    def _prefill(self, prompts):
+        """Runs the prompts -> (last logits, cache, key mask, last positions). Prompts that
+        begin alike (the same tools block and system text: every test sample of one tool
+        set) share that beginning: it runs once and its keys/values are repeated for every
+        row, then each prompt's own rest runs left-padded after it, the padding masked and
+        the positions continuing from the shared part. Prefill is most of an evaluation's
+        time on the CPU, and most of a prompt is its tools."""
+        be = self.backend
+        dev = be.device
+        shared = _common_prefix(prompts) if self.prefix_sharing and len(prompts) > 1 else 0
+        # at least one token of each prompt must run after the shared part (its logits)
+        shared = min(shared, min(len(p) for p in prompts) - 1)
+        if shared < SHARE_MIN_TOKENS:
+            idx, mask, pos = _left_pad(prompts, be.pad_id, dev)
+            logits, cache = be.step(idx, pos, mask, None)
+            return logits, cache, mask, pos[:, -1]
+        head = torch.tensor([prompts[0][:shared]], dtype=torch.long, device=dev)
+        hmask = torch.ones((1, shared), dtype=torch.bool, device=dev)
+        _, cache = be.step(head, torch.arange(shared, device=dev).unsqueeze(0), hmask, None)
+        cache = be.repeat_rows(cache, len(prompts))
+        idx, rmask, rpos = _left_pad([p[shared:] for p in prompts], be.pad_id, dev)
+        mask = torch.cat([hmask.expand(len(prompts), shared), rmask], dim=1)
+        logits, cache = be.step(idx, rpos + shared, mask, cache)
+        return logits, cache, mask, rpos[:, -1] + shared
+
+    def _generate_chunk(self, prompts, n, temperature, greedy, max_new, top_p, gen, index):
         be = self.backend
         dev = be.device
         lim = be.max_len()
         longest = max(len(p) for p in prompts)
         if lim is not None:
             if longest >= lim:
-                i = offset + max(range(len(prompts)), key=lambda j: len(prompts[j]))
+                i = index[max(range(len(prompts)), key=lambda j: len(prompts[j]))]
                 raise BadRequest(f'args.prompts.{i}: {longest} tokens leave no room in the model context ({lim})')
             max_new = min(max_new, lim - longest)
-        idx, mask, pos = _left_pad(prompts, be.pad_id, dev)
         rows = len(prompts) * n
         outs_tok = [[] for _ in range(rows)]
         outs_lp = [[] for _ in range(rows)]
@@ -693,12 +756,12 @@ class Engine:
         stop = torch.tensor(sorted(be.stop_ids), device=dev)
         with torch.inference_mode(), util.autocast_ctx(dev, be.dtype):
             # Each prompt once; its cache repeated for its n samples.
-            logits, cache = be.step(idx, pos, mask, None)
+            logits, cache, mask, last_pos = self._prefill(prompts)
             if n > 1:
                 cache = be.repeat_rows(cache, n)
                 logits = logits.repeat_interleave(n, dim=0)
                 mask = mask.repeat_interleave(n, dim=0)
-            last_pos = pos[:, -1].repeat_interleave(n, dim=0)
+            last_pos = last_pos.repeat_interleave(n, dim=0)
             active = torch.arange(rows, device=dev)
             for step in range(max_new):
                 if greedy:

@@ -66,6 +66,30 @@ class GenerateScore(unittest.TestCase):
             self.assertEqual(r['samples'][0]['token_ids'], one['results'][0]['samples'][0]['token_ids'])
 
 
+    def test_prompts_sharing_their_tools_prefill_them_once_and_answer_the_same(self):
+        # a family of prompts with one tools block (batched apart, its beginning run once)
+        # beside prompts of other tools (batched as before); answers come back in request order
+        other = [{'name': 'convert_currency', 'description': 'Convert an amount between currencies',
+                  'parameters': {'type': 'object', 'properties': {'amount': {'type': 'number'}, 'to': {'type': 'string'}}, 'required': ['amount']}}]
+        ps = [prompt(f'What is the weather in city number {i}?' + ' please' * (i % 3)) for i in range(10)]
+        ps[3:3] = [{'tools': other, 'messages': [{'role': 'user', 'content': 'Convert 12 euros to yen'}]},
+                   {'tools': [], 'messages': [{'role': 'user', 'content': 'hello'}]}]
+        shared = engine(seed=4)
+        plain = engine(seed=4)
+        plain.prefix_sharing = False
+        a = shared.generate({'prompts': ps, 'greedy': True, 'max_new_tokens': 12})
+        b = plain.generate({'prompts': ps, 'greedy': True, 'max_new_tokens': 12})
+        self.assertEqual([r['prompt_tokens'] for r in a['results']], [r['prompt_tokens'] for r in b['results']])
+        for x, y in zip(a['results'], b['results']):
+            self.assertEqual(x['samples'][0]['token_ids'], y['samples'][0]['token_ids'])
+            for u, v in zip(x['samples'][0]['logprobs'], y['samples'][0]['logprobs']):
+                self.assertAlmostEqual(u, v, places=4)
+        from worker.engine import _tools_key
+        chunks = shared._chunks([_tools_key(p) for p in ps], 256)
+        self.assertIn(sorted(i for i in range(12) if i not in (3, 4)), [sorted(c) for c in chunks], 'the weather family is one batch')
+        self.assertEqual(sorted(i for c in chunks for i in c), list(range(12)))
+
+
 @unittest.skipUnless(HAVE_NANO, 'needs the test nano model')
 class Training(unittest.TestCase):
     def test_micro_batches_give_the_full_batch_gradient(self):
