@@ -10,10 +10,11 @@ export function parseFlags<const T extends ParseArgsConfig['options']>(argv: str
   }
 }
 
-export function intFlag(value: string | undefined, name: string, fallback: number, min = 0): number {
+export function intFlag(value: string | undefined, name: string, fallback: number, min = 0, max?: number): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} expects an integer >= ${min}, got "${value}"`);
+  const range = max === undefined ? `>= ${min}` : `${min}..${max}`;
+  if (!Number.isInteger(n) || n < min || (max !== undefined && n > max)) throw new UsageError(`--${name} expects an integer ${range}, got "${value}"`);
   return n;
 }
 

@@ -4,6 +4,7 @@ import type { RoundEval } from '../../protocols/loop/records.ts';
 import { formatCi } from '../../protocols/loop/ablation.ts';
 import { meanCi, pairedDiff } from '../../protocols/loop/stats.ts';
 import { alignTable } from '../loop/report.ts';
+import { intFlag } from './args.ts';
 import { UsageError } from './command.ts';
 import { readConfigFile } from './config-file.ts';
 import { bold, dim, Progress } from '../terminal.ts';
@@ -11,6 +12,9 @@ import type { StageEvent } from '../loop/driver.ts';
 import type { StageProgress } from '../loop/stages/index.ts';
 
 /** What `looptool run`, `resume`, `ablate` and `demo` share: config flags and progress lines. */
+
+/** The most rounds a run may ask for. */
+export const MAX_ROUNDS = 64;
 
 export const CONFIG_FLAGS = {
   config: { type: 'string' },
@@ -23,20 +27,6 @@ export const CONFIG_FLAGS = {
   static: { type: 'boolean', default: false },
 } as const;
 
-/** `--rounds N`: an integer 0..64. */
-export function roundsFlag(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 64) throw new UsageError(`--rounds expects an integer 0..64, got "${value}"`);
-  return n;
-}
-
-/** `--test-size N`: an integer 1..100000 (samples in the test split). */
-export function testSizeFlag(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 100_000) throw new UsageError(`--test-size expects an integer 1..100000, got "${value}"`);
-  return n;
-}
-
 /** The run config from --config (else `base`), --seed, --rounds, --test-size and the ablation flags. */
 export function configFromFlags(
   v: { config?: string; rounds?: string; 'test-size'?: string; seed?: string; 'no-jglv'?: boolean; 'no-edde'?: boolean; 'no-hppl'?: boolean; static?: boolean },
@@ -47,8 +37,8 @@ export function configFromFlags(
     if (!v.seed) throw new UsageError('--seed must not be empty');
     config.seed = v.seed;
   }
-  if (v.rounds !== undefined) config.loop.rounds = roundsFlag(v.rounds);
-  if (v['test-size'] !== undefined) config.loop.eval.testSize = testSizeFlag(v['test-size']);
+  config.loop.rounds = intFlag(v.rounds, 'rounds', config.loop.rounds, 0, MAX_ROUNDS);
+  config.loop.eval.testSize = intFlag(v['test-size'], 'test-size', config.loop.eval.testSize, 1, 100_000);
   const a: Ablations = { ...config.loop.ablations };
   if (v['no-jglv']) a.jglv = false;
   if (v['no-edde']) a.edde = false;

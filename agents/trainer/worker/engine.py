@@ -185,7 +185,8 @@ class Engine:
 
     def generate(self, args: dict) -> dict:
         be = self._need()
-        prompts = [be.render(p, f'args.prompts.{i}') for i, p in enumerate(_list(args, 'prompts'))]
+        raw = _list(args, 'prompts')
+        prompts = [be.render(p, f'args.prompts.{i}') for i, p in enumerate(raw)]
         n = _get(args, 'n', int, 1, check=lambda v: 1 <= v <= 1024, what='an integer in 1..1024')
         temperature = _get(args, 'temperature', float, 1.0, check=lambda v: v >= 0, what='a number >= 0')
         greedy = bool(_get(args, 'greedy', bool, False)) or temperature == 0
@@ -201,8 +202,7 @@ class Engine:
         per_chunk = max(1, max_rows // n)
         results, new_tokens = [None] * len(prompts), 0
         be.model.eval()
-        families = [_tools_key(p) for p in _list(args, 'prompts')]
-        for chunk in self._chunks(families, per_chunk):
+        for chunk in self._chunks([_tools_key(p) for p in raw], per_chunk):
             out = self._generate_chunk([prompts[i] for i in chunk], n, temperature, greedy, max_new, top_p, gen, chunk)
             for i, samples in zip(chunk, out):
                 new_tokens += sum(len(s['token_ids']) for s in samples)

@@ -1,13 +1,13 @@
 import { existsSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { defineCommand, EXIT, UsageError } from '../command.ts';
-import { parseFlags } from '../args.ts';
+import { intFlag, parseFlags } from '../args.ts';
 import { bold } from '../../terminal.ts';
 import { runsRoot } from '../../rundir.ts';
 import { runLoop } from '../../loop/driver.ts';
 import { RunStore } from '../../loop/store.ts';
 import { roundEvals, roundJson } from '../../loop/report.ts';
-import { consoleProgress, roundsFlag, roundsTable } from '../loop-console.ts';
+import { consoleProgress, MAX_ROUNDS, roundsTable } from '../loop-console.ts';
 import { settleRunConfig } from '../../seed.ts';
 import { interruptOnSignals } from '../interrupt.ts';
 
@@ -30,7 +30,7 @@ export default defineCommand({
     if (positionals.length !== 1) throw new UsageError('give exactly one run (directory or id)');
     const dir = findRunDir(positionals[0]!);
     let config = settleRunConfig(dir, undefined);
-    if (values.rounds !== undefined) config = { ...config, loop: { ...config.loop, rounds: roundsFlag(values.rounds) } };
+    config = { ...config, loop: { ...config.loop, rounds: intFlag(values.rounds, 'rounds', config.loop.rounds, 0, MAX_ROUNDS) } };
     const interrupt = interruptOnSignals();
     try {
       const r = await runLoop({

@@ -7,7 +7,7 @@ import unittest
 
 import torch
 
-from worker.engine import Engine, Unit
+from worker.engine import Engine, Unit, _tools_key
 from worker.model import BadRequest
 
 NANO = os.path.join(os.environ.get('LOOPTOOL_MODELS', ''), 'nano')
@@ -84,7 +84,6 @@ class GenerateScore(unittest.TestCase):
             self.assertEqual(x['samples'][0]['token_ids'], y['samples'][0]['token_ids'])
             for u, v in zip(x['samples'][0]['logprobs'], y['samples'][0]['logprobs']):
                 self.assertAlmostEqual(u, v, places=4)
-        from worker.engine import _tools_key
         chunks = shared._chunks([_tools_key(p) for p in ps], 256)
         self.assertIn(sorted(i for i in range(12) if i not in (3, 4)), [sorted(c) for c in chunks], 'the weather family is one batch')
         self.assertEqual(sorted(i for c in chunks for i in c), list(range(12)))
