@@ -7,7 +7,9 @@ import { RunConfig } from '../../protocols/config.ts';
 import { seededOrder } from '../../protocols/loop/index.ts';
 import { Sample } from '../../protocols/sample.ts';
 import { ApiDesignerContract } from '../../protocols/roles/api-designer.ts';
-import { deriveRngSeed } from '../../protocols/rng.ts';
+import { deriveRngSeed, rng } from '../../protocols/rng.ts';
+import { redrawCopiedValues, wordPool } from '../../protocols/sample-redraw.ts';
+import { rewardFromText } from '../../protocols/toolcalls/index.ts';
 import type { ToolSpec } from '../../protocols/toolspec.ts';
 import { readJsonl } from '../corpus.ts';
 import { LooptoolNode } from '../bus/node.ts';
@@ -25,15 +27,19 @@ import { runSeed, seedFiles, serveSeedRoles } from '../seed.ts';
 
 export const NANO_PRETRAIN = {
   /** bump when the simulated world changes what the stream holds */
-  version: 1,
+  version: 2,
   seed: 'looptool-nano-pretrain',
-  dialogues: 1200,
-  toolSets: 400,
+  dialogues: 2400,
+  toolSets: 800,
   vocabSize: 4096,
   shape: { hidden_size: 256, num_hidden_layers: 4, num_attention_heads: 4, num_key_value_heads: 2, intermediate_size: 768, max_position_embeddings: 2048 },
-  epochs: 3,
+  epochs: 8,
   batchSize: 16,
   lr: 2e-3,
+  /** every epoch after the first re-draws the values each sample copies (protocols/sample-redraw.ts) */
+  redraw: true,
+  /** a held-out stream (its own seed) scored with greedy answers after these epochs and at the end */
+  heldout: { dialogues: 200, everyEpochs: 2 },
   world: {
     seeding: { tools: 2, contextUserTurns: 2, dropNoToolUse: false },
     sim: {
@@ -51,7 +57,7 @@ export const NANO_PRETRAIN = {
  * "nano" (scripts/run-tests.mjs sets LOOPTOOL_NANO_RECIPE=smoke and a model cache of their
  * own), so that every test runs the real model path in seconds, never the full pretraining.
  */
-export const NANO_SMOKE = { ...NANO_PRETRAIN, seed: 'looptool-nano-smoke', dialogues: 80, toolSets: 24, epochs: 1 };
+export const NANO_SMOKE = { ...NANO_PRETRAIN, seed: 'looptool-nano-smoke', dialogues: 80, toolSets: 24, epochs: 2, heldout: { dialogues: 12, everyEpochs: 2 } };
 
 /** The recipe this process builds and accepts: LOOPTOOL_NANO_RECIPE=smoke, else the full one. */
 export function nanoRecipe(env: NodeJS.ProcessEnv = process.env): NanoPretrain {
@@ -59,8 +65,8 @@ export function nanoRecipe(env: NodeJS.ProcessEnv = process.env): NanoPretrain {
 }
 
 /** The pretraining recipe; `world` keeps its literal constraint names (they are a schema's enums). */
-export type NanoPretrain = Omit<{ [K in keyof typeof NANO_PRETRAIN]: (typeof NANO_PRETRAIN)[K] extends string ? string : (typeof NANO_PRETRAIN)[K] extends number ? number : (typeof NANO_PRETRAIN)[K] }, 'version'> & { version: number };
-export type BuildProgress = (phase: 'simulating' | 'tokenizer' | 'pretraining' | 'saving', done: number, total: number, note?: string) => void;
+export type NanoPretrain = Omit<{ [K in keyof typeof NANO_PRETRAIN]: (typeof NANO_PRETRAIN)[K] extends string ? string : (typeof NANO_PRETRAIN)[K] extends number ? number : (typeof NANO_PRETRAIN)[K] }, 'version' | 'heldout'> & { version: number; heldout: { dialogues: number; everyEpochs: number } };
+export type BuildProgress = (phase: 'simulating' | 'simulating held-out' | 'tokenizer' | 'pretraining' | 'saving', done: number, total: number, note?: string) => void;
 
 const WORKER_DIR = new URL('../../agents/trainer/worker/', import.meta.url);
 
@@ -71,7 +77,23 @@ export function nanoHash(p: NanoPretrain = nanoRecipe()): string {
   return h.digest('hex').slice(0, 16);
 }
 
-export type NanoBuildInfo = { preset: 'nano'; hash: string; built: string; seconds: number; samples: number; params: number; vocab_size: number; tokens_per_sample: { mean: number; max: number; min: number }; loss: { first: number; last: number }; steps: number };
+/** Greedy answers of the base to the held-out stream: ToolMatch over all samples and over call samples, beside never-calling. */
+export type HeldoutScore = { epoch: number; step: number; samples: number; toolmatch: number; call_samples: number; call_exact: number; never_call: number };
+
+export type NanoBuildInfo = {
+  preset: 'nano';
+  hash: string;
+  built: string;
+  seconds: number;
+  samples: number;
+  params: number;
+  vocab_size: number;
+  tokens_per_sample: { mean: number; max: number; min: number };
+  loss: { first: number; last: number };
+  steps: number;
+  /** the held-out probe after every few epochs and at the end (the last entry is the built base) */
+  heldout?: HeldoutScore[];
+};
 
 /** The built base's record, if it is the current one. */
 export function currentNano(dir = presetDir('nano')): NanoBuildInfo | null {
@@ -97,20 +119,27 @@ export async function buildNano(p: NanoPretrain, outDir: string, opts: { onProgr
   const hash = nanoHash(p);
   const work = join(modelsDir(), `nano.build-${hash}`);
   mkdirSync(work, { recursive: true });
-  const samples = await simulateStream(p, join(work, 'stream'), opts);
-  const corpus = samples.map((s) => ({ id: s.id, prompt: workerPrompt({ tools: s.tools, messages: s.context }), completion: labelCompletion(s.label) }));
+  const samples = await simulateStream(p, join(work, 'stream'), 'simulating', opts);
+  const heldout = await simulateStream({ ...p, seed: `${p.seed}/heldout`, dialogues: p.heldout.dialogues }, join(work, 'heldout'), 'simulating held-out', opts);
+  const pool = wordPool(samples);
+  const corpusOf = (epoch: number) =>
+    samples.map((s0) => {
+      const s = p.redraw && epoch > 0 ? redrawCopiedValues(s0, rng(p.seed, 'redraw', epoch, s0.id), pool) : s0;
+      return { id: s.id, prompt: workerPrompt({ tools: s.tools, messages: s.context }), completion: labelCompletion(s.label) };
+    });
   const worker = await WorkerProcess.start({ threads: opts.threads, logFile: join(work, 'worker.log') });
   try {
-    opts.onProgress?.('tokenizer', 0, 1, `${corpus.length} samples`);
-    const init = await worker.initNano({ out: join(work, 'init'), samples: corpus.map(({ prompt, completion }) => ({ prompt, completion })), vocab_size: p.vocabSize, seed: 0, shape: p.shape });
+    opts.onProgress?.('tokenizer', 0, 1, `${samples.length} samples`);
+    const init = await worker.initNano({ out: join(work, 'init'), samples: corpusOf(0).map(({ prompt, completion }) => ({ prompt, completion })), vocab_size: p.vocabSize, seed: 0, shape: p.shape });
     opts.onProgress?.('tokenizer', 1, 1, `vocabulary ${init.vocab_size}, ${init.params} parameters`);
     await worker.load({ model: { path: init.path }, seed: 0, optimizer: { lr: p.lr } });
-    const steps = p.epochs * Math.ceil(corpus.length / p.batchSize);
+    const steps = p.epochs * Math.ceil(samples.length / p.batchSize);
+    const scores: HeldoutScore[] = [];
     let first = NaN;
     let last = NaN;
     let step = 0;
     for (let e = 0; e < p.epochs; e++) {
-      const order = seededOrder(corpus, `${p.seed}/epoch/${e}`);
+      const order = seededOrder(corpusOf(e), `${p.seed}/epoch/${e}`);
       for (let i = 0; i < order.length; i += p.batchSize) {
         if (opts.signal?.aborted) throw new Error('nano pretraining interrupted');
         // linear decay to 10 % of the peak: a short schedule ends calmer than it starts
@@ -119,8 +148,11 @@ export async function buildNano(p: NanoPretrain, outDir: string, opts: { onProgr
         if (step === 0) first = r.loss;
         last = r.loss;
         step++;
-        opts.onProgress?.('pretraining', step, steps, `epoch ${e + 1}/${p.epochs} loss ${r.loss.toFixed(3)} ${Math.round(r.tokens_per_s)} tok/s`);
+        const probe = scores.at(-1);
+        const probed = probe ? `, held-out exact calls ${(100 * probe.call_exact).toFixed(1)} %` : '';
+        opts.onProgress?.('pretraining', step, steps, `epoch ${e + 1}/${p.epochs} loss ${r.loss.toFixed(3)} ${Math.round(r.tokens_per_s)} tok/s${probed}`);
       }
+      if ((e + 1) % p.heldout.everyEpochs === 0 || e === p.epochs - 1) scores.push({ epoch: e + 1, step, ...(await scoreHeldout(worker, heldout)) });
     }
     opts.onProgress?.('saving', 0, 1);
     const staged = join(work, 'model');
@@ -130,12 +162,13 @@ export async function buildNano(p: NanoPretrain, outDir: string, opts: { onProgr
       hash,
       built: new Date().toISOString(),
       seconds: (performance.now() - t0) / 1000,
-      samples: corpus.length,
+      samples: samples.length,
       params: init.params,
       vocab_size: init.vocab_size,
       tokens_per_sample: init.tokens_per_sample,
       loss: { first, last },
       steps,
+      heldout: scores,
     };
     writeJsonAtomic(join(staged, 'looptool-model.json'), info);
     rmSync(outDir, { recursive: true, force: true });
@@ -149,8 +182,27 @@ export async function buildNano(p: NanoPretrain, outDir: string, opts: { onProgr
   }
 }
 
+/**
+ * Greedy answers to a held-out stream, scored by ToolMatch: how well the base copies and
+ * calls before the loop starts, measured on samples it never trained on.
+ */
+async function scoreHeldout(worker: WorkerProcess, samples: readonly Sample[]): Promise<Omit<HeldoutScore, 'epoch' | 'step'>> {
+  const out = await worker.generate({ prompts: samples.map((s) => workerPrompt({ tools: s.tools, messages: s.context })), greedy: true, temperature: 0, max_new_tokens: 192 });
+  const hits = samples.map((s, i) => rewardFromText(out.results[i]!.samples[0]!.text, s.label).reward === 1);
+  const calls = samples.map((s) => s.label.type === 'calls');
+  const share = (n: number, d: number) => (d === 0 ? 0 : n / d);
+  const callCount = calls.filter(Boolean).length;
+  return {
+    samples: samples.length,
+    toolmatch: share(hits.filter(Boolean).length, samples.length),
+    call_samples: callCount,
+    call_exact: share(hits.filter((h, i) => h && calls[i]).length, callCount),
+    never_call: share(samples.length - callCount, samples.length),
+  };
+}
+
 /** The pretraining stream: dialogues simulated over an embedded bus, their unmasked samples. */
-async function simulateStream(p: NanoPretrain, dir: string, opts: { onProgress?: BuildProgress; signal?: AbortSignal }): Promise<Sample[]> {
+async function simulateStream(p: NanoPretrain, dir: string, phase: 'simulating' | 'simulating held-out', opts: { onProgress?: BuildProgress; signal?: AbortSignal }): Promise<Sample[]> {
   const config = RunConfig.parse({ ...p.world, seed: p.seed });
   const node = await LooptoolNode.start({ run: `nano-pretrain-${nanoHash(p).slice(0, 8)}`, runDir: dir, config: config as unknown as Record<string, unknown> });
   try {
@@ -173,7 +225,7 @@ async function simulateStream(p: NanoPretrain, dir: string, opts: { onProgress?:
       concurrency: 16,
       trace: false,
       signal: opts.signal,
-      onProgress: (s) => opts.onProgress?.('simulating', s.finished, s.total, `accepted ${s.accepted}`),
+      onProgress: (s) => opts.onProgress?.(phase, s.finished, s.total, `accepted ${s.accepted}`),
     });
     if (!summary.complete) throw new Error(`nano pretraining: the stream stopped after ${summary.finished}/${summary.dialogues} dialogues`);
   } finally {

@@ -7,6 +7,7 @@ import { labelCompletion, workerPrompt } from '../../agents/trainer/prompts.ts';
 import { resolveModelSpec } from '../../agents/trainer/presets.ts';
 import { WorkerError, WorkerProcess } from '../../agents/trainer/worker-process.ts';
 import { TrainerConfig } from '../../protocols/trainer.ts';
+import { currentNano, nanoRecipe } from '../../runtime/models/nano.ts';
 import { trainerSamples } from './fixtures/samples.ts';
 
 // The nano pipeline end to end through the worker: a tokenizer and a Qwen3 made from the
@@ -75,4 +76,18 @@ test('clear errors: a missing directory, a directory that is no checkpoint, an u
   const unknown = TrainerConfig.safeParse({ model: { preset: 'tiny-0.5m' } });
   assert.ok(!unknown.success && /nano/.test(JSON.stringify(unknown.error.issues)), 'the preset list is named');
   assert.throws(() => resolveModelSpec({ preset: 'nano' }, { ...process.env, LOOPTOOL_MODELS: join(dir, 'empty-cache') }), /model preset "nano" is not built on this machine .*looptool -- model init nano/);
+});
+
+test('the built base records its held-out probe: greedy answers to a stream of its own seed, after every few epochs and at the end', () => {
+  const info = currentNano();
+  assert.ok(info, 'the test cache holds the current nano build');
+  const recipe = nanoRecipe();
+  const probes = info.heldout ?? [];
+  assert.equal(probes.at(-1)?.epoch, recipe.epochs, 'the last probe is the built base');
+  assert.equal(probes.at(-1)?.step, info.steps);
+  for (const h of probes) {
+    assert.ok(h.samples > 0 && h.call_samples > 0 && h.call_samples <= h.samples, JSON.stringify(h));
+    assert.ok(Math.abs(h.never_call - (h.samples - h.call_samples) / h.samples) < 1e-9, 'never-call scores every sample whose label is text');
+    for (const x of [h.toolmatch, h.call_exact]) assert.ok(x >= 0 && x <= 1, JSON.stringify(h));
+  }
 });

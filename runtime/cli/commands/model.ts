@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { presetDir } from '../../../agents/trainer/index.ts';
 import { ModelPreset } from '../../../protocols/trainer.ts';
-import { currentNano, ensureNano } from '../../models/nano.ts';
+import { currentNano, ensureNano, type NanoBuildInfo } from '../../models/nano.ts';
 import { buildProgress } from '../../models/ensure.ts';
 import { parseFlags } from '../args.ts';
 import { defineCommand, EXIT, UsageError } from '../command.ts';
@@ -18,9 +18,17 @@ function describe(preset: ModelPreset): Record<string, unknown> {
     const cur = currentNano(dir);
     out.current = cur !== null;
     if (!cur && existsSync(join(dir, 'looptool-model.json'))) out.note = 'built from older inputs: `model init nano` builds it again';
-    if (cur) Object.assign(out, { samples: cur.samples, params: cur.params, vocab_size: cur.vocab_size, seconds: Math.round(cur.seconds) });
+    if (cur) Object.assign(out, { samples: cur.samples, params: cur.params, vocab_size: cur.vocab_size, seconds: Math.round(cur.seconds), heldout: cur.heldout?.at(-1) });
   }
   return out;
+}
+
+/** The built base's last held-out probe, in words. */
+function heldoutLine(info: NanoBuildInfo): string {
+  const h = info.heldout?.at(-1);
+  if (!h) return '';
+  const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
+  return `; held-out (${h.samples} samples): exact calls ${pct(h.call_exact)} of ${h.call_samples}, ToolMatch ${pct(h.toolmatch)} (never calling: ${pct(h.never_call)})`;
 }
 
 export default defineCommand({
@@ -58,7 +66,8 @@ export default defineCommand({
     else
       console.log(
         `nano ready in ${presetDir('nano')}: ${info.params.toLocaleString()} parameters, vocabulary ${info.vocab_size}, ` +
-          `${info.samples} pretraining samples (${info.tokens_per_sample.mean.toFixed(0)} tokens each on average), loss ${info.loss.first.toFixed(3)} → ${info.loss.last.toFixed(3)}, ${info.seconds.toFixed(0)} s`,
+          `${info.samples} pretraining samples (${info.tokens_per_sample.mean.toFixed(0)} tokens each on average), loss ${info.loss.first.toFixed(3)} → ${info.loss.last.toFixed(3)}, ${info.seconds.toFixed(0)} s` +
+          heldoutLine(info),
       );
     return EXIT.ok;
   },
