@@ -70,6 +70,7 @@ export const GenerateArgs = z.object({
   top_p: z.number().gt(0).max(1).default(1.0),
   seed: z.number().int().min(0).optional().describe('makes the sampling of this request reproducible'),
   max_batch_rows: z.number().int().min(1).optional().describe('rows (prompts × n) decoded at once'),
+  prefix_sharing: z.boolean().default(true).describe('prompts of one tool set batch together and prefill their shared beginning once; false only to measure what that saves'),
 });
 export const GeneratedSample = z.object({
   text: z.string().describe('decoded completion, without the stop token'),

@@ -163,7 +163,9 @@ class Engine:
         self.started = time.time()
         self.threads = util.set_threads(threads)
         self.micro_batch_tokens = 16384
-        #: run a prompt once for all of its completions; off only to test that it changes nothing
+        #: run a prompt once for all of its completions, and a shared prompt beginning once in
+        #: generate; off only to test that it changes nothing (generate also takes
+        #: `prefix_sharing: false` per request, for the benchmark)
         self.prefix_sharing = True
 
     # -- verbs ------------------------------------------------------------------------
@@ -194,6 +196,8 @@ class Engine:
         top_p = _get(args, 'top_p', float, 1.0, check=lambda v: 0 < v <= 1, what='a number in (0, 1]')
         max_rows = _get(args, 'max_batch_rows', int, 256, check=lambda v: v >= 1, what='an integer >= 1')
         seed = _get(args, 'seed', int, None)
+        # off only to measure what sharing saves (npm run bench -- trainer)
+        share = self.prefix_sharing and bool(_get(args, 'prefix_sharing', bool, True))
         gen = self.generator
         if seed is not None:
             gen = torch.Generator(device=be.device)
@@ -202,8 +206,8 @@ class Engine:
         per_chunk = max(1, max_rows // n)
         results, new_tokens = [None] * len(prompts), 0
         be.model.eval()
-        for chunk in self._chunks([_tools_key(p) for p in raw], per_chunk):
-            out = self._generate_chunk([prompts[i] for i in chunk], n, temperature, greedy, max_new, top_p, gen, chunk)
+        for chunk in self._chunks([_tools_key(p) for p in raw], per_chunk, share):
+            out = self._generate_chunk([prompts[i] for i in chunk], n, temperature, greedy, max_new, top_p, gen, chunk, share)
             for i, samples in zip(chunk, out):
                 new_tokens += sum(len(s['token_ids']) for s in samples)
                 results[i] = {'prompt_tokens': len(prompts[i]), 'samples': samples}
@@ -698,13 +702,13 @@ class Engine:
                 ent = -(logprobs.exp() * logprobs).sum(-1)
         return logp, ent, tgt
 
-    def _chunks(self, families: list, per_chunk: int) -> list[list[int]]:
+    def _chunks(self, families: list, per_chunk: int, share: bool) -> list[list[int]]:
         """Batches of prompt indices. With prefix sharing, prompts of one family (the same
         tools, so the same tools block at the start) batch together and their shared
         beginning prefills once; families smaller than SHARE_MIN_FAMILY, where that would
         only shrink batches, and prompts without tools batch in request order as before."""
         order = list(range(len(families)))
-        if not self.prefix_sharing:
+        if not share:
             return [order[i : i + per_chunk] for i in range(0, len(order), per_chunk)]
         by = {}
         for i, f in enumerate(families):
@@ -714,7 +718,7 @@ class Engine:
         out = [f[i : i + per_chunk] for f in big for i in range(0, len(f), per_chunk)]
         return out + [loose[i : i + per_chunk] for i in range(0, len(loose), per_chunk)]
 
-    def _prefill(self, prompts):
+    def _prefill(self, prompts, share: bool):
         """Runs the prompts -> (last logits, cache, key mask, last positions). Prompts that
         begin alike (the same tools block and system text: every test sample of one tool
         set) share that beginning: it runs once and its keys/values are repeated for every
@@ -723,7 +727,7 @@ class Engine:
         time on the CPU, and most of a prompt is its tools."""
         be = self.backend
         dev = be.device
-        shared = _common_prefix(prompts) if self.prefix_sharing and len(prompts) > 1 else 0
+        shared = _common_prefix(prompts) if share and len(prompts) > 1 else 0
         # at least one token of each prompt must run after the shared part (its logits)
         shared = min(shared, min(len(p) for p in prompts) - 1)
         if shared < SHARE_MIN_TOKENS:
@@ -739,7 +743,7 @@ class Engine:
         logits, cache = be.step(idx, rpos + shared, mask, cache)
         return logits, cache, mask, rpos[:, -1] + shared
 
-    def _generate_chunk(self, prompts, n, temperature, greedy, max_new, top_p, gen, index):
+    def _generate_chunk(self, prompts, n, temperature, greedy, max_new, top_p, gen, index, share):
         be = self.backend
         dev = be.device
         lim = be.max_len()
@@ -756,7 +760,7 @@ class Engine:
         stop = torch.tensor(sorted(be.stop_ids), device=dev)
         with torch.inference_mode(), util.autocast_ctx(dev, be.dtype):
             # Each prompt once; its cache repeated for its n samples.
-            logits, cache, mask, last_pos = self._prefill(prompts)
+            logits, cache, mask, last_pos = self._prefill(prompts, share)
             if n > 1:
                 cache = be.repeat_rows(cache, n)
                 logits = logits.repeat_interleave(n, dim=0)

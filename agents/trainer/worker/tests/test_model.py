@@ -76,15 +76,17 @@ class GenerateScore(unittest.TestCase):
                    {'tools': [], 'messages': [{'role': 'user', 'content': 'hello'}]}]
         shared = engine(seed=4)
         plain = engine(seed=4)
-        plain.prefix_sharing = False
         a = shared.generate({'prompts': ps, 'greedy': True, 'max_new_tokens': 12})
-        b = plain.generate({'prompts': ps, 'greedy': True, 'max_new_tokens': 12})
+        b = plain.generate({'prompts': ps, 'greedy': True, 'max_new_tokens': 12, 'prefix_sharing': False})
         self.assertEqual([r['prompt_tokens'] for r in a['results']], [r['prompt_tokens'] for r in b['results']])
         for x, y in zip(a['results'], b['results']):
             self.assertEqual(x['samples'][0]['token_ids'], y['samples'][0]['token_ids'])
             for u, v in zip(x['samples'][0]['logprobs'], y['samples'][0]['logprobs']):
                 self.assertAlmostEqual(u, v, places=4)
-        chunks = shared._chunks([_tools_key(p) for p in ps], 256)
+        chunks = shared._chunks([_tools_key(p) for p in ps], 256, True)
+        self.assertEqual(plain._chunks([_tools_key(p) for p in ps], 256, False), [list(range(12))], 'without sharing, request order')
+        with self.assertRaisesRegex(BadRequest, r'args\.prefix_sharing: expected bool'):
+            shared.generate({'prompts': ps[:1], 'max_new_tokens': 2, 'prefix_sharing': 'no'})
         self.assertIn(sorted(i for i in range(12) if i not in (3, 4)), [sorted(c) for c in chunks], 'the weather family is one batch')
         self.assertEqual(sorted(i for c in chunks for i in c), list(range(12)))
 
