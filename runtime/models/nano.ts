@@ -122,15 +122,12 @@ export async function buildNano(p: NanoPretrain, outDir: string, opts: { onProgr
   const samples = await simulateStream(p, join(work, 'stream'), 'simulating', opts);
   const heldout = await simulateStream({ ...p, seed: `${p.seed}/heldout`, dialogues: p.heldout.dialogues }, join(work, 'heldout'), 'simulating held-out', opts);
   const pool = wordPool(samples);
-  const corpusOf = (epoch: number) =>
-    samples.map((s0) => {
-      const s = p.redraw && epoch > 0 ? redrawCopiedValues(s0, rng(p.seed, 'redraw', epoch, s0.id), pool) : s0;
-      return { id: s.id, prompt: workerPrompt({ tools: s.tools, messages: s.context }), completion: labelCompletion(s.label) };
-    });
+  const epochSamples = (epoch: number) => (p.redraw && epoch > 0 ? samples.map((s) => redrawCopiedValues(s, rng(p.seed, 'redraw', epoch, s.id), pool)) : samples);
+  const rendered = (s: Sample) => ({ prompt: workerPrompt({ tools: s.tools, messages: s.context }), completion: labelCompletion(s.label) });
   const worker = await WorkerProcess.start({ threads: opts.threads, logFile: join(work, 'worker.log') });
   try {
     opts.onProgress?.('tokenizer', 0, 1, `${samples.length} samples`);
-    const init = await worker.initNano({ out: join(work, 'init'), samples: corpusOf(0).map(({ prompt, completion }) => ({ prompt, completion })), vocab_size: p.vocabSize, seed: 0, shape: p.shape });
+    const init = await worker.initNano({ out: join(work, 'init'), samples: samples.map(rendered), vocab_size: p.vocabSize, seed: 0, shape: p.shape });
     opts.onProgress?.('tokenizer', 1, 1, `vocabulary ${init.vocab_size}, ${init.params} parameters`);
     await worker.load({ model: { path: init.path }, seed: 0, optimizer: { lr: p.lr } });
     const steps = p.epochs * Math.ceil(samples.length / p.batchSize);
@@ -139,12 +136,12 @@ export async function buildNano(p: NanoPretrain, outDir: string, opts: { onProgr
     let last = NaN;
     let step = 0;
     for (let e = 0; e < p.epochs; e++) {
-      const order = seededOrder(corpusOf(e), `${p.seed}/epoch/${e}`);
+      const order = seededOrder(epochSamples(e), `${p.seed}/epoch/${e}`).map(rendered);
       for (let i = 0; i < order.length; i += p.batchSize) {
         if (opts.signal?.aborted) throw new Error('nano pretraining interrupted');
         // linear decay to 10 % of the peak: a short schedule ends calmer than it starts
         const lr = p.lr * (1 - (0.9 * step) / Math.max(1, steps - 1));
-        const r = await worker.sftStep({ samples: order.slice(i, i + p.batchSize).map(({ prompt, completion }) => ({ prompt, completion })), lr, reset_optimizer: step === 0 });
+        const r = await worker.sftStep({ samples: order.slice(i, i + p.batchSize), lr, reset_optimizer: step === 0 });
         if (step === 0) first = r.loss;
         last = r.loss;
         step++;
