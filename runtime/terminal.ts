@@ -16,15 +16,24 @@ export function paint(text: string, code: number): string {
 export const dim = (t: string) => paint(t, 2);
 export const bold = (t: string) => paint(t, 1);
 
-/** A one-line progress bar on stderr (redrawn in place on a TTY, a line per 10% otherwise). */
+/**
+ * A one-line progress bar on stderr: redrawn in place on a TTY; otherwise a line per 10 %,
+ * and at least one a minute, so a long phase in a log (the nano build's ~1,800 steps) is
+ * never silent for minutes.
+ */
 export class Progress {
   private done = 0;
   private lastPct = -1;
-  private readonly started = Date.now();
+  private readonly started: number;
+  private lastLine: number;
   constructor(
     private readonly label: string,
     private readonly total: number,
-  ) {}
+    private readonly now: () => number = Date.now,
+    private readonly quietMs = 60_000,
+  ) {
+    this.started = this.lastLine = now();
+  }
 
   tick(n = 1, note = ''): void {
     this.done += n;
@@ -38,14 +47,16 @@ export class Progress {
 
   private draw(note: string): void {
     const pct = this.total > 0 ? Math.min(100, Math.floor((100 * this.done) / this.total)) : 100;
-    const secs = (Date.now() - this.started) / 1000;
+    const t = this.now();
+    const secs = (t - this.started) / 1000;
     if (process.stderr.isTTY) {
       const width = 24;
       const fill = Math.round((pct / 100) * width);
       const bar = '█'.repeat(fill) + '░'.repeat(width - fill);
       process.stderr.write(`\r${this.label} ${bar} ${this.done}/${this.total} ${secs.toFixed(1)}s ${note}`.slice(0, process.stderr.columns || 120).padEnd(Math.min(process.stderr.columns || 120, 100)));
-    } else if (Math.floor(pct / 10) !== Math.floor(this.lastPct / 10) || this.done === this.total) {
+    } else if (Math.floor(pct / 10) !== Math.floor(this.lastPct / 10) || this.done === this.total || t - this.lastLine >= this.quietMs) {
       process.stderr.write(`${this.label} ${this.done}/${this.total} (${pct}%) ${secs.toFixed(1)}s ${note}\n`);
+      this.lastLine = t;
     }
     this.lastPct = pct;
   }
