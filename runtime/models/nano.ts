@@ -27,19 +27,27 @@ import { runSeed, seedFiles, serveSeedRoles } from '../seed.ts';
 
 export const NANO_PRETRAIN = {
   /** bump when the simulated world changes what the stream holds */
-  version: 2,
+  version: 3,
   seed: 'looptool-nano-pretrain',
   dialogues: 2400,
   toolSets: 800,
   vocabSize: 4096,
   shape: { hidden_size: 256, num_hidden_layers: 4, num_attention_heads: 4, num_key_value_heads: 2, intermediate_size: 768, max_position_embeddings: 2048 },
-  epochs: 8,
+  /**
+   * Phase 1, the copy warm-up: this many steps on the stream's call samples with short prompts
+   * (the conversation alone, no tools block), values re-drawn on every pass. Trained on full
+   * prompts alone, the base learnt the call's shape but made its values up; a copy phase first
+   * makes it copy (docs/loop.md, "The copy curriculum, searched on a GPU").
+   */
+  copySteps: 800,
+  /** Phase 2: passes over the whole stream; each batch is half stream samples, half short-prompt copy samples */
+  epochs: 3,
   batchSize: 16,
   lr: 2e-3,
-  /** every epoch after the first re-draws the values each sample copies (protocols/sample-redraw.ts) */
+  /** every pass after the first re-draws the values each sample copies (protocols/sample-redraw.ts) */
   redraw: true,
-  /** a held-out stream (its own seed) scored with greedy answers after these epochs and at the end */
-  heldout: { dialogues: 200, everyEpochs: 2 },
+  /** a held-out stream (its own seed) scored with greedy answers after these epochs of phase 2 and at the end */
+  heldout: { dialogues: 200, everyEpochs: 1 },
   world: {
     seeding: { tools: 2, contextUserTurns: 2, dropNoToolUse: false },
     sim: {
@@ -57,7 +65,7 @@ export const NANO_PRETRAIN = {
  * "nano" (scripts/run-tests.mjs sets LOOPTOOL_NANO_RECIPE=smoke and a model cache of their
  * own), so that every test runs the real model path in seconds, never the full pretraining.
  */
-export const NANO_SMOKE = { ...NANO_PRETRAIN, seed: 'looptool-nano-smoke', dialogues: 80, toolSets: 24, epochs: 2, heldout: { dialogues: 12, everyEpochs: 2 } };
+export const NANO_SMOKE = { ...NANO_PRETRAIN, seed: 'looptool-nano-smoke', dialogues: 80, toolSets: 24, copySteps: 3, epochs: 2, heldout: { dialogues: 12, everyEpochs: 2 } };
 
 /** The recipe this process builds and accepts: LOOPTOOL_NANO_RECIPE=smoke, else the full one. */
 export function nanoRecipe(env: NodeJS.ProcessEnv = process.env): NanoPretrain {
@@ -124,31 +132,36 @@ export async function buildNano(p: NanoPretrain, outDir: string, opts: { onProgr
   const pool = wordPool(samples);
   const epochSamples = (epoch: number) => (p.redraw && epoch > 0 ? samples.map((s) => redrawCopiedValues(s, rng(p.seed, 'redraw', epoch, s.id), pool)) : samples);
   const rendered = (s: Sample) => ({ prompt: workerPrompt({ tools: s.tools, messages: s.context }), completion: labelCompletion(s.label) });
+  const copies = copyStream(p, samples, pool);
   const worker = await WorkerProcess.start({ threads: opts.threads, logFile: join(work, 'worker.log') });
   try {
     opts.onProgress?.('tokenizer', 0, 1, `${samples.length} samples`);
     const init = await worker.initNano({ out: join(work, 'init'), samples: samples.map(rendered), vocab_size: p.vocabSize, seed: 0, shape: p.shape });
     opts.onProgress?.('tokenizer', 1, 1, `vocabulary ${init.vocab_size}, ${init.params} parameters`);
     await worker.load({ model: { path: init.path }, seed: 0, optimizer: { lr: p.lr } });
-    const steps = p.epochs * Math.ceil(samples.length / p.batchSize);
+    const half = p.batchSize / 2;
+    const perEpoch = Math.ceil(samples.length / half);
+    const steps = p.copySteps + p.epochs * perEpoch;
     const scores: HeldoutScore[] = [];
     let first = NaN;
     let last = NaN;
     let step = 0;
+    const train = async (batch: ReturnType<typeof rendered>[], what: string) => {
+      if (opts.signal?.aborted) throw new Error('nano pretraining interrupted');
+      // linear decay to 10 % of the peak over both phases: a short schedule ends calmer than it starts
+      const lr = p.lr * (1 - (0.9 * step) / Math.max(1, steps - 1));
+      const r = await worker.sftStep({ samples: batch, lr, reset_optimizer: step === 0 });
+      if (step === 0) first = r.loss;
+      last = r.loss;
+      step++;
+      const probe = scores.at(-1);
+      const probed = probe ? `, held-out exact calls ${(100 * probe.call_exact).toFixed(1)} %` : '';
+      opts.onProgress?.('pretraining', step, steps, `${what} loss ${r.loss.toFixed(3)} ${Math.round(r.tokens_per_s)} tok/s${probed}`);
+    };
+    for (let i = 0; i < p.copySteps; i++) await train(copies.next(p.batchSize), `copy warm-up ${i + 1}/${p.copySteps}`);
     for (let e = 0; e < p.epochs; e++) {
       const order = seededOrder(epochSamples(e), `${p.seed}/epoch/${e}`).map(rendered);
-      for (let i = 0; i < order.length; i += p.batchSize) {
-        if (opts.signal?.aborted) throw new Error('nano pretraining interrupted');
-        // linear decay to 10 % of the peak: a short schedule ends calmer than it starts
-        const lr = p.lr * (1 - (0.9 * step) / Math.max(1, steps - 1));
-        const r = await worker.sftStep({ samples: order.slice(i, i + p.batchSize), lr, reset_optimizer: step === 0 });
-        if (step === 0) first = r.loss;
-        last = r.loss;
-        step++;
-        const probe = scores.at(-1);
-        const probed = probe ? `, held-out exact calls ${(100 * probe.call_exact).toFixed(1)} %` : '';
-        opts.onProgress?.('pretraining', step, steps, `epoch ${e + 1}/${p.epochs} loss ${r.loss.toFixed(3)} ${Math.round(r.tokens_per_s)} tok/s${probed}`);
-      }
+      for (let i = 0; i < order.length; i += half) await train([...order.slice(i, i + half), ...copies.next(half)], `epoch ${e + 1}/${p.epochs}`);
       if ((e + 1) % p.heldout.everyEpochs === 0 || e === p.epochs - 1) scores.push({ epoch: e + 1, step, ...(await scoreHeldout(worker, heldout)) });
     }
     opts.onProgress?.('saving', 0, 1);
@@ -177,6 +190,29 @@ export async function buildNano(p: NanoPretrain, outDir: string, opts: { onProgr
   } finally {
     await worker.close();
   }
+}
+
+/**
+ * The copy samples, endlessly: the stream's call samples with short prompts (the conversation
+ * alone, no tools block) in a seeded order, every pass with its values re-drawn, so a value
+ * can only be got right by copying it from the request.
+ */
+function copyStream(p: NanoPretrain, samples: readonly Sample[], pool: ReturnType<typeof wordPool>) {
+  const calls = samples.filter((s) => s.label.type === 'calls');
+  if (calls.length === 0) throw new Error('nano pretraining: the stream holds no call samples to copy from');
+  const short = (s: Sample) => ({ prompt: workerPrompt({ tools: [], messages: s.context }), completion: labelCompletion(s.label) });
+  let pass = 0;
+  let queue: ReturnType<typeof short>[] = [];
+  return {
+    next(n: number) {
+      while (queue.length < n) {
+        const drawn = calls.map((s) => redrawCopiedValues(s, rng(p.seed, 'copy', pass, s.id), pool));
+        queue = [...queue, ...seededOrder(drawn, `${p.seed}/copy/${pass}`).map(short)];
+        pass++;
+      }
+      return queue.splice(0, n);
+    },
+  };
 }
 
 /**
