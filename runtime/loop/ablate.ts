@@ -1,4 +1,5 @@
 import { existsSync, mkdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { RunConfig } from '../../protocols/config.ts';
 import { VARIANTS, type Variant } from '../../protocols/loop/config.ts';
@@ -9,6 +10,7 @@ import { accuracySeries, accuracySvg, alignTable, roundEvals, writeReport } from
 import type { StageProgress } from './stages/index.ts';
 import { SNAPSHOT } from './checkpoint/index.ts';
 import { RunStore } from './store.ts';
+import { forEachLimit } from '../concurrency.ts';
 
 /**
  * Several variants of the loop on the same seed data: the first variant seeds, warms up
@@ -66,6 +68,8 @@ export async function compareVariants(o: CompareOptions): Promise<VariantResult[
  */
 export type SeedsOptions = Omit<CompareOptions, 'progress'> & {
   seeds: string[];
+  /** seeds run at once, each with its own bus and policy worker (default 1) */
+  parallel?: number;
   progress?: (seed: string, variant: Variant) => ReturnType<NonNullable<CompareOptions['progress']>>;
 };
 
@@ -76,20 +80,46 @@ export function runSeeds(base: string, n: number, first = 1): string[] {
   return Array.from({ length: n }, (_, i) => `${base}-${first + i}`);
 }
 
+/**
+ * Seeds to run at once for the nano policy on the CPU: one per core, at most one per seed.
+ * A 4M-parameter policy gains little from a second torch thread, so on 2 cores two seeds
+ * with one thread each finish sooner than one seed after another with two (BENCHMARKS.md,
+ * "ablate"). A large policy, or one on a GPU, wants `parallel: 1`.
+ */
+export function defaultParallel(seeds: number, cores = availableParallelism()): number {
+  return Math.max(1, Math.min(seeds, cores));
+}
+
+/**
+ * The config each of `parallel` concurrent seeds runs with: the cores shared out as torch
+ * threads, unless the config or LOOPTOOL_TORCH_THREADS already says how many.
+ */
+export function seedConfig(config: RunConfig, seed: string, parallel: number, cores = availableParallelism(), env = process.env): RunConfig {
+  const given = config.trainer.threads !== undefined || Number(env.LOOPTOOL_TORCH_THREADS) > 0;
+  if (parallel <= 1 || given) return { ...config, seed };
+  return { ...config, seed, trainer: { ...config.trainer, threads: Math.max(1, Math.floor(cores / parallel)) } };
+}
+
 export async function ablateSeeds(o: SeedsOptions): Promise<SeedsResult> {
   mkdirSync(o.dir, { recursive: true });
-  const done: { seed: string; rows: VariantResult[] }[] = [];
-  for (const [i, seed] of o.seeds.entries()) {
-    if (o.signal?.aborted) break;
-    const { progress, seeds: _seeds, ...rest } = o;
-    const rows = await compareVariants({
-      ...rest,
-      dir: join(o.dir, `seed-${i + 1}`),
-      config: { ...o.config, seed },
-      ...(progress ? { progress: (v: Variant) => progress(seed, v) } : {}),
-    });
-    done.push({ seed, rows });
-  }
+  const parallel = Math.max(1, Math.min(o.parallel ?? 1, o.seeds.length));
+  const finished: ({ seed: string; rows: VariantResult[] } | undefined)[] = [];
+  const { progress, seeds: _seeds, parallel: _parallel, ...rest } = o;
+  await forEachLimit(
+    o.seeds,
+    parallel,
+    async (seed, i) => {
+      const rows = await compareVariants({
+        ...rest,
+        dir: join(o.dir, `seed-${i + 1}`),
+        config: seedConfig(o.config, seed, parallel),
+        ...(progress ? { progress: (v: Variant) => progress(seed, v) } : {}),
+      });
+      finished[i] = { seed, rows };
+    },
+    { signal: o.signal },
+  );
+  const done = finished.filter((d): d is { seed: string; rows: VariantResult[] } => d !== undefined);
   const runs = new Map<string, Map<string, RoundEval[]>>();
   for (const v of o.variants) runs.set(v, new Map());
   for (const { seed, rows } of done) for (const r of rows) if (r.result.status === 'done') runs.get(r.variant)!.set(seed, r.evals);

@@ -65,9 +65,9 @@ test('looptool ablate runs the variants on the same round 0 and prints the ablat
   assert.match(more.stdout, /^\s+2\s+\d+\.\d%/m);
 });
 
-test('looptool ablate --seeds pairs every variant with static over seeds, with raw per-seed figures; every eval carries its uncertainty and baselines', async () => {
+test('looptool ablate --seeds pairs every variant with static over seeds (two at once), with raw per-seed figures; every eval carries its uncertainty and baselines', async () => {
   const out = join(dir, 'seeds');
-  const r = await looptool(['ablate', '--config', join(dir, 'config.json'), '--seeds', '2', '--variants', 'full,random-expansion,static', '--out', out, '--json']);
+  const r = await looptool(['ablate', '--config', join(dir, 'config.json'), '--seeds', '2', '--parallel', '2', '--variants', 'full,random-expansion,static', '--out', out, '--json']);
   assert.equal(r.code, 0, r.stderr.slice(-3000));
   const j = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as {
     complete: boolean;

@@ -4,7 +4,7 @@ import { intFlag, parseFlags } from '../args.ts';
 import { bold } from '../../terminal.ts';
 import { VARIANTS, type Variant } from '../../../protocols/loop/config.ts';
 import { newRunId, runsRoot } from '../../rundir.ts';
-import { ablateSeeds, ablationText, compareVariants, runSeeds, seedsText } from '../../loop/ablate.ts';
+import { ablateSeeds, ablationText, compareVariants, defaultParallel, runSeeds, seedsText } from '../../loop/ablate.ts';
 import { roundJson } from '../../loop/report.ts';
 import { CONFIG_FLAGS, configFromFlags, consoleProgress } from '../loop-console.ts';
 import { demoConfig } from '../../loop/preset.ts';
@@ -15,11 +15,13 @@ const ALL = Object.keys(VARIANTS) as Variant[];
 export default defineCommand({
   name: 'ablate',
   summary: 'full, no-JGLV, no-EDDE, no-HPPL, random-expansion and static on the same seed data; with --seeds N, mean ± 95% CI over seeds',
-  usage: `ablate [--config FILE | --preset demo] [--rounds N] [--test-size N] [--seed S] [--seeds N [--first-seed K]] [--variants ${ALL.join(',')}] [--out runs/<id>] [--nats URL] [--quiet] [--json]
+  usage: `ablate [--config FILE | --preset demo] [--rounds N] [--test-size N] [--seed S] [--seeds N [--first-seed K] [--parallel P]] [--variants ${ALL.join(',')}] [--out runs/<id>] [--nats URL] [--quiet] [--json]
   --preset demo    start from the demo preset (the settings of npm run demo) instead of the defaults
   --seeds N        run every variant on N seeds (<seed>-K … <seed>-(K+N-1)) and report mean ± 95% CI over them,
                    each variant's paired difference to static, and (--json) the raw per-seed figures
-  --first-seed K   first seed index (default 1): pick seeds you have never used before reading a result`,
+  --first-seed K   first seed index (default 1): pick seeds you have never used before reading a result
+  --parallel P     seeds run at once, each with its own policy worker and the cores shared out as its threads
+                   (default 1; with --preset demo, one per core as in npm run demo)`,
   async run(argv) {
     const { values } = parseFlags(argv, {
       config: CONFIG_FLAGS.config,
@@ -30,6 +32,7 @@ export default defineCommand({
       variants: { type: 'string' },
       seeds: { type: 'string' },
       'first-seed': { type: 'string' },
+      parallel: { type: 'string' },
       out: { type: 'string' },
       nats: { type: 'string' },
       quiet: { type: 'boolean', default: false },
@@ -43,6 +46,7 @@ export default defineCommand({
     const config = configFromFlags(values, values.preset === 'demo' ? demoConfig : undefined);
     const dir = resolve(values.out ?? `${runsRoot()}/${newRunId('ablate')}`);
     if (values['first-seed'] !== undefined && values.seeds === undefined) throw new UsageError('--first-seed needs --seeds N');
+    if (values.parallel !== undefined && values.seeds === undefined) throw new UsageError('--parallel needs --seeds N');
     const nSeeds = values.seeds === undefined ? undefined : intFlag(values.seeds, 'seeds', 1, 1);
     const interrupt = interruptOnSignals();
     if (nSeeds !== undefined) {
@@ -52,6 +56,7 @@ export default defineCommand({
           dir,
           config,
           seeds,
+          parallel: intFlag(values.parallel, 'parallel', values.preset === 'demo' ? defaultParallel(seeds.length) : 1, 1),
           variants: variants as Variant[],
           nats: values.nats,
           signal: interrupt.signal,

@@ -4,7 +4,7 @@ import { intFlag, parseFlags } from '../args.ts';
 import { bold, dim } from '../../terminal.ts';
 import { newRunId, runsRoot } from '../../rundir.ts';
 import { runLabel } from '../../live-runs.ts';
-import { ablateSeeds, runSeeds, seedsText } from '../../loop/ablate.ts';
+import { ablateSeeds, defaultParallel, runSeeds, seedsText } from '../../loop/ablate.ts';
 import { CONFIG_FLAGS, configFromFlags, consoleProgress, seedRoundsTable, seedSkillTable } from '../loop-console.ts';
 import { DEMO_SEEDS, demoConfig } from '../../loop/preset.ts';
 import { interruptOnSignals } from '../interrupt.ts';
@@ -18,8 +18,9 @@ import { interruptOnSignals } from '../interrupt.ts';
 export default defineCommand({
   name: 'demo',
   summary: 'the closed loop vs the static baseline on the embedded default (sim world, nano policy, CPU) over several seeds; accuracy per round with 95% CIs',
-  usage: `demo [--seeds N] [--rounds N] [--test-size N] [--seed S] [--config FILE] [--out runs/<id>] [--quiet]
-  --seeds N   seeds to run loop and static on (default ${DEMO_SEEDS}); one seed's gap is not a result`,
+  usage: `demo [--seeds N] [--parallel P] [--rounds N] [--test-size N] [--seed S] [--config FILE] [--out runs/<id>] [--quiet]
+  --seeds N      seeds to run loop and static on (default ${DEMO_SEEDS}); one seed's gap is not a result
+  --parallel P   seeds run at once, each with its own policy worker (default: one per core, at most one per seed)`,
   async run(argv) {
     const { values } = parseFlags(argv, {
       rounds: CONFIG_FLAGS.rounds,
@@ -27,6 +28,7 @@ export default defineCommand({
       seed: CONFIG_FLAGS.seed,
       config: CONFIG_FLAGS.config,
       seeds: { type: 'string' },
+      parallel: { type: 'string' },
       out: { type: 'string' },
       quiet: { type: 'boolean', default: false },
     });
@@ -35,11 +37,12 @@ export default defineCommand({
     process.env.LOOPTOOL_LOG_LEVEL ??= 'warn';
     const config = configFromFlags(values, demoConfig);
     const seeds = runSeeds(config.seed, nSeeds);
+    const parallel = intFlag(values.parallel, 'parallel', defaultParallel(seeds.length), 1);
     const dir = resolve(values.out ?? `${runsRoot()}/${newRunId('demo')}`);
     const t0 = performance.now();
     const interrupt = interruptOnSignals();
     try {
-      console.log(bold(`looptool demo: the closed loop vs static training on the same seed data, ${seeds.length} seeds × ${config.loop.rounds} rounds, budget ${config.loop.budget} samples per round`));
+      console.log(bold(`looptool demo: the closed loop vs static training on the same seed data, ${seeds.length} seeds × ${config.loop.rounds} rounds, budget ${config.loop.budget} samples per round, ${parallel} seed${parallel === 1 ? '' : 's'} at a time`));
       console.log(
         dim(
           `run dir ${relative(process.cwd(), dir)} (seed-<i>/full is the loop, seed-<i>/static the baseline; per seed they share round 0: seed pool, test split, starting policy); watch: looptool view, or looptool view --run ${runLabel(dir)}/seed-1/full`,
@@ -49,6 +52,7 @@ export default defineCommand({
         dir,
         config,
         seeds,
+        parallel,
         variants: ['full', 'static'],
         signal: interrupt.signal,
         progress: (seed, v) => consoleProgress(`${seed} ${v === 'full' ? 'loop' : 'static'}`, values.quiet),
