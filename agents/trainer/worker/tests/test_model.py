@@ -127,7 +127,9 @@ class Training(unittest.TestCase):
         self.assertTrue(torch.allclose(a, b, atol=1e-5), (a - b).abs().max())
         self.assertEqual(len(ga), len(gb))
         for x, y in zip(ga, gb):
-            self.assertTrue(torch.allclose(x, y, atol=1e-5), (x - y).abs().max())
+            # the weighted sum makes gradients of ~100: float32 rounding alone then differs
+            # by ~1e-5, so the bound scales with the tensor; a sharing fault is of its size
+            self.assertTrue(torch.allclose(x, y, rtol=0, atol=1e-6 * max(1.0, float(y.abs().max()))), (x - y).abs().max())
 
     def test_sft_samples_sharing_a_prompt_train_as_if_apart(self):
         p1, p2 = prompt('Weather in Oslo?'), prompt('Traffic in Lima?')
