@@ -1,16 +1,23 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { newId } from '../protocols/ids.ts';
 
 /** Root of all runs: $LOOPTOOL_RUNS or ./runs. */
 export function runsRoot(): string {
   return resolve(process.env.LOOPTOOL_RUNS ?? 'runs');
 }
 
-export function newRunId(prefix = 'run'): string {
-  const d = new Date();
-  const stamp = `${d.getUTCFullYear()}${String(d.getUTCMonth() + 1).padStart(2, '0')}${String(d.getUTCDate()).padStart(2, '0')}`;
-  return `${prefix}-${stamp}-${newId().slice(-6)}`;
+export function newRunId(prefix = 'run', root = runsRoot()): string {
+  // A fresh id is never a folder that exists: commands that continue an interrupted run
+  // from its folder (demo, ablate) would otherwise pass off an old run's results as new.
+  // (The id used to end in a process tag's last character and a per-process counter, so
+  // the first run of two processes on one day collided one time in sixteen.)
+  for (;;) {
+    const d = new Date();
+    const two = (n: number) => String(n).padStart(2, '0');
+    const id = `${prefix}-${d.getUTCFullYear()}${two(d.getUTCMonth() + 1)}${two(d.getUTCDate())}-${two(d.getUTCHours())}${two(d.getUTCMinutes())}${two(d.getUTCSeconds())}-${randomBytes(2).toString('hex')}`;
+    if (!existsSync(join(root, id))) return id;
+  }
 }
 
 /** Creates (or reopens) `runs/<id>/` and returns its absolute path. */
