@@ -82,10 +82,10 @@ export function runSeeds(base: string, n: number, first = 1): string[] {
 
 /**
  * Seeds to run at once for the nano policy on the CPU: one per core, at most one per seed.
- * A 4M-parameter policy gains little from a second torch thread, so two seeds on one
- * thread each should finish sooner than one seed after another on two. The demo took 8.8
- * minutes this way (BENCHMARKS.md, "ablate"); the paired run of one seed at a time on the
- * same base is still to be measured. A large policy, or one on a GPU, wants `parallel: 1`.
+ * A 4M-parameter policy gains little from a second torch thread, so on 2 cores two seeds
+ * on one thread each finish sooner than one seed after another on two: the demo took 8.8
+ * minutes against 13.1, with the same figures (BENCHMARKS.md, "ablate"). A large policy,
+ * or one on a GPU, wants `parallel: 1`.
  */
 export function defaultParallel(seeds: number, cores = availableParallelism()): number {
   return Math.max(1, Math.min(seeds, cores));
