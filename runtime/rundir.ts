@@ -13,9 +13,8 @@ export function newRunId(prefix = 'run', root = runsRoot()): string {
   // (The id used to end in a process tag's last character and a per-process counter, so
   // the first run of two processes on one day collided one time in sixteen.)
   for (;;) {
-    const d = new Date();
-    const two = (n: number) => String(n).padStart(2, '0');
-    const id = `${prefix}-${d.getUTCFullYear()}${two(d.getUTCMonth() + 1)}${two(d.getUTCDate())}-${two(d.getUTCHours())}${two(d.getUTCMinutes())}${two(d.getUTCSeconds())}-${randomBytes(2).toString('hex')}`;
+    const stamp = new Date().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-'); // 20261204-190804, UTC
+    const id = `${prefix}-${stamp}-${randomBytes(2).toString('hex')}`;
     if (!existsSync(join(root, id))) return id;
   }
 }
