@@ -16,8 +16,10 @@ import { forEachLimit } from '../concurrency.ts';
  * Several variants of the loop on the same seed data: the first variant seeds, warms up
  * and evaluates round 0; the others reuse its round 0 (`base`), so every variant starts
  * from the same pool, test split and warmed-up policy, and trains with the same budget
- * per round. Each variant is a run directory under `dir`; an interrupted comparison
- * continues where it stopped when run again.
+ * per round. They also take its round 1, which trains on the shared D_1 with the same
+ * settings (StageContext.sharesBaseRound): variants part from round 1's probing on. Each
+ * variant is a run directory under `dir`; an interrupted comparison continues where it
+ * stopped when run again.
  */
 export type CompareOptions = {
   dir: string;
@@ -33,32 +35,41 @@ export type VariantResult = { variant: Variant; result: LoopResult; evals: Round
 export async function compareVariants(o: CompareOptions): Promise<VariantResult[]> {
   mkdirSync(o.dir, { recursive: true });
   const out: VariantResult[] = [];
-  const [first, ...rest] = o.variants;
-  if (!first) return out;
-  for (const variant of [first, ...rest]) {
+  for (const variant of o.variants) {
     if (o.signal?.aborted) break;
-    const dir = join(o.dir, variant);
-    const config: RunConfig = { ...o.config, loop: { ...o.config.loop, ablations: { ...VARIANTS[variant] } } };
-    const result = await runLoop({
-      dir,
-      config,
-      resume: existsSync(join(dir, SNAPSHOT)),
-      ...(variant === first ? {} : { base: first }),
-      nats: o.nats,
-      signal: o.signal,
-      ...(o.progress?.(variant) ?? {}),
-    });
-    out.push({ variant, result, evals: roundEvals(new RunStore(dir)) });
-    if (result.status !== 'done') break;
+    const r = await runVariant(o, variant);
+    out.push(r);
+    if (r.result.status !== 'done') break;
   }
-  // each variant's report shows the others beside it; the comparison gets its own chart
+  writeComparison(o.dir, out);
+  return out;
+}
+
+/** One variant of a comparison in `<dir>/<variant>`, on the first variant's round 0 unless it is the first. */
+async function runVariant(o: CompareOptions, variant: Variant): Promise<VariantResult> {
+  const dir = join(o.dir, variant);
+  const first = o.variants[0];
+  const config: RunConfig = { ...o.config, loop: { ...o.config.loop, ablations: { ...VARIANTS[variant] } } };
+  const result = await runLoop({
+    dir,
+    config,
+    resume: existsSync(join(dir, SNAPSHOT)),
+    ...(variant === first ? {} : { base: first }),
+    nats: o.nats,
+    signal: o.signal,
+    ...(o.progress?.(variant) ?? {}),
+  });
+  return { variant, result, evals: roundEvals(new RunStore(dir)) };
+}
+
+/** Each variant's report shows the others beside it; the comparison gets its own chart and table. */
+function writeComparison(dir: string, out: VariantResult[]): void {
   for (const v of out)
     if (v.result.status === 'done')
-      writeReport(new RunStore(join(o.dir, v.variant)), v.result.manifest, out.filter((x) => x !== v).map((x) => ({ name: x.variant, evals: x.evals })));
-  const store = new RunStore(o.dir);
+      writeReport(new RunStore(join(dir, v.variant)), v.result.manifest, out.filter((x) => x !== v).map((x) => ({ name: x.variant, evals: x.evals })));
+  const store = new RunStore(dir);
   store.writeText('accuracy.svg', accuracySvg(out.map((v) => accuracySeries(v.variant, v.evals))));
   store.writeText('ablation.md', ablationMarkdown(out));
-  return out;
 }
 
 /**
@@ -101,26 +112,56 @@ export function seedConfig(config: RunConfig, seed: string, parallel: number, co
   return { ...config, seed, trainer: { ...config.trainer, threads: Math.max(1, Math.floor(cores / parallel)) } };
 }
 
+/**
+ * The order in which the (seed, variant) pairs are taken: every seed's first variant (its
+ * base) ahead of all the others, so a lane rarely waits for a base still running.
+ */
+export function pairJobs(seeds: number, variants: readonly Variant[]): { i: number; variant: Variant }[] {
+  const [first, ...others] = variants;
+  if (!first) return [];
+  const all = Array.from({ length: seeds }, (_, i) => i);
+  return [...all.map((i) => ({ i, variant: first })), ...all.flatMap((i) => others.map((variant) => ({ i, variant })))];
+}
+
+/**
+ * Runs every (seed, variant) pair, `parallel` at once: each seed's first variant (its base)
+ * is queued ahead of the others, and a seed's other variants start once its base is done.
+ * Scheduling pairs rather than whole seeds keeps every lane busy to the end (five seeds on
+ * two lanes left one lane idle for a whole seed).
+ */
 export async function ablateSeeds(o: SeedsOptions): Promise<SeedsResult> {
   mkdirSync(o.dir, { recursive: true });
-  const parallel = Math.max(1, Math.min(o.parallel ?? 1, o.seeds.length));
-  const finished: ({ seed: string; rows: VariantResult[] } | undefined)[] = [];
+  const parallel = Math.max(1, Math.min(o.parallel ?? 1, o.seeds.length * o.variants.length));
   const { progress, seeds: _seeds, parallel: _parallel, ...rest } = o;
+  const first = o.variants[0];
+  const compare = o.seeds.map((seed, i): CompareOptions => ({
+    ...rest,
+    dir: join(o.dir, `seed-${i + 1}`),
+    config: seedConfig(o.config, seed, Math.min(parallel, o.seeds.length)),
+    ...(progress ? { progress: (v: Variant) => progress(seed, v) } : {}),
+  }));
+  const rows = new Map<string, VariantResult>();
+  const bases = new Map<number, Promise<VariantResult>>();
+  const jobs = pairJobs(o.seeds.length, o.variants);
   await forEachLimit(
-    o.seeds,
+    jobs,
     parallel,
-    async (seed, i) => {
-      const rows = await compareVariants({
-        ...rest,
-        dir: join(o.dir, `seed-${i + 1}`),
-        config: seedConfig(o.config, seed, parallel),
-        ...(progress ? { progress: (v: Variant) => progress(seed, v) } : {}),
-      });
-      finished[i] = { seed, rows };
+    async ({ i, variant }) => {
+      if (variant === first) {
+        const run = runVariant(compare[i]!, variant);
+        bases.set(i, run);
+        rows.set(`${i}/${variant}`, await run);
+        return;
+      }
+      const base = await bases.get(i)!;
+      if (base.result.status !== 'done' || o.signal?.aborted) return;
+      rows.set(`${i}/${variant}`, await runVariant(compare[i]!, variant));
     },
     { signal: o.signal },
   );
-  const done = finished.filter((d): d is { seed: string; rows: VariantResult[] } => d !== undefined);
+  const finished = o.seeds.map((seed, i) => ({ seed, rows: o.variants.map((v) => rows.get(`${i}/${v}`)).filter((r): r is VariantResult => r !== undefined) }));
+  finished.forEach((f, i) => f.rows.length && writeComparison(compare[i]!.dir, f.rows));
+  const done = finished.filter((f) => f.rows.length > 0);
   const runs = new Map<string, Map<string, RoundEval[]>>();
   for (const v of o.variants) runs.set(v, new Map());
   for (const { seed, rows } of done) for (const r of rows) if (r.result.status === 'done') runs.get(r.variant)!.set(seed, r.evals);
@@ -173,7 +214,7 @@ function seedsMarkdown(s: AblationSummary, done: { seed: string; rows: VariantRe
       return `| ${seed} | ${s.variants.map(cell).join(' | ')} | ${floor != null ? (100 * floor).toFixed(1) : '–'} |`;
     }),
     '',
-    `Run folders: ${done.map((d, i) => `seed-${i + 1} (${d.seed})`).join(', ')}.`,
+    `Run folders: ${done.map((d) => `seed-${s.seeds.indexOf(d.seed) + 1} (${d.seed})`).join(', ')}.`,
     '',
   ];
   return lines.join('\n');

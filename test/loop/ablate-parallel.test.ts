@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RunConfig } from '../../protocols/config.ts';
-import { defaultParallel, seedConfig } from '../../runtime/loop/ablate.ts';
+import { defaultParallel, pairJobs, seedConfig } from '../../runtime/loop/ablate.ts';
 
 test('seeds at once: one per core, never more than there are seeds, at least one', () => {
   assert.equal(defaultParallel(3, 2), 2);
@@ -19,4 +19,12 @@ test('concurrent seeds share the cores out as torch threads, unless the config o
   const pinned = RunConfig.parse({ seed: 'x', trainer: { threads: 2 } });
   assert.equal(seedConfig(pinned, 'x-2', 2, 2, {}).trainer.threads, 2);
   assert.equal(seedConfig(base, 'x-2', 2, 2, {}).seed, 'x-2');
+});
+
+test('pairs are queued with every seed\'s base first, then the other variants seed by seed', () => {
+  assert.deepEqual(
+    pairJobs(2, ['full', 'no-jglv', 'static']).map((j) => `${j.i}/${j.variant}`),
+    ['0/full', '1/full', '0/no-jglv', '0/static', '1/no-jglv', '1/static'],
+  );
+  assert.deepEqual(pairJobs(3, []), []);
 });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Manifest, RoundEval } from '../../protocols/loop/index.ts';
 import { TINY_LOOP_CONFIG } from './tiny.ts';
 
@@ -48,6 +48,17 @@ test('looptool ablate runs the variants on the same round 0 and prints the ablat
     assert.equal(m.variant, v);
     assert.equal(m.base, 'full');
   }
+  // and its round 1, trained on the same D_1 with the same settings: taken from full, not repeated
+  const full1 = RoundEval.parse(read(join(out, 'full', 'round-1', 'eval.json')));
+  const fullCkpt = resolve(out, 'full', (read(join(out, 'full', 'round-1', 'train.json')) as { checkpoint: string }).checkpoint);
+  for (const v of ['no-jglv', 'no-edde', 'static']) {
+    const training = Manifest.parse(read(join(out, v, 'manifest.json'))).stages.find((x) => x.stage === 'training' && x.round === 1)!;
+    assert.equal(training.counts.base, 1, `${v} took round 1's training from full`);
+    assert.equal(resolve(out, v, (read(join(out, v, 'round-1', 'train.json')) as { checkpoint: string }).checkpoint), fullCkpt);
+    assert.deepEqual(RoundEval.parse(read(join(out, v, 'round-1', 'eval.json'))).test, full1.test);
+  }
+  const probes = (v: string) => readFileSync(join(out, v, 'round-1', 'probes.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as unknown);
+  assert.deepEqual(probes('no-jglv'), probes('full'));
   // the switches took: no verdicts without JGLV, no expansions without EDDE, neither in static
   assert.ok(existsSync(join(out, 'full', 'round-1', 'verdicts.jsonl')) && existsSync(join(out, 'full', 'round-1', 'expansions.jsonl')));
   assert.ok(!existsSync(join(out, 'no-jglv', 'round-1', 'verdicts.jsonl')) && existsSync(join(out, 'no-jglv', 'round-1', 'expansions.jsonl')));

@@ -1,17 +1,19 @@
 import { join } from 'node:path';
 import { z } from 'zod';
-import type { RunConfig } from '../../../protocols/config.ts';
+import { RunConfig } from '../../../protocols/config.ts';
 import { LooptoolError } from '../../../protocols/errors.ts';
 import type { Ablations } from '../../../protocols/loop/config.ts';
 import type { Placed } from '../../../protocols/loop/merge.ts';
 import { ExpansionRecord, ProbeRecord, SampleRecord, VerdictRecord, type Manifest } from '../../../protocols/loop/records.ts';
 import type { Stage } from '../../../protocols/loop/stages.ts';
 import type { CallFn } from '../../../protocols/role.ts';
+import { canonicalJson, type JsonValue } from '../../../protocols/json.ts';
 import { deriveRngSeed } from '../../../protocols/rng.ts';
 import type { Sample } from '../../../protocols/sample.ts';
 import type { StageSummary } from '../../../machines/loop.ts';
 import type { LooptoolNode } from '../../bus/node.ts';
 import { crashPoint } from '../crash.ts';
+import { storedRunConfig } from '../../run-config.ts';
 import { PolicyPort } from '../policy.ts';
 import type { LoopCheckpointer } from '../checkpoint/index.ts';
 import { findStage, RunStore, type FileInfo } from '../store.ts';
@@ -191,5 +193,44 @@ export class StageContext {
   /** The run whose round 0 this run reuses (`base`), a sibling directory. */
   baseStore(): RunStore {
     return new RunStore(join(this.store.dir, '..', this.d.base!));
+  }
+
+  /**
+   * Whether round j's policy is the base run's: round 1 trains on D_1, which every variant
+   * copies from the base at seeding, with settings that differ from the base's only in the
+   * ablations, none of which acts before round 1's training ends. Then the base's training,
+   * probing and evaluation of round 1 are this run's too (the same seeded computation), and
+   * the stages take them from the base instead of repeating them. Later rounds train on the
+   * variant's own D_j.
+   */
+  /**
+   * Files the base run's round-j training summary (round-j/train.json) as this run's, its
+   * checkpoints re-anchored here (the base's paths are relative to the base run), and
+   * returns it with the checkpoint as an absolute path.
+   */
+  adoptBaseTraining(j: number): { summary: TrainSummary; checkpoint: string | null } {
+    const base = this.baseStore();
+    const rel = `round-${j}/train.json`;
+    const t = base.readJson(rel, TrainSummary);
+    const here = (c: unknown) => this.trainRecord({ checkpoint: typeof c === 'string' ? base.absPath(c) : null });
+    const sft = t.sft && typeof t.sft === 'object' ? { sft: { ...t.sft, ...here((t.sft as TrainSummary).checkpoint) } } : {};
+    const summary = { ...t, ...here(t.checkpoint), ...sft, base: this.d.base };
+    this.store.writeJson(rel, summary);
+    return { summary, checkpoint: this.checkpointIn(summary) };
+  }
+
+  sharesBaseRound(j: number): boolean {
+    if (!this.d.base || j !== 1) return false;
+    const base = this.baseStore();
+    if (!base.exists('round-1/train.json') || !base.exists('config.json')) return false;
+    const mine = this.store.fileInfo('round-1/data.jsonl');
+    const theirs = base.fileInfo('round-1/data.jsonl');
+    if (!mine || !theirs || mine.checksum !== theirs.checksum) return false;
+    const settings = (c: RunConfig) => {
+      const { loop, ...rest } = c;
+      const { ablations: _a, ...loopRest } = loop;
+      return canonicalJson({ ...rest, loop: loopRest } as unknown as JsonValue);
+    };
+    return settings(base.readJson('config.json', RunConfig)) === settings(storedRunConfig(this.config));
   }
 }

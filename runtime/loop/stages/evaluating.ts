@@ -1,43 +1,25 @@
 import { Composition } from '../../../protocols/loop/merge.ts';
 import { accuracy, evalFigures, jglvScores, labelNoiseRate } from '../../../protocols/loop/metrics.ts';
-import { EvalItemRecord, ProbeRecord, type RoundEval } from '../../../protocols/loop/records.ts';
+import { EvalItemRecord, ProbeRecord, RoundEval } from '../../../protocols/loop/records.ts';
 import { proportion } from '../../../protocols/loop/stats.ts';
 import { primarySkill } from '../../../protocols/sample.ts';
 import type { StageSummary } from '../../../machines/loop.ts';
 import { evalBfcl } from '../bfcl.ts';
-import type { StageContext } from './context.ts';
+import type { StageContext, TrainSummary } from './context.ts';
 import { probeAll } from './probing.ts';
 
 /**
  * Round j's policy on the held-out test split (and BFCL when configured), with what the
  * round did beside it: D_j's noise and composition, the trainer's report, probing, JGLV
- * against the hidden truth, and EDDE's counts. Round 0 is the baseline.
+ * against the hidden truth, and EDDE's counts. Round 0 is the baseline. A round this run
+ * shares with its base (StageContext.sharesBaseRound) takes the base's answers.
  */
 export async function evaluating(cx: StageContext, j: number): Promise<StageSummary> {
   const t0 = performance.now();
   const train = cx.trainSummary(j);
-  await cx.policy.ensure(cx.checkpointIn(train));
-  const useTruth = cx.loop.eval.useTruth;
-  const test = cx.test().map((s) => (useTruth && s.truth ? { ...s, label: s.truth.label } : s));
-  const got = await probeAll(cx, j, 'eval', test, cx.loop.eval.max_new_tokens);
-  const maxTokens = cx.loop.eval.max_new_tokens;
-  const items: EvalItemRecord[] = test.map((s) => {
-    const p = got.get(s.id)!;
-    return {
-      type: 'eval_item',
-      round: j,
-      split: 'test',
-      id: s.id,
-      kind: s.kind,
-      skill: primarySkill(s),
-      expectsCall: s.label.type === 'calls',
-      called: p.prediction.type === 'calls',
-      cutOff: p.tokens >= maxTokens,
-      correct: p.mastered,
-      text: p.text,
-    };
-  });
-  const bfcl = cx.loop.eval.bfcl ? await evalBfcl(cx.call, cx.loop.eval.bfcl, `${cx.run}.r${j}.bfcl`) : undefined;
+  const shared = cx.sharesBaseRound(j) && cx.baseStore().exists(`round-${j}/eval.json`);
+  const items = shared ? cx.baseStore().read(`round-${j}/eval.jsonl`, EvalItemRecord) : await evalItems(cx, j, train);
+  const bfcl = shared ? cx.baseStore().readJson(`round-${j}/eval.json`, RoundEval).bfcl : cx.loop.eval.bfcl ? await evalBfcl(cx.call, cx.loop.eval.bfcl, `${cx.run}.r${j}.bfcl`) : undefined;
   const figures = evalFigures(items.map((i) => ({ kind: i.kind, skill: i.skill!, expectsCall: i.expectsCall!, called: i.called!, correct: i.correct })));
   const summary: RoundEval = {
     type: 'eval',
@@ -76,4 +58,29 @@ export async function evaluating(cx: StageContext, j: number): Promise<StageSumm
   cx.store.writeJson(`round-${j}/eval.json`, summary);
   cx.checkpoints.items(`round-${j}/eval.partial.jsonl`, ProbeRecord, (r) => r.id).clear();
   return cx.finish(j, 'evaluating', t0, [`round-${j}/eval.jsonl`, `round-${j}/eval.json`], { accuracy: summary.test.accuracy, n: summary.test.n, ...(bfcl?.overall != null ? { bfcl: bfcl.overall } : {}) });
+}
+
+/** The greedy answers of round j's policy to the test split, scored against its labels (the true ones with eval.useTruth). */
+async function evalItems(cx: StageContext, j: number, train: TrainSummary | undefined): Promise<EvalItemRecord[]> {
+  await cx.policy.ensure(cx.checkpointIn(train));
+  const useTruth = cx.loop.eval.useTruth;
+  const test = cx.test().map((s) => (useTruth && s.truth ? { ...s, label: s.truth.label } : s));
+  const maxTokens = cx.loop.eval.max_new_tokens;
+  const got = await probeAll(cx, j, 'eval', test, maxTokens);
+  return test.map((s) => {
+    const p = got.get(s.id)!;
+    return {
+      type: 'eval_item',
+      round: j,
+      split: 'test',
+      id: s.id,
+      kind: s.kind,
+      skill: primarySkill(s),
+      expectsCall: s.label.type === 'calls',
+      called: p.prediction.type === 'calls',
+      cutOff: p.tokens >= maxTokens,
+      correct: p.mastered,
+      text: p.text,
+    };
+  });
 }

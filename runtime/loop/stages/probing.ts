@@ -6,17 +6,24 @@ import { crashPoint } from '../crash.ts';
 import { chunks, mapLimit } from '../../concurrency.ts';
 import type { StageContext } from './context.ts';
 
-/** GCP: the greedy answer of round j's policy to every sample of D_j, mastered or not, with its perplexity. */
+/**
+ * GCP: the greedy answer of round j's policy to every sample of D_j, mastered or not, with
+ * its perplexity; the base run's when this run shares its round (StageContext.sharesBaseRound).
+ */
 export async function probing(cx: StageContext, j: number): Promise<StageSummary> {
   const t0 = performance.now();
-  await cx.policy.ensure(cx.checkpointAfter(j));
-  const samples = cx.data(j).map((p) => p.sample);
-  const got = await probeAll(cx, j, 'probing', samples, cx.loop.probe.max_new_tokens);
-  const recs = samples.map((s) => got.get(s.id)!);
+  const recs = cx.sharesBaseRound(j) && cx.baseStore().exists(`round-${j}/probes.jsonl`) ? cx.baseStore().read(`round-${j}/probes.jsonl`, ProbeRecord) : await probeData(cx, j);
   cx.store.write(`round-${j}/probes.jsonl`, recs);
   cx.checkpoints.items(`round-${j}/probing.partial.jsonl`, ProbeRecord, (r) => r.id).clear();
   const mastered = recs.filter((r) => r.mastered).length;
   return cx.finish(j, 'probing', t0, [`round-${j}/probes.jsonl`], { probed: recs.length, mastered, failed: recs.length - mastered });
+}
+
+async function probeData(cx: StageContext, j: number): Promise<ProbeRecord[]> {
+  await cx.policy.ensure(cx.checkpointAfter(j));
+  const samples = cx.data(j).map((p) => p.sample);
+  const got = await probeAll(cx, j, 'probing', samples, cx.loop.probe.max_new_tokens);
+  return samples.map((s) => got.get(s.id)!);
 }
 
 /** Greedy answers of the current policy to `samples`, in batches, cached per batch (probing, and evaluating as 'eval'). */

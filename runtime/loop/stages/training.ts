@@ -3,9 +3,17 @@ import type { StageSummary } from '../../../machines/loop.ts';
 import { intSeed } from '../../../protocols/rng.ts';
 import type { StageContext } from './context.ts';
 
-/** Round j's GRPO on D_j (after an optional SFT pass, loop.train.sft_mix), from the policy round j-1 left. */
+/**
+ * Round j's GRPO on D_j (after an optional SFT pass, loop.train.sft_mix), from the policy
+ * round j-1 left; round 1 of a variant is its base run's (StageContext.sharesBaseRound).
+ */
 export async function training(cx: StageContext, j: number): Promise<StageSummary> {
   const t0 = performance.now();
+  if (cx.sharesBaseRound(j)) {
+    const { summary, checkpoint } = cx.adoptBaseTraining(j);
+    const n = (k: string) => (typeof summary[k] === 'number' ? (summary[k] as number) : 0);
+    return cx.finish(j, 'training', t0, [`round-${j}/train.json`], { samples: n('samples'), steps: n('steps'), reward_first: n('reward_first'), reward_last: n('reward_last'), reward_mean: n('reward_mean'), base: 1 }, checkpoint);
+  }
   const t = cx.loop.train;
   await cx.policy.ensure(cx.checkpointAfter(j - 1));
   const samples = cx

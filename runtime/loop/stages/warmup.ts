@@ -2,7 +2,7 @@ import { LooptoolError } from '../../../protocols/errors.ts';
 import type { Sample } from '../../../protocols/sample.ts';
 import type { StageSummary } from '../../../machines/loop.ts';
 import { intSeed } from '../../../protocols/rng.ts';
-import { TrainSummary, type StageContext } from './context.ts';
+import type { StageContext } from './context.ts';
 import { dialoguesFor, simulatedStream, worldTools } from './streams.ts';
 
 /**
@@ -13,12 +13,8 @@ import { dialoguesFor, simulatedStream, worldTools } from './streams.ts';
 export async function warmup(cx: StageContext): Promise<StageSummary> {
   const t0 = performance.now();
   if (cx.d.base) {
-    const base = cx.baseStore();
-    if (!base.exists('round-0/train.json')) throw new LooptoolError({ code: 'invalid_input', message: `base run ${cx.d.base} has no finished warm-up (round-0/train.json)` });
-    // The base's checkpoint path is relative to the base run: re-anchor it here.
-    const t = base.readJson('round-0/train.json', TrainSummary);
-    const checkpoint = typeof t.checkpoint === 'string' ? base.absPath(t.checkpoint) : null;
-    cx.store.writeJson('round-0/train.json', { ...t, ...cx.trainRecord({ checkpoint }) });
+    if (!cx.baseStore().exists('round-0/train.json')) throw new LooptoolError({ code: 'invalid_input', message: `base run ${cx.d.base} has no finished warm-up (round-0/train.json)` });
+    const { checkpoint } = cx.adoptBaseTraining(0);
     return cx.finish(0, 'warmup', t0, ['round-0/train.json'], { base: 1 }, checkpoint);
   }
   const w = cx.loop.warmup;
