@@ -236,6 +236,7 @@ export async function runGrpo(p: SharedPolicy, input: GrpoArgs, hooks: TrainHook
   let batches = 0;
   let tooLong = 0;
   const tally = { rollouts: 0, truncated: 0, groups: 0, withSignal: 0 };
+  const groupRewards: { id: string; reward: number; signal: boolean }[] = [];
   let resetOptimizer = s.reset_optimizer;
   // With a KL term, the reference is the policy the round started from.
   let resetReference = s.beta > 0;
@@ -273,7 +274,9 @@ export async function runGrpo(p: SharedPolicy, input: GrpoArgs, hooks: TrainHook
           if (c.finish_reason === 'length') truncated++;
         }
         const adv = groupAdvantages(r, 1e-6, s.advantage_scale);
-        if (adv.every((a) => a === 0)) continue;
+        const signal = !adv.every((a) => a === 0);
+        groupRewards.push({ id: batch[i]!.sample.id, reward: meanStd(r).mean, signal });
+        if (!signal) continue;
         withSignal++;
         groups.push({
           prompt: batch[i]!.prompt,
@@ -359,5 +362,6 @@ export async function runGrpo(p: SharedPolicy, input: GrpoArgs, hooks: TrainHook
     truncated_frac: tally.rollouts ? tally.truncated / tally.rollouts : 0,
     groups: tally.groups,
     groups_with_signal: tally.withSignal,
+    group_rewards: groupRewards,
   };
 }

@@ -99,6 +99,25 @@ export function evalFigures(rows: readonly Outcome[], skillOrder: readonly strin
   return { ...figuresOf(rows), byKind: figuresBy(rows, (r) => r.kind, SampleKind.options), bySkill: figuresBy(rows, (r) => r.skill, skillOrder) };
 }
 
+// ------------------------------------------------------------------------ GRPO signal
+
+/** What GRPO could learn from one part of D_j: its prompt groups, those whose rewards differed, their mean reward. */
+export const PartSignal = z.object({ groups: z.number().int(), withSignal: z.number().int(), reward: z.number() });
+export type PartSignal = z.infer<typeof PartSignal>;
+
+/**
+ * The trainer's prompt groups summed by the part of D_j their sample came from (error
+ * seeds, expansions, HPPL, Seed-new …). A group whose rewards are all equal teaches GRPO
+ * nothing, so this shows which parts of the data the round could learn from at all. A
+ * sample trained in several epochs counts once per epoch.
+ */
+export function signalByPart(groups: readonly { id: string; reward: number; signal: boolean }[], partOf: ReadonlyMap<string, string>): Record<string, PartSignal> {
+  const out: Record<string, PartSignal> = {};
+  for (const [part, gs] of groupBy(groups, (g) => partOf.get(g.id) ?? 'unknown'))
+    out[part] = { groups: gs.length, withSignal: gs.filter((g) => g.signal).length, reward: gs.reduce((a, g) => a + g.reward, 0) / gs.length };
+  return out;
+}
+
 // ------------------------------------------------------------------------ label noise
 
 export const NoiseRate = z.object({

@@ -143,6 +143,10 @@ export const TrainerGrpoOutput = z.object({
     .int()
     .default(0)
     .describe('groups whose rewards were not all equal; the others have zero advantage everywhere and are left out of the update'),
+  group_rewards: z
+    .array(z.object({ id: z.string(), reward: z.number(), signal: z.boolean() }))
+    .default([])
+    .describe("every prompt group rolled out, in order: its sample's id, the group's mean reward, and whether its rewards differed (a learning signal)"),
 });
 
 export const TrainerRestoreInput = z.object({

@@ -1,7 +1,9 @@
 import { existsSync, readdirSync } from 'node:fs';
+import { z } from 'zod';
 import { VerifyVerdict } from '../../protocols/roles/judge.ts';
 import { RoundEval, type Manifest } from '../../protocols/loop/records.ts';
 import type { Composition } from '../../protocols/loop/merge.ts';
+import { PartSignal } from '../../protocols/loop/metrics.ts';
 import type { Estimate } from '../../protocols/loop/stats.ts';
 import { RunStore } from './store.ts';
 
@@ -218,6 +220,14 @@ export function reportMarkdown(manifest: Manifest, evals: RoundEval[], others: {
       ),
       '',
     );
+  }
+  const signal = evals.flatMap((e) => {
+    const parts = z.record(z.string(), PartSignal).safeParse(e.train?.by_part);
+    return parts.success ? Object.entries(parts.data).map(([part, p]) => [e.round, part, p.groups, p.withSignal, pct(p.groups ? p.withSignal / p.groups : undefined, 0), p.reward.toFixed(2)]) : [];
+  });
+  if (signal.length) {
+    lines.push('## GRPO signal by part of D_j', '', 'A prompt group whose rollouts all got the same reward teaches GRPO nothing; this is what each part of the data could teach.', '');
+    lines.push(table(['round', 'part', 'groups', 'with signal', 'share', 'mean reward'], signal), '');
   }
   const probe = evals.filter((e) => e.probe);
   if (probe.length) {

@@ -59,6 +59,11 @@ test('looptool ablate runs the variants on the same round 0 and prints the ablat
   }
   const probes = (v: string) => readFileSync(join(out, v, 'round-1', 'probes.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as unknown);
   assert.deepEqual(probes('no-jglv'), probes('full'));
+  // what GRPO could learn is reported by part of D_j: D_1 is seed data only
+  const byPart = (read(join(out, 'full', 'round-1', 'train.json')) as { groups: number; by_part: Record<string, { groups: number; withSignal: number }> }).by_part;
+  assert.deepEqual(Object.keys(byPart), ['seed']);
+  assert.equal(byPart.seed!.groups, (read(join(out, 'full', 'round-1', 'train.json')) as { groups: number }).groups);
+  assert.match(readFileSync(join(out, 'full', 'report.md'), 'utf8'), /## GRPO signal by part of D_j/);
   // the switches took: no verdicts without JGLV, no expansions without EDDE, neither in static
   assert.ok(existsSync(join(out, 'full', 'round-1', 'verdicts.jsonl')) && existsSync(join(out, 'full', 'round-1', 'expansions.jsonl')));
   assert.ok(!existsSync(join(out, 'no-jglv', 'round-1', 'verdicts.jsonl')) && existsSync(join(out, 'no-jglv', 'round-1', 'expansions.jsonl')));

@@ -9,6 +9,7 @@ import {
   mergeRound,
   pairedDiff,
   proportion,
+  signalByPart,
   stratifiedTake,
   summarizeAblation,
   t975,
@@ -221,4 +222,26 @@ test('the per-skill table over seeds says when a skill was in only some seeds, w
   assert.match(row('rare_skill'), /\b1 \(1 of 2 seeds\)/);
   assert.doesNotMatch(row('copy_identifier'), /of 2 seeds/);
   assert.match(row('copy_identifier'), /50\.0 ± 0\.0/);
+});
+
+test('GRPO groups are summed by the part of D_j their sample came from: how many could teach anything', () => {
+  const parts = new Map([
+    ['a', 'es'],
+    ['b', 'es'],
+    ['c', 'seed_new'],
+  ]);
+  const by = signalByPart(
+    [
+      { id: 'a', reward: 0, signal: false },
+      { id: 'b', reward: 0.25, signal: true },
+      { id: 'c', reward: 1, signal: false },
+      { id: 'c', reward: 0.5, signal: true },
+      { id: 'z', reward: 0, signal: false },
+    ],
+    parts,
+  );
+  assert.deepEqual(by.es, { groups: 2, withSignal: 1, reward: 0.125 });
+  assert.deepEqual(by.seed_new, { groups: 2, withSignal: 1, reward: 0.75 }, 'a sample trained twice counts twice');
+  assert.deepEqual(by.unknown, { groups: 1, withSignal: 0, reward: 0 });
+  assert.deepEqual(signalByPart([], parts), {});
 });

@@ -153,6 +153,11 @@ test('trainer.grpo returns step metrics, streams one grpo_step metric per update
     assert.ok(Number.isFinite(m.loss) && Number.isFinite(m.kl) && m.entropy > 0 && m.tokens_per_s > 0);
     assert.ok(m.clip_frac >= 0 && m.clip_frac <= 1);
   }
+  // every group is reported with its sample, 12 samples × 2 epochs, and the signal flags add up
+  assert.equal(a.out.group_rewards.length, 24);
+  assert.deepEqual(new Set(a.out.group_rewards.map((g) => g.id)), new Set(samples.map((s) => s.id)));
+  assert.equal(a.out.group_rewards.filter((g) => g.signal).length, a.out.groups_with_signal);
+  assert.ok(a.out.group_rewards.every((g) => g.signal === (g.reward > 0 && g.reward < 1)), 'a group has a signal exactly when its rewards are mixed');
   assert.equal(a.out.reward_first, batches[0]!.reward_mean);
   assert.equal(a.out.reward_last, batches.at(-1)!.reward_mean);
   assert.ok(a.out.checkpoint && a.out.checkpoint !== sftCheckpoint && existsSync(join(a.out.checkpoint, 'meta.json')));

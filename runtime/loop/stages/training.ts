@@ -1,5 +1,6 @@
 import { LooptoolError } from '../../../protocols/errors.ts';
 import type { StageSummary } from '../../../machines/loop.ts';
+import { signalByPart } from '../../../protocols/loop/metrics.ts';
 import { intSeed } from '../../../protocols/rng.ts';
 import type { StageContext } from './context.ts';
 
@@ -16,10 +17,8 @@ export async function training(cx: StageContext, j: number): Promise<StageSummar
   }
   const t = cx.loop.train;
   await cx.policy.ensure(cx.checkpointAfter(j - 1));
-  const samples = cx
-    .data(j)
-    .map((p) => p.sample)
-    .filter((s) => !s.masked);
+  const data = cx.data(j);
+  const samples = data.map((p) => p.sample).filter((s) => !s.masked);
   if (samples.length === 0) throw new LooptoolError({ code: 'internal', message: `D_${j} is empty: nothing to train on` });
   cx.progress('training', j, 0, 1, `${samples.length} samples`);
   const fail = (err: unknown) => {
@@ -49,6 +48,8 @@ export async function training(cx: StageContext, j: number): Promise<StageSummar
       .catch(fail),
   );
   cx.progress('training', j, 1, 1, `reward ${out.reward_first.toFixed(3)} → ${out.reward_last.toFixed(3)}`);
-  cx.store.writeJson(`round-${j}/train.json`, { kind: 'grpo', samples: samples.length, ...out, ...cx.trainRecord(out), ...(sft ? { sft: { ...sft, ...cx.trainRecord(sft as { checkpoint?: string | null }) } } : {}) });
+  const { group_rewards, ...summary } = out;
+  const byPart = signalByPart(group_rewards, new Map(data.map((p) => [p.sample.id, p.part])));
+  cx.store.writeJson(`round-${j}/train.json`, { kind: 'grpo', samples: samples.length, ...summary, by_part: byPart, ...cx.trainRecord(out), ...(sft ? { sft: { ...sft, ...cx.trainRecord(sft as { checkpoint?: string | null }) } } : {}) });
   return cx.finish(j, 'training', t0, [`round-${j}/train.json`], { samples: samples.length, steps: out.steps, reward_first: out.reward_first, reward_last: out.reward_last, reward_mean: out.reward_mean }, out.checkpoint);
 }
