@@ -105,14 +105,30 @@ export function evalFigures(rows: readonly Outcome[], skillOrder: readonly strin
 export const PartSignal = z.object({ groups: z.number().int(), withSignal: z.number().int(), reward: z.number() });
 export type PartSignal = z.infer<typeof PartSignal>;
 
+/** A round's PartSignal per part of D_j, as train.json keeps it (`by_part`). */
+export const ByPart = z.record(z.string(), PartSignal);
+export type ByPart = z.infer<typeof ByPart>;
+
+/** Several rounds' or seeds' ByPart added part by part (the mean reward weighted by groups). */
+export function addSignals(list: readonly ByPart[]): ByPart {
+  const out: ByPart = {};
+  for (const by of list)
+    for (const [part, p] of Object.entries(by)) {
+      const t = out[part] ?? { groups: 0, withSignal: 0, reward: 0 };
+      const groups = t.groups + p.groups;
+      out[part] = { groups, withSignal: t.withSignal + p.withSignal, reward: groups ? (t.reward * t.groups + p.reward * p.groups) / groups : 0 };
+    }
+  return out;
+}
+
 /**
  * The trainer's prompt groups summed by the part of D_j their sample came from (error
  * seeds, expansions, HPPL, Seed-new …). A group whose rewards are all equal teaches GRPO
  * nothing, so this shows which parts of the data the round could learn from at all. A
  * sample trained in several epochs counts once per epoch.
  */
-export function signalByPart(groups: readonly { id: string; reward: number; signal: boolean }[], partOf: ReadonlyMap<string, string>): Record<string, PartSignal> {
-  const out: Record<string, PartSignal> = {};
+export function signalByPart(groups: readonly { id: string; reward: number; signal: boolean }[], partOf: ReadonlyMap<string, string>): ByPart {
+  const out: ByPart = {};
   for (const [part, gs] of groupBy(groups, (g) => partOf.get(g.id) ?? 'unknown'))
     out[part] = { groups: gs.length, withSignal: gs.filter((g) => g.signal).length, reward: gs.reduce((a, g) => a + g.reward, 0) / gs.length };
   return out;

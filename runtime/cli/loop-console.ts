@@ -1,4 +1,5 @@
 import { RunConfig } from '../../protocols/config.ts';
+import { addSignals, ByPart } from '../../protocols/loop/metrics.ts';
 import type { Ablations } from '../../protocols/loop/config.ts';
 import type { RoundEval } from '../../protocols/loop/records.ts';
 import { formatCi } from '../../protocols/loop/ablation.ts';
@@ -142,6 +143,18 @@ export function seedSkillTable(columns: SeedColumn[]): string {
     ];
   });
   return alignTable(head, body);
+}
+
+/**
+ * What the last round's GRPO could learn from, by part of D_j, summed over seeds: groups
+ * with mixed rewards (a learning signal) out of all groups, and the mean rollout reward.
+ */
+export function seedSignalTable(columns: SeedColumn[]): string {
+  const rows = columns.flatMap((c) => {
+    const lasts = [...c.bySeed.values()].map((evals) => ByPart.safeParse(evals.at(-1)?.train?.by_part)).flatMap((r) => (r.success ? [r.data] : []));
+    return Object.entries(addSignals(lasts)).map(([part, t]) => [c.name, part, String(t.groups), `${t.withSignal} (${t.groups ? ((100 * t.withSignal) / t.groups).toFixed(0) : 0}%)`, t.reward.toFixed(2)]);
+  });
+  return alignTable(['curve', 'part of D_j', 'groups', 'with signal', 'mean reward'], rows);
 }
 
 function meanCiOf(xs: (number | undefined)[]) {

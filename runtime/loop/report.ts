@@ -1,9 +1,8 @@
 import { existsSync, readdirSync } from 'node:fs';
-import { z } from 'zod';
 import { VerifyVerdict } from '../../protocols/roles/judge.ts';
 import { RoundEval, type Manifest } from '../../protocols/loop/records.ts';
 import type { Composition } from '../../protocols/loop/merge.ts';
-import { PartSignal } from '../../protocols/loop/metrics.ts';
+import { ByPart } from '../../protocols/loop/metrics.ts';
 import type { Estimate } from '../../protocols/loop/stats.ts';
 import { RunStore } from './store.ts';
 
@@ -222,7 +221,7 @@ export function reportMarkdown(manifest: Manifest, evals: RoundEval[], others: {
     );
   }
   const signal = evals.flatMap((e) => {
-    const parts = z.record(z.string(), PartSignal).safeParse(e.train?.by_part);
+    const parts = ByPart.safeParse(e.train?.by_part);
     return parts.success ? Object.entries(parts.data).map(([part, p]) => [e.round, part, p.groups, p.withSignal, pct(p.groups ? p.withSignal / p.groups : undefined, 0), p.reward.toFixed(2)]) : [];
   });
   if (signal.length) {

@@ -2,8 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { Sample } from '../../protocols/sample.ts';
-import { seedSkillTable } from '../../runtime/cli/loop-console.ts';
+import { seedSignalTable, seedSkillTable } from '../../runtime/cli/loop-console.ts';
 import {
+  addSignals,
   evalFigures,
   meanCi,
   mergeRound,
@@ -244,4 +245,16 @@ test('GRPO groups are summed by the part of D_j their sample came from: how many
   assert.deepEqual(by.seed_new, { groups: 2, withSignal: 1, reward: 0.75 }, 'a sample trained twice counts twice');
   assert.deepEqual(by.unknown, { groups: 1, withSignal: 0, reward: 0 });
   assert.deepEqual(signalByPart([], parts), {});
+});
+
+test('signals add up over seeds part by part, the mean reward weighted by groups; the demo table shows each curve\'s last round', () => {
+  const a = { es: { groups: 2, withSignal: 1, reward: 0.5 } };
+  const b = { es: { groups: 6, withSignal: 0, reward: 0 }, hppl: { groups: 4, withSignal: 4, reward: 0.75 } };
+  assert.deepEqual(addSignals([a, b]), { es: { groups: 8, withSignal: 1, reward: 0.125 }, hppl: { groups: 4, withSignal: 4, reward: 0.75 } });
+  assert.deepEqual(addSignals([]), {});
+  const evalWith = (round: number, by_part: unknown): RoundEval => ({ type: 'eval', round, test: { n: 1, correct: 0, accuracy: 0, byKind: {} }, train: { by_part } });
+  const loop = { name: 'loop', bySeed: new Map([['s-1', [evalWith(1, { seed: { groups: 9, withSignal: 9, reward: 0.5 } }), evalWith(2, a)]], ['s-2', [evalWith(2, b)]]]) };
+  const lines = seedSignalTable([loop]).split('\n');
+  assert.match(lines.find((l) => /\bes\b/.test(l)) ?? assert.fail('no es row'), /loop\s+es\s+8\s+1 \(13%\)\s+0\.13/);
+  assert.ok(!lines.some((l) => /\bseed\b\s+9/.test(l)), 'only the last round counts');
 });

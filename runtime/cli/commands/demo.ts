@@ -5,7 +5,7 @@ import { bold, dim } from '../../terminal.ts';
 import { newRunId, runsRoot } from '../../rundir.ts';
 import { runLabel } from '../../live-runs.ts';
 import { ablateSeeds, defaultParallel, runSeeds, seedsText } from '../../loop/ablate.ts';
-import { CONFIG_FLAGS, configFromFlags, consoleProgress, seedRoundsTable, seedSkillTable } from '../loop-console.ts';
+import { CONFIG_FLAGS, configFromFlags, consoleProgress, seedRoundsTable, seedSignalTable, seedSkillTable } from '../loop-console.ts';
 import { DEMO_SEEDS, demoConfig } from '../../loop/preset.ts';
 import { interruptOnSignals } from '../interrupt.ts';
 
@@ -69,6 +69,9 @@ export default defineCommand({
       console.log('');
       console.log(bold('Last round by skill (mean over seeds):'));
       console.log(seedSkillTable(columns));
+      console.log('');
+      console.log(bold('What the last round\'s GRPO could learn from, by part of D_j (summed over seeds; a group whose rollouts all got the same reward teaches nothing):'));
+      console.log(seedSignalTable(columns));
       console.log('');
       console.log(seedsText(r.summary));
       console.log(dim(`${minutes.toFixed(1)} min; tables: ${relative(process.cwd(), dir)}/ablation.md, figures: ablation.json, per-run reports: seed-<i>/<variant>/report.md`));
