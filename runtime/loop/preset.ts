@@ -13,8 +13,8 @@ import { RunConfig } from '../../protocols/config.ts';
  *  - the paper's round: GRPO only (no supervised pass between rounds), from a policy that
  *    met this world's tools in a supervised warm-up on a stream of its own (the nano base
  *    was pretrained on other tool sets; the seed pool stays untrained, so Seed-new is fresh);
- *  - budgets meant to fit three seeds of loop and static in ten minutes on 2 cores (8.8
- *    with the version-3 nano base, two seeds at a time on one torch thread each): two
+ *  - budgets meant to fit three seeds of loop and static in ten minutes on 2 cores (5.7
+ *    with the version-3 nano base, two runs at a time on one torch thread each): two
  *    rounds, a warm-up of 240 dialogues, and a test split of 240 samples per seed simulated
  *    as its own stream, uniform over skills (standard error ≤ 3.2 points per seed; the
  *    issue's ≥ 2,000-sample split is for `looptool ablate --test-size`, since evaluating
