@@ -100,6 +100,11 @@ export function roundsTable(columns: { name: string; evals: RoundEval[] }[]): st
 
 type SeedColumn = { name: string; bySeed: Map<string, RoundEval[]> };
 
+/** One column per variant of a seeds run (`ablateSeeds`), each variant's evaluations by seed; `name` renames a variant. */
+export function seedColumns(r: { seeds: { seed: string; rows: { variant: string; evals: RoundEval[] }[] }[] }, variants: readonly string[], name: (v: string) => string = (v) => v): SeedColumn[] {
+  return variants.map((v) => ({ name: name(v), bySeed: new Map(r.seeds.flatMap((d) => d.rows.filter((x) => x.variant === v).map((x) => [d.seed, x.evals] as const))) }));
+}
+
 /**
  * Accuracy per round over seeds: each column's mean ± 95 % half-width, the paired
  * difference of the first column to the second, and the never-call floor of the splits.

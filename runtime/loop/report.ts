@@ -150,7 +150,14 @@ export function roundJson(e: RoundEval) {
       : {}),
     ...(e.cutOff ? { cutOff: e.cutOff.value } : {}),
     ...(e.bfcl ? { bfcl: e.bfcl } : {}),
+    ...signalJson(e),
   };
+}
+
+/** The round's GRPO groups by part of D_j (train.json's `by_part`), when it trained. */
+function signalJson(e: RoundEval): { signalByPart?: ByPart } {
+  const parts = ByPart.safeParse(e.train?.by_part);
+  return parts.success ? { signalByPart: parts.data } : {};
 }
 
 /** Accuracy per round as a series. */
@@ -220,10 +227,7 @@ export function reportMarkdown(manifest: Manifest, evals: RoundEval[], others: {
       '',
     );
   }
-  const signal = evals.flatMap((e) => {
-    const parts = ByPart.safeParse(e.train?.by_part);
-    return parts.success ? Object.entries(parts.data).map(([part, p]) => [e.round, part, p.groups, p.withSignal, pct(p.groups ? p.withSignal / p.groups : undefined, 0), p.reward.toFixed(2)]) : [];
-  });
+  const signal = evals.flatMap((e) => Object.entries(signalJson(e).signalByPart ?? {}).map(([part, p]) => [e.round, part, p.groups, p.withSignal, pct(p.groups ? p.withSignal / p.groups : undefined, 0), p.reward.toFixed(2)]));
   if (signal.length) {
     lines.push('## GRPO signal by part of D_j', '', 'A prompt group whose rollouts all got the same reward teaches GRPO nothing; this is what each part of the data could teach.', '');
     lines.push(table(['round', 'part', 'groups', 'with signal', 'share', 'mean reward'], signal), '');

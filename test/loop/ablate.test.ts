@@ -88,8 +88,14 @@ test('looptool ablate --seeds pairs every variant with static over seeds (two at
   const j = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as {
     complete: boolean;
     summary: { seeds: string[]; reference: string; variants: { variant: string; seeds: number; accuracy: { mean: number }; vsReference: { n: number; mean: number } | null; perSeed: { seed: string; accuracy: number; se: number }[] }[]; neverCall: { n: number } };
-    runs: { seed: string; variants: { variant: string; rounds: { round: number; accuracy: number; se: number; baselines: { neverCall: number } }[] }[] }[];
+    runs: { seed: string; variants: { variant: string; rounds: { round: number; accuracy: number; se: number; baselines: { neverCall: number }; signalByPart?: Record<string, { groups: number }> }[] }[] }[];
   };
+  // every trained round says what its GRPO could learn from, by part of D_j; round 0 did not train by GRPO
+  for (const run of j.runs)
+    for (const v of run.variants) {
+      assert.equal(v.rounds.find((x) => x.round === 0)?.signalByPart, undefined);
+      assert.ok(Object.values(v.rounds.find((x) => x.round === 1)!.signalByPart ?? {}).some((p) => p.groups > 0), `${run.seed} ${v.variant}: round 1's groups by part`);
+    }
   assert.equal(j.complete, true);
   assert.deepEqual(j.summary.seeds, ['ablate-test-1', 'ablate-test-2']);
   assert.equal(j.summary.reference, 'static');

@@ -6,7 +6,7 @@ import { VARIANTS, type Variant } from '../../../protocols/loop/config.ts';
 import { newRunId, runsRoot } from '../../rundir.ts';
 import { ablateSeeds, ablationText, compareVariants, defaultParallel, runSeeds, seedsText } from '../../loop/ablate.ts';
 import { roundJson } from '../../loop/report.ts';
-import { CONFIG_FLAGS, configFromFlags, consoleProgress } from '../loop-console.ts';
+import { CONFIG_FLAGS, configFromFlags, consoleProgress, seedColumns, seedSignalTable } from '../loop-console.ts';
 import { demoConfig } from '../../loop/preset.ts';
 import { interruptOnSignals } from '../interrupt.ts';
 
@@ -73,6 +73,8 @@ export default defineCommand({
           );
         else {
           console.log(seedsText(r.summary));
+          console.log(bold("\nWhat the last round's GRPO could learn from, by part of D_j (summed over seeds):"));
+          console.log(seedSignalTable(seedColumns(r, variants)));
           console.log(bold(r.complete ? `table in ${relative(process.cwd(), dir)}/ablation.md, figures in ablation.json` : `incomplete; run the same command with --out ${relative(process.cwd(), dir)} to continue`));
         }
         if (interrupt.signal.aborted) return EXIT.interrupted;

@@ -5,7 +5,7 @@ import { bold, dim } from '../../terminal.ts';
 import { newRunId, runsRoot } from '../../rundir.ts';
 import { runLabel } from '../../live-runs.ts';
 import { ablateSeeds, defaultParallel, runSeeds, seedsText } from '../../loop/ablate.ts';
-import { CONFIG_FLAGS, configFromFlags, consoleProgress, seedRoundsTable, seedSignalTable, seedSkillTable } from '../loop-console.ts';
+import { CONFIG_FLAGS, configFromFlags, consoleProgress, seedColumns, seedRoundsTable, seedSignalTable, seedSkillTable } from '../loop-console.ts';
 import { DEMO_SEEDS, demoConfig } from '../../loop/preset.ts';
 import { interruptOnSignals } from '../interrupt.ts';
 
@@ -58,11 +58,7 @@ export default defineCommand({
         progress: (seed, v) => consoleProgress(`${seed} ${v === 'full' ? 'loop' : 'static'}`, values.quiet),
       });
       const minutes = (performance.now() - t0) / 60_000;
-      const column = (variant: 'full' | 'static', name: string) => ({
-        name,
-        bySeed: new Map(r.seeds.flatMap((d) => d.rows.filter((x) => x.variant === variant).map((x) => [d.seed, x.evals] as const))),
-      });
-      const columns = [column('full', 'loop'), column('static', 'static')];
+      const columns = seedColumns(r, ['full', 'static'], (v) => (v === 'full' ? 'loop' : v));
       console.log('');
       console.log(bold(`ToolMatch accuracy (%) on each seed's held-out test split, mean ± 95% CI over ${r.seeds.length} seeds (round 0 = the starting policy):`));
       console.log(seedRoundsTable(columns));
