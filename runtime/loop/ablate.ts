@@ -79,7 +79,7 @@ function writeComparison(dir: string, out: VariantResult[]): void {
  */
 export type SeedsOptions = Omit<CompareOptions, 'progress'> & {
   seeds: string[];
-  /** seeds run at once, each with its own bus and policy worker (default 1) */
+  /** runs (seed, variant pairs) at once, each with its own bus and policy worker, the cores shared out as torch threads (default 1) */
   parallel?: number;
   progress?: (seed: string, variant: Variant) => ReturnType<NonNullable<CompareOptions['progress']>>;
 };
@@ -137,7 +137,7 @@ export async function ablateSeeds(o: SeedsOptions): Promise<SeedsResult> {
   const compare = o.seeds.map((seed, i): CompareOptions => ({
     ...rest,
     dir: join(o.dir, `seed-${i + 1}`),
-    config: seedConfig(o.config, seed, Math.min(parallel, o.seeds.length)),
+    config: seedConfig(o.config, seed, parallel),
     ...(progress ? { progress: (v: Variant) => progress(seed, v) } : {}),
   }));
   const rows = new Map<string, VariantResult>();

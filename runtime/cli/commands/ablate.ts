@@ -20,7 +20,8 @@ export default defineCommand({
   --seeds N        run every variant on N seeds (<seed>-K … <seed>-(K+N-1)) and report mean ± 95% CI over them,
                    each variant's paired difference to static, and (--json) the raw per-seed figures
   --first-seed K   first seed index (default 1): pick seeds you have never used before reading a result
-  --parallel P     seeds run at once, each with its own policy worker and the cores shared out as its threads
+  --parallel P     runs at once (seed, variant pairs; a seed's first variant before its others), each with its own
+                   policy worker and the cores shared out as its threads
                    (default 1; with --preset demo, one per core as in npm run demo)`,
   async run(argv) {
     const { values } = parseFlags(argv, {

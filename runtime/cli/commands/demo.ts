@@ -20,7 +20,7 @@ export default defineCommand({
   summary: 'the closed loop vs the static baseline on the embedded default (sim world, nano policy, CPU) over several seeds; accuracy per round with 95% CIs',
   usage: `demo [--seeds N] [--parallel P] [--rounds N] [--test-size N] [--seed S] [--config FILE] [--out runs/<id>] [--quiet]
   --seeds N      seeds to run loop and static on (default ${DEMO_SEEDS}); one seed's gap is not a result
-  --parallel P   seeds run at once, each with its own policy worker (default: one per core, at most one per seed)`,
+  --parallel P   runs at once (seed, variant pairs), each with its own policy worker (default: one per core, at most one per seed)`,
   async run(argv) {
     const { values } = parseFlags(argv, {
       rounds: CONFIG_FLAGS.rounds,
