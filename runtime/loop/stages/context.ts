@@ -196,14 +196,6 @@ export class StageContext {
   }
 
   /**
-   * Whether round j's policy is the base run's: round 1 trains on D_1, which every variant
-   * copies from the base at seeding, with settings that differ from the base's only in the
-   * ablations, none of which acts before round 1's training ends. Then the base's training,
-   * probing and evaluation of round 1 are this run's too (the same seeded computation), and
-   * the stages take them from the base instead of repeating them. Later rounds train on the
-   * variant's own D_j.
-   */
-  /**
    * Files the base run's round-j training summary (round-j/train.json) as this run's, its
    * checkpoints re-anchored here (the base's paths are relative to the base run), and
    * returns it with the checkpoint as an absolute path.
@@ -219,6 +211,14 @@ export class StageContext {
     return { summary, checkpoint: this.checkpointIn(summary) };
   }
 
+  /**
+   * Whether round j's training is the base run's: round 1 trains on D_1, which every variant
+   * copies from the base at seeding, with settings that differ from the base's only in the
+   * ablations, none of which acts before round 1's training ends. Then the base's training,
+   * probing and evaluation of round 1 are this run's too (the same seeded computation): the
+   * training stage decides it once and adopts the base's (adoptBaseTraining); later stages
+   * read that decision back (adoptedBaseRound). Later rounds train on the variant's own D_j.
+   */
   sharesBaseRound(j: number): boolean {
     if (!this.d.base || j !== 1) return false;
     const base = this.baseStore();
@@ -232,5 +232,10 @@ export class StageContext {
       return canonicalJson({ ...rest, loop: loopRest } as unknown as JsonValue);
     };
     return settings(base.readJson('config.json', RunConfig)) === settings(storedRunConfig(this.config));
+  }
+
+  /** Whether round j's training was adopted from the base run (its train.json names the base), so its probes and test answers are the base's too. */
+  adoptedBaseRound(j: number): boolean {
+    return j >= 1 && typeof this.trainSummary(j)?.base === 'string';
   }
 }

@@ -12,12 +12,12 @@ import { probeAll } from './probing.ts';
  * Round j's policy on the held-out test split (and BFCL when configured), with what the
  * round did beside it: D_j's noise and composition, the trainer's report, probing, JGLV
  * against the hidden truth, and EDDE's counts. Round 0 is the baseline. A round this run
- * shares with its base (StageContext.sharesBaseRound) takes the base's answers.
+ * adopted from its base (StageContext.adoptedBaseRound) takes the base's answers.
  */
 export async function evaluating(cx: StageContext, j: number): Promise<StageSummary> {
   const t0 = performance.now();
   const train = cx.trainSummary(j);
-  const shared = cx.sharesBaseRound(j) && cx.baseStore().exists(`round-${j}/eval.json`);
+  const shared = cx.adoptedBaseRound(j) && cx.baseStore().exists(`round-${j}/eval.json`);
   const items = shared ? cx.baseStore().read(`round-${j}/eval.jsonl`, EvalItemRecord) : await evalItems(cx, j, train);
   const bfcl = shared ? cx.baseStore().readJson(`round-${j}/eval.json`, RoundEval).bfcl : cx.loop.eval.bfcl ? await evalBfcl(cx.call, cx.loop.eval.bfcl, `${cx.run}.r${j}.bfcl`) : undefined;
   const figures = evalFigures(items.map((i) => ({ kind: i.kind, skill: i.skill!, expectsCall: i.expectsCall!, called: i.called!, correct: i.correct })));

@@ -8,11 +8,11 @@ import type { StageContext } from './context.ts';
 
 /**
  * GCP: the greedy answer of round j's policy to every sample of D_j, mastered or not, with
- * its perplexity; the base run's when this run shares its round (StageContext.sharesBaseRound).
+ * its perplexity; the base run's when this run adopted its round (StageContext.adoptedBaseRound).
  */
 export async function probing(cx: StageContext, j: number): Promise<StageSummary> {
   const t0 = performance.now();
-  const recs = cx.sharesBaseRound(j) && cx.baseStore().exists(`round-${j}/probes.jsonl`) ? cx.baseStore().read(`round-${j}/probes.jsonl`, ProbeRecord) : await probeData(cx, j);
+  const recs = cx.adoptedBaseRound(j) && cx.baseStore().exists(`round-${j}/probes.jsonl`) ? cx.baseStore().read(`round-${j}/probes.jsonl`, ProbeRecord) : await probeData(cx, j);
   cx.store.write(`round-${j}/probes.jsonl`, recs);
   cx.checkpoints.items(`round-${j}/probing.partial.jsonl`, ProbeRecord, (r) => r.id).clear();
   const mastered = recs.filter((r) => r.mastered).length;
