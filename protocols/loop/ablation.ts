@@ -19,6 +19,10 @@ export const SeedFigures = z.object({
   neverCall: z.number().nullable().describe('the never-call policy on the same split'),
   detectionRecall: z.number().nullable().describe('JGLV, mean over rounds that verified: truly wrong labels flagged LABEL_WRONG or BOTH_WRONG'),
   detectionPrecision: z.number().nullable(),
+  start: z
+    .object({ accuracy: z.number(), exactCall: z.number().nullable() })
+    .nullable()
+    .describe('the starting policy (round 0, after the warm-up), shared by every variant of the seed: how far this world is within its reach'),
 });
 export type SeedFigures = z.infer<typeof SeedFigures>;
 
@@ -50,6 +54,7 @@ export function seedFigures(seed: string, evals: readonly RoundEval[]): SeedFigu
   const last = evals.at(-1);
   if (!last) return null;
   const f = last.figures;
+  const first = evals.find((e) => e.round === 0);
   const jg = evals.map((e) => e.jglv).filter((j) => j && j.verified > 0);
   return {
     seed,
@@ -61,6 +66,7 @@ export function seedFigures(seed: string, evals: readonly RoundEval[]): SeedFigu
     neverCall: f ? f.neverCall.value : null,
     detectionRecall: mean(jg.map((j) => j!.detectionRecall).filter((x): x is number => x !== null)),
     detectionPrecision: mean(jg.map((j) => j!.detectionPrecision).filter((x): x is number => x !== null)),
+    start: first ? { accuracy: first.test.accuracy, exactCall: first.figures?.exactCall.n ? first.figures.exactCall.value : null } : null,
   };
 }
 

@@ -214,6 +214,20 @@ function seedsMarkdown(s: AblationSummary, done: { seed: string; rows: VariantRe
       return `| ${seed} | ${s.variants.map(cell).join(' | ')} | ${floor != null ? (100 * floor).toFixed(1) : '–'} |`;
     }),
     '',
+    '## Per seed: exact calls, from the starting policy to the last round',
+    '',
+    'Exact-call accuracy % on the call samples of the test split. The start is the policy after the warm-up, before any',
+    "GRPO round, shared by every variant of the seed. A seed whose world the starting policy makes no exact call in gives",
+    'GRPO nothing to reward there, whatever data a variant picks.',
+    '',
+    `| seed | start | ${s.variants.map((v) => v.variant).join(' | ')} |`,
+    `|---|---|${s.variants.map(() => '---').join('|')}|`,
+    ...s.seeds.map((seed) => {
+      const figs = s.variants.map((v) => v.perSeed.find((p) => p.seed === seed));
+      const start = figs.find((f) => f?.start)?.start;
+      return `| ${seed} | ${pct(start?.exactCall ?? undefined)} | ${figs.map((f) => pct(f?.exactCall ?? undefined)).join(' | ')} |`;
+    }),
+    '',
     `Run folders: ${done.map((d) => `seed-${s.seeds.indexOf(d.seed) + 1} (${d.seed})`).join(', ')}.`,
     '',
   ];

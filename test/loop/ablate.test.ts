@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Manifest, RoundEval } from '../../protocols/loop/index.ts';
+import { Manifest, RoundEval, type SeedFigures } from '../../protocols/loop/index.ts';
 import { TINY_LOOP_CONFIG } from './tiny.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -87,7 +87,7 @@ test('looptool ablate --seeds pairs every variant with static over seeds (two at
   assert.equal(r.code, 0, r.stderr.slice(-3000));
   const j = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as {
     complete: boolean;
-    summary: { seeds: string[]; reference: string; variants: { variant: string; seeds: number; accuracy: { mean: number }; vsReference: { n: number; mean: number } | null; perSeed: { seed: string; accuracy: number; se: number }[] }[]; neverCall: { n: number } };
+    summary: { seeds: string[]; reference: string; variants: { variant: string; seeds: number; accuracy: { mean: number }; vsReference: { n: number; mean: number } | null; perSeed: SeedFigures[] }[]; neverCall: { n: number } };
     runs: { seed: string; variants: { variant: string; rounds: { round: number; accuracy: number; se: number; baselines: { neverCall: number }; signalByPart?: Record<string, { groups: number }> }[] }[] }[];
   };
   // every trained round says what its GRPO could learn from, by part of D_j; round 0 did not train by GRPO
@@ -132,4 +132,13 @@ test('looptool ablate --seeds pairs every variant with static over seeds (two at
   const md = readFileSync(join(out, 'ablation.md'), 'utf8');
   assert.match(md, /Ablation over 2 seeds/);
   assert.match(md, /\| ablate-test-2 \|/);
+  // every variant of a seed reports the same starting policy: round 0 is shared
+  for (const [i, seed] of j.summary.seeds.entries()) {
+    const starts = j.summary.variants.map((v) => v.perSeed[i]!.start);
+    assert.ok(starts[0], `${seed}: a starting policy`);
+    for (const st of starts) assert.deepEqual(st, starts[0]);
+    const r0eval = RoundEval.parse(read(join(out, `seed-${i + 1}`, 'full', 'round-0', 'eval.json')));
+    assert.equal(starts[0]!.accuracy, r0eval.test.accuracy);
+  }
+  assert.match(md, /## Per seed: exact calls/);
 });

@@ -165,9 +165,12 @@ test('the ablation summary pairs every variant with static seed by seed and keep
   close(full.vsReference!.lo!, 0.1, 1e-9);
   assert.deepEqual(full.perSeed.map((p) => p.seed), seeds);
   assert.equal(full.perSeed[0]!.round, 2, 'the last evaluated round counts');
+  close(full.perSeed[0]!.start!.accuracy, 0.1);
+  close(full.perSeed[0]!.start!.exactCall!, 0.1);
   const noHppl = sum.variants.find((v) => v.variant === 'no-hppl')!;
   assert.equal(noHppl.seeds, 2);
   assert.equal(noHppl.vsReference!.n, 2, 'paired over the seeds both finished');
+  assert.equal(noHppl.perSeed[0]!.start, null, 'no round 0 evaluated: no starting policy');
   close(noHppl.vsReference!.mean, 0.05);
   assert.equal(sum.variants.find((v) => v.variant === 'static')!.vsReference, null);
   close(sum.neverCall!.mean, 0.3);
