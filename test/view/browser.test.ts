@@ -93,13 +93,23 @@ test('a live seed run: `view` with no argument finds it, the stream grows, "user
   await page.selectOption('#f-role', '');
   // The list is re-rendered every frame while messages arrive, so a row may be replaced
   // between Playwright's stability checks; a click is one event on the row shown now.
+  // The first user row changes as messages arrive, and opening another dialogue drops the
+  // one still loading: so a dialogue gets 5 s to load before another row is clicked.
   await page.waitForFunction(
     () => {
-      (document.querySelector('#msg-list .msg[data-speaker="user"]') as HTMLElement | null)?.click();
-      return document.querySelector('#transcript .bubble.role-user') !== null;
+      if (document.querySelector('#transcript .bubble.role-user')) return true;
+      const w = window as unknown as { lastRowClick?: number };
+      if (!w.lastRowClick || Date.now() - w.lastRowClick > 5000) {
+        const row = document.querySelector('#msg-list .msg[data-speaker="user"]') as HTMLElement | null;
+        if (row) {
+          row.click();
+          w.lastRowClick = Date.now();
+        }
+      }
+      return false;
     },
     undefined,
-    { timeout: 30_000, polling: 500 },
+    { timeout: 45_000, polling: 250 },
   );
   await page.screenshot({ path: join(ARTIFACTS, 'live-seed.png'), fullPage: true });
 
