@@ -12,7 +12,7 @@ import { defineBench } from './result.ts';
  * never used before, judged against all its targets at once: the whole ablation within 25
  * minutes; loop − static ≥ +5 points with the paired interval's lower bound above 0; loop
  * ≥ never-call + 30; loop exact calls above static's; full above every ablation and every
- * ablation above static; JGLV detection recall ≥ 0.8 and precision ≥ 0.9. Pass `--seed`
+ * ablation above static; JGLV detection recall ≥ 0.8 and precision ≥ 0.9 (pooled over seeds and rounds). Pass `--seed`
  * a base you have not used, or the figures are not evidence.
  */
 export default defineBench({
@@ -37,13 +37,15 @@ export default defineBench({
     const ablations = ['no-jglv', 'no-edde', 'no-hppl', 'random-expansion'].map((n) => v(n)?.accuracy.mean ?? NaN);
     const fullMean = full?.accuracy.mean ?? NaN;
     const statMean = stat?.accuracy.mean ?? NaN;
+    const pooled = full?.pooledDetection;
     const checks = {
       time: minutes <= 25,
       gap: !!gap && gap.mean >= 0.05 && gap.lo !== null && gap.lo > 0,
       aboveFloor: floor !== null && fullMean >= floor + 0.3,
       exactCall: (full?.exactCall?.mean ?? 0) > (stat?.exactCall?.mean ?? Infinity),
       ordering: ablations.every((a) => fullMean > a && a > statMean),
-      jglv: (full?.detectionRecall?.mean ?? 0) >= 0.8 && (full?.detectionPrecision?.mean ?? 0) >= 0.9,
+      // pooled over seeds and rounds: a seed's precision rests on a handful of flagged samples
+      jglv: (pooled?.recall.value ?? 0) >= 0.8 && (pooled?.precision.value ?? 0) >= 0.9,
     };
     return {
       name: 'ablate',
@@ -62,9 +64,13 @@ export default defineBench({
         exactCallStatic: stat?.exactCall?.mean ?? null,
         jglvRecall: full?.detectionRecall?.mean ?? null,
         jglvPrecision: full?.detectionPrecision?.mean ?? null,
+        jglvRecallPooled: pooled?.recall.value ?? null,
+        jglvPrecisionPooled: pooled?.precision.value ?? null,
+        jglvPrecisionPooledSe: pooled?.precision.se ?? null,
+        jglvFlagged: pooled?.precision.n ?? null,
         ...Object.fromEntries(Object.entries(checks).map(([k, ok]) => [`met_${k}`, ok])),
       },
-      target: '≤ 25 min; full − static ≥ +0.05 with CI lo > 0; full ≥ never-call + 0.30; exact call full > static; full > each ablation > static; JGLV recall ≥ 0.8, precision ≥ 0.9',
+      target: '≤ 25 min; full − static ≥ +0.05 with CI lo > 0; full ≥ never-call + 0.30; exact call full > static; full > each ablation > static; JGLV recall ≥ 0.8, precision ≥ 0.9 (pooled over seeds and rounds)',
       pass: r.complete && Object.values(checks).every(Boolean),
     };
   },

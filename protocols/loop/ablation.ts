@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { RoundEval } from './records.ts';
-import { MeanCi, meanCi, pairedDiff } from './stats.ts';
+import { Estimate, MeanCi, meanCi, pairedDiff, proportion } from './stats.ts';
 
 /**
  * The ablation over seeds (issue 12, `looptool ablate --seeds N`): every variant runs on
@@ -8,6 +8,38 @@ import { MeanCi, meanCi, pairedDiff } from './stats.ts';
  * baseline's seed by seed (paired differences) and summarised as mean ± 95 % interval
  * over seeds. One seed's gap is not a result; the interval says how far the seeds agree.
  */
+
+/** JGLV's detection as counts, so that seeds and rounds can be pooled: a run flags a few dozen samples at most. */
+export const DetectionCounts = z.object({
+  flagged: z.number().int().min(0).describe('verified samples judged LABEL_WRONG or BOTH_WRONG'),
+  flaggedWrong: z.number().int().min(0).describe('of those, samples whose label is truly wrong'),
+  wrongLabels: z.number().int().min(0).describe('verified samples whose label is truly wrong'),
+});
+export type DetectionCounts = z.infer<typeof DetectionCounts>;
+
+const FLAGS = new Set(['LABEL_WRONG', 'BOTH_WRONG']);
+
+/**
+ * Detection counts of one round, read off its confusion matrix ([truth][judged]). A label
+ * is wrong exactly when the true verdict is LABEL_WRONG or BOTH_WRONG (`trueVerdict`).
+ */
+export function detectionCounts(confusion: Record<string, Record<string, number>>): DetectionCounts {
+  const out = { flagged: 0, flaggedWrong: 0, wrongLabels: 0 };
+  for (const [truth, row] of Object.entries(confusion)) {
+    for (const [judged, n] of Object.entries(row)) {
+      if (FLAGS.has(judged)) out.flagged += n;
+      if (FLAGS.has(judged) && FLAGS.has(truth)) out.flaggedWrong += n;
+      if (FLAGS.has(truth)) out.wrongLabels += n;
+    }
+  }
+  return out;
+}
+
+const addCounts = (a: DetectionCounts, b: DetectionCounts): DetectionCounts => ({
+  flagged: a.flagged + b.flagged,
+  flaggedWrong: a.flaggedWrong + b.flaggedWrong,
+  wrongLabels: a.wrongLabels + b.wrongLabels,
+});
 
 export const SeedFigures = z.object({
   seed: z.string(),
@@ -23,6 +55,7 @@ export const SeedFigures = z.object({
     .object({ accuracy: z.number(), exactCall: z.number().nullable() })
     .nullable()
     .describe('the starting policy (round 0, after the warm-up), shared by every variant of the seed: how far this world is within its reach'),
+  detection: DetectionCounts.nullable().describe('JGLV detection counts summed over the rounds that verified'),
 });
 export type SeedFigures = z.infer<typeof SeedFigures>;
 
@@ -35,6 +68,10 @@ export const VariantSummary = z.object({
   vsReference: MeanCi.nullable().describe('paired difference of final accuracy to the reference variant, over the seeds both finished'),
   detectionRecall: MeanCi.nullable(),
   detectionPrecision: MeanCi.nullable(),
+  pooledDetection: z
+    .object({ precision: Estimate, recall: Estimate })
+    .nullable()
+    .describe('JGLV detection pooled over every seed and round: flagged samples and wrong labels counted together, with binomial standard errors (per-seed ratios rest on a handful of samples each)'),
   perSeed: z.array(SeedFigures),
 });
 export type VariantSummary = z.infer<typeof VariantSummary>;
@@ -66,6 +103,7 @@ export function seedFigures(seed: string, evals: readonly RoundEval[]): SeedFigu
     neverCall: f ? f.neverCall.value : null,
     detectionRecall: mean(jg.map((j) => j!.detectionRecall).filter((x): x is number => x !== null)),
     detectionPrecision: mean(jg.map((j) => j!.detectionPrecision).filter((x): x is number => x !== null)),
+    detection: jg.length ? jg.map((j) => detectionCounts(j!.confusion)).reduce(addCounts) : null,
     start: first ? { accuracy: first.test.accuracy, exactCall: first.figures?.exactCall.n ? first.figures.exactCall.value : null } : null,
   };
 }
@@ -74,6 +112,13 @@ const ciOf = (xs: (number | null)[]) => {
   const v = xs.filter((x): x is number => x !== null);
   return v.length ? meanCi(v) : null;
 };
+
+function pooled(list: readonly SeedFigures[]): VariantSummary['pooledDetection'] {
+  const counts = list.map((f) => f.detection).filter((d): d is DetectionCounts => d !== null);
+  if (!counts.length) return null;
+  const c = counts.reduce(addCounts);
+  return { precision: proportion(c.flaggedWrong, c.flagged), recall: proportion(c.flaggedWrong, c.wrongLabels) };
+}
 
 /**
  * Summarises runs as `runs[variant][seed] = evals`. Only seeds where a variant finished
@@ -109,6 +154,7 @@ export function summarizeAblation(seeds: readonly string[], runs: ReadonlyMap<st
           : null,
       detectionRecall: ciOf(list.map((f) => f.detectionRecall)),
       detectionPrecision: ciOf(list.map((f) => f.detectionPrecision)),
+      pooledDetection: pooled(list),
       perSeed: list,
     };
   });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { RunConfig } from '../../protocols/config.ts';
 import { VARIANTS, type Variant } from '../../protocols/loop/config.ts';
 import type { RoundEval } from '../../protocols/loop/records.ts';
+import type { Estimate } from '../../protocols/loop/stats.ts';
 import { formatCi, summarizeAblation, type AblationSummary } from '../../protocols/loop/ablation.ts';
 import { runLoop, type LoopResult, type StageEvent } from './driver.ts';
 import { accuracySeries, accuracySvg, alignTable, roundEvals, writeReport } from './report.ts';
@@ -188,7 +189,12 @@ export function seedsText(s: AblationSummary): string {
     formatCi(v.detectionPrecision),
   ]);
   const floor = s.neverCall ? `never-call policy on the same test splits: ${formatCi(s.neverCall)} %` : '';
-  return [alignTable(head, body), floor].filter(Boolean).join('\n');
+  const est = (e: Estimate) => `${(100 * e.value).toFixed(1)} ± ${(100 * e.se).toFixed(1)} % (${e.k}/${e.n})`;
+  const pooled = s.variants.filter((v) => v.pooledDetection && v.pooledDetection.precision.n + v.pooledDetection.recall.n > 0);
+  const detection = pooled.length
+    ? ['JGLV detection pooled over seeds and rounds (± binomial standard error):', ...pooled.map((v) => `  ${v.variant}: precision ${est(v.pooledDetection!.precision)}, recall ${est(v.pooledDetection!.recall)}`)].join('\n')
+    : '';
+  return [alignTable(head, body), floor, detection].filter(Boolean).join('\n');
 }
 
 function seedsMarkdown(s: AblationSummary, done: { seed: string; rows: VariantResult[] }[]): string {

@@ -3,8 +3,10 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { Sample } from '../../protocols/sample.ts';
 import { seedSignalTable, seedSkillTable } from '../../runtime/cli/loop-console.ts';
+import { seedsText } from '../../runtime/loop/ablate.ts';
 import {
   addSignals,
+  detectionCounts,
   evalFigures,
   meanCi,
   mergeRound,
@@ -174,6 +176,37 @@ test('the ablation summary pairs every variant with static seed by seed and keep
   close(noHppl.vsReference!.mean, 0.05);
   assert.equal(sum.variants.find((v) => v.variant === 'static')!.vsReference, null);
   close(sum.neverCall!.mean, 0.3);
+});
+
+function withJglv(e: RoundEval, confusion: Record<string, Record<string, number>>): RoundEval {
+  const verified = Object.values(confusion).reduce((a, row) => a + Object.values(row).reduce((x, y) => x + y, 0), 0);
+  const jglv = { verified, agreement: null, labelWrongTrue: 0, labelWrongJudged: 0, corrected: 0, precision: null, recall: null, noisyInCorpus: 0, recallOfCorpus: null, detectionPrecision: null, detectionRecall: null, confusion };
+  return { ...e, jglv };
+}
+
+test('JGLV detection is pooled over seeds and rounds from the confusion counts, with a binomial standard error', () => {
+  // [truth][judged]: a label is wrong when the truth is LABEL_WRONG or BOTH_WRONG; flagged when judged so
+  const r1 = { LABEL_WRONG: { LABEL_WRONG: 2 }, PRED_WRONG: { BOTH_WRONG: 1, PRED_WRONG: 7 }, BOTH_WRONG: { PRED_WRONG: 1 } };
+  assert.deepEqual(detectionCounts(r1), { flagged: 3, flaggedWrong: 2, wrongLabels: 3 });
+  const seeds = ['s-1', 's-2'];
+  const full = new Map([
+    ['s-1', [evalAt(0, 0.1), withJglv(evalAt(1, 0.2), r1), withJglv(evalAt(2, 0.2), { LABEL_WRONG: { LABEL_WRONG: 1 } })]],
+    ['s-2', [evalAt(0, 0.1), withJglv(evalAt(1, 0.2), { BOTH_WRONG: { BOTH_WRONG: 1 } }), withJglv(evalAt(2, 0.2), {})]],
+  ]);
+  const stat = new Map(seeds.map((s) => [s, [evalAt(0, 0.1), evalAt(2, 0.2)]]));
+  const sum = summarizeAblation(seeds, new Map([['full', full], ['static', stat]]));
+  const f = sum.variants.find((v) => v.variant === 'full')!;
+  assert.deepEqual(f.perSeed.map((p) => p.detection), [
+    { flagged: 4, flaggedWrong: 3, wrongLabels: 4 },
+    { flagged: 1, flaggedWrong: 1, wrongLabels: 1 },
+  ]);
+  assert.equal(f.pooledDetection!.precision.k, 4);
+  assert.equal(f.pooledDetection!.precision.n, 5);
+  close(f.pooledDetection!.precision.se, Math.sqrt((0.8 * 0.2) / 5));
+  close(f.pooledDetection!.recall.value, 0.8);
+  assert.equal(sum.variants.find((v) => v.variant === 'static')!.pooledDetection, null, 'no verifying, no detection');
+  assert.match(seedsText(sum), /full: precision 80\.0 ± 17\.9 % \(4\/5\), recall 80\.0 ± 17\.9 % \(4\/5\)/);
+  assert.doesNotMatch(seedsText(sum), /static: precision/);
 });
 
 test('random-expansion is a named variant that differs from full only in what EDDE expands', () => {
