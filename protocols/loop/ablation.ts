@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { flagsLabel } from './metrics.ts';
 import type { RoundEval } from './records.ts';
 import { Estimate, MeanCi, meanCi, pairedDiff, proportion } from './stats.ts';
 
@@ -17,19 +18,17 @@ export const DetectionCounts = z.object({
 });
 export type DetectionCounts = z.infer<typeof DetectionCounts>;
 
-const FLAGS = new Set(['LABEL_WRONG', 'BOTH_WRONG']);
-
 /**
  * Detection counts of one round, read off its confusion matrix ([truth][judged]). A label
- * is wrong exactly when the true verdict is LABEL_WRONG or BOTH_WRONG (`trueVerdict`).
+ * is wrong exactly when the true verdict flags it (`trueVerdict`, `flagsLabel`).
  */
 export function detectionCounts(confusion: Record<string, Record<string, number>>): DetectionCounts {
   const out = { flagged: 0, flaggedWrong: 0, wrongLabels: 0 };
   for (const [truth, row] of Object.entries(confusion)) {
     for (const [judged, n] of Object.entries(row)) {
-      if (FLAGS.has(judged)) out.flagged += n;
-      if (FLAGS.has(judged) && FLAGS.has(truth)) out.flaggedWrong += n;
-      if (FLAGS.has(truth)) out.wrongLabels += n;
+      if (flagsLabel(judged)) out.flagged += n;
+      if (flagsLabel(judged) && flagsLabel(truth)) out.flaggedWrong += n;
+      if (flagsLabel(truth)) out.wrongLabels += n;
     }
   }
   return out;

@@ -206,6 +206,9 @@ export type VerifiedRecord = { label: Label; prediction: Label; truth?: HiddenTr
 
 const ratio = (a: number, b: number) => (b > 0 ? a / b : null);
 
+/** Whether a verdict says the label is wrong (LABEL_WRONG or BOTH_WRONG): what JGLV's detection counts. */
+export const flagsLabel = (verdict: string): boolean => verdict === 'LABEL_WRONG' || verdict === 'BOTH_WRONG';
+
 /** JGLV's precision and recall against the hidden truth, over one round's verdicts. */
 export function jglvScores(records: readonly VerifiedRecord[], corpus: readonly Pick<Sample, 'label' | 'truth'>[] = []): JglvScores {
   const known = records.filter((r): r is VerifiedRecord & { truth: HiddenTruth } => !!r.truth);
@@ -214,7 +217,7 @@ export function jglvScores(records: readonly VerifiedRecord[], corpus: readonly 
   const labelWrongTrue = rows.filter((r) => r.t === 'LABEL_WRONG').length;
   const judgedLW = rows.filter((r) => r.verdict === 'LABEL_WRONG');
   const corrected = judgedLW.filter((r) => sameLabel(r.prediction, r.truth.label)).length;
-  const flagged = rows.filter((r) => r.verdict === 'LABEL_WRONG' || r.verdict === 'BOTH_WRONG');
+  const flagged = rows.filter((r) => flagsLabel(r.verdict));
   const wrongLabels = rows.filter((r) => labelIsWrong(r.label, r.truth));
   const noisyInCorpus = labelNoiseRate(corpus).noisy;
   return {
@@ -228,7 +231,7 @@ export function jglvScores(records: readonly VerifiedRecord[], corpus: readonly 
     noisyInCorpus,
     recallOfCorpus: ratio(corrected, noisyInCorpus),
     detectionPrecision: ratio(flagged.filter((r) => labelIsWrong(r.label, r.truth)).length, flagged.length),
-    detectionRecall: ratio(wrongLabels.filter((r) => r.verdict === 'LABEL_WRONG' || r.verdict === 'BOTH_WRONG').length, wrongLabels.length),
+    detectionRecall: ratio(wrongLabels.filter((r) => flagsLabel(r.verdict)).length, wrongLabels.length),
     confusion,
   };
 }

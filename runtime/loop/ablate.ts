@@ -7,7 +7,7 @@ import type { RoundEval } from '../../protocols/loop/records.ts';
 import type { Estimate } from '../../protocols/loop/stats.ts';
 import { formatCi, summarizeAblation, type AblationSummary } from '../../protocols/loop/ablation.ts';
 import { runLoop, type LoopResult, type StageEvent } from './driver.ts';
-import { accuracySeries, accuracySvg, alignTable, roundEvals, writeReport } from './report.ts';
+import { accuracySeries, accuracySvg, alignTable, pm, roundEvals, writeReport } from './report.ts';
 import type { StageProgress } from './stages/index.ts';
 import { SNAPSHOT } from './checkpoint/index.ts';
 import { RunStore } from './store.ts';
@@ -189,10 +189,10 @@ export function seedsText(s: AblationSummary): string {
     formatCi(v.detectionPrecision),
   ]);
   const floor = s.neverCall ? `never-call policy on the same test splits: ${formatCi(s.neverCall)} %` : '';
-  const est = (e: Estimate) => `${(100 * e.value).toFixed(1)} ± ${(100 * e.se).toFixed(1)} % (${e.k}/${e.n})`;
+  const counted = (e: Estimate) => `${pm(e)} % (${e.k}/${e.n})`;
   const pooled = s.variants.filter((v) => v.pooledDetection && v.pooledDetection.precision.n + v.pooledDetection.recall.n > 0);
   const detection = pooled.length
-    ? ['JGLV detection pooled over seeds and rounds (± binomial standard error):', ...pooled.map((v) => `  ${v.variant}: precision ${est(v.pooledDetection!.precision)}, recall ${est(v.pooledDetection!.recall)}`)].join('\n')
+    ? ['JGLV detection pooled over seeds and rounds (± binomial standard error):', ...pooled.map((v) => `  ${v.variant}: precision ${counted(v.pooledDetection!.precision)}, recall ${counted(v.pooledDetection!.recall)}`)].join('\n')
     : '';
   return [alignTable(head, body), floor, detection].filter(Boolean).join('\n');
 }
