@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Manifest, ProbeRecord, VerdictRecord, ExpansionRecord, SampleRecord, RoundEval, Composition } from '../../protocols/loop/index.ts';
+import { Manifest, ProbeRecord, VerdictRecord, ExpansionRecord, SampleRecord, RoundEval, Composition, LoopConfig, votesToDecide } from '../../protocols/loop/index.ts';
 import { readJsonl } from '../../runtime/corpus.ts';
 import { TINY_LOOP_CONFIG } from './tiny.ts';
 
@@ -17,6 +17,7 @@ import { TINY_LOOP_CONFIG } from './tiny.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const CONFIG = { ...TINY_LOOP_CONFIG, seed: 'resume-test' };
+const VOTES = LoopConfig.parse(CONFIG.loop).jglvVotes;
 
 let dir: string;
 let configPath: string;
@@ -85,7 +86,7 @@ test('the closed loop runs end to end, and a run SIGKILLed inside every stage re
       assert.deepEqual(probes.map((p) => p.id), data.map((d) => d.sample.id), 'one probe per sample of D_j, in order');
       const verdicts = readJsonl(join(ref, `round-${j}/verdicts.jsonl`), VerdictRecord).records;
       assert.deepEqual(verdicts.map((v) => v.id), probes.filter((p) => !p.mastered).map((p) => p.id), 'a verdict for every failed sample');
-      for (const v of verdicts) assert.ok(v.votes.length >= 2 && v.votes.length <= 3, 'a majority of 3 votes (the third only when needed)');
+      for (const v of verdicts) assert.ok(v.votes.length >= votesToDecide(VOTES) && v.votes.length <= VOTES, `a majority of ${VOTES} votes (the rest only when needed)`);
       const ex = readJsonl(join(ref, `round-${j}/expansions.jsonl`), ExpansionRecord).records;
       const seeds = verdicts.filter((v) => v.verdict === 'PRED_WRONG').map((v) => v.id);
       assert.equal(ex.length, seeds.length * CONFIG.loop.expansions, 'k slots per PRED_WRONG sample');
