@@ -102,7 +102,7 @@ export const LoopConfig = z.strictObject({
   hpplMinShare: Rate.default(0.2).describe('share of the budget kept for high-perplexity mastered samples even when error seeds and expansions could fill it'),
   expansions: z.number().int().min(0).max(32).default(4).describe('k: new samples per PRED_WRONG sample (EDDE)'),
   expansionAttempts: z.number().int().min(1).max(8).default(2).describe('tries per expansion slot when validation rejects a candidate'),
-  // 5, not 3: about 19 of 20 failed samples have a right label, so a judge that errs on 1 vote in 10
+  // 5, not 3: about 14 of 15 failed samples have a right label, so a judge that errs on 1 vote in 10
   // flags ~0.7 % of them with 3 votes, which alone holds detection precision near 0.9; 5 votes
   // flag ~0.1 % (docs/loop.md, "How many judge votes JGLV takes"). A clear majority stops at 3.
   jglvVotes: z.number().int().min(1).max(15).default(5).describe('judge votes per failed sample; the plurality decides, stopping once the rest cannot change it'),
