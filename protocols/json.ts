@@ -124,3 +124,24 @@ export function canonicalJson(v: JsonValue | undefined): string {
   }
   return out + '}';
 }
+
+export type LeafDifference = { path: string; values: (string | undefined)[] };
+
+/**
+ * The dotted paths whose leaf values differ between objects, each value as canonical text
+ * (undefined where an object lacks the path); arrays are leaves. An ignored path hides
+ * everything under it. Says in what two run configurations differ without printing either whole.
+ */
+export function leafDifferences(objects: readonly JsonObject[], ignore: readonly string[] = []): LeafDifference[] {
+  const leaves = objects.map((o) => leafMap(o));
+  const hidden = (p: string) => ignore.some((i) => p === i || p.startsWith(`${i}.`));
+  const paths = [...new Set(leaves.flatMap((m) => [...m.keys()]))].filter((p) => !hidden(p)).sort();
+  return paths.map((path) => ({ path, values: leaves.map((m) => m.get(path)) })).filter((d) => new Set(d.values).size > 1);
+}
+
+function leafMap(v: JsonValue, prefix = '', out = new Map<string, string>()): Map<string, string> {
+  if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+    for (const [k, x] of Object.entries(v)) if (x !== undefined) leafMap(x, prefix ? `${prefix}.${k}` : k, out);
+  } else out.set(prefix, canonicalJson(v));
+  return out;
+}

@@ -1,11 +1,13 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { RunConfig } from '../../protocols/config.ts';
 import { VARIANTS, type Variant } from '../../protocols/loop/config.ts';
-import type { RoundEval } from '../../protocols/loop/records.ts';
+import { Manifest, type RoundEval } from '../../protocols/loop/records.ts';
 import type { Estimate } from '../../protocols/loop/stats.ts';
 import { formatCi, summarizeAblation, type AblationSummary } from '../../protocols/loop/ablation.ts';
+import { JsonObject, leafDifferences, type LeafDifference } from '../../protocols/json.ts';
+import { LooptoolError } from '../../protocols/errors.ts';
 import { runLoop, type LoopResult, type StageEvent } from './driver.ts';
 import { accuracySeries, accuracySvg, alignTable, pm, roundEvals, writeReport } from './report.ts';
 import type { StageProgress } from './stages/index.ts';
@@ -172,6 +174,76 @@ export async function ablateSeeds(o: SeedsOptions): Promise<SeedsResult> {
   store.writeJson('ablation.json', summary);
   store.writeText('ablation.md', seedsMarkdown(summary, done));
   return { seeds: done, summary, complete };
+}
+
+/** `configDifferences` is null when a run kept no configuration to compare. */
+export type PooledAblation = { runs: { dir: string; seeds: string[] }[]; summary: AblationSummary; configDifferences: LeafDifference[] | null };
+
+/**
+ * Finished `ablate --seeds` runs read back from their folders (`seed-<i>/<variant>`) and
+ * summarised as if one run had had all their seeds: replications on new seeds are how an
+ * interval narrows. Figures are recomputed from each round's eval.json, so runs written
+ * before a figure existed pool too. Only variants that finished count, as in ablateSeeds.
+ * A seed in two runs would count twice, so that is an error. Runs of different settings
+ * may be pooled, but the settings they differ in are returned, compared on the configuration
+ * of each run's first seed and variant (less the seed and the variant's own ablations).
+ */
+export function poolAblationDirs(dirs: readonly string[]): PooledAblation {
+  const runs = new Map<string, Map<string, RoundEval[]>>(Object.keys(VARIANTS).map((v) => [v, new Map()]));
+  const perRun: { dir: string; seeds: string[] }[] = [];
+  const configs: (JsonObject | null)[] = [];
+  const owner = new Map<string, string>();
+  for (const dir of dirs) {
+    const seedDirs = existsSync(dir) ? readdirSync(dir).filter((d) => /^seed-\d+$/.test(d)).sort((a, b) => Number(a.slice(5)) - Number(b.slice(5))) : [];
+    if (!seedDirs.length) throw new LooptoolError({ code: 'invalid_input', message: `${dir} holds no seed-<i> folders: it is not a \`looptool ablate --seeds N\` run` });
+    const seeds: string[] = [];
+    let config: JsonObject | null = null;
+    for (const sd of seedDirs) {
+      let seed: string | null = null;
+      for (const variant of Object.keys(VARIANTS).filter((v) => existsSync(join(dir, sd, v, 'config.json')))) {
+        const store = new RunStore(join(dir, sd, variant));
+        const cfg = store.readJson('config.json', JsonObject);
+        if (typeof cfg.seed !== 'string') throw new LooptoolError({ code: 'invalid_input', message: `${store.path('config.json')}: seed: expected a string` });
+        seed ??= cfg.seed;
+        config ??= cfg;
+        if (!store.exists('manifest.json') || store.readJson('manifest.json', Manifest).status !== 'done') continue;
+        runs.get(variant)!.set(seed, roundEvals(store));
+      }
+      if (seed === null) continue;
+      const other = owner.get(seed);
+      if (other !== undefined) throw new LooptoolError({ code: 'invalid_input', message: `seed ${seed} is in both ${other} and ${dir}: each seed may count once` });
+      owner.set(seed, dir);
+      seeds.push(seed);
+    }
+    perRun.push({ dir, seeds });
+    configs.push(config);
+  }
+  for (const [v, bySeed] of runs) if (!bySeed.size) runs.delete(v);
+  const complete = configs.filter((c): c is JsonObject => c !== null);
+  return {
+    runs: perRun,
+    summary: summarizeAblation(perRun.flatMap((r) => r.seeds), runs),
+    configDifferences: complete.length === configs.length ? leafDifferences(complete, ['seed', 'loop.ablations']) : null,
+  };
+}
+
+/** A pooled ablation as text: where its seeds came from, what the runs' settings differ in, then the summary. */
+export function pooledText(p: PooledAblation): string {
+  const head = `Pooled ${p.summary.seeds.length} seeds from ${p.runs.length} ablations: ${p.runs.map((r) => `${r.dir} (${r.seeds.length})`).join(', ')}`;
+  const diffs =
+    p.configDifferences === null
+      ? 'The runs\' settings could not be compared: a run kept no seed-1 configuration.'
+      : p.configDifferences.length
+        ? [
+            "The runs' settings differ (besides the seed):",
+            ...p.configDifferences.map((d) => {
+              const groups = new Map<string, string[]>();
+              d.values.forEach((v, i) => groups.set(v ?? '(unset)', [...(groups.get(v ?? '(unset)') ?? []), p.runs[i]!.dir]));
+              return `  ${d.path}: ${[...groups].map(([v, ds]) => `${v} (${ds.join(', ')})`).join('; ')}`;
+            }),
+          ].join('\n')
+        : "The runs' settings are the same but for the seed.";
+  return [head, diffs, seedsText(p.summary)].join('\n');
 }
 
 /** Final accuracy per variant over seeds, its paired difference to static, exact-call accuracy and JGLV detection. */

@@ -1,7 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Manifest, RoundEval, type SeedFigures } from '../../protocols/loop/index.ts';
@@ -141,4 +141,44 @@ test('looptool ablate --seeds pairs every variant with static over seeds (two at
     assert.equal(starts[0]!.accuracy, r0eval.test.accuracy);
   }
   assert.match(md, /## Per seed: exact calls/);
+});
+
+test('looptool ablate --pool summarises finished runs as one, says what their settings differ in, and refuses a seed counted twice', async () => {
+  const seeds = join(dir, 'seeds'); // the two-seed run of the test above
+  const one = await looptool(['ablate', '--pool', `${seeds},${join(dir, 'ablate')}`]);
+  assert.notEqual(one.code, 0);
+  assert.match(one.stderr, /ablate holds no seed-<i> folders/, 'a folder that is not an --seeds run is named');
+  // the same run split in two: seed 1 in a, seed 2 in b, with one setting of b changed
+  const a = join(dir, 'pool-a');
+  const b = join(dir, 'pool-b');
+  cpSync(join(seeds, 'seed-1'), join(a, 'seed-1'), { recursive: true });
+  cpSync(join(seeds, 'seed-2'), join(b, 'seed-1'), { recursive: true });
+  const cfgPath = join(b, 'seed-1', 'full', 'config.json');
+  const cfg = read(cfgPath) as { loop: { jglvVotes: number } };
+  const votes = cfg.loop.jglvVotes;
+  writeFileSync(cfgPath, JSON.stringify({ ...cfg, loop: { ...cfg.loop, jglvVotes: votes + 2 } }));
+
+  const r = await looptool(['ablate', '--pool', `${a},${b}`, '--json']);
+  assert.equal(r.code, 0, r.stderr.slice(-3000));
+  const pooled = JSON.parse(r.stdout) as { runs: { dir: string; seeds: string[] }[]; summary: unknown; configDifferences: { path: string; values: string[] }[] };
+  assert.deepEqual(pooled.runs, [
+    { dir: a, seeds: ['ablate-test-1'] },
+    { dir: b, seeds: ['ablate-test-2'] },
+  ]);
+  assert.deepEqual(pooled.summary, read(join(seeds, 'ablation.json')), 'pooled, the halves give the whole run\'s summary');
+  assert.deepEqual(pooled.configDifferences, [{ path: 'loop.jglvVotes', values: [String(votes), String(votes + 2)] }]);
+  const text = await looptool(['ablate', '--pool', `${a},${b}`]);
+  assert.match(text.stdout, /Pooled 2 seeds from 2 ablations/);
+  assert.match(text.stdout, new RegExp(`loop\\.jglvVotes: ${votes} \\(.*pool-a\\); ${votes + 2} \\(.*pool-b\\)`));
+  assert.match(text.stdout, /^full\s+2\s/m);
+
+  const twice = await looptool(['ablate', '--pool', `${a},${seeds}`]);
+  assert.notEqual(twice.code, 0);
+  assert.match(twice.stderr, /seed ablate-test-1 is in both .*pool-a and .*seeds: each seed may count once/);
+  const mixed = await looptool(['ablate', '--pool', `${a},${b}`, '--seeds', '2']);
+  assert.equal(mixed.code, 2);
+  assert.match(mixed.stderr, /--pool reads finished runs and runs nothing: drop --seeds/);
+  const single = await looptool(['ablate', '--pool', a]);
+  assert.equal(single.code, 2);
+  assert.match(single.stderr, /--pool needs two or more ablation folders/);
 });

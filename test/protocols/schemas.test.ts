@@ -6,7 +6,7 @@ import { ChatMessage } from '../../protocols/messages.ts';
 import { Sample } from '../../protocols/sample.ts';
 import { ErrorReply, describeIssues, isLooptoolError, parseOrThrow, LooptoolError } from '../../protocols/errors.ts';
 import { TraceBatch } from '../../protocols/trace.ts';
-import { JsonValue } from '../../protocols/json.ts';
+import { JsonValue, leafDifferences } from '../../protocols/json.ts';
 import { ParamSchema } from '../../protocols/toolspec.ts';
 import { compiledSchema } from '../../protocols/role.ts';
 import { z } from 'zod';
@@ -182,4 +182,15 @@ test('isLooptoolError narrows to a LooptoolError and checks its code when given 
   assert.equal(isLooptoolError(e, ['no_responders', 'timeout']), true);
   assert.equal(isLooptoolError(new Error('slow')), false);
   assert.equal(isLooptoolError({ code: 'timeout' }, 'timeout'), false);
+});
+
+test('leafDifferences names the paths whose values differ, with each object\'s value, and hides ignored subtrees', () => {
+  const a = { seed: 'x-1', loop: { votes: 3, ablations: { jglv: true }, list: [1, 2] }, only: 'a' };
+  const b = { seed: 'x-2', loop: { votes: 5, ablations: { jglv: false }, list: [1, 2] } };
+  assert.deepEqual(leafDifferences([a, b], ['seed', 'loop.ablations']), [
+    { path: 'loop.votes', values: ['3', '5'] },
+    { path: 'only', values: ['"a"', undefined] },
+  ]);
+  assert.deepEqual(leafDifferences([a, { ...a, loop: { ...a.loop, list: [2, 1] } }], ['seed']), [{ path: 'loop.list', values: ['[1,2]', '[2,1]'] }], 'an array is one leaf');
+  assert.deepEqual(leafDifferences([a, a]), []);
 });

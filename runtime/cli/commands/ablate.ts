@@ -4,7 +4,7 @@ import { intFlag, parseFlags } from '../args.ts';
 import { bold } from '../../terminal.ts';
 import { VARIANTS, type Variant } from '../../../protocols/loop/config.ts';
 import { newRunId, runsRoot } from '../../rundir.ts';
-import { ablateSeeds, ablationText, compareVariants, defaultParallel, runSeeds, seedsText } from '../../loop/ablate.ts';
+import { ablateSeeds, ablationText, compareVariants, defaultParallel, poolAblationDirs, pooledText, runSeeds, seedsText } from '../../loop/ablate.ts';
 import { roundJson } from '../../loop/report.ts';
 import { CONFIG_FLAGS, configFromFlags, consoleProgress, seedColumns, seedSignalTable } from '../loop-console.ts';
 import { demoConfig } from '../../loop/preset.ts';
@@ -16,13 +16,16 @@ export default defineCommand({
   name: 'ablate',
   summary: 'full, no-JGLV, no-EDDE, no-HPPL, random-expansion and static on the same seed data; with --seeds N, mean ± 95% CI over seeds',
   usage: `ablate [--config FILE | --preset demo] [--rounds N] [--test-size N] [--seed S] [--seeds N [--first-seed K] [--parallel P]] [--variants ${ALL.join(',')}] [--out runs/<id>] [--nats URL] [--quiet] [--json]
+       ablate --pool DIR,DIR[,…] [--json]
   --preset demo    start from the demo preset (the settings of npm run demo) instead of the defaults
   --seeds N        run every variant on N seeds (<seed>-K … <seed>-(K+N-1)) and report mean ± 95% CI over them,
                    each variant's paired difference to static, and (--json) the raw per-seed figures
   --first-seed K   first seed index (default 1): pick seeds you have never used before reading a result
   --parallel P     runs at once (seed, variant pairs; a seed's first variant before its others), each with its own
                    policy worker and the cores shared out as its threads
-                   (default 1; with --preset demo, one per core as in npm run demo)`,
+                   (default 1; with --preset demo, one per core as in npm run demo)
+  --pool DIRS      run nothing: read finished --seeds runs (their seed-<i>/<variant> folders) and summarise all their seeds as one,
+                   saying which settings the runs differ in; a seed in two of them is an error`,
   async run(argv) {
     const { values } = parseFlags(argv, {
       config: CONFIG_FLAGS.config,
@@ -38,7 +41,17 @@ export default defineCommand({
       nats: { type: 'string' },
       quiet: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
+      pool: { type: 'string' },
     });
+    if (values.pool !== undefined) {
+      const others = Object.keys(values).filter((k) => !['pool', 'json', 'quiet'].includes(k) && values[k as keyof typeof values] !== undefined);
+      if (others.length) throw new UsageError(`--pool reads finished runs and runs nothing: drop --${others.join(', --')}`);
+      const dirs = values.pool.split(',').map((d) => d.trim()).filter(Boolean);
+      if (dirs.length < 2) throw new UsageError('--pool needs two or more ablation folders, separated by commas');
+      const pooled = poolAblationDirs(dirs);
+      console.log(values.json ? JSON.stringify(pooled) : pooledText(pooled));
+      return EXIT.ok;
+    }
     const variants = (values.variants ?? ALL.join(',')).split(',').map((v) => v.trim()).filter(Boolean);
     for (const v of variants) if (!ALL.includes(v as Variant)) throw new UsageError(`unknown variant "${v}" (known: ${ALL.join(', ')})`);
     if (new Set(variants).size !== variants.length) throw new UsageError('--variants lists a variant twice');
