@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { flagsLabel } from './metrics.ts';
 import type { RoundEval } from './records.ts';
-import { Estimate, MeanCi, meanCi, pairedDiff, proportion } from './stats.ts';
+import { detectableEffect, Estimate, MeanCi, meanCi, pairedDiff, proportion } from './stats.ts';
 
 /**
  * The ablation over seeds (issue 12, `looptool ablate --seeds N`): every variant runs on
@@ -65,6 +65,11 @@ export const VariantSummary = z.object({
   exactCall: MeanCi.nullable(),
   callDecision: MeanCi.nullable(),
   vsReference: MeanCi.nullable().describe('paired difference of final accuracy to the reference variant, over the seeds both finished'),
+  detectable: z
+    .number()
+    .nullable()
+    .default(null)
+    .describe('the smallest true paired difference to the reference that these seeds would show above zero 4 times in 5 (detectableEffect): an interval holding zero rules out gains well above it'),
   detectionRecall: MeanCi.nullable(),
   detectionPrecision: MeanCi.nullable(),
   pooledDetection: z
@@ -138,19 +143,21 @@ export function summarizeAblation(seeds: readonly string[], runs: ReadonlyMap<st
   const refBySeed = new Map((reference ? figs.get(reference)! : []).map((f) => [f.seed, f]));
   const variants: VariantSummary[] = [...figs].map(([variant, list]) => {
     const paired = list.filter((f) => refBySeed.has(f.seed));
+    const vsReference =
+      reference && variant !== reference && paired.length
+        ? pairedDiff(
+            paired.map((f) => f.accuracy),
+            paired.map((f) => refBySeed.get(f.seed)!.accuracy),
+          )
+        : null;
     return {
       variant,
       seeds: list.length,
       accuracy: meanCi(list.map((f) => f.accuracy)),
       exactCall: ciOf(list.map((f) => f.exactCall)),
       callDecision: ciOf(list.map((f) => f.callDecision)),
-      vsReference:
-        reference && variant !== reference && paired.length
-          ? pairedDiff(
-              paired.map((f) => f.accuracy),
-              paired.map((f) => refBySeed.get(f.seed)!.accuracy),
-            )
-          : null,
+      vsReference,
+      detectable: vsReference ? detectableEffect(vsReference) : null,
       detectionRecall: ciOf(list.map((f) => f.detectionRecall)),
       detectionPrecision: ciOf(list.map((f) => f.detectionPrecision)),
       pooledDetection: pooled(list),

@@ -261,12 +261,16 @@ export function seedsText(s: AblationSummary): string {
     formatCi(v.detectionPrecision),
   ]);
   const floor = s.neverCall ? `never-call policy on the same test splits: ${formatCi(s.neverCall)} %` : '';
+  const sized = s.variants.filter((v) => v.detectable !== null);
+  const detectable = sized.length
+    ? `smallest Δ vs ${s.reference} these seeds would show above zero 4 times in 5 (power 0.8): ${sized.map((v) => `${v.variant} ${(100 * v.detectable!).toFixed(1)}`).join(', ')} points`
+    : '';
   const counted = (e: Estimate) => `${pm(e)} % (${e.k}/${e.n})`;
   const pooled = s.variants.filter((v) => v.pooledDetection && v.pooledDetection.precision.n + v.pooledDetection.recall.n > 0);
   const detection = pooled.length
     ? ['JGLV detection pooled over seeds and rounds (± binomial standard error):', ...pooled.map((v) => `  ${v.variant}: precision ${counted(v.pooledDetection!.precision)}, recall ${counted(v.pooledDetection!.recall)}`)].join('\n')
     : '';
-  return [alignTable(head, body), floor, detection].filter(Boolean).join('\n');
+  return [alignTable(head, body), floor, detectable, detection].filter(Boolean).join('\n');
 }
 
 function seedsMarkdown(s: AblationSummary, done: { seed: string; rows: VariantResult[] }[]): string {

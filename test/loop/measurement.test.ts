@@ -4,8 +4,10 @@ import fc from 'fast-check';
 import { Sample } from '../../protocols/sample.ts';
 import { seedSignalTable, seedSkillTable } from '../../runtime/cli/loop-console.ts';
 import { seedsText } from '../../runtime/loop/ablate.ts';
+import { Rng } from '../../protocols/rng.ts';
 import {
   addSignals,
+  detectableEffect,
   detectionCounts,
   evalFigures,
   meanCi,
@@ -15,6 +17,7 @@ import {
   signalByPart,
   stratifiedTake,
   summarizeAblation,
+  t80,
   t975,
   VARIANTS,
   variantOf,
@@ -45,6 +48,24 @@ test('95% intervals over seeds use Student t: [1, 2, 3] gives 2 ± 4.303 / √3;
   assert.equal(t975(4), 2.776);
   assert.equal(t975(200), 1.96);
   assert.throws(() => t975(0), /positive integer/);
+});
+
+test('the detectable effect is (t975 + t80) · sd / √n, null without spread to go on, and has the power it claims', () => {
+  const c = meanCi([0.01, -0.03, 0.04, 0.0, -0.02]);
+  close(detectableEffect(c)!, ((t975(4) + t80(4)) * c.sd!) / Math.sqrt(5));
+  assert.equal(detectableEffect(meanCi([0.2])), null);
+  close(detectableEffect(meanCi([0.1, 0.1, 0.1]))!, 0); // no spread: any gain shows
+  assert.equal(t80(40), 0.842);
+  assert.throws(() => t80(0), /positive integer/);
+  // simulated experiments of 5 seeds whose true gain is the detectable effect: about 4 in 5 intervals lie above zero
+  const r = new Rng('detectable-effect');
+  const normal = () => Math.sqrt(-2 * Math.log(1 - r.next())) * Math.cos(2 * Math.PI * r.next());
+  const sd = 0.03;
+  const effect = ((t975(4) + t80(4)) * sd) / Math.sqrt(5);
+  const trials = 20_000;
+  let above = 0;
+  for (let i = 0; i < trials; i++) if (meanCi(Array.from({ length: 5 }, () => effect + sd * normal())).lo! > 0) above++;
+  assert.ok(above / trials > 0.77 && above / trials < 0.83, `power at the detectable effect: ${above / trials}`);
 });
 
 test('paired differences are taken seed by seed: a shared seed effect cancels', () => {
@@ -165,6 +186,7 @@ test('the ablation summary pairs every variant with static seed by seed and keep
   close(full.accuracy.mean, 0.5);
   close(full.vsReference!.mean, 0.1);
   close(full.vsReference!.lo!, 0.1, 1e-9);
+  close(full.detectable!, 0); // the same gain on every seed: detectable at any size
   assert.deepEqual(full.perSeed.map((p) => p.seed), seeds);
   assert.equal(full.perSeed[0]!.round, 2, 'the last evaluated round counts');
   close(full.perSeed[0]!.start!.accuracy, 0.1);
@@ -174,7 +196,10 @@ test('the ablation summary pairs every variant with static seed by seed and keep
   assert.equal(noHppl.vsReference!.n, 2, 'paired over the seeds both finished');
   assert.equal(noHppl.perSeed[0]!.start, null, 'no round 0 evaluated: no starting policy');
   close(noHppl.vsReference!.mean, 0.05);
+  close(noHppl.detectable!, detectableEffect(noHppl.vsReference!)!);
+  assert.match(seedsText(sum), /smallest Δ vs static these seeds would show above zero 4 times in 5 \(power 0\.8\): full 0\.0, no-hppl \d+\.\d points/);
   assert.equal(sum.variants.find((v) => v.variant === 'static')!.vsReference, null);
+  assert.equal(sum.variants.find((v) => v.variant === 'static')!.detectable, null);
   close(sum.neverCall!.mean, 0.3);
 });
 
