@@ -199,21 +199,22 @@ export function poolAblationDirs(dirs: readonly string[]): PooledAblation {
     const seeds: string[] = [];
     let config: JsonObject | null = null;
     for (const sd of seedDirs) {
-      let seed: string | null = null;
-      for (const variant of Object.keys(VARIANTS).filter((v) => existsSync(join(dir, sd, v, 'config.json')))) {
-        const store = new RunStore(join(dir, sd, variant));
-        const cfg = store.readJson('config.json', JsonObject);
-        if (typeof cfg.seed !== 'string') throw new LooptoolError({ code: 'invalid_input', message: `${store.path('config.json')}: seed: expected a string` });
-        seed ??= cfg.seed;
-        config ??= cfg;
-        if (!store.exists('manifest.json') || store.readJson('manifest.json', Manifest).status !== 'done') continue;
-        runs.get(variant)!.set(seed, roundEvals(store));
-      }
-      if (seed === null) continue;
+      // every variant of a seed folder runs on the seed its first variant names
+      const present = Object.keys(VARIANTS).filter((v) => existsSync(join(dir, sd, v, 'config.json')));
+      if (!present.length) continue;
+      const first = new RunStore(join(dir, sd, present[0]!));
+      const cfg = first.readJson('config.json', JsonObject);
+      if (typeof cfg.seed !== 'string') throw new LooptoolError({ code: 'invalid_input', message: `${first.path('config.json')}: seed: expected a string` });
+      const seed = cfg.seed;
+      config ??= cfg;
       const other = owner.get(seed);
       if (other !== undefined) throw new LooptoolError({ code: 'invalid_input', message: `seed ${seed} is in both ${other} and ${dir}: each seed may count once` });
       owner.set(seed, dir);
       seeds.push(seed);
+      for (const variant of present) {
+        const store = new RunStore(join(dir, sd, variant));
+        if (store.exists('manifest.json') && store.readJson('manifest.json', Manifest).status === 'done') runs.get(variant)!.set(seed, roundEvals(store));
+      }
     }
     perRun.push({ dir, seeds });
     configs.push(config);
@@ -232,13 +233,13 @@ export function pooledText(p: PooledAblation): string {
   const head = `Pooled ${p.summary.seeds.length} seeds from ${p.runs.length} ablations: ${p.runs.map((r) => `${r.dir} (${r.seeds.length})`).join(', ')}`;
   const diffs =
     p.configDifferences === null
-      ? 'The runs\' settings could not be compared: a run kept no seed-1 configuration.'
+      ? "The runs' settings could not be compared: a run kept no configuration."
       : p.configDifferences.length
         ? [
             "The runs' settings differ (besides the seed):",
             ...p.configDifferences.map((d) => {
               const groups = new Map<string, string[]>();
-              d.values.forEach((v, i) => groups.set(v ?? '(unset)', [...(groups.get(v ?? '(unset)') ?? []), p.runs[i]!.dir]));
+              d.values.forEach((v = '(unset)', i) => groups.set(v, [...(groups.get(v) ?? []), p.runs[i]!.dir]));
               return `  ${d.path}: ${[...groups].map(([v, ds]) => `${v} (${ds.join(', ')})`).join('; ')}`;
             }),
           ].join('\n')

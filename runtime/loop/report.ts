@@ -34,7 +34,6 @@ export function alignTable(head: string[], body: string[][]): string {
   return [line(head), ...body.map(line)].join('\n');
 }
 
-/** A proportion ± its standard error, in points. */
 /** An estimate in percent with its standard error, or – when nothing was measured. */
 export const pm = (e: Estimate) => (e.n ? `${(100 * e.value).toFixed(1)} ± ${(100 * e.se).toFixed(1)}` : '–');
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#17becf'];
