@@ -14,6 +14,7 @@ import type { StageProgress } from './stages/index.ts';
 import { SNAPSHOT } from './checkpoint/index.ts';
 import { RunStore } from './store.ts';
 import { forEachLimit } from '../concurrency.ts';
+import { seedColumns, seedSignalTable, seedSkillTable, type SeedColumn } from './seed-tables.ts';
 
 /**
  * Several variants of the loop on the same seed data: the first variant seeds, warms up
@@ -172,12 +173,15 @@ export async function ablateSeeds(o: SeedsOptions): Promise<SeedsResult> {
   const complete = done.length === o.seeds.length && done.every((d) => d.rows.length === o.variants.length && d.rows.every((r) => r.result.status === 'done'));
   const store = new RunStore(o.dir);
   store.writeJson('ablation.json', summary);
-  store.writeText('ablation.md', seedsMarkdown(summary, done));
+  store.writeText('ablation.md', seedsMarkdown(summary, done, seedColumns({ seeds: done }, o.variants)));
   return { seeds: done, summary, complete };
 }
 
-/** `configDifferences` is null when a run kept no configuration to compare. */
-export type PooledAblation = { runs: { dir: string; seeds: string[] }[]; summary: AblationSummary; configDifferences: LeafDifference[] | null };
+/**
+ * `configDifferences` is null when a run kept no configuration to compare; `columns` are
+ * every variant's evaluations by seed, for the tables beside the summary.
+ */
+export type PooledAblation = { runs: { dir: string; seeds: string[] }[]; summary: AblationSummary; configDifferences: LeafDifference[] | null; columns: SeedColumn[] };
 
 /**
  * Finished `ablate --seeds` runs read back from their folders (`seed-<i>/<variant>`) and
@@ -225,6 +229,7 @@ export function poolAblationDirs(dirs: readonly string[]): PooledAblation {
     runs: perRun,
     summary: summarizeAblation(perRun.flatMap((r) => r.seeds), runs),
     configDifferences: complete.length === configs.length ? leafDifferences(complete, ['seed', 'loop.ablations']) : null,
+    columns: [...runs].map(([name, bySeed]) => ({ name, bySeed })),
   };
 }
 
@@ -244,7 +249,30 @@ export function pooledText(p: PooledAblation): string {
             }),
           ].join('\n')
         : "The runs' settings are the same but for the seed.";
-  return [head, diffs, seedsText(p.summary)].join('\n');
+  return [head, diffs, seedsText(p.summary), '', ...seedTablesText(p.summary, p.columns)].join('\n');
+}
+
+/**
+ * The variant a summary compares with its reference (the first that is not the
+ * reference) and the reference itself: the columns of the per-skill table, which would
+ * not fit a terminal with every variant.
+ */
+function comparedColumns(s: AblationSummary, columns: readonly SeedColumn[]): SeedColumn[] {
+  const first = columns.find((c) => c.name !== s.reference);
+  const ref = columns.find((c) => c.name === s.reference);
+  return [first, ref].filter((c): c is SeedColumn => c !== undefined);
+}
+
+/** The per-skill table of the compared pair and the GRPO signal table of every variant, each under its title. */
+export function seedTablesText(s: AblationSummary, columns: readonly SeedColumn[]): string[] {
+  const pair = comparedColumns(s, columns);
+  return [
+    `By skill, mean % over seeds: the starting policy, then each curve's last round${pair.length === 2 ? ` and ${pair[0]!.name} − ${pair[1]!.name} paired over seeds` : ''}:`,
+    pair.length ? seedSkillTable(pair) : '–',
+    '',
+    "What the last round's GRPO could learn from, by part of D_j (summed over seeds; a group whose rollouts all got the same reward teaches nothing):",
+    seedSignalTable([...columns]),
+  ];
 }
 
 /** Final accuracy per variant over seeds, its paired difference to static, exact-call accuracy and JGLV detection. */
@@ -274,7 +302,7 @@ export function seedsText(s: AblationSummary): string {
   return [alignTable(head, body), floor, detectable, detection].filter(Boolean).join('\n');
 }
 
-function seedsMarkdown(s: AblationSummary, done: { seed: string; rows: VariantResult[] }[]): string {
+function seedsMarkdown(s: AblationSummary, done: { seed: string; rows: VariantResult[] }[], columns: SeedColumn[]): string {
   const lines = [
     `# Ablation over ${s.seeds.length} seeds (ToolMatch on the held-out test split, %)`,
     '',
@@ -282,6 +310,8 @@ function seedsMarkdown(s: AblationSummary, done: { seed: string; rows: VariantRe
     '',
     '```',
     seedsText(s),
+    '',
+    ...seedTablesText(s, columns),
     '```',
     '',
     '## Per seed (last round)',

@@ -141,6 +141,10 @@ test('looptool ablate --seeds pairs every variant with static over seeds (two at
     assert.equal(starts[0]!.accuracy, r0eval.test.accuracy);
   }
   assert.match(md, /## Per seed: exact calls/);
+  // beside the summary: the compared pair by skill from its start, and what each variant's GRPO could learn from
+  assert.match(md, /^skill\s+n\/seed\s+start\s+full ToolMatch.*static exact call\s+full − static\s+never call$/m);
+  assert.match(md, /^curve\s+part of D_j\s+groups\s+with signal\s+mean reward$/m);
+  for (const v of j.summary.variants.map((x) => x.variant)) assert.match(md, new RegExp(`^${v}\\s+\\w+\\s+\\d+\\s+\\d+ \\(`, 'm'), `${v} has a signal row`);
 });
 
 test('looptool ablate --pool summarises finished runs as one, says what their settings differ in, and refuses a seed counted twice', async () => {
@@ -171,6 +175,11 @@ test('looptool ablate --pool summarises finished runs as one, says what their se
   assert.match(text.stdout, /Pooled 2 seeds from 2 ablations/);
   assert.match(text.stdout, new RegExp(`loop\\.jglvVotes: ${votes} \\(.*pool-a\\); ${votes + 2} \\(.*pool-b\\)`));
   assert.match(text.stdout, /^full\s+2\s/m);
+  assert.ok(!('columns' in pooled), 'the JSON holds figures, not every evaluation');
+  // the tables beside the summary come out as the whole run's ablation.md has them
+  const tables = (s: string) => s.slice(s.indexOf('By skill'), s.indexOf('mean reward'));
+  assert.ok(tables(text.stdout).includes('full − static'), text.stdout);
+  assert.equal(tables(text.stdout), tables(readFileSync(join(seeds, 'ablation.md'), 'utf8')));
 
   const twice = await looptool(['ablate', '--pool', `${a},${seeds}`]);
   assert.notEqual(twice.code, 0);

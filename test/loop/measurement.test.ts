@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { Sample } from '../../protocols/sample.ts';
-import { seedSignalTable, seedSkillTable } from '../../runtime/cli/loop-console.ts';
+import { seedSignalTable, seedSkillTable } from '../../runtime/loop/seed-tables.ts';
 import { seedsText } from '../../runtime/loop/ablate.ts';
 import { Rng } from '../../protocols/rng.ts';
 import {
@@ -284,6 +284,25 @@ test('the per-skill table over seeds says when a skill was in only some seeds, w
   assert.match(row('rare_skill'), /\b1 \(1 of 2 seeds\)/);
   assert.doesNotMatch(row('copy_identifier'), /of 2 seeds/);
   assert.match(row('copy_identifier'), /50\.0 ± 0\.0/);
+});
+
+test('the per-skill table sets the starting policy beside each curve and pairs the first curve with the second, seed by seed', () => {
+  const evalAt = (round: number, rows: Outcome[]): RoundEval => ({ type: 'eval', round, test: { n: rows.length, correct: 0, accuracy: 0, byKind: {} }, figures: evalFigures(rows) });
+  // copy_identifier: start 1 of 4 on both seeds; the loop ends on 3/4 and 2/4, static on 1/4 and 2/4
+  const copies = (right: number) => Array.from({ length: 4 }, (_, i) => outcome('single', true, true, i < right, 'copy_identifier'));
+  const start = evalAt(0, copies(1));
+  const loop = { name: 'loop', bySeed: new Map([['s-1', [start, evalAt(2, copies(3))]], ['s-2', [start, evalAt(2, copies(2))]]]) };
+  const stat = { name: 'static', bySeed: new Map([['s-1', [start, evalAt(2, copies(1))]], ['s-2', [start, evalAt(2, copies(2))]]]) };
+  const lines = seedSkillTable([loop, stat]).split('\n');
+  const head = lines[0]!.trim().split(/\s{2,}/);
+  assert.deepEqual(head, ['skill', 'n/seed', 'start', 'loop ToolMatch', 'loop exact call', 'static ToolMatch', 'static exact call', 'loop − static', 'never call']);
+  const cells = (lines.find((l) => l.startsWith('copy_identifier')) ?? assert.fail('no copy_identifier row')).trim().split(/\s{2,}/);
+  assert.equal(cells[2], '25.0 ± 0.0', 'the start is round 0 of the first curve');
+  assert.equal(cells[3], '62.5 ± 158.8', 'the loop: 75 % and 50 %, mean ± t(0.975, 1) × sd/√2');
+  assert.equal(cells[5], '37.5 ± 158.8');
+  assert.equal(cells[7], '+25.0 ± 317.6', 'paired differences +50 and 0 points: 12.706 × 25');
+  // one curve: no pairing column, as before
+  assert.ok(!seedSkillTable([loop]).split('\n')[0]!.includes('−'));
 });
 
 test('GRPO groups are summed by the part of D_j their sample came from: how many could teach anything', () => {

@@ -4,9 +4,10 @@ import { intFlag, parseFlags } from '../args.ts';
 import { bold } from '../../terminal.ts';
 import { VARIANTS, type Variant } from '../../../protocols/loop/config.ts';
 import { newRunId, runsRoot } from '../../rundir.ts';
-import { ablateSeeds, ablationText, compareVariants, defaultParallel, poolAblationDirs, pooledText, runSeeds, seedsText } from '../../loop/ablate.ts';
+import { ablateSeeds, ablationText, compareVariants, defaultParallel, poolAblationDirs, pooledText, runSeeds, seedsText, seedTablesText } from '../../loop/ablate.ts';
+import { seedColumns } from '../../loop/seed-tables.ts';
 import { roundJson } from '../../loop/report.ts';
-import { CONFIG_FLAGS, configFromFlags, consoleProgress, seedColumns, seedSignalTable } from '../loop-console.ts';
+import { CONFIG_FLAGS, configFromFlags, consoleProgress } from '../loop-console.ts';
 import { demoConfig } from '../../loop/preset.ts';
 import { interruptOnSignals } from '../interrupt.ts';
 
@@ -49,7 +50,8 @@ export default defineCommand({
       const dirs = values.pool.split(',').map((d) => d.trim()).filter(Boolean);
       if (dirs.length < 2) throw new UsageError('--pool needs two or more ablation folders, separated by commas');
       const pooled = poolAblationDirs(dirs);
-      console.log(values.json ? JSON.stringify(pooled) : pooledText(pooled));
+      const { columns: _columns, ...figures } = pooled;
+      console.log(values.json ? JSON.stringify(figures) : pooledText(pooled));
       return EXIT.ok;
     }
     const variants = (values.variants ?? ALL.join(',')).split(',').map((v) => v.trim()).filter(Boolean);
@@ -87,8 +89,7 @@ export default defineCommand({
           );
         else {
           console.log(seedsText(r.summary));
-          console.log(bold("\nWhat the last round's GRPO could learn from, by part of D_j (summed over seeds):"));
-          console.log(seedSignalTable(seedColumns(r, variants)));
+          console.log(['', ...seedTablesText(r.summary, seedColumns(r, variants))].join('\n'));
           console.log(bold(r.complete ? `table in ${relative(process.cwd(), dir)}/ablation.md, figures in ablation.json` : `incomplete; run the same command with --out ${relative(process.cwd(), dir)} to continue`));
         }
         if (interrupt.signal.aborted) return EXIT.interrupted;

@@ -1,0 +1,105 @@
+import { addSignals, ByPart } from '../../protocols/loop/metrics.ts';
+import type { RoundEval } from '../../protocols/loop/records.ts';
+import { formatCi } from '../../protocols/loop/ablation.ts';
+import { meanCi, pairedDiff } from '../../protocols/loop/stats.ts';
+import { alignTable } from './report.ts';
+
+/**
+ * Tables over the seeds of an `ablate --seeds` run (or several pooled), one column per
+ * variant: what `demo`, `ablate` and ablation.md print beside the summary.
+ */
+
+export type SeedColumn = { name: string; bySeed: Map<string, readonly RoundEval[]> };
+
+/** One column per variant of a seeds run (`ablateSeeds`), each variant's evaluations by seed; `name` renames a variant. */
+export function seedColumns(r: { seeds: { seed: string; rows: { variant: string; evals: RoundEval[] }[] }[] }, variants: readonly string[], name: (v: string) => string = (v) => v): SeedColumn[] {
+  return variants.map((v) => ({ name: name(v), bySeed: new Map(r.seeds.flatMap((d) => d.rows.filter((x) => x.variant === v).map((x) => [d.seed, x.evals] as const))) }));
+}
+
+const seedsOf = (columns: readonly SeedColumn[]) => [...new Set(columns.flatMap((c) => [...c.bySeed.keys()]))];
+
+/** The paired difference of the first column to the second over the seeds both have a value for, or null. */
+function firstMinusSecond(columns: readonly SeedColumn[], seeds: readonly string[], value: (c: SeedColumn, seed: string) => number | undefined) {
+  if (columns.length < 2) return null;
+  const paired = seeds.filter((s) => value(columns[0]!, s) !== undefined && value(columns[1]!, s) !== undefined);
+  return paired.length
+    ? pairedDiff(
+        paired.map((s) => value(columns[0]!, s)!),
+        paired.map((s) => value(columns[1]!, s)!),
+      )
+    : null;
+}
+
+/**
+ * Accuracy per round over seeds: each column's mean ± 95 % half-width, the paired
+ * difference of the first column to the second, and the never-call floor of the splits.
+ */
+export function seedRoundsTable(columns: SeedColumn[]): string {
+  const seeds = seedsOf(columns);
+  const rounds = [...new Set(columns.flatMap((c) => [...c.bySeed.values()].flatMap((e) => e.map((x) => x.round))))].sort((a, b) => a - b);
+  const at = (c: SeedColumn, seed: string, r: number) => c.bySeed.get(seed)?.find((e) => e.round === r);
+  const cells = (r: number): string[] => {
+    const out = columns.map((c) => formatCi(meanCiOf(seeds.map((s) => at(c, s, r)?.test.accuracy))));
+    if (columns.length >= 2) out.push(formatCi(firstMinusSecond(columns, seeds, (c, s) => at(c, s, r)?.test.accuracy), true));
+    out.push(formatCi(meanCiOf(seeds.map((s) => at(columns[0]!, s, r)?.figures?.neverCall.value))));
+    return out;
+  };
+  const head = ['round', ...columns.map((c) => c.name), ...(columns.length >= 2 ? [`${columns[0]!.name} − ${columns[1]!.name}`] : []), 'never call'];
+  const body = rounds.map((r) => [String(r), ...cells(r)]);
+  return alignTable(head, body);
+}
+
+/**
+ * ToolMatch and exact calls per skill, mean over seeds: the starting policy (round 0 of
+ * the first column, shared by every variant of a seed), each column's last round, the
+ * paired difference of the first column's last round to the second's, and the never-call
+ * floor. Set beside the start, it says which skills training moved at all: a loop can
+ * only beat static on a skill that some training moves.
+ */
+export function seedSkillTable(columns: SeedColumn[]): string {
+  const seeds = seedsOf(columns);
+  const lastOf = (c: SeedColumn, s: string) => c.bySeed.get(s)?.at(-1)?.figures;
+  const startOf = (s: string) => columns[0]!.bySeed.get(s)?.find((e) => e.round === 0)?.figures;
+  const skills = [...new Set(columns.flatMap((c) => seeds.flatMap((s) => Object.keys(lastOf(c, s)?.bySkill ?? {}))))];
+  const head = [
+    'skill',
+    'n/seed',
+    'start',
+    ...columns.flatMap((c) => [`${c.name} ToolMatch`, `${c.name} exact call`]),
+    ...(columns.length >= 2 ? [`${columns[0]!.name} − ${columns[1]!.name}`] : []),
+    'never call',
+  ];
+  const body = skills.map((k) => {
+    const n = meanCiOf(seeds.map((s) => lastOf(columns[0]!, s)?.bySkill[k]?.n));
+    // a skill some seeds' worlds cannot serve has no interval over seeds: say so beside n
+    const where = n.n && n.n < seeds.length ? ` (${n.n} of ${seeds.length} seeds)` : '';
+    return [
+      k,
+      n.n ? `${n.mean.toFixed(0)}${where}` : '–',
+      formatCi(meanCiOf(seeds.map((s) => startOf(s)?.bySkill[k]?.toolMatch.value))),
+      ...columns.flatMap((c) => [
+        formatCi(meanCiOf(seeds.map((s) => lastOf(c, s)?.bySkill[k]?.toolMatch.value))),
+        formatCi(meanCiOf(seeds.map((s) => { const f = lastOf(c, s)?.bySkill[k]; return f && f.exactCall.n ? f.exactCall.value : undefined; }))),
+      ]),
+      ...(columns.length >= 2 ? [formatCi(firstMinusSecond(columns, seeds, (c, s) => lastOf(c, s)?.bySkill[k]?.toolMatch.value), true)] : []),
+      formatCi(meanCiOf(seeds.map((s) => lastOf(columns[0]!, s)?.bySkill[k]?.neverCall.value))),
+    ];
+  });
+  return alignTable(head, body);
+}
+
+/**
+ * What the last round's GRPO could learn from, by part of D_j, summed over seeds: groups
+ * with mixed rewards (a learning signal) out of all groups, and the mean rollout reward.
+ */
+export function seedSignalTable(columns: SeedColumn[]): string {
+  const rows = columns.flatMap((c) => {
+    const lasts = [...c.bySeed.values()].map((evals) => ByPart.safeParse(evals.at(-1)?.train?.by_part)).flatMap((r) => (r.success ? [r.data] : []));
+    return Object.entries(addSignals(lasts)).map(([part, t]) => [c.name, part, String(t.groups), `${t.withSignal} (${t.groups ? ((100 * t.withSignal) / t.groups).toFixed(0) : 0}%)`, t.reward.toFixed(2)]);
+  });
+  return alignTable(['curve', 'part of D_j', 'groups', 'with signal', 'mean reward'], rows);
+}
+
+function meanCiOf(xs: (number | undefined)[]) {
+  return meanCi(xs.filter((x): x is number => x !== undefined));
+}
