@@ -14,7 +14,7 @@ import type { StageProgress } from './stages/index.ts';
 import { SNAPSHOT } from './checkpoint/index.ts';
 import { RunStore } from './store.ts';
 import { forEachLimit } from '../concurrency.ts';
-import { seedColumns, seedSignalTable, seedSkillTable, type SeedColumn } from './seed-tables.ts';
+import { seedColumns, seedTablesText, type SeedColumn } from './seed-tables.ts';
 
 /**
  * Several variants of the loop on the same seed data: the first variant seeds, warms up
@@ -250,29 +250,6 @@ export function pooledText(p: PooledAblation): string {
           ].join('\n')
         : "The runs' settings are the same but for the seed.";
   return [head, diffs, seedsText(p.summary), '', ...seedTablesText(p.summary, p.columns)].join('\n');
-}
-
-/**
- * The variant a summary compares with its reference (the first that is not the
- * reference) and the reference itself: the columns of the per-skill table, which would
- * not fit a terminal with every variant.
- */
-function comparedColumns(s: AblationSummary, columns: readonly SeedColumn[]): SeedColumn[] {
-  const first = columns.find((c) => c.name !== s.reference);
-  const ref = columns.find((c) => c.name === s.reference);
-  return [first, ref].filter((c): c is SeedColumn => c !== undefined);
-}
-
-/** The per-skill table of the compared pair and the GRPO signal table of every variant, each under its title. */
-export function seedTablesText(s: AblationSummary, columns: readonly SeedColumn[]): string[] {
-  const pair = comparedColumns(s, columns);
-  return [
-    `By skill, mean % over seeds: the starting policy, then each curve's last round${pair.length === 2 ? ` and ${pair[0]!.name} − ${pair[1]!.name} paired over seeds` : ''}:`,
-    pair.length ? seedSkillTable(pair) : '–',
-    '',
-    "What the last round's GRPO could learn from, by part of D_j (summed over seeds; a group whose rollouts all got the same reward teaches nothing):",
-    seedSignalTable([...columns]),
-  ];
 }
 
 /** Final accuracy per variant over seeds, its paired difference to static, exact-call accuracy and JGLV detection. */

@@ -1,6 +1,6 @@
 import { addSignals, ByPart } from '../../protocols/loop/metrics.ts';
 import type { RoundEval } from '../../protocols/loop/records.ts';
-import { formatCi } from '../../protocols/loop/ablation.ts';
+import { formatCi, type AblationSummary } from '../../protocols/loop/ablation.ts';
 import { meanCi, pairedDiff } from '../../protocols/loop/stats.ts';
 import { alignTable } from './report.ts';
 
@@ -34,7 +34,7 @@ function firstMinusSecond(columns: readonly SeedColumn[], seeds: readonly string
  * Accuracy per round over seeds: each column's mean ± 95 % half-width, the paired
  * difference of the first column to the second, and the never-call floor of the splits.
  */
-export function seedRoundsTable(columns: SeedColumn[]): string {
+export function seedRoundsTable(columns: readonly SeedColumn[]): string {
   const seeds = seedsOf(columns);
   const rounds = [...new Set(columns.flatMap((c) => [...c.bySeed.values()].flatMap((e) => e.map((x) => x.round))))].sort((a, b) => a - b);
   const at = (c: SeedColumn, seed: string, r: number) => c.bySeed.get(seed)?.find((e) => e.round === r);
@@ -56,7 +56,7 @@ export function seedRoundsTable(columns: SeedColumn[]): string {
  * floor. Set beside the start, it says which skills training moved at all: a loop can
  * only beat static on a skill that some training moves.
  */
-export function seedSkillTable(columns: SeedColumn[]): string {
+export function seedSkillTable(columns: readonly SeedColumn[]): string {
   const seeds = seedsOf(columns);
   const lastOf = (c: SeedColumn, s: string) => c.bySeed.get(s)?.at(-1)?.figures;
   const startOf = (s: string) => columns[0]!.bySeed.get(s)?.find((e) => e.round === 0)?.figures;
@@ -92,12 +92,35 @@ export function seedSkillTable(columns: SeedColumn[]): string {
  * What the last round's GRPO could learn from, by part of D_j, summed over seeds: groups
  * with mixed rewards (a learning signal) out of all groups, and the mean rollout reward.
  */
-export function seedSignalTable(columns: SeedColumn[]): string {
+export function seedSignalTable(columns: readonly SeedColumn[]): string {
   const rows = columns.flatMap((c) => {
     const lasts = [...c.bySeed.values()].map((evals) => ByPart.safeParse(evals.at(-1)?.train?.by_part)).flatMap((r) => (r.success ? [r.data] : []));
     return Object.entries(addSignals(lasts)).map(([part, t]) => [c.name, part, String(t.groups), `${t.withSignal} (${t.groups ? ((100 * t.withSignal) / t.groups).toFixed(0) : 0}%)`, t.reward.toFixed(2)]);
   });
   return alignTable(['curve', 'part of D_j', 'groups', 'with signal', 'mean reward'], rows);
+}
+
+/**
+ * The variant a summary compares with its reference (the first that is not the
+ * reference) and the reference itself: the columns of the per-skill table, which would
+ * not fit a terminal with every variant.
+ */
+function comparedColumns(s: AblationSummary, columns: readonly SeedColumn[]): SeedColumn[] {
+  const first = columns.find((c) => c.name !== s.reference);
+  const ref = columns.find((c) => c.name === s.reference);
+  return [first, ref].filter((c): c is SeedColumn => c !== undefined);
+}
+
+/** The per-skill table of the compared pair and the GRPO signal table of every variant, each under its title. */
+export function seedTablesText(s: AblationSummary, columns: readonly SeedColumn[]): string[] {
+  const pair = comparedColumns(s, columns);
+  return [
+    `By skill, mean % over seeds: the starting policy, then each curve's last round${pair.length === 2 ? ` and ${pair[0]!.name} − ${pair[1]!.name} paired over seeds` : ''}:`,
+    pair.length ? seedSkillTable(pair) : '–',
+    '',
+    "What the last round's GRPO could learn from, by part of D_j (summed over seeds; a group whose rollouts all got the same reward teaches nothing):",
+    seedSignalTable(columns),
+  ];
 }
 
 function meanCiOf(xs: (number | undefined)[]) {

@@ -6,7 +6,7 @@ import { newRunId, runsRoot } from '../../rundir.ts';
 import { runLabel } from '../../live-runs.ts';
 import { ablateSeeds, defaultParallel, runSeeds, seedsText } from '../../loop/ablate.ts';
 import { CONFIG_FLAGS, configFromFlags, consoleProgress } from '../loop-console.ts';
-import { seedColumns, seedRoundsTable, seedSignalTable, seedSkillTable } from '../../loop/seed-tables.ts';
+import { seedColumns, seedRoundsTable, seedTablesText } from '../../loop/seed-tables.ts';
 import { DEMO_SEEDS, demoConfig } from '../../loop/preset.ts';
 import { interruptOnSignals } from '../interrupt.ts';
 
@@ -64,11 +64,7 @@ export default defineCommand({
       console.log(bold(`ToolMatch accuracy (%) on each seed's held-out test split, mean ± 95% CI over ${r.seeds.length} seeds (round 0 = the starting policy):`));
       console.log(seedRoundsTable(columns));
       console.log('');
-      console.log(bold('By skill, mean over seeds: the starting policy, then each curve\'s last round and loop − static paired over seeds:'));
-      console.log(seedSkillTable(columns));
-      console.log('');
-      console.log(bold('What the last round\'s GRPO could learn from, by part of D_j (summed over seeds; a group whose rollouts all got the same reward teaches nothing):'));
-      console.log(seedSignalTable(columns));
+      console.log(seedTablesText(r.summary, columns).join('\n'));
       console.log('');
       console.log(seedsText(r.summary));
       console.log(dim(`${minutes.toFixed(1)} min; tables: ${relative(process.cwd(), dir)}/ablation.md, figures: ablation.json, per-run reports: seed-<i>/<variant>/report.md`));
