@@ -178,10 +178,18 @@ export async function ablateSeeds(o: SeedsOptions): Promise<SeedsResult> {
 }
 
 /**
- * `configDifferences` is null when a run kept no configuration to compare; `columns` are
- * every variant's evaluations by seed, for the tables beside the summary.
+ * `configDifferences` compares every pooled seed's configuration: their `values` follow
+ * `configSources`, the seed folders in pooling order (a seed that differs from the rest of
+ * its own run shows as well as runs that differ). `columns` are every variant's evaluations
+ * by seed, for the tables beside the summary.
  */
-export type PooledAblation = { runs: { dir: string; seeds: string[] }[]; summary: AblationSummary; configDifferences: LeafDifference[] | null; columns: SeedColumn[] };
+export type PooledAblation = {
+  runs: { dir: string; seeds: string[] }[];
+  summary: AblationSummary;
+  configSources: { dir: string; seedDir: string }[];
+  configDifferences: LeafDifference[];
+  columns: SeedColumn[];
+};
 
 /**
  * Finished `ablate --seeds` runs read back from their folders (`seed-<i>/<variant>`) and
@@ -189,19 +197,19 @@ export type PooledAblation = { runs: { dir: string; seeds: string[] }[]; summary
  * interval narrows. Figures are recomputed from each round's eval.json, so runs written
  * before a figure existed pool too. Only variants that finished count, as in ablateSeeds.
  * A seed in two runs would count twice, so that is an error. Runs of different settings
- * may be pooled, but the settings they differ in are returned, compared on the configuration
- * of each run's first seed and variant (less the seed and the variant's own ablations).
+ * may be pooled, but the settings they differ in are returned, compared over every seed's
+ * configuration (its first variant's, less the seed and the variant's own ablations).
  */
 export function poolAblationDirs(dirs: readonly string[]): PooledAblation {
   const runs = new Map<string, Map<string, RoundEval[]>>(Object.keys(VARIANTS).map((v) => [v, new Map()]));
   const perRun: { dir: string; seeds: string[] }[] = [];
-  const configs: (JsonObject | null)[] = [];
+  const configs: JsonObject[] = [];
+  const configSources: { dir: string; seedDir: string }[] = [];
   const owner = new Map<string, string>();
   for (const dir of dirs) {
     const seedDirs = existsSync(dir) ? readdirSync(dir).filter((d) => /^seed-\d+$/.test(d)).sort((a, b) => Number(a.slice(5)) - Number(b.slice(5))) : [];
     if (!seedDirs.length) throw new LooptoolError({ code: 'invalid_input', message: `${dir} holds no seed-<i> folders: it is not a \`looptool ablate --seeds N\` run` });
     const seeds: string[] = [];
-    let config: JsonObject | null = null;
     for (const sd of seedDirs) {
       // every variant of a seed folder runs on the seed its first variant names
       const present = Object.keys(VARIANTS).filter((v) => existsSync(join(dir, sd, v, 'config.json')));
@@ -210,7 +218,8 @@ export function poolAblationDirs(dirs: readonly string[]): PooledAblation {
       const cfg = first.readJson('config.json', JsonObject);
       if (typeof cfg.seed !== 'string') throw new LooptoolError({ code: 'invalid_input', message: `${first.path('config.json')}: seed: expected a string` });
       const seed = cfg.seed;
-      config ??= cfg;
+      configs.push(cfg);
+      configSources.push({ dir, seedDir: sd });
       const other = owner.get(seed);
       if (other !== undefined) throw new LooptoolError({ code: 'invalid_input', message: `seed ${seed} is in both ${other} and ${dir}: each seed may count once` });
       owner.set(seed, dir);
@@ -221,14 +230,13 @@ export function poolAblationDirs(dirs: readonly string[]): PooledAblation {
       }
     }
     perRun.push({ dir, seeds });
-    configs.push(config);
   }
   for (const [v, bySeed] of runs) if (!bySeed.size) runs.delete(v);
-  const complete = configs.filter((c): c is JsonObject => c !== null);
   return {
     runs: perRun,
     summary: summarizeAblation(perRun.flatMap((r) => r.seeds), runs),
-    configDifferences: complete.length === configs.length ? leafDifferences(complete, ['seed', 'loop.ablations']) : null,
+    configSources,
+    configDifferences: leafDifferences(configs, ['seed', 'loop.ablations']),
     columns: [...runs].map(([name, bySeed]) => ({ name, bySeed })),
   };
 }
@@ -236,25 +244,28 @@ export function poolAblationDirs(dirs: readonly string[]): PooledAblation {
 /** A pooled ablation as text: where its seeds came from, what the runs' settings differ in, then the summary. */
 export function pooledText(p: PooledAblation): string {
   const head = `Pooled ${p.summary.seeds.length} seeds from ${p.runs.length} ablations: ${p.runs.map((r) => `${r.dir} (${r.seeds.length})`).join(', ')}`;
-  const diffs =
-    p.configDifferences === null
-      ? "The runs' settings could not be compared: a run kept no configuration."
-      : p.configDifferences.length
-        ? [
-            "The runs' settings differ (besides the seed):",
-            ...p.configDifferences.map((d) => {
-              const groups = new Map<string, string[]>();
-              d.values.forEach((v = '(unset)', i) => groups.set(v, [...(groups.get(v) ?? []), p.runs[i]!.dir]));
-              return `  ${d.path}: ${[...groups].map(([v, ds]) => `${v} (${ds.join(', ')})`).join('; ')}`;
-            }),
-          ].join('\n')
-        : "The runs' settings are the same but for the seed.";
+  const diffs = p.configDifferences.length
+    ? ["The runs' settings differ (besides the seed):", ...p.configDifferences.map((d) => `  ${d.path}: ${differenceText(d, p.configSources)}`)].join('\n')
+    : "The runs' settings are the same but for the seed.";
   return [head, diffs, seedsText(p.summary), '', ...seedTablesText(p.summary, p.columns)].join('\n');
+}
+
+/** One differing setting's values, each with the runs that hold it, or the seed folders where a run is split. */
+function differenceText(d: LeafDifference, sources: PooledAblation['configSources']): string {
+  const byValue = new Map<string, number[]>();
+  d.values.forEach((v = '(unset)', i) => byValue.set(v, [...(byValue.get(v) ?? []), i]));
+  const holders = (indices: number[]) =>
+    [...new Set(indices.map((i) => sources[i]!.dir))].flatMap((dir) => {
+      const mine = indices.filter((i) => sources[i]!.dir === dir);
+      const all = sources.filter((s) => s.dir === dir).length;
+      return mine.length === all ? [dir] : mine.map((i) => `${dir}/${sources[i]!.seedDir}`);
+    });
+  return [...byValue].map(([v, indices]) => `${v} (${holders(indices).join(', ')})`).join('; ');
 }
 
 /** Final accuracy per variant over seeds, its paired difference to static, exact-call accuracy and JGLV detection. */
 export function seedsText(s: AblationSummary): string {
-  const head = ['variant', 'seeds', 'final % (95% CI)', `Δ vs ${s.reference ?? '–'}`, 'Δ CI', 'exact call %', 'call decision %', 'JGLV det. recall', 'det. precision'];
+  const head = ['variant', 'seeds', 'final % (95% CI)', `Δ vs ${s.reference ?? '–'}`, 'Δ CI', 'exact call %', 'call decision %', 'cut off %', 'JGLV det. recall', 'det. precision'];
   const body = s.variants.map((v) => [
     v.variant,
     String(v.seeds),

@@ -181,6 +181,27 @@ test('looptool ablate --pool summarises finished runs as one, says what their se
   assert.ok(tables(text.stdout).includes('full − static'), text.stdout);
   assert.equal(tables(text.stdout), tables(readFileSync(join(seeds, 'ablation.md'), 'utf8')));
 
+  // a seed whose settings differ from the rest of its own run is named by its folder, not hidden behind its run's first seed
+  const c = join(dir, 'pool-c');
+  const d = join(dir, 'pool-d');
+  cpSync(seeds, c, { recursive: true });
+  const cCfg = join(c, 'seed-2', 'full', 'config.json');
+  writeFileSync(cCfg, JSON.stringify({ ...cfg, seed: 'ablate-test-2', loop: { ...cfg.loop, jglvVotes: votes + 2 } }));
+  cpSync(join(seeds, 'seed-1'), join(d, 'seed-1'), { recursive: true });
+  const dCfg = join(d, 'seed-1', 'full', 'config.json');
+  writeFileSync(dCfg, JSON.stringify({ ...(read(dCfg) as object), seed: 'ablate-test-3' }));
+  const split = await looptool(['ablate', '--pool', `${c},${d}`, '--json']);
+  assert.equal(split.code, 0, split.stderr.slice(-3000));
+  const sj = JSON.parse(split.stdout) as { configSources: { dir: string; seedDir: string }[]; configDifferences: { path: string; values: string[] }[] };
+  assert.deepEqual(sj.configSources, [
+    { dir: c, seedDir: 'seed-1' },
+    { dir: c, seedDir: 'seed-2' },
+    { dir: d, seedDir: 'seed-1' },
+  ]);
+  assert.deepEqual(sj.configDifferences, [{ path: 'loop.jglvVotes', values: [String(votes), String(votes + 2), String(votes)] }]);
+  const splitText = await looptool(['ablate', '--pool', `${c},${d}`]);
+  assert.match(splitText.stdout, new RegExp(`loop\\.jglvVotes: ${votes} \\(\\S*pool-c/seed-1, \\S*pool-d\\); ${votes + 2} \\(\\S*pool-c/seed-2\\)`));
+
   const twice = await looptool(['ablate', '--pool', `${a},${seeds}`]);
   assert.notEqual(twice.code, 0);
   assert.match(twice.stderr, /seed ablate-test-1 is in both .*pool-a and .*seeds: each seed may count once/);
