@@ -64,6 +64,9 @@ export default defineBench({
         fullMinusStaticDetectable: full?.detectable ?? null,
         exactCallFull: full?.exactCall?.mean ?? null,
         exactCallStatic: stat?.exactCall?.mean ?? null,
+        // answers that reached max_new_tokens cannot be right (issue 12 asks ≤ 1 %)
+        cutOffFull: full?.cutOff?.mean ?? null,
+        cutOffStatic: stat?.cutOff?.mean ?? null,
         jglvRecall: full?.detectionRecall?.mean ?? null,
         jglvPrecision: full?.detectionPrecision?.mean ?? null,
         jglvRecallPooled: pooled?.recall.value ?? null,

@@ -55,6 +55,7 @@ export const SeedFigures = z.object({
     .nullable()
     .describe('the starting policy (round 0, after the warm-up), shared by every variant of the seed: how far this world is within its reach'),
   detection: DetectionCounts.nullable().describe('JGLV detection counts summed over the rounds that verified'),
+  cutOff: z.number().nullable().default(null).describe('share of the last round\'s test answers that reached max_new_tokens: an answer cut off cannot be right'),
 });
 export type SeedFigures = z.infer<typeof SeedFigures>;
 
@@ -76,6 +77,7 @@ export const VariantSummary = z.object({
     .object({ precision: Estimate, recall: Estimate })
     .nullable()
     .describe('JGLV detection pooled over every seed and round: flagged samples and wrong labels counted together, with binomial standard errors (per-seed ratios rest on a handful of samples each)'),
+  cutOff: MeanCi.nullable().default(null).describe('share of the last round\'s test answers cut off at max_new_tokens, over seeds (keep it at or under 1 %)'),
   perSeed: z.array(SeedFigures),
 });
 export type VariantSummary = z.infer<typeof VariantSummary>;
@@ -109,6 +111,7 @@ export function seedFigures(seed: string, evals: readonly RoundEval[]): SeedFigu
     detectionPrecision: mean(jg.map((j) => j!.detectionPrecision).filter((x): x is number => x !== null)),
     detection: jg.length ? jg.map((j) => detectionCounts(j!.confusion)).reduce(addCounts) : null,
     start: first ? { accuracy: first.test.accuracy, exactCall: first.figures?.exactCall.n ? first.figures.exactCall.value : null } : null,
+    cutOff: last.cutOff ? last.cutOff.value : null,
   };
 }
 
@@ -161,6 +164,7 @@ export function summarizeAblation(seeds: readonly string[], runs: ReadonlyMap<st
       detectionRecall: ciOf(list.map((f) => f.detectionRecall)),
       detectionPrecision: ciOf(list.map((f) => f.detectionPrecision)),
       pooledDetection: pooled(list),
+      cutOff: ciOf(list.map((f) => f.cutOff)),
       perSeed: list,
     };
   });

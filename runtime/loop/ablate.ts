@@ -274,6 +274,7 @@ export function seedsText(s: AblationSummary): string {
     v.vsReference && v.vsReference.lo !== null ? `[${(100 * v.vsReference.lo).toFixed(1)}, ${(100 * v.vsReference.hi!).toFixed(1)}]` : '',
     formatCi(v.exactCall),
     formatCi(v.callDecision),
+    formatCi(v.cutOff),
     formatCi(v.detectionRecall),
     formatCi(v.detectionPrecision),
   ]);

@@ -19,7 +19,10 @@ import { RunConfig } from '../../protocols/config.ts';
  *    as its own stream, uniform over skills (standard error ≤ 3.2 points per seed; the
  *    issue's ≥ 2,000-sample split is for `looptool ablate --test-size`, since evaluating
  *    2,000 samples takes ~3 minutes here). Loop and static train with exactly the same
- *    settings.
+ *    settings;
+ *  - 160 new tokens for every answer, test, probe and rollout: this world's longest label is
+ *    153 nano tokens (three parallel calls; p99 121). The 96 used until 2026-12-05 cut 29 % of
+ *    the parallel-call answers of benchmark v9, which no policy could then get right.
  * `--config FILE` replaces the preset entirely.
  */
 export const DEMO_PRESET = {
@@ -39,10 +42,10 @@ export const DEMO_PRESET = {
     rounds: 2,
     budget: 64,
     expansions: 2,
-    eval: { testSize: 240, max_new_tokens: 96 },
-    probe: { max_new_tokens: 96, batch: 32 },
+    eval: { testSize: 240, max_new_tokens: 160 },
+    probe: { max_new_tokens: 160, batch: 32 },
     warmup: { enabled: true, source: 'stream', dialogues: 240, epochs: 2, batch_size: 16, lr: 1e-3 },
-    train: { group_size: 8, batch_size: 8, epochs: 1, lr: 2e-4, max_new_tokens: 96, sft_mix: 0 },
+    train: { group_size: 8, batch_size: 8, epochs: 1, lr: 2e-4, max_new_tokens: 160, sft_mix: 0 },
   },
 } as const;
 

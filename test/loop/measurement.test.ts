@@ -191,6 +191,15 @@ test('the ablation summary pairs every variant with static seed by seed and keep
   assert.equal(full.perSeed[0]!.round, 2, 'the last evaluated round counts');
   close(full.perSeed[0]!.start!.accuracy, 0.1);
   close(full.perSeed[0]!.start!.exactCall!, 0.1);
+  assert.equal(full.cutOff, null, 'no round counted its cut-off answers: no figure, not zero');
+  // the last round's cut-off share, as evaluating counts it: 2 %, 4 % and 6 % on the three seeds
+  const cut = (e: RoundEval, k: number): RoundEval => ({ ...e, cutOff: proportion(k, e.test.n) });
+  const withCuts = summarizeAblation(seeds, new Map([['full', new Map(seeds.map((s, i) => [s, [cut(evalAt(0, 0.1), 500), cut(evalAt(2, 0.5), 20 * (i + 1))]]))]]));
+  const cutCi = withCuts.variants[0]!.cutOff!;
+  close(cutCi.mean, 0.04);
+  assert.deepEqual(withCuts.variants[0]!.perSeed.map((p) => p.cutOff), [0.02, 0.04, 0.06]);
+  assert.match(seedsText(withCuts), /^variant .*call decision %\s+cut off %/m);
+  assert.match(seedsText(withCuts), /^full .* 4\.0 ± \d\.\d /m);
   const noHppl = sum.variants.find((v) => v.variant === 'no-hppl')!;
   assert.equal(noHppl.seeds, 2);
   assert.equal(noHppl.vsReference!.n, 2, 'paired over the seeds both finished');
