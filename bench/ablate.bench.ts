@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { intFlag, parseFlags } from '../runtime/cli/args.ts';
 import { readConfigFile } from '../runtime/cli/config-file.ts';
 import { ablateSeeds, defaultParallel, runSeeds, seedsText } from '../runtime/loop/ablate.ts';
-import { demoConfig } from '../runtime/loop/preset.ts';
+import { isPresetName, PRESETS } from '../runtime/loop/preset.ts';
 import { defineBench } from './result.ts';
 
 /**
@@ -13,17 +13,21 @@ import { defineBench } from './result.ts';
  * minutes; loop − static ≥ +5 points with the paired interval's lower bound above 0; loop
  * ≥ never-call + 30; loop exact calls above static's; full above every ablation and every
  * ablation above static; JGLV detection recall ≥ 0.8 and precision ≥ 0.9 (pooled over seeds and rounds). Pass `--seed`
- * a base you have not used, or the figures are not evidence.
+ * a base you have not used, or the figures are not evidence. `--preset smollm2` runs the same
+ * judgement on the SmolLM2 policy (one seed at a time unless `--parallel` says otherwise).
  */
 export default defineBench({
   name: 'ablate',
-  summary: 'every variant over N seeds of the demo preset, against issue 12\'s targets (time, loop − static, never-call floor, exact calls, ordering, JGLV)',
+  summary: 'every variant over N seeds of a preset (--preset demo, the default, or smollm2), against issue 12\'s targets (time, loop − static, never-call floor, exact calls, ordering, JGLV)',
   async run(argv) {
-    const { values } = parseFlags(argv, { seed: { type: 'string' }, seeds: { type: 'string' }, parallel: { type: 'string' }, config: { type: 'string' }, out: { type: 'string' } });
-    const preset = values.config ? readConfigFile(values.config) : demoConfig();
+    const { values } = parseFlags(argv, { seed: { type: 'string' }, seeds: { type: 'string' }, parallel: { type: 'string' }, config: { type: 'string' }, preset: { type: 'string' }, out: { type: 'string' } });
+    const presetName = values.preset ?? 'demo';
+    if (!isPresetName(presetName)) throw new Error(`--preset: unknown preset "${presetName}" (known: ${Object.keys(PRESETS).join(', ')})`);
+    if (values.preset !== undefined && values.config !== undefined) throw new Error('--preset and --config are alternatives: give one');
+    const preset = values.config ? readConfigFile(values.config) : PRESETS[presetName]();
     const config = { ...preset, seed: values.seed ?? preset.seed };
     const seeds = runSeeds(config.seed, intFlag(values.seeds, 'seeds', 5, 2));
-    const parallel = intFlag(values.parallel, 'parallel', defaultParallel(seeds.length), 1);
+    const parallel = intFlag(values.parallel, 'parallel', presetName === 'demo' ? defaultParallel(seeds.length) : 1, 1);
     const dir = values.out ?? mkdtempSync(join(tmpdir(), 'looptool-bench-ablate-'));
     const t0 = performance.now();
     const r = await ablateSeeds({ dir, config, seeds, parallel, variants: ['full', 'no-jglv', 'no-edde', 'no-hppl', 'random-expansion', 'static'] });

@@ -10,7 +10,8 @@ import { BusClient } from '../../runtime/bus/client.ts';
 import { pingContract } from '../../examples/ping-pong/contracts.ts';
 import { processAlive as alive } from '../../runtime/process.ts';
 import { configFromFlags } from '../../runtime/cli/loop-console.ts';
-import { demoConfig } from '../../runtime/loop/preset.ts';
+import { demoConfig, PRESETS, smollm2Config } from '../../runtime/loop/preset.ts';
+import { leafDifferences, type JsonObject } from '../../protocols/json.ts';
 
 const CLI = ['--import', 'tsx', 'runtime/cli/main.ts'];
 
@@ -90,7 +91,7 @@ test('bad flags give a usage error with exit code 2', () => {
   assert.match(t.stderr, /--test-size expects an integer 1\.\.100000, got "0"/);
   const p = spawnSync(process.execPath, [...CLI, 'ablate', '--preset', 'tiny'], { encoding: 'utf8' });
   assert.equal(p.status, 2);
-  assert.match(p.stderr, /unknown preset "tiny" \(known: demo\)/);
+  assert.match(p.stderr, /unknown preset "tiny" \(known: demo, smollm2\)/);
   const both = spawnSync(process.execPath, [...CLI, 'ablate', '--preset', 'demo', '--config', 'x.json'], { encoding: 'utf8' });
   assert.equal(both.status, 2);
   assert.match(both.stderr, /--preset and --config are alternatives/);
@@ -101,4 +102,24 @@ test('--test-size sets the test split of the run config, over a config file or t
   assert.equal(configFromFlags({ 'test-size': '300' }, demoConfig).loop.eval.testSize, 300);
   assert.equal(configFromFlags({}, demoConfig).loop.eval.testSize, demoConfig().loop.eval.testSize);
   assert.throws(() => configFromFlags({ 'test-size': '2.5' }), /--test-size expects an integer/);
+});
+
+test('the smollm2 preset is the demo world with SmolLM2 and the budgets of the CPU pilot and room for its longer answers, nothing else', () => {
+  const paths = leafDifferences([demoConfig() as JsonObject, smollm2Config() as JsonObject]).map((d) => d.path);
+  assert.deepEqual(paths, [
+    'loop.budget',
+    'loop.eval.max_new_tokens',
+    'loop.eval.testSize',
+    'loop.probe.max_new_tokens',
+    'loop.train.lr',
+    'loop.train.max_new_tokens',
+    'loop.warmup.batch_size',
+    'loop.warmup.dialogues',
+    'loop.warmup.epochs',
+    'loop.warmup.lr',
+    'seed',
+    'trainer.model.preset',
+  ]);
+  assert.equal(smollm2Config().trainer.model.preset, 'smollm2');
+  assert.equal(configFromFlags({ 'test-size': '500' }, PRESETS.smollm2).loop.eval.testSize, 500);
 });

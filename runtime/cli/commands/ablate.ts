@@ -8,7 +8,7 @@ import { ablateSeeds, ablationText, compareVariants, defaultParallel, poolAblati
 import { seedColumns, seedTablesText } from '../../loop/seed-tables.ts';
 import { roundJson } from '../../loop/report.ts';
 import { CONFIG_FLAGS, configFromFlags, consoleProgress } from '../loop-console.ts';
-import { demoConfig } from '../../loop/preset.ts';
+import { isPresetName, PRESETS } from '../../loop/preset.ts';
 import { interruptOnSignals } from '../interrupt.ts';
 
 const ALL = Object.keys(VARIANTS) as Variant[];
@@ -16,15 +16,16 @@ const ALL = Object.keys(VARIANTS) as Variant[];
 export default defineCommand({
   name: 'ablate',
   summary: 'full, no-JGLV, no-EDDE, no-HPPL, random-expansion and static on the same seed data; with --seeds N, mean ± 95% CI over seeds',
-  usage: `ablate [--config FILE | --preset demo] [--rounds N] [--test-size N] [--seed S] [--seeds N [--first-seed K] [--parallel P]] [--variants ${ALL.join(',')}] [--out runs/<id>] [--nats URL] [--quiet] [--json]
+  usage: `ablate [--config FILE | --preset demo|smollm2] [--rounds N] [--test-size N] [--seed S] [--seeds N [--first-seed K] [--parallel P]] [--variants ${ALL.join(',')}] [--out runs/<id>] [--nats URL] [--quiet] [--json]
        ablate --pool DIR,DIR[,…] [--json]
-  --preset demo    start from the demo preset (the settings of npm run demo) instead of the defaults
+  --preset NAME    start from a preset instead of the defaults: demo (the settings of npm run demo, the nano base)
+                   or smollm2 (the demo's world with SmolLM2-135M-Instruct, the settings of docs/loop.md's CPU pilot)
   --seeds N        run every variant on N seeds (<seed>-K … <seed>-(K+N-1)) and report mean ± 95% CI over them,
                    each variant's paired difference to static, and (--json) the raw per-seed figures
   --first-seed K   first seed index (default 1): pick seeds you have never used before reading a result
   --parallel P     runs at once (seed, variant pairs; a seed's first variant before its others), each with its own
                    policy worker and the cores shared out as its threads
-                   (default 1; with --preset demo, one per core as in npm run demo)
+                   (default 1; with --preset demo, one per core as in npm run demo; a SmolLM2 worker holds ~9 GB)
   --pool DIRS      run nothing: read finished --seeds runs (their seed-<i>/<variant> folders) and summarise all their seeds as one,
                    saying which settings the runs differ in; a seed in two of them is an error`,
   async run(argv) {
@@ -57,9 +58,9 @@ export default defineCommand({
     const variants = (values.variants ?? ALL.join(',')).split(',').map((v) => v.trim()).filter(Boolean);
     for (const v of variants) if (!ALL.includes(v as Variant)) throw new UsageError(`unknown variant "${v}" (known: ${ALL.join(', ')})`);
     if (new Set(variants).size !== variants.length) throw new UsageError('--variants lists a variant twice');
-    if (values.preset !== undefined && values.preset !== 'demo') throw new UsageError(`unknown preset "${values.preset}" (known: demo)`);
+    if (values.preset !== undefined && !isPresetName(values.preset)) throw new UsageError(`unknown preset "${values.preset}" (known: ${Object.keys(PRESETS).join(', ')})`);
     if (values.preset !== undefined && values.config !== undefined) throw new UsageError('--preset and --config are alternatives: give one');
-    const config = configFromFlags(values, values.preset === 'demo' ? demoConfig : undefined);
+    const config = configFromFlags(values, values.preset === undefined ? undefined : PRESETS[values.preset]);
     const dir = resolve(values.out ?? `${runsRoot()}/${newRunId('ablate')}`);
     if (values['first-seed'] !== undefined && values.seeds === undefined) throw new UsageError('--first-seed needs --seeds N');
     if (values.parallel !== undefined && values.seeds === undefined) throw new UsageError('--parallel needs --seeds N');
