@@ -101,7 +101,7 @@ export class SharedPolicy {
   /** Serves the checkpoint at `path` (relative paths are taken from the run directory). */
   async restore(path: string, optimizer: boolean) {
     const abs = resolve(this.runDir, path);
-    const r = await this.worker.restore({ path: abs, optimizer });
+    const r = await this.worker.restore({ path: abs, optimizer, micro_batch_tokens: microBatchTokens(this.config) });
     this.current = r.path;
     this.tooLong.clear();
     this.lastStart = { verb: 'restore', path: r.path };

@@ -166,6 +166,12 @@ export const RestoreArgs = z.object({
   path: z.string().min(1),
   optimizer: z.boolean().default(true).describe('restore the optimizer state too'),
   device: z.string().optional(),
+  micro_batch_tokens: z
+    .number()
+    .int()
+    .min(16)
+    .optional()
+    .describe("token budget of one forward/backward; given, it overrides the checkpoint's (a run resumed with another trainer.micro_batch_tokens)"),
 });
 export const RestoreResult = LoadResult.extend({ meta: z.record(z.string(), z.unknown()), path: z.string() });
 

@@ -59,6 +59,12 @@ test('save then restore gives identical greedy outputs, in the same and in a fre
   assert.deepEqual(await greedy(b), before);
   // A fresh worker (a crash replacement restores like this) keeps the micro-batch budget.
   assert.equal((await b.stats()).micro_batch_tokens, 1024);
+  // A budget named at restore wins: a run resumed with a smaller trainer.micro_batch_tokens gets it.
+  await b.restore({ path: ckpt, micro_batch_tokens: 256 });
+  assert.equal((await b.stats()).micro_batch_tokens, 256);
+  await assert.rejects(b.restore({ path: ckpt, micro_batch_tokens: 8 }), /micro_batch_tokens/);
+  await b.restore({ path: ckpt });
+  assert.equal((await b.stats()).micro_batch_tokens, 1024, 'without one, the checkpoint\'s again');
 
   // The optimizer state came back too: the next step is the same step in both workers.
   await a.restore({ path: ckpt });

@@ -479,6 +479,7 @@ class Engine:
         if info.get('format') != CKPT_FORMAT:
             raise BadRequest(f'args.path: {path} is not a looptool policy checkpoint')
         with_opt = bool(_get(args, 'optimizer', bool, True))
+        budget = _get(args, 'micro_batch_tokens', int, None, check=lambda v: v >= 16, what='an integer >= 16')
         state = torch.load(os.path.join(path, 'state.pt'), map_location='cpu', weights_only=True)
         spec = dict(info['spec'])
         if args.get('device'):
@@ -492,9 +493,12 @@ class Engine:
         if info.get('optimizer_config'):
             self.opt_cfg.update(info['optimizer_config'])
         # A replacement worker restores from the last checkpoint: it keeps the micro-batch
-        # budget it was trained with (older checkpoints: the worker's default).
+        # budget it was trained with (older checkpoints: the worker's default), unless the
+        # caller names one: a run resumed with a smaller budget must not get the old one back.
         if isinstance(info.get('micro_batch_tokens'), int) and info['micro_batch_tokens'] >= 16:
             self.micro_batch_tokens = info['micro_batch_tokens']
+        if budget is not None:
+            self.micro_batch_tokens = budget
         self.counters.update(info.get('counters') or {})
         if with_opt and state.get('optimizer_state') is not None and info.get('optimizer_param_groups'):
             groups = [dict(g, betas=tuple(g['betas'])) if 'betas' in g else g for g in info['optimizer_param_groups']]
