@@ -250,6 +250,25 @@ export function pooledText(p: PooledAblation): string {
   return [head, diffs, seedsText(p.summary), '', ...seedTablesText(p.summary, p.columns)].join('\n');
 }
 
+/**
+ * Why an ablation is incomplete, one line per (seed, variant) that did not finish: a failed
+ * run with its error, or a variant never started because its seed's base failed. Without it
+ * a researcher sees "incomplete" and reruns into the same failure.
+ */
+export function unfinishedText(r: Pick<SeedsResult, 'seeds'>, seeds: readonly string[], variants: readonly Variant[]): string[] {
+  const lines: string[] = [];
+  for (const seed of seeds) {
+    const rows = r.seeds.find((x) => x.seed === seed)?.rows ?? [];
+    for (const v of variants) {
+      const row = rows.find((x) => x.variant === v);
+      if (row?.result.status === 'done') continue;
+      const missing = v === variants[0] ? 'not started' : `not run (${variants[0]} did not finish on this seed)`;
+      lines.push(row ? `${seed} ${v}: ${row.result.status}: ${row.result.error ?? 'no error recorded'} (${row.result.dir})` : `${seed} ${v}: ${missing}`);
+    }
+  }
+  return lines;
+}
+
 /** One differing setting's values, each with the runs that hold it, or the seed folders where a run is split. */
 function differenceText(d: LeafDifference, sources: PooledAblation['configSources']): string {
   const byValue = new Map<string, number[]>();

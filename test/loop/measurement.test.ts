@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { Sample } from '../../protocols/sample.ts';
 import { seedSignalTable, seedSkillTable } from '../../runtime/loop/seed-tables.ts';
-import { seedsText } from '../../runtime/loop/ablate.ts';
+import { seedsText, unfinishedText, type VariantResult } from '../../runtime/loop/ablate.ts';
 import { Rng } from '../../protocols/rng.ts';
 import {
   addSignals,
@@ -346,4 +346,23 @@ test('signals add up over seeds part by part, the mean reward weighted by groups
   const lines = seedSignalTable([loop]).split('\n');
   assert.match(lines.find((l) => /\bes\b/.test(l)) ?? assert.fail('no es row'), /loop\s+es\s+8\s+1 \(13%\)\s+0\.13/);
   assert.ok(!lines.some((l) => /\bseed\b\s+9/.test(l)), 'only the last round counts');
+});
+
+test('an incomplete ablation says which runs did not finish and why', () => {
+  const run = (variant: 'full' | 'static', status: 'done' | 'failed', error: string | null) =>
+    ({ variant, evals: [], result: { run: `r-${variant}`, dir: `/runs/x/${variant}`, status, error } }) as unknown as VariantResult;
+  const r = {
+    seeds: [
+      { seed: 's-1', rows: [run('full', 'done', null), run('static', 'failed', 'training round 2: the policy worker (pid 7) died while serving grpo_step (r3): killed by SIGKILL')] },
+      { seed: 's-2', rows: [run('full', 'failed', null)] },
+    ],
+  };
+  assert.deepEqual(unfinishedText(r, ['s-1', 's-2', 's-3'], ['full', 'static']), [
+    's-1 static: failed: training round 2: the policy worker (pid 7) died while serving grpo_step (r3): killed by SIGKILL (/runs/x/static)',
+    's-2 full: failed: no error recorded (/runs/x/full)',
+    's-2 static: not run (full did not finish on this seed)',
+    's-3 full: not started',
+    's-3 static: not run (full did not finish on this seed)',
+  ]);
+  assert.deepEqual(unfinishedText({ seeds: [{ seed: 's-1', rows: [run('full', 'done', null), run('static', 'done', null)] }] }, ['s-1'], ['full', 'static']), []);
 });

@@ -59,7 +59,7 @@ test('a worker killed in the middle of a step is reported and replaced from the 
     await assert.rejects(step, (e: WorkerError) => {
       assert.equal(e.type, 'worker_died');
       assert.match(e.message, /died while serving sft_step/);
-      assert.match(e.message, /SIGKILL/);
+      assert.match(e.message, /SIGKILL \(if nothing here sent it, most likely the kernel's out-of-memory killer/);
       assert.equal(e.exit?.signal, 'SIGKILL');
       assert.equal(e.reply.retryable, true);
       return true;
@@ -75,7 +75,7 @@ test('a worker killed in the middle of a step is reported and replaced from the 
     assert.equal(exits.length, 1);
     // The replacement serves the model as of the last checkpoint.
     assert.deepEqual((await w.generate({ prompts, greedy: true, max_new_tokens: 20 })).results, atCheckpoint.results);
-    assert.match(readFileSync(log, 'utf8'), new RegExp(`pid ${oldPid} exited \\(killed by SIGKILL\\)`));
+    assert.match(readFileSync(log, 'utf8'), new RegExp(`pid ${oldPid} exited \\(killed by SIGKILL`));
   } finally {
     await w.close();
   }

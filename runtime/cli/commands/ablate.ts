@@ -4,7 +4,7 @@ import { intFlag, parseFlags } from '../args.ts';
 import { bold } from '../../terminal.ts';
 import { VARIANTS, type Variant } from '../../../protocols/loop/config.ts';
 import { newRunId, runsRoot } from '../../rundir.ts';
-import { ablateSeeds, ablationText, compareVariants, defaultParallel, poolAblationDirs, pooledText, runSeeds, seedsText } from '../../loop/ablate.ts';
+import { ablateSeeds, ablationText, compareVariants, defaultParallel, poolAblationDirs, pooledText, runSeeds, seedsText, unfinishedText } from '../../loop/ablate.ts';
 import { seedColumns, seedTablesText } from '../../loop/seed-tables.ts';
 import { roundJson } from '../../loop/report.ts';
 import { CONFIG_FLAGS, configFromFlags, consoleProgress } from '../loop-console.ts';
@@ -25,7 +25,7 @@ export default defineCommand({
   --first-seed K   first seed index (default 1): pick seeds you have never used before reading a result
   --parallel P     runs at once (seed, variant pairs; a seed's first variant before its others), each with its own
                    policy worker and the cores shared out as its threads
-                   (default 1; with --preset demo, one per core as in npm run demo; a SmolLM2 worker holds ~9 GB)
+                   (default 1; with --preset demo, one per core as in npm run demo; a SmolLM2 worker needs ~8 GB)
   --pool DIRS      run nothing: read finished --seeds runs (their seed-<i>/<variant> folders) and summarise all their seeds as one,
                    saying which settings the runs differ in; a seed in two of them is an error`,
   async run(argv) {
@@ -85,12 +85,14 @@ export default defineCommand({
               dir,
               complete: r.complete,
               summary: r.summary,
-              runs: r.seeds.map((d) => ({ seed: d.seed, variants: d.rows.map((x) => ({ variant: x.variant, status: x.result.status, rounds: x.evals.map(roundJson) })) })),
+              runs: r.seeds.map((d) => ({ seed: d.seed, variants: d.rows.map((x) => ({ variant: x.variant, status: x.result.status, error: x.result.error, rounds: x.evals.map(roundJson) })) })),
             }),
           );
         else {
           console.log(seedsText(r.summary));
           console.log(['', ...seedTablesText(r.summary, seedColumns(r, variants))].join('\n'));
+          const unfinished = unfinishedText(r, seeds, variants as Variant[]);
+          if (unfinished.length) console.log(['', 'Not finished:', ...unfinished.map((l) => `  ${l}`)].join('\n'));
           console.log(bold(r.complete ? `table in ${relative(process.cwd(), dir)}/ablation.md, figures in ablation.json` : `incomplete; run the same command with --out ${relative(process.cwd(), dir)} to continue`));
         }
         if (interrupt.signal.aborted) return EXIT.interrupted;
