@@ -67,15 +67,20 @@ export function demoConfig(): RunConfig {
  *  - 200 new tokens: SmolLM2's tokenizer spends more on this JSON than nano's (longest label
  *    192 tokens, p99 160; the pilot's 96 cut 11 % of the labels and 7–13 % of its answers);
  *  - a round budget of 32 and a test split of 120 samples per seed, because 135M parameters
- *    are slow on a CPU (one seed of loop and static: 22–32 min on 2 cores, against ~4.4 for the nano base).
- * A worker holds ~8.6 GB during the warm-up, so it runs one seed at a time by default.
+ *    are slow on a CPU (the pilot, at 96 tokens: 22–32 min per seed of loop and static on 2
+ *    cores, against ~4.4 for the nano base);
+ *  - forward/backward passes of at most 2,048 tokens (`trainer.micro_batch_tokens`; the
+ *    gradients are accumulated, so the step is the same). SmolLM2's activations take ~2.4 MB
+ *    per token in fp32, so with the default 16,384 a GRPO step of 64 rollouts of up to 200
+ *    tokens grew a CPU worker past 24 GB and the kernel killed it; at 2,048 the same step
+ *    peaks at 7.9 GB (127 s on 2 cores). It runs one seed at a time by default.
  * On a GPU, raise `--test-size` (and the round budget by `--config`) first: the split's
  * standard error per seed is ~4.5 points at 120 samples.
  */
 export const SMOLLM2_PRESET = {
   ...DEMO_PRESET,
   seed: 'looptool-smollm2',
-  trainer: { model: { preset: 'smollm2' } },
+  trainer: { model: { preset: 'smollm2' }, micro_batch_tokens: 2048 },
   loop: {
     ...DEMO_PRESET.loop,
     budget: 32,

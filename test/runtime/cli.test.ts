@@ -118,6 +118,7 @@ test('the smollm2 preset is the demo world with SmolLM2 and the budgets of the C
     'loop.warmup.epochs',
     'loop.warmup.lr',
     'seed',
+    'trainer.micro_batch_tokens',
     'trainer.model.preset',
   ]);
   assert.equal(smollm2Config().trainer.model.preset, 'smollm2');
