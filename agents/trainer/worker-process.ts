@@ -582,7 +582,7 @@ export class WorkerProcess extends EventEmitter {
   }
 }
 
-export function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
+function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
   // a worker nobody signalled is most often taken by the kernel's out-of-memory killer
   if (signal === 'SIGKILL') return 'killed by SIGKILL (if nothing here sent it, most likely the kernel\'s out-of-memory killer: see `dmesg`, and give the worker more memory or shorter batches)';
   if (signal) return `killed by ${signal}`;

@@ -46,12 +46,14 @@ export const ModelInfo = z.looseObject({
   params: z.number().int(),
 });
 
+const MicroBatchTokens = z.number().int().min(16).describe('token budget of one forward/backward (gradient accumulation above it)');
+
 export const LoadArgs = z.object({
   model: ModelSpec,
   seed: z.number().int().min(0).default(0),
   threads: z.number().int().min(1).optional().describe('torch CPU threads for this worker'),
   optimizer: OptimizerConfig.optional().describe('AdamW settings; steps may override lr'),
-  micro_batch_tokens: z.number().int().min(16).optional().describe('token budget of one forward/backward (gradient accumulation above it)'),
+  micro_batch_tokens: MicroBatchTokens.optional(),
 });
 export const LoadResult = z.object({
   model: ModelInfo,
@@ -166,12 +168,7 @@ export const RestoreArgs = z.object({
   path: z.string().min(1),
   optimizer: z.boolean().default(true).describe('restore the optimizer state too'),
   device: z.string().optional(),
-  micro_batch_tokens: z
-    .number()
-    .int()
-    .min(16)
-    .optional()
-    .describe("token budget of one forward/backward; given, it overrides the checkpoint's (a run resumed with another trainer.micro_batch_tokens)"),
+  micro_batch_tokens: MicroBatchTokens.optional().describe("given, it overrides the checkpoint's budget (a run resumed with another trainer.micro_batch_tokens)"),
 });
 export const RestoreResult = LoadResult.extend({ meta: z.record(z.string(), z.unknown()), path: z.string() });
 

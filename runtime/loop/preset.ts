@@ -20,9 +20,10 @@ import { RunConfig } from '../../protocols/config.ts';
  *    issue's ≥ 2,000-sample split is for `looptool ablate --test-size`, since evaluating
  *    2,000 samples takes ~3 minutes here). Loop and static train with exactly the same
  *    settings;
- *  - 160 new tokens for every answer, test, probe and rollout: this world's longest label is
- *    153 nano tokens (three parallel calls; p99 121). The 96 used until 2026-12-05 cut 29 % of
- *    the parallel-call answers of benchmark v9, which no policy could then get right.
+ *  - 160 new tokens for every answer, test, probe and rollout: over the test splits of the
+ *    benchmark worlds v3–v9 the longest label is 154 nano tokens (three parallel calls; p99
+ *    115). The 96 used until 2026-12-05 cut off 19.8 % of their parallel-call answers, which no
+ *    policy could then get right.
  * `--config FILE` replaces the preset entirely.
  */
 export const DEMO_PRESET = {
@@ -64,8 +65,9 @@ export function demoConfig(): RunConfig {
  *    one epoch at lr 5e-5 (~15 steps), which teaches the tools' call format and leaves the
  *    base's own failures in place;
  *  - GRPO at lr 3e-5 (full fine-tuning, so well under the nano base's 2e-4);
- *  - 200 new tokens: SmolLM2's tokenizer spends more on this JSON than nano's (longest label
- *    192 tokens, p99 160; the pilot's 96 cut 11 % of the labels and 7–13 % of its answers);
+ *  - 200 new tokens: SmolLM2's tokenizer spends more on this JSON than nano's (over the 30
+ *    benchmark worlds the longest label is 199 tokens, p99 151, and 11.8 % are longer than 96;
+ *    the pilot's 96 cut off 7–13 % of its answers);
  *  - a round budget of 32 and a test split of 120 samples per seed, because 135M parameters
  *    are slow on a CPU (the pilot, at 96 tokens: 22–32 min per seed of loop and static on 2
  *    cores, against ~4.4 for the nano base);
