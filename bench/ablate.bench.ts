@@ -2,9 +2,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { intFlag, parseFlags } from '../runtime/cli/args.ts';
-import { readConfigFile } from '../runtime/cli/config-file.ts';
+import { configFromFlags, presetBase } from '../runtime/cli/loop-console.ts';
 import { ablateSeeds, defaultParallel, runSeeds, seedsText } from '../runtime/loop/ablate.ts';
-import { isPresetName, PRESETS } from '../runtime/loop/preset.ts';
 import { defineBench } from './result.ts';
 
 /**
@@ -21,13 +20,11 @@ export default defineBench({
   summary: 'every variant over N seeds of a preset (--preset demo, the default, or smollm2), against issue 12\'s targets (time, loop − static, never-call floor, exact calls, ordering, JGLV)',
   async run(argv) {
     const { values } = parseFlags(argv, { seed: { type: 'string' }, seeds: { type: 'string' }, parallel: { type: 'string' }, config: { type: 'string' }, preset: { type: 'string' }, out: { type: 'string' } });
-    const presetName = values.preset ?? 'demo';
-    if (!isPresetName(presetName)) throw new Error(`--preset: unknown preset "${presetName}" (known: ${Object.keys(PRESETS).join(', ')})`);
-    if (values.preset !== undefined && values.config !== undefined) throw new Error('--preset and --config are alternatives: give one');
-    const preset = values.config ? readConfigFile(values.config) : PRESETS[presetName]();
-    const config = { ...preset, seed: values.seed ?? preset.seed };
+    // the demo preset unless --config or --preset says otherwise
+    const presetName = values.preset ?? (values.config === undefined ? 'demo' : undefined);
+    const config = configFromFlags({ config: values.config, seed: values.seed }, presetBase({ preset: presetName, config: values.config }));
     const seeds = runSeeds(config.seed, intFlag(values.seeds, 'seeds', 5, 2));
-    const parallel = intFlag(values.parallel, 'parallel', presetName === 'demo' ? defaultParallel(seeds.length) : 1, 1);
+    const parallel = intFlag(values.parallel, 'parallel', (values.preset ?? 'demo') === 'demo' ? defaultParallel(seeds.length) : 1, 1);
     const dir = values.out ?? mkdtempSync(join(tmpdir(), 'looptool-bench-ablate-'));
     const t0 = performance.now();
     const r = await ablateSeeds({ dir, config, seeds, parallel, variants: ['full', 'no-jglv', 'no-edde', 'no-hppl', 'random-expansion', 'static'] });

@@ -2,6 +2,7 @@ import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Bench } from './result.ts';
+import { UsageError } from '../runtime/cli/command.ts';
 
 // Benchmarks are bench/<name>.bench.ts; `npm run bench -- <name> [args]`.
 const here = dirname(fileURLToPath(import.meta.url));
@@ -16,6 +17,11 @@ if (!name || !names.includes(name)) {
   process.exit(2);
 }
 const bench = ((await import(join(here, `${name}.bench.ts`))) as { default: Bench }).default;
-const result = await bench.run(rest);
+// a bad flag is the caller's mistake: its message, not a stack trace
+const result = await bench.run(rest).catch((e: Error) => {
+  if (!(e instanceof UsageError)) throw e;
+  console.error(`bench ${name}: ${e.message}`);
+  process.exit(2);
+});
 console.log(JSON.stringify(result));
 process.exit(result.pass ? 0 : 1);

@@ -4,6 +4,7 @@ import type { RoundEval } from '../../protocols/loop/records.ts';
 import { intFlag } from './args.ts';
 import { UsageError } from './command.ts';
 import { readConfigFile } from './config-file.ts';
+import { isPresetName, PRESETS } from '../loop/preset.ts';
 import { bold, dim, Progress } from '../terminal.ts';
 import type { StageEvent } from '../loop/driver.ts';
 import type { StageProgress } from '../loop/stages/index.ts';
@@ -23,6 +24,14 @@ export const CONFIG_FLAGS = {
   'no-hppl': { type: 'boolean', default: false },
   static: { type: 'boolean', default: false },
 } as const;
+
+/** The base a --preset names (none without one): the flag's one check, for commands and benches alike. */
+export function presetBase(v: { preset?: string; config?: string }): (() => RunConfig) | undefined {
+  if (v.preset === undefined) return undefined;
+  if (!isPresetName(v.preset)) throw new UsageError(`unknown preset "${v.preset}" (known: ${Object.keys(PRESETS).join(', ')})`);
+  if (v.config !== undefined) throw new UsageError('--preset and --config are alternatives: give one');
+  return PRESETS[v.preset];
+}
 
 /** The run config from --config (else `base`), --seed, --rounds, --test-size and the ablation flags. */
 export function configFromFlags(

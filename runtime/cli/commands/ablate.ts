@@ -7,8 +7,7 @@ import { newRunId, runsRoot } from '../../rundir.ts';
 import { ablateSeeds, ablationText, compareVariants, defaultParallel, poolAblationDirs, pooledText, runSeeds, seedsText, unfinishedText } from '../../loop/ablate.ts';
 import { seedColumns, seedTablesText } from '../../loop/seed-tables.ts';
 import { roundJson } from '../../loop/report.ts';
-import { CONFIG_FLAGS, configFromFlags, consoleProgress } from '../loop-console.ts';
-import { isPresetName, PRESETS } from '../../loop/preset.ts';
+import { CONFIG_FLAGS, configFromFlags, consoleProgress, presetBase } from '../loop-console.ts';
 import { interruptOnSignals } from '../interrupt.ts';
 
 const ALL = Object.keys(VARIANTS) as Variant[];
@@ -58,9 +57,7 @@ export default defineCommand({
     const variants = (values.variants ?? ALL.join(',')).split(',').map((v) => v.trim()).filter(Boolean);
     for (const v of variants) if (!ALL.includes(v as Variant)) throw new UsageError(`unknown variant "${v}" (known: ${ALL.join(', ')})`);
     if (new Set(variants).size !== variants.length) throw new UsageError('--variants lists a variant twice');
-    if (values.preset !== undefined && !isPresetName(values.preset)) throw new UsageError(`unknown preset "${values.preset}" (known: ${Object.keys(PRESETS).join(', ')})`);
-    if (values.preset !== undefined && values.config !== undefined) throw new UsageError('--preset and --config are alternatives: give one');
-    const config = configFromFlags(values, values.preset === undefined ? undefined : PRESETS[values.preset]);
+    const config = configFromFlags(values, presetBase(values));
     const dir = resolve(values.out ?? `${runsRoot()}/${newRunId('ablate')}`);
     if (values['first-seed'] !== undefined && values.seeds === undefined) throw new UsageError('--first-seed needs --seeds N');
     if (values.parallel !== undefined && values.seeds === undefined) throw new UsageError('--parallel needs --seeds N');
