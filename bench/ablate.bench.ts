@@ -21,10 +21,10 @@ export default defineBench({
   async run(argv) {
     const { values } = parseFlags(argv, { seed: { type: 'string' }, seeds: { type: 'string' }, parallel: { type: 'string' }, config: { type: 'string' }, preset: { type: 'string' }, out: { type: 'string' } });
     // the demo preset unless --config or --preset says otherwise
-    const presetName = values.preset ?? (values.config === undefined ? 'demo' : undefined);
-    const config = configFromFlags({ config: values.config, seed: values.seed }, presetBase({ preset: presetName, config: values.config }));
+    const preset = values.preset ?? 'demo';
+    const config = configFromFlags({ config: values.config, seed: values.seed }, presetBase(values.config === undefined ? { preset } : values));
     const seeds = runSeeds(config.seed, intFlag(values.seeds, 'seeds', 5, 2));
-    const parallel = intFlag(values.parallel, 'parallel', (values.preset ?? 'demo') === 'demo' ? defaultParallel(seeds.length) : 1, 1);
+    const parallel = intFlag(values.parallel, 'parallel', preset === 'demo' ? defaultParallel(seeds.length) : 1, 1);
     const dir = values.out ?? mkdtempSync(join(tmpdir(), 'looptool-bench-ablate-'));
     const t0 = performance.now();
     const r = await ablateSeeds({ dir, config, seeds, parallel, variants: ['full', 'no-jglv', 'no-edde', 'no-hppl', 'random-expansion', 'static'] });
