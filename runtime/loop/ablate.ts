@@ -117,19 +117,23 @@ export function seedConfig(config: RunConfig, seed: string, parallel: number, co
 }
 
 /**
- * The order in which the (seed, variant) pairs are taken: every seed's first variant (its
- * base) ahead of all the others, so a lane rarely waits for a base still running.
+ * The order in which the (seed, variant) pairs are taken. With several lanes, every seed's
+ * first variant (its base) goes ahead of all the others, so a lane rarely waits for a base
+ * still running. With one lane nothing can wait, so seeds go one after another: a run
+ * stopped part-way (a SmolLM2 seed takes half an hour on 2 cores) then holds whole seeds,
+ * where bases first would leave every finished seed without its static baseline.
  */
-export function pairJobs(seeds: number, variants: readonly Variant[]): { i: number; variant: Variant }[] {
+export function pairJobs(seeds: number, variants: readonly Variant[], parallel: number): { i: number; variant: Variant }[] {
   const [first, ...others] = variants;
   if (!first) return [];
   const all = Array.from({ length: seeds }, (_, i) => i);
+  if (parallel <= 1) return all.flatMap((i) => variants.map((variant) => ({ i, variant })));
   return [...all.map((i) => ({ i, variant: first })), ...all.flatMap((i) => others.map((variant) => ({ i, variant })))];
 }
 
 /**
- * Runs every (seed, variant) pair, `parallel` at once: each seed's first variant (its base)
- * is queued ahead of the others, and a seed's other variants start once its base is done.
+ * Runs every (seed, variant) pair, `parallel` at once, in `pairJobs`' order; a seed's other
+ * variants start once its base is done.
  * Scheduling pairs rather than whole seeds keeps every lane busy to the end (five seeds on
  * two lanes left one lane idle for a whole seed).
  */
@@ -146,7 +150,7 @@ export async function ablateSeeds(o: SeedsOptions): Promise<SeedsResult> {
   }));
   const rows = new Map<string, VariantResult>();
   const bases = new Map<number, Promise<VariantResult>>();
-  const jobs = pairJobs(o.seeds.length, o.variants);
+  const jobs = pairJobs(o.seeds.length, o.variants, parallel);
   await forEachLimit(
     jobs,
     parallel,

@@ -21,10 +21,18 @@ test('concurrent seeds share the cores out as torch threads, unless the config o
   assert.equal(seedConfig(base, 'x-2', 2, 2, {}).seed, 'x-2');
 });
 
-test('pairs are queued with every seed\'s base first, then the other variants seed by seed', () => {
+test('with several lanes, pairs are queued with every seed\'s base first, then the other variants seed by seed', () => {
   assert.deepEqual(
-    pairJobs(2, ['full', 'no-jglv', 'static']).map((j) => `${j.i}/${j.variant}`),
+    pairJobs(2, ['full', 'no-jglv', 'static'], 2).map((j) => `${j.i}/${j.variant}`),
     ['0/full', '1/full', '0/no-jglv', '0/static', '1/no-jglv', '1/static'],
   );
-  assert.deepEqual(pairJobs(3, []), []);
+  assert.deepEqual(pairJobs(3, [], 2), []);
+});
+
+test('with one lane the pairs are queued seed by seed, so a stopped run holds whole seeds', () => {
+  assert.deepEqual(
+    pairJobs(2, ['full', 'static'], 1).map((j) => `${j.i}/${j.variant}`),
+    ['0/full', '0/static', '1/full', '1/static'],
+  );
+  assert.deepEqual(pairJobs(3, [], 1), []);
 });
