@@ -79,8 +79,9 @@ export function demoConfig(): RunConfig {
  * On a GPU, raise `--test-size` (and the round budget by `--config`) first: the split's
  * standard error per seed is ~4.5 points at 120 samples.
  * Over its first five seeds loop and static tie (+0.8 [−14.0, +15.7] points) and GRPO at lr
- * 3e-5 lowers both curves' exact calls (docs/loop.md, "Five seeds of the preset"): a smaller
- * step is the next thing to try, chosen on development seeds and judged on fresh ones.
+ * 3e-5 lowers both curves' exact calls (docs/loop.md, "Five seeds of the preset"). At lr
+ * 1.2e-5 (examples/smollm2-lr1.2e-5) the exact calls rise instead, but loop − static is
+ * −3.0 [−12.8, +6.8] over five fresh seeds: no gain either ("Fresh seeds at 1.2e-5").
  */
 export const SMOLLM2_PRESET = {
   ...DEMO_PRESET,
