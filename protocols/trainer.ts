@@ -97,6 +97,10 @@ export const TrainerConfig = z.strictObject({
   micro_batch_tokens: z.number().int().min(16).optional().describe('token budget of one forward/backward'),
   optimizer: OptimizerConfig.omit({ lr: true }).optional().describe('AdamW weight decay and betas (the learning rate comes with each step)'),
   checkpoints: z.string().min(1).default('checkpoints').describe('checkpoint directory, relative to the run directory'),
+  checkpoint_optimizer: z
+    .boolean()
+    .optional()
+    .describe("save the optimizer state in every checkpoint (AdamW's moments: twice the weights' bytes); default: only when trainer.grpo.reset_optimizer is false, since every other training call starts a fresh optimizer and never reads it"),
   policy: z
     .strictObject({
       concurrency: z.number().int().min(1).max(16).default(2).describe('policy.* requests a replica takes at once (the worker is sequential; more only queue)'),

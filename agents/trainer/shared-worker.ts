@@ -109,10 +109,10 @@ export class SharedPolicy {
     return r;
   }
 
-  /** Saves the policy (and optimizer) into a new checkpoint and points latest.json at it. */
+  /** Saves the policy (and the optimizer, when checkpointOptimizer) into a new checkpoint and points latest.json at it. */
   async checkpoint(tag: string, info: Omit<LatestCheckpoint, 'path' | 'created'>, meta: Record<string, unknown> = {}): Promise<string> {
     const path = this.checkpoints.next(tag);
-    const saved = await this.worker.save({ path, meta: { ...meta, ...info } });
+    const saved = await this.worker.save({ path, meta: { ...meta, ...info }, optimizer: checkpointOptimizer(this.config) });
     this.checkpoints.setLatest(saved.path, info);
     this.current = saved.path;
     return saved.path;
@@ -149,6 +149,16 @@ export function workerFailure(err: unknown, doing: string, policy: SharedPolicy)
     return new LooptoolError({ code: err.reply.code, message: `${doing}: ${err.message}${back}`, issues: err.reply.issues, retryable: err.reply.retryable });
   }
   return err instanceof Error ? err : new Error(String(err));
+}
+
+/**
+ * Whether checkpoints carry the optimizer state. Every loop round, warm-up and SFT pass, and
+ * every `looptool train` call unless trainer.grpo.reset_optimizer is false, starts a fresh
+ * optimizer, so a saved state would never be read; with AdamW it is two thirds of a
+ * checkpoint's bytes (1 GB a round for SmolLM2-135M in fp32, 64 GB for an 8B model in fp32).
+ */
+export function checkpointOptimizer(c: TrainerConfig): boolean {
+  return c.checkpoint_optimizer ?? !c.grpo.reset_optimizer;
 }
 
 /** The token budget of one forward/backward: the config's, else the worker's default. */

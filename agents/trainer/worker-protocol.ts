@@ -161,6 +161,7 @@ export const GrpoStepArgs = z.object({
 export const SaveArgs = z.object({
   path: z.string().min(1).describe('checkpoint directory; written beside it, then renamed into place'),
   meta: z.record(z.string(), z.unknown()).optional(),
+  optimizer: z.boolean().default(true).describe("save the optimizer state too (AdamW's moments: twice the weights' bytes)"),
 });
 export const SaveResult = z.object({ path: z.string(), bytes: z.number().int(), counters: Counters });
 

@@ -76,6 +76,8 @@ test('trainer.sft lowers the loss, streams a metric per step and writes a checkp
   assert.ok(out.tokens > 0 && out.seconds > 0);
   assert.ok(out.checkpoint && existsSync(join(out.checkpoint, 'meta.json')), 'the checkpoint is on disk');
   sftCheckpoint = out.checkpoint!;
+  // Every call of the default config starts a fresh optimizer, so its checkpoints hold none.
+  assert.equal(JSON.parse(readFileSync(join(out.checkpoint!, 'meta.json'), 'utf8')).optimizer_param_groups, null);
   const latest = JSON.parse(readFileSync(join(runDir, 'checkpoints', 'latest.json'), 'utf8')) as { path: string; kind: string; steps: number };
   assert.equal(join(runDir, 'checkpoints', latest.path), out.checkpoint);
   assert.equal(latest.kind, 'sft');

@@ -424,7 +424,8 @@ class Engine:
         os.makedirs(tmp)
         try:
             be.save_model(tmp)
-            opt_sd = self.optimizer.state_dict() if self.optimizer is not None else None
+            with_opt = bool(_get(args, 'optimizer', bool, True))
+            opt_sd = self.optimizer.state_dict() if with_opt and self.optimizer is not None else None
             # torch 1.13's weights_only unpickler refuses Python floats: the optimizer's
             # hyper-parameters (param_groups) go to meta.json, its tensors to state.pt.
             state = {
