@@ -2,6 +2,7 @@ import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EXIT, UsageError, type Command } from './command.ts';
+import { diskFullHint } from './disk-full.ts';
 import { Namespace } from '../../protocols/envelope.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -94,7 +95,10 @@ async function main(args: string[]): Promise<number> {
       console.error(`looptool ${name}: ${err.message}\nusage: looptool ${cmd.usage}`);
       return EXIT.usage;
     }
-    console.error(`looptool ${name}: ${err instanceof Error ? err.message : String(err)}`);
+    const message = err instanceof Error ? err.message : String(err);
+    console.error(`looptool ${name}: ${message}`);
+    const hint = diskFullHint(message);
+    if (hint) console.error(`looptool ${name}: ${hint}`);
     if (process.env.LOOPTOOL_DEBUG) console.error(err);
     return EXIT.failed;
   }
