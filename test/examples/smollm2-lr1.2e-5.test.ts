@@ -6,12 +6,22 @@ import { RunConfig } from '../../protocols/config.ts';
 import { smollm2Config } from '../../runtime/loop/preset.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
+const read = (name: string) => RunConfig.parse(JSON.parse(readFileSync(join(ROOT, 'examples', name, 'config.json'), 'utf8')));
 
 test('examples/smollm2-lr1.2e-5 is the smollm2 preset with a GRPO step of 1.2e-5, nothing else', () => {
-  const example = RunConfig.parse(JSON.parse(readFileSync(join(ROOT, 'examples', 'smollm2-lr1.2e-5', 'config.json'), 'utf8')));
+  const example = read('smollm2-lr1.2e-5');
   const preset = smollm2Config();
   assert.equal(example.loop.train.lr, 1.2e-5);
   assert.notEqual(preset.loop.train.lr, 1.2e-5);
   const expected = { ...preset, loop: { ...preset.loop, train: { ...preset.loop.train, lr: 1.2e-5 } } };
   assert.deepEqual(example, expected);
+});
+
+// Four rounds is the one change, so its runs compare with the two-round runs above.
+test('examples/smollm2-lr1.2e-5-rounds4 is examples/smollm2-lr1.2e-5 with four rounds, nothing else', () => {
+  const example = read('smollm2-lr1.2e-5-rounds4');
+  const twoRounds = read('smollm2-lr1.2e-5');
+  assert.equal(example.loop.rounds, 4);
+  assert.equal(twoRounds.loop.rounds, 2);
+  assert.deepEqual(example, { ...twoRounds, loop: { ...twoRounds.loop, rounds: 4 } });
 });

@@ -417,6 +417,7 @@ class Engine:
         be = self._need()
         path = _get(args, 'path', str, required=True, check=bool, what='a non-empty path')
         meta = args.get('meta', {})
+        with_opt = bool(_get(args, 'optimizer', bool, True))
         path = os.path.abspath(path)
         parent = os.path.dirname(path)
         os.makedirs(parent, exist_ok=True)
@@ -424,7 +425,6 @@ class Engine:
         os.makedirs(tmp)
         try:
             be.save_model(tmp)
-            with_opt = bool(_get(args, 'optimizer', bool, True))
             opt_sd = self.optimizer.state_dict() if with_opt and self.optimizer is not None else None
             # torch 1.13's weights_only unpickler refuses Python floats: the optimizer's
             # hyper-parameters (param_groups) go to meta.json, its tensors to state.pt.
