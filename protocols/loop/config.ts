@@ -115,6 +115,14 @@ export const LoopConfig = z.strictObject({
     .strictObject({
       max_new_tokens: z.number().int().min(1).default(192),
       batch: z.number().int().min(1).default(32).describe('prompts per policy.generate request'),
+      fresh: z
+        .number()
+        .int()
+        .min(0)
+        .default(0)
+        .describe(
+          'seed samples never trained on, drawn anew each round and probed beside D_j: they are verified, expanded and merged as D_j\'s are, so a skill that has left D_j can return as an error seed. 0: probe D_j only, as the paper does',
+        ),
     })
     .prefault({}),
   warmup: WarmupConfig.prefault({}),

@@ -43,6 +43,7 @@ export const Composition = z.object({
   duplicates: Count.describe('items skipped because their content was already in D_j'),
   shortfall: Count.describe('budget − total'),
   hpplRandom: z.boolean().describe('the HPPL share was drawn at random (no-HPPL ablation)'),
+  fresh: Count.optional().describe('samples (not expansions) that came from the seed samples probed fresh beside D_{j-1} (loop.probe.fresh)'),
 });
 export type Composition = z.infer<typeof Composition>;
 
@@ -88,6 +89,17 @@ class Corpus {
     for (; i < list.length && added < limit && this.room > 0; i++) if (this.add(part, list[i]!)) added++;
     return { added, consumed: i };
   }
+}
+
+/**
+ * Two lists merged so that each keeps its share of every prefix: items in order of their
+ * relative position (i + ½) / length, `a` first on a tie. Round j's fresh probes meet D_j's
+ * this way, so a budget that cannot hold every error seed still takes both kinds.
+ */
+export function interleaveEvenly<T>(a: readonly T[], b: readonly T[]): T[] {
+  const keyed = [...a.map((x, i) => ({ x, k: (i + 0.5) / a.length, s: 0 })), ...b.map((x, i) => ({ x, k: (i + 0.5) / b.length, s: 1 }))];
+  keyed.sort((p, q) => p.k - q.k || p.s - q.s);
+  return keyed.map((e) => e.x);
 }
 
 /** Expansions interleaved by parent: first child of every parent, then second children, … */

@@ -194,7 +194,7 @@ export const JglvScores = z.object({
   corrected: z.number().int().describe('rewrites that made the label right (the prediction matches the truth)'),
   precision: z.number().nullable().describe('corrected / labelWrongJudged: rewrites that were right'),
   recall: z.number().nullable().describe('corrected / labelWrongTrue: true label errors fixed, of those JGLV saw'),
-  noisyInCorpus: z.number().int().describe('samples of D_j with a wrong label (truth known)'),
+  noisyInCorpus: z.number().int().describe('samples of D_j, and of the fresh probes (loop.probe.fresh), with a wrong label (truth known)'),
   recallOfCorpus: z.number().nullable().describe('corrected / noisyInCorpus: label errors of D_j fixed this round'),
   detectionPrecision: z.number().nullable().describe('of samples judged LABEL_WRONG or BOTH_WRONG, share whose label is truly wrong'),
   detectionRecall: z.number().nullable().describe('of verified samples whose label is truly wrong, share judged LABEL_WRONG or BOTH_WRONG'),

@@ -104,7 +104,14 @@ export const RoundEval = z.object({
   jglv: JglvScores.optional().describe('JGLV vs the hidden truth this round'),
   composition: Composition.optional().describe('composition of D_j'),
   train: z.record(z.string(), z.unknown()).optional().describe('what the trainer reported this round'),
-  probe: z.object({ n: z.number().int(), mastered: z.number().int(), meanPpl: z.number().nullable() }).optional(),
+  probe: z
+    .object({
+      n: z.number().int(),
+      mastered: z.number().int(),
+      meanPpl: z.number().nullable(),
+      fresh: z.object({ n: z.number().int(), mastered: z.number().int() }).optional().describe('seed samples probed fresh beside D_j (loop.probe.fresh)'),
+    })
+    .optional(),
   expansion: z.object({ seeds: z.number().int(), accepted: z.number().int(), rejected: z.number().int() }).optional(),
 });
 export type RoundEval = z.infer<typeof RoundEval>;

@@ -213,15 +213,16 @@ export function reportMarkdown(manifest: Manifest, evals: RoundEval[], others: {
   if (evals.some((e) => e.bfcl)) lines.push('### BFCL v3', '', table(['round', 'overall'], evals.filter((e) => e.bfcl).map((e) => [e.round, pct(e.bfcl!.overall)])), '');
   const comps = evals.filter((e) => e.composition).map((e) => ({ round: e.round, composition: e.composition! }));
   if (comps.length) {
+    const anyFresh = comps.some((c) => c.composition.fresh !== undefined);
     lines.push('## Composition of D_j', '', '![composition](composition.svg)', '');
     lines.push(
       table(
-        ['D_j', 'total', 'seed', 'ES', 'of which corrected', 'EE', 'HPPL', 'seed-new', 'fill', 'duplicates', 'label noise'],
+        ['D_j', 'total', 'seed', 'ES', 'of which corrected', 'EE', 'HPPL', 'seed-new', 'fill', ...(anyFresh ? ['from fresh probes'] : []), 'duplicates', 'label noise'],
         evals
           .filter((e) => e.composition)
           .map((e) => {
             const c = e.composition!;
-            return [`D_${e.round}`, c.total, c.parts.seed, c.parts.es, c.corrected, c.parts.ee, c.parts.hppl, c.parts.seed_new, c.parts.fill, c.duplicates, pct(e.noise?.rate)];
+            return [`D_${e.round}`, c.total, c.parts.seed, c.parts.es, c.corrected, c.parts.ee, c.parts.hppl, c.parts.seed_new, c.parts.fill, ...(anyFresh ? [c.fresh ?? 0] : []), c.duplicates, pct(e.noise?.rate)];
           }),
       ),
       '',
@@ -234,7 +235,18 @@ export function reportMarkdown(manifest: Manifest, evals: RoundEval[], others: {
   }
   const probe = evals.filter((e) => e.probe);
   if (probe.length) {
-    lines.push('## Probing and expansion', '', table(['round', 'probed', 'mastered', 'mean PPL', 'error seeds expanded', 'expansions accepted', 'rejected'], probe.map((e) => [e.round, e.probe!.n, e.probe!.mastered, e.probe!.meanPpl?.toFixed(3) ?? '–', e.expansion?.seeds ?? 0, e.expansion?.accepted ?? 0, e.expansion?.rejected ?? 0])), '');
+    // fresh probes (loop.probe.fresh) get their own columns only in runs that have them
+    const fresh = probe.some((e) => e.probe!.fresh);
+    const freshCols = (e: RoundEval) => (fresh ? [e.probe!.fresh?.n ?? 0, e.probe!.fresh?.mastered ?? 0] : []);
+    lines.push(
+      '## Probing and expansion',
+      '',
+      table(
+        ['round', 'probed', 'mastered', ...(fresh ? ['fresh probed', 'fresh mastered'] : []), 'mean PPL', 'error seeds expanded', 'expansions accepted', 'rejected'],
+        probe.map((e) => [e.round, e.probe!.n, e.probe!.mastered, ...freshCols(e), e.probe!.meanPpl?.toFixed(3) ?? '–', e.expansion?.seeds ?? 0, e.expansion?.accepted ?? 0, e.expansion?.rejected ?? 0]),
+      ),
+      '',
+    );
   }
   const jg = evals.filter((e) => e.jglv && e.jglv.verified > 0);
   if (jg.length) {

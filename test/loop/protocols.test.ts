@@ -21,6 +21,7 @@ import {
   perplexity,
   perplexityFromSum,
   roundRobinByParent,
+  interleaveEvenly,
   seedNewShare,
   staticRound,
   stripReasoning,
@@ -326,6 +327,25 @@ test('D_1 takes the head of the seed pool; the static baseline walks through fre
     ]).map((s) => s.id),
     ['x1', 'y1', 'x2'],
   );
+});
+
+test('two lists interleaved evenly keep their shares in every prefix, each in its own order', () => {
+  assert.deepEqual(interleaveEvenly(['a0', 'a1', 'a2', 'a3'], ['b0', 'b1']), ['a0', 'b0', 'a1', 'a2', 'b1', 'a3']);
+  assert.deepEqual(interleaveEvenly(['a0', 'a1'], ['b0', 'b1']), ['a0', 'b0', 'a1', 'b1']);
+  assert.deepEqual(interleaveEvenly(['a0'], []), ['a0']);
+  assert.deepEqual(interleaveEvenly([], ['b0', 'b1']), ['b0', 'b1']);
+  // property: any prefix of the merge holds each list's items in proportion, give or take one
+  for (const [n, m] of [[32, 9], [5, 17], [12, 12], [1, 30]] as const) {
+    const a = Array.from({ length: n }, (_, i) => `a${i}`);
+    const b = Array.from({ length: m }, (_, i) => `b${i}`);
+    const out = interleaveEvenly(a, b);
+    assert.deepEqual(out.filter((x) => x.startsWith('a')), a);
+    assert.deepEqual(out.filter((x) => x.startsWith('b')), b);
+    for (let k = 1; k <= out.length; k++) {
+      const fromA = out.slice(0, k).filter((x) => x.startsWith('a')).length;
+      assert.ok(Math.abs(fromA - (k * n) / (n + m)) <= 1, `prefix ${k} of ${n}+${m} holds ${fromA} of a`);
+    }
+  }
 });
 
 // ------------------------------------------------------------------ config and records

@@ -101,6 +101,10 @@ test('the closed loop runs end to end, and a run SIGKILLed inside every stage re
       assert.ok(ev.jglv, 'JGLV scores against the truth');
       assert.ok(ev.noise, 'label noise of D_j');
     }
+    // fresh probing (loop.probe.fresh, test/loop/fresh-probe.test.ts) is off by default, as in the paper
+    assert.ok(!existsSync(join(ref, 'round-1/fresh.jsonl')) && !existsSync(join(ref, 'round-1/fresh-probes.jsonl')));
+    assert.equal(Composition.parse(JSON.parse(readFileSync(join(ref, 'round-2/composition.json'), 'utf8'))).fresh, undefined);
+    assert.doesNotMatch(readFileSync(join(ref, 'report.md'), 'utf8'), /fresh probed|from fresh probes/);
     assert.ok(existsSync(join(ref, 'report.md')) && existsSync(join(ref, 'accuracy.svg')));
     assert.match(readFileSync(join(ref, 'report.md'), 'utf8'), /JGLV against the hidden truth/);
   });

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { RunConfig } from '../../../protocols/config.ts';
 import { LooptoolError } from '../../../protocols/errors.ts';
 import type { Ablations } from '../../../protocols/loop/config.ts';
-import type { Placed } from '../../../protocols/loop/merge.ts';
+import { interleaveEvenly, type Placed } from '../../../protocols/loop/merge.ts';
 import { ExpansionRecord, ProbeRecord, SampleRecord, VerdictRecord, type Manifest } from '../../../protocols/loop/records.ts';
 import type { Stage } from '../../../protocols/loop/stages.ts';
 import type { CallFn } from '../../../protocols/role.ts';
@@ -164,6 +164,25 @@ export class StageContext {
 
   probes(j: number): ProbeRecord[] {
     return this.store.read(`round-${j}/probes.jsonl`, ProbeRecord);
+  }
+
+  /** The seed samples probed fresh beside D_j (loop.probe.fresh); none when off. */
+  fresh(j: number): Sample[] {
+    return this.store.exists(`round-${j}/fresh.jsonl`) ? this.store.read(`round-${j}/fresh.jsonl`, SampleRecord).map((r) => r.sample) : [];
+  }
+
+  freshProbes(j: number): ProbeRecord[] {
+    return this.store.exists(`round-${j}/fresh-probes.jsonl`) ? this.store.read(`round-${j}/fresh-probes.jsonl`, ProbeRecord) : [];
+  }
+
+  /**
+   * What round j probed, as JGLV, EDDE and the merge route it: D_j's samples and the fresh
+   * ones by id, and their probes, the two evenly interleaved (error seeds are taken in this
+   * order when the budget cannot hold them all).
+   */
+  probed(j: number): { samples: Map<string, Sample>; probes: ProbeRecord[] } {
+    const samples = new Map([...this.data(j).map((p) => p.sample), ...this.fresh(j)].map((s) => [s.id, s]));
+    return { samples, probes: interleaveEvenly(this.probes(j), this.freshProbes(j)) };
   }
 
   verdicts(j: number): VerdictRecord[] {

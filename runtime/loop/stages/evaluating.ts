@@ -38,9 +38,15 @@ export async function evaluating(cx: StageContext, j: number): Promise<StageSumm
     if (!cx.ablations.static) {
       const probes = cx.probes(j);
       const ppls = probes.map((p) => p.ppl).filter((x): x is number => x !== null);
-      summary.probe = { n: probes.length, mastered: probes.filter((p) => p.mastered).length, meanPpl: ppls.length ? ppls.reduce((a, b) => a + b, 0) / ppls.length : null };
-      const byId = new Map(data.map((p) => [p.sample.id, p.sample]));
-      const pred = new Map(probes.map((p) => [p.id, p.prediction]));
+      const fresh = cx.freshProbes(j);
+      summary.probe = {
+        n: probes.length,
+        mastered: probes.filter((p) => p.mastered).length,
+        meanPpl: ppls.length ? ppls.reduce((a, b) => a + b, 0) / ppls.length : null,
+        ...(fresh.length ? { fresh: { n: fresh.length, mastered: fresh.filter((p) => p.mastered).length } } : {}),
+      };
+      const { samples: byId, probes: all } = cx.probed(j);
+      const pred = new Map(all.map((p) => [p.id, p.prediction]));
       const verdicts = cx.verdicts(j);
       if (verdicts.length || cx.ablations.jglv)
         summary.jglv = jglvScores(
@@ -48,7 +54,7 @@ export async function evaluating(cx: StageContext, j: number): Promise<StageSumm
             const s = byId.get(v.id)!;
             return { label: s.label, prediction: pred.get(v.id)!, truth: s.truth, verdict: v.verdict };
           }),
-          data.map((p) => p.sample),
+          [...data.map((p) => p.sample), ...cx.fresh(j)],
         );
       const ex = cx.expansions(j);
       summary.expansion = { seeds: new Set(ex.map((e) => e.parent)).size, accepted: ex.filter((e) => e.accepted).length, rejected: ex.filter((e) => !e.accepted).length };

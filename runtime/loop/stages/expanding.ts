@@ -96,12 +96,11 @@ async function curated(cx: StageContext, j: number, recs: ExpansionRecord[]): Pr
  * The samples EDDE expands: the error seeds as JGLV routed them (PRED_WRONG with their
  * label, LABEL_WRONG with the label corrected; every failed sample when JGLV is off), each
  * with the policy's answer and the judge's analysis. The random-expansion control draws as
- * many samples of D_j at random instead, so that it differs from the loop only in which
+ * many probed samples (D_j's and any fresh ones) at random instead, so that it differs from the loop only in which
  * samples are expanded.
  */
 function errorSeedsOf(cx: StageContext, j: number): ErrorSeed[] {
-  const byId = new Map(cx.data(j).map((p) => [p.sample.id, p.sample]));
-  const probes = cx.probes(j);
+  const { samples: byId, probes } = cx.probed(j);
   const verdicts = cx.ablations.jglv ? new Map(cx.verdicts(j).map((v) => [v.id, v])) : null;
   const seeds = routeRound(j, byId, probes, verdicts).errorSeeds;
   if (!cx.ablations.randomExpansion) return seeds;

@@ -1,29 +1,61 @@
-import { ProbeRecord } from '../../../protocols/loop/records.ts';
+import { seededOrder } from '../../../protocols/loop/merge.ts';
+import { ProbeRecord, SampleRecord } from '../../../protocols/loop/records.ts';
 import { ProberContract } from '../../../protocols/roles/prober.ts';
 import { publicView, type Sample } from '../../../protocols/sample.ts';
 import type { StageSummary } from '../../../machines/loop.ts';
 import { crashPoint } from '../crash.ts';
 import { chunks, mapLimit } from '../../concurrency.ts';
 import type { StageContext } from './context.ts';
+import { untrainedSeed } from './untrained-seed.ts';
 
 /**
  * GCP: the greedy answer of round j's policy to every sample of D_j, mastered or not, with
  * its perplexity; the base run's when this run adopted its round (StageContext.adoptedBaseRound).
+ * With loop.probe.fresh, also to that many seed samples never trained on, drawn anew each
+ * round (a departure from the paper, which probes D_j only: docs/loop.md).
  */
 export async function probing(cx: StageContext, j: number): Promise<StageSummary> {
   const t0 = performance.now();
-  const recs = cx.adoptedBaseRound(j) && cx.baseStore().exists(`round-${j}/probes.jsonl`) ? cx.baseStore().read(`round-${j}/probes.jsonl`, ProbeRecord) : await probeData(cx, j);
-  cx.store.write(`round-${j}/probes.jsonl`, recs);
+  const adopted = cx.adoptedBaseRound(j) && cx.baseStore().exists(`round-${j}/probes.jsonl`);
+  const fresh = adopted && cx.baseStore().exists(`round-${j}/fresh.jsonl`) ? cx.baseStore().read(`round-${j}/fresh.jsonl`, SampleRecord).map((r) => r.sample) : freshDraw(cx, j);
+  const got = await (adopted ? adoptedProbes(cx, j, fresh) : probeData(cx, j, fresh));
+  cx.store.write(`round-${j}/probes.jsonl`, got.data);
+  const files = [`round-${j}/probes.jsonl`];
+  if (cx.loop.probe.fresh > 0) {
+    cx.store.write(`round-${j}/fresh.jsonl`, fresh.map((sample) => ({ type: 'sample', sample })));
+    cx.store.write(`round-${j}/fresh-probes.jsonl`, got.fresh);
+    files.push(`round-${j}/fresh.jsonl`, `round-${j}/fresh-probes.jsonl`);
+  }
   cx.checkpoints.items(`round-${j}/probing.partial.jsonl`, ProbeRecord, (r) => r.id).clear();
-  const mastered = recs.filter((r) => r.mastered).length;
-  return cx.finish(j, 'probing', t0, [`round-${j}/probes.jsonl`], { probed: recs.length, mastered, failed: recs.length - mastered });
+  const mastered = got.data.filter((r) => r.mastered).length;
+  const freshCounts: Record<string, number> = cx.loop.probe.fresh > 0 ? { fresh: got.fresh.length, fresh_failed: got.fresh.filter((r) => !r.mastered).length } : {};
+  return cx.finish(j, 'probing', t0, files, { probed: got.data.length, mastered, failed: got.data.length - mastered, ...freshCounts });
 }
 
-async function probeData(cx: StageContext, j: number): Promise<ProbeRecord[]> {
+type RoundProbes = { data: ProbeRecord[]; fresh: ProbeRecord[] };
+
+/** loop.probe.fresh seed samples the loop has neither trained on nor probed, at random (seeded per round). */
+function freshDraw(cx: StageContext, j: number): Sample[] {
+  const n = cx.loop.probe.fresh;
+  return n > 0 && !cx.ablations.static ? seededOrder(untrainedSeed(cx, j, j - 1), cx.rngSeed('fresh-probe', j)).slice(0, n) : [];
+}
+
+/** The base run's probes of an adopted round; fresh samples it did not probe (an older base) are probed here. */
+async function adoptedProbes(cx: StageContext, j: number, fresh: Sample[]): Promise<RoundProbes> {
+  const base = cx.baseStore();
+  const data = base.read(`round-${j}/probes.jsonl`, ProbeRecord);
+  const theirs = base.exists(`round-${j}/fresh-probes.jsonl`) ? base.read(`round-${j}/fresh-probes.jsonl`, ProbeRecord) : [];
+  if (theirs.length === fresh.length) return { data, fresh: theirs };
+  await cx.policy.ensure(cx.checkpointAfter(j));
+  const got = await probeAll(cx, j, 'probing', fresh, cx.loop.probe.max_new_tokens);
+  return { data, fresh: fresh.map((s) => got.get(s.id)!) };
+}
+
+async function probeData(cx: StageContext, j: number, fresh: Sample[]): Promise<RoundProbes> {
   await cx.policy.ensure(cx.checkpointAfter(j));
   const samples = cx.data(j).map((p) => p.sample);
-  const got = await probeAll(cx, j, 'probing', samples, cx.loop.probe.max_new_tokens);
-  return samples.map((s) => got.get(s.id)!);
+  const got = await probeAll(cx, j, 'probing', [...samples, ...fresh], cx.loop.probe.max_new_tokens);
+  return { data: samples.map((s) => got.get(s.id)!), fresh: fresh.map((s) => got.get(s.id)!) };
 }
 
 /** Greedy answers of the current policy to `samples`, in batches, cached per batch (probing, and evaluating as 'eval'). */

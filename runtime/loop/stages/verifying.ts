@@ -8,11 +8,11 @@ import { crashPoint } from '../crash.ts';
 import { mapLimit } from '../../concurrency.ts';
 import type { StageContext } from './context.ts';
 
-/** JGLV: the judge's majority verdict on every sample of D_j the policy failed, and what it does to the sample. */
+/** JGLV: the judge's majority verdict on every probed sample the policy failed (D_j's and fresh ones), and what it does to the sample. */
 export async function verifying(cx: StageContext, j: number): Promise<StageSummary> {
   const t0 = performance.now();
-  const byId = new Map(cx.data(j).map((p) => [p.sample.id, p.sample]));
-  const failed = cx.probes(j).filter((p) => !p.mastered);
+  const { samples: byId, probes } = cx.probed(j);
+  const failed = probes.filter((p) => !p.mastered);
   const votes = cx.loop.jglvVotes;
   const cache = cx.checkpoints.items(`round-${j}/verifying.partial.jsonl`, VerdictRecord, (r) => r.id);
   let done = cache.done.size;
