@@ -222,7 +222,7 @@ export function reportMarkdown(manifest: Manifest, evals: RoundEval[], others: {
           .filter((e) => e.composition)
           .map((e) => {
             const c = e.composition!;
-            return [`D_${e.round}`, c.total, c.parts.seed, c.parts.es, c.corrected, c.parts.ee, c.parts.hppl, c.parts.seed_new, c.parts.fill, ...(anyFresh ? [c.fresh ?? 0] : []), c.duplicates, pct(e.noise?.rate)];
+            return [`D_${e.round}`, c.total, c.parts.seed, c.parts.es, c.corrected, c.parts.ee, c.parts.hppl, c.parts.seed_new, c.parts.fill, ...(anyFresh ? [c.fresh ?? '–'] : []), c.duplicates, pct(e.noise?.rate)];
           }),
       ),
       '',

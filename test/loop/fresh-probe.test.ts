@@ -40,9 +40,14 @@ const samples = (run: string, f: string) => readJsonl(join(run, f), SampleRecord
 const ids = (xs: { sample: { id: string } }[]) => xs.map((x) => x.sample.id);
 
 test('fresh probes are untrained seed samples, new each round, verified, and merged as D_j\'s failures are', async () => {
-  const run = join(dir, 'run');
-  const cli = startCli(['run', '--config', join(dir, 'config.json'), '--out', run], { LOOPTOOL_TORCH_THREADS: '1' });
+  const out = join(dir, 'ablate');
+  const cli = startCli(['ablate', '--config', join(dir, 'config.json'), '--variants', 'full,no-hppl', '--out', out], { LOOPTOOL_TORCH_THREADS: '1' });
   assert.equal(await cli.exited, 0, cli.output().slice(-3000));
+  const run = join(out, 'full');
+  // a variant that adopts round 1 from its base adopts its fresh probes too
+  assert.deepEqual(samples(join(out, 'no-hppl'), 'round-1/fresh.jsonl'), samples(run, 'round-1/fresh.jsonl'));
+  const probesOf = (r: string) => readJsonl(join(r, 'round-1/fresh-probes.jsonl'), ProbeRecord).records;
+  assert.deepEqual(probesOf(join(out, 'no-hppl')), probesOf(run));
 
   const pool = new Set(ids(samples(run, 'round-0/pool.jsonl')));
   const seen = new Set<string>();

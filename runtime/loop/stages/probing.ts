@@ -17,22 +17,21 @@ import { untrainedSeed } from './untrained-seed.ts';
 export async function probing(cx: StageContext, j: number): Promise<StageSummary> {
   const t0 = performance.now();
   const adopted = cx.adoptedBaseRound(j) && cx.baseStore().exists(`round-${j}/probes.jsonl`);
-  const fresh = adopted && cx.baseStore().exists(`round-${j}/fresh.jsonl`) ? cx.baseStore().read(`round-${j}/fresh.jsonl`, SampleRecord).map((r) => r.sample) : freshDraw(cx, j);
-  const got = await (adopted ? adoptedProbes(cx, j, fresh) : probeData(cx, j, fresh));
+  const got = adopted ? adoptedProbes(cx, j) : await probeData(cx, j, freshDraw(cx, j));
   cx.store.write(`round-${j}/probes.jsonl`, got.data);
   const files = [`round-${j}/probes.jsonl`];
   if (cx.loop.probe.fresh > 0) {
-    cx.store.write(`round-${j}/fresh.jsonl`, fresh.map((sample) => ({ type: 'sample', sample })));
-    cx.store.write(`round-${j}/fresh-probes.jsonl`, got.fresh);
+    cx.store.write(`round-${j}/fresh.jsonl`, got.fresh.map((sample) => ({ type: 'sample', sample })));
+    cx.store.write(`round-${j}/fresh-probes.jsonl`, got.freshProbes);
     files.push(`round-${j}/fresh.jsonl`, `round-${j}/fresh-probes.jsonl`);
   }
   cx.checkpoints.items(`round-${j}/probing.partial.jsonl`, ProbeRecord, (r) => r.id).clear();
   const mastered = got.data.filter((r) => r.mastered).length;
-  const freshCounts: Record<string, number> = cx.loop.probe.fresh > 0 ? { fresh: got.fresh.length, fresh_failed: got.fresh.filter((r) => !r.mastered).length } : {};
+  const freshCounts: Record<string, number> = cx.loop.probe.fresh > 0 ? { fresh: got.fresh.length, fresh_failed: got.freshProbes.filter((r) => !r.mastered).length } : {};
   return cx.finish(j, 'probing', t0, files, { probed: got.data.length, mastered, failed: got.data.length - mastered, ...freshCounts });
 }
 
-type RoundProbes = { data: ProbeRecord[]; fresh: ProbeRecord[] };
+type RoundProbes = { data: ProbeRecord[]; fresh: Sample[]; freshProbes: ProbeRecord[] };
 
 /** loop.probe.fresh seed samples the loop has neither trained on nor probed, at random (seeded per round). */
 function freshDraw(cx: StageContext, j: number): Sample[] {
@@ -40,22 +39,22 @@ function freshDraw(cx: StageContext, j: number): Sample[] {
   return n > 0 && !cx.ablations.static ? seededOrder(untrainedSeed(cx, j, j - 1), cx.rngSeed('fresh-probe', j)).slice(0, n) : [];
 }
 
-/** The base run's probes of an adopted round; fresh samples it did not probe (an older base) are probed here. */
-async function adoptedProbes(cx: StageContext, j: number, fresh: Sample[]): Promise<RoundProbes> {
+/** The base run's probes of a round this run adopted: its settings are this run's, fresh probes included (sharesBaseRound). */
+function adoptedProbes(cx: StageContext, j: number): RoundProbes {
   const base = cx.baseStore();
-  const data = base.read(`round-${j}/probes.jsonl`, ProbeRecord);
-  const theirs = base.exists(`round-${j}/fresh-probes.jsonl`) ? base.read(`round-${j}/fresh-probes.jsonl`, ProbeRecord) : [];
-  if (theirs.length === fresh.length) return { data, fresh: theirs };
-  await cx.policy.ensure(cx.checkpointAfter(j));
-  const got = await probeAll(cx, j, 'probing', fresh, cx.loop.probe.max_new_tokens);
-  return { data, fresh: fresh.map((s) => got.get(s.id)!) };
+  const fresh = base.exists(`round-${j}/fresh.jsonl`);
+  return {
+    data: base.read(`round-${j}/probes.jsonl`, ProbeRecord),
+    fresh: fresh ? base.read(`round-${j}/fresh.jsonl`, SampleRecord).map((r) => r.sample) : [],
+    freshProbes: fresh ? base.read(`round-${j}/fresh-probes.jsonl`, ProbeRecord) : [],
+  };
 }
 
 async function probeData(cx: StageContext, j: number, fresh: Sample[]): Promise<RoundProbes> {
   await cx.policy.ensure(cx.checkpointAfter(j));
   const samples = cx.data(j).map((p) => p.sample);
   const got = await probeAll(cx, j, 'probing', [...samples, ...fresh], cx.loop.probe.max_new_tokens);
-  return { data: samples.map((s) => got.get(s.id)!), fresh: fresh.map((s) => got.get(s.id)!) };
+  return { data: samples.map((s) => got.get(s.id)!), fresh, freshProbes: fresh.map((s) => got.get(s.id)!) };
 }
 
 /** Greedy answers of the current policy to `samples`, in batches, cached per batch (probing, and evaluating as 'eval'). */
