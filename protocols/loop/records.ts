@@ -141,6 +141,7 @@ export const Manifest = z.object({
   status: z.enum(['running', 'done', 'failed']),
   stages: z.array(StageEntry).default([]),
   checkpoint: z.string().nullable().default(null).describe('policy checkpoint after the last finished training stage'),
+  pruned: z.array(z.string()).optional().describe('checkpoints this run names that `looptool prune` removed (run-dir relative); resume does not count them as damage'),
   updated: z.string(),
 });
 export type Manifest = z.infer<typeof Manifest>;

@@ -19,7 +19,8 @@ export function diskFullHint(message: string, dir: string = process.cwd()): stri
   }
   return (
     `the disk is full (${free} free under ${dir}). Checkpoints are the largest files a run writes ` +
-    '(runs/<id>/**/checkpoints/ckpt-*: 0.5 GB each for SmolLM2-135M; the reports and `ablate --pool` of a finished run read none of them). ' +
+    '(runs/<id>/**/checkpoints/ckpt-*: 0.5 GB each for SmolLM2-135M; the reports and `ablate --pool` of a finished run read none of them; ' +
+    '`looptool prune runs/<id>` removes those of finished runs that nothing will read again). ' +
     'Free space and run the same command again: a loop run or an ablation continues from its files.'
   );
 }

@@ -50,7 +50,7 @@ export function verifyStages(store: RunStore, manifest: Manifest): Damage[] {
     }
     // The policy a training stage left is part of its output: later stages restore it.
     const ckpt = filesOk ? checkpointOf(store, e) : null;
-    if (ckpt && !existsSync(store.absPath(ckpt))) out.push({ stage, file: ckpt, problem: 'checkpoint missing' });
+    if (ckpt && !existsSync(store.absPath(ckpt)) && !manifest.pruned?.includes(ckpt)) out.push({ stage, file: ckpt, problem: 'checkpoint missing' });
   }
   return out;
 }

@@ -16,6 +16,7 @@ import { crashPoint } from '../crash.ts';
 import { storedRunConfig } from '../../run-config.ts';
 import { PolicyPort } from '../policy.ts';
 import type { LoopCheckpointer } from '../checkpoint/index.ts';
+import { unlessPruned } from '../prune.ts';
 import { findStage, RunStore, type FileInfo } from '../store.ts';
 
 /** What a stage reports as it goes (the CLI draws bars from it; traces carry it too). */
@@ -201,7 +202,7 @@ export class StageContext {
 
   /** The policy checkpoint a train summary names, as an absolute path (null: the base model). */
   checkpointIn(t: TrainSummary | undefined): string | null {
-    return typeof t?.checkpoint === 'string' ? this.store.absPath(t.checkpoint) : null;
+    return typeof t?.checkpoint === 'string' ? unlessPruned(this.manifest, t.checkpoint, this.store.absPath(t.checkpoint)) : null;
   }
 
   /** The policy checkpoint a finished warm-up (j = 0) or training stage (j >= 1) left. */
