@@ -25,3 +25,12 @@ test('examples/smollm2-lr1.2e-5-rounds4 is examples/smollm2-lr1.2e-5 with four r
   assert.equal(twoRounds.loop.rounds, 2);
   assert.deepEqual(example, { ...twoRounds, loop: { ...twoRounds.loop, rounds: 4 } });
 });
+
+// Fresh probes are the one change (docs/loop.md, "Fresh probes"), as many a round as the budget.
+test('examples/smollm2-lr1.2e-5-rounds4-fresh is examples/smollm2-lr1.2e-5-rounds4 with probe.fresh 32, nothing else', () => {
+  const example = read('smollm2-lr1.2e-5-rounds4-fresh');
+  const plain = read('smollm2-lr1.2e-5-rounds4');
+  assert.equal(example.loop.probe.fresh, plain.loop.budget);
+  assert.equal(plain.loop.probe.fresh, 0);
+  assert.deepEqual(example, { ...plain, loop: { ...plain.loop, probe: { ...plain.loop.probe, fresh: 32 } } });
+});
