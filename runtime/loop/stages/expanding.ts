@@ -96,8 +96,8 @@ async function curated(cx: StageContext, j: number, recs: ExpansionRecord[]): Pr
  * The samples EDDE expands: the error seeds as JGLV routed them (PRED_WRONG with their
  * label, LABEL_WRONG with the label corrected; every failed sample when JGLV is off), each
  * with the policy's answer and the judge's analysis. The random-expansion control draws as
- * many probed samples (D_j's and any fresh ones) at random instead, so that it differs from the loop only in which
- * samples are expanded.
+ * many probed samples (D_j's and any fresh ones) at random instead, so that it differs
+ * from the loop only in which samples are expanded.
  */
 function errorSeedsOf(cx: StageContext, j: number): ErrorSeed[] {
   const { samples: byId, probes } = cx.probed(j);
