@@ -48,7 +48,7 @@ test('unknown keys anywhere are errors with the path and a "did you mean"', () =
 });
 
 test('suggestions come from the keys of that level only, and only when near', () => {
-  assert.deepEqual(knownKeys(RunConfig, ['loop', 'probe']), ['max_new_tokens', 'batch']);
+  assert.deepEqual(knownKeys(RunConfig, ['loop', 'probe']), ['max_new_tokens', 'batch', 'fresh']);
   assert.equal(nearestKey('batch_sise', knownKeys(RunConfig, ['loop', 'train'])), 'batch_size');
   assert.equal(nearestKey('frobnicate', knownKeys(RunConfig, [])), undefined);
   assert.equal(nearestKey('Seed', knownKeys(RunConfig, [])), 'seed');
