@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { z } from 'zod';
 import { LooptoolError } from '../../protocols/errors.ts';
 import { Manifest } from '../../protocols/loop/records.ts';
@@ -14,7 +14,8 @@ import { RunStore } from './store.ts';
  *  - for a run that other variants start from (one without a base), its warm-up's and
  *    round 1's, which a variant added later adopts (`ablate`; StageContext.sharesBaseRound),
  *    unless `keep` is 'last';
- *  - every checkpoint an unfinished run names, its own or its base's.
+ *  - every checkpoint an unfinished run names, its own or its base's (runs beside the
+ *    pruned ones, in the same folder, count too, pruned or not).
  * A removed checkpoint is listed in the manifest of every run that names it (`pruned`),
  * so resume does not take it for damage. Only directories that a run's train.json files
  * name are removed, never anything else under the run.
@@ -70,12 +71,16 @@ function sizeOf(path: string): number {
 /** Prunes the checkpoints of the finished runs under `dirs`; with `dryRun`, only says what it would remove. */
 export function pruneCheckpoints(dirs: readonly string[], opts: { keep?: PruneKeep; dryRun?: boolean } = {}): PrunedRun[] {
   const keepMode = opts.keep ?? 'continuations';
-  const runs = [...new Set(dirs.flatMap((d) => findRuns(d)))].map((dir) => {
+  const load = (dir: string) => {
     const store = new RunStore(dir);
     return { dir, store, manifest: store.readJson(MANIFEST, Manifest), named: named(store) };
-  });
+  };
+  const runs = [...new Set(dirs.flatMap((d) => findRuns(d)))].map(load);
+  // the variants beside a run (an ablation's seed folder) may name its checkpoints even when not asked to be pruned
+  const asked = new Set(runs.map((r) => r.dir));
+  const siblings = [...new Set(runs.flatMap((r) => findRuns(dirname(r.dir), 1)))].filter((d) => !asked.has(d)).map(load);
   const protectedPaths = new Set<string>();
-  for (const r of runs) {
+  for (const r of [...runs, ...siblings]) {
     const last = r.manifest.checkpoint ? r.store.absPath(r.manifest.checkpoint) : null;
     if (last) protectedPaths.add(last);
     for (const n of r.named) {
@@ -103,7 +108,7 @@ export function pruneCheckpoints(dirs: readonly string[], opts: { keep?: PruneKe
   if (opts.dryRun) return results;
   for (const p of removedPaths) rmSync(p, { recursive: true, force: true });
   // every run that names a removed checkpoint (its own, or its base's) records it
-  for (const r of runs) {
+  for (const r of [...runs, ...siblings]) {
     const gone = r.named.filter((n) => removedPaths.has(n.path)).map((n) => r.store.relPath(n.path));
     if (!gone.length) continue;
     const pruned = [...new Set([...(r.manifest.pruned ?? []), ...gone])].sort();

@@ -109,6 +109,14 @@ test('--keep last also removes what variants start from, unless an unfinished ru
   assert.deepEqual(verifyStages(new RunStore(run), manifestOf(run)), [], 'the variant does not count its base\'s pruned checkpoints as damage');
 });
 
+test('a base pruned alone keeps what an unfinished variant beside it names, even with --keep last', () => {
+  const out = ablation();
+  pruneCheckpoints([join(out, 'seed-2', 'full')], { keep: 'last' });
+  for (const j of [0, 1]) assert.ok(existsSync(ck(out, 2, 'full', j)), `full r${j} stays: seed 2's static names it`);
+  assert.ok(!existsSync(ck(out, 2, 'full', 2)));
+  assert.ok(existsSync(ck(out, 2, 'static', 2)), 'the variant itself was not asked to be pruned');
+});
+
 test('looptool prune prints what it removes and refuses a folder without runs', async () => {
   const out = ablation();
   const dry = startCli(['prune', out, '--dry-run']);
