@@ -94,9 +94,9 @@ export function pruneCheckpoints(dirs: readonly string[], opts: { keep?: PruneKe
     const own = r.named.filter((n) => !relative(r.dir, n.path).startsWith('..'));
     const base = { run: r.dir, status: r.manifest.status, kept: [] as string[], removed: [] as string[], bytes: 0 };
     if (r.manifest.status !== 'done') return { ...base, kept: own.map((n) => n.path), note: 'not finished: resume needs its checkpoints' };
-    for (const n of own) {
-      if (protectedPaths.has(n.path) || !existsSync(n.path)) {
-        if (existsSync(n.path)) base.kept.push(n.path);
+    for (const n of own.filter((x) => existsSync(x.path))) {
+      if (protectedPaths.has(n.path)) {
+        base.kept.push(n.path);
         continue;
       }
       base.bytes += sizeOf(n.path);
