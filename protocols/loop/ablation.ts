@@ -130,9 +130,13 @@ function pooled(list: readonly SeedFigures[]): VariantSummary['pooledDetection']
 /**
  * Summarises runs as `runs[variant][seed] = evals`. Only seeds where a variant finished
  * are counted for it; the paired difference uses the seeds both it and the reference have.
+ * The reference is static when it ran, unless the caller names another column.
  */
-export function summarizeAblation(seeds: readonly string[], runs: ReadonlyMap<string, ReadonlyMap<string, readonly RoundEval[]>>): AblationSummary {
-  const reference = runs.has('static') ? 'static' : null;
+export function summarizeAblation(
+  seeds: readonly string[],
+  runs: ReadonlyMap<string, ReadonlyMap<string, readonly RoundEval[]>>,
+  reference: string | null = runs.has('static') ? 'static' : null,
+): AblationSummary {
   const figs = new Map<string, SeedFigures[]>();
   for (const [variant, bySeed] of runs) {
     const list: SeedFigures[] = [];

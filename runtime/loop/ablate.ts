@@ -211,27 +211,15 @@ export function poolAblationDirs(dirs: readonly string[]): PooledAblation {
   const configSources: { dir: string; seedDir: string }[] = [];
   const owner = new Map<string, string>();
   for (const dir of dirs) {
-    const seedDirs = existsSync(dir) ? readdirSync(dir).filter((d) => /^seed-\d+$/.test(d)).sort((a, b) => Number(a.slice(5)) - Number(b.slice(5))) : [];
-    if (!seedDirs.length) throw new LooptoolError({ code: 'invalid_input', message: `${dir} holds no seed-<i> folders: it is not a \`looptool ablate --seeds N\` run` });
     const seeds: string[] = [];
-    for (const sd of seedDirs) {
-      // every variant of a seed folder runs on the seed its first variant names
-      const present = Object.keys(VARIANTS).filter((v) => existsSync(join(dir, sd, v, 'config.json')));
-      if (!present.length) continue;
-      const first = new RunStore(join(dir, sd, present[0]!));
-      const cfg = first.readJson('config.json', JsonObject);
-      if (typeof cfg.seed !== 'string') throw new LooptoolError({ code: 'invalid_input', message: `${first.path('config.json')}: seed: expected a string` });
-      const seed = cfg.seed;
-      configs.push(cfg);
-      configSources.push({ dir, seedDir: sd });
-      const other = owner.get(seed);
-      if (other !== undefined) throw new LooptoolError({ code: 'invalid_input', message: `seed ${seed} is in both ${other} and ${dir}: each seed may count once` });
-      owner.set(seed, dir);
-      seeds.push(seed);
-      for (const variant of present) {
-        const store = new RunStore(join(dir, sd, variant));
-        if (store.exists('manifest.json') && store.readJson('manifest.json', Manifest).status === 'done') runs.get(variant)!.set(seed, roundEvals(store));
-      }
+    for (const folder of readSeedsRun(dir)) {
+      configs.push(folder.config);
+      configSources.push({ dir, seedDir: folder.seedDir });
+      const other = owner.get(folder.seed);
+      if (other !== undefined) throw new LooptoolError({ code: 'invalid_input', message: `seed ${folder.seed} is in both ${other} and ${dir}: each seed may count once` });
+      owner.set(folder.seed, dir);
+      seeds.push(folder.seed);
+      for (const [variant, evals] of folder.finished) runs.get(variant)!.set(folder.seed, evals);
     }
     perRun.push({ dir, seeds });
   }
@@ -243,6 +231,34 @@ export function poolAblationDirs(dirs: readonly string[]): PooledAblation {
     configDifferences: leafDifferences(configs, ['seed', 'loop.ablations']),
     columns: [...runs].map(([name, bySeed]) => ({ name, bySeed })),
   };
+}
+
+/**
+ * One seed folder of an `ablate --seeds` run as read back: the seed every variant in it
+ * runs on (its first variant's), that variant's configuration, the variants present and
+ * the evaluations of those that finished (an unfinished run does not count).
+ */
+export type SeedFolder = { seedDir: string; seed: string; config: JsonObject; present: Variant[]; finished: Map<Variant, RoundEval[]> };
+
+/** The seed-<i> folders of an `ablate --seeds` run, in seed order; a folder that holds none is an error. */
+export function readSeedsRun(dir: string): SeedFolder[] {
+  const seedDirs = existsSync(dir) ? readdirSync(dir).filter((d) => /^seed-\d+$/.test(d)).sort((a, b) => Number(a.slice(5)) - Number(b.slice(5))) : [];
+  if (!seedDirs.length) throw new LooptoolError({ code: 'invalid_input', message: `${dir} holds no seed-<i> folders: it is not a \`looptool ablate --seeds N\` run` });
+  const out: SeedFolder[] = [];
+  for (const seedDir of seedDirs) {
+    const present = (Object.keys(VARIANTS) as Variant[]).filter((v) => existsSync(join(dir, seedDir, v, 'config.json')));
+    if (!present.length) continue;
+    const first = new RunStore(join(dir, seedDir, present[0]!));
+    const config = first.readJson('config.json', JsonObject);
+    if (typeof config.seed !== 'string') throw new LooptoolError({ code: 'invalid_input', message: `${first.path('config.json')}: seed: expected a string` });
+    const finished = new Map<Variant, RoundEval[]>();
+    for (const variant of present) {
+      const store = new RunStore(join(dir, seedDir, variant));
+      if (store.exists('manifest.json') && store.readJson('manifest.json', Manifest).status === 'done') finished.set(variant, roundEvals(store));
+    }
+    out.push({ seedDir, seed: config.seed, config, present, finished });
+  }
+  return out;
 }
 
 /** A pooled ablation as text: where its seeds came from, what the runs' settings differ in, then the summary. */

@@ -212,3 +212,71 @@ test('looptool ablate --pool summarises finished runs as one, says what their se
   assert.equal(single.code, 2);
   assert.match(single.stderr, /--pool needs two or more ablation folders/);
 });
+
+test('looptool ablate --compare pairs runs of different settings seed by seed, says what they differ in, and names bad columns', async () => {
+  const seeds = join(dir, 'seeds'); // the two-seed run above: full, random-expansion, static
+  const b = join(dir, 'cmp-b');
+  cpSync(seeds, b, { recursive: true });
+  let votes = 0;
+  for (const sd of ['seed-1', 'seed-2'])
+    for (const v of ['full', 'random-expansion', 'static']) {
+      const p = join(b, sd, v, 'config.json');
+      const cfg = read(p) as { loop: { jglvVotes: number } };
+      votes = cfg.loop.jglvVotes;
+      writeFileSync(p, JSON.stringify({ ...cfg, loop: { ...cfg.loop, jglvVotes: votes + 2 } }));
+    }
+  const r = await looptool(['ablate', '--compare', `${seeds}:full,${b}:static`, '--json']);
+  assert.equal(r.code, 0, r.stderr.slice(-3000));
+  type Out = {
+    columns: { name: string; variant: string; seeds: string[] }[];
+    summary: { reference: string; variants: { variant: string; vsReference: { mean: number; lo: number | null; hi: number | null } | null }[] };
+    configDifferences: { path: string; values: string[] }[];
+    testSplitsDiffer: string[];
+  };
+  const j = JSON.parse(r.stdout) as Out;
+  assert.deepEqual(
+    j.columns.map((c) => [c.name, c.seeds]),
+    [
+      ['seeds/full', ['ablate-test-1', 'ablate-test-2']],
+      ['cmp-b/static', ['ablate-test-1', 'ablate-test-2']],
+    ],
+  );
+  assert.equal(j.summary.reference, 'cmp-b/static', 'the static column is the reference');
+  // cmp-b is a copy, so its static pairs with seeds/full exactly as the run's own static did
+  const own = read(join(seeds, 'ablation.json')) as Out['summary'];
+  assert.deepEqual(j.summary.variants[0]!.vsReference, own.variants.find((v) => v.variant === 'full')!.vsReference);
+  assert.deepEqual(j.configDifferences, [{ path: 'loop.jglvVotes', values: [String(votes), String(votes + 2)] }]);
+  assert.deepEqual(j.testSplitsDiffer, []);
+
+  // DIR alone brings every finished variant; --reference picks another column
+  const text = await looptool(['ablate', '--compare', `${seeds},${b}:full`, '--reference', 'cmp-b/full']);
+  assert.equal(text.code, 0, text.stderr.slice(-3000));
+  assert.match(text.stdout, /^Compared 4 columns over 2 seeds, paired by seed \(Δ: a column minus cmp-b\/full\): seeds\/full \(2\), seeds\/random-expansion \(2\), seeds\/static \(2\), cmp-b\/full \(2\)$/m);
+  assert.match(text.stdout, new RegExp(`loop\\.jglvVotes: ${votes} \\(seeds/full, seeds/random-expansion, seeds/static\\); ${votes + 2} \\(cmp-b/full\\)`));
+  assert.match(text.stdout, /Each seed has the same test split in every column/);
+  assert.match(text.stdout, /^seeds\/full\s+2\s+[\d.]+ ± [\d.]+\s+[+-]?[\d.]+ ± [\d.]+/m);
+
+  // a seed whose test split is another file is named: the pairing there is by seed only
+  const t = join(b, 'seed-2', 'full', 'round-0', 'test.jsonl');
+  writeFileSync(t, readFileSync(t, 'utf8').split('\n').reverse().join('\n'));
+  const split = JSON.parse((await looptool(['ablate', '--compare', `${seeds}:full,${b}:full`, '--json'])).stdout) as Out;
+  assert.deepEqual(split.testSplitsDiffer, ['ablate-test-2']);
+
+  const bad = await looptool(['ablate', '--compare', `${seeds}:fulll,${b}:static`]);
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /:fulll: unknown variant "fulll" \(known: full, /);
+  const notCol = await looptool(['ablate', '--compare', `${seeds}:full,${b}:static`, '--reference', 'seeds/static']);
+  assert.notEqual(notCol.code, 0);
+  assert.match(notCol.stderr, /--reference seeds\/static: not a column \(columns: seeds\/full, cmp-b\/static\)/);
+  const one = await looptool(['ablate', '--compare', `${seeds}:full`]);
+  assert.notEqual(one.code, 0);
+  assert.match(one.stderr, /--compare needs two or more columns/);
+  const notRun = await looptool(['ablate', '--compare', `${join(dir, 'ablate')}:full,${b}:static`]);
+  assert.match(notRun.stderr, /ablate holds no seed-<i> folders/);
+  const mixed = await looptool(['ablate', '--compare', `${seeds},${b}`, '--seeds', '2']);
+  assert.equal(mixed.code, 2);
+  assert.match(mixed.stderr, /--compare reads finished runs and runs nothing: drop --seeds/);
+  const stray = await looptool(['ablate', '--reference', 'x', '--seeds', '1']);
+  assert.equal(stray.code, 2);
+  assert.match(stray.stderr, /--reference goes with --compare/);
+});

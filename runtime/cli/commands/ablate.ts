@@ -6,6 +6,7 @@ import { VARIANTS, type Variant } from '../../../protocols/loop/config.ts';
 import { newRunId, runsRoot } from '../../rundir.ts';
 import { ablateSeeds, ablationText, compareVariants, defaultParallel, poolAblationDirs, pooledText, runSeeds, seedsText, unfinishedText } from '../../loop/ablate.ts';
 import { seedColumns, seedTablesText } from '../../loop/seed-tables.ts';
+import { compareRuns, comparisonText, parseColumnSpec } from '../../loop/compare-runs.ts';
 import { roundJson } from '../../loop/report.ts';
 import { CONFIG_FLAGS, configFromFlags, consoleProgress, presetBase } from '../loop-console.ts';
 import { interruptOnSignals } from '../interrupt.ts';
@@ -17,6 +18,7 @@ export default defineCommand({
   summary: 'full, no-JGLV, no-EDDE, no-HPPL, random-expansion and static on the same seed data; with --seeds N, mean ± 95% CI over seeds',
   usage: `ablate [--config FILE | --preset demo|smollm2] [--rounds N] [--test-size N] [--seed S] [--seeds N [--first-seed K] [--parallel P]] [--variants ${ALL.join(',')}] [--out runs/<id>] [--nats URL] [--quiet] [--json]
        ablate --pool DIR,DIR[,…] [--json]
+       ablate --compare DIR[:VARIANT],DIR[:VARIANT][,…] [--reference NAME] [--json]
   --preset NAME    start from a preset instead of the defaults: demo (the settings of npm run demo, the nano base)
                    or smollm2 (the demo's world with SmolLM2-135M-Instruct, the settings of docs/loop.md's CPU pilot)
   --seeds N        run every variant on N seeds (<seed>-K … <seed>-(K+N-1)) and report mean ± 95% CI over them,
@@ -26,7 +28,11 @@ export default defineCommand({
                    policy worker and the cores shared out as its threads
                    (default 1; with --preset demo, one per core as in npm run demo; a SmolLM2 worker needs ~8 GB)
   --pool DIRS      run nothing: read finished --seeds runs (their seed-<i>/<variant> folders) and summarise all their seeds as one,
-                   saying which settings the runs differ in; a seed in two of them is an error`,
+                   saying which settings the runs differ in; a seed in two of them is an error
+  --compare COLS   run nothing: pair finished --seeds runs of different settings on the same seeds, seed by seed; a column
+                   is DIR:VARIANT (DIR alone: each variant that finished there), named <folder>/<variant>; prints each
+                   column's mean ± 95% CI, its paired difference to the reference and what the settings differ in
+  --reference NAME the column the others are paired against (default: the first static column, else the last)`,
   async run(argv) {
     const { values } = parseFlags(argv, {
       config: CONFIG_FLAGS.config,
@@ -43,7 +49,20 @@ export default defineCommand({
       quiet: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       pool: { type: 'string' },
+      compare: { type: 'string' },
+      reference: { type: 'string' },
     });
+    if (values.compare !== undefined) {
+      const others = Object.keys(values).filter((k) => !['compare', 'reference', 'json', 'quiet'].includes(k) && values[k as keyof typeof values] !== undefined);
+      if (others.length) throw new UsageError(`--compare reads finished runs and runs nothing: drop --${others.join(', --')}`);
+      const specs = values.compare.split(',').map((d) => d.trim()).filter(Boolean).map(parseColumnSpec);
+      if (!specs.length) throw new UsageError('--compare needs run folders, separated by commas (DIR or DIR:VARIANT)');
+      const r = compareRuns(specs, values.reference);
+      const { tables: _tables, ...figures } = r;
+      console.log(values.json ? JSON.stringify(figures) : comparisonText(r));
+      return EXIT.ok;
+    }
+    if (values.reference !== undefined) throw new UsageError('--reference goes with --compare');
     if (values.pool !== undefined) {
       const others = Object.keys(values).filter((k) => !['pool', 'json', 'quiet'].includes(k) && values[k as keyof typeof values] !== undefined);
       if (others.length) throw new UsageError(`--pool reads finished runs and runs nothing: drop --${others.join(', --')}`);

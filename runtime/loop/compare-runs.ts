@@ -1,0 +1,121 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { VARIANTS, type Variant } from '../../protocols/loop/config.ts';
+import type { RoundEval } from '../../protocols/loop/records.ts';
+import { summarizeAblation, type AblationSummary } from '../../protocols/loop/ablation.ts';
+import { leafDifferences, type JsonObject, type LeafDifference } from '../../protocols/json.ts';
+import { LooptoolError } from '../../protocols/errors.ts';
+import { readSeedsRun, seedsText } from './ablate.ts';
+import { seedTablesText, type SeedColumn } from './seed-tables.ts';
+
+/**
+ * Finished `ablate --seeds` runs of different settings on the same seeds, paired seed by
+ * seed: whether a setting changes a variant's result (fresh probes against none, one step
+ * size against another) is a paired difference over the seeds both ran, with its interval,
+ * as `ablate` gives each variant against static within one run. `--pool` is the other way
+ * round: the same settings on different seeds, summarised as one run.
+ */
+
+/** One column to compare: a variant of one run folder (`DIR:VARIANT`), or every finished variant in it (`DIR`). */
+export type ColumnSpec = { dir: string; variant?: Variant };
+
+export type ComparedColumn = { name: string; dir: string; variant: Variant; seeds: string[] };
+
+export type RunComparison = {
+  columns: ComparedColumn[];
+  summary: AblationSummary;
+  /** each column's settings against the others' (its first seed's configuration, less the seed and the variant's ablations); `values` follow `columns` */
+  configDifferences: LeafDifference[];
+  /** seeds whose test split is not the same file in every column that ran them: paired by seed, not by sample */
+  testSplitsDiffer: string[];
+  tables: SeedColumn[];
+};
+
+/** Parses `DIR[:VARIANT]`; a colon followed by something that is not a variant is part of the path. */
+export function parseColumnSpec(item: string): ColumnSpec {
+  const at = item.lastIndexOf(':');
+  const tail = at >= 0 ? item.slice(at + 1) : '';
+  if (at > 0 && tail in VARIANTS) return { dir: item.slice(0, at), variant: tail as Variant };
+  if (at > 0 && /^[a-z-]+$/.test(tail) && !existsSync(item))
+    throw new LooptoolError({ code: 'invalid_input', message: `${item}: unknown variant "${tail}" (known: ${Object.keys(VARIANTS).join(', ')})` });
+  return { dir: item };
+}
+
+/**
+ * Reads every column's finished runs and pairs them by seed. The reference (every Δ is a
+ * column minus it) is `reference` when named, else the first static column, else the last.
+ */
+export function compareRuns(specs: readonly ColumnSpec[], reference?: string): RunComparison {
+  const read = new Map(specs.map((s) => [s.dir, readSeedsRun(s.dir)] as const));
+  const label = columnLabels(specs.map((s) => s.dir));
+  const columns: (ComparedColumn & { bySeed: Map<string, RoundEval[]>; config: JsonObject; testHash: Map<string, string> })[] = [];
+  for (const spec of specs) {
+    const folders = read.get(spec.dir)!;
+    const variants = spec.variant ? [spec.variant] : (Object.keys(VARIANTS) as Variant[]).filter((v) => folders.some((f) => f.finished.has(v)));
+    if (!variants.length) throw new LooptoolError({ code: 'invalid_input', message: `${spec.dir}: no variant finished on any seed` });
+    for (const variant of variants) {
+      const done = folders.filter((f) => f.finished.has(variant));
+      if (!done.length) throw new LooptoolError({ code: 'invalid_input', message: `${spec.dir}: ${variant} finished on no seed (present: ${[...new Set(folders.flatMap((f) => f.present))].join(', ') || 'none'})` });
+      const name = `${label.get(spec.dir)}/${variant}`;
+      if (columns.some((c) => c.name === name)) throw new LooptoolError({ code: 'invalid_input', message: `${name} is named twice` });
+      columns.push({
+        name,
+        dir: spec.dir,
+        variant,
+        seeds: done.map((f) => f.seed),
+        bySeed: new Map(done.map((f) => [f.seed, f.finished.get(variant)!])),
+        config: done[0]!.config,
+        testHash: new Map(done.map((f) => [f.seed, fileHash(join(spec.dir, f.seedDir, variant, 'round-0', 'test.jsonl'))])),
+      });
+    }
+  }
+  if (columns.length < 2) throw new LooptoolError({ code: 'invalid_input', message: `--compare needs two or more columns; ${columns.map((c) => c.name).join(', ')} is one` });
+  const ref = reference ?? columns.find((c) => c.variant === 'static')?.name ?? columns.at(-1)!.name;
+  if (!columns.some((c) => c.name === ref)) throw new LooptoolError({ code: 'invalid_input', message: `--reference ${ref}: not a column (columns: ${columns.map((c) => c.name).join(', ')})` });
+  const seeds = [...new Set(columns.flatMap((c) => c.seeds))];
+  const testSplitsDiffer = seeds.filter((s) => new Set(columns.flatMap((c) => c.testHash.get(s) ?? [])).size > 1);
+  const summary = summarizeAblation(seeds, new Map(columns.map((c) => [c.name, c.bySeed])), ref);
+  return {
+    columns: columns.map(({ name, dir, variant, seeds }) => ({ name, dir, variant, seeds })),
+    summary,
+    configDifferences: leafDifferences(
+      columns.map((c) => c.config),
+      ['seed', 'loop.ablations'],
+    ),
+    testSplitsDiffer,
+    tables: columns.map((c) => ({ name: c.name, bySeed: c.bySeed })),
+  };
+}
+
+/** The comparison as text: its columns, what their settings differ in, whether the seeds' test splits match, then the summary and the tables. */
+export function comparisonText(r: RunComparison): string {
+  const head = `Compared ${r.columns.length} columns over ${r.summary.seeds.length} seeds, paired by seed (Δ: a column minus ${r.summary.reference}): ${r.columns.map((c) => `${c.name} (${c.seeds.length})`).join(', ')}`;
+  const diffs = r.configDifferences.length
+    ? ["The columns' settings differ (besides the seed):", ...r.configDifferences.map((d) => `  ${d.path}: ${valuesText(d, r.columns)}`)].join('\n')
+    : "The columns' settings are the same but for the seed and the variant.";
+  const splits = r.testSplitsDiffer.length
+    ? `The test split is not the same file in every column (or is missing) on ${r.testSplitsDiffer.join(', ')}: paired by seed there, not sample by sample.`
+    : 'Each seed has the same test split in every column.';
+  const unpaired = r.summary.variants.filter((v) => v.variant !== r.summary.reference && !v.vsReference).map((v) => v.variant);
+  const alone = unpaired.length ? `No seed in common with ${r.summary.reference}, so no paired difference: ${unpaired.join(', ')}.` : '';
+  return [head, diffs, splits, alone, seedsText(r.summary), '', ...seedTablesText(r.summary, r.tables)].filter((l, i) => i !== 3 || l).join('\n');
+}
+
+/** Each value of a differing setting with the columns that hold it. */
+function valuesText(d: LeafDifference, columns: readonly ComparedColumn[]): string {
+  const byValue = new Map<string, string[]>();
+  d.values.forEach((v = '(unset)', i) => byValue.set(v, [...(byValue.get(v) ?? []), columns[i]!.name]));
+  return [...byValue].map(([v, names]) => `${v} (${names.join(', ')})`).join('; ');
+}
+
+/** A short label per folder: its base name, or the path as given where two folders share a base name. */
+function columnLabels(dirs: readonly string[]): Map<string, string> {
+  const base = (d: string) => basename(d.replace(/\/+$/, ''));
+  const clash = (d: string) => dirs.some((o) => o !== d && base(o) === base(d));
+  return new Map(dirs.map((d) => [d, clash(d) ? d.replace(/\/+$/, '') : base(d)]));
+}
+
+function fileHash(path: string): string {
+  return existsSync(path) ? createHash('sha256').update(readFileSync(path)).digest('hex') : `missing:${path}`;
+}
