@@ -84,6 +84,13 @@ export const EvalConfig = z
 
 export const LoopConfig = z.strictObject({
   seedDialogues: z.number().int().min(1).default(160).describe('round-0 dialogues to simulate (seed pool + test split)'),
+  trainSeed: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      "seed of training's own randomness (warm-up and SFT batch order, GRPO batch order and sampling), apart from the world's: runs that differ only in it are replicates of training on the same seed data; default: the run seed",
+    ),
   toolSets: z
     .number()
     .int()

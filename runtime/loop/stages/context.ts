@@ -8,7 +8,7 @@ import { ExpansionRecord, ProbeRecord, SampleRecord, VerdictRecord, type Manifes
 import type { Stage } from '../../../protocols/loop/stages.ts';
 import type { CallFn } from '../../../protocols/role.ts';
 import { canonicalJson, type JsonValue } from '../../../protocols/json.ts';
-import { deriveRngSeed } from '../../../protocols/rng.ts';
+import { deriveRngSeed, intSeed } from '../../../protocols/rng.ts';
 import type { Sample } from '../../../protocols/sample.ts';
 import type { StageSummary } from '../../../machines/loop.ts';
 import type { LooptoolNode } from '../../bus/node.ts';
@@ -88,6 +88,15 @@ export class StageContext {
 
   get signal(): AbortSignal | undefined {
     return this.d.signal;
+  }
+
+  /**
+   * The seed of one training request's own randomness (batch order, GRPO sampling): from
+   * loop.trainSeed when set, so that training can be replicated on the same world, else
+   * from the run seed.
+   */
+  trainSeed(...parts: (string | number)[]): number {
+    return intSeed(this.loop.trainSeed ?? this.d.config.seed, ...parts);
   }
 
   /** A random seed for one request of this run (not seed data). */

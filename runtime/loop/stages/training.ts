@@ -1,7 +1,6 @@
 import { LooptoolError } from '../../../protocols/errors.ts';
 import type { StageSummary } from '../../../machines/loop.ts';
 import { signalByPart } from '../../../protocols/loop/metrics.ts';
-import { intSeed } from '../../../protocols/rng.ts';
 import type { StageContext } from './context.ts';
 
 /**
@@ -27,12 +26,13 @@ export async function training(cx: StageContext, j: number): Promise<StageSummar
   };
   let sft: Record<string, unknown> | undefined;
   if (t.sft_mix > 0) {
+    const seed = cx.trainSeed('sft', j);
     sft = await cx.watchTrainer('training', j, () =>
-      cx.policy
-        .sft({ samples, epochs: t.sft_mix, batch_size: cx.loop.warmup.batch_size, lr: t.sft_lr, seed: intSeed(cx.config.seed, 'sft', j), reset_optimizer: true }, `${cx.run}.r${j}.sft`)
-        .catch(fail),
+      cx.policy.sft({ samples, epochs: t.sft_mix, batch_size: cx.loop.warmup.batch_size, lr: t.sft_lr, seed, reset_optimizer: true }, `${cx.run}.r${j}.sft`).catch(fail),
     );
+    sft = { ...sft, seed };
   }
+  const seed = cx.trainSeed('grpo', j);
   const out = await cx.watchTrainer('training', j, () =>
     cx.policy
       .grpo(
@@ -40,7 +40,7 @@ export async function training(cx: StageContext, j: number): Promise<StageSummar
           samples,
           round: j,
           batch_size: t.batch_size,
-          seed: intSeed(cx.config.seed, 'grpo', j),
+          seed,
           settings: { group_size: t.group_size, lr: t.lr, epochs: t.epochs, temperature: t.temperature, max_new_tokens: t.max_new_tokens, reset_optimizer: true },
         },
         `${cx.run}.r${j}.grpo`,
@@ -50,6 +50,6 @@ export async function training(cx: StageContext, j: number): Promise<StageSummar
   cx.progress('training', j, 1, 1, `reward ${out.reward_first.toFixed(3)} → ${out.reward_last.toFixed(3)}`);
   const { group_rewards, ...summary } = out;
   const byPart = signalByPart(group_rewards, new Map(data.map((p) => [p.sample.id, p.part])));
-  cx.store.writeJson(`round-${j}/train.json`, { kind: 'grpo', samples: samples.length, ...summary, by_part: byPart, ...cx.trainRecord(out), ...(sft ? { sft: { ...sft, ...cx.trainRecord(sft as { checkpoint?: string | null }) } } : {}) });
+  cx.store.writeJson(`round-${j}/train.json`, { kind: 'grpo', samples: samples.length, seed, ...summary, by_part: byPart, ...cx.trainRecord(out), ...(sft ? { sft: { ...sft, ...cx.trainRecord(sft as { checkpoint?: string | null }) } } : {}) });
   return cx.finish(j, 'training', t0, [`round-${j}/train.json`], { samples: samples.length, steps: out.steps, reward_first: out.reward_first, reward_last: out.reward_last, reward_mean: out.reward_mean }, out.checkpoint);
 }

@@ -1,7 +1,6 @@
 import { LooptoolError } from '../../../protocols/errors.ts';
 import type { Sample } from '../../../protocols/sample.ts';
 import type { StageSummary } from '../../../machines/loop.ts';
-import { intSeed } from '../../../protocols/rng.ts';
 import type { StageContext } from './context.ts';
 import { dialoguesFor, simulatedStream, worldTools } from './streams.ts';
 
@@ -25,16 +24,17 @@ export async function warmup(cx: StageContext): Promise<StageSummary> {
   const samples = w.source === 'stream' ? await warmupStream(cx) : warmupSamples(cx, cx.pool());
   await cx.policy.ensure(null);
   cx.progress('warmup', 0, 0, w.epochs, `${samples.length} samples`);
+  const seed = cx.trainSeed('warmup');
   const out = await cx.watchTrainer('warmup', 0, () =>
     cx.policy
-      .sft({ samples, epochs: w.epochs, batch_size: w.batch_size, lr: w.lr, seed: intSeed(cx.config.seed, 'warmup'), reset_optimizer: true }, `${cx.run}.r0.warmup`)
+      .sft({ samples, epochs: w.epochs, batch_size: w.batch_size, lr: w.lr, seed, reset_optimizer: true }, `${cx.run}.r0.warmup`)
       .catch((err) => {
         cx.policy.forget();
         throw err;
       }),
   );
   cx.progress('warmup', 0, w.epochs, w.epochs, `loss ${out.loss_first.toFixed(3)} → ${out.loss_last.toFixed(3)}`);
-  cx.store.writeJson('round-0/train.json', { kind: 'sft', samples: samples.length, ...out, ...cx.trainRecord(out) });
+  cx.store.writeJson('round-0/train.json', { kind: 'sft', samples: samples.length, seed, ...out, ...cx.trainRecord(out) });
   return cx.finish(0, 'warmup', t0, ['round-0/train.json'], { samples: samples.length, steps: out.steps, loss_first: out.loss_first, loss_last: out.loss_last }, out.checkpoint);
 }
 
