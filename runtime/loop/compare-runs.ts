@@ -17,8 +17,11 @@ import { seedTablesText, type SeedColumn } from './seed-tables.ts';
  * round: the same settings on different seeds, summarised as one run.
  */
 
-/** One column to compare: a variant of one run folder (`DIR:VARIANT`), or every finished variant in it (`DIR`). */
-export type ColumnSpec = { dir: string; variant?: Variant };
+/**
+ * One column to compare: a variant of one run folder (`DIR:VARIANT`), or every finished
+ * variant in it (`DIR`); `NAME=` before it names the column (NAME/VARIANT for `DIR` alone).
+ */
+export type ColumnSpec = { dir: string; variant?: Variant; name?: string };
 
 export type ComparedColumn = { name: string; dir: string; variant: Variant; seeds: string[] };
 
@@ -32,14 +35,17 @@ export type RunComparison = {
   tables: SeedColumn[];
 };
 
-/** Parses `DIR[:VARIANT]`; a colon followed by something that is not a variant is part of the path. */
+/** Parses `[NAME=]DIR[:VARIANT]`; a colon followed by something that is not a variant is part of the path. */
 export function parseColumnSpec(item: string): ColumnSpec {
-  const at = item.lastIndexOf(':');
-  const tail = at >= 0 ? item.slice(at + 1) : '';
-  if (at > 0 && tail in VARIANTS) return { dir: item.slice(0, at), variant: tail as Variant };
-  if (at > 0 && /^[a-z-]+$/.test(tail) && !existsSync(item))
+  const named = /^([\w.-]+)=(.+)$/.exec(item);
+  const name = named ? { name: named[1]! } : {};
+  const path = named ? named[2]! : item;
+  const at = path.lastIndexOf(':');
+  const tail = at >= 0 ? path.slice(at + 1) : '';
+  if (at > 0 && tail in VARIANTS) return { dir: path.slice(0, at), variant: tail as Variant, ...name };
+  if (at > 0 && /^[a-z-]+$/.test(tail) && !existsSync(path))
     throw new LooptoolError({ code: 'invalid_input', message: `${item}: unknown variant "${tail}" (known: ${Object.keys(VARIANTS).join(', ')})` });
-  return { dir: item };
+  return { dir: path, ...name };
 }
 
 /**
@@ -57,7 +63,7 @@ export function compareRuns(specs: readonly ColumnSpec[], reference?: string): R
     for (const variant of variants) {
       const done = folders.filter((f) => f.finished.has(variant));
       if (!done.length) throw new LooptoolError({ code: 'invalid_input', message: `${spec.dir}: ${variant} finished on no seed (present: ${[...new Set(folders.flatMap((f) => f.present))].join(', ') || 'none'})` });
-      const name = `${label.get(spec.dir)}/${variant}`;
+      const name = spec.name && spec.variant ? spec.name : `${spec.name ?? label.get(spec.dir)}/${variant}`;
       if (columns.some((c) => c.name === name)) throw new LooptoolError({ code: 'invalid_input', message: `${name} is named twice` });
       columns.push({
         name,

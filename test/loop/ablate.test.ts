@@ -225,7 +225,7 @@ test('looptool ablate --compare pairs runs of different settings seed by seed, s
       votes = cfg.loop.jglvVotes;
       writeFileSync(p, JSON.stringify({ ...cfg, loop: { ...cfg.loop, jglvVotes: votes + 2 } }));
     }
-  const r = await looptool(['ablate', '--compare', `${seeds}:full,${b}:static`, '--json']);
+  const r = await looptool(['ablate', '--compare', `${seeds}:full,more-votes=${b}:static`, '--json']);
   assert.equal(r.code, 0, r.stderr.slice(-3000));
   type Out = {
     columns: { name: string; variant: string; seeds: string[] }[];
@@ -238,23 +238,23 @@ test('looptool ablate --compare pairs runs of different settings seed by seed, s
     j.columns.map((c) => [c.name, c.seeds]),
     [
       ['seeds/full', ['ablate-test-1', 'ablate-test-2']],
-      ['cmp-b/static', ['ablate-test-1', 'ablate-test-2']],
+      ['more-votes', ['ablate-test-1', 'ablate-test-2']],
     ],
   );
-  assert.equal(j.summary.reference, 'cmp-b/static', 'the static column is the reference');
+  assert.equal(j.summary.reference, 'more-votes', 'the static column is the reference');
   // cmp-b is a copy, so its static pairs with seeds/full exactly as the run's own static did
   const own = read(join(seeds, 'ablation.json')) as Out['summary'];
   assert.deepEqual(j.summary.variants[0]!.vsReference, own.variants.find((v) => v.variant === 'full')!.vsReference);
   assert.deepEqual(j.configDifferences, [{ path: 'loop.jglvVotes', values: [String(votes), String(votes + 2)] }]);
   assert.deepEqual(j.testSplitsDiffer, []);
 
-  // DIR alone brings every finished variant; --reference picks another column
-  const text = await looptool(['ablate', '--compare', `${seeds},${b}:full`, '--reference', 'cmp-b/full']);
+  // DIR alone brings every finished variant (NAME= renames the folder part); --reference picks another column
+  const text = await looptool(['ablate', '--compare', `base=${seeds},${b}:full`, '--reference', 'cmp-b/full']);
   assert.equal(text.code, 0, text.stderr.slice(-3000));
-  assert.match(text.stdout, /^Compared 4 columns over 2 seeds, paired by seed \(Δ: a column minus cmp-b\/full\): seeds\/full \(2\), seeds\/random-expansion \(2\), seeds\/static \(2\), cmp-b\/full \(2\)$/m);
-  assert.match(text.stdout, new RegExp(`loop\\.jglvVotes: ${votes} \\(seeds/full, seeds/random-expansion, seeds/static\\); ${votes + 2} \\(cmp-b/full\\)`));
+  assert.match(text.stdout, /^Compared 4 columns over 2 seeds, paired by seed \(Δ: a column minus cmp-b\/full\): base\/full \(2\), base\/random-expansion \(2\), base\/static \(2\), cmp-b\/full \(2\)$/m);
+  assert.match(text.stdout, new RegExp(`loop\\.jglvVotes: ${votes} \\(base/full, base/random-expansion, base/static\\); ${votes + 2} \\(cmp-b/full\\)`));
   assert.match(text.stdout, /Each seed has the same test split in every column/);
-  assert.match(text.stdout, /^seeds\/full\s+2\s+[\d.]+ ± [\d.]+\s+[+-]?[\d.]+ ± [\d.]+/m);
+  assert.match(text.stdout, /^base\/full\s+2\s+[\d.]+ ± [\d.]+\s+[+-]?[\d.]+ ± [\d.]+/m);
 
   // a seed whose test split is another file is named: the pairing there is by seed only
   const t = join(b, 'seed-2', 'full', 'round-0', 'test.jsonl');

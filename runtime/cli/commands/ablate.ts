@@ -18,7 +18,7 @@ export default defineCommand({
   summary: 'full, no-JGLV, no-EDDE, no-HPPL, random-expansion and static on the same seed data; with --seeds N, mean ± 95% CI over seeds',
   usage: `ablate [--config FILE | --preset demo|smollm2] [--rounds N] [--test-size N] [--seed S] [--seeds N [--first-seed K] [--parallel P]] [--variants ${ALL.join(',')}] [--out runs/<id>] [--nats URL] [--quiet] [--json]
        ablate --pool DIR,DIR[,…] [--json]
-       ablate --compare DIR[:VARIANT],DIR[:VARIANT][,…] [--reference NAME] [--json]
+       ablate --compare [NAME=]DIR[:VARIANT],[NAME=]DIR[:VARIANT][,…] [--reference NAME] [--json]
   --preset NAME    start from a preset instead of the defaults: demo (the settings of npm run demo, the nano base)
                    or smollm2 (the demo's world with SmolLM2-135M-Instruct, the settings of docs/loop.md's CPU pilot)
   --seeds N        run every variant on N seeds (<seed>-K … <seed>-(K+N-1)) and report mean ± 95% CI over them,
@@ -30,7 +30,7 @@ export default defineCommand({
   --pool DIRS      run nothing: read finished --seeds runs (their seed-<i>/<variant> folders) and summarise all their seeds as one,
                    saying which settings the runs differ in; a seed in two of them is an error
   --compare COLS   run nothing: pair finished --seeds runs of different settings on the same seeds, seed by seed; a column
-                   is DIR:VARIANT (DIR alone: each variant that finished there), named <folder>/<variant>; prints each
+                   is DIR:VARIANT (DIR alone: each variant that finished there), named <folder>/<variant> or NAME= before it; prints each
                    column's mean ± 95% CI, its paired difference to the reference and what the settings differ in
   --reference NAME the column the others are paired against (default: the first static column, else the last)`,
   async run(argv) {
