@@ -1,6 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { createActor, fromPromise, type SnapshotFrom } from 'xstate';
 import type { RunConfig } from '../../protocols/config.ts';
 import { LooptoolError } from '../../protocols/errors.ts';
@@ -25,12 +25,27 @@ export type StageEvent =
   | { type: 'start'; stage: string; round: number }
   | { type: 'done'; stage: string; round: number; summary: StageSummary; seconds: number };
 
+/**
+ * How a run names its base: the path from the run directory's parent, so that a sibling is
+ * its plain name (as `ablate` lays variants out) and a run elsewhere, such as a replicate of
+ * training on another run's round 0 (loop.trainSeed), is found again when both move together.
+ * `base` is a sibling's name or a path from the working directory.
+ */
+export function baseRef(runDir: string, base: string): string {
+  const parent = dirname(resolve(runDir));
+  const candidates = [resolve(parent, base), resolve(base)];
+  const found = candidates.find((d) => existsSync(join(d, 'manifest.json')));
+  if (!found) throw new LooptoolError({ code: 'invalid_input', message: `--base ${base}: no run at ${[...new Set(candidates)].join(' or ')} (a run folder holds manifest.json)` });
+  if (found === resolve(runDir)) throw new LooptoolError({ code: 'invalid_input', message: `--base ${base}: a run cannot be its own base` });
+  return relative(parent, found);
+}
+
 export type LoopRunOptions = {
   /** run directory (runs/<id>) */
   dir: string;
   /** the run config; required for a new run, optional (stored) for a resume */
   config?: RunConfig;
-  /** run whose round 0 this run reuses (sibling directory name) */
+  /** run whose round 0 this run reuses, as a path from the run directory's parent (a sibling's name; baseRef) */
   base?: string;
   /** continue from snapshot.json when there is one, after checking every finished stage's files */
   resume?: boolean;

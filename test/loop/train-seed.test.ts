@@ -2,15 +2,16 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { intSeed } from '../../protocols/rng.ts';
 import { startCli } from '../helpers/cli.ts';
 import { TINY_LOOP_CONFIG } from './tiny.ts';
 
 /*
  * loop.trainSeed seeds training's own randomness apart from the world: a run on another
- * run's round 0 (--base) with another trainSeed is a replicate of training on the same
- * seed data. A real run (sim brains, nano policy, embedded NATS).
+ * run's round 0 (--base, here a run in another folder) with another trainSeed is a
+ * replicate of training on the same seed data. A real run (sim brains, nano policy,
+ * embedded NATS).
  */
 
 const SEED = 'train-seed-test';
@@ -32,20 +33,26 @@ const text = (run: string, f: string) => readFileSync(join(dir, run, f), 'utf8')
 test('loop.trainSeed reseeds warm-up and GRPO, not the world: a replicate on the same round 0 trains on the same D_1 with its own sampling', async () => {
   for (const [run, extra] of [
     ['a', []],
-    ['b', ['--base', 'a']],
+    ['reps/b', ['--base', join(dir, 'a')]],
   ] as const) {
-    const cli = startCli(['run', '--config', join(dir, `${run}.json`), '--out', join(dir, run), '--quiet', ...extra], { LOOPTOOL_TORCH_THREADS: '1' });
+    const cli = startCli(['run', '--config', join(dir, `${basename(run)}.json`), '--out', join(dir, run), '--quiet', ...extra], { LOOPTOOL_TORCH_THREADS: '1' });
     assert.equal(await cli.exited, 0, cli.output().slice(-3000));
   }
   // without trainSeed, training is seeded from the run seed as before
   assert.equal(json('a', 'round-0/train.json').seed, intSeed(SEED, 'warmup'));
   assert.equal(json('a', 'round-1/train.json').seed, intSeed(SEED, 'grpo', 1));
   // b takes a's round 0 (seed pool, test split, warm-up) ...
-  assert.equal(text('b', 'round-0/test.jsonl'), text('a', 'round-0/test.jsonl'));
-  assert.equal(json('b', 'round-0/train.json').seed, intSeed(SEED, 'warmup'));
+  assert.equal(text('reps/b', 'round-0/test.jsonl'), text('a', 'round-0/test.jsonl'));
+  assert.equal(json('reps/b', 'round-0/train.json').seed, intSeed(SEED, 'warmup'));
   // ... and the same D_1, but trains round 1 itself with its own seed: a setting differs, so round 1 is not adopted
-  assert.equal(text('b', 'round-1/data.jsonl'), text('a', 'round-1/data.jsonl'));
-  const b1 = json('b', 'round-1/train.json');
+  assert.equal(text('reps/b', 'round-1/data.jsonl'), text('a', 'round-1/data.jsonl'));
+  const b1 = json('reps/b', 'round-1/train.json');
   assert.equal(b1.base, undefined, 'round 1 trained, not taken from a');
   assert.equal(b1.seed, intSeed('replicate-2', 'grpo', 1));
+  // the base is stored as a path from the run's parent, so resume finds it again
+  assert.equal(json('reps/b', 'manifest.json').base, '../a');
+
+  const bad = startCli(['run', '--config', join(dir, 'b.json'), '--out', join(dir, 'reps', 'c'), '--base', 'nowhere']);
+  assert.notEqual(await bad.exited, 0);
+  assert.match(bad.output(), /--base nowhere: no run at \S+reps\/nowhere or \S+nowhere \(a run folder holds manifest\.json\)/);
 });

@@ -4,7 +4,7 @@ import { defineCommand, EXIT } from '../command.ts';
 import { parseFlags } from '../args.ts';
 import { bold, dim } from '../../terminal.ts';
 import { newRunId, runsRoot } from '../../rundir.ts';
-import { runLoop } from '../../loop/driver.ts';
+import { baseRef, runLoop } from '../../loop/driver.ts';
 import { RunStore } from '../../loop/store.ts';
 import { roundEvals, roundJson } from '../../loop/report.ts';
 import { CONFIG_FLAGS, configFromFlags, consoleProgress, roundsTable } from '../loop-console.ts';
@@ -13,7 +13,7 @@ import { interruptOnSignals } from '../interrupt.ts';
 export default defineCommand({
   name: 'run',
   summary: 'the closed loop end to end: seeding, then per round training, probing, JGLV, EDDE, merging, evaluation; report in the run dir',
-  usage: 'run [--config FILE] [--rounds N] [--test-size N] [--seed S] [--no-jglv] [--no-edde] [--no-hppl] [--static] [--out runs/<id>] [--base RUN] [--nats URL] [--role-concurrency N] [--quiet] [--json]',
+  usage: 'run [--config FILE] [--rounds N] [--test-size N] [--seed S] [--no-jglv] [--no-edde] [--no-hppl] [--static] [--out runs/<id>] [--base RUN (a sibling name or a path)] [--nats URL] [--role-concurrency N] [--quiet] [--json]',
   async run(argv) {
     const { values } = parseFlags(argv, {
       ...CONFIG_FLAGS,
@@ -33,7 +33,7 @@ export default defineCommand({
       const r = await runLoop({
         dir,
         config,
-        base: values.base,
+        ...(values.base !== undefined ? { base: baseRef(dir, values.base) } : {}),
         nats: values.nats,
         roleConcurrency: values['role-concurrency'] ? Number(values['role-concurrency']) : undefined,
         signal: interrupt.signal,
