@@ -89,7 +89,7 @@ export const LoopConfig = z.strictObject({
     .min(1)
     .optional()
     .describe(
-      "seed of training's own randomness (warm-up and SFT batch order, GRPO batch order and sampling), apart from the world's: runs that differ only in it are replicates of training on the same seed data; default: the run seed",
+      "seed of training's own randomness (warm-up and SFT batch order, GRPO batch order and sampling), apart from the world's: runs that differ only in it are replicates of training on the same seed data; it is combined with the run seed, so the seeds of an ablation still train apart; default: the run seed alone",
     ),
   toolSets: z
     .number()

@@ -48,7 +48,7 @@ test('loop.trainSeed reseeds warm-up and GRPO, not the world: a replicate on the
   assert.equal(text('reps/b', 'round-1/data.jsonl'), text('a', 'round-1/data.jsonl'));
   const b1 = json('reps/b', 'round-1/train.json');
   assert.equal(b1.base, undefined, 'round 1 trained, not taken from a');
-  assert.equal(b1.seed, intSeed('replicate-2', 'grpo', 1));
+  assert.equal(b1.seed, intSeed(SEED, 'train', 'replicate-2', 'grpo', 1));
   // the base is stored as a path from the run's parent, so resume finds it again
   assert.equal(json('reps/b', 'manifest.json').base, '../a');
 

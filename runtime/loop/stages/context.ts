@@ -92,11 +92,12 @@ export class StageContext {
 
   /**
    * The seed of one training request's own randomness (batch order, GRPO sampling): from
-   * loop.trainSeed when set, so that training can be replicated on the same world, else
-   * from the run seed.
+   * the run seed, and loop.trainSeed when set, so that training can be replicated on the
+   * same world while the seeds of an ablation still differ from one another.
    */
   trainSeed(...parts: (string | number)[]): number {
-    return intSeed(this.loop.trainSeed ?? this.d.config.seed, ...parts);
+    const replicate = this.loop.trainSeed;
+    return replicate === undefined ? intSeed(this.d.config.seed, ...parts) : intSeed(this.d.config.seed, 'train', replicate, ...parts);
   }
 
   /** A random seed for one request of this run (not seed data). */
