@@ -33,6 +33,16 @@ export async function training(cx: StageContext, j: number): Promise<StageSummar
     sft = { ...sft, seed };
   }
   const seed = cx.trainSeed('grpo', j);
+  const settings = {
+    group_size: t.group_size,
+    lr: t.lr,
+    epochs: t.epochs,
+    temperature: t.temperature,
+    max_new_tokens: t.max_new_tokens,
+    beta: t.beta,
+    advantage_scale: t.advantage_scale,
+    reset_optimizer: true,
+  };
   const out = await cx.watchTrainer('training', j, () =>
     cx.policy
       .grpo(
@@ -41,7 +51,7 @@ export async function training(cx: StageContext, j: number): Promise<StageSummar
           round: j,
           batch_size: t.batch_size,
           seed,
-          settings: { group_size: t.group_size, lr: t.lr, epochs: t.epochs, temperature: t.temperature, max_new_tokens: t.max_new_tokens, reset_optimizer: true },
+          settings,
         },
         `${cx.run}.r${j}.grpo`,
       )
@@ -50,6 +60,6 @@ export async function training(cx: StageContext, j: number): Promise<StageSummar
   cx.progress('training', j, 1, 1, `reward ${out.reward_first.toFixed(3)} → ${out.reward_last.toFixed(3)}`);
   const { group_rewards, ...summary } = out;
   const byPart = signalByPart(group_rewards, new Map(data.map((p) => [p.sample.id, p.part])));
-  cx.store.writeJson(`round-${j}/train.json`, { kind: 'grpo', samples: samples.length, seed, ...summary, by_part: byPart, ...cx.trainRecord(out), ...(sft ? { sft: { ...sft, ...cx.trainRecord(sft as { checkpoint?: string | null }) } } : {}) });
+  cx.store.writeJson(`round-${j}/train.json`, { kind: 'grpo', samples: samples.length, seed, settings, ...summary, by_part: byPart, ...cx.trainRecord(out), ...(sft ? { sft: { ...sft, ...cx.trainRecord(sft as { checkpoint?: string | null }) } } : {}) });
   return cx.finish(j, 'training', t0, [`round-${j}/train.json`], { samples: samples.length, steps: out.steps, reward_first: out.reward_first, reward_last: out.reward_last, reward_mean: out.reward_mean }, out.checkpoint);
 }
