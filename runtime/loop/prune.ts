@@ -78,7 +78,8 @@ export function pruneCheckpoints(dirs: readonly string[], opts: { keep?: PruneKe
   const runs = [...new Set(dirs.flatMap((d) => findRuns(d)))].map(load);
   // the variants beside a run (an ablation's seed folder) may name its checkpoints even when not asked to be pruned
   const asked = new Set(runs.map((r) => r.dir));
-  const siblings = [...new Set(runs.flatMap((r) => findRuns(dirname(r.dir), 1)))].filter((d) => !asked.has(d)).map(load);
+  const folders = new Set(runs.map((r) => dirname(r.dir)));
+  const siblings = [...folders].flatMap((f) => findRuns(f, 1)).filter((d) => !asked.has(d)).map(load);
   const protectedPaths = new Set<string>();
   for (const r of [...runs, ...siblings]) {
     const last = r.manifest.checkpoint ? r.store.absPath(r.manifest.checkpoint) : null;

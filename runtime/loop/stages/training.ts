@@ -33,16 +33,9 @@ export async function training(cx: StageContext, j: number): Promise<StageSummar
     sft = { ...sft, seed };
   }
   const seed = cx.trainSeed('grpo', j);
-  const settings = {
-    group_size: t.group_size,
-    lr: t.lr,
-    epochs: t.epochs,
-    temperature: t.temperature,
-    max_new_tokens: t.max_new_tokens,
-    beta: t.beta,
-    advantage_scale: t.advantage_scale,
-    reset_optimizer: true,
-  };
+  // every loop.train setting but the batch and the SFT pass's is a GRPO setting
+  const { batch_size: _batch, sft_mix: _mix, sft_lr: _sftLr, ...grpo } = t;
+  const settings = { ...grpo, reset_optimizer: true };
   const out = await cx.watchTrainer('training', j, () =>
     cx.policy
       .grpo(
