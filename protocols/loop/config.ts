@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { GrpoSettings } from '../grpo.ts';
 import { ConstraintChoice } from '../roles/api-designer.ts';
 
 /**
@@ -53,6 +54,12 @@ export const RoundTrainConfig = z
       .default(0)
       .describe("k3 KL coefficient to the policy the round started from, a brake on how far one round moves it; 0 = none (the paper)"),
     advantage_scale: z.enum(['std', 'none']).default('std').describe('divide group advantages by the group std (GRPO, the paper) or not (Dr. GRPO)'),
+    // the trainer's own defaults (the paper's), so that a loop can vary any GRPO setting
+    eps_low: GrpoSettings.shape.eps_low,
+    eps_high: GrpoSettings.shape.eps_high,
+    aggregation: GrpoSettings.shape.aggregation,
+    mu: GrpoSettings.shape.mu,
+    max_grad_norm: GrpoSettings.shape.max_grad_norm,
     sft_mix: z
       .number()
       .min(0)

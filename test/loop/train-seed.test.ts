@@ -30,7 +30,7 @@ after(() => {
 const json = (run: string, f: string) => JSON.parse(readFileSync(join(dir, run, f), 'utf8')) as Record<string, unknown>;
 const text = (run: string, f: string) => readFileSync(join(dir, run, f), 'utf8');
 
-test('loop.trainSeed reseeds warm-up and GRPO, not the world: a replicate on the same round 0 trains on the same D_1 with its own sampling; loop.train carries a KL brake and unscaled advantages to GRPO', async () => {
+test('loop.trainSeed reseeds warm-up and GRPO, not the world: a replicate on the same round 0 trains on the same D_1 with its own sampling; loop.train carries every GRPO setting (a KL brake, unscaled advantages, clipping, aggregation, passes) to GRPO', async () => {
   for (const [run, extra] of [
     ['a', []],
     ['reps/b', ['--base', join(dir, 'a')]],
@@ -52,14 +52,15 @@ test('loop.trainSeed reseeds warm-up and GRPO, not the world: a replicate on the
   // the base is stored as a path from the run's parent, so resume finds it again
   assert.equal(json('reps/b', 'manifest.json').base, '../a');
 
-  // a round's GRPO settings are in its train.json; a KL brake and Dr. GRPO's unscaled advantages reach the trainer from loop.train
+  // a round's GRPO settings are in its train.json; a KL brake, Dr. GRPO's unscaled advantages and the trainer's other settings reach it from loop.train
   assert.deepEqual((json('a', 'round-1/train.json').settings as { beta: number; advantage_scale: string }).beta, 0);
-  writeFileSync(join(dir, 'c.json'), JSON.stringify({ ...CONFIG, loop: { ...CONFIG.loop, train: { ...CONFIG.loop.train, beta: 0.05, advantage_scale: 'none' } } }));
+  writeFileSync(join(dir, 'c.json'), JSON.stringify({ ...CONFIG, loop: { ...CONFIG.loop, train: { ...CONFIG.loop.train, beta: 0.05, advantage_scale: 'none', eps_high: 0.3, aggregation: 'seq-mean', mu: 2, max_grad_norm: 0.5 } } }));
   const braked = startCli(['run', '--config', join(dir, 'c.json'), '--out', join(dir, 'reps', 'braked'), '--quiet', '--base', join(dir, 'a')], { LOOPTOOL_TORCH_THREADS: '1' });
   assert.equal(await braked.exited, 0, braked.output().slice(-3000));
   const c1 = json('reps/braked', 'round-1/train.json');
   assert.equal(c1.base, undefined, 'another setting: round 1 trained again');
-  assert.deepEqual({ beta: (c1.settings as { beta: number }).beta, scale: (c1.settings as { advantage_scale: string }).advantage_scale }, { beta: 0.05, scale: 'none' });
+  const { beta, advantage_scale, eps_low, eps_high, aggregation, mu, max_grad_norm } = c1.settings as Record<string, unknown>;
+  assert.deepEqual({ beta, advantage_scale, eps_low, eps_high, aggregation, mu, max_grad_norm }, { beta: 0.05, advantage_scale: 'none', eps_low: 0.2, eps_high: 0.3, aggregation: 'seq-mean', mu: 2, max_grad_norm: 0.5 });
 
   const bad = startCli(['run', '--config', join(dir, 'b.json'), '--out', join(dir, 'reps', 'c'), '--base', 'nowhere']);
   assert.notEqual(await bad.exited, 0);

@@ -35,6 +35,7 @@ export async function training(cx: StageContext, j: number): Promise<StageSummar
   const seed = cx.trainSeed('grpo', j);
   // every loop.train setting but the batch and the SFT pass's is a GRPO setting
   const { batch_size: _batch, sft_mix: _mix, sft_lr: _sftLr, ...grpo } = t;
+  // a resumed run restores weights without the optimizer, so no round may lean on the last one's
   const settings = { ...grpo, reset_optimizer: true };
   const out = await cx.watchTrainer('training', j, () =>
     cx.policy
