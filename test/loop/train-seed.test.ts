@@ -49,6 +49,16 @@ test('loop.trainSeed reseeds warm-up and GRPO, not the world: a replicate on the
   const b1 = json('reps/b', 'round-1/train.json');
   assert.equal(b1.base, undefined, 'round 1 trained, not taken from a');
   assert.equal(b1.seed, intSeed(SEED, 'train', 'replicate-2', 'grpo', 1));
+  // every step of a trained round is in its steps.jsonl, as the trainer reported it
+  const stepLines = (run: string, j: number) =>
+    text(run, `round-${j}/steps.jsonl`)
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+  assert.equal(stepLines('a', 0).filter((m) => m.kind === 'sft_step').length, json('a', 'round-0/train.json').steps);
+  const aSteps = stepLines('a', 1).filter((m) => m.kind === 'grpo_step');
+  assert.equal(aSteps.length, json('a', 'round-1/train.json').steps);
+  assert.ok(aSteps.every((m) => m.kl_to === 'sampling' && typeof m.reward_mean === 'number' && m.round === 1));
   // the base is stored as a path from the run's parent, so resume finds it again
   assert.equal(json('reps/b', 'manifest.json').base, '../a');
 
@@ -59,6 +69,9 @@ test('loop.trainSeed reseeds warm-up and GRPO, not the world: a replicate on the
   assert.equal(await braked.exited, 0, braked.output().slice(-3000));
   const c1 = json('reps/braked', 'round-1/train.json');
   assert.equal(c1.base, undefined, 'another setting: round 1 trained again');
+  // the KL brake is measured to the round's reference, and mu passes make as many updates again
+  const cSteps = stepLines('reps/braked', 1).filter((m) => m.kind === 'grpo_step');
+  assert.ok(cSteps.length > 0 && cSteps.every((m) => m.kl_to === 'reference' && (m.updates as number) % 2 === 0));
   const { beta, advantage_scale, eps_low, eps_high, aggregation, mu, max_grad_norm } = c1.settings as Record<string, unknown>;
   assert.deepEqual({ beta, advantage_scale, eps_low, eps_high, aggregation, mu, max_grad_norm }, { beta: 0.05, advantage_scale: 'none', eps_low: 0.2, eps_high: 0.3, aggregation: 'seq-mean', mu: 2, max_grad_norm: 0.5 });
 

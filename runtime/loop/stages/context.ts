@@ -110,8 +110,17 @@ export class StageContext {
     this.d.node.publish({ role: 'loop', kind: 'progress', actor: `loop/${this.run}`, data: { stage, round, done, total, ...(note ? { note } : {}) } });
   }
 
-  /** Forwards the trainer's own progress events (steps of a warm-up or a GRPO round) while `work` runs. */
-  async watchTrainer<T>(stage: string, round: number, work: () => Promise<T>): Promise<T> {
+  /**
+   * Forwards the trainer's own progress events (steps of a warm-up or a GRPO round) while
+   * `work` runs; with `steps`, also keeps the metrics of each step of the call `steps.call`
+   * (loss, reward, KL, gradient norm, ...), so that a run folder shows what each step did.
+   */
+  async watchTrainer<T>(stage: string, round: number, work: () => Promise<T>, steps?: { call: string; into: JsonValue[] }): Promise<T> {
+    const unwatchMetrics = steps
+      ? this.d.node.watchTraces('trainer', ['metric'], (e) => {
+          if (e.msg === steps.call && e.data !== undefined) steps.into.push(e.data);
+        })
+      : () => undefined;
     const unwatch = this.d.node.watchTraces('trainer', ['progress'], (e) => {
       const p = e.data as { done?: unknown; total?: unknown; loss?: unknown; reward_mean?: unknown } | null;
       if (!p || typeof p.done !== 'number' || typeof p.total !== 'number') return;
@@ -124,6 +133,7 @@ export class StageContext {
       return await work();
     } finally {
       unwatch();
+      unwatchMetrics();
     }
   }
 

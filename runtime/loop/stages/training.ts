@@ -1,4 +1,5 @@
 import { LooptoolError } from '../../../protocols/errors.ts';
+import type { JsonValue } from '../../../protocols/json.ts';
 import type { StageSummary } from '../../../machines/loop.ts';
 import { signalByPart } from '../../../protocols/loop/metrics.ts';
 import type { StageContext } from './context.ts';
@@ -24,11 +25,16 @@ export async function training(cx: StageContext, j: number): Promise<StageSummar
     cx.policy.forget();
     throw err;
   };
+  const steps: JsonValue[] = [];
   let sft: Record<string, unknown> | undefined;
   if (t.sft_mix > 0) {
     const seed = cx.trainSeed('sft', j);
-    sft = await cx.watchTrainer('training', j, () =>
-      cx.policy.sft({ samples, epochs: t.sft_mix, batch_size: cx.loop.warmup.batch_size, lr: t.sft_lr, seed, reset_optimizer: true }, `${cx.run}.r${j}.sft`).catch(fail),
+    const call = `${cx.run}.r${j}.sft`;
+    sft = await cx.watchTrainer(
+      'training',
+      j,
+      () => cx.policy.sft({ samples, epochs: t.sft_mix, batch_size: cx.loop.warmup.batch_size, lr: t.sft_lr, seed, reset_optimizer: true }, call).catch(fail),
+      { call, into: steps },
     );
     sft = { ...sft, seed };
   }
@@ -37,23 +43,12 @@ export async function training(cx: StageContext, j: number): Promise<StageSummar
   const { batch_size: _batch, sft_mix: _mix, sft_lr: _sftLr, ...grpo } = t;
   // a resumed run restores weights without the optimizer, so no round may lean on the last one's
   const settings = { ...grpo, reset_optimizer: true };
-  const out = await cx.watchTrainer('training', j, () =>
-    cx.policy
-      .grpo(
-        {
-          samples,
-          round: j,
-          batch_size: t.batch_size,
-          seed,
-          settings,
-        },
-        `${cx.run}.r${j}.grpo`,
-      )
-      .catch(fail),
-  );
+  const call = `${cx.run}.r${j}.grpo`;
+  const out = await cx.watchTrainer('training', j, () => cx.policy.grpo({ samples, round: j, batch_size: t.batch_size, seed, settings }, call).catch(fail), { call, into: steps });
   cx.progress('training', j, 1, 1, `reward ${out.reward_first.toFixed(3)} → ${out.reward_last.toFixed(3)}`);
   const { group_rewards, ...summary } = out;
   const byPart = signalByPart(group_rewards, new Map(data.map((p) => [p.sample.id, p.part])));
   cx.store.writeJson(`round-${j}/train.json`, { kind: 'grpo', samples: samples.length, seed, settings, ...summary, by_part: byPart, ...cx.trainRecord(out), ...(sft ? { sft: { ...sft, ...cx.trainRecord(sft as { checkpoint?: string | null }) } } : {}) });
-  return cx.finish(j, 'training', t0, [`round-${j}/train.json`], { samples: samples.length, steps: out.steps, reward_first: out.reward_first, reward_last: out.reward_last, reward_mean: out.reward_mean }, out.checkpoint);
+  cx.store.write(`round-${j}/steps.jsonl`, steps);
+  return cx.finish(j, 'training', t0, [`round-${j}/train.json`, `round-${j}/steps.jsonl`], { samples: samples.length, steps: out.steps, reward_first: out.reward_first, reward_last: out.reward_last, reward_mean: out.reward_mean }, out.checkpoint);
 }

@@ -1,4 +1,5 @@
 import { LooptoolError } from '../../../protocols/errors.ts';
+import type { JsonValue } from '../../../protocols/json.ts';
 import type { Sample } from '../../../protocols/sample.ts';
 import type { StageSummary } from '../../../machines/loop.ts';
 import type { StageContext } from './context.ts';
@@ -25,17 +26,22 @@ export async function warmup(cx: StageContext): Promise<StageSummary> {
   await cx.policy.ensure(null);
   cx.progress('warmup', 0, 0, w.epochs, `${samples.length} samples`);
   const seed = cx.trainSeed('warmup');
-  const out = await cx.watchTrainer('warmup', 0, () =>
-    cx.policy
-      .sft({ samples, epochs: w.epochs, batch_size: w.batch_size, lr: w.lr, seed, reset_optimizer: true }, `${cx.run}.r0.warmup`)
-      .catch((err) => {
+  const call = `${cx.run}.r0.warmup`;
+  const steps: JsonValue[] = [];
+  const out = await cx.watchTrainer(
+    'warmup',
+    0,
+    () =>
+      cx.policy.sft({ samples, epochs: w.epochs, batch_size: w.batch_size, lr: w.lr, seed, reset_optimizer: true }, call).catch((err) => {
         cx.policy.forget();
         throw err;
       }),
+    { call, into: steps },
   );
   cx.progress('warmup', 0, w.epochs, w.epochs, `loss ${out.loss_first.toFixed(3)} → ${out.loss_last.toFixed(3)}`);
   cx.store.writeJson('round-0/train.json', { kind: 'sft', samples: samples.length, seed, ...out, ...cx.trainRecord(out) });
-  return cx.finish(0, 'warmup', t0, ['round-0/train.json'], { samples: samples.length, steps: out.steps, loss_first: out.loss_first, loss_last: out.loss_last }, out.checkpoint);
+  cx.store.write('round-0/steps.jsonl', steps);
+  return cx.finish(0, 'warmup', t0, ['round-0/train.json', 'round-0/steps.jsonl'], { samples: samples.length, steps: out.steps, loss_first: out.loss_first, loss_last: out.loss_last }, out.checkpoint);
 }
 
 /** The head of the seed pool the warm-up trains on (none when it is off or trains on its own stream). */
