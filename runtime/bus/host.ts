@@ -43,7 +43,7 @@ const FAILED: SlotEvent = { type: 'FAILED' };
 const TO_WORKING = Object.freeze({ from: 'idle', to: 'working' });
 const TO_IDLE = Object.freeze({ from: 'working', to: 'idle' });
 
-type ContextPort = { client: BusClient; tracer: TracePublisher; aborts: Map<string, AbortController> };
+type ContextPort = { client: BusClient; tracer: TracePublisher; aborts: Map<string, AbortController>; emitted: Set<string> };
 
 /**
  * What a handler sees of the request it serves. A class rather than an object literal:
@@ -77,8 +77,10 @@ class JobContext implements HandlerContext<unknown> {
 
   // Bound, because handlers pass it on (`ctx.emit` as a callback).
   get emit(): HandlerContext['emit'] {
-    return (this.emitter ??= (kind, data) =>
-      this.port.tracer.emit({ run: this.run, role: this.role, kind, verb: this.p.verb, actor: this.actor, msg: this.msg, trace: this.trace, data }));
+    return (this.emitter ??= (kind, data) => {
+      this.port.emitted.add(this.msg);
+      this.port.tracer.emit({ run: this.run, role: this.role, kind, verb: this.p.verb, actor: this.actor, msg: this.msg, trace: this.trace, data });
+    });
   }
 
   get signal(): AbortSignal {
@@ -140,7 +142,7 @@ export class RoleHost {
     this.hostId = `${HOST_ID}-${opts.replica ?? 0}`;
     this.namespace = opts.namespace ?? opts.run;
     this.client = new BusClient(opts.nc, { run: opts.run, namespace: this.namespace, from: this.role, tracer: opts.tracer });
-    this.port = { client: this.client, tracer: opts.tracer, aborts: this.aborts };
+    this.port = { client: this.client, tracer: opts.tracer, aborts: this.aborts, emitted: new Set() };
   }
 
   static async start(impl: AnyRoleImpl, opts: HostOptions): Promise<RoleHost> {
@@ -321,6 +323,9 @@ export class RoleHost {
       entry.env = undefined;
       entry.reply = data;
     } else this.remember(key, { waiters: [], reply: data });
+    // What a handler emitted reaches a watcher before its reply does (one connection keeps
+    // the order), so the caller can count on having every event of its call when it returns.
+    if (this.port.emitted.delete(job.id)) this.opts.tracer.flush();
     for (const m of waiters) this.respond(m, data);
   }
 

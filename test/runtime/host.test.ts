@@ -137,6 +137,42 @@ test('the trace stream holds every request and reply of a run', async (t) => {
   assert.ok((kinds.get('state')?.size ?? 0) >= n, 'state changes are traced');
 });
 
+// A role that reports as it works (as the trainer reports each step) and then answers at once.
+const reporter = defineContract({
+  name: 'reporter',
+  verbs: { work: { input: z.object({ steps: z.number().int().min(0), fail: z.boolean().default(false) }), output: z.object({ steps: z.number().int() }) } },
+});
+
+test("a call's own events reach a watcher before its reply: the caller has them all when the call returns, answered or failed", async (t) => {
+  const node = await bus.node('reported');
+  t.after(() => node.stop());
+  await node.serve(
+    defineRole({
+      contract: reporter,
+      concurrency: 1,
+      verbs: {
+        work: {
+          async handle({ steps, fail }, ctx) {
+            for (let i = 0; i < steps; i++) ctx.emit('metric', { step: i });
+            if (fail) throw new Error('failed after reporting');
+            return { steps };
+          },
+        },
+      },
+    }),
+  );
+  const seen = new Map<string, number>();
+  const unwatch = node.watchTraces('reporter', ['metric'], (e) => seen.set(e.msg!, (seen.get(e.msg!) ?? 0) + 1));
+  t.after(unwatch);
+  for (let k = 0; k < 20; k++) {
+    const id = `report-${k}`;
+    assert.equal((await node.call(reporter, 'work', { steps: 7 }, { id })).steps, 7);
+    assert.equal(seen.get(id), 7, `call ${k}: events that arrived before its reply`);
+  }
+  await assert.rejects(node.call(reporter, 'work', { steps: 3, fail: true }, { id: 'report-failed', retries: 0 }));
+  assert.equal(seen.get('report-failed'), 3);
+});
+
 test('no responders: a clear, retryable error after bounded retries', async (t) => {
   const node = await bus.node('nobody');
   t.after(() => node.stop());

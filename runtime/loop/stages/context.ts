@@ -118,7 +118,10 @@ export class StageContext {
   async watchTrainer<T>(stage: string, round: number, work: () => Promise<T>, steps?: { call: string; into: JsonValue[] }): Promise<T> {
     const unwatchMetrics = steps
       ? this.d.node.watchTraces('trainer', ['metric'], (e) => {
-          if (e.msg === steps.call && e.data !== undefined) steps.into.push(e.data);
+          if (e.msg !== steps.call || !e.data || typeof e.data !== 'object' || Array.isArray(e.data)) return;
+          // `step` counts the worker's steps since it started, which a resumed run's worker does not share
+          const { step: _sinceStart, ...metrics } = e.data;
+          steps.into.push(metrics);
         })
       : () => undefined;
     const unwatch = this.d.node.watchTraces('trainer', ['progress'], (e) => {
