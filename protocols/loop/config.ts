@@ -48,13 +48,9 @@ export const RoundTrainConfig = z
     lr: z.number().positive().default(2e-4).describe('the paper uses 1e-6 for an 8B model; a tiny model needs far more'),
     temperature: z.number().positive().default(1.0),
     max_new_tokens: z.number().int().min(1).default(192),
-    beta: z
-      .number()
-      .min(0)
-      .default(0)
-      .describe("k3 KL coefficient to the policy the round started from, a brake on how far one round moves it; 0 = none (the paper)"),
-    advantage_scale: z.enum(['std', 'none']).default('std').describe('divide group advantages by the group std (GRPO, the paper) or not (Dr. GRPO)'),
-    // the trainer's own defaults (the paper's), so that a loop can vary any GRPO setting
+    // the trainer's own schemas and defaults (the paper's), so that a loop can vary any GRPO setting
+    beta: GrpoSettings.shape.beta.describe("k3 KL coefficient to the policy the round started from, a brake on how far one round moves it; 0 = none (the paper)"),
+    advantage_scale: GrpoSettings.shape.advantage_scale.describe('divide group advantages by the group std (GRPO, the paper) or not (Dr. GRPO)'),
     eps_low: GrpoSettings.shape.eps_low,
     eps_high: GrpoSettings.shape.eps_high,
     aggregation: GrpoSettings.shape.aggregation,

@@ -111,20 +111,20 @@ export class StageContext {
   }
 
   /**
-   * Forwards the trainer's own progress events (steps of a warm-up or a GRPO round) while
-   * `work` runs; with `steps`, also keeps the metrics of each step of the call `steps.call`
-   * (loss, reward, KL, gradient norm, ...), so that a run folder shows what each step did.
+   * Runs the trainer call `call` (`work` makes it under that id), forwarding the trainer's
+   * progress events (steps of a warm-up or a GRPO round) and keeping the metrics of each of
+   * the call's steps in `steps` (loss, reward, KL, gradient norm, ...), so that a run folder
+   * shows what each step did.
    */
-  async watchTrainer<T>(stage: string, round: number, work: () => Promise<T>, steps?: { call: string; into: JsonValue[] }): Promise<T> {
-    const unwatchMetrics = steps
-      ? this.d.node.watchTraces('trainer', ['metric'], (e) => {
-          if (e.msg !== steps.call || !e.data || typeof e.data !== 'object' || Array.isArray(e.data)) return;
-          // `step` counts the worker's steps since it started, which a resumed run's worker does not share
-          const { step: _sinceStart, ...metrics } = e.data;
-          steps.into.push(metrics);
-        })
-      : () => undefined;
-    const unwatch = this.d.node.watchTraces('trainer', ['progress'], (e) => {
+  async watchTrainer<T>(stage: string, round: number, call: string, work: (call: string) => Promise<T>, steps: JsonValue[]): Promise<T> {
+    const unwatch = this.d.node.watchTraces('trainer', ['progress', 'metric'], (e) => {
+      if (e.kind === 'metric') {
+        if (e.msg !== call || !e.data || typeof e.data !== 'object' || Array.isArray(e.data)) return;
+        // `step` counts the worker's steps since it started, which a resumed run's worker does not share
+        const { step: _sinceStart, ...metrics } = e.data;
+        steps.push(metrics);
+        return;
+      }
       const p = e.data as { done?: unknown; total?: unknown; loss?: unknown; reward_mean?: unknown } | null;
       if (!p || typeof p.done !== 'number' || typeof p.total !== 'number') return;
       const note = typeof p.loss === 'number' ? `loss ${p.loss.toFixed(3)}` : typeof p.reward_mean === 'number' ? `reward ${p.reward_mean.toFixed(3)}` : undefined;
@@ -133,10 +133,9 @@ export class StageContext {
       crashPoint(stage, round, p.done);
     });
     try {
-      return await work();
+      return await work(call);
     } finally {
       unwatch();
-      unwatchMetrics();
     }
   }
 

@@ -29,12 +29,12 @@ export async function training(cx: StageContext, j: number): Promise<StageSummar
   let sft: Record<string, unknown> | undefined;
   if (t.sft_mix > 0) {
     const seed = cx.trainSeed('sft', j);
-    const call = `${cx.run}.r${j}.sft`;
     sft = await cx.watchTrainer(
       'training',
       j,
-      () => cx.policy.sft({ samples, epochs: t.sft_mix, batch_size: cx.loop.warmup.batch_size, lr: t.sft_lr, seed, reset_optimizer: true }, call).catch(fail),
-      { call, into: steps },
+      `${cx.run}.r${j}.sft`,
+      (call) => cx.policy.sft({ samples, epochs: t.sft_mix, batch_size: cx.loop.warmup.batch_size, lr: t.sft_lr, seed, reset_optimizer: true }, call).catch(fail),
+      steps,
     );
     sft = { ...sft, seed };
   }
@@ -43,8 +43,7 @@ export async function training(cx: StageContext, j: number): Promise<StageSummar
   const { batch_size: _batch, sft_mix: _mix, sft_lr: _sftLr, ...grpo } = t;
   // a resumed run restores weights without the optimizer, so no round may lean on the last one's
   const settings = { ...grpo, reset_optimizer: true };
-  const call = `${cx.run}.r${j}.grpo`;
-  const out = await cx.watchTrainer('training', j, () => cx.policy.grpo({ samples, round: j, batch_size: t.batch_size, seed, settings }, call).catch(fail), { call, into: steps });
+  const out = await cx.watchTrainer('training', j, `${cx.run}.r${j}.grpo`, (call) => cx.policy.grpo({ samples, round: j, batch_size: t.batch_size, seed, settings }, call).catch(fail), steps);
   cx.progress('training', j, 1, 1, `reward ${out.reward_first.toFixed(3)} → ${out.reward_last.toFixed(3)}`);
   const { group_rewards, ...summary } = out;
   const byPart = signalByPart(group_rewards, new Map(data.map((p) => [p.sample.id, p.part])));

@@ -26,17 +26,17 @@ export async function warmup(cx: StageContext): Promise<StageSummary> {
   await cx.policy.ensure(null);
   cx.progress('warmup', 0, 0, w.epochs, `${samples.length} samples`);
   const seed = cx.trainSeed('warmup');
-  const call = `${cx.run}.r0.warmup`;
   const steps: JsonValue[] = [];
   const out = await cx.watchTrainer(
     'warmup',
     0,
-    () =>
+    `${cx.run}.r0.warmup`,
+    (call) =>
       cx.policy.sft({ samples, epochs: w.epochs, batch_size: w.batch_size, lr: w.lr, seed, reset_optimizer: true }, call).catch((err) => {
         cx.policy.forget();
         throw err;
       }),
-    { call, into: steps },
+    steps,
   );
   cx.progress('warmup', 0, w.epochs, w.epochs, `loss ${out.loss_first.toFixed(3)} → ${out.loss_last.toFixed(3)}`);
   cx.store.writeJson('round-0/train.json', { kind: 'sft', samples: samples.length, seed, ...out, ...cx.trainRecord(out) });
