@@ -36,3 +36,16 @@ export type RunConfig = z.infer<typeof RunConfig>;
 export function brainFor(config: Pick<RunConfig, 'brains' | 'defaultBrain'>, role: string): BrainKind {
   return config.brains[role] ?? config.defaultBrain;
 }
+
+/**
+ * A run's stored configuration as today's schema reads it, for comparing runs written by
+ * different versions: a stored config lists every setting that existed when it ran, so a
+ * setting added since is absent from it only. Such a setting takes its default, which is
+ * what the code did before it existed (the rule for every new setting); stored values are
+ * kept. A config today's schema refuses (a setting since removed or renamed) is returned
+ * as stored, so its differences still show.
+ */
+export function withTodaysDefaults<T extends object>(stored: T): T {
+  const r = RunConfig.safeParse(stored);
+  return r.success ? (JSON.parse(JSON.stringify(r.data)) as T) : stored;
+}

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import type { RunConfig } from '../../protocols/config.ts';
+import { withTodaysDefaults, type RunConfig } from '../../protocols/config.ts';
 import { VARIANTS, type Variant } from '../../protocols/loop/config.ts';
 import { Manifest, type RoundEval } from '../../protocols/loop/records.ts';
 import type { Estimate } from '../../protocols/loop/stats.ts';
@@ -235,7 +235,8 @@ export function poolAblationDirs(dirs: readonly string[]): PooledAblation {
 
 /**
  * One seed folder of an `ablate --seeds` run as read back: the seed every variant in it
- * runs on (its first variant's), that variant's configuration, the variants present and
+ * runs on (its first variant's), that variant's configuration (settings added since it ran
+ * at their defaults: withTodaysDefaults), the variants present and
  * the evaluations of those that finished (an unfinished run does not count).
  */
 export type SeedFolder = { seedDir: string; seed: string; config: JsonObject; present: Variant[]; finished: Map<Variant, RoundEval[]> };
@@ -249,7 +250,7 @@ export function readSeedsRun(dir: string): SeedFolder[] {
     const present = (Object.keys(VARIANTS) as Variant[]).filter((v) => existsSync(join(dir, seedDir, v, 'config.json')));
     if (!present.length) continue;
     const first = new RunStore(join(dir, seedDir, present[0]!));
-    const config = first.readJson('config.json', JsonObject);
+    const config = withTodaysDefaults(first.readJson('config.json', JsonObject));
     if (typeof config.seed !== 'string') throw new LooptoolError({ code: 'invalid_input', message: `${first.path('config.json')}: seed: expected a string` });
     const finished = new Map<Variant, RoundEval[]>();
     for (const variant of present) {

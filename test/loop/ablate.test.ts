@@ -158,9 +158,12 @@ test('looptool ablate --pool summarises finished runs as one, says what their se
   cpSync(join(seeds, 'seed-1'), join(a, 'seed-1'), { recursive: true });
   cpSync(join(seeds, 'seed-2'), join(b, 'seed-1'), { recursive: true });
   const cfgPath = join(b, 'seed-1', 'full', 'config.json');
-  const cfg = read(cfgPath) as { loop: { jglvVotes: number } };
+  const cfg = read(cfgPath) as { loop: { jglvVotes: number; train: Record<string, unknown> } };
   const votes = cfg.loop.jglvVotes;
-  writeFileSync(cfgPath, JSON.stringify({ ...cfg, loop: { ...cfg.loop, jglvVotes: votes + 2 } }));
+  // b was also written before loop.train had eps_low and mu: absent settings are not differences
+  const { eps_low: _eps, mu: _mu, ...olderTrain } = cfg.loop.train;
+  assert.ok(_eps !== undefined && _mu !== undefined, 'the stored config lists every setting');
+  writeFileSync(cfgPath, JSON.stringify({ ...cfg, loop: { ...cfg.loop, jglvVotes: votes + 2, train: olderTrain } }));
 
   const r = await looptool(['ablate', '--pool', `${a},${b}`, '--json']);
   assert.equal(r.code, 0, r.stderr.slice(-3000));

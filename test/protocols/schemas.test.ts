@@ -9,6 +9,7 @@ import { TraceBatch } from '../../protocols/trace.ts';
 import { JsonValue, leafDifferences } from '../../protocols/json.ts';
 import { ParamSchema } from '../../protocols/toolspec.ts';
 import { compiledSchema } from '../../protocols/role.ts';
+import { RunConfig, withTodaysDefaults } from '../../protocols/config.ts';
 import { z } from 'zod';
 import fc from 'fast-check';
 
@@ -193,4 +194,15 @@ test('leafDifferences names the paths whose values differ, with each object\'s v
   ]);
   assert.deepEqual(leafDifferences([a, { ...a, loop: { ...a.loop, list: [2, 1] } }], ['seed']), [{ path: 'loop.list', values: ['[1,2]', '[2,1]'] }], 'an array is one leaf');
   assert.deepEqual(leafDifferences([a, a]), []);
+});
+
+test('withTodaysDefaults fills the settings a stored config predates, keeps its values, and returns a config the schema refuses as stored', () => {
+  const stored = JSON.parse(JSON.stringify(RunConfig.parse({ seed: 'old', loop: { jglvVotes: 3 } }))) as { loop: { jglvVotes: number; train: Record<string, JsonValue> } };
+  const { mu: _mu, ...olderTrain } = stored.loop.train;
+  const older = { ...stored, loop: { ...stored.loop, train: olderTrain } };
+  assert.deepEqual(leafDifferences([withTodaysDefaults(older), stored]), [], 'a setting added since takes its default');
+  assert.deepEqual(leafDifferences([older, stored]), [{ path: 'loop.train.mu', values: [undefined, '1'] }], 'read raw, it would be a difference');
+  assert.equal(withTodaysDefaults(older).loop.jglvVotes, 3, 'a stored value is kept, whatever today\'s default');
+  const removed = { ...stored, loop: { ...stored.loop, retiredSetting: 2 } };
+  assert.deepEqual(withTodaysDefaults(removed), removed, 'a setting since removed: as stored, so it still shows');
 });
