@@ -347,6 +347,9 @@ export class RoleHost {
     await done;
     clearTimeout(timer);
     for (const a of this.slots) a.stop();
+    // jobs cut off by the grace period never settle: forget them with the host
+    this.aborts.clear();
+    this.port.emitted.clear();
     if (this.impl.dispose) await this.impl.dispose(this.resources);
   }
 }
