@@ -21,6 +21,13 @@ export const bold = (t: string) => paint(t, 1);
  * and at least one a minute, so a long phase in a log (the nano build's ~1,800 steps) is
  * never silent for minutes.
  */
+/** A span of time for a person: seconds under two minutes, then minutes, then hours and minutes. */
+export function durationText(seconds: number): string {
+  if (seconds < 120) return `${Math.round(seconds)} s`;
+  const minutes = Math.round(seconds / 60);
+  return minutes < 120 ? `${minutes} min` : `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+}
+
 export class Progress {
   private done = 0;
   private lastPct = -1;

@@ -5,8 +5,9 @@ import { intFlag } from './args.ts';
 import { UsageError } from './command.ts';
 import { readConfigFile } from './config-file.ts';
 import { isPresetName, PRESETS } from '../loop/preset.ts';
-import { bold, dim, Progress } from '../terminal.ts';
+import { bold, dim, durationText, Progress } from '../terminal.ts';
 import type { StageEvent } from '../loop/driver.ts';
+import type { PairDone } from '../loop/ablate.ts';
 import type { StageProgress } from '../loop/stages/index.ts';
 
 /** What `looptool run`, `resume`, `ablate` and `demo` share: config flags and progress lines. */
@@ -101,4 +102,15 @@ export function roundsTable(columns: { name: string; evals: RoundEval[] }[]): st
   const head = `round  ${columns.map((c) => c.name.padStart(w)).join('  ')}`;
   const rows = rounds.map((r) => `${String(r).padStart(5)}  ${columns.map((c) => pct(c.evals.find((e) => e.round === r)?.test.accuracy).padStart(w)).join('  ')}`);
   return [head, ...rows].join('\n');
+}
+
+/**
+ * One line per finished run of an ablation over seeds, with how long the rest will take:
+ * the one progress an ablation of hours prints under --quiet too.
+ */
+export function pairLine(e: PairDone): string {
+  const head = `[${e.done}/${e.total}] ${e.seed} ${e.variant}`;
+  const how = !e.ran ? 'done before' : e.status === 'done' ? `done in ${durationText(e.seconds)}` : `${e.status} after ${durationText(e.seconds)}`;
+  const left = e.done === e.total ? '' : e.leftSeconds === null ? '' : `; about ${durationText(e.leftSeconds)} left`;
+  return `${head}: ${how}${left}`;
 }

@@ -86,7 +86,32 @@ export type SeedsOptions = Omit<CompareOptions, 'progress'> & {
   /** runs (seed, variant pairs) at once, each with its own bus and policy worker, the cores shared out as torch threads (default 1) */
   parallel?: number;
   progress?: (seed: string, variant: Variant) => ReturnType<NonNullable<CompareOptions['progress']>>;
+  /** after each (seed, variant) pair: how it ended and how far the whole ablation is */
+  onPair?: (e: PairDone) => void;
 };
+
+/**
+ * One finished (seed, variant) pair of `ablateSeeds`. `ran` is false for a pair a
+ * continued ablation found already done; `leftSeconds` estimates the pairs still to run
+ * (remainingSeconds), null until a pair of this invocation has run.
+ */
+export type PairDone = { seed: string; variant: Variant; status: LoopResult['status']; ran: boolean; seconds: number; done: number; total: number; leftSeconds: number | null };
+
+/**
+ * Wall time the pairs still to run will take: each at the mean time of the pairs of its
+ * variant that ran (a static run, taking round 1 from its base, is shorter than a full
+ * one), else of all that ran, shared out over the lanes. Null before any pair has run.
+ */
+export function remainingSeconds(ran: readonly { variant: Variant; seconds: number }[], left: readonly Variant[], parallel: number): number | null {
+  if (!ran.length) return null;
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const all = mean(ran.map((r) => r.seconds));
+  const of = (v: Variant) => {
+    const mine = ran.filter((r) => r.variant === v).map((r) => r.seconds);
+    return mine.length ? mean(mine) : all;
+  };
+  return left.reduce((sum, v) => sum + of(v), 0) / Math.max(1, parallel);
+}
 
 export type SeedsResult = { seeds: { seed: string; rows: VariantResult[] }[]; summary: AblationSummary; complete: boolean };
 
@@ -151,19 +176,32 @@ export async function ablateSeeds(o: SeedsOptions): Promise<SeedsResult> {
   const rows = new Map<string, VariantResult>();
   const bases = new Map<number, Promise<VariantResult>>();
   const jobs = pairJobs(o.seeds.length, o.variants, parallel);
+  const ran: { variant: Variant; seconds: number }[] = [];
+  const settled = new Set<string>();
+  const timed = async (i: number, variant: Variant): Promise<VariantResult> => {
+    const before = isDone(join(compare[i]!.dir, variant));
+    const t0 = performance.now();
+    const r = await runVariant(compare[i]!, variant);
+    const seconds = (performance.now() - t0) / 1000;
+    if (!before) ran.push({ variant, seconds });
+    settled.add(`${i}/${variant}`);
+    const left = jobs.filter((j) => !settled.has(`${j.i}/${j.variant}`)).map((j) => j.variant);
+    o.onPair?.({ seed: o.seeds[i]!, variant, status: r.result.status, ran: !before, seconds, done: settled.size, total: jobs.length, leftSeconds: remainingSeconds(ran, left, parallel) });
+    return r;
+  };
   await forEachLimit(
     jobs,
     parallel,
     async ({ i, variant }) => {
       if (variant === first) {
-        const run = runVariant(compare[i]!, variant);
+        const run = timed(i, variant);
         bases.set(i, run);
         rows.set(`${i}/${variant}`, await run);
         return;
       }
       const base = await bases.get(i)!;
       if (base.result.status !== 'done' || o.signal?.aborted) return;
-      rows.set(`${i}/${variant}`, await runVariant(compare[i]!, variant));
+      rows.set(`${i}/${variant}`, await timed(i, variant));
     },
     { signal: o.signal },
   );
@@ -241,6 +279,12 @@ export function poolAblationDirs(dirs: readonly string[]): PooledAblation {
  */
 export type SeedFolder = { seedDir: string; seed: string; config: JsonObject; present: Variant[]; finished: Map<Variant, RoundEval[]> };
 
+/** Whether the run in `dir` finished (its manifest says done). */
+function isDone(dir: string): boolean {
+  const store = new RunStore(dir);
+  return store.exists('manifest.json') && store.readJson('manifest.json', Manifest).status === 'done';
+}
+
 /** The seed-<i> folders of an `ablate --seeds` run, in seed order; a folder that holds none is an error. */
 export function readSeedsRun(dir: string): SeedFolder[] {
   const seedDirs = existsSync(dir) ? readdirSync(dir).filter((d) => /^seed-\d+$/.test(d)).sort((a, b) => Number(a.slice(5)) - Number(b.slice(5))) : [];
@@ -255,7 +299,7 @@ export function readSeedsRun(dir: string): SeedFolder[] {
     const finished = new Map<Variant, RoundEval[]>();
     for (const variant of present) {
       const store = new RunStore(join(dir, seedDir, variant));
-      if (store.exists('manifest.json') && store.readJson('manifest.json', Manifest).status === 'done') finished.set(variant, roundEvals(store));
+      if (isDone(store.dir)) finished.set(variant, roundEvals(store));
     }
     out.push({ seedDir, seed: config.seed, config, present, finished });
   }

@@ -1,7 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RunConfig } from '../../protocols/config.ts';
-import { defaultParallel, pairJobs, seedConfig } from '../../runtime/loop/ablate.ts';
+import { defaultParallel, pairJobs, remainingSeconds, seedConfig } from '../../runtime/loop/ablate.ts';
+import { pairLine } from '../../runtime/cli/loop-console.ts';
+import { durationText } from '../../runtime/terminal.ts';
 
 test('seeds at once: one per core, never more than there are seeds, at least one', () => {
   assert.equal(defaultParallel(3, 2), 2);
@@ -35,4 +37,28 @@ test('with one lane the pairs are queued seed by seed, so a stopped run holds wh
     ['0/full', '0/static', '1/full', '1/static'],
   );
   assert.deepEqual(pairJobs(3, [], 1), []);
+});
+
+test('the time an ablation has left: each pair still to run at its variant\'s mean so far (else the mean of all), over the lanes', () => {
+  assert.equal(remainingSeconds([], ['full', 'static'], 1), null, 'nothing has run yet: no estimate');
+  const ran = [
+    { variant: 'full' as const, seconds: 3000 },
+    { variant: 'full' as const, seconds: 2000 },
+    { variant: 'static' as const, seconds: 1000 },
+  ];
+  assert.equal(remainingSeconds(ran, ['static', 'full', 'static'], 1), 1000 + 2500 + 1000);
+  assert.equal(remainingSeconds(ran, ['no-jglv'], 1), 2000, 'a variant not run yet counts at the mean of all');
+  assert.equal(remainingSeconds(ran, ['full', 'full'], 2), 2500, 'two lanes halve it');
+  assert.equal(remainingSeconds(ran, [], 1), 0);
+});
+
+test('a finished pair\'s line says how it ended and what is left; a pair done before this run says so', () => {
+  assert.equal(durationText(59.6), '60 s');
+  assert.equal(durationText(1450), '24 min');
+  assert.equal(durationText(5 * 3600 + 7 * 60), '5 h 7 min');
+  const e = { seed: 's-3', variant: 'full' as const, status: 'done' as const, ran: true, seconds: 1450, done: 3, total: 8, leftSeconds: 9000 };
+  assert.equal(pairLine(e), '[3/8] s-3 full: done in 24 min; about 2 h 30 min left');
+  assert.equal(pairLine({ ...e, status: 'failed' }), '[3/8] s-3 full: failed after 24 min; about 2 h 30 min left');
+  assert.equal(pairLine({ ...e, ran: false, leftSeconds: null }), '[3/8] s-3 full: done before');
+  assert.equal(pairLine({ ...e, done: 8 }), '[8/8] s-3 full: done in 24 min');
 });

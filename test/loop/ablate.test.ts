@@ -97,6 +97,11 @@ test('looptool ablate --seeds pairs every variant with static over seeds (two at
       assert.ok(Object.values(v.rounds.find((x) => x.round === 1)!.signalByPart ?? {}).some((p) => p.groups > 0), `${run.seed} ${v.variant}: round 1's groups by part`);
     }
   assert.equal(j.complete, true);
+  // one line per finished pair on stderr beside the JSON, the time left on all but the last
+  const pairs = r.stderr.split('\n').filter((l) => /^\[\d+\/6\] ablate-test-\d /.test(l));
+  assert.equal(pairs.length, 6, r.stderr.slice(-3000));
+  assert.ok(pairs.slice(0, -1).every((l) => /: done in \d+ s; about \d+ s left$/.test(l)), pairs.join('\n'));
+  assert.match(pairs.at(-1)!, /^\[6\/6\] .*: done in \d+ s$/);
   assert.deepEqual(j.summary.seeds, ['ablate-test-1', 'ablate-test-2']);
   assert.equal(j.summary.reference, 'static');
   assert.equal(j.summary.neverCall.n, 2);

@@ -8,7 +8,7 @@ import { ablateSeeds, ablationText, compareVariants, defaultParallel, poolAblati
 import { seedColumns, seedTablesText } from '../../loop/seed-tables.ts';
 import { compareRuns, comparisonText, parseColumnSpec } from '../../loop/compare-runs.ts';
 import { roundJson } from '../../loop/report.ts';
-import { CONFIG_FLAGS, configFromFlags, consoleProgress, presetBase } from '../loop-console.ts';
+import { CONFIG_FLAGS, configFromFlags, consoleProgress, pairLine, presetBase } from '../loop-console.ts';
 import { interruptOnSignals } from '../interrupt.ts';
 
 const ALL = Object.keys(VARIANTS) as Variant[];
@@ -32,7 +32,8 @@ export default defineCommand({
   --compare COLS   run nothing: pair finished --seeds runs of different settings on the same seeds, seed by seed; a column
                    is DIR:VARIANT (DIR alone: each variant that finished there), named <folder>/<variant> or NAME= before it; prints each
                    column's mean ± 95% CI, its paired difference to the reference and what the settings differ in
-  --reference NAME the column the others are paired against (default: the first static column, else the last)`,
+  --reference NAME the column the others are paired against (default: the first static column, else the last)
+  --quiet          no stage lines or bars; with --seeds, still one line on stderr per finished run, with the time left`,
   async run(argv) {
     const { values } = parseFlags(argv, {
       config: CONFIG_FLAGS.config,
@@ -94,6 +95,7 @@ export default defineCommand({
           nats: values.nats,
           signal: interrupt.signal,
           progress: (seed, v) => consoleProgress(`${seed} ${v}`, values.quiet || values.json),
+          onPair: (e) => process.stderr.write(`${pairLine(e)}\n`),
         });
         if (values.json)
           console.log(
