@@ -18,6 +18,12 @@ export const GrpoSettings = z.object({
   aggregation: LossAggregation.default('token-mean'),
   mu: z.number().int().min(1).default(1).describe('update passes over each batch'),
   lr: z.number().positive().default(1e-6),
+  lr_warmup_steps: z
+    .number()
+    .int()
+    .min(0)
+    .default(0)
+    .describe('GRPO steps at a rising learning rate at the start of each round: step k (from 0) of the first W takes lr × (k+1)/(W+1); 0 = constant (the paper)'),
   temperature: z.number().positive().default(1.0).describe('rollout temperature; the loss uses the same temperature'),
   max_new_tokens: z.number().int().min(1).default(512),
   max_grad_norm: z.number().min(0).default(1.0).describe('gradient clipping; 0 = none (the norm is still reported)'),
@@ -26,6 +32,17 @@ export const GrpoSettings = z.object({
   advantage_scale: z.enum(['std', 'none']).default('std').describe('divide by the group std (GRPO) or not (Dr. GRPO)'),
 });
 export type GrpoSettings = z.infer<typeof GrpoSettings>;
+
+/**
+ * The learning rate of a round's GRPO step `k` (from 0, counting the steps that updated the
+ * policy) under a linear warm-up of `warmup` steps. Unlike a warm-up from zero, no step
+ * runs at lr 0, which would spend a batch's rollouts on no update. A freshly reset Adam
+ * moves every weight by about the learning rate in its first steps, however small or
+ * noisy the gradient; a warm-up shrinks those steps.
+ */
+export function warmupLr(lr: number, warmup: number, k: number): number {
+  return k < warmup ? (lr * (k + 1)) / (warmup + 1) : lr;
+}
 
 /**
  * Group-relative advantages: (r − mean) / (std + eps) over one prompt's group, with the

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { LooptoolError } from '../../protocols/errors.ts';
-import { groupAdvantages } from '../../protocols/grpo.ts';
+import { groupAdvantages, warmupLr } from '../../protocols/grpo.ts';
 import type { JsonValue } from '../../protocols/json.ts';
 import type { GeneratedSample } from './worker-protocol.ts';
 import type { GrpoStepMetrics, TrainerGrpoInput, TrainerGrpoOutput, TrainerSftInput, TrainerSftOutput } from '../../protocols/roles/trainer.ts';
@@ -320,7 +320,7 @@ export async function runGrpo(p: SharedPolicy, input: GrpoArgs, hooks: TrainHook
               aggregation: s.aggregation,
               mu: s.mu,
               temperature: s.temperature,
-              lr: s.lr,
+              lr: warmupLr(s.lr, s.lr_warmup_steps, steps),
               max_grad_norm: s.max_grad_norm,
               reset_optimizer: resetOptimizer,
               reset_reference: resetReference,

@@ -56,6 +56,7 @@ export const RoundTrainConfig = z
     aggregation: GrpoSettings.shape.aggregation,
     mu: GrpoSettings.shape.mu,
     max_grad_norm: GrpoSettings.shape.max_grad_norm,
+    lr_warmup_steps: GrpoSettings.shape.lr_warmup_steps,
     sft_mix: z
       .number()
       .min(0)

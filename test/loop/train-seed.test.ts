@@ -64,7 +64,7 @@ test('loop.trainSeed reseeds warm-up and GRPO, not the world: a replicate on the
 
   // a round's GRPO settings are in its train.json; a KL brake, Dr. GRPO's unscaled advantages and the trainer's other settings reach it from loop.train
   assert.deepEqual((json('a', 'round-1/train.json').settings as { beta: number; advantage_scale: string }).beta, 0);
-  writeFileSync(join(dir, 'c.json'), JSON.stringify({ ...CONFIG, loop: { ...CONFIG.loop, train: { ...CONFIG.loop.train, beta: 0.05, advantage_scale: 'none', eps_high: 0.3, aggregation: 'seq-mean', mu: 2, max_grad_norm: 0.5 } } }));
+  writeFileSync(join(dir, 'c.json'), JSON.stringify({ ...CONFIG, loop: { ...CONFIG.loop, train: { ...CONFIG.loop.train, beta: 0.05, advantage_scale: 'none', eps_high: 0.3, aggregation: 'seq-mean', mu: 2, max_grad_norm: 0.5, batch_size: 2, epochs: 3, lr: 2e-4, lr_warmup_steps: 1 } } }));
   const braked = startCli(['run', '--config', join(dir, 'c.json'), '--out', join(dir, 'reps', 'braked'), '--quiet', '--base', join(dir, 'a')], { LOOPTOOL_TORCH_THREADS: '1' });
   assert.equal(await braked.exited, 0, braked.output().slice(-3000));
   const c1 = json('reps/braked', 'round-1/train.json');
@@ -72,8 +72,17 @@ test('loop.trainSeed reseeds warm-up and GRPO, not the world: a replicate on the
   // the KL brake is measured to the round's reference, and mu passes make as many updates again
   const cSteps = stepLines('reps/braked', 1).filter((m) => m.kind === 'grpo_step');
   assert.ok(cSteps.length > 0 && cSteps.every((m) => m.kl_to === 'reference' && (m.updates as number) % 2 === 0));
-  const { beta, advantage_scale, eps_low, eps_high, aggregation, mu, max_grad_norm } = c1.settings as Record<string, unknown>;
-  assert.deepEqual({ beta, advantage_scale, eps_low, eps_high, aggregation, mu, max_grad_norm }, { beta: 0.05, advantage_scale: 'none', eps_low: 0.2, eps_high: 0.3, aggregation: 'seq-mean', mu: 2, max_grad_norm: 0.5 });
+  // a one-step warm-up: the round's first update at half the lr, the others at the lr
+  const lrOf = (m: Record<string, unknown>) => Number((m.lr as number).toPrecision(6));
+  assert.ok(cSteps.length >= 2, `${cSteps.length} steps`);
+  assert.deepEqual(cSteps.map(lrOf), cSteps.map((_, k) => (k === 0 ? 1e-4 : 2e-4)));
+  const aLr = (json('a', 'round-1/train.json').settings as { lr: number }).lr;
+  assert.ok(aSteps.every((m) => lrOf(m) === Number(aLr.toPrecision(6))), 'without a warm-up every step takes the lr');
+  const { beta, advantage_scale, eps_low, eps_high, aggregation, mu, max_grad_norm, lr_warmup_steps } = c1.settings as Record<string, unknown>;
+  assert.deepEqual(
+    { beta, advantage_scale, eps_low, eps_high, aggregation, mu, max_grad_norm, lr_warmup_steps },
+    { beta: 0.05, advantage_scale: 'none', eps_low: 0.2, eps_high: 0.3, aggregation: 'seq-mean', mu: 2, max_grad_norm: 0.5, lr_warmup_steps: 1 },
+  );
 
   const bad = startCli(['run', '--config', join(dir, 'b.json'), '--out', join(dir, 'reps', 'c'), '--base', 'nowhere']);
   assert.notEqual(await bad.exited, 0);

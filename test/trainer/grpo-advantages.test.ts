@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { groupAdvantages, groupHasSignal, GrpoSettings } from '../../protocols/grpo.ts';
+import { groupAdvantages, groupHasSignal, GrpoSettings, warmupLr } from '../../protocols/grpo.ts';
 
 test('advantages by hand: (r - mean) / (std + eps), population std', () => {
   // rewards 1, 0, 0, 0: mean 0.25, std sqrt(0.1875) = 0.4330127...
@@ -60,4 +60,9 @@ test('GRPO settings default to the paper', () => {
   assert.equal(s.epochs, 2);
   assert.equal(s.reset_optimizer, true);
   assert.throws(() => GrpoSettings.parse({ aggregation: 'sum' }));
+});
+
+test('a warm-up of W steps: step k at lr × (k+1)/(W+1), never at 0, then the lr; W 0 is the constant rate', () => {
+  assert.deepEqual([0, 1, 2, 3].map((k) => warmupLr(3e-5, 2, k)), [1e-5, 2e-5, 3e-5, 3e-5]);
+  assert.deepEqual([0, 1].map((k) => warmupLr(3e-5, 0, k)), [3e-5, 3e-5]);
 });
