@@ -88,3 +88,33 @@ export function pairedDiff(a: readonly number[], b: readonly number[]): MeanCi {
   if (a.length !== b.length) throw new RangeError(`pairedDiff: ${a.length} values against ${b.length}; pair them by seed first`);
   return meanCi(a.map((x, i) => x - b[i]!));
 }
+
+// 2.5 % and 97.5 % quantiles of the chi-square distribution for df = 1..30; beyond that the
+// Wilson–Hilferty approximation, within 0.1 % there.
+const CHI2_025 = [
+  0.000982, 0.0506, 0.2158, 0.4844, 0.8312, 1.2373, 1.6899, 2.1797, 2.7004, 3.247, 3.8157, 4.4038, 5.0088, 5.6287, 6.2621, 6.9077, 7.5642, 8.2307, 8.9065,
+  9.5908, 10.2829, 10.9823, 11.6886, 12.4012, 13.1197, 13.8439, 14.5734, 15.3079, 16.0471, 16.7908,
+];
+const CHI2_975 = [
+  5.024, 7.378, 9.348, 11.143, 12.833, 14.449, 16.013, 17.535, 19.023, 20.483, 21.92, 23.337, 24.736, 26.119, 27.488, 28.845, 30.191, 31.526, 32.852, 34.17,
+  35.479, 36.781, 38.076, 39.364, 40.646, 41.923, 43.195, 44.461, 45.722, 46.979,
+];
+
+function chi2(table: readonly number[], z: number, df: number): number {
+  if (!Number.isInteger(df) || df < 1) throw new RangeError(`chi-square: degrees of freedom must be a positive integer, got ${df}`);
+  if (df <= table.length) return table[df - 1]!;
+  const c = 2 / (9 * df);
+  return df * (1 - c + z * Math.sqrt(c)) ** 3;
+}
+
+/**
+ * The 95 % interval of a standard deviation estimated from n values (normal values
+ * assumed): sd · √((n−1)/χ²). With 3–6 replicates it spans from about half to two or
+ * three times the estimate, which is why a handful of replicates cannot tell two
+ * settings' spreads apart. Null with fewer than 2 values.
+ */
+export function sdInterval(c: MeanCi): { lo: number; hi: number } | null {
+  if (c.sd === null || c.n < 2) return null;
+  const df = c.n - 1;
+  return { lo: c.sd * Math.sqrt(df / chi2(CHI2_975, 1.959964, df)), hi: c.sd * Math.sqrt(df / chi2(CHI2_025, -1.959964, df)) };
+}

@@ -266,29 +266,42 @@ export function poolAblationDirs(dirs: readonly string[]): PooledAblation {
     runs: perRun,
     summary: summarizeAblation(perRun.flatMap((r) => r.seeds), runs),
     configSources,
-    configDifferences: leafDifferences(configs, ['seed', 'loop.ablations']),
+    // replicates differ in training's seed by design, as seeds do in the seed
+    configDifferences: leafDifferences(configs, ['seed', 'loop.trainSeed', 'loop.ablations']),
     columns: [...runs].map(([name, bySeed]) => ({ name, bySeed })),
   };
 }
 
 /**
- * One seed folder of an `ablate --seeds` run as read back: the seed every variant in it
- * runs on (its first variant's), that variant's configuration (settings added since it ran
- * at their defaults: withTodaysDefaults), the variants present and
- * the evaluations of those that finished (an unfinished run does not count).
+ * One seed folder of an `ablate --seeds` run (`seed-<i>`), or one replicate of a
+ * `looptool replicate` set (`replicate-<k>`), as read back: the key runs are paired and
+ * pooled by (`seed`: the seed every variant in it runs on, its first variant's; for a
+ * replicate, `<seed>/<trainSeed>`, since replicates share their world and differ in
+ * training's own seed), that variant's configuration (settings added since it ran at their
+ * defaults: withTodaysDefaults), the variants present and the evaluations of those that
+ * finished (an unfinished run does not count).
  */
 export type SeedFolder = { seedDir: string; seed: string; config: JsonObject; present: Variant[]; finished: Map<Variant, RoundEval[]> };
 
 /** Whether the run in `dir` finished (its manifest says done). */
-function isDone(dir: string): boolean {
+export function isDone(dir: string): boolean {
   const store = new RunStore(dir);
   return store.exists('manifest.json') && store.readJson('manifest.json', Manifest).status === 'done';
 }
 
-/** The seed-<i> folders of an `ablate --seeds` run, in seed order; a folder that holds none is an error. */
+/** Folders of an `ablate --seeds` run (`seed-<i>`) or of a `looptool replicate` set (`replicate-<k>`). */
+const SEED_DIR = /^(seed|replicate)-(\d+)$/;
+
+/** The seed-<i> (or replicate-<k>) folders of a run, in order; a folder that holds none is an error. */
 export function readSeedsRun(dir: string): SeedFolder[] {
-  const seedDirs = existsSync(dir) ? readdirSync(dir).filter((d) => /^seed-\d+$/.test(d)).sort((a, b) => Number(a.slice(5)) - Number(b.slice(5))) : [];
-  if (!seedDirs.length) throw new LooptoolError({ code: 'invalid_input', message: `${dir} holds no seed-<i> folders: it is not a \`looptool ablate --seeds N\` run` });
+  const order = (d: string) => SEED_DIR.exec(d)!;
+  const seedDirs = existsSync(dir)
+    ? readdirSync(dir)
+        .filter((d) => SEED_DIR.test(d))
+        .sort((a, b) => order(a)[1]!.localeCompare(order(b)[1]!) || Number(order(a)[2]) - Number(order(b)[2]))
+    : [];
+  if (!seedDirs.length)
+    throw new LooptoolError({ code: 'invalid_input', message: `${dir} holds no seed-<i> or replicate-<k> folders: it is not a \`looptool ablate --seeds N\` run or a \`looptool replicate\` set` });
   const out: SeedFolder[] = [];
   for (const seedDir of seedDirs) {
     const present = (Object.keys(VARIANTS) as Variant[]).filter((v) => existsSync(join(dir, seedDir, v, 'config.json')));
@@ -301,7 +314,9 @@ export function readSeedsRun(dir: string): SeedFolder[] {
       const store = new RunStore(join(dir, seedDir, variant));
       if (isDone(store.dir)) finished.set(variant, roundEvals(store));
     }
-    out.push({ seedDir, seed: config.seed, config, present, finished });
+    const trainSeed = (config.loop as { trainSeed?: unknown } | undefined)?.trainSeed;
+    const key = order(seedDir)[1] === 'replicate' && typeof trainSeed === 'string' ? `${config.seed}/${trainSeed}` : config.seed;
+    out.push({ seedDir, seed: key, config, present, finished });
   }
   return out;
 }
@@ -310,7 +325,7 @@ export function readSeedsRun(dir: string): SeedFolder[] {
 export function pooledText(p: PooledAblation): string {
   const head = `Pooled ${p.summary.seeds.length} seeds from ${p.runs.length} ablations: ${p.runs.map((r) => `${r.dir} (${r.seeds.length})`).join(', ')}`;
   const diffs = p.configDifferences.length
-    ? ["The runs' settings differ (besides the seed):", ...p.configDifferences.map((d) => `  ${d.path}: ${differenceText(d, p.configSources)}`)].join('\n')
+    ? ["The runs' settings differ (besides the seed and the training seed):", ...p.configDifferences.map((d) => `  ${d.path}: ${differenceText(d, p.configSources)}`)].join('\n')
     : "The runs' settings are the same but for the seed.";
   return [head, diffs, seedsText(p.summary), '', ...seedTablesText(p.summary, p.columns)].join('\n');
 }

@@ -156,7 +156,7 @@ test('looptool ablate --pool summarises finished runs as one, says what their se
   const seeds = join(dir, 'seeds'); // the two-seed run of the test above
   const one = await looptool(['ablate', '--pool', `${seeds},${join(dir, 'ablate')}`]);
   assert.notEqual(one.code, 0);
-  assert.match(one.stderr, /ablate holds no seed-<i> folders/, 'a folder that is not an --seeds run is named');
+  assert.match(one.stderr, /ablate holds no seed-<i> or replicate-<k> folders/, 'a folder that is not an --seeds run is named');
   // the same run split in two: seed 1 in a, seed 2 in b, with one setting of b changed
   const a = join(dir, 'pool-a');
   const b = join(dir, 'pool-b');
@@ -280,7 +280,7 @@ test('looptool ablate --compare pairs runs of different settings seed by seed, s
   assert.notEqual(one.code, 0);
   assert.match(one.stderr, /--compare needs two or more columns/);
   const notRun = await looptool(['ablate', '--compare', `${join(dir, 'ablate')}:full,${b}:static`]);
-  assert.match(notRun.stderr, /ablate holds no seed-<i> folders/);
+  assert.match(notRun.stderr, /ablate holds no seed-<i> or replicate-<k> folders/);
   const mixed = await looptool(['ablate', '--compare', `${seeds},${b}`, '--seeds', '2']);
   assert.equal(mixed.code, 2);
   assert.match(mixed.stderr, /--compare reads finished runs and runs nothing: drop --seeds/);

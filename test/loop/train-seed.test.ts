@@ -1,6 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { intSeed } from '../../protocols/rng.ts';
@@ -87,4 +87,66 @@ test('loop.trainSeed reseeds warm-up and GRPO, not the world: a replicate on the
   const bad = startCli(['run', '--config', join(dir, 'b.json'), '--out', join(dir, 'reps', 'c'), '--base', 'nowhere']);
   assert.notEqual(await bad.exited, 0);
   assert.match(bad.output(), /--base nowhere: no run at \S+reps\/nowhere or \S+nowhere \(a run folder holds manifest\.json\)/);
+});
+
+test('looptool replicate trains a finished run\'s round 0 again under training seeds of its own, summarises the spread, continues a stopped set, and pairs with another set by replicate in ablate --compare', async () => {
+  const a = join(dir, 'a'); // the first test's run
+  const reps = join(dir, 'sets', 'base');
+  const run = (args: string[]) => startCli(['replicate', a, '--replicates', '2', '--out', reps, '--quiet', ...args], { LOOPTOOL_TORCH_THREADS: '1' });
+  const first = run(['--json']);
+  assert.equal(await first.exited, 0, first.output().slice(-3000));
+  type Set = { complete: boolean; variant: string; settings: unknown[]; sdInterval: { lo: number; hi: number } | null; baseFigures: { accuracy: number }; summary: { accuracy: { n: number; sd: number }; perSeed: { seed: string; accuracy: number }[] } };
+  const s = JSON.parse(first.output().split('\n').find((l) => l.startsWith('{'))!) as Set;
+  assert.equal(s.complete, true);
+  assert.equal(s.variant, 'full');
+  assert.deepEqual(s.settings, [], "the base run's own setting");
+  assert.deepEqual(s.summary.perSeed.map((f) => f.seed), [`${SEED}/replicate-1`, `${SEED}/replicate-2`]);
+  // each replicate takes a's round 0 and trains round 1 under its own training seed
+  for (const k of [1, 2]) {
+    const r = `sets/base/replicate-${k}/full`;
+    assert.equal(text(r, 'round-0/test.jsonl'), text('a', 'round-0/test.jsonl'));
+    assert.equal(text(r, 'round-1/data.jsonl'), text('a', 'round-1/data.jsonl'));
+    assert.equal(json(r, 'round-1/train.json').seed, intSeed(SEED, 'train', `replicate-${k}`, 'grpo', 1));
+  }
+  const aLast = (json('a', 'round-1/eval.json').test as { accuracy: number }).accuracy;
+  assert.equal(s.baseFigures.accuracy, aLast);
+  // the spread comes with its own interval, which holds it
+  assert.equal(s.summary.accuracy.n, 2);
+  assert.ok(s.sdInterval && s.sdInterval.lo <= s.summary.accuracy.sd && s.summary.accuracy.sd <= s.sdInterval.hi, JSON.stringify(s.sdInterval));
+  assert.match(first.output(), /^\[1\/2\] replicate-1 full: done in \d+ s; about \d+ s left$/m);
+  assert.match(text('sets/base', 'replicates.md'), /2 replicates of full on the round 0 of/);
+
+  // the same command again: nothing runs again, the same figures
+  const again = run([]);
+  assert.equal(await again.exited, 0, again.output().slice(-3000));
+  assert.match(again.output(), /^\[2\/2\] replicate-2 full: done before$/m);
+  assert.match(again.output(), /^mean .* % \(95 % interval over replicates\); sd \d+\.\d points, 95 % interval \[/m);
+
+  // a second set of another setting, paired by replicate: here a copy with a warm-up written in, so every difference is 0
+  const other = join(dir, 'sets', 'warm');
+  cpSync(reps, other, { recursive: true });
+  for (const k of [1, 2]) {
+    const p = join(other, `replicate-${k}`, 'full', 'config.json');
+    const c = JSON.parse(readFileSync(p, 'utf8')) as { loop: { train: Record<string, unknown> } };
+    writeFileSync(p, JSON.stringify({ ...c, loop: { ...c.loop, train: { ...c.loop.train, lr_warmup_steps: 2 } } }));
+  }
+  const cmp = startCli(['ablate', '--compare', `${reps},${other}`, '--reference', 'base/full', '--json']);
+  assert.equal(await cmp.exited, 0, cmp.output().slice(-3000));
+  const c = JSON.parse(cmp.output().split('\n').find((l) => l.startsWith('{'))!) as { summary: { seeds: string[]; variants: { variant: string; vsReference: { n: number; mean: number } | null }[] }; configDifferences: { path: string }[] };
+  assert.deepEqual(c.summary.seeds, [`${SEED}/replicate-1`, `${SEED}/replicate-2`]);
+  assert.deepEqual(c.configDifferences.map((d) => d.path), ['loop.train.lr_warmup_steps']);
+  const warm = c.summary.variants.find((v) => v.variant === 'warm/full')!;
+  assert.equal(warm.vsReference!.n, 2);
+  assert.equal(warm.vsReference!.mean, 0);
+
+  // a setting that changes the world is refused, naming the field; so is a run that is not finished
+  const world = join(dir, 'world.json');
+  writeFileSync(world, JSON.stringify({ ...CONFIG, seed: 'another-world' }));
+  const moved = startCli(['replicate', a, '--replicates', '1', '--config', world, '--out', join(dir, 'sets', 'moved')]);
+  assert.notEqual(await moved.exited, 0);
+  assert.match(moved.output(), /config\.seed differs from the base run's .*: a replicate trains on its base's world/);
+  assert.deepEqual(readdirSync(join(dir, 'sets')).sort(), ['base', 'warm'], 'nothing was written for the refused set');
+  const none = startCli(['replicate', a]);
+  assert.equal(await none.exited, 2);
+  assert.match(none.output(), /--replicates N is required/);
 });

@@ -1,0 +1,163 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { withTodaysDefaults, type RunConfig } from '../../protocols/config.ts';
+import { variantOf, type Variant } from '../../protocols/loop/config.ts';
+import { formatCi, summarizeAblation, type VariantSummary } from '../../protocols/loop/ablation.ts';
+import { Manifest } from '../../protocols/loop/records.ts';
+import { sdInterval } from '../../protocols/loop/stats.ts';
+import { canonicalJson, JsonObject, leafDifferences, type JsonValue, type LeafDifference } from '../../protocols/json.ts';
+import { LooptoolError } from '../../protocols/errors.ts';
+import { baseRef, runLoop } from './driver.ts';
+import { isDone, readSeedsRun, remainingSeconds, type PairDone } from './ablate.ts';
+import { alignTable, roundEvals } from './report.ts';
+import { SNAPSHOT } from './checkpoint/index.ts';
+import { RunStore } from './store.ts';
+import { settleRunConfig } from '../seed.ts';
+import type { StageProgress } from './stages/index.ts';
+import type { StageEvent } from './driver.ts';
+
+/**
+ * Replicates of training (docs/loop.md, "Replicates of training"): a finished run's round 0
+ * (world, seed pool, test split, warm-up) trained again N times, each with its own
+ * `loop.trainSeed` (`replicate-<k>`). Their spread is training's own noise on one world,
+ * which a seed's gap in an ablation carries too. Replicates of two settings with the same
+ * names share their batch order and rollout seeds, so `ablate --compare` pairs them by name
+ * (a replicate's key is `<seed>/<trainSeed>`: readSeedsRun); `ablate --pool` reads them too.
+ * Each replicate is a run folder, `<dir>/replicate-<k>/<variant>`, continued where it
+ * stopped by the same command.
+ */
+
+export type ReplicateOptions = {
+  /** the finished run whose round 0 every replicate takes (an absolute path) */
+  base: string;
+  dir: string;
+  /** the setting to train: the base's own configuration, or another on the same world */
+  config: RunConfig;
+  names: string[];
+  nats?: string;
+  signal?: AbortSignal;
+  progress?: (name: string) => { onProgress?: (p: StageProgress) => void; onStage?: (e: StageEvent) => void };
+  onRun?: (e: PairDone) => void;
+};
+
+export type ReplicateSummary = {
+  base: string;
+  /** the setting's variant (full, static, …): one per set */
+  variant: string;
+  /** settings in which the replicates differ from the base run (besides the training seed) */
+  settings: LeafDifference[];
+  summary: VariantSummary;
+  /** the 95 % interval of the replicates' standard deviation (sdInterval) */
+  sdInterval: { lo: number; hi: number } | null;
+  /** the base run's own last round, trained once with its own training seed */
+  baseFigures: { round: number; accuracy: number } | null;
+  complete: boolean;
+};
+
+/** `replicate-<first>` … `replicate-<first+n-1>`: the training seeds of a set. */
+export function replicateNames(n: number, first = 1): string[] {
+  return Array.from({ length: n }, (_, i) => `replicate-${first + i}`);
+}
+
+/** The configuration a finished run stored (checked, defaults filled): a replicate's default setting. */
+export function storedConfig(run: string): RunConfig {
+  const store = new RunStore(run);
+  if (!store.exists('manifest.json')) throw new LooptoolError({ code: 'invalid_input', message: `${run}: not a run folder (no manifest.json)` });
+  if (store.readJson('manifest.json', Manifest).status !== 'done') throw new LooptoolError({ code: 'invalid_input', message: `${run}: the run has not finished; replicate a finished run` });
+  return settleRunConfig(run, undefined);
+}
+
+/** A replicate trains on its base's world: the settings that make the world must be the base's. */
+function checkSameWorld(config: RunConfig, base: RunConfig, baseDir: string): void {
+  for (const key of ['seed', 'sim', 'seeding', 'brains', 'defaultBrain'] as const)
+    if (canonicalJson(config[key] as JsonValue) !== canonicalJson(base[key] as JsonValue))
+      throw new LooptoolError({
+        code: 'invalid_input',
+        message: `config.${key} differs from the base run's (${relative(process.cwd(), baseDir) || '.'}): a replicate trains on its base's world, so only training and loop settings may change`,
+        issues: [{ path: `config.${key}`, message: "differs from the base run's" }],
+      });
+}
+
+/** Runs the replicates one after another (each takes a whole policy worker), then summarises them. */
+export async function runReplicates(o: ReplicateOptions): Promise<ReplicateSummary> {
+  const named = variantOf(o.config.loop.ablations);
+  // a replicate's folder is named for its variant, which `ablate --compare` and `--pool` read
+  if (named === 'custom') throw new LooptoolError({ code: 'invalid_input', message: `loop.ablations: ${JSON.stringify(o.config.loop.ablations)} is no named variant (full, no-jglv, no-edde, no-hppl, random-expansion, static); replicates need one` });
+  const variant = named;
+  checkSameWorld(o.config, storedConfig(o.base), o.base);
+  mkdirSync(o.dir, { recursive: true });
+  const ran: { variant: typeof variant; seconds: number }[] = [];
+  for (const [i, name] of o.names.entries()) {
+    if (o.signal?.aborted) break;
+    const dir = join(o.dir, name, variant);
+    mkdirSync(dir, { recursive: true });
+    const before = isDone(dir);
+    const t0 = performance.now();
+    const r = await runLoop({
+      dir,
+      config: { ...o.config, loop: { ...o.config.loop, trainSeed: name } },
+      base: baseRef(dir, o.base),
+      resume: existsSync(join(dir, SNAPSHOT)),
+      nats: o.nats,
+      signal: o.signal,
+      ...(o.progress?.(name) ?? {}),
+    });
+    const seconds = (performance.now() - t0) / 1000;
+    if (!before) ran.push({ variant, seconds });
+    const left = o.names.slice(i + 1).map(() => variant);
+    o.onRun?.({ seed: name, variant, status: r.status, ran: !before, seconds, done: i + 1, total: o.names.length, leftSeconds: remainingSeconds(ran, left, 1) });
+    if (r.status !== 'done') break;
+  }
+  const s = summarizeReplicates(o.base, o.dir, o.names, variant);
+  const store = new RunStore(o.dir);
+  store.writeJson('replicates.json', s);
+  store.writeText('replicates.md', `# ${s.summary.perSeed.length} replicates of training\n\n\`\`\`\n${replicatesText(s)}\n\`\`\`\n`);
+  return s;
+}
+
+/**
+ * Every finished replicate in the set's folder (also those an earlier call with another
+ * --first ran) against their base, with the spread's own uncertainty; keyed as
+ * `ablate --compare` pairs them (readSeedsRun).
+ */
+export function summarizeReplicates(base: string, dir: string, names: readonly string[], variant: Variant): ReplicateSummary {
+  const folders = readSeedsRun(dir).filter((f) => f.seedDir.startsWith('replicate-'));
+  const done = folders.filter((f) => f.finished.has(variant));
+  const summary = summarizeAblation(
+    done.map((f) => f.seed),
+    new Map([[variant, new Map(done.map((f) => [f.seed, f.finished.get(variant)!]))]]),
+    null,
+  ).variants[0]!;
+  const baseStore = new RunStore(base);
+  const baseLast = roundEvals(baseStore).at(-1);
+  const baseConfig = withTodaysDefaults(baseStore.readJson('config.json', JsonObject));
+  return {
+    base,
+    variant,
+    settings: done.length ? leafDifferences([baseConfig, done[0]!.config], ['loop.trainSeed']) : [],
+    summary,
+    sdInterval: sdInterval(summary.accuracy),
+    baseFigures: baseLast ? { round: baseLast.round, accuracy: baseLast.test.accuracy } : null,
+    complete: names.every((n) => done.some((f) => f.seedDir === n)),
+  };
+}
+
+/** The set as text: one row per replicate, the mean with its interval, the spread with its own. */
+export function replicatesText(s: ReplicateSummary, cwd = process.cwd()): string {
+  const v = s.summary;
+  const pct = (x: number | null) => (x === null ? '–' : (100 * x).toFixed(1));
+  const rows = v.perSeed.map((f) => [f.seed.slice(f.seed.lastIndexOf('/') + 1), pct(f.accuracy), f.se === null ? '–' : (100 * f.se).toFixed(1), pct(f.exactCall), pct(f.callDecision), pct(f.cutOff)]);
+  const first = v.perSeed[0];
+  const settings = s.settings.length ? `settings apart from the base run: ${s.settings.map((d) => `${d.path} ${d.values[1] ?? '(unset)'} (base ${d.values[0] ?? '(unset)'})`).join(', ')}` : "the base run's settings";
+  const spread =
+    v.accuracy.sd === null
+      ? 'one replicate says nothing about the spread'
+      : `sd ${(100 * v.accuracy.sd).toFixed(1)} points, 95 % interval [${(100 * s.sdInterval!.lo).toFixed(1)}, ${(100 * s.sdInterval!.hi).toFixed(1)}]`;
+  return [
+    `${v.perSeed.length} replicates of ${s.variant} on the round 0 of ${relative(cwd, s.base) || '.'} (${settings}), round ${first?.round ?? '–'}, ToolMatch % on the test split:`,
+    alignTable(['replicate', 'final %', '± se', 'exact call %', 'call decision %', 'cut off %'], rows),
+    `mean ${formatCi(v.accuracy)} % (95 % interval over replicates); ${spread}`,
+    `the base run, trained once with its own training seed: ${s.baseFigures ? `${pct(s.baseFigures.accuracy)} % at round ${s.baseFigures.round}` : '–'}; start ${first?.start ? pct(first.start.accuracy) : '–'} %; never call ${first ? pct(first.neverCall) : '–'} %`,
+    'A setting steadies training when its spread is well below another\'s; pair two sets by replicate with `looptool ablate --compare DIR,DIR`.',
+  ].join('\n');
+}
