@@ -30,6 +30,8 @@ export type RunComparison = {
   summary: AblationSummary;
   /** each column's settings against the others' (its first seed's configuration, less the seed and the variant's ablations); `values` follow `columns` */
   configDifferences: LeafDifference[];
+  /** every column is a `looptool replicate` set: paired by replicate (`<seed>/<trainSeed>`), whose training seed is no setting */
+  byReplicate: boolean;
   /** seeds whose test split is not the same file in every column that ran them: paired by seed, not by sample */
   testSplitsDiffer: string[];
   tables: SeedColumn[];
@@ -80,15 +82,18 @@ export function compareRuns(specs: readonly ColumnSpec[], reference?: string): R
   const ref = reference ?? columns.find((c) => c.variant === 'static')?.name ?? columns.at(-1)!.name;
   if (!columns.some((c) => c.name === ref)) throw new LooptoolError({ code: 'invalid_input', message: `--reference ${ref}: not a column (columns: ${columns.map((c) => c.name).join(', ')})` });
   const seeds = [...new Set(columns.flatMap((c) => c.seeds))];
+  const byReplicate = [...read.values()].every((folders) => folders.every((f) => f.seedDir.startsWith('replicate-')));
   const testSplitsDiffer = seeds.filter((s) => new Set(columns.flatMap((c) => c.testHash.get(s) ?? [])).size > 1);
   const summary = summarizeAblation(seeds, new Map(columns.map((c) => [c.name, c.bySeed])), ref);
   return {
     columns: columns.map(({ name, dir, variant, seeds }) => ({ name, dir, variant, seeds })),
     summary,
+    // between replicate sets, the training seed is what pairs them, not a setting
     configDifferences: leafDifferences(
       columns.map((c) => c.config),
-      ['seed', 'loop.ablations'],
+      ['seed', 'loop.ablations', ...(byReplicate ? ['loop.trainSeed'] : [])],
     ),
+    byReplicate,
     testSplitsDiffer,
     tables: columns.map((c) => ({ name: c.name, bySeed: c.bySeed })),
   };
@@ -96,15 +101,16 @@ export function compareRuns(specs: readonly ColumnSpec[], reference?: string): R
 
 /** The comparison as text: its columns, what their settings differ in, whether the seeds' test splits match, then the summary and the tables. */
 export function comparisonText(r: RunComparison): string {
-  const head = `Compared ${r.columns.length} columns over ${r.summary.seeds.length} seeds, paired by seed (Δ: a column minus ${r.summary.reference}): ${r.columns.map((c) => `${c.name} (${c.seeds.length})`).join(', ')}`;
+  const unit = r.byReplicate ? 'replicate' : 'seed';
+  const head = `Compared ${r.columns.length} columns over ${r.summary.seeds.length} ${unit}s, paired by ${unit} (Δ: a column minus ${r.summary.reference}): ${r.columns.map((c) => `${c.name} (${c.seeds.length})`).join(', ')}`;
   const diffs = r.configDifferences.length
-    ? ["The columns' settings differ (besides the seed):", ...r.configDifferences.map((d) => `  ${d.path}: ${valuesText(d, r.columns)}`)].join('\n')
-    : "The columns' settings are the same but for the seed and the variant.";
+    ? [`The columns' settings differ (besides the ${unit}):`, ...r.configDifferences.map((d) => `  ${d.path}: ${valuesText(d, r.columns)}`)].join('\n')
+    : `The columns' settings are the same but for the ${unit} and the variant.`;
   const splits = r.testSplitsDiffer.length
-    ? `The test split is not the same file in every column (or is missing) on ${r.testSplitsDiffer.join(', ')}: paired by seed there, not sample by sample.`
-    : 'Each seed has the same test split in every column.';
+    ? `The test split is not the same file in every column (or is missing) on ${r.testSplitsDiffer.join(', ')}: paired by ${unit} there, not sample by sample.`
+    : `Each ${unit} has the same test split in every column.`;
   const unpaired = r.summary.variants.filter((v) => v.variant !== r.summary.reference && !v.vsReference).map((v) => v.variant);
-  const alone = unpaired.length ? `No seed in common with ${r.summary.reference}, so no paired difference: ${unpaired.join(', ')}.` : '';
+  const alone = unpaired.length ? `No ${unit} in common with ${r.summary.reference}, so no paired difference: ${unpaired.join(', ')}.` : '';
   return [head, diffs, splits, alone, seedsText(r.summary), '', ...seedTablesText(r.summary, r.tables)].filter((l, i) => i !== 3 || l).join('\n');
 }
 

@@ -138,6 +138,14 @@ test('looptool replicate trains a finished run\'s round 0 again under training s
   const warm = c.summary.variants.find((v) => v.variant === 'warm/full')!;
   assert.equal(warm.vsReference!.n, 2);
   assert.equal(warm.vsReference!.mean, 0);
+  // a set holding only its second replicate still pairs by replicate, its training seed no setting
+  const late = join(dir, 'sets', 'late');
+  cpSync(join(other, 'replicate-2'), join(late, 'replicate-2'), { recursive: true });
+  const cmpText = startCli(['ablate', '--compare', `${reps},${late}`, '--reference', 'base/full']);
+  assert.equal(await cmpText.exited, 0, cmpText.output().slice(-3000));
+  assert.match(cmpText.output(), /^Compared 2 columns over 2 replicates, paired by replicate \(Δ: a column minus base\/full\): base\/full \(2\), late\/full \(1\)$/m);
+  assert.match(cmpText.output(), /^The columns' settings differ \(besides the replicate\):\n {2}loop\.train\.lr_warmup_steps: 0 \(base\/full\); 2 \(late\/full\)\nEach replicate has/m);
+  rmSync(late, { recursive: true });
 
   // a setting that changes the world is refused, naming the field; so is a run that is not finished
   const world = join(dir, 'world.json');
