@@ -1,6 +1,7 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { withTodaysDefaults, type RunConfig } from '../../protocols/config.ts';
+import { storedRunConfig } from '../run-config.ts';
 import { variantOf, type Variant } from '../../protocols/loop/config.ts';
 import { formatCi, summarizeAblation, type VariantSummary } from '../../protocols/loop/ablation.ts';
 import { Manifest } from '../../protocols/loop/records.ts';
@@ -8,7 +9,7 @@ import { sdInterval } from '../../protocols/loop/stats.ts';
 import { canonicalJson, JsonObject, leafDifferences, type JsonValue, type LeafDifference } from '../../protocols/json.ts';
 import { LooptoolError } from '../../protocols/errors.ts';
 import { baseRef, runLoop } from './driver.ts';
-import { isDone, readSeedsRun, remainingSeconds, type PairDone } from './ablate.ts';
+import { isDone, readSeedsRun, remainingSeconds, type PairDone, type SeedFolder } from './ablate.ts';
 import { alignTable, roundEvals } from './report.ts';
 import { SNAPSHOT } from './checkpoint/index.ts';
 import { RunStore } from './store.ts';
@@ -78,6 +79,25 @@ function checkSameWorld(config: RunConfig, base: RunConfig, baseDir: string): vo
       });
 }
 
+/** Replicates already in the set's folder were trained under one setting: a call with another would mix two in one spread. */
+function checkSameSetting(dir: string, config: RunConfig): void {
+  const given = JSON.parse(JSON.stringify(storedRunConfig(config))) as JsonObject;
+  for (const f of replicateFolders(dir)) {
+    const d = leafDifferences([f.config, given], ['loop.trainSeed']);
+    if (d.length)
+      throw new LooptoolError({
+        code: 'invalid_input',
+        message: `${relative(process.cwd(), join(dir, f.seedDir)) || '.'} was trained under another setting (${d.map((x) => `${x.path}: ${x.values[0] ?? '(unset)'} there, ${x.values[1] ?? '(unset)'} here`).join('; ')}); give this setting a set of its own (--out)`,
+        issues: d.map((x) => ({ path: `config.${x.path}`, message: 'differs from the set\'s other replicates' })),
+      });
+  }
+}
+
+/** The set's replicate folders as read back (none before its first replicate starts). */
+function replicateFolders(dir: string): SeedFolder[] {
+  return existsSync(dir) && readdirSync(dir).some((d) => /^replicate-\d+$/.test(d)) ? readSeedsRun(dir).filter((f) => f.seedDir.startsWith('replicate-')) : [];
+}
+
 /** Runs the replicates one after another (each takes a whole policy worker), then summarises them. */
 export async function runReplicates(o: ReplicateOptions): Promise<ReplicateSummary> {
   const named = variantOf(o.config.loop.ablations);
@@ -85,6 +105,7 @@ export async function runReplicates(o: ReplicateOptions): Promise<ReplicateSumma
   if (named === 'custom') throw new LooptoolError({ code: 'invalid_input', message: `loop.ablations: ${JSON.stringify(o.config.loop.ablations)} is no named variant (full, no-jglv, no-edde, no-hppl, random-expansion, static); replicates need one` });
   const variant = named;
   checkSameWorld(o.config, storedConfig(o.base), o.base);
+  checkSameSetting(o.dir, o.config);
   mkdirSync(o.dir, { recursive: true });
   const ran: { variant: typeof variant; seconds: number }[] = [];
   for (const [i, name] of o.names.entries()) {
@@ -121,8 +142,7 @@ export async function runReplicates(o: ReplicateOptions): Promise<ReplicateSumma
  * `ablate --compare` pairs them (readSeedsRun).
  */
 export function summarizeReplicates(base: string, dir: string, names: readonly string[], variant: Variant): ReplicateSummary {
-  const folders = readSeedsRun(dir).filter((f) => f.seedDir.startsWith('replicate-'));
-  const done = folders.filter((f) => f.finished.has(variant));
+  const done = replicateFolders(dir).filter((f) => f.finished.has(variant));
   const summary = summarizeAblation(
     done.map((f) => f.seed),
     new Map([[variant, new Map(done.map((f) => [f.seed, f.finished.get(variant)!]))]]),

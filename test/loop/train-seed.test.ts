@@ -122,6 +122,13 @@ test('looptool replicate trains a finished run\'s round 0 again under training s
   assert.match(again.output(), /^\[2\/2\] replicate-2 full: done before$/m);
   assert.match(again.output(), /^mean .* % \(95 % interval over replicates\); sd \d+\.\d points, 95 % interval \[/m);
 
+  // another setting in the same set is refused: one spread, one setting
+  const warmCfg = join(dir, 'warm.json');
+  writeFileSync(warmCfg, JSON.stringify({ ...CONFIG, loop: { ...CONFIG.loop, train: { ...CONFIG.loop.train, lr_warmup_steps: 1 } } }));
+  const mixed = run(['--config', warmCfg, '--first', '3']);
+  assert.notEqual(await mixed.exited, 0);
+  assert.match(mixed.output(), /replicate-1 was trained under another setting \(loop\.train\.lr_warmup_steps: 0 there, 1 here\); give this setting a set of its own \(--out\)/);
+
   // a second set of another setting, paired by replicate: here a copy with a warm-up written in, so every difference is 0
   const other = join(dir, 'sets', 'warm');
   cpSync(reps, other, { recursive: true });
