@@ -363,8 +363,8 @@ function differenceText(d: LeafDifference, sources: PooledAblation['configSource
 }
 
 /** Final accuracy per variant over seeds, its paired difference to static, exact-call accuracy and JGLV detection. */
-export function seedsText(s: AblationSummary): string {
-  const head = ['variant', 'seeds', 'final % (95% CI)', `Δ vs ${s.reference ?? '–'}`, 'Δ CI', 'exact call %', 'call decision %', 'cut off %', 'JGLV det. recall', 'det. precision'];
+export function seedsText(s: AblationSummary, unit: 'seeds' | 'replicates' = 'seeds'): string {
+  const head = ['variant', unit, 'final % (95% CI)', `Δ vs ${s.reference ?? '–'}`, 'Δ CI', 'exact call %', 'call decision %', 'cut off %', 'JGLV det. recall', 'det. precision'];
   const body = s.variants.map((v) => [
     v.variant,
     String(v.seeds),
@@ -380,7 +380,7 @@ export function seedsText(s: AblationSummary): string {
   const floor = s.neverCall ? `never-call policy on the same test splits: ${formatCi(s.neverCall)} %` : '';
   const sized = s.variants.filter((v) => v.detectable !== null);
   const detectable = sized.length
-    ? `smallest Δ vs ${s.reference} these seeds would show above zero 4 times in 5 (power 0.8): ${sized.map((v) => `${v.variant} ${(100 * v.detectable!).toFixed(1)}`).join(', ')} points`
+    ? `smallest Δ vs ${s.reference} these ${unit} would show above zero 4 times in 5 (power 0.8): ${sized.map((v) => `${v.variant} ${(100 * v.detectable!).toFixed(1)}`).join(', ')} points`
     : '';
   const counted = (e: Estimate) => `${pm(e)} % (${e.k}/${e.n})`;
   const pooled = s.variants.filter((v) => v.pooledDetection && v.pooledDetection.precision.n + v.pooledDetection.recall.n > 0);
