@@ -34,3 +34,12 @@ test('examples/smollm2-lr1.2e-5-rounds4-fresh is examples/smollm2-lr1.2e-5-round
   assert.equal(plain.loop.probe.fresh, 0);
   assert.deepEqual(example, { ...plain, loop: { ...plain.loop, probe: { ...plain.loop.probe, fresh: 32 } } });
 });
+
+// A warm-up over a round's first three steps is the one change (docs/loop.md, "A learning-rate warm-up in the round").
+test('examples/smollm2-lr1.2e-5-rounds4-warmup3 is examples/smollm2-lr1.2e-5-rounds4 with lr_warmup_steps 3, nothing else', () => {
+  const example = read('smollm2-lr1.2e-5-rounds4-warmup3');
+  const plain = read('smollm2-lr1.2e-5-rounds4');
+  assert.equal(example.loop.train.lr_warmup_steps, 3);
+  assert.equal(plain.loop.train.lr_warmup_steps, 0);
+  assert.deepEqual(example, { ...plain, loop: { ...plain.loop, train: { ...plain.loop.train, lr_warmup_steps: 3 } } });
+});
