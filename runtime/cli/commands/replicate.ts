@@ -10,7 +10,7 @@ import { findRunDir } from './resume.ts';
 export default defineCommand({
   name: 'replicate',
   summary: "train a finished run's round 0 again N times, each with its own training seed: how far a result is training's own noise",
-  usage: `replicate <run dir or id> --replicates N [--first K] [--config FILE] [--rounds N] [--static] [--out DIR] [--nats URL] [--quiet] [--json]
+  usage: `replicate <run dir or id> --replicates N [--first K] [--config FILE] [--rounds N] [--static | --no-jglv | --no-edde | --no-hppl] [--out DIR] [--nats URL] [--quiet] [--json]
   <run>            a finished run: every replicate takes its round 0 (world, seed pool, test split, warm-up)
   --replicates N   replicates replicate-K … replicate-(K+N-1), each its run's loop.trainSeed, one after another
   --first K        first replicate index (default 1); the same names in two sets share batch order and rollout seeds
