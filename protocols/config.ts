@@ -3,6 +3,7 @@ import { SimConfig } from './sim-config.ts';
 import { SeedingConfig } from './seeding.ts';
 import { LoopConfig } from './loop/config.ts';
 import { TrainerConfig } from './trainer.ts';
+import { canonicalJson, type JsonValue } from './json.ts';
 
 /**
  * The configuration of a run (`--config FILE`, JSON). One schema, composed of one
@@ -48,4 +49,12 @@ export function brainFor(config: Pick<RunConfig, 'brains' | 'defaultBrain'>, rol
 export function withTodaysDefaults<T extends object>(stored: T): T {
   const r = RunConfig.safeParse(stored);
   return r.success ? (JSON.parse(JSON.stringify(r.data)) as T) : stored;
+}
+
+/** The sections that make a run's world (its corpus): runs that share a round 0 must agree on them. */
+const WORLD_KEYS = ['seed', 'sim', 'seeding', 'brains', 'defaultBrain'] as const;
+
+/** The first world-making section in which two configurations differ, if any. */
+export function worldDifference(a: RunConfig, b: RunConfig): (typeof WORLD_KEYS)[number] | undefined {
+  return WORLD_KEYS.find((key) => canonicalJson(a[key] as JsonValue) !== canonicalJson(b[key] as JsonValue));
 }

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { RunConfig } from '../protocols/config.ts';
+import { RunConfig, worldDifference } from '../protocols/config.ts';
 import { DialogueRecord } from '../protocols/dialogue.ts';
 import { LooptoolError, isInfrastructureError } from '../protocols/errors.ts';
 import { canonicalJson, type JsonValue } from '../protocols/json.ts';
@@ -108,14 +108,13 @@ export function settleRunConfig(runDir: string, given: RunConfig | undefined): R
     const stored = r.config;
     if (given) {
       // What decides the corpus must not change under a run; endpoints and role lists may.
-      for (const key of ['seed', 'sim', 'seeding', 'brains', 'defaultBrain'] as const) {
-        if (canonicalJson(stored[key] as JsonValue) !== canonicalJson(given[key] as JsonValue))
-          throw new LooptoolError({
-            code: 'invalid_input',
-            message: `${runDir} was seeded with a different "${key}" (${JSON.stringify(stored[key]).slice(0, 120)}); continue it without --seed/--config, or use a new --out`,
-            issues: [{ path: `config.${key}`, message: 'differs from the stored run config' }],
-          });
-      }
+      const key = worldDifference(stored, given);
+      if (key)
+        throw new LooptoolError({
+          code: 'invalid_input',
+          message: `${runDir} was seeded with a different "${key}" (${JSON.stringify(stored[key]).slice(0, 120)}); continue it without --seed/--config, or use a new --out`,
+          issues: [{ path: `config.${key}`, message: 'differs from the stored run config' }],
+        });
       const keep = storedRunConfig(given);
       if (canonicalJson(stored as unknown as JsonValue) !== canonicalJson(keep as unknown as JsonValue)) writeJsonAtomic(path, keep);
       return given;

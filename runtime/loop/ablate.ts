@@ -113,6 +113,14 @@ export function remainingSeconds(ran: readonly { variant: Variant; seconds: numb
   return left.reduce((sum, v) => sum + of(v), 0) / Math.max(1, parallel);
 }
 
+/** `work` on the run in `dir`, timed; `ran` is false for a run that had finished before (a continued ablation or replicate set). */
+export async function timedRun<T>(dir: string, work: () => Promise<T>): Promise<{ result: T; seconds: number; ran: boolean }> {
+  const ran = !isDone(dir);
+  const t0 = performance.now();
+  const result = await work();
+  return { result, seconds: (performance.now() - t0) / 1000, ran };
+}
+
 export type SeedsResult = { seeds: { seed: string; rows: VariantResult[] }[]; summary: AblationSummary; complete: boolean };
 
 /** N random seeds derived from a base seed: `<base>-<first>` … `<base>-<first+N-1>`. */
@@ -179,15 +187,12 @@ export async function ablateSeeds(o: SeedsOptions): Promise<SeedsResult> {
   const ran: { variant: Variant; seconds: number }[] = [];
   const settled = new Set<string>();
   const timed = async (i: number, variant: Variant): Promise<VariantResult> => {
-    const before = isDone(join(compare[i]!.dir, variant));
-    const t0 = performance.now();
-    const r = await runVariant(compare[i]!, variant);
-    const seconds = (performance.now() - t0) / 1000;
-    if (!before) ran.push({ variant, seconds });
+    const t = await timedRun(join(compare[i]!.dir, variant), () => runVariant(compare[i]!, variant));
+    if (t.ran) ran.push({ variant, seconds: t.seconds });
     settled.add(`${i}/${variant}`);
     const left = jobs.filter((j) => !settled.has(`${j.i}/${j.variant}`)).map((j) => j.variant);
-    o.onPair?.({ seed: o.seeds[i]!, variant, status: r.result.status, ran: !before, seconds, done: settled.size, total: jobs.length, leftSeconds: remainingSeconds(ran, left, parallel) });
-    return r;
+    o.onPair?.({ seed: o.seeds[i]!, variant, status: t.result.result.status, ran: t.ran, seconds: t.seconds, done: settled.size, total: jobs.length, leftSeconds: remainingSeconds(ran, left, parallel) });
+    return t.result;
   };
   await forEachLimit(
     jobs,

@@ -1,15 +1,14 @@
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { withTodaysDefaults, type RunConfig } from '../../protocols/config.ts';
+import { withTodaysDefaults, worldDifference, type RunConfig } from '../../protocols/config.ts';
 import { storedRunConfig } from '../run-config.ts';
 import { variantOf, type Variant } from '../../protocols/loop/config.ts';
 import { formatCi, summarizeAblation, type VariantSummary } from '../../protocols/loop/ablation.ts';
-import { Manifest } from '../../protocols/loop/records.ts';
 import { sdInterval } from '../../protocols/loop/stats.ts';
-import { canonicalJson, JsonObject, leafDifferences, type JsonValue, type LeafDifference } from '../../protocols/json.ts';
+import { JsonObject, leafDifferences, type LeafDifference } from '../../protocols/json.ts';
 import { LooptoolError } from '../../protocols/errors.ts';
 import { baseRef, runLoop } from './driver.ts';
-import { isDone, readSeedsRun, remainingSeconds, type PairDone, type SeedFolder } from './ablate.ts';
+import { isDone, readSeedsRun, remainingSeconds, timedRun, type PairDone, type SeedFolder } from './ablate.ts';
 import { alignTable, roundEvals } from './report.ts';
 import { SNAPSHOT } from './checkpoint/index.ts';
 import { RunStore } from './store.ts';
@@ -64,19 +63,19 @@ export function replicateNames(n: number, first = 1): string[] {
 export function storedConfig(run: string): RunConfig {
   const store = new RunStore(run);
   if (!store.exists('manifest.json')) throw new LooptoolError({ code: 'invalid_input', message: `${run}: not a run folder (no manifest.json)` });
-  if (store.readJson('manifest.json', Manifest).status !== 'done') throw new LooptoolError({ code: 'invalid_input', message: `${run}: the run has not finished; replicate a finished run` });
+  if (!isDone(run)) throw new LooptoolError({ code: 'invalid_input', message: `${run}: the run has not finished; replicate a finished run` });
   return settleRunConfig(run, undefined);
 }
 
 /** A replicate trains on its base's world: the settings that make the world must be the base's. */
 function checkSameWorld(config: RunConfig, base: RunConfig, baseDir: string): void {
-  for (const key of ['seed', 'sim', 'seeding', 'brains', 'defaultBrain'] as const)
-    if (canonicalJson(config[key] as JsonValue) !== canonicalJson(base[key] as JsonValue))
-      throw new LooptoolError({
-        code: 'invalid_input',
-        message: `config.${key} differs from the base run's (${relative(process.cwd(), baseDir) || '.'}): a replicate trains on its base's world, so only training and loop settings may change`,
-        issues: [{ path: `config.${key}`, message: "differs from the base run's" }],
-      });
+  const key = worldDifference(base, config);
+  if (key)
+    throw new LooptoolError({
+      code: 'invalid_input',
+      message: `config.${key} differs from the base run's (${relative(process.cwd(), baseDir) || '.'}): a replicate trains on its base's world, so only training and loop settings may change`,
+      issues: [{ path: `config.${key}`, message: "differs from the base run's" }],
+    });
 }
 
 /** Replicates already in the set's folder were trained under one setting: a call with another would mix two in one spread. */
@@ -112,22 +111,21 @@ export async function runReplicates(o: ReplicateOptions): Promise<ReplicateSumma
     if (o.signal?.aborted) break;
     const dir = join(o.dir, name, variant);
     mkdirSync(dir, { recursive: true });
-    const before = isDone(dir);
-    const t0 = performance.now();
-    const r = await runLoop({
-      dir,
-      config: { ...o.config, loop: { ...o.config.loop, trainSeed: name } },
-      base: baseRef(dir, o.base),
-      resume: existsSync(join(dir, SNAPSHOT)),
-      nats: o.nats,
-      signal: o.signal,
-      ...(o.progress?.(name) ?? {}),
-    });
-    const seconds = (performance.now() - t0) / 1000;
-    if (!before) ran.push({ variant, seconds });
+    const t = await timedRun(dir, () =>
+      runLoop({
+        dir,
+        config: { ...o.config, loop: { ...o.config.loop, trainSeed: name } },
+        base: baseRef(dir, o.base),
+        resume: existsSync(join(dir, SNAPSHOT)),
+        nats: o.nats,
+        signal: o.signal,
+        ...(o.progress?.(name) ?? {}),
+      }),
+    );
+    if (t.ran) ran.push({ variant, seconds: t.seconds });
     const left = o.names.slice(i + 1).map(() => variant);
-    o.onRun?.({ seed: name, variant, status: r.status, ran: !before, seconds, done: i + 1, total: o.names.length, leftSeconds: remainingSeconds(ran, left, 1) });
-    if (r.status !== 'done') break;
+    o.onRun?.({ seed: name, variant, status: t.result.status, ran: t.ran, seconds: t.seconds, done: i + 1, total: o.names.length, leftSeconds: remainingSeconds(ran, left, 1) });
+    if (t.result.status !== 'done') break;
   }
   const s = summarizeReplicates(o.base, o.dir, o.names, variant);
   const store = new RunStore(o.dir);
