@@ -367,7 +367,7 @@ function differenceText(d: LeafDifference, sources: PooledAblation['configSource
   return [...byValue].map(([v, indices]) => `${v} (${holders(indices).join(', ')})`).join('; ');
 }
 
-/** Final accuracy per variant over seeds, its paired difference to static, exact-call accuracy and JGLV detection. */
+/** Final accuracy per variant over seeds (or replicates), its paired difference to static, exact-call accuracy and JGLV detection. */
 export function seedsText(s: AblationSummary, unit: 'seeds' | 'replicates' = 'seeds'): string {
   const head = ['variant', unit, 'final % (95% CI)', `Δ vs ${s.reference ?? '–'}`, 'Δ CI', 'exact call %', 'call decision %', 'cut off %', 'JGLV det. recall', 'det. precision'];
   const body = s.variants.map((v) => [
@@ -390,7 +390,7 @@ export function seedsText(s: AblationSummary, unit: 'seeds' | 'replicates' = 'se
   const counted = (e: Estimate) => `${pm(e)} % (${e.k}/${e.n})`;
   const pooled = s.variants.filter((v) => v.pooledDetection && v.pooledDetection.precision.n + v.pooledDetection.recall.n > 0);
   const detection = pooled.length
-    ? ['JGLV detection pooled over seeds and rounds (± binomial standard error):', ...pooled.map((v) => `  ${v.variant}: precision ${counted(v.pooledDetection!.precision)}, recall ${counted(v.pooledDetection!.recall)}`)].join('\n')
+    ? [`JGLV detection pooled over ${unit} and rounds (± binomial standard error):`, ...pooled.map((v) => `  ${v.variant}: precision ${counted(v.pooledDetection!.precision)}, recall ${counted(v.pooledDetection!.recall)}`)].join('\n')
     : '';
   return [alignTable(head, body), floor, detectable, detection].filter(Boolean).join('\n');
 }

@@ -111,7 +111,7 @@ export function comparisonText(r: RunComparison): string {
     : `Each ${unit} has the same test split in every column.`;
   const unpaired = r.summary.variants.filter((v) => v.variant !== r.summary.reference && !v.vsReference).map((v) => v.variant);
   const alone = unpaired.length ? `No ${unit} in common with ${r.summary.reference}, so no paired difference: ${unpaired.join(', ')}.` : '';
-  return [head, diffs, splits, alone, seedsText(r.summary, `${unit}s`), '', ...seedTablesText(r.summary, r.tables)].filter((l, i) => i !== 3 || l).join('\n');
+  return [head, diffs, splits, alone, seedsText(r.summary, `${unit}s`), '', ...seedTablesText(r.summary, r.tables, `${unit}s`)].filter((l, i) => i !== 3 || l).join('\n');
 }
 
 /** Each value of a differing setting with the columns that hold it. */

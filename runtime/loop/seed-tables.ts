@@ -111,14 +111,18 @@ function comparedColumns(s: AblationSummary, columns: readonly SeedColumn[]): Se
   return [first, ref].filter((c): c is SeedColumn => c !== undefined);
 }
 
-/** The per-skill table of the compared pair and the GRPO signal table of every variant, each under its title. */
-export function seedTablesText(s: AblationSummary, columns: readonly SeedColumn[]): string[] {
+/**
+ * The per-skill table of the compared pair and the GRPO signal table of every variant,
+ * each under its title; `unit` names what the columns' runs are (replicate sets of
+ * `looptool replicate` differ in training's seed, not the world's).
+ */
+export function seedTablesText(s: AblationSummary, columns: readonly SeedColumn[], unit: 'seeds' | 'replicates' = 'seeds'): string[] {
   const pair = comparedColumns(s, columns);
   return [
-    `By skill, mean % over seeds: the starting policy, then each curve's last round${pair.length === 2 ? ` and ${pair[0]!.name} − ${pair[1]!.name} paired over seeds` : ''}:`,
+    `By skill, mean % over ${unit}: the starting policy, then each curve's last round${pair.length === 2 ? ` and ${pair[0]!.name} − ${pair[1]!.name} paired over ${unit}` : ''}:`,
     pair.length ? seedSkillTable(pair) : '–',
     '',
-    "What the last round's GRPO could learn from, by part of D_j (summed over seeds; a group whose rollouts all got the same reward teaches nothing):",
+    `What the last round's GRPO could learn from, by part of D_j (summed over ${unit}; a group whose rollouts all got the same reward teaches nothing):`,
     seedSignalTable(columns),
   ];
 }

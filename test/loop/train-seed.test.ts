@@ -153,6 +153,8 @@ test('looptool replicate trains a finished run\'s round 0 again under training s
   assert.match(cmpText.output(), /^Compared 2 columns over 2 replicates, paired by replicate \(Δ: a column minus base\/full\): base\/full \(2\), late\/full \(1\)$/m);
   assert.match(cmpText.output(), /^The columns' settings differ \(besides the replicate\):\n {2}loop\.train\.lr_warmup_steps: 0 \(base\/full\); 2 \(late\/full\)\nEach replicate has/m);
   assert.match(cmpText.output(), /^variant\s+replicates\s+final % \(95% CI\)/m);
+  assert.match(cmpText.output(), /^By skill, mean % over replicates: .* paired over replicates:$/m);
+  assert.doesNotMatch(cmpText.output(), /over seeds/);
   rmSync(late, { recursive: true });
 
   // a setting that changes the world is refused, naming the field; so is a run that is not finished
