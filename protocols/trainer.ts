@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { GrpoSettings, LossAggregation } from './grpo.ts';
+import { GrpoSettings } from './grpo.ts';
 
 /*
  * The `trainer` section of a run's config (the trainer agent: which policy it trains,
@@ -73,21 +73,14 @@ export const TrainerWarmupConfig = z
 
 export const TrainerGrpoConfig = z
   .strictObject({
-    group_size: z.number().int().min(2).max(1024).optional().describe('G; default: 8 nano, 16 otherwise (the paper)'),
+    // one source of truth for the GRPO settings the loop shares; the fields below either
+    // exist only here (batch_size) or resolve per model kind when unset
+    ...GrpoSettings.shape,
+    group_size: GrpoSettings.shape.group_size.unwrap().optional().describe('G; default: 8 nano, 16 otherwise (the paper)'),
     batch_size: z.number().int().min(1).default(8).describe('prompts per GRPO step'),
-    eps_low: z.number().min(0).lt(1).default(0.2),
-    eps_high: z.number().min(0).default(0.28),
-    beta: z.number().min(0).default(0).describe('k3 KL coefficient; 0 = no reference model (the paper)'),
-    aggregation: LossAggregation.default('token-mean'),
-    mu: z.number().int().min(1).default(1),
-    lr: z.number().positive().optional().describe('default: 1e-4 nano, 1e-6 otherwise (the paper)'),
-    temperature: z.number().positive().default(1.0),
-    max_new_tokens: z.number().int().min(1).optional().describe('default: 160 nano, 512 otherwise'),
-    max_grad_norm: z.number().min(0).default(1.0),
-    lr_warmup_steps: GrpoSettings.shape.lr_warmup_steps,
-    epochs: z.number().int().min(1).optional().describe('passes over the samples per round; default: 2 (the paper)'),
-    reset_optimizer: z.boolean().default(true),
-    advantage_scale: z.enum(['std', 'none']).default('std'),
+    lr: GrpoSettings.shape.lr.unwrap().optional().describe('default: 1e-4 nano, 1e-6 otherwise (the paper)'),
+    max_new_tokens: GrpoSettings.shape.max_new_tokens.unwrap().optional().describe('default: 160 nano, 512 otherwise'),
+    epochs: GrpoSettings.shape.epochs.unwrap().optional().describe('passes over the samples per round; default: 2 (the paper)'),
   })
   .describe('GRPO settings for `looptool train` (the loop uses loop.train); unset fields resolve per model kind');
 
@@ -133,27 +126,18 @@ export const HF_DEFAULTS = { warmupEpochs: 1, warmupLr: 1e-5, grpoLr: 1e-6, grou
 
 export function resolveTrainerDefaults(config: TrainerConfig): ResolvedTrainerDefaults {
   const d = config.model.preset === 'nano' ? NANO_DEFAULTS : HF_DEFAULTS;
-  const g = config.grpo;
+  const { batch_size, ...g } = config.grpo;
   const grpo = GrpoSettings.parse({
+    ...g,
     group_size: g.group_size ?? d.groupSize,
-    eps_low: g.eps_low,
-    eps_high: g.eps_high,
-    beta: g.beta,
-    aggregation: g.aggregation,
-    mu: g.mu,
     lr: g.lr ?? d.grpoLr,
-    temperature: g.temperature,
     max_new_tokens: g.max_new_tokens ?? d.maxNewTokens,
-    max_grad_norm: g.max_grad_norm,
-    lr_warmup_steps: g.lr_warmup_steps,
     epochs: g.epochs ?? d.epochs,
-    reset_optimizer: g.reset_optimizer,
-    advantage_scale: g.advantage_scale,
   });
   return {
     warmup: { epochs: config.warmup.epochs ?? d.warmupEpochs, batch_size: config.warmup.batch_size, lr: config.warmup.lr ?? d.warmupLr },
     grpo,
-    batch_size: g.batch_size,
+    batch_size,
   };
 }
 

@@ -10,6 +10,8 @@ import { JsonValue, leafDifferences } from '../../protocols/json.ts';
 import { ParamSchema } from '../../protocols/toolspec.ts';
 import { compiledSchema } from '../../protocols/role.ts';
 import { RunConfig, withTodaysDefaults } from '../../protocols/config.ts';
+import { GrpoSettings } from '../../protocols/grpo.ts';
+import { NANO_DEFAULTS, TrainerConfig, resolveTrainerDefaults } from '../../protocols/trainer.ts';
 import { z } from 'zod';
 import fc from 'fast-check';
 
@@ -205,4 +207,20 @@ test('withTodaysDefaults fills the settings a stored config predates, keeps its 
   assert.equal(withTodaysDefaults(older).loop.jglvVotes, 3, 'a stored value is kept, whatever today\'s default');
   const removed = { ...stored, loop: { ...stored.loop, retiredSetting: 2 } };
   assert.deepEqual(withTodaysDefaults(removed), removed, 'a setting since removed: as stored, so it still shows');
+});
+
+test('trainer.grpo takes every GRPO setting the loop has, and each one set there reaches the resolved settings', () => {
+  // a value for each shared field that differs from both its default and the per-model defaults
+  const set = { group_size: 4, eps_low: 0.1, eps_high: 0.3, beta: 0.01, aggregation: 'dr-grpo', mu: 2, lr: 2e-5, lr_warmup_steps: 3, temperature: 0.7, max_new_tokens: 99, max_grad_norm: 0.5, epochs: 3, reset_optimizer: false, advantage_scale: 'none' } as const;
+  assert.deepEqual(Object.keys(set).sort(), Object.keys(GrpoSettings.shape).sort(), 'the test covers every GRPO setting');
+  for (const preset of ['nano', 'smollm2'] as const) {
+    const r = resolveTrainerDefaults(TrainerConfig.parse({ model: { preset }, grpo: { ...set, batch_size: 5 } }));
+    assert.deepEqual(r.grpo, set);
+    assert.equal(r.batch_size, 5);
+  }
+  // unset, the per-model defaults fill what they name and the shared defaults the rest
+  const nano = resolveTrainerDefaults(TrainerConfig.parse({}));
+  assert.deepEqual(nano.grpo, GrpoSettings.parse({ group_size: NANO_DEFAULTS.groupSize, lr: NANO_DEFAULTS.grpoLr, max_new_tokens: NANO_DEFAULTS.maxNewTokens, epochs: NANO_DEFAULTS.epochs }));
+  const bad = TrainerConfig.safeParse({ grpo: { mu: 0 } });
+  assert.deepEqual(bad.success ? [] : bad.error.issues.map((i) => i.path.join('.')), ['grpo.mu']);
 });
