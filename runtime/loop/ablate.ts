@@ -92,8 +92,9 @@ export type SeedsOptions = Omit<CompareOptions, 'progress'> & {
 
 /**
  * One finished (seed, variant) pair of `ablateSeeds`. `ran` is false for a pair a
- * continued ablation found already done; `leftSeconds` estimates the pairs still to run
- * (remainingSeconds), null until a pair of this invocation has run.
+ * continued ablation found already done; `total` counts the pairs settled and those still
+ * to run (pairsLeft), and `leftSeconds` estimates the latter (remainingSeconds), null until
+ * a pair of this invocation has run.
  */
 export type PairDone = { seed: string; variant: Variant; status: LoopResult['status']; ran: boolean; seconds: number; done: number; total: number; leftSeconds: number | null };
 
@@ -111,6 +112,18 @@ export function remainingSeconds(ran: readonly { variant: Variant; seconds: numb
     return mine.length ? mean(mine) : all;
   };
   return left.reduce((sum, v) => sum + of(v), 0) / Math.max(1, parallel);
+}
+
+/**
+ * The variants of the pairs still to run: not settled, and not of a seed whose base (the
+ * first variant) settled unfinished, since such a seed runs none of its others.
+ */
+export function pairsLeft(jobs: readonly { i: number; variant: Variant }[], settled: ReadonlyMap<string, LoopResult['status']>, variants: readonly Variant[]): Variant[] {
+  const baseFailed = (i: number) => {
+    const s = settled.get(`${i}/${variants[0]}`);
+    return s !== undefined && s !== 'done';
+  };
+  return jobs.filter((j) => !settled.has(`${j.i}/${j.variant}`) && !baseFailed(j.i)).map((j) => j.variant);
 }
 
 /** `work` on the run in `dir`, timed; `ran` is false for a run that had finished before (a continued ablation or replicate set). */
@@ -185,13 +198,13 @@ export async function ablateSeeds(o: SeedsOptions): Promise<SeedsResult> {
   const bases = new Map<number, Promise<VariantResult>>();
   const jobs = pairJobs(o.seeds.length, o.variants, parallel);
   const ran: { variant: Variant; seconds: number }[] = [];
-  const settled = new Set<string>();
+  const settled = new Map<string, LoopResult['status']>();
   const timed = async (i: number, variant: Variant): Promise<VariantResult> => {
     const t = await timedRun(join(compare[i]!.dir, variant), () => runVariant(compare[i]!, variant));
     if (t.ran) ran.push({ variant, seconds: t.seconds });
-    settled.add(`${i}/${variant}`);
-    const left = jobs.filter((j) => !settled.has(`${j.i}/${j.variant}`)).map((j) => j.variant);
-    o.onPair?.({ seed: o.seeds[i]!, variant, status: t.result.result.status, ran: t.ran, seconds: t.seconds, done: settled.size, total: jobs.length, leftSeconds: remainingSeconds(ran, left, parallel) });
+    settled.set(`${i}/${variant}`, t.result.result.status);
+    const left = pairsLeft(jobs, settled, o.variants);
+    o.onPair?.({ seed: o.seeds[i]!, variant, status: t.result.result.status, ran: t.ran, seconds: t.seconds, done: settled.size, total: settled.size + left.length, leftSeconds: remainingSeconds(ran, left, parallel) });
     return t.result;
   };
   await forEachLimit(

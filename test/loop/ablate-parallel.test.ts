@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RunConfig } from '../../protocols/config.ts';
-import { defaultParallel, pairJobs, remainingSeconds, seedConfig } from '../../runtime/loop/ablate.ts';
+import { defaultParallel, pairJobs, pairsLeft, remainingSeconds, seedConfig } from '../../runtime/loop/ablate.ts';
 import { pairLine } from '../../runtime/cli/loop-console.ts';
 import { durationText } from '../../runtime/terminal.ts';
 
@@ -50,6 +50,15 @@ test('the time an ablation has left: each pair still to run at its variant\'s me
   assert.equal(remainingSeconds(ran, ['no-jglv'], 1), 2000, 'a variant not run yet counts at the mean of all');
   assert.equal(remainingSeconds(ran, ['full', 'full'], 2), 2500, 'two lanes halve it');
   assert.equal(remainingSeconds(ran, [], 1), 0);
+});
+
+test('the pairs an ablation has left leave out the other variants of a seed whose base failed', () => {
+  const variants = ['full', 'no-jglv', 'static'] as const;
+  const jobs = pairJobs(2, variants, 1);
+  assert.deepEqual(pairsLeft(jobs, new Map(), variants), ['full', 'no-jglv', 'static', 'full', 'no-jglv', 'static']);
+  assert.deepEqual(pairsLeft(jobs, new Map([['0/full', 'done']]), variants), ['no-jglv', 'static', 'full', 'no-jglv', 'static']);
+  assert.deepEqual(pairsLeft(jobs, new Map([['0/full', 'failed']]), variants), ['full', 'no-jglv', 'static'], 'seed 0 runs nothing more');
+  assert.deepEqual(pairsLeft(jobs, new Map([['0/full', 'done'], ['0/no-jglv', 'failed']]), variants), ['static', 'full', 'no-jglv', 'static'], 'only a base failing stops its seed');
 });
 
 test('a finished pair\'s line says how it ended and what is left; a pair done before this run says so', () => {
