@@ -40,6 +40,29 @@ const addCounts = (a: DetectionCounts, b: DetectionCounts): DetectionCounts => (
   wrongLabels: a.wrongLabels + b.wrongLabels,
 });
 
+export const SelectedRound = z.object({
+  round: z.number().int().min(0),
+  validation: z.number().describe('its ToolMatch on the validation split: the highest of the run'),
+  accuracy: z.number().describe('its ToolMatch on the test split'),
+});
+export type SelectedRound = z.infer<typeof SelectedRound>;
+
+/**
+ * The round a run would be stopped at if its validation split chose: the highest
+ * validation ToolMatch, the earliest such round on a tie (less training for the same
+ * figure), round 0 included (no round helped). Null when no round has a validation figure.
+ * Its test accuracy is an honest figure for early stopping: the test split took no part
+ * in the choice.
+ */
+export function selectedRound(evals: readonly RoundEval[]): SelectedRound | null {
+  let best: SelectedRound | null = null;
+  for (const e of [...evals].sort((a, b) => a.round - b.round)) {
+    if (!e.validation || e.validation.n === 0) continue;
+    if (!best || e.validation.accuracy > best.validation) best = { round: e.round, validation: e.validation.accuracy, accuracy: e.test.accuracy };
+  }
+  return best;
+}
+
 export const SeedFigures = z.object({
   seed: z.string(),
   round: z.number().int().describe('the round these figures are from (the last evaluated)'),
@@ -56,6 +79,7 @@ export const SeedFigures = z.object({
     .describe('the starting policy (round 0, after the warm-up), shared by every variant of the seed: how far this world is within its reach'),
   detection: DetectionCounts.nullable().describe('JGLV detection counts summed over the rounds that verified'),
   cutOff: z.number().nullable().default(null).describe('share of the last round\'s test answers that reached max_new_tokens: an answer cut off cannot be right'),
+  selected: SelectedRound.nullable().default(null).describe('the round the validation split chooses, with its test accuracy (null without a validation split)'),
 });
 export type SeedFigures = z.infer<typeof SeedFigures>;
 
@@ -78,6 +102,8 @@ export const VariantSummary = z.object({
     .nullable()
     .describe('JGLV detection pooled over every seed and round: flagged samples and wrong labels counted together, with binomial standard errors (per-seed ratios rest on a handful of samples each)'),
   cutOff: MeanCi.nullable().default(null).describe('share of the last round\'s test answers cut off at max_new_tokens, over seeds (keep it at or under 1 %)'),
+  selected: MeanCi.nullable().default(null).describe('test accuracy at the round the validation split chose, over the seeds that drew one'),
+  selectedVsReference: MeanCi.nullable().default(null).describe('its paired difference to the reference variant\'s own chosen round, over the seeds both have'),
   perSeed: z.array(SeedFigures),
 });
 export type VariantSummary = z.infer<typeof VariantSummary>;
@@ -112,6 +138,7 @@ export function seedFigures(seed: string, evals: readonly RoundEval[]): SeedFigu
     detection: jg.length ? jg.map((j) => detectionCounts(j!.confusion)).reduce(addCounts) : null,
     start: first ? { accuracy: first.test.accuracy, exactCall: first.figures?.exactCall.n ? first.figures.exactCall.value : null } : null,
     cutOff: last.cutOff ? last.cutOff.value : null,
+    selected: selectedRound(evals),
   };
 }
 
@@ -157,6 +184,14 @@ export function summarizeAblation(
             paired.map((f) => refBySeed.get(f.seed)!.accuracy),
           )
         : null;
+    const chosen = paired.filter((f) => f.selected && refBySeed.get(f.seed)!.selected);
+    const selectedVsReference =
+      reference && variant !== reference && chosen.length
+        ? pairedDiff(
+            chosen.map((f) => f.selected!.accuracy),
+            chosen.map((f) => refBySeed.get(f.seed)!.selected!.accuracy),
+          )
+        : null;
     return {
       variant,
       seeds: list.length,
@@ -169,6 +204,8 @@ export function summarizeAblation(
       detectionPrecision: ciOf(list.map((f) => f.detectionPrecision)),
       pooledDetection: pooled(list),
       cutOff: ciOf(list.map((f) => f.cutOff)),
+      selected: ciOf(list.map((f) => f.selected?.accuracy ?? null)),
+      selectedVsReference,
       perSeed: list,
     };
   });
@@ -176,6 +213,11 @@ export function summarizeAblation(
   const floor = new Map<string, number>();
   for (const list of figs.values()) for (const f of list) if (f.neverCall !== null && !floor.has(f.seed)) floor.set(f.seed, f.neverCall);
   return { seeds: [...seeds], reference, neverCall: floor.size ? meanCi([...floor.values()]) : null, variants };
+}
+
+/** The interval's bounds in points, `[lo, hi]`, or '' when one seed gives no interval. */
+export function formatBounds(c: { lo: number | null; hi: number | null } | null): string {
+  return c && c.lo !== null && c.hi !== null ? `[${(100 * c.lo).toFixed(1)}, ${(100 * c.hi).toFixed(1)}]` : '';
 }
 
 /** `mean ± half-width` in points, or the single value when one seed gives no interval. */

@@ -79,6 +79,12 @@ export const EvalConfig = z
       .min(0)
       .default(0)
       .describe('dialogues the test stream simulates; 0: enough for testSize (1.4 × testSize / requests per dialogue)'),
+    validationSize: z
+      .number()
+      .int()
+      .min(0)
+      .default(0)
+      .describe('held-out validation samples, never trained on, drawn as the test split is (a stream of their own with split "stream", out of the seed pool with "pool"): the split on which to choose a round or a setting, so the test split never is; evaluated every round beside it; 0 = none'),
     useTruth: z.boolean().default(true).describe('score the test split against the hidden true labels when the samples carry them'),
     max_new_tokens: z.number().int().min(1).default(192),
     bfcl: z

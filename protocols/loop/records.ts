@@ -72,7 +72,7 @@ export type ExpansionRecord = z.infer<typeof ExpansionRecord>;
 export const EvalItemRecord = z.object({
   type: z.literal('eval_item'),
   round: z.number().int().min(0),
-  split: z.string().describe('"test" (simulated world) or a BFCL category'),
+  split: z.string().describe('"test" or "validation" (simulated world) or a BFCL category'),
   id: z.string(),
   kind: z.string(),
   correct: z.boolean(),
@@ -93,6 +93,7 @@ export const RoundEval = z.object({
   type: z.literal('eval'),
   round: z.number().int().min(0).describe('0: after the warm-up, before any GRPO round'),
   test: Accuracy,
+  validation: Accuracy.optional().describe('the same policy on the validation split (loop.eval.validationSize), scored as the test split is'),
   figures: EvalFigures.optional().describe('ToolMatch, call decision and exact-call accuracy with standard errors, overall, by kind and by skill, beside the trivial policies'),
   baselines: z
     .record(z.string(), z.number())

@@ -110,7 +110,7 @@ export function roundsTable(columns: { name: string; evals: RoundEval[] }[]): st
  */
 export function pairLine(e: PairDone): string {
   const head = `[${e.done}/${e.total}] ${e.seed} ${e.variant}`;
-  const how = !e.ran ? 'done before' : e.status === 'done' ? `done in ${durationText(e.seconds)}` : `${e.status} after ${durationText(e.seconds)}`;
+  const how = !e.ran ? 'done before' : e.status === 'done' ? `done in ${durationText(e.seconds)}` : `${e.status} after ${durationText(e.seconds)}${e.error ? ` (${e.error})` : ''}`;
   const left = e.done === e.total ? '' : e.leftSeconds === null ? '' : `; about ${durationText(e.leftSeconds)} left`;
   return `${head}: ${how}${left}`;
 }

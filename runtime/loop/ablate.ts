@@ -5,7 +5,7 @@ import { withTodaysDefaults, type RunConfig } from '../../protocols/config.ts';
 import { VARIANTS, type Variant } from '../../protocols/loop/config.ts';
 import { Manifest, type RoundEval } from '../../protocols/loop/records.ts';
 import type { Estimate } from '../../protocols/loop/stats.ts';
-import { formatCi, summarizeAblation, type AblationSummary } from '../../protocols/loop/ablation.ts';
+import { formatBounds, formatCi, summarizeAblation, type AblationSummary } from '../../protocols/loop/ablation.ts';
 import { JsonObject, leafDifferences, type LeafDifference } from '../../protocols/json.ts';
 import { LooptoolError } from '../../protocols/errors.ts';
 import { runLoop, type LoopResult, type StageEvent } from './driver.ts';
@@ -92,11 +92,11 @@ export type SeedsOptions = Omit<CompareOptions, 'progress'> & {
 
 /**
  * One finished (seed, variant) pair of `ablateSeeds`. `ran` is false for a pair a
- * continued ablation found already done; `total` counts the pairs settled and those still
+ * continued ablation found already done; `error` says why a run failed; `total` counts the pairs settled and those still
  * to run (pairsLeft), and `leftSeconds` estimates the latter (remainingSeconds), null until
  * a pair of this invocation has run.
  */
-export type PairDone = { seed: string; variant: Variant; status: LoopResult['status']; ran: boolean; seconds: number; done: number; total: number; leftSeconds: number | null };
+export type PairDone = { seed: string; variant: Variant; status: LoopResult['status']; error: string | null; ran: boolean; seconds: number; done: number; total: number; leftSeconds: number | null };
 
 /**
  * Wall time the pairs still to run will take: each at the mean time of the pairs of its
@@ -204,7 +204,7 @@ export async function ablateSeeds(o: SeedsOptions): Promise<SeedsResult> {
     if (t.ran) ran.push({ variant, seconds: t.seconds });
     settled.set(`${i}/${variant}`, t.result.result.status);
     const left = pairsLeft(jobs, settled, o.variants);
-    o.onPair?.({ seed: o.seeds[i]!, variant, status: t.result.result.status, ran: t.ran, seconds: t.seconds, done: settled.size, total: settled.size + left.length, leftSeconds: remainingSeconds(ran, left, parallel) });
+    o.onPair?.({ seed: o.seeds[i]!, variant, status: t.result.result.status, error: t.result.result.error, ran: t.ran, seconds: t.seconds, done: settled.size, total: settled.size + left.length, leftSeconds: remainingSeconds(ran, left, parallel) });
     return t.result;
   };
   await forEachLimit(
@@ -388,7 +388,7 @@ export function seedsText(s: AblationSummary, unit: 'seeds' | 'replicates' = 'se
     String(v.seeds),
     formatCi(v.accuracy),
     v.vsReference ? formatCi(v.vsReference, true) : '',
-    v.vsReference && v.vsReference.lo !== null ? `[${(100 * v.vsReference.lo).toFixed(1)}, ${(100 * v.vsReference.hi!).toFixed(1)}]` : '',
+    formatBounds(v.vsReference),
     formatCi(v.exactCall),
     formatCi(v.callDecision),
     formatCi(v.cutOff),
@@ -405,7 +405,21 @@ export function seedsText(s: AblationSummary, unit: 'seeds' | 'replicates' = 'se
   const detection = pooled.length
     ? [`JGLV detection pooled over ${unit} and rounds (± binomial standard error):`, ...pooled.map((v) => `  ${v.variant}: precision ${counted(v.pooledDetection!.precision)}, recall ${counted(v.pooledDetection!.recall)}`)].join('\n')
     : '';
-  return [alignTable(head, body), floor, detectable, detection].filter(Boolean).join('\n');
+  return [alignTable(head, body), floor, detectable, detection, selectedText(s, unit)].filter(Boolean).join('\n');
+}
+
+/** Each variant's test accuracy at the round its validation split chose, when the runs drew one. */
+function selectedText(s: AblationSummary, unit: 'seeds' | 'replicates'): string {
+  const chosen = s.variants.filter((v) => v.selected && v.selected.n > 0);
+  if (!chosen.length) return '';
+  return [
+    `ToolMatch % on the test split at the round each run's validation split chose (the highest validation figure, the earliest on a tie; the test split took no part in the choice), over ${unit}:`,
+    ...chosen.map((v) => {
+      const rounds = v.perSeed.map((f) => f.selected?.round ?? '–').join(', ');
+      const vs = v.selectedVsReference ? `; Δ vs ${s.reference} ${formatCi(v.selectedVsReference, true)} ${formatBounds(v.selectedVsReference)}` : '';
+      return `  ${v.variant}: ${formatCi(v.selected)} (rounds chosen: ${rounds})${vs}`;
+    }),
+  ].join('\n');
 }
 
 function seedsMarkdown(s: AblationSummary, done: { seed: string; rows: VariantResult[] }[], columns: SeedColumn[]): string {

@@ -3,7 +3,7 @@ import { join, relative } from 'node:path';
 import { withTodaysDefaults, worldDifference, type RunConfig } from '../../protocols/config.ts';
 import { storedRunConfig } from '../run-config.ts';
 import { variantOf, type Variant } from '../../protocols/loop/config.ts';
-import { formatCi, summarizeAblation, type VariantSummary } from '../../protocols/loop/ablation.ts';
+import { formatBounds, formatCi, summarizeAblation, type VariantSummary } from '../../protocols/loop/ablation.ts';
 import { sdInterval } from '../../protocols/loop/stats.ts';
 import { JsonObject, leafDifferences, type LeafDifference } from '../../protocols/json.ts';
 import { LooptoolError } from '../../protocols/errors.ts';
@@ -124,7 +124,7 @@ export async function runReplicates(o: ReplicateOptions): Promise<ReplicateSumma
     );
     if (t.ran) ran.push({ variant, seconds: t.seconds });
     const left = o.names.slice(i + 1).map(() => variant);
-    o.onRun?.({ seed: name, variant, status: t.result.status, ran: t.ran, seconds: t.seconds, done: i + 1, total: o.names.length, leftSeconds: remainingSeconds(ran, left, 1) });
+    o.onRun?.({ seed: name, variant, status: t.result.status, error: t.result.error, ran: t.ran, seconds: t.seconds, done: i + 1, total: o.names.length, leftSeconds: remainingSeconds(ran, left, 1) });
     if (t.result.status !== 'done') break;
   }
   const s = summarizeReplicates(o.base, o.dir, o.names, variant);
@@ -170,7 +170,7 @@ export function replicatesText(s: ReplicateSummary, cwd = process.cwd()): string
   const spread =
     v.accuracy.sd === null
       ? 'one replicate says nothing about the spread'
-      : `sd ${(100 * v.accuracy.sd).toFixed(1)} points, 95 % interval [${(100 * s.sdInterval!.lo).toFixed(1)}, ${(100 * s.sdInterval!.hi).toFixed(1)}]`;
+      : `sd ${(100 * v.accuracy.sd).toFixed(1)} points, 95 % interval ${formatBounds(s.sdInterval)}`;
   return [
     `${v.perSeed.length} replicates of ${s.variant} on the round 0 of ${relative(cwd, s.base) || '.'} (${settings}), round ${first?.round ?? '–'}, ToolMatch % on the test split:`,
     alignTable(['replicate', 'final %', '± se', 'exact call %', 'call decision %', 'cut off %'], rows),

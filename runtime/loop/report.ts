@@ -3,7 +3,8 @@ import { VerifyVerdict } from '../../protocols/roles/judge.ts';
 import { RoundEval, type Manifest } from '../../protocols/loop/records.ts';
 import type { Composition } from '../../protocols/loop/merge.ts';
 import { ByPart } from '../../protocols/loop/metrics.ts';
-import type { Estimate } from '../../protocols/loop/stats.ts';
+import { proportion, type Estimate } from '../../protocols/loop/stats.ts';
+import { selectedRound } from '../../protocols/loop/ablation.ts';
 import { RunStore } from './store.ts';
 
 /**
@@ -139,6 +140,7 @@ export function roundJson(e: RoundEval) {
     round: e.round,
     accuracy: e.test.accuracy,
     n: e.test.n,
+    ...(e.validation ? { validation: { accuracy: e.validation.accuracy, n: e.validation.n } } : {}),
     ...(f
       ? {
           se: f.toolMatch.se,
@@ -165,6 +167,22 @@ export function accuracySeries(name: string, evals: RoundEval[]): Series {
   return { name, points: evals.map((e) => ({ round: e.round, value: e.test.accuracy })) };
 }
 
+/** The validation split per round beside the test split, and the round it chooses; nothing when the run drew none. */
+function validationLines(evals: RoundEval[]): string[] {
+  const chosen = selectedRound(evals);
+  if (!chosen) return [];
+  const last = evals.at(-1)!;
+  const of = (a: { correct: number; n: number }) => pm(proportion(a.correct, a.n));
+  return [
+    '### Validation split',
+    '',
+    `ToolMatch % ± one standard error. The validation split is held out as the test split is; a round or a setting is chosen on it, never on the test split. It chooses round ${chosen.round} (the highest validation figure, the earliest on a tie), where the test split gives ${pct(chosen.accuracy)}; the last round gives ${pct(last.test.accuracy)}.`,
+    '',
+    table(['round', 'validation', 'test'], evals.filter((e) => e.validation).map((e) => [e.round, of(e.validation!), of(e.test)])),
+    '',
+  ];
+}
+
 /** The markdown report of one run, optionally beside other runs (e.g. the static baseline). */
 export function reportMarkdown(manifest: Manifest, evals: RoundEval[], others: { name: string; evals: RoundEval[] }[] = []): string {
   const lines: string[] = [];
@@ -181,6 +199,7 @@ export function reportMarkdown(manifest: Manifest, evals: RoundEval[], others: {
     ),
     '',
   );
+  lines.push(...validationLines(evals));
   const fig = evals.filter((e) => e.figures);
   if (fig.length) {
     lines.push(

@@ -33,6 +33,7 @@ const EvalFile = z.looseObject({
   round: z.number().int().min(0),
   bfcl: z.looseObject({ overall: z.number().nullable(), categories: z.record(z.string(), z.looseObject({ n: z.number().int() })) }).optional(),
   test: z.looseObject({ n: z.number().int(), accuracy: z.number(), byKind: KindFigures.optional() }),
+  validation: z.looseObject({ n: z.number().int(), accuracy: z.number() }).optional(),
   figures: FiguresFile.optional(),
 });
 
@@ -96,11 +97,17 @@ function series(dir: string, name: string, current: boolean): ViewReport['series
   };
 }
 
+/** The run's validation split per round as a curve of its own, when the run drew one (loop.eval.validationSize). */
+function validationSeries(dir: string): ViewReport['series'] {
+  const points = evals(dir).flatMap((e) => (e.validation ? [point(e.round, e.validation.accuracy, e.validation.n)] : []));
+  return points.length ? [{ name: `${basename(dir)} (validation split)`, current: false, points }] : [];
+}
+
 /** A loop run directory is one with a manifest; its siblings with one are the other variants of a demo or an ablation. */
 export function readViewReport(dir: string): ViewReport {
   const manifest = ManifestFile.safeParse(readJson(join(dir, 'manifest.json')));
   const rounds = manifest.success ? manifest.data.rounds : null;
-  const all = [series(dir, basename(dir), true)];
+  const all = [series(dir, basename(dir), true), ...validationSeries(dir)];
   const parent = dirname(dir);
   if (existsSync(join(parent, 'manifest.json')) === false) {
     let siblings: string[] = [];

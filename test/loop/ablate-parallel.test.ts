@@ -65,9 +65,10 @@ test('a finished pair\'s line says how it ended and what is left; a pair done be
   assert.equal(durationText(59.6), '60 s');
   assert.equal(durationText(1450), '24 min');
   assert.equal(durationText(5 * 3600 + 7 * 60), '5 h 7 min');
-  const e = { seed: 's-3', variant: 'full' as const, status: 'done' as const, ran: true, seconds: 1450, done: 3, total: 8, leftSeconds: 9000 };
+  const e = { seed: 's-3', variant: 'full' as const, status: 'done' as const, error: null, ran: true, seconds: 1450, done: 3, total: 8, leftSeconds: 9000 };
   assert.equal(pairLine(e), '[3/8] s-3 full: done in 24 min; about 2 h 30 min left');
   assert.equal(pairLine({ ...e, status: 'failed' }), '[3/8] s-3 full: failed after 24 min; about 2 h 30 min left');
+  assert.equal(pairLine({ ...e, status: 'failed', error: 'the trainer ran out of memory' }), '[3/8] s-3 full: failed after 24 min (the trainer ran out of memory); about 2 h 30 min left', 'a failed run says why');
   assert.equal(pairLine({ ...e, ran: false, leftSeconds: null }), '[3/8] s-3 full: done before');
   assert.equal(pairLine({ ...e, done: 8 }), '[8/8] s-3 full: done in 24 min');
 });

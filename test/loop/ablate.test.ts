@@ -12,7 +12,8 @@ let dir: string;
 
 before(() => {
   dir = mkdtempSync(join(tmpdir(), 'looptool-ablate-'));
-  writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...TINY_LOOP_CONFIG, seed: 'ablate-test', loop: { ...TINY_LOOP_CONFIG.loop, rounds: 1 } }));
+  // a validation split beside the test split: every variant evaluates it, and the summaries choose a round on it
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...TINY_LOOP_CONFIG, seed: 'ablate-test', loop: { ...TINY_LOOP_CONFIG.loop, rounds: 1, eval: { ...TINY_LOOP_CONFIG.loop.eval, validationSize: 4 } } }));
 });
 after(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
@@ -41,8 +42,15 @@ test('looptool ablate runs the variants on the same round 0 and prints the ablat
   // every variant starts from the first one's round 0: same pool, test split and baseline
   const pool = readFileSync(join(out, 'full', 'round-0', 'pool.jsonl'), 'utf8');
   const r0 = RoundEval.parse(read(join(out, 'full', 'round-0', 'eval.json')));
+  const validation = readFileSync(join(out, 'full', 'round-0', 'validation.jsonl'), 'utf8');
+  const ids = (text: string) => text.trim().split('\n').map((l) => (JSON.parse(l) as { sample: { id: string } }).sample.id);
+  assert.equal(ids(validation).length, 4);
+  const heldOut = new Set([...ids(pool), ...ids(readFileSync(join(out, 'full', 'round-0', 'test.jsonl'), 'utf8'))]);
+  assert.ok(ids(validation).every((id) => !heldOut.has(id)), 'the validation split shares no sample with the seed pool or the test split');
+  assert.equal(r0.validation?.n, 4, 'round 0 is evaluated on the validation split too');
   for (const v of ['no-jglv', 'no-edde', 'static']) {
     assert.equal(readFileSync(join(out, v, 'round-0', 'pool.jsonl'), 'utf8'), pool);
+    assert.equal(readFileSync(join(out, v, 'round-0', 'validation.jsonl'), 'utf8'), validation);
     assert.deepEqual(RoundEval.parse(read(join(out, v, 'round-0', 'eval.json'))).test, r0.test);
     const m = Manifest.parse(read(join(out, v, 'manifest.json')));
     assert.equal(m.variant, v);
@@ -56,7 +64,10 @@ test('looptool ablate runs the variants on the same round 0 and prints the ablat
     assert.equal(training.counts.base, 1, `${v} took round 1's training from full`);
     assert.equal(resolve(out, v, (read(join(out, v, 'round-1', 'train.json')) as { checkpoint: string }).checkpoint), fullCkpt);
     assert.deepEqual(RoundEval.parse(read(join(out, v, 'round-1', 'eval.json'))).test, full1.test);
+    assert.deepEqual(RoundEval.parse(read(join(out, v, 'round-1', 'eval.json'))).validation, full1.validation);
   }
+  assert.equal(full1.validation?.n, 4);
+  assert.match(readFileSync(join(out, 'full', 'report.md'), 'utf8'), /### Validation split\n\n.* It chooses round [01] \(/);
   const probes = (v: string) => readFileSync(join(out, v, 'round-1', 'probes.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as unknown);
   assert.deepEqual(probes('no-jglv'), probes('full'));
   // what GRPO could learn is reported by part of D_j: D_1 is seed data only
@@ -87,7 +98,12 @@ test('looptool ablate --seeds pairs every variant with static over seeds (two at
   assert.equal(r.code, 0, r.stderr.slice(-3000));
   const j = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as {
     complete: boolean;
-    summary: { seeds: string[]; reference: string; variants: { variant: string; seeds: number; accuracy: { mean: number }; vsReference: { n: number; mean: number } | null; perSeed: SeedFigures[] }[]; neverCall: { n: number } };
+    summary: {
+      seeds: string[];
+      reference: string;
+      variants: { variant: string; seeds: number; accuracy: { mean: number }; vsReference: { n: number; mean: number } | null; selected: { n: number; mean: number } | null; selectedVsReference: { n: number; mean: number } | null; perSeed: SeedFigures[] }[];
+      neverCall: { n: number };
+    };
     runs: { seed: string; variants: { variant: string; rounds: { round: number; accuracy: number; se: number; baselines: { neverCall: number }; signalByPart?: Record<string, { groups: number }> }[] }[] }[];
   };
   // every trained round says what its GRPO could learn from, by part of D_j; round 0 did not train by GRPO
@@ -118,6 +134,15 @@ test('looptool ablate --seeds pairs every variant with static over seeds (two at
       assert.ok(Math.abs(v.vsReference!.mean - (diffs[0]! + diffs[1]!) / 2) < 1e-12);
     }
   }
+  // each run's validation split chose a round, whose test accuracy the summary pairs with static's own choice
+  for (const v of j.summary.variants) {
+    assert.equal(v.selected?.n, 2, `${v.variant}: a chosen round on both seeds`);
+    for (const p of v.perSeed) {
+      const rounds = j.runs.find((x) => x.seed === p.seed)!.variants.find((x) => x.variant === v.variant)!.rounds;
+      assert.equal(p.selected!.accuracy, rounds.find((x) => x.round === p.selected!.round)!.accuracy, 'the chosen round\'s test accuracy');
+    }
+    assert.equal(v.selectedVsReference?.n, v.variant === 'static' ? undefined : 2);
+  }
   // per seed, the variants share round 0; the seeds differ
   const r0 = (seed: number, v: string) => readFileSync(join(out, `seed-${seed}`, v, 'round-0', 'test.jsonl'), 'utf8');
   assert.equal(r0(1, 'static'), r0(1, 'full'));
@@ -138,6 +163,7 @@ test('looptool ablate --seeds pairs every variant with static over seeds (two at
   assert.ok(Object.keys(ev.figures.bySkill).length >= 3, `skills in the split: ${Object.keys(ev.figures.bySkill).join(', ')}`);
   const md = readFileSync(join(out, 'ablation.md'), 'utf8');
   assert.match(md, /Ablation over 2 seeds/);
+  assert.match(md, /^ToolMatch % on the test split at the round each run's validation split chose .*\n {2}full: .* \(rounds chosen: [01], [01]\); Δ vs static /m);
   assert.match(md, /\| ablate-test-2 \|/);
   // every variant of a seed reports the same starting policy: round 0 is shared
   for (const [i, seed] of j.summary.seeds.entries()) {

@@ -14,6 +14,7 @@ import {
   mergeRound,
   pairedDiff,
   proportion,
+  selectedRound,
   signalByPart,
   stratifiedTake,
   summarizeAblation,
@@ -210,6 +211,30 @@ test('the ablation summary pairs every variant with static seed by seed and keep
   assert.equal(sum.variants.find((v) => v.variant === 'static')!.vsReference, null);
   assert.equal(sum.variants.find((v) => v.variant === 'static')!.detectable, null);
   close(sum.neverCall!.mean, 0.3);
+});
+
+test('the validation split chooses the round of its highest figure, the earliest on a tie, round 0 included; the summary pairs each variant\'s chosen round with the reference\'s', () => {
+  const v = (e: RoundEval, accuracy: number): RoundEval => ({ ...e, validation: { n: 100, correct: Math.round(100 * accuracy), accuracy, byKind: {} } });
+  assert.equal(selectedRound([evalAt(0, 0.1), evalAt(1, 0.2)]), null, 'no validation split, no choice');
+  assert.deepEqual(selectedRound([v(evalAt(2, 0.4), 0.5), v(evalAt(0, 0.1), 0.2), v(evalAt(1, 0.3), 0.5)]), { round: 1, validation: 0.5, accuracy: 0.3 });
+  assert.deepEqual(selectedRound([v(evalAt(0, 0.25), 0.6), v(evalAt(1, 0.3), 0.4)]), { round: 0, validation: 0.6, accuracy: 0.25 }, 'no round helped');
+  const seeds = ['s-1', 's-2'];
+  const sum = summarizeAblation(
+    seeds,
+    new Map([
+      // full peaks on validation at round 1 (test 0.5) and ends lower; static's best is its last round
+      ['full', new Map(seeds.map((s) => [s, [v(evalAt(0, 0.1), 0.1), v(evalAt(1, 0.5), 0.6), v(evalAt(2, 0.3), 0.4)]]))],
+      ['static', new Map(seeds.map((s, i) => [s, [v(evalAt(0, 0.1), 0.1), v(evalAt(1, 0.3), 0.3), v(evalAt(2, 0.4 + 0.02 * i), 0.45)]]))],
+    ]),
+  );
+  const full = sum.variants.find((x) => x.variant === 'full')!;
+  close(full.vsReference!.mean, -0.11, 1e-9);
+  close(full.selected!.mean, 0.5);
+  close(full.selectedVsReference!.mean, 0.09, 1e-9);
+  assert.deepEqual(full.perSeed.map((p) => p.selected?.round), [1, 1]);
+  assert.equal(sum.variants.find((x) => x.variant === 'static')!.selectedVsReference, null);
+  assert.match(seedsText(sum), /^ {2}full: 50\.0 ± 0\.0 \(rounds chosen: 1, 1\); Δ vs static \+9\.0 ± \d+\.\d \[-?\d+\.\d, \d+\.\d\]$/m);
+  assert.doesNotMatch(seedsText(summarizeAblation(seeds, new Map([['full', new Map(seeds.map((s) => [s, [evalAt(1, 0.5)]]))]]))), /validation split chose/);
 });
 
 function withJglv(e: RoundEval, confusion: Record<string, Record<string, number>>): RoundEval {

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Manifest, ProbeRecord, VerdictRecord, ExpansionRecord, SampleRecord, RoundEval, Composition, LoopConfig, votesToDecide } from '../../protocols/loop/index.ts';
+import { EvalItemRecord, Manifest, ProbeRecord, VerdictRecord, ExpansionRecord, SampleRecord, RoundEval, Composition, LoopConfig, votesToDecide } from '../../protocols/loop/index.ts';
 import { readJsonl } from '../../runtime/corpus.ts';
 import { TINY_LOOP_CONFIG } from './tiny.ts';
 
@@ -16,7 +16,8 @@ import { TINY_LOOP_CONFIG } from './tiny.ts';
  */
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const CONFIG = { ...TINY_LOOP_CONFIG, seed: 'resume-test' };
+// with a validation split, so that its pass inside evaluating is killed and resumed too
+const CONFIG = { ...TINY_LOOP_CONFIG, seed: 'resume-test', loop: { ...TINY_LOOP_CONFIG.loop, eval: { ...TINY_LOOP_CONFIG.loop.eval, validationSize: 6 } } };
 const VOTES = LoopConfig.parse(CONFIG.loop).jglvVotes;
 
 let dir: string;
@@ -98,6 +99,8 @@ test('the closed loop runs end to end, and a run SIGKILLed inside every stage re
       assert.equal(new Set(ids).size, ids.length, 'no duplicate samples in D_j+1');
       const ev = RoundEval.parse(JSON.parse(readFileSync(join(ref, `round-${j}/eval.json`), 'utf8')));
       assert.ok(ev.test.n > 0);
+      assert.equal(ev.validation?.n, 6, 'the validation split, evaluated each round');
+      assert.equal(readJsonl(join(ref, `round-${j}/eval-validation.jsonl`), EvalItemRecord).records.filter((i) => i.split === 'validation').length, 6);
       assert.ok(ev.jglv, 'JGLV scores against the truth');
       assert.ok(ev.noise, 'label noise of D_j');
     }
@@ -121,6 +124,7 @@ test('the closed loop runs end to end, and a run SIGKILLed inside every stage re
       ['expanding', 1, 1],
       ['merging', 1, 0],
       ['evaluating', 1, 1],
+      ['validating', 1, 1],
       ['training', 2, 0],
       ['expanding', 2, 2],
     ];

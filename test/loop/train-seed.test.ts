@@ -164,6 +164,12 @@ test('looptool replicate trains a finished run\'s round 0 again under training s
   assert.notEqual(await moved.exited, 0);
   assert.match(moved.output(), /config\.seed differs from the base run's .*: a replicate trains on its base's world/);
   assert.deepEqual(readdirSync(join(dir, 'sets')).sort(), ['base', 'warm'], 'nothing was written for the refused set');
+  // a validation split comes with the base's seed data: a base that drew none cannot give one
+  const valid = join(dir, 'valid.json');
+  writeFileSync(valid, JSON.stringify({ ...CONFIG, loop: { ...CONFIG.loop, eval: { ...CONFIG.loop.eval, validationSize: 4 } } }));
+  const unsplit = startCli(['replicate', a, '--replicates', '1', '--config', valid, '--out', join(dir, 'sets', 'valid')]);
+  assert.notEqual(await unsplit.exited, 0);
+  assert.match(unsplit.output(), /loop\.eval\.validationSize is 4, but base run .* drew no validation split \(round-0\/validation\.jsonl\); set it to 0, or start from a base run that set it/);
   const none = startCli(['replicate', a]);
   assert.equal(await none.exited, 2);
   assert.match(none.output(), /--replicates N is required/);

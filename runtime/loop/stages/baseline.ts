@@ -5,14 +5,16 @@ import type { StageContext } from './context.ts';
 import { evaluating } from './evaluating.ts';
 
 /**
- * The warmed-up policy on the test split before any round: the round-0 point of every
- * curve, filed as round 0's evaluation. A run with a base copies the base's.
+ * The warmed-up policy on the test split (and the validation split, when drawn) before any
+ * round: the round-0 point of every curve, filed as round 0's evaluation. A run with a base
+ * copies the base's.
  */
 export async function baseline(cx: StageContext): Promise<StageSummary> {
   if (!cx.d.base) return evaluating(cx, 0);
   const t0 = performance.now();
   const base = cx.baseStore();
-  for (const f of ['round-0/eval.jsonl', 'round-0/eval.json']) cpSync(base.path(f), cx.store.path(f));
+  const files = ['round-0/eval.jsonl', 'round-0/eval.json', ...(cx.validation().length ? ['round-0/eval-validation.jsonl'] : [])];
+  for (const f of files) cpSync(base.path(f), cx.store.path(f));
   const ev = cx.store.readJson('round-0/eval.json', RoundEval);
-  return cx.finish(0, 'evaluating', t0, ['round-0/eval.jsonl', 'round-0/eval.json'], { accuracy: ev.test.accuracy, n: ev.test.n, base: 1 });
+  return cx.finish(0, 'evaluating', t0, files, { accuracy: ev.test.accuracy, n: ev.test.n, ...(ev.validation ? { validation: ev.validation.accuracy } : {}), base: 1 });
 }

@@ -181,6 +181,11 @@ export class StageContext {
     return this.store.read('round-0/test.jsonl', SampleRecord).map((r) => r.sample);
   }
 
+  /** The validation split (loop.eval.validationSize); none when the run drew none. */
+  validation(): Sample[] {
+    return this.store.exists('round-0/validation.jsonl') ? this.store.read('round-0/validation.jsonl', SampleRecord).map((r) => r.sample) : [];
+  }
+
   data(j: number): Placed[] {
     return this.store.read(`round-${j}/data.jsonl`, SampleRecord).map((r) => ({ part: r.part ?? 'seed', sample: r.sample }));
   }

@@ -2,7 +2,7 @@ import { Composition } from '../../../protocols/loop/merge.ts';
 import { accuracy, evalFigures, jglvScores, labelNoiseRate } from '../../../protocols/loop/metrics.ts';
 import { EvalItemRecord, ProbeRecord, RoundEval } from '../../../protocols/loop/records.ts';
 import { proportion } from '../../../protocols/loop/stats.ts';
-import { primarySkill } from '../../../protocols/sample.ts';
+import { primarySkill, type Sample } from '../../../protocols/sample.ts';
 import type { StageSummary } from '../../../machines/loop.ts';
 import { evalBfcl } from '../bfcl.ts';
 import type { StageContext, TrainSummary } from './context.ts';
@@ -18,13 +18,15 @@ export async function evaluating(cx: StageContext, j: number): Promise<StageSumm
   const t0 = performance.now();
   const train = cx.trainSummary(j);
   const shared = cx.adoptedBaseRound(j) && cx.baseStore().exists(`round-${j}/eval.json`);
-  const items = shared ? cx.baseStore().read(`round-${j}/eval.jsonl`, EvalItemRecord) : await evalItems(cx, j, train);
+  const items = shared ? cx.baseStore().read(`round-${j}/eval.jsonl`, EvalItemRecord) : await evalItems(cx, j, train, 'test', cx.test());
+  const validation = await validationItems(cx, j, train, shared);
   const bfcl = shared ? cx.baseStore().readJson(`round-${j}/eval.json`, RoundEval).bfcl : cx.loop.eval.bfcl ? await evalBfcl(cx.call, cx.loop.eval.bfcl, `${cx.run}.r${j}.bfcl`) : undefined;
   const figures = evalFigures(items.map((i) => ({ kind: i.kind, skill: i.skill!, expectsCall: i.expectsCall!, called: i.called!, correct: i.correct })));
   const summary: RoundEval = {
     type: 'eval',
     round: j,
     test: accuracy(items),
+    ...(validation.length ? { validation: accuracy(validation) } : {}),
     figures,
     baselines: { 'never call': figures.neverCall.value, 'always call (at most)': figures.alwaysCall.value },
     cutOff: proportion(items.filter((i) => i.cutOff).length, items.length),
@@ -60,25 +62,48 @@ export async function evaluating(cx: StageContext, j: number): Promise<StageSumm
       summary.expansion = { seeds: new Set(ex.map((e) => e.parent)).size, accepted: ex.filter((e) => e.accepted).length, rejected: ex.filter((e) => !e.accepted).length };
     }
   }
+  const files = [`round-${j}/eval.jsonl`, `round-${j}/eval.json`];
   cx.store.write(`round-${j}/eval.jsonl`, items);
+  if (validation.length) {
+    cx.store.write(`round-${j}/eval-validation.jsonl`, validation);
+    files.push(`round-${j}/eval-validation.jsonl`);
+  }
   cx.store.writeJson(`round-${j}/eval.json`, summary);
-  cx.checkpoints.items(`round-${j}/eval.partial.jsonl`, ProbeRecord, (r) => r.id).clear();
-  return cx.finish(j, 'evaluating', t0, [`round-${j}/eval.jsonl`, `round-${j}/eval.json`], { accuracy: summary.test.accuracy, n: summary.test.n, ...(bfcl?.overall != null ? { bfcl: bfcl.overall } : {}) });
+  for (const stage of ['eval', 'validation'] as const) cx.checkpoints.items(`round-${j}/${stage}.partial.jsonl`, ProbeRecord, (r) => r.id).clear();
+  return cx.finish(j, 'evaluating', t0, files, {
+    accuracy: summary.test.accuracy,
+    n: summary.test.n,
+    ...(summary.validation ? { validation: summary.validation.accuracy } : {}),
+    ...(bfcl?.overall != null ? { bfcl: bfcl.overall } : {}),
+  });
 }
 
-/** The greedy answers of round j's policy to the test split, scored against its labels (the true ones with eval.useTruth). */
-async function evalItems(cx: StageContext, j: number, train: TrainSummary | undefined): Promise<EvalItemRecord[]> {
+/**
+ * Round j's answers on the validation split, when the run drew one: a round adopted from
+ * its base takes the base's answers where the base has them (the same policy), and
+ * answers itself where the base drew no validation split.
+ */
+async function validationItems(cx: StageContext, j: number, train: TrainSummary | undefined, shared: boolean): Promise<EvalItemRecord[]> {
+  const samples = cx.validation();
+  if (!samples.length) return [];
+  const file = `round-${j}/eval-validation.jsonl`;
+  if (shared && cx.baseStore().exists(file)) return cx.baseStore().read(file, EvalItemRecord);
+  return evalItems(cx, j, train, 'validation', samples);
+}
+
+/** The greedy answers of round j's policy to a held-out split, scored against its labels (the true ones with eval.useTruth). */
+async function evalItems(cx: StageContext, j: number, train: TrainSummary | undefined, split: 'test' | 'validation', samples: Sample[]): Promise<EvalItemRecord[]> {
   await cx.policy.ensure(cx.checkpointIn(train));
   const useTruth = cx.loop.eval.useTruth;
-  const test = cx.test().map((s) => (useTruth && s.truth ? { ...s, label: s.truth.label } : s));
+  const test = samples.map((s) => (useTruth && s.truth ? { ...s, label: s.truth.label } : s));
   const maxTokens = cx.loop.eval.max_new_tokens;
-  const got = await probeAll(cx, j, 'eval', test, maxTokens);
+  const got = await probeAll(cx, j, split === 'test' ? 'eval' : 'validation', test, maxTokens);
   return test.map((s) => {
     const p = got.get(s.id)!;
     return {
       type: 'eval_item',
       round: j,
-      split: 'test',
+      split,
       id: s.id,
       kind: s.kind,
       skill: primarySkill(s),

@@ -57,15 +57,21 @@ async function probeData(cx: StageContext, j: number, fresh: Sample[]): Promise<
   return { data: samples.map((s) => got.get(s.id)!), fresh, freshProbes: fresh.map((s) => got.get(s.id)!) };
 }
 
-/** Greedy answers of the current policy to `samples`, in batches, cached per batch (probing, and evaluating as 'eval'). */
-export async function probeAll(cx: StageContext, j: number, stage: 'probing' | 'eval', samples: Sample[], maxTokens: number): Promise<Map<string, ProbeRecord>> {
+/**
+ * Greedy answers of the current policy to `samples`, in batches, cached per batch (probing,
+ * and evaluating as 'eval' on the test split and 'validation' on the validation split).
+ */
+export async function probeAll(cx: StageContext, j: number, stage: 'probing' | 'eval' | 'validation', samples: Sample[], maxTokens: number): Promise<Map<string, ProbeRecord>> {
   const cache = cx.checkpoints.items(`round-${j}/${stage}.partial.jsonl`, ProbeRecord, (r) => r.id);
+  const shown = stage === 'probing' ? 'probing' : 'evaluating';
+  // a crash point of its own for the validation pass, which runs inside the same stage as the test pass
+  const crashAt = stage === 'probing' ? 'probing' : stage === 'validation' ? 'validating' : j === 0 ? 'baseline' : 'evaluating';
   const todo = chunks(
     samples.filter((s) => !cache.done.has(s.id)),
     cx.loop.probe.batch,
   );
   let done = cache.done.size;
-  cx.progress(stage === 'eval' ? 'evaluating' : 'probing', j, done, samples.length);
+  cx.progress(shown, j, done, samples.length);
   await mapLimit(
     todo,
     Math.max(1, Math.min(2, cx.loop.concurrency)),
@@ -79,8 +85,8 @@ export async function probeAll(cx: StageContext, j: number, stage: 'probing' | '
       const recs: ProbeRecord[] = out.results.map((r, i) => ({ type: 'probe', round: Math.max(1, j), kind: batch[i]!.kind, ...r }));
       cache.add(recs);
       done += recs.length;
-      cx.progress(stage === 'eval' ? 'evaluating' : 'probing', j, done, samples.length);
-      crashPoint(stage === 'eval' ? (j === 0 ? 'baseline' : 'evaluating') : 'probing', j, done);
+      cx.progress(shown, j, done, samples.length);
+      crashPoint(crashAt, j, done);
     },
     cx.signal,
   );

@@ -14,6 +14,7 @@ import type { StageContext } from './context.ts';
 import { dialoguesFor, simulatedStream, worldTools } from './streams.ts';
 
 const OUTPUTS = ['round-0/pool.jsonl', 'round-0/test.jsonl', 'round-1/data.jsonl', 'round-1/composition.json'];
+const VALIDATION = 'round-0/validation.jsonl';
 
 /**
  * Seed data (round 0): simulated dialogues through the seeding pipeline, split into the seed
@@ -28,9 +29,15 @@ export async function seeding(cx: StageContext): Promise<StageSummary> {
       if (!base.exists(f)) throw new LooptoolError({ code: 'invalid_input', message: `base run ${cx.d.base} has no ${f}: its seeding stage did not finish` });
       cpSync(base.path(f), cx.store.path(f));
     }
+    // a validation split is drawn with the base's seed data, so only a base that drew one can give it
+    if (cx.loop.eval.validationSize) {
+      if (!base.exists(VALIDATION))
+        throw new LooptoolError({ code: 'invalid_input', message: `loop.eval.validationSize is ${cx.loop.eval.validationSize}, but base run ${cx.d.base} drew no validation split (${VALIDATION}); set it to 0, or start from a base run that set it` });
+      cpSync(base.path(VALIDATION), cx.store.path(VALIDATION));
+    }
     const pool = cx.pool().length;
     checkStaticPool(cx, pool);
-    return cx.finish(0, 'seeding', t0, OUTPUTS, { pool, test: cx.test().length, base: 1 });
+    return cx.finish(0, 'seeding', t0, outputs(cx), { pool, test: cx.test().length, validation: cx.validation().length, base: 1 });
   }
   const loop = cx.loop;
   const tools = await worldTools(cx);
@@ -53,21 +60,24 @@ export async function seeding(cx: StageContext): Promise<StageSummary> {
       message: `seeding stopped after ${summary.finished}/${summary.dialogues} dialogues${summary.unavailable ? ` (not attempted: ${summary.unavailable}); resume the run when the endpoint is back` : ''}`,
     });
   const all = readJsonl(seedFiles(cx.store.dir).samples, Sample).records.filter((s) => !s.masked);
-  const { pool, test } = loop.eval.split === 'pool' ? splitSeed(all, loop.eval.testSize, cx.rngSeed('split')) : { pool: all, test: await testStream(cx, tools) };
+  const { pool: rest, test } = loop.eval.split === 'pool' ? splitSeed(all, loop.eval.testSize, cx.rngSeed('split')) : { pool: all, test: await testStream(cx, tools) };
+  const { pool, validation } = await validationSplit(cx, rest, tools);
   if (pool.length === 0) throw new LooptoolError({ code: 'internal', message: `seeding produced ${all.length} usable samples, all taken by the test split (eval.testSize ${loop.eval.testSize}); simulate more dialogues (loop.seedDialogues)` });
   const ordered = seededOrder(pool, cx.rngSeed('pool'));
   cx.store.write('round-0/pool.jsonl', ordered.map((sample) => ({ type: 'sample', sample })));
   cx.store.write('round-0/test.jsonl', test.map((sample) => ({ type: 'sample', sample })));
+  if (loop.eval.validationSize) cx.store.write(VALIDATION, validation.map((sample) => ({ type: 'sample', sample })));
   const d1 = initialRound(ordered, loop.budget);
   cx.store.write('round-1/data.jsonl', d1.samples.map((p) => ({ type: 'sample', part: p.part, sample: p.sample })));
   cx.store.writeJson('round-1/composition.json', d1.composition);
   checkStaticPool(cx, ordered.length);
-  return cx.finish(0, 'seeding', t0, OUTPUTS, {
+  return cx.finish(0, 'seeding', t0, outputs(cx), {
     dialogues: summary.dialogues,
     accepted: summary.accepted,
     samples: all.length,
     pool: ordered.length,
     test: test.length,
+    validation: validation.length,
     noisy: labelNoiseRate(ordered).noisy,
   });
 }
@@ -82,6 +92,28 @@ async function testStream(cx: StageContext, tools: ToolSpec[][] | undefined): Pr
   const e = cx.loop.eval;
   const samples = await simulatedStream(cx, 'test-stream', e.testDialogues || dialoguesFor(cx, e.testSize), tools, UNIFORM_SKILL_MIX);
   return stratifiedTake(samples, e.testSize, primarySkill, cx.rngSeed('test-split'));
+}
+
+/** The files seeding leaves: the validation split's beside the others when one is asked for. */
+function outputs(cx: StageContext): string[] {
+  return cx.loop.eval.validationSize ? [...OUTPUTS, VALIDATION] : OUTPUTS;
+}
+
+/**
+ * The validation split (loop.eval.validationSize), drawn as the test split is: with split
+ * "stream" a stream of its own seed, uniform over skills and stratified by skill; with
+ * "pool" whole dialogues out of what the test split left of the seed pool. Like the test
+ * split it is never trained on; unlike it, it is there to be looked at when choosing.
+ */
+async function validationSplit(cx: StageContext, pool: Sample[], tools: ToolSpec[][] | undefined): Promise<{ pool: Sample[]; validation: Sample[] }> {
+  const e = cx.loop.eval;
+  if (!e.validationSize) return { pool, validation: [] };
+  if (e.split === 'pool') {
+    const s = splitSeed(pool, e.validationSize, cx.rngSeed('validation-split'));
+    return { pool: s.pool, validation: s.test };
+  }
+  const samples = await simulatedStream(cx, 'validation-stream', dialoguesFor(cx, e.validationSize), tools, UNIFORM_SKILL_MIX);
+  return { pool, validation: stratifiedTake(samples, e.validationSize, primarySkill, cx.rngSeed('validation-split')) };
 }
 
 /** The static baseline never reuses seed data: refuse at once a pool too small for every round. */

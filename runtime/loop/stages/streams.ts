@@ -41,10 +41,10 @@ export function dialoguesFor(cx: StageContext, samples: number): number {
  * simulator settings), its own seed, in `<name>/` of the run directory, so an interrupted
  * stream resumes like the seed stream does.
  */
-export async function simulatedStream(cx: StageContext, name: 'test-stream' | 'warmup-stream', dialogues: number, tools: ToolSpec[][] | undefined, skillMix?: SkillMix): Promise<Sample[]> {
+export async function simulatedStream(cx: StageContext, name: 'test-stream' | 'validation-stream' | 'warmup-stream', dialogues: number, tools: ToolSpec[][] | undefined, skillMix?: SkillMix): Promise<Sample[]> {
   const config: RunConfig = { ...cx.config, seed: cx.rngSeed(name), ...(skillMix ? { seeding: { ...cx.config.seeding, skillMix } } : {}) };
   const runDir = cx.store.path(name);
-  const stage = name === 'test-stream' ? 'seeding' : 'warmup';
+  const stage = name === 'warmup-stream' ? 'warmup' : 'seeding';
   const summary = await runSeed({
     ...(tools ? { toolPool: tools } : {}),
     node: cx.node,
