@@ -95,10 +95,10 @@ async function validationItems(cx: StageContext, j: number, train: TrainSummary 
 async function evalItems(cx: StageContext, j: number, train: TrainSummary | undefined, split: 'test' | 'validation', samples: Sample[]): Promise<EvalItemRecord[]> {
   await cx.policy.ensure(cx.checkpointIn(train));
   const useTruth = cx.loop.eval.useTruth;
-  const test = samples.map((s) => (useTruth && s.truth ? { ...s, label: s.truth.label } : s));
+  const scored = samples.map((s) => (useTruth && s.truth ? { ...s, label: s.truth.label } : s));
   const maxTokens = cx.loop.eval.max_new_tokens;
-  const got = await probeAll(cx, j, split === 'test' ? 'eval' : 'validation', test, maxTokens);
-  return test.map((s) => {
+  const got = await probeAll(cx, j, split === 'test' ? 'eval' : 'validation', scored, maxTokens);
+  return scored.map((s) => {
     const p = got.get(s.id)!;
     return {
       type: 'eval_item',
