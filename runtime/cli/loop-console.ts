@@ -95,12 +95,20 @@ export function consoleProgress(label = '', quiet = false): { onProgress: (p: St
 
 const pct = (x: number | undefined) => (x === undefined ? '   –  ' : `${(100 * x).toFixed(1).padStart(5)}%`);
 
-/** Accuracy per round of several runs side by side (one column per run). */
-export function roundsTable(columns: { name: string; evals: RoundEval[] }[]): string {
-  const rounds = [...new Set(columns.flatMap((c) => c.evals.map((e) => e.round)))].sort((a, b) => a - b);
+/** Accuracy per round of several runs side by side (one column per run, and one for its validation split when it drew one). */
+export function roundsTable(runs: { name: string; evals: RoundEval[] }[]): string {
+  const columns = runs.flatMap((c) => [
+    { name: c.name, evals: c.evals, value: (e: RoundEval) => e.test.accuracy },
+    ...(c.evals.some((e) => e.validation) ? [{ name: `${c.name} validation`, evals: c.evals, value: (e: RoundEval) => e.validation?.accuracy }] : []),
+  ]);
+  const rounds = [...new Set(runs.flatMap((c) => c.evals.map((e) => e.round)))].sort((a, b) => a - b);
   const w = Math.max(8, ...columns.map((c) => c.name.length));
   const head = `round  ${columns.map((c) => c.name.padStart(w)).join('  ')}`;
-  const rows = rounds.map((r) => `${String(r).padStart(5)}  ${columns.map((c) => pct(c.evals.find((e) => e.round === r)?.test.accuracy).padStart(w)).join('  ')}`);
+  const cell = (c: (typeof columns)[number], r: number) => {
+    const e = c.evals.find((x) => x.round === r);
+    return pct(e ? c.value(e) : undefined).padStart(w);
+  };
+  const rows = rounds.map((r) => `${String(r).padStart(5)}  ${columns.map((c) => cell(c, r)).join('  ')}`);
   return [head, ...rows].join('\n');
 }
 

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RunConfig } from '../../protocols/config.ts';
 import { defaultParallel, pairJobs, pairsLeft, remainingSeconds, seedConfig } from '../../runtime/loop/ablate.ts';
-import { pairLine } from '../../runtime/cli/loop-console.ts';
+import { pairLine, roundsTable } from '../../runtime/cli/loop-console.ts';
+import type { RoundEval } from '../../protocols/loop/records.ts';
 import { durationText } from '../../runtime/terminal.ts';
 
 test('seeds at once: one per core, never more than there are seeds, at least one', () => {
@@ -71,4 +72,18 @@ test('a finished pair\'s line says how it ended and what is left; a pair done be
   assert.equal(pairLine({ ...e, status: 'failed', error: 'the trainer ran out of memory' }), '[3/8] s-3 full: failed after 24 min (the trainer ran out of memory); about 2 h 30 min left', 'a failed run says why');
   assert.equal(pairLine({ ...e, ran: false, leftSeconds: null }), '[3/8] s-3 full: done before');
   assert.equal(pairLine({ ...e, done: 8 }), '[8/8] s-3 full: done in 24 min');
+});
+
+test('the per-round table of a run gives its validation split a column beside its test accuracy when it drew one', () => {
+  const at = (round: number, test: number, validation?: number): RoundEval => ({
+    type: 'eval',
+    round,
+    test: { n: 100, correct: test, accuracy: test / 100, byKind: {} },
+    ...(validation === undefined ? {} : { validation: { n: 50, correct: validation, accuracy: validation / 50, byKind: {} } }),
+  });
+  assert.equal(roundsTable([{ name: 'full', evals: [at(0, 40), at(1, 45)] }]), ['round      full', '    0     40.0%', '    1     45.0%'].join('\n'));
+  assert.equal(
+    roundsTable([{ name: 'full', evals: [at(0, 40, 20), at(1, 45, 30)] }]),
+    ['round             full  full validation', '    0            40.0%            40.0%', '    1            45.0%            60.0%'].join('\n'),
+  );
 });
