@@ -92,9 +92,9 @@ export type SeedsOptions = Omit<CompareOptions, 'progress'> & {
 
 /**
  * One finished (seed, variant) pair of `ablateSeeds`. `ran` is false for a pair a
- * continued ablation found already done; `error` says why a run failed; `total` counts the pairs settled and those still
- * to run (pairsLeft), and `leftSeconds` estimates the latter (remainingSeconds), null until
- * a pair of this invocation has run.
+ * continued ablation found already done; `error` says why a run failed; `total` counts
+ * the pairs settled and those still to run (pairsLeft), and `leftSeconds` estimates the
+ * latter (remainingSeconds), null until a pair of this invocation has run.
  */
 export type PairDone = { seed: string; variant: Variant; status: LoopResult['status']; error: string | null; ran: boolean; seconds: number; done: number; total: number; leftSeconds: number | null };
 
