@@ -60,7 +60,7 @@ export async function seeding(cx: StageContext): Promise<StageSummary> {
       message: `seeding stopped after ${summary.finished}/${summary.dialogues} dialogues${summary.unavailable ? ` (not attempted: ${summary.unavailable}); resume the run when the endpoint is back` : ''}`,
     });
   const all = readJsonl(seedFiles(cx.store.dir).samples, Sample).records.filter((s) => !s.masked);
-  const { pool: rest, test } = loop.eval.split === 'pool' ? splitSeed(all, loop.eval.testSize, cx.rngSeed('split')) : { pool: all, test: await testStream(cx, tools) };
+  const { pool: rest, test } = loop.eval.split === 'pool' ? splitSeed(all, loop.eval.testSize, cx.rngSeed('split')) : { pool: all, test: await heldOutStream(cx, 'test', loop.eval.testSize, loop.eval.testDialogues, tools) };
   const { pool, validation } = await validationSplit(cx, rest, tools);
   if (pool.length === 0) throw new LooptoolError({ code: 'internal', message: `seeding produced ${all.length} usable samples, all taken by the test split (eval.testSize ${loop.eval.testSize}); simulate more dialogues (loop.seedDialogues)` });
   const ordered = seededOrder(pool, cx.rngSeed('pool'));
@@ -83,15 +83,15 @@ export async function seeding(cx: StageContext): Promise<StageSummary> {
 }
 
 /**
- * The test split as its own stream (loop.eval.split "stream"): dialogues simulated with
- * their own seed over the same tool sets, planned uniformly over skills (the sim
- * planner honours the mix; an llm planner plans as it will), stratified by skill to testSize. Nothing of it
- * is ever trained on, and no setting is chosen by looking at it.
+ * A held-out split as its own stream (loop.eval.split "stream"): dialogues simulated with
+ * their own seed over the same tool sets, planned uniformly over skills (the sim planner
+ * honours the mix; an llm planner plans as it will), stratified by skill to `size`.
+ * Nothing of it is ever trained on. The test split is one (no setting is chosen by looking
+ * at it), the validation split the other.
  */
-async function testStream(cx: StageContext, tools: ToolSpec[][] | undefined): Promise<Sample[]> {
-  const e = cx.loop.eval;
-  const samples = await simulatedStream(cx, 'test-stream', e.testDialogues || dialoguesFor(cx, e.testSize), tools, UNIFORM_SKILL_MIX);
-  return stratifiedTake(samples, e.testSize, primarySkill, cx.rngSeed('test-split'));
+async function heldOutStream(cx: StageContext, name: 'test' | 'validation', size: number, dialogues: number, tools: ToolSpec[][] | undefined): Promise<Sample[]> {
+  const samples = await simulatedStream(cx, `${name}-stream`, dialogues || dialoguesFor(cx, size), tools, UNIFORM_SKILL_MIX);
+  return stratifiedTake(samples, size, primarySkill, cx.rngSeed(`${name}-split`));
 }
 
 /** The files seeding leaves: the validation split's beside the others when one is asked for. */
@@ -112,8 +112,7 @@ async function validationSplit(cx: StageContext, pool: Sample[], tools: ToolSpec
     const s = splitSeed(pool, e.validationSize, cx.rngSeed('validation-split'));
     return { pool: s.pool, validation: s.test };
   }
-  const samples = await simulatedStream(cx, 'validation-stream', dialoguesFor(cx, e.validationSize), tools, UNIFORM_SKILL_MIX);
-  return { pool, validation: stratifiedTake(samples, e.validationSize, primarySkill, cx.rngSeed('validation-split')) };
+  return { pool, validation: await heldOutStream(cx, 'validation', e.validationSize, 0, tools) };
 }
 
 /** The static baseline never reuses seed data: refuse at once a pool too small for every round. */
