@@ -21,6 +21,10 @@ export const Ablations = z
       .boolean()
       .default(false)
       .describe('true (control): EDDE expands as many randomly drawn samples of D_j as there are error seeds, instead of the failures; separates error targeting from simply having new data'),
+    balanced: z
+      .boolean()
+      .default(false)
+      .describe('true (the balanced variant): each merged D_j keeps the seed pool\'s mix of samples whose label is a call and samples whose label is none, so error seeds and expansions of the side the policy misses cannot crowd out the other side'),
   })
   .describe('stage switches for the ablations of the paper');
 export type Ablations = z.infer<typeof Ablations>;
@@ -161,20 +165,25 @@ export const DEFAULT_LOOP_CONFIG: LoopConfig = LoopConfig.parse({});
 
 /** The variant names of the ablation table, and their switches. */
 export const VARIANTS = {
-  full: { jglv: true, edde: true, hppl: true, static: false, randomExpansion: false },
-  'no-jglv': { jglv: false, edde: true, hppl: true, static: false, randomExpansion: false },
-  'no-edde': { jglv: true, edde: false, hppl: true, static: false, randomExpansion: false },
-  'no-hppl': { jglv: true, edde: true, hppl: false, static: false, randomExpansion: false },
-  'random-expansion': { jglv: true, edde: true, hppl: true, static: false, randomExpansion: true },
-  static: { jglv: true, edde: true, hppl: true, static: true, randomExpansion: false },
+  full: { jglv: true, edde: true, hppl: true, static: false, randomExpansion: false, balanced: false },
+  'no-jglv': { jglv: false, edde: true, hppl: true, static: false, randomExpansion: false, balanced: false },
+  'no-edde': { jglv: true, edde: false, hppl: true, static: false, randomExpansion: false, balanced: false },
+  'no-hppl': { jglv: true, edde: true, hppl: false, static: false, randomExpansion: false, balanced: false },
+  'random-expansion': { jglv: true, edde: true, hppl: true, static: false, randomExpansion: true, balanced: false },
+  balanced: { jglv: true, edde: true, hppl: true, static: false, randomExpansion: false, balanced: true },
+  static: { jglv: true, edde: true, hppl: true, static: true, randomExpansion: false, balanced: false },
 } as const satisfies Record<string, Ablations>;
 export type Variant = keyof typeof VARIANTS;
+
+/** The ablation table of the paper and issue 12, which `ablate` runs unless told otherwise: every variant but `balanced`, a setting of our own. */
+export const TABLE_VARIANTS: readonly Variant[] = ['full', 'no-jglv', 'no-edde', 'no-hppl', 'random-expansion', 'static'];
 
 /** The variant a set of switches amounts to ("custom" when several are off). */
 export function variantOf(a: Ablations): Variant | 'custom' {
   if (a.static) return 'static';
   const off = (['jglv', 'edde', 'hppl'] as const).filter((k) => !a[k]);
-  if (a.randomExpansion) return off.length === 0 ? 'random-expansion' : 'custom';
+  if (a.randomExpansion) return off.length === 0 && !a.balanced ? 'random-expansion' : 'custom';
+  if (a.balanced) return off.length === 0 ? 'balanced' : 'custom';
   if (off.length === 0) return 'full';
   if (off.length === 1) return `no-${off[0]}` as Variant;
   return 'custom';

@@ -25,6 +25,15 @@ import { byPplDesc } from './ppl.ts';
  *     answer's perplexity measures its wording, and ranked with calls it crowds them out.
  *  7. Fill: if the parts could not reach the budget, more unused seed samples; then any
  *     remaining candidates. A shortfall is recorded, never hidden.
+ *
+ * With `balance` (the `balanced` variant) every step above also keeps the call decision's
+ * mix: D_{j+1} holds round(budget × noCallShare) samples whose label is no call (text,
+ * clarify, irrelevant) and the rest calls, the seed pool's mix. An item of a side that is
+ * full is passed over, so the other side's items further down the same list take its place.
+ * Why: error seeds and their expansions follow whichever side of the call decision the
+ * policy misses, and a small budget then trains the policy past the mark the other way
+ * (seed 21's round 4, docs/loop.md). If a side runs out of items, a last pass without the
+ * mix fills the budget from what was passed over, in the same order of parts.
  */
 
 export const Part = z.enum(['seed', 'es', 'ee', 'hppl', 'seed_new', 'fill']);
@@ -44,6 +53,14 @@ export const Composition = z.object({
   shortfall: Count.describe('budget − total'),
   hpplRandom: z.boolean().describe('the HPPL share was drawn at random (no-HPPL ablation)'),
   fresh: Count.optional().describe('samples (not expansions) that came from the seed samples probed fresh beside D_{j-1} (loop.probe.fresh)'),
+  noCall: Count.optional().describe('samples in D_j whose label is no call (text, clarify, irrelevant): the call decision\'s mix'),
+  balance: z
+    .object({
+      noCallTarget: Count.describe('round(budget × the seed pool\'s share of samples whose label is no call)'),
+      passedOver: Count.describe('error seeds and expansions left out because their side of the call decision was full'),
+    })
+    .optional()
+    .describe('the balanced variant: D_j kept to the seed pool\'s mix of calls and no calls'),
 });
 export type Composition = z.infer<typeof Composition>;
 
@@ -62,23 +79,41 @@ export function seededOrder<T extends { id: string }>(items: readonly T[], seed:
   return keyed.map((e) => e.x);
 }
 
+/** Whether a sample's label says to call a tool: the side of the call decision it teaches. */
+const callsSide = (s: Sample): boolean => s.label.type === 'calls';
+const noCallCount = (items: readonly Placed[]): number => items.filter((p) => !callsSide(p.sample)).length;
+
 class Corpus {
   readonly items: Placed[] = [];
   readonly hashes = new Set<string>();
+  /** ids added, or skipped as duplicates: the items a step has dealt with */
+  readonly visited = new Set<string>();
+  /** ids passed over because their side was full (balance), and not placed since */
+  readonly passedOver = new Set<string>();
   duplicates = 0;
+  /** how many of each side may still come in (balance); null: no limit */
+  sides: { calls: number; noCall: number } | null = null;
   constructor(readonly budget: number) {}
   get room(): number {
     return this.budget - this.items.length;
   }
-  /** Adds a sample unless its content is in already; true when added. */
+  /** Adds a sample unless its content is in already or its side is full; true when added. */
   add(part: Part, sample: Sample): boolean {
     if (this.room <= 0) return false;
+    const side = callsSide(sample) ? 'calls' : 'noCall';
+    if (this.sides && this.sides[side] <= 0) {
+      this.passedOver.add(sample.id);
+      return false;
+    }
+    this.passedOver.delete(sample.id);
+    this.visited.add(sample.id);
     const h = contentHash(sample);
     if (this.hashes.has(h)) {
       this.duplicates++;
       return false;
     }
     this.hashes.add(h);
+    if (this.sides) this.sides[side]--;
     this.items.push({ part, sample });
     return true;
   }
@@ -130,6 +165,7 @@ function seedOnly(c: Corpus, pool: readonly Sample[], round: number): Compositio
     duplicates: c.duplicates,
     shortfall: c.budget - c.items.length,
     hpplRandom: false,
+    noCall: noCallCount(c.items),
   };
 }
 
@@ -183,11 +219,30 @@ export type MergeInput = {
   hppl: boolean;
   /** 'calls': only candidates whose label is a call are ranked for HPPL (text answers go to the fill) */
   hpplOver?: 'calls' | 'all';
+  /** the balanced variant: the seed pool's share of samples whose label is no call, which D_{round} keeps */
+  balance?: { noCallShare: number };
   /** seeds the random draw of the no-HPPL ablation */
   seed: string;
 };
 
 export type MergeResult = { samples: Placed[]; composition: Composition; used: string[] };
+
+/**
+ * What the balanced merge does when the parts left room: a budget reserved for a part whose
+ * items were passed over is first offered to the error seeds and expansions its room kept
+ * out, within the mix; then, the mix lifted, to what was passed over, in the order of the parts.
+ */
+function balanceLate(c: Corpus, errorSeeds: readonly Sample[], expansions: readonly Sample[], fills: readonly (readonly Sample[])[]): { es: number; ee: number; fill: number } {
+  const unvisited = (list: readonly Sample[]) => list.filter((s) => !c.visited.has(s.id) && !c.passedOver.has(s.id));
+  const es = c.take('es', unvisited(errorSeeds), c.room).added;
+  const ee = c.take('ee', unvisited(expansions), c.room).added;
+  c.sides = null;
+  const back = (list: readonly Sample[]) => list.filter((s) => c.passedOver.has(s.id));
+  const esBack = c.take('es', back(errorSeeds), c.room).added;
+  const eeBack = c.take('ee', back(expansions), c.room).added;
+  const fill = fills.reduce((n, list) => n + c.take('fill', back(list), c.room).added, 0);
+  return { es: es + esBack, ee: ee + eeBack, fill };
+}
 
 export function mergeRound(m: MergeInput): MergeResult {
   if (m.round < 2) throw new RangeError(`mergeRound builds D_2 and later; got round ${m.round}`);
@@ -197,7 +252,7 @@ export function mergeRound(m: MergeInput): MergeResult {
   const seedQuota = Math.min(m.unusedSeed.length, Math.round(B * share));
   // A free-text answer's perplexity measures wording, not tool use: ranked with calls it
   // crowds them out (issue 12), so by default HPPL ranks call samples only.
-  const rankable = (m.hpplOver ?? 'calls') === 'calls' ? m.candidates.filter((x) => x.sample.label.type === 'calls') : m.candidates;
+  const rankable = (m.hpplOver ?? 'calls') === 'calls' ? m.candidates.filter((x) => callsSide(x.sample)) : m.candidates;
   const others = m.candidates.filter((x) => !rankable.includes(x)).map((x) => x.sample);
   const ranked = m.hppl
     ? byPplDesc(rankable.map((x) => ({ id: x.sample.id, ppl: x.ppl, sample: x.sample }))).map((x) => x.sample)
@@ -205,14 +260,17 @@ export function mergeRound(m: MergeInput): MergeResult {
         rankable.map((x) => x.sample),
         `${m.seed}/no-hppl/${m.round}`,
       );
+  const noCallTarget = m.balance ? Math.round(B * m.balance.noCallShare) : 0;
+  if (m.balance) c.sides = { calls: B - noCallTarget, noCall: noCallTarget };
   const hpplReserve = Math.min(ranked.length, Math.round(B * m.hpplMinShare));
   const errRoom = Math.max(0, B - seedQuota - hpplReserve);
 
   const nEs = m.errorSeeds.length;
   const nEe = m.expansions.length;
   const esQuota = nEs + nEe ? Math.min(nEs, Math.max(nEe ? 0 : errRoom, Math.round((errRoom * nEs) / (nEs + nEe)))) : 0;
+  const expansionOrder = roundRobinByParent(m.expansions);
   const esFirst = c.take('es', m.errorSeeds, esQuota);
-  const ee = c.take('ee', roundRobinByParent(m.expansions), errRoom - esFirst.added).added;
+  const ee = c.take('ee', expansionOrder, errRoom - esFirst.added).added;
   // expansions that were too few (or duplicates) leave room for more error seeds
   const es = esFirst.added + c.take('es', m.errorSeeds.slice(esFirst.consumed), errRoom - esFirst.added - ee).added;
   const seedTake = c.take('seed_new', m.unusedSeed, seedQuota);
@@ -220,8 +278,11 @@ export function mergeRound(m: MergeInput): MergeResult {
   // fill: unused seed beyond the quota, then candidates the HPPL step did not reach
   const seedFill = c.take('fill', m.unusedSeed.slice(seedTake.consumed), c.room);
   const fillCands = c.take('fill', [...ranked.slice(hppl.consumed), ...others], c.room);
+  const late = m.balance ? balanceLate(c, m.errorSeeds, expansionOrder, [m.unusedSeed, ranked, others]) : { es: 0, ee: 0, fill: 0 };
 
-  const used = m.unusedSeed.slice(0, seedTake.consumed + seedFill.consumed).map((s) => s.id);
+  const passedOver = [...m.errorSeeds, ...m.expansions].filter((s) => c.passedOver.has(s.id)).length;
+  // a seed sample passed over for the mix stays unused; one skipped as a duplicate counts as used
+  const used = m.unusedSeed.filter((s) => c.visited.has(s.id)).map((s) => s.id);
   const placed = c.items;
   return {
     samples: placed,
@@ -231,12 +292,14 @@ export function mergeRound(m: MergeInput): MergeResult {
       budget: B,
       total: placed.length,
       seedNewShare: share,
-      parts: { seed: 0, es, ee, hppl: hppl.added, seed_new: seedTake.added, fill: seedFill.added + fillCands.added },
+      parts: { seed: 0, es: es + late.es, ee: ee + late.ee, hppl: hppl.added, seed_new: seedTake.added, fill: seedFill.added + fillCands.added + late.fill },
       corrected: placed.filter((p) => p.part === 'es' && p.sample.provenance.source === 'corrected').length,
       available: { es: m.errorSeeds.length, ee: m.expansions.length, candidates: m.candidates.length, unusedSeed: m.unusedSeed.length },
       duplicates: c.duplicates,
       shortfall: B - placed.length,
       hpplRandom: !m.hppl,
+      noCall: noCallCount(placed),
+      ...(m.balance ? { balance: { noCallTarget, passedOver } } : {}),
     },
   };
 }

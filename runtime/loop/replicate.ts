@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { withTodaysDefaults, worldDifference, type RunConfig } from '../../protocols/config.ts';
 import { storedRunConfig } from '../run-config.ts';
-import { variantOf, type Variant } from '../../protocols/loop/config.ts';
+import { VARIANTS, variantOf, type Variant } from '../../protocols/loop/config.ts';
 import { formatBounds, formatCi, summarizeAblation, type VariantSummary } from '../../protocols/loop/ablation.ts';
 import { sdInterval } from '../../protocols/loop/stats.ts';
 import { JsonObject, leafDifferences, type LeafDifference } from '../../protocols/json.ts';
@@ -101,7 +101,7 @@ function replicateFolders(dir: string): SeedFolder[] {
 export async function runReplicates(o: ReplicateOptions): Promise<ReplicateSummary> {
   const named = variantOf(o.config.loop.ablations);
   // a replicate's folder is named for its variant, which `ablate --compare` and `--pool` read
-  if (named === 'custom') throw new LooptoolError({ code: 'invalid_input', message: `loop.ablations: ${JSON.stringify(o.config.loop.ablations)} is no named variant (full, no-jglv, no-edde, no-hppl, random-expansion, static); replicates need one` });
+  if (named === 'custom') throw new LooptoolError({ code: 'invalid_input', message: `loop.ablations: ${JSON.stringify(o.config.loop.ablations)} is no named variant (${Object.keys(VARIANTS).join(', ')}); replicates need one` });
   const variant = named;
   checkSameWorld(o.config, storedConfig(o.base), o.base);
   checkSameSetting(o.dir, o.config);

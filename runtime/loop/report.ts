@@ -233,15 +233,16 @@ export function reportMarkdown(manifest: Manifest, evals: RoundEval[], others: {
   const comps = evals.filter((e) => e.composition).map((e) => ({ round: e.round, composition: e.composition! }));
   if (comps.length) {
     const anyFresh = comps.some((c) => c.composition.fresh !== undefined);
+    const balanced = comps.some((c) => c.composition.balance);
     lines.push('## Composition of D_j', '', '![composition](composition.svg)', '');
     lines.push(
       table(
-        ['D_j', 'total', 'seed', 'ES', 'of which corrected', 'EE', 'HPPL', 'seed-new', 'fill', ...(anyFresh ? ['from fresh probes'] : []), 'duplicates', 'label noise'],
+        ['D_j', 'total', 'seed', 'ES', 'of which corrected', 'EE', 'HPPL', 'seed-new', 'fill', ...(anyFresh ? ['from fresh probes'] : []), 'no-call labels', ...(balanced ? ['no-call target', 'ES+EE left out'] : []), 'duplicates', 'label noise'],
         evals
           .filter((e) => e.composition)
           .map((e) => {
             const c = e.composition!;
-            return [`D_${e.round}`, c.total, c.parts.seed, c.parts.es, c.corrected, c.parts.ee, c.parts.hppl, c.parts.seed_new, c.parts.fill, ...(anyFresh ? [c.fresh ?? '–'] : []), c.duplicates, pct(e.noise?.rate)];
+            return [`D_${e.round}`, c.total, c.parts.seed, c.parts.es, c.corrected, c.parts.ee, c.parts.hppl, c.parts.seed_new, c.parts.fill, ...(anyFresh ? [c.fresh ?? '–'] : []), c.noCall ?? '–', ...(balanced ? [c.balance?.noCallTarget ?? '–', c.balance?.passedOver ?? '–'] : []), c.duplicates, pct(e.noise?.rate)];
           }),
       ),
       '',

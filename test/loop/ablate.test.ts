@@ -34,11 +34,11 @@ const read = (p: string) => JSON.parse(readFileSync(p, 'utf8')) as unknown;
 
 test('looptool ablate runs the variants on the same round 0 and prints the ablation table', async () => {
   const out = join(dir, 'ablate');
-  const r = await looptool(['ablate', '--config', join(dir, 'config.json'), '--variants', 'full,no-jglv,no-edde,static', '--out', out]);
+  const r = await looptool(['ablate', '--config', join(dir, 'config.json'), '--variants', 'full,no-jglv,no-edde,balanced,static', '--out', out]);
   assert.equal(r.code, 0, r.stderr.slice(-3000));
   const lines = r.stdout.trim().split('\n');
   assert.match(lines[0]!, /^variant\s+r0\s+r1\s+Δ last vs full/);
-  for (const v of ['full', 'no-jglv', 'no-edde', 'static']) assert.ok(lines.some((l) => l.startsWith(v)), `a row for ${v}`);
+  for (const v of ['full', 'no-jglv', 'no-edde', 'balanced', 'static']) assert.ok(lines.some((l) => l.startsWith(v)), `a row for ${v}`);
   // every variant starts from the first one's round 0: same pool, test split and baseline
   const pool = readFileSync(join(out, 'full', 'round-0', 'pool.jsonl'), 'utf8');
   const r0 = RoundEval.parse(read(join(out, 'full', 'round-0', 'eval.json')));
@@ -48,7 +48,7 @@ test('looptool ablate runs the variants on the same round 0 and prints the ablat
   const heldOut = new Set([...ids(pool), ...ids(readFileSync(join(out, 'full', 'round-0', 'test.jsonl'), 'utf8'))]);
   assert.ok(ids(validation).every((id) => !heldOut.has(id)), 'the validation split shares no sample with the seed pool or the test split');
   assert.equal(r0.validation?.n, 4, 'round 0 is evaluated on the validation split too');
-  for (const v of ['no-jglv', 'no-edde', 'static']) {
+  for (const v of ['no-jglv', 'no-edde', 'balanced', 'static']) {
     assert.equal(readFileSync(join(out, v, 'round-0', 'pool.jsonl'), 'utf8'), pool);
     assert.equal(readFileSync(join(out, v, 'round-0', 'validation.jsonl'), 'utf8'), validation);
     assert.deepEqual(RoundEval.parse(read(join(out, v, 'round-0', 'eval.json'))).test, r0.test);
@@ -59,7 +59,7 @@ test('looptool ablate runs the variants on the same round 0 and prints the ablat
   // and its round 1, trained on the same D_1 with the same settings: taken from full, not repeated
   const full1 = RoundEval.parse(read(join(out, 'full', 'round-1', 'eval.json')));
   const fullCkpt = resolve(out, 'full', (read(join(out, 'full', 'round-1', 'train.json')) as { checkpoint: string }).checkpoint);
-  for (const v of ['no-jglv', 'no-edde', 'static']) {
+  for (const v of ['no-jglv', 'no-edde', 'balanced', 'static']) {
     const training = Manifest.parse(read(join(out, v, 'manifest.json'))).stages.find((x) => x.stage === 'training' && x.round === 1)!;
     assert.equal(training.counts.base, 1, `${v} took round 1's training from full`);
     assert.equal(resolve(out, v, (read(join(out, v, 'round-1', 'train.json')) as { checkpoint: string }).checkpoint), fullCkpt);
@@ -81,6 +81,16 @@ test('looptool ablate runs the variants on the same round 0 and prints the ablat
   assert.ok(existsSync(join(out, 'no-edde', 'round-1', 'verdicts.jsonl')) && !existsSync(join(out, 'no-edde', 'round-1', 'expansions.jsonl')));
   assert.ok(!existsSync(join(out, 'static', 'round-1', 'probes.jsonl')));
   assert.match(readFileSync(join(out, 'ablation.md'), 'utf8'), /\| static \|/);
+  // balanced merged D_2 from the same probes as full, kept to the seed pool's mix of no-call labels
+  const labels = (text: string) => text.trim().split('\n').map((l) => (JSON.parse(l) as { sample: { label: { type: string } } }).sample.label.type);
+  const poolNoCall = labels(pool).filter((t) => t !== 'calls').length / labels(pool).length;
+  const composition = (v: string) => read(join(out, v, 'round-2', 'composition.json')) as { budget: number; total: number; noCall: number; balance?: { noCallTarget: number; passedOver: number } };
+  const balance = composition('balanced').balance ?? assert.fail('balanced records its balance');
+  assert.equal(balance.noCallTarget, Math.round(composition('balanced').budget * poolNoCall));
+  const noCall = composition('balanced').noCall;
+  assert.equal(labels(readFileSync(join(out, 'balanced', 'round-2', 'data.jsonl'), 'utf8')).filter((t) => t !== 'calls').length, noCall);
+  assert.ok(noCall === balance.noCallTarget || composition('balanced').total === composition('full').total, 'the mix is kept unless a side ran out');
+  assert.equal(composition('full').balance, undefined);
 
   // a finished run continues with more rounds; what it had is not redone
   const before = Manifest.parse(read(join(out, 'static', 'manifest.json'))).stages.map((x) => `${x.stage}@${x.round}:${x.finishedAt}`);

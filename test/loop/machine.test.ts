@@ -54,13 +54,14 @@ test('the loop visits every stage of every round in order, under each ablation',
   }
   const full = await runMachine(VARIANTS.full, 1);
   assert.deepEqual(full.calls.slice(3), ['training@1', 'probing@1', 'verifying@1', 'expanding@1', 'merging@1', 'evaluating@1']);
-  const both = await runMachine({ jglv: false, edde: false, hppl: true, static: false, randomExpansion: false }, 1);
+  const both = await runMachine({ jglv: false, edde: false, hppl: true, static: false, randomExpansion: false, balanced: false }, 1);
   assert.deepEqual(both.calls.slice(3), ['training@1', 'probing@1', 'merging@1', 'evaluating@1']);
   // a round under each switch, written out (roundStages walks the machine's own edges)
   assert.deepEqual(roundStages(VARIANTS.static), ['training', 'merging', 'evaluating']);
   assert.deepEqual(roundStages(VARIANTS['no-jglv']), ['training', 'probing', 'expanding', 'merging', 'evaluating']);
   assert.deepEqual(roundStages(VARIANTS['no-edde']), ['training', 'probing', 'verifying', 'merging', 'evaluating']);
   assert.deepEqual(roundStages(VARIANTS['random-expansion']), roundStages(VARIANTS.full));
+  assert.deepEqual(roundStages(VARIANTS.balanced), roundStages(VARIANTS.full));
   const zero = await runMachine(VARIANTS.full, 0);
   assert.deepEqual(zero.calls, ['seeding@0', 'warmup@0', 'baseline@0']);
 });

@@ -309,6 +309,66 @@ test('HPPL ranks only mastered samples whose label is a call; free-text ones onl
   assert.ok(roomy.samples.slice(6).every((p) => p.sample.label.type === 'text'));
 });
 
+test('balanced is a named variant that differs from full only in how the merge mixes call and no-call labels', () => {
+  assert.equal(variantOf(VARIANTS.balanced), 'balanced');
+  const { balanced, ...rest } = VARIANTS.balanced;
+  const { balanced: fullBalanced, ...fullRest } = VARIANTS.full;
+  assert.equal(balanced, true);
+  assert.equal(fullBalanced, false);
+  assert.deepEqual(rest, fullRest);
+  assert.equal(variantOf({ ...VARIANTS.balanced, hppl: false }), 'custom');
+  assert.equal(variantOf({ ...VARIANTS.balanced, randomExpansion: true }), 'custom');
+});
+
+test('the balanced merge keeps the seed pool\'s share of no-call labels: the side the policy misses cannot crowd out the other', () => {
+  // seed 21's round 4: most error seeds and expansions are text-labelled
+  const errorSeeds = [...['a', 'b', 'c', 'd'].map((x) => sample(`es-t${x}`, 'text')), sample('es-c1', 'call'), sample('es-c2', 'call')];
+  const expansions = errorSeeds.map((e) => ({ ...sample(`ee-${e.id}`, e.label.type === 'calls' ? 'call' : 'text'), provenance: { source: 'expansion' as const, round: 1, parent: e.id } }));
+  const unusedSeed = [...Array.from({ length: 6 }, (_, i) => sample(`u-c${i}`, 'call')), sample('u-t0', 'text'), sample('u-t1', 'text')];
+  const base = { round: 2, budget: 12, seedNewShare: 0.5, hpplMinShare: 0, errorSeeds, expansions, candidates: [], unusedSeed, hppl: true, seed: 's' };
+  const noCall = (m: ReturnType<typeof mergeRound>) => m.samples.filter((p) => p.sample.label.type !== 'calls').length;
+  const plain = mergeRound(base);
+  assert.equal(noCall(plain), 6, 'without the balance the text side takes half of D_2, against a quarter in the pool');
+  assert.equal(plain.composition.balance, undefined);
+  const kept = mergeRound({ ...base, balance: { noCallShare: 0.25 } });
+  assert.equal(kept.samples.length, 12);
+  assert.equal(noCall(kept), 3);
+  assert.deepEqual(kept.composition.balance, { noCallTarget: 3, passedOver: 5 });
+  assert.equal(kept.composition.noCall, 3);
+  assert.equal(plain.composition.noCall, 6);
+  // the error-driven parts come first, in their own order: the first text error seeds, then every call one
+  assert.deepEqual(kept.samples.filter((p) => p.part === 'es').map((p) => p.sample.id), ['es-ta', 'es-tb', 'es-tc', 'es-c1']);
+  assert.deepEqual(kept.samples.filter((p) => p.part === 'ee').map((p) => p.sample.id), ['ee-es-c1', 'ee-es-c2']);
+  // a seed sample passed over for the mix stays unused: a later round can still take it
+  assert.ok(!kept.used.includes('u-t0') && !kept.used.includes('u-t1'));
+  assert.deepEqual(kept.used, kept.samples.filter((p) => p.sample.id.startsWith('u-')).map((p) => p.sample.id));
+  // when a side runs out, what was passed over fills the budget rather than leave a shortfall
+  const short = mergeRound({ ...base, unusedSeed: [], balance: { noCallShare: 0 } });
+  assert.equal(short.composition.shortfall, 0);
+  assert.equal(short.samples.length, 12);
+  assert.equal(short.composition.noCall, 8);
+  assert.deepEqual(short.samples.slice(0, 4).map((p) => p.sample.id), ['es-c1', 'es-c2', 'ee-es-c1', 'ee-es-c2']);
+});
+
+test('property: the balanced merge meets its no-call target whenever both sides have enough, and never loses a seed sample it passed over', () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 24 }), fc.integer({ min: 0, max: 12 }), fc.integer({ min: 0, max: 12 }), fc.integer({ min: 0, max: 30 }), fc.integer({ min: 0, max: 30 }), fc.double({ min: 0, max: 1, noNaN: true }), (budget, nEsText, nEsCall, nUText, nUCall, share) => {
+      const errorSeeds = [...Array.from({ length: nEsText }, (_, i) => sample(`et${i}`, 'text')), ...Array.from({ length: nEsCall }, (_, i) => sample(`ec${i}`, 'call'))];
+      const unusedSeed = [...Array.from({ length: nUCall }, (_, i) => sample(`uc${i}`, 'call')), ...Array.from({ length: nUText }, (_, i) => sample(`ut${i}`, 'text'))];
+      const m = mergeRound({ round: 2, budget, seedNewShare: 0.5, hpplMinShare: 0, errorSeeds, expansions: [], candidates: [], unusedSeed, hppl: true, seed: 'p', balance: { noCallShare: share } });
+      const target = Math.round(budget * share);
+      const noCall = m.samples.filter((p) => p.sample.label.type !== 'calls').length;
+      assert.equal(m.composition.balance?.noCallTarget, target);
+      assert.equal(m.composition.noCall, noCall);
+      assert.equal(m.samples.length, Math.min(budget, errorSeeds.length + unusedSeed.length), 'the budget is met whenever the inputs allow');
+      if (nEsText + nUText >= target && nEsCall + nUCall >= budget - target) assert.equal(noCall, target);
+      const placed = new Set(m.samples.map((p) => p.sample.id));
+      assert.deepEqual(m.used, unusedSeed.filter((s) => placed.has(s.id)).map((s) => s.id), 'used: exactly the seed samples placed');
+    }),
+    { numRuns: 300 },
+  );
+});
+
 test('the per-skill table over seeds says when a skill was in only some seeds, where it can give no interval', () => {
   const evalOf = (rows: Outcome[]): RoundEval => ({ type: 'eval', round: 1, test: { n: rows.length, correct: 0, accuracy: 0, byKind: {} }, figures: evalFigures(rows) });
   const both = [outcome('single', true, true, true, 'copy_identifier'), outcome('single', true, false, false, 'copy_identifier')];

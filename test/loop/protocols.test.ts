@@ -360,7 +360,7 @@ test('loop config: {} is the embedded default; bad values name the field', () =>
   assert.ok(paths.includes('budget'));
   assert.ok(paths.includes('ablations.hppl'));
   assert.equal(variantOf(VARIANTS['no-edde']), 'no-edde');
-  assert.equal(variantOf({ jglv: false, edde: false, hppl: true, static: false, randomExpansion: false }), 'custom');
+  assert.equal(variantOf({ jglv: false, edde: false, hppl: true, static: false, randomExpansion: false, balanced: false }), 'custom');
   assert.equal(RunConfig.parse({}).loop.rounds, c.rounds);
 });
 

@@ -10,7 +10,7 @@ const manifest: Manifest = {
   created: '',
   updated: '',
   variant: 'full',
-  ablations: { jglv: true, edde: true, hppl: true, static: false, randomExpansion: false },
+  ablations: { jglv: true, edde: true, hppl: true, static: false, randomExpansion: false, balanced: false },
   rounds: 2,
   status: 'done',
   stages: [],
@@ -28,6 +28,7 @@ const comp = (round: number) => ({
   duplicates: 0,
   shortfall: 0,
   hpplRandom: false,
+  noCall: round === 1 ? 2 : 3,
 });
 const evals: RoundEval[] = [
   { type: 'eval', round: 0, test: acc(0.2) },
@@ -39,7 +40,11 @@ test('the report has accuracy, composition and the JGLV confusion table; the cha
   const md = reportMarkdown(manifest, evals, [{ name: 'static', evals: evals.map((e) => ({ ...e, test: acc(e.test.accuracy - 0.05) })) }]);
   assert.match(md, /\| round \| full \| static \|/);
   assert.match(md, /\| 2 \| 40\.0% \| 35\.0% \|/);
-  assert.match(md, /\| D_2 \| 10 \| 0 \| 2 \| 1 \| 4 \| 2 \| 2 \| 0 \| 0 \|/);
+  // … fill, no-call labels, duplicates
+  assert.match(md, /\| D_2 \| 10 \| 0 \| 2 \| 1 \| 4 \| 2 \| 2 \| 0 \| 3 \| 0 \|/);
+  assert.doesNotMatch(md, /no-call target/, 'the balance columns only in a balanced run');
+  const balanced = evals.map((e) => (e.round === 2 ? { ...e, composition: { ...e.composition!, balance: { noCallTarget: 2, passedOver: 5 } } } : e));
+  assert.match(reportMarkdown({ ...manifest, variant: 'balanced' }, balanced), /\| D_2 \| 10 \| 0 \| 2 \| 1 \| 4 \| 2 \| 2 \| 0 \| 3 \| 2 \| 5 \| 0 \|/);
   assert.match(md, /Confusion/);
   assert.match(md, /\| LABEL_WRONG \| 0 \| 1 \| 0 \| 0 \|/);
   const svg = accuracySvg([{ name: 'full', points: evals.map((e) => ({ round: e.round, value: e.test.accuracy })) }]);

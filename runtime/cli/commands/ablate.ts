@@ -2,7 +2,7 @@ import { relative, resolve } from 'node:path';
 import { defineCommand, EXIT, UsageError } from '../command.ts';
 import { intFlag, parseFlags } from '../args.ts';
 import { bold } from '../../terminal.ts';
-import { VARIANTS, type Variant } from '../../../protocols/loop/config.ts';
+import { TABLE_VARIANTS, VARIANTS, type Variant } from '../../../protocols/loop/config.ts';
 import { newRunId, runsRoot } from '../../rundir.ts';
 import { ablateSeeds, ablationText, compareVariants, defaultParallel, poolAblationDirs, pooledText, runSeeds, seedsText, unfinishedText } from '../../loop/ablate.ts';
 import { seedColumns, seedTablesText } from '../../loop/seed-tables.ts';
@@ -15,7 +15,7 @@ const ALL = Object.keys(VARIANTS) as Variant[];
 
 export default defineCommand({
   name: 'ablate',
-  summary: 'full, no-JGLV, no-EDDE, no-HPPL, random-expansion and static on the same seed data; with --seeds N, mean ± 95% CI over seeds',
+  summary: 'full, no-JGLV, no-EDDE, no-HPPL, random-expansion and static (or the --variants named, balanced among them) on the same seed data; with --seeds N, mean ± 95% CI over seeds',
   usage: `ablate [--config FILE | --preset demo|smollm2] [--rounds N] [--test-size N] [--seed S] [--seeds N [--first-seed K] [--parallel P]] [--variants ${ALL.join(',')}] [--out runs/<id>] [--nats URL] [--quiet] [--json]
        ablate --pool DIR,DIR[,…] [--json]
        ablate --compare [NAME=]DIR[:VARIANT],[NAME=]DIR[:VARIANT][,…] [--reference NAME] [--json]
@@ -23,6 +23,8 @@ export default defineCommand({
                    or smollm2 (the demo's world with SmolLM2-135M-Instruct, the settings of docs/loop.md's CPU pilot)
   --seeds N        run every variant on N seeds (<seed>-K … <seed>-(K+N-1)) and report mean ± 95% CI over them,
                    each variant's paired difference to static, and (--json) the raw per-seed figures
+  --variants LIST  which variants (default ${TABLE_VARIANTS.join(',')}); balanced is the full loop whose merged rounds keep
+                   the seed pool's mix of call and no-call labels (docs/loop.md)
   --first-seed K   first seed index (default 1): pick seeds you have never used before reading a result
   --parallel P     runs at once (seed, variant pairs; a seed's first variant before its others), each with its own
                    policy worker and the cores shared out as its threads
@@ -74,7 +76,7 @@ export default defineCommand({
       console.log(values.json ? JSON.stringify(figures) : pooledText(pooled));
       return EXIT.ok;
     }
-    const variants = (values.variants ?? ALL.join(',')).split(',').map((v) => v.trim()).filter(Boolean);
+    const variants = (values.variants ?? TABLE_VARIANTS.join(',')).split(',').map((v) => v.trim()).filter(Boolean);
     for (const v of variants) if (!ALL.includes(v as Variant)) throw new UsageError(`unknown variant "${v}" (known: ${ALL.join(', ')})`);
     if (new Set(variants).size !== variants.length) throw new UsageError('--variants lists a variant twice');
     const config = configFromFlags(values, presetBase(values));

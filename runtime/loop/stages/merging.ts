@@ -5,6 +5,12 @@ import type { StageSummary } from '../../../machines/loop.ts';
 import { crashPoint } from '../crash.ts';
 import type { StageContext } from './context.ts';
 import { untrainedSeed } from './untrained-seed.ts';
+import type { Sample } from '../../../protocols/sample.ts';
+
+/** The seed pool's share of samples whose label is no call: the mix the balanced variant keeps. */
+function noCallShare(pool: readonly Sample[]): number {
+  return pool.length ? pool.filter((s) => s.label.type !== 'calls').length / pool.length : 0;
+}
 
 /**
  * D_{j+1}: the error seeds, their accepted expansions, the high-perplexity samples the
@@ -42,6 +48,7 @@ export async function merging(cx: StageContext, j: number): Promise<StageSummary
       unusedSeed: untrainedSeed(cx, j, j),
       hppl: cx.ablations.hppl,
       hpplOver: cx.loop.hpplOver,
+      ...(cx.ablations.balanced ? { balance: { noCallShare: noCallShare(cx.pool()) } } : {}),
       seed: cx.config.seed,
     });
     samples = m.samples;
