@@ -89,25 +89,27 @@ export function baselinesOf(record: unknown, depth = 0): { name: string; value: 
   return out;
 }
 
-function series(dir: string, name: string, current: boolean): ViewReport['series'][number] {
+function series(records: readonly z.infer<typeof EvalFile>[], name: string, current: boolean): ViewReport['series'][number] {
   return {
     name,
     current,
-    points: evals(dir).map((e) => point(e.round, e.test.accuracy, e.test.n)),
+    points: records.map((e) => point(e.round, e.test.accuracy, e.test.n)),
   };
 }
 
 /** The run's validation split per round as a curve of its own, when the run drew one (loop.eval.validationSize). */
-function validationSeries(dir: string): ViewReport['series'] {
-  const points = evals(dir).flatMap((e) => (e.validation ? [point(e.round, e.validation.accuracy, e.validation.n)] : []));
-  return points.length ? [{ name: `${basename(dir)} (validation split)`, current: false, points }] : [];
+function validationSeries(records: readonly z.infer<typeof EvalFile>[], name: string): ViewReport['series'] {
+  const points = records.flatMap((e) => (e.validation ? [point(e.round, e.validation.accuracy, e.validation.n)] : []));
+  return points.length ? [{ name: `${name} (validation split)`, current: false, points }] : [];
 }
 
 /** A loop run directory is one with a manifest; its siblings with one are the other variants of a demo or an ablation. */
 export function readViewReport(dir: string): ViewReport {
   const manifest = ManifestFile.safeParse(readJson(join(dir, 'manifest.json')));
   const rounds = manifest.success ? manifest.data.rounds : null;
-  const all = [series(dir, basename(dir), true), ...validationSeries(dir)];
+  // one read of the watched run's eval files per request: every curve below comes from it
+  const records = evals(dir);
+  const all = [series(records, basename(dir), true), ...validationSeries(records, basename(dir))];
   const parent = dirname(dir);
   if (existsSync(join(parent, 'manifest.json')) === false) {
     let siblings: string[] = [];
@@ -116,10 +118,9 @@ export function readViewReport(dir: string): ViewReport {
     } catch {
       siblings = [];
     }
-    for (const s of siblings.sort()) all.push(series(join(parent, s), s, false));
+    for (const s of siblings.sort()) all.push(series(evals(join(parent, s)), s, false));
   }
   // The baselines of the newest round that has them (they do not depend on the policy).
-  const records = evals(dir);
   let baselines: ViewReport['baselines'] = [];
   for (const r of records) {
     const b = baselinesOf(r);
