@@ -97,8 +97,11 @@ function replicateFolders(dir: string): SeedFolder[] {
   return existsSync(dir) && readdirSync(dir).some((d) => /^replicate-\d+$/.test(d)) ? readSeedsRun(dir).filter((f) => f.seedDir.startsWith('replicate-')) : [];
 }
 
+/** A set as `replicate` leaves it: the summary, and the replicate that stopped it by failing (null if none did). */
+export type ReplicateRun = ReplicateSummary & { failed: { name: string; error: string | null; dir: string } | null };
+
 /** Runs the replicates one after another (each takes a whole policy worker), then summarises them. */
-export async function runReplicates(o: ReplicateOptions): Promise<ReplicateSummary> {
+export async function runReplicates(o: ReplicateOptions): Promise<ReplicateRun> {
   const named = variantOf(o.config.loop.ablations);
   // a replicate's folder is named for its variant, which `ablate --compare` and `--pool` read
   if (named === 'custom') throw new LooptoolError({ code: 'invalid_input', message: `loop.ablations: ${JSON.stringify(o.config.loop.ablations)} is no named variant (${Object.keys(VARIANTS).join(', ')}); replicates need one` });
@@ -107,6 +110,7 @@ export async function runReplicates(o: ReplicateOptions): Promise<ReplicateSumma
   checkSameSetting(o.dir, o.config);
   mkdirSync(o.dir, { recursive: true });
   const ran: { variant: typeof variant; seconds: number }[] = [];
+  let failed: ReplicateRun['failed'] = null;
   for (const [i, name] of o.names.entries()) {
     if (o.signal?.aborted) break;
     const dir = join(o.dir, name, variant);
@@ -125,13 +129,14 @@ export async function runReplicates(o: ReplicateOptions): Promise<ReplicateSumma
     if (t.ran) ran.push({ variant, seconds: t.seconds });
     const left = o.names.slice(i + 1).map(() => variant);
     o.onRun?.({ seed: name, variant, status: t.result.status, error: t.result.error, ran: t.ran, seconds: t.seconds, done: i + 1, total: o.names.length, leftSeconds: remainingSeconds(ran, left, 1) });
+    if (t.result.status === 'failed') failed = { name, error: t.result.error, dir };
     if (t.result.status !== 'done') break;
   }
   const s = summarizeReplicates(o.base, o.dir, o.names, variant);
   const store = new RunStore(o.dir);
   store.writeJson('replicates.json', s);
   store.writeText('replicates.md', `# ${s.summary.perSeed.length} replicates of training\n\n\`\`\`\n${replicatesText(s)}\n\`\`\`\n`);
-  return s;
+  return { ...s, failed };
 }
 
 /**

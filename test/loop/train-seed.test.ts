@@ -170,6 +170,8 @@ test('looptool replicate trains a finished run\'s round 0 again under training s
   const unsplit = startCli(['replicate', a, '--replicates', '1', '--config', valid, '--out', join(dir, 'sets', 'valid')]);
   assert.notEqual(await unsplit.exited, 0);
   assert.match(unsplit.output(), /loop\.eval\.validationSize is 4, but base run .* drew no validation split \(round-0\/validation\.jsonl\); set it to 0, or start from a base run that set it/);
+  assert.match(unsplit.output(), /Not finished:\n  replicate-1: failed: .*validationSize is 4/);
+  assert.match(unsplit.output(), /incomplete: mend what stopped replicate-1 \(above\), then run the same command to continue/, 'a failure is not closed as if running again would do');
   const none = startCli(['replicate', a]);
   assert.equal(await none.exited, 2);
   assert.match(none.output(), /--replicates N is required/);

@@ -58,7 +58,10 @@ export default defineCommand({
       if (values.json) console.log(JSON.stringify({ dir, ...s }));
       else {
         console.log(replicatesText(s));
-        console.log(bold(s.complete ? `set in ${relative(process.cwd(), dir)}/ (replicates.md, replicates.json)` : `incomplete; run the same command to continue (--out ${relative(process.cwd(), dir)})`));
+        if (s.failed) console.log(['', 'Not finished:', `  ${s.failed.name}: failed: ${s.failed.error ?? 'no error recorded'} (${relative(process.cwd(), s.failed.dir)})`].join('\n'));
+        const again = `run the same command to continue (--out ${relative(process.cwd(), dir)})`;
+        // a failure repeats until its cause is mended; an interrupted set only needs the command again
+        console.log(bold(s.complete ? `set in ${relative(process.cwd(), dir)}/ (replicates.md, replicates.json)` : s.failed ? `incomplete: mend what stopped ${s.failed.name} (above), then ${again}` : `incomplete; ${again}`));
       }
       if (interrupt.interrupted) return EXIT.interrupted;
       return s.complete ? EXIT.ok : EXIT.failed;
