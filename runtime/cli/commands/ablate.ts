@@ -23,8 +23,9 @@ export default defineCommand({
                    or smollm2 (the demo's world with SmolLM2-135M-Instruct, the settings of docs/loop.md's CPU pilot)
   --seeds N        run every variant on N seeds (<seed>-K … <seed>-(K+N-1)) and report mean ± 95% CI over them,
                    each variant's paired difference to static, and (--json) the raw per-seed figures
-  --variants LIST  which variants (default ${TABLE_VARIANTS.join(',')}); balanced is the full loop whose merged rounds keep
-                   the seed pool's mix of call and no-call labels (docs/loop.md)
+  --variants LIST  which variants (default ${TABLE_VARIANTS.join(',')});
+                   balanced is the full loop with merged rounds kept to the seed pool's mix of call
+                   and no-call labels (docs/loop.md)
   --first-seed K   first seed index (default 1): pick seeds you have never used before reading a result
   --parallel P     runs at once (seed, variant pairs; a seed's first variant before its others), each with its own
                    policy worker and the cores shared out as its threads
