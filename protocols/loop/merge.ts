@@ -32,8 +32,10 @@ import { byPplDesc } from './ppl.ts';
  * full is passed over, so the other side's items further down the same list take its place.
  * Why: error seeds and their expansions follow whichever side of the call decision the
  * policy misses, and a small budget then trains the policy past the mark the other way
- * (seed 21's round 4, docs/loop.md). If a side runs out of items, a last pass without the
- * mix fills the budget from what was passed over, in the same order of parts.
+ * (seed 21's round 4, docs/loop.md). If the parts leave room (a side ran out of items),
+ * it goes first to the error seeds and expansions their shares kept out, within the mix,
+ * then, the mix lifted, to what was passed over, in the order of the parts (balanceLate).
+ * Measured on two fresh seeds it did worse than full: docs/loop.md.
  */
 
 export const Part = z.enum(['seed', 'es', 'ee', 'hppl', 'seed_new', 'fill']);
