@@ -82,7 +82,7 @@ export function seededOrder<T extends { id: string }>(items: readonly T[], seed:
 }
 
 /** Whether a sample's label says to call a tool: the side of the call decision it teaches. */
-const callsSide = (s: Sample): boolean => s.label.type === 'calls';
+export const callsSide = (s: Sample): boolean => s.label.type === 'calls';
 const noCallCount = (items: readonly Placed[]): number => items.filter((p) => !callsSide(p.sample)).length;
 
 class Corpus {

@@ -1,6 +1,6 @@
 import { LooptoolError } from '../../../protocols/errors.ts';
 import { routeRound } from '../../../protocols/loop/jglv.ts';
-import { Composition, mergeRound, staticRound, type Placed } from '../../../protocols/loop/merge.ts';
+import { callsSide, Composition, mergeRound, staticRound, type Placed } from '../../../protocols/loop/merge.ts';
 import type { StageSummary } from '../../../machines/loop.ts';
 import { crashPoint } from '../crash.ts';
 import type { StageContext } from './context.ts';
@@ -9,7 +9,7 @@ import type { Sample } from '../../../protocols/sample.ts';
 
 /** The seed pool's share of samples whose label is no call: the mix the balanced variant keeps. */
 function noCallShare(pool: readonly Sample[]): number {
-  return pool.length ? pool.filter((s) => s.label.type !== 'calls').length / pool.length : 0;
+  return pool.length ? pool.filter((s) => !callsSide(s)).length / pool.length : 0;
 }
 
 /**
