@@ -10,3 +10,4 @@ export * from './stages.ts';
 export * from './stats.ts';
 export * from './split.ts';
 export * from './ablation.ts';
+export * from './seed-pack.ts';

@@ -1,9 +1,11 @@
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { withTodaysDefaults, type RunConfig } from '../../protocols/config.ts';
 import { VARIANTS, type Variant } from '../../protocols/loop/config.ts';
 import { Manifest, type RoundEval } from '../../protocols/loop/records.ts';
+import { SeedPack } from '../../protocols/loop/seed-pack.ts';
 import type { Estimate } from '../../protocols/loop/stats.ts';
 import { formatBounds, formatCi, summarizeAblation, type AblationSummary } from '../../protocols/loop/ablation.ts';
 import { JsonObject, leafDifferences, type LeafDifference } from '../../protocols/json.ts';
@@ -299,7 +301,15 @@ export function poolAblationDirs(dirs: readonly string[]): PooledAblation {
  * defaults: withTodaysDefaults), the variants present and the evaluations of those that
  * finished (an unfinished run does not count).
  */
-export type SeedFolder = { seedDir: string; seed: string; config: JsonObject; present: Variant[]; finished: Map<Variant, RoundEval[]> };
+export type SeedFolder = {
+  seedDir: string;
+  seed: string;
+  config: JsonObject;
+  present: Variant[];
+  finished: Map<Variant, RoundEval[]>;
+  /** each finished variant's test split (round-0/test.jsonl) as a checksum: `missing:<path>` where there is none */
+  testHash: Map<Variant, string>;
+};
 
 /** Whether the run in `dir` finished (its manifest says done). */
 export function isDone(dir: string): boolean {
@@ -310,8 +320,12 @@ export function isDone(dir: string): boolean {
 /** Folders of an `ablate --seeds` run (`seed-<i>`) or of a `looptool replicate` set (`replicate-<k>`). */
 const SEED_DIR = /^(seed|replicate)-(\d+)$/;
 
-/** The seed-<i> (or replicate-<k>) folders of a run, in order; a folder that holds none is an error. */
+/**
+ * The seed-<i> (or replicate-<k>) folders of a run, in order; a folder that holds none is an
+ * error. `dir` may also be a seed pack (`ablate --pack`), read as the folder it was packed from.
+ */
 export function readSeedsRun(dir: string): SeedFolder[] {
+  if (existsSync(dir) && statSync(dir).isFile()) return readSeedPack(dir);
   const order = (d: string) => SEED_DIR.exec(d)!;
   const seedDirs = existsSync(dir)
     ? readdirSync(dir)
@@ -328,15 +342,52 @@ export function readSeedsRun(dir: string): SeedFolder[] {
     const config = withTodaysDefaults(first.readJson('config.json', JsonObject));
     if (typeof config.seed !== 'string') throw new LooptoolError({ code: 'invalid_input', message: `${first.path('config.json')}: seed: expected a string` });
     const finished = new Map<Variant, RoundEval[]>();
+    const testHash = new Map<Variant, string>();
     for (const variant of present) {
       const store = new RunStore(join(dir, seedDir, variant));
-      if (isDone(store.dir)) finished.set(variant, roundEvals(store));
+      if (!isDone(store.dir)) continue;
+      finished.set(variant, roundEvals(store));
+      testHash.set(variant, fileHash(store.path('round-0/test.jsonl')));
     }
     const trainSeed = (config.loop as { trainSeed?: unknown } | undefined)?.trainSeed;
     const key = order(seedDir)[1] === 'replicate' && typeof trainSeed === 'string' ? `${config.seed}/${trainSeed}` : config.seed;
-    out.push({ seedDir, seed: key, config, present, finished });
+    out.push({ seedDir, seed: key, config, present, finished, testHash });
   }
   return out;
+}
+
+function fileHash(path: string): string {
+  return existsSync(path) ? createHash('sha256').update(readFileSync(path)).digest('hex') : `missing:${path}`;
+}
+
+/** A run folder's seeds as a seed pack (SeedPack): what --pool and --compare read, without the run's gigabytes. */
+export function packSeedsRun(dir: string): SeedPack {
+  if (existsSync(dir) && statSync(dir).isFile()) throw new LooptoolError({ code: 'invalid_input', message: `${dir} is a file: pack a run folder` });
+  const seeds = readSeedsRun(dir).map((f) => ({
+    seedDir: f.seedDir,
+    seed: f.seed,
+    config: f.config,
+    present: f.present,
+    finished: Object.fromEntries([...f.finished].map(([v, evals]) => [v, { evals, testHash: f.testHash.get(v)! }])),
+  }));
+  if (!seeds.length) throw new LooptoolError({ code: 'invalid_input', message: `${dir}: no seed folder holds a variant to pack` });
+  return { format: 'looptool-seed-pack', version: 1, from: dir, seeds };
+}
+
+/** A seed pack read back as the folders it came from; configurations get today's defaults, as readSeedsRun gives them. */
+function readSeedPack(file: string): SeedFolder[] {
+  const pack = new RunStore(dirname(file)).readJson(basename(file), SeedPack);
+  return pack.seeds.map((s) => {
+    const finished = Object.entries(s.finished) as [Variant, { evals: RoundEval[]; testHash: string }][];
+    return {
+      seedDir: s.seedDir,
+      seed: s.seed,
+      config: withTodaysDefaults(s.config),
+      present: s.present,
+      finished: new Map(finished.map(([v, f]) => [v, f.evals])),
+      testHash: new Map(finished.map(([v, f]) => [v, f.testHash])),
+    };
+  });
 }
 
 /** A pooled ablation as text: where its seeds came from, what the runs' settings differ in, then the summary. */

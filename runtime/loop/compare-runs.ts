@@ -1,6 +1,5 @@
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { basename } from 'node:path';
 import { VARIANTS, type Variant } from '../../protocols/loop/config.ts';
 import type { RoundEval } from '../../protocols/loop/records.ts';
 import { summarizeAblation, type AblationSummary } from '../../protocols/loop/ablation.ts';
@@ -74,7 +73,7 @@ export function compareRuns(specs: readonly ColumnSpec[], reference?: string): R
         seeds: done.map((f) => f.seed),
         bySeed: new Map(done.map((f) => [f.seed, f.finished.get(variant)!])),
         config: done[0]!.config,
-        testHash: new Map(done.map((f) => [f.seed, fileHash(join(spec.dir, f.seedDir, variant, 'round-0', 'test.jsonl'))])),
+        testHash: new Map(done.map((f) => [f.seed, f.testHash.get(variant)!])),
       });
     }
   }
@@ -126,8 +125,4 @@ function columnLabels(dirs: readonly string[]): Map<string, string> {
   const base = (d: string) => basename(d.replace(/\/+$/, ''));
   const clash = (d: string) => dirs.some((o) => o !== d && base(o) === base(d));
   return new Map(dirs.map((d) => [d, clash(d) ? d.replace(/\/+$/, '') : base(d)]));
-}
-
-function fileHash(path: string): string {
-  return existsSync(path) ? createHash('sha256').update(readFileSync(path)).digest('hex') : `missing:${path}`;
 }

@@ -5,6 +5,9 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Manifest, RoundEval, type SeedFigures } from '../../protocols/loop/index.ts';
+import { packSeedsRun, poolAblationDirs } from '../../runtime/loop/ablate.ts';
+import { compareRuns } from '../../runtime/loop/compare-runs.ts';
+import { writeJsonAtomic } from '../../runtime/rundir.ts';
 import { TINY_LOOP_CONFIG } from './tiny.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -325,4 +328,41 @@ test('looptool ablate --compare pairs runs of different settings seed by seed, s
   const stray = await looptool(['ablate', '--reference', 'x', '--seeds', '1']);
   assert.equal(stray.code, 2);
   assert.match(stray.stderr, /--reference goes with --compare/);
+});
+
+test('looptool ablate --pack keeps a run\'s figures in one file that --pool and --compare read as they read the folder', async () => {
+  const [a, b, seeds, cmp] = ['pool-a', 'pool-b', 'seeds', 'cmp-b'].map((d) => join(dir, d)) as [string, string, string, string];
+  const packA = join(dir, 'pool-a.pack.json');
+  const r = await looptool(['ablate', '--pack', a, '--out', packA]);
+  assert.equal(r.code, 0, r.stderr.slice(-3000));
+  assert.match(r.stdout, /packed 1 seed folders \(3 finished runs\) of .*pool-a into .*pool-a\.pack\.json/);
+  const pack = read(packA) as { format: string; seeds: { finished: Record<string, { evals: unknown[] }> }[] };
+  assert.equal(pack.format, 'looptool-seed-pack');
+  assert.deepEqual(Object.keys(pack.seeds[0]!.finished).sort(), ['full', 'random-expansion', 'static']);
+
+  // pooled from the pack, the figures are the folder's, to the digit; only where they came from differs
+  const fromDirs = poolAblationDirs([a, b]);
+  const fromPack = poolAblationDirs([packA, b]);
+  assert.deepEqual(fromPack.summary, fromDirs.summary);
+  assert.deepEqual(fromPack.configDifferences, fromDirs.configDifferences);
+  assert.deepEqual(fromPack.runs.map((x) => x.dir), [packA, b]);
+
+  // --compare pairs by the test split's checksum kept in the pack: cmp-b's seed 2 split was reordered above
+  const packCmp = join(dir, 'cmp-b.pack.json');
+  writeJsonAtomic(packCmp, packSeedsRun(cmp));
+  const byFolder = compareRuns([{ dir: seeds, variant: 'full' }, { dir: cmp, variant: 'full', name: 'other' }]);
+  const byPack = compareRuns([{ dir: seeds, variant: 'full' }, { dir: packCmp, variant: 'full', name: 'other' }]);
+  assert.deepEqual(byPack.summary, byFolder.summary);
+  assert.deepEqual(byPack.testSplitsDiffer, ['ablate-test-2']);
+
+  // a damaged pack is refused with the field named; --pack needs somewhere to write and a folder to read
+  const broken = join(dir, 'broken.pack.json');
+  const bad = read(packA) as { seeds: { present: string[] }[] };
+  bad.seeds[0]!.present = ['fulll'];
+  writeFileSync(broken, JSON.stringify(bad));
+  assert.throws(() => poolAblationDirs([broken, b]), /invalid .*broken\.pack\.json: seeds\.0\.present\.0: /);
+  assert.throws(() => packSeedsRun(packA), /pool-a\.pack\.json is a file: pack a run folder/);
+  const noOut = await looptool(['ablate', '--pack', a]);
+  assert.equal(noOut.code, 2);
+  assert.match(noOut.stderr, /--pack needs --out FILE/);
 });

@@ -3,8 +3,8 @@ import { defineCommand, EXIT, UsageError } from '../command.ts';
 import { intFlag, parseFlags } from '../args.ts';
 import { bold } from '../../terminal.ts';
 import { TABLE_VARIANTS, VARIANTS, type Variant } from '../../../protocols/loop/config.ts';
-import { newRunId, runsRoot } from '../../rundir.ts';
-import { ablateSeeds, ablationText, compareVariants, defaultParallel, poolAblationDirs, pooledText, runSeeds, seedsText, unfinishedText } from '../../loop/ablate.ts';
+import { newRunId, runsRoot, writeJsonAtomic } from '../../rundir.ts';
+import { ablateSeeds, ablationText, compareVariants, defaultParallel, packSeedsRun, poolAblationDirs, pooledText, runSeeds, seedsText, unfinishedText } from '../../loop/ablate.ts';
 import { seedColumns, seedTablesText } from '../../loop/seed-tables.ts';
 import { compareRuns, comparisonText, parseColumnSpec } from '../../loop/compare-runs.ts';
 import { roundJson } from '../../loop/report.ts';
@@ -18,6 +18,7 @@ export default defineCommand({
   summary: 'full, no-JGLV, no-EDDE, no-HPPL, random-expansion and static (or the --variants named, balanced among them) on the same seed data; with --seeds N, mean ± 95% CI over seeds',
   usage: `ablate [--config FILE | --preset demo|smollm2] [--rounds N] [--test-size N] [--seed S] [--seeds N [--first-seed K] [--parallel P]] [--variants ${ALL.join(',')}] [--out runs/<id>] [--nats URL] [--quiet] [--json]
        ablate --pool DIR,DIR[,…] [--json]
+       ablate --pack DIR --out FILE
        ablate --compare [NAME=]DIR[:VARIANT],[NAME=]DIR[:VARIANT][,…] [--reference NAME] [--json]
   --preset NAME    start from a preset instead of the defaults: demo (the settings of npm run demo, the nano base)
                    or smollm2 (the demo's world with SmolLM2-135M-Instruct, the settings of docs/loop.md's CPU pilot)
@@ -32,6 +33,9 @@ export default defineCommand({
                    (default 1; with --preset demo, one per core as in npm run demo; a SmolLM2 worker needs ~8 GB)
   --pool DIRS      run nothing: read finished --seeds runs (their seed-<i>/<variant> folders) and summarise all their seeds as one,
                    saying which settings the runs differ in; a seed in two of them is an error
+  --pack DIR       run nothing: write a finished --seeds run's or replicate set's figures to --out FILE (its configurations and
+                   each round's evaluation; no checkpoints, samples or logs: a few hundred KB), to keep beside the results;
+                   --pool and --compare read a pack wherever they read a run folder
   --compare COLS   run nothing: pair finished --seeds runs of different settings on the same seeds, seed by seed; a column
                    is DIR:VARIANT (DIR alone: each variant that finished there), named <folder>/<variant> or NAME= before it; prints each
                    column's mean ± 95% CI, its paired difference to the reference and what the settings differ in
@@ -55,7 +59,18 @@ export default defineCommand({
       pool: { type: 'string' },
       compare: { type: 'string' },
       reference: { type: 'string' },
+      pack: { type: 'string' },
     });
+    if (values.pack !== undefined) {
+      const others = Object.keys(values).filter((k) => !['pack', 'out', 'json', 'quiet'].includes(k) && values[k as keyof typeof values] !== undefined);
+      if (others.length) throw new UsageError(`--pack reads a finished run and runs nothing: drop --${others.join(', --')}`);
+      if (!values.out) throw new UsageError('--pack needs --out FILE, the pack to write (for example docs/results/<name>.json)');
+      const pack = packSeedsRun(values.pack);
+      writeJsonAtomic(resolve(values.out), pack);
+      const finished = pack.seeds.reduce((n, s) => n + Object.keys(s.finished).length, 0);
+      console.log(`packed ${pack.seeds.length} seed folders (${finished} finished runs) of ${values.pack} into ${values.out}`);
+      return EXIT.ok;
+    }
     if (values.compare !== undefined) {
       const others = Object.keys(values).filter((k) => !['compare', 'reference', 'json', 'quiet'].includes(k) && values[k as keyof typeof values] !== undefined);
       if (others.length) throw new UsageError(`--compare reads finished runs and runs nothing: drop --${others.join(', --')}`);
@@ -71,7 +86,7 @@ export default defineCommand({
       const others = Object.keys(values).filter((k) => !['pool', 'json', 'quiet'].includes(k) && values[k as keyof typeof values] !== undefined);
       if (others.length) throw new UsageError(`--pool reads finished runs and runs nothing: drop --${others.join(', --')}`);
       const dirs = values.pool.split(',').map((d) => d.trim()).filter(Boolean);
-      if (dirs.length < 2) throw new UsageError('--pool needs two or more ablation folders, separated by commas');
+      if (dirs.length < 2) throw new UsageError('--pool needs two or more ablation folders or seed packs, separated by commas');
       const pooled = poolAblationDirs(dirs);
       const { columns: _columns, ...figures } = pooled;
       console.log(values.json ? JSON.stringify(figures) : pooledText(pooled));
