@@ -24,7 +24,7 @@ export const SeedPack = z.strictObject({
       z.strictObject({
         seedDir: z.string().regex(/^(seed|replicate)-\d+$/, 'expected seed-<i> or replicate-<k>'),
         seed: z.string().min(1).describe('the key seeds pair and pool by (readSeedsRun)'),
-        config: JsonObject.describe("the seed's first variant's configuration, as it ran"),
+        config: JsonObject.describe("the seed's first variant's configuration, settings added since it ran at their defaults (withTodaysDefaults)"),
         present: z.array(VariantName).min(1),
         finished: z.partialRecord(VariantName, z.strictObject({ evals: z.array(RoundEval).min(1), testHash: z.string().min(1) })),
       }),
