@@ -8,7 +8,8 @@ import { sdInterval } from '../../protocols/loop/stats.ts';
 import { JsonObject, leafDifferences, type LeafDifference } from '../../protocols/json.ts';
 import { LooptoolError } from '../../protocols/errors.ts';
 import { baseRef, runLoop } from './driver.ts';
-import { isDone, readSeedsRun, remainingSeconds, timedRun, type PairDone, type SeedFolder } from './ablate.ts';
+import { isDone, readSeedsRun, remainingSeconds, seedConfig, timedRun, type PairDone, type SeedFolder } from './ablate.ts';
+import { forEachLimit } from '../concurrency.ts';
 import { alignTable, roundEvals } from './report.ts';
 import { SNAPSHOT } from './checkpoint/index.ts';
 import { RunStore } from './store.ts';
@@ -38,6 +39,8 @@ export type ReplicateOptions = {
   signal?: AbortSignal;
   progress?: (name: string) => { onProgress?: (p: StageProgress) => void; onStage?: (e: StageEvent) => void };
   onRun?: (e: PairDone) => void;
+  /** replicates at once (default 1): ablate's --parallel, for a small policy on several cores or a GPU with room for two */
+  parallel?: number;
 };
 
 export type ReplicateSummary = {
@@ -100,7 +103,11 @@ function replicateFolders(dir: string): SeedFolder[] {
 /** A set as `replicate` leaves it: the summary, and the replicate that stopped it by failing (null if none did). */
 export type ReplicateRun = ReplicateSummary & { failed: { name: string; error: string | null; dir: string } | null };
 
-/** Runs the replicates one after another (each takes a whole policy worker), then summarises them. */
+/**
+ * Runs the replicates, `parallel` at once (each with its own bus and policy worker, the
+ * cores shared out as torch threads, as `ablate --parallel` does), then summarises them.
+ * No replicate starts after one has failed; those running finish first.
+ */
 export async function runReplicates(o: ReplicateOptions): Promise<ReplicateRun> {
   const named = variantOf(o.config.loop.ablations);
   // a replicate's folder is named for its variant, which `ablate --compare` and `--pool` read
@@ -109,29 +116,38 @@ export async function runReplicates(o: ReplicateOptions): Promise<ReplicateRun> 
   checkSameWorld(o.config, storedConfig(o.base), o.base);
   checkSameSetting(o.dir, o.config);
   mkdirSync(o.dir, { recursive: true });
+  const parallel = Math.max(1, Math.min(o.parallel ?? 1, o.names.length));
+  const config = seedConfig(o.config, o.config.seed, parallel);
   const ran: { variant: typeof variant; seconds: number }[] = [];
+  let settled = 0;
   let failed: ReplicateRun['failed'] = null;
-  for (const [i, name] of o.names.entries()) {
-    if (o.signal?.aborted) break;
-    const dir = join(o.dir, name, variant);
-    mkdirSync(dir, { recursive: true });
-    const t = await timedRun(dir, () =>
-      runLoop({
-        dir,
-        config: { ...o.config, loop: { ...o.config.loop, trainSeed: name } },
-        base: baseRef(dir, o.base),
-        resume: existsSync(join(dir, SNAPSHOT)),
-        nats: o.nats,
-        signal: o.signal,
-        ...(o.progress?.(name) ?? {}),
-      }),
-    );
-    if (t.ran) ran.push({ variant, seconds: t.seconds });
-    const left = o.names.slice(i + 1).map(() => variant);
-    o.onRun?.({ seed: name, variant, status: t.result.status, error: t.result.error, ran: t.ran, seconds: t.seconds, done: i + 1, total: o.names.length, leftSeconds: remainingSeconds(ran, left, 1) });
-    if (t.result.status === 'failed') failed = { name, error: t.result.error, dir };
-    if (t.result.status !== 'done') break;
-  }
+  let stopped = false;
+  await forEachLimit(
+    o.names,
+    parallel,
+    async (name) => {
+      const dir = join(o.dir, name, variant);
+      mkdirSync(dir, { recursive: true });
+      const t = await timedRun(dir, () =>
+        runLoop({
+          dir,
+          config: { ...config, loop: { ...config.loop, trainSeed: name } },
+          base: baseRef(dir, o.base),
+          resume: existsSync(join(dir, SNAPSHOT)),
+          nats: o.nats,
+          signal: o.signal,
+          ...(o.progress?.(name) ?? {}),
+        }),
+      );
+      if (t.ran) ran.push({ variant, seconds: t.seconds });
+      settled += 1;
+      const left = o.names.slice(settled).map(() => variant);
+      o.onRun?.({ seed: name, variant, status: t.result.status, error: t.result.error, ran: t.ran, seconds: t.seconds, done: settled, total: o.names.length, leftSeconds: remainingSeconds(ran, left, parallel) });
+      if (t.result.status === 'failed') failed ??= { name, error: t.result.error, dir };
+      if (t.result.status !== 'done') stopped = true;
+    },
+    { signal: o.signal, stop: () => stopped },
+  );
   const s = summarizeReplicates(o.base, o.dir, o.names, variant);
   const store = new RunStore(o.dir);
   store.writeJson('replicates.json', s);

@@ -93,7 +93,8 @@ test('looptool replicate trains a finished run\'s round 0 again under training s
   const a = join(dir, 'a'); // the first test's run
   const reps = join(dir, 'sets', 'base');
   const run = (args: string[]) => startCli(['replicate', a, '--replicates', '2', '--out', reps, '--quiet', ...args], { LOOPTOOL_TORCH_THREADS: '1' });
-  const first = run(['--json']);
+  // two at once, each on its own worker (the threads are given, so --parallel leaves them as they are)
+  const first = run(['--json', '--parallel', '2']);
   assert.equal(await first.exited, 0, first.output().slice(-3000));
   type Set = { complete: boolean; variant: string; settings: unknown[]; sdInterval: { lo: number; hi: number } | null; baseFigures: { accuracy: number }; summary: { accuracy: { n: number; sd: number }; perSeed: { seed: string; accuracy: number }[] } };
   const s = JSON.parse(first.output().split('\n').find((l) => l.startsWith('{'))!) as Set;
@@ -113,7 +114,13 @@ test('looptool replicate trains a finished run\'s round 0 again under training s
   // the spread comes with its own interval, which holds it
   assert.equal(s.summary.accuracy.n, 2);
   assert.ok(s.sdInterval && s.sdInterval.lo <= s.summary.accuracy.sd && s.summary.accuracy.sd <= s.sdInterval.hi, JSON.stringify(s.sdInterval));
-  assert.match(first.output(), /^\[1\/2\] replicate-1 full: done in \d+ s; about \d+ s left$/m);
+  assert.match(first.output(), /^\[1\/2\] replicate-[12] full: done in \d+ s; about \d+ s left$/m);
+  assert.match(first.output(), /^\[2\/2\] replicate-[12] full: done in \d+ s$/m);
+  const span = (k: number) => {
+    const m = json(`sets/base/replicate-${k}/full`, 'manifest.json') as { created: string; stages: { finishedAt: string }[] };
+    return { from: Date.parse(m.created), to: Math.max(...m.stages.map((x) => Date.parse(x.finishedAt))) };
+  };
+  assert.ok(span(1).from < span(2).to && span(2).from < span(1).to, 'with --parallel 2 the two replicates ran at the same time');
   assert.match(text('sets/base', 'replicates.md'), /2 replicates of full on the round 0 of/);
 
   // the same command again: nothing runs again, the same figures

@@ -10,9 +10,11 @@ import { findRunDir } from './resume.ts';
 export default defineCommand({
   name: 'replicate',
   summary: "train a finished run's round 0 again N times, each with its own training seed: how far a result is training's own noise",
-  usage: `replicate <run dir or id> --replicates N [--first K] [--config FILE] [--rounds N] [--static | --no-jglv | --no-edde | --no-hppl] [--out DIR] [--nats URL] [--quiet] [--json]
+  usage: `replicate <run dir or id> --replicates N [--first K] [--config FILE] [--rounds N] [--static | --no-jglv | --no-edde | --no-hppl] [--parallel P] [--out DIR] [--nats URL] [--quiet] [--json]
   <run>            a finished run: every replicate takes its round 0 (world, seed pool, test split, warm-up)
-  --replicates N   replicates replicate-K … replicate-(K+N-1), each its run's loop.trainSeed, one after another
+  --replicates N   replicates replicate-K … replicate-(K+N-1), each its run's loop.trainSeed
+  --parallel P     replicates at once (default 1), each with its own policy worker and the cores shared out as its
+                   threads, as in ablate --parallel: for the nano policy on several cores (a SmolLM2 worker needs ~8 GB)
   --first K        first replicate index (default 1); the same names in two sets share batch order and rollout seeds
   --config FILE    the setting to train (default: the run's own); it must keep the run's world (seed, sim, seeding, brains)
   --out DIR        where the set goes (default <run>-replicates), replicate-<k>/<variant> per replicate;
@@ -30,6 +32,7 @@ export default defineCommand({
         'no-hppl': CONFIG_FLAGS['no-hppl'],
         replicates: { type: 'string' },
         first: { type: 'string' },
+        parallel: { type: 'string' },
         out: { type: 'string' },
         nats: { type: 'string' },
         quiet: { type: 'boolean', default: false },
@@ -50,6 +53,7 @@ export default defineCommand({
         dir,
         config,
         names,
+        parallel: intFlag(values.parallel, 'parallel', 1, 1),
         nats: values.nats,
         signal: interrupt.signal,
         progress: (name) => consoleProgress(name, values.quiet || values.json),
