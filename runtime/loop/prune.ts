@@ -15,7 +15,8 @@ import { RunStore } from './store.ts';
  *    round 1's, which a variant added later adopts (`ablate`; StageContext.sharesBaseRound),
  *    unless `keep` is 'last';
  *  - every checkpoint an unfinished run names, its own or its base's (runs beside the
- *    pruned ones, in the same folder, count too, pruned or not).
+ *    pruned ones, in the same folder, count too, pruned or not, and so do the replicates
+ *    in a pruned run's `<run>-replicates` set; a set put elsewhere with --out does not).
  * A removed checkpoint is listed in the manifest of every run that names it (`pruned`),
  * so resume does not take it for damage. Only directories that a run's train.json files
  * name are removed, never anything else under the run.
@@ -76,10 +77,11 @@ export function pruneCheckpoints(dirs: readonly string[], opts: { keep?: PruneKe
     return { dir, store, manifest: store.readJson(MANIFEST, Manifest), named: named(store) };
   };
   const runs = [...new Set(dirs.flatMap((d) => findRuns(d)))].map(load);
-  // the variants beside a run (an ablation's seed folder) may name its checkpoints even when not asked to be pruned
+  // runs not asked to be pruned may name a pruned run's checkpoints: the variants beside it (an
+  // ablation's seed folder) and its replicates where `replicate` puts them unless told (--out)
   const asked = new Set(runs.map((r) => r.dir));
-  const folders = new Set(runs.map((r) => dirname(r.dir)));
-  const siblings = [...folders].flatMap((f) => findRuns(f, 1)).filter((d) => !asked.has(d)).map(load);
+  const near = [...new Set(runs.flatMap((r) => [...findRuns(dirname(r.dir), 1), ...findRuns(`${r.dir}-replicates`, 2)]))];
+  const siblings = near.filter((d) => !asked.has(d)).map(load);
   const protectedPaths = new Set<string>();
   for (const r of [...runs, ...siblings]) {
     const last = r.manifest.checkpoint ? r.store.absPath(r.manifest.checkpoint) : null;

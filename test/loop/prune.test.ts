@@ -117,6 +117,20 @@ test('a base pruned alone keeps what an unfinished variant beside it names, even
   assert.ok(existsSync(ck(out, 2, 'static', 2)), 'the variant itself was not asked to be pruned');
 });
 
+test('a run pruned alone keeps what an unfinished replicate in its <run>-replicates set names; once it is done, the replicate records the removal', () => {
+  const base = join(dir, 'a');
+  const rep = join(dir, 'a-replicates', 'replicate-1', 'full');
+  makeRun(base, { status: 'done', own: [0, 1], rounds: 1 });
+  makeRun(rep, { base: '../../a', status: 'running', own: [], adopted: [0], rounds: 1 });
+  const warm = join(base, 'checkpoints', 'ckpt-r0');
+  pruneCheckpoints([base], { keep: 'last' });
+  assert.ok(existsSync(warm), 'the unfinished replicate restores the base warm-up');
+  makeRun(rep, { base: '../../a', status: 'done', own: [1], adopted: [0], rounds: 1 });
+  pruneCheckpoints([base], { keep: 'last' });
+  assert.ok(!existsSync(warm));
+  assert.deepEqual(manifestOf(rep).pruned, ['../../../a/checkpoints/ckpt-r0']);
+});
+
 test('looptool prune prints what it removes and refuses a folder without runs', async () => {
   const out = ablation();
   const dry = startCli(['prune', out, '--dry-run']);
