@@ -85,7 +85,8 @@ function checkSameWorld(config: RunConfig, base: RunConfig, baseDir: string): vo
 function checkSameSetting(dir: string, config: RunConfig): void {
   const given = JSON.parse(JSON.stringify(storedRunConfig(config))) as JsonObject;
   for (const f of replicateFolders(dir)) {
-    const d = leafDifferences([f.config, given], ['loop.trainSeed']);
+    // torch threads follow --parallel and the machine's cores: how a replicate ran, not what it trained
+    const d = leafDifferences([f.config, given], ['loop.trainSeed', 'trainer.threads']);
     if (d.length)
       throw new LooptoolError({
         code: 'invalid_input',

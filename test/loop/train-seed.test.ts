@@ -1,7 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { intSeed } from '../../protocols/rng.ts';
 import { startCli } from '../helpers/cli.ts';
@@ -92,9 +92,9 @@ test('loop.trainSeed reseeds warm-up and GRPO, not the world: a replicate on the
 test('looptool replicate trains a finished run\'s round 0 again under training seeds of its own, summarises the spread, continues a stopped set, and pairs with another set by replicate in ablate --compare', async () => {
   const a = join(dir, 'a'); // the first test's run
   const reps = join(dir, 'sets', 'base');
-  const run = (args: string[]) => startCli(['replicate', a, '--replicates', '2', '--out', reps, '--quiet', ...args], { LOOPTOOL_TORCH_THREADS: '1' });
-  // two at once, each on its own worker (the threads are given, so --parallel leaves them as they are)
-  const first = run(['--json', '--parallel', '2']);
+  const run = (args: string[], threads = '1') => startCli(['replicate', a, '--replicates', '2', '--out', reps, '--quiet', ...args], { LOOPTOOL_TORCH_THREADS: threads });
+  // two at once, each on its own worker, the cores shared out between them as their threads
+  const first = run(['--json', '--parallel', '2'], '');
   assert.equal(await first.exited, 0, first.output().slice(-3000));
   type Set = { complete: boolean; variant: string; settings: unknown[]; sdInterval: { lo: number; hi: number } | null; baseFigures: { accuracy: number }; summary: { accuracy: { n: number; sd: number }; perSeed: { seed: string; accuracy: number }[] } };
   const s = JSON.parse(first.output().split('\n').find((l) => l.startsWith('{'))!) as Set;
@@ -121,6 +121,7 @@ test('looptool replicate trains a finished run\'s round 0 again under training s
     return { from: Date.parse(m.created), to: Math.max(...m.stages.map((x) => Date.parse(x.finishedAt))) };
   };
   assert.ok(span(1).from < span(2).to && span(2).from < span(1).to, 'with --parallel 2 the two replicates ran at the same time');
+  for (const k of [1, 2]) assert.equal((json(`sets/base/replicate-${k}/full`, 'config.json').trainer as { threads?: number }).threads, Math.max(1, Math.floor(availableParallelism() / 2)));
   assert.match(text('sets/base', 'replicates.md'), /2 replicates of full on the round 0 of/);
 
   // the same command again: nothing runs again, the same figures
