@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { withTodaysDefaults, type RunConfig } from '../../protocols/config.ts';
@@ -347,17 +346,13 @@ export function readSeedsRun(dir: string): SeedFolder[] {
       const store = new RunStore(join(dir, seedDir, variant));
       if (!isDone(store.dir)) continue;
       finished.set(variant, roundEvals(store));
-      testHash.set(variant, fileHash(store.path('round-0/test.jsonl')));
+      testHash.set(variant, store.fileInfo('round-0/test.jsonl')?.checksum ?? `missing:${store.path('round-0/test.jsonl')}`);
     }
     const trainSeed = (config.loop as { trainSeed?: unknown } | undefined)?.trainSeed;
     const key = order(seedDir)[1] === 'replicate' && typeof trainSeed === 'string' ? `${config.seed}/${trainSeed}` : config.seed;
     out.push({ seedDir, seed: key, config, present, finished, testHash });
   }
   return out;
-}
-
-function fileHash(path: string): string {
-  return existsSync(path) ? createHash('sha256').update(readFileSync(path)).digest('hex') : `missing:${path}`;
 }
 
 /** A run folder's seeds as a seed pack (SeedPack): what --pool and --compare read, without the run's gigabytes. */

@@ -13,6 +13,12 @@ import { interruptOnSignals } from '../interrupt.ts';
 
 const ALL = Object.keys(VARIANTS) as Variant[];
 
+/** --pool, --compare and --pack run nothing: refuse every flag given beside `flag` but `allowed` (and --json, --quiet). */
+function onlyWith(values: Record<string, unknown>, flag: string, allowed: readonly string[], what: string): void {
+  const others = Object.keys(values).filter((k) => ![flag, ...allowed, 'json', 'quiet'].includes(k) && values[k] !== undefined);
+  if (others.length) throw new UsageError(`--${flag} ${what} and runs nothing: drop --${others.join(', --')}`);
+}
+
 export default defineCommand({
   name: 'ablate',
   summary: 'full, no-JGLV, no-EDDE, no-HPPL, random-expansion and static (or the --variants named, balanced among them) on the same seed data; with --seeds N, mean ± 95% CI over seeds',
@@ -62,8 +68,7 @@ export default defineCommand({
       pack: { type: 'string' },
     });
     if (values.pack !== undefined) {
-      const others = Object.keys(values).filter((k) => !['pack', 'out', 'json', 'quiet'].includes(k) && values[k as keyof typeof values] !== undefined);
-      if (others.length) throw new UsageError(`--pack reads a finished run and runs nothing: drop --${others.join(', --')}`);
+      onlyWith(values, 'pack', ['out'], 'reads a finished run');
       if (!values.out) throw new UsageError('--pack needs --out FILE, the pack to write (for example docs/results/<name>.json)');
       const pack = packSeedsRun(values.pack);
       writeJsonAtomic(resolve(values.out), pack);
@@ -72,8 +77,7 @@ export default defineCommand({
       return EXIT.ok;
     }
     if (values.compare !== undefined) {
-      const others = Object.keys(values).filter((k) => !['compare', 'reference', 'json', 'quiet'].includes(k) && values[k as keyof typeof values] !== undefined);
-      if (others.length) throw new UsageError(`--compare reads finished runs and runs nothing: drop --${others.join(', --')}`);
+      onlyWith(values, 'compare', ['reference'], 'reads finished runs');
       const specs = values.compare.split(',').map((d) => d.trim()).filter(Boolean).map(parseColumnSpec);
       if (!specs.length) throw new UsageError('--compare needs run folders, separated by commas (DIR or DIR:VARIANT)');
       const r = compareRuns(specs, values.reference);
@@ -83,8 +87,7 @@ export default defineCommand({
     }
     if (values.reference !== undefined) throw new UsageError('--reference goes with --compare');
     if (values.pool !== undefined) {
-      const others = Object.keys(values).filter((k) => !['pool', 'json', 'quiet'].includes(k) && values[k as keyof typeof values] !== undefined);
-      if (others.length) throw new UsageError(`--pool reads finished runs and runs nothing: drop --${others.join(', --')}`);
+      onlyWith(values, 'pool', [], 'reads finished runs');
       const dirs = values.pool.split(',').map((d) => d.trim()).filter(Boolean);
       if (dirs.length < 2) throw new UsageError('--pool needs two or more ablation folders or seed packs, separated by commas');
       const pooled = poolAblationDirs(dirs);
