@@ -3,6 +3,7 @@ import { LooptoolError } from '../../protocols/errors.ts';
 import type { Logger, RoleEnv } from '../../protocols/role.ts';
 import { modelName, TrainerConfig, type LatestCheckpoint } from '../../protocols/trainer.ts';
 import { hashString } from '../../protocols/rng.ts';
+import { checkCheckpointModel } from './checkpoint-model.ts';
 import { CheckpointStore } from './checkpoints.ts';
 import { resolveModelSpec } from './presets.ts';
 import { WorkerError, WorkerProcess, type WorkerProcessOptions } from './worker-process.ts';
@@ -98,9 +99,10 @@ export class SharedPolicy {
     this.log.info({ model: modelName(c.model), seed: this.seed }, 'policy loaded (fresh weights)');
   }
 
-  /** Serves the checkpoint at `path` (relative paths are taken from the run directory). */
+  /** Serves the checkpoint at `path` (relative paths are taken from the run directory); refused when it holds another model than trainer.model. */
   async restore(path: string, optimizer: boolean) {
     const abs = resolve(this.runDir, path);
+    checkCheckpointModel(abs, this.config.model);
     const r = await this.worker.restore({ path: abs, optimizer, micro_batch_tokens: microBatchTokens(this.config) });
     this.current = r.path;
     this.tooLong.clear();

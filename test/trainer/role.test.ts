@@ -1,6 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { startTestBus, type TestBus } from '../helpers/bus.ts';
@@ -192,6 +192,31 @@ test('a new trainer on the same run directory restores the latest checkpoint and
     g.results.map((r) => r.samples[0]!.text),
     before,
   );
+});
+
+test('trainer.restore refuses a checkpoint of another model, naming the field, and keeps serving the policy it had', async () => {
+  const served = (await node.call(PolicyContract, 'generate', { prompts, n: 1, temperature: 0, max_new_tokens: 40 })).model;
+  const before = await greedy();
+  // the run's own checkpoint, its meta.json saying it was trained from another model directory
+  const other = join(runDir, 'other-model-ckpt');
+  cpSync(served, other, { recursive: true });
+  const meta = JSON.parse(readFileSync(join(served, 'meta.json'), 'utf8'));
+  writeFileSync(join(other, 'meta.json'), JSON.stringify({ ...meta, spec: { ...meta.spec, path: join(runDir, 'some-other-model') } }));
+  await assert.rejects(node.call(TrainerContract, 'restore', { path: other }), (err: unknown) => {
+    assert.ok(err instanceof LooptoolError, String(err));
+    assert.equal(err.code, 'invalid_input');
+    assert.match(err.message, /holds another model than the config names/);
+    assert.match(err.message, /some-other-model there, preset "nano"/);
+    assert.deepEqual(err.reply.issues.map((i) => i.path), ['trainer.model.preset']);
+    return true;
+  });
+  const g = await node.call(PolicyContract, 'generate', { prompts, n: 1, temperature: 0, max_new_tokens: 40 });
+  assert.equal(g.model, served, 'the refused restore left the served policy as it was');
+  assert.deepEqual(g.results.map((r) => r.samples[0]!.text), before);
+  // the same files with the run's model restore: the refusal was the model, nothing else
+  writeFileSync(join(other, 'meta.json'), JSON.stringify(meta));
+  const ok = await node.call(TrainerContract, 'restore', { path: other });
+  assert.equal(ok.path, other);
 });
 
 test('a worker killed mid-step is reported as an error; the next request is served by a replacement', async () => {
