@@ -147,6 +147,12 @@ export const Manifest = z.object({
 });
 export type Manifest = z.infer<typeof Manifest>;
 
+/** A line of a base run's `dependents.jsonl`: a run that restores its checkpoints, wherever it lives. */
+export const DependentRecord = z.strictObject({
+  run: z.string().min(1).describe("the dependent run's directory, relative to the base run's"),
+});
+export type DependentRecord = z.infer<typeof DependentRecord>;
+
 /** Run-dir relative path of a stage's main output. */
 export function stageFile(round: number, name: string): string {
   return `round-${round}/${name}`;

@@ -20,6 +20,7 @@ import { runStage, StageContext, type StageProgress } from './stages/index.ts';
 import { RunStore } from './store.ts';
 import { FileCheckpointer, type LoopCheckpointer, type PersistedSnapshot } from './checkpoint/index.ts';
 import { damageError, planResume, verifyStages } from './verify.ts';
+import { recordDependent } from './dependents.ts';
 
 export type StageEvent =
   | { type: 'start'; stage: string; round: number }
@@ -112,6 +113,8 @@ export async function runLoop(opts: LoopRunOptions): Promise<LoopResult> {
     throw new LooptoolError({ code: 'invalid_input', message: `${dir} is a "${storedManifest.variant}" run; it cannot continue as "${variantOf(config.loop.ablations)}"` });
   manifest = { ...manifest, status: 'running', rounds: config.loop.rounds };
   checkpoints.put('manifest', manifest);
+  // the base's prune must see this run wherever it lives: it will restore the base's checkpoints
+  if (base) recordDependent(resolve(dirname(resolve(dir)), base), dir);
 
   // the trainer served here loads the policy: a preset must exist first (nano is built once)
   if (opts.serveRoles ?? true) await ensureModel(config.trainer.model);

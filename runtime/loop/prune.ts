@@ -5,6 +5,7 @@ import { LooptoolError } from '../../protocols/errors.ts';
 import { Manifest } from '../../protocols/loop/records.ts';
 import { FileCheckpointer, MANIFEST } from './checkpoint/index.ts';
 import { RunStore } from './store.ts';
+import { dependentsOf } from './dependents.ts';
 
 /**
  * Policy checkpoints are most of a finished run's bytes (0.5 GB a round for SmolLM2), and
@@ -16,7 +17,8 @@ import { RunStore } from './store.ts';
  *    unless `keep` is 'last';
  *  - every checkpoint an unfinished run names, its own or its base's (runs beside the
  *    pruned ones, in the same folder, count too, pruned or not, and so do the replicates
- *    in a pruned run's `<run>-replicates` set; a set put elsewhere with --out does not).
+ *    in a pruned run's `<run>-replicates` set and every run its `dependents.jsonl` lists,
+ *    wherever it lives: a run started on a base lists itself there, dependents.ts).
  * A removed checkpoint is listed in the manifest of every run that names it (`pruned`),
  * so resume does not take it for damage. Only directories that a run's train.json files
  * name are removed, never anything else under the run.
@@ -78,9 +80,10 @@ export function pruneCheckpoints(dirs: readonly string[], opts: { keep?: PruneKe
   };
   const runs = [...new Set(dirs.flatMap((d) => findRuns(d)))].map(load);
   // runs not asked to be pruned may name a pruned run's checkpoints: the variants beside it (an
-  // ablation's seed folder) and its replicates where `replicate` puts them unless told (--out)
+  // ablation's seed folder), its replicates where `replicate` puts them unless told (--out),
+  // and every run started on it that listed itself in its dependents.jsonl, wherever it is
   const asked = new Set(runs.map((r) => r.dir));
-  const near = [...new Set(runs.flatMap((r) => [...findRuns(dirname(r.dir), 1), ...findRuns(`${r.dir}-replicates`, 2)]))];
+  const near = [...new Set(runs.flatMap((r) => [...findRuns(dirname(r.dir), 1), ...findRuns(`${r.dir}-replicates`, 2), ...dependentsOf(r.dir)]))];
   const siblings = near.filter((d) => !asked.has(d)).map(load);
   const protectedPaths = new Set<string>();
   for (const r of [...runs, ...siblings]) {

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Manifest, type StageEntry } from '../../protocols/loop/records.ts';
 import { pruneCheckpoints, unlessPruned } from '../../runtime/loop/prune.ts';
+import { dependentsOf, recordDependent } from '../../runtime/loop/dependents.ts';
 import { RunStore } from '../../runtime/loop/store.ts';
 import { verifyStages } from '../../runtime/loop/verify.ts';
 import { startCli } from '../helpers/cli.ts';
@@ -129,6 +130,30 @@ test('a run pruned alone keeps what an unfinished replicate in its <run>-replica
   pruneCheckpoints([base], { keep: 'last' });
   assert.ok(!existsSync(warm));
   assert.deepEqual(manifestOf(rep).pruned, ['../../../a/checkpoints/ckpt-r0']);
+});
+
+test('a run started on a base elsewhere (replicate --out, run --base) lists itself in the base, and prune of the base keeps what it names', () => {
+  const base = join(dir, 'a');
+  const rep = join(dir, 'elsewhere', 'set', 'replicate-1', 'full');
+  makeRun(base, { status: 'done', own: [0, 1], rounds: 1 });
+  makeRun(rep, { base: '../../../a', status: 'running', own: [], adopted: [0], rounds: 1 });
+  const warm = join(base, 'checkpoints', 'ckpt-r0');
+  recordDependent(base, rep);
+  recordDependent(base, rep);
+  assert.equal(readFileSync(join(base, 'dependents.jsonl'), 'utf8'), '{"run":"../elsewhere/set/replicate-1/full"}\n', 'listed once, relative to the base');
+  pruneCheckpoints([base], { keep: 'last' });
+  assert.ok(existsSync(warm), 'the unfinished run elsewhere restores the base warm-up');
+  // the same base without the listing: nothing finds the run, and the warm-up goes
+  const other = join(dir, 'b');
+  makeRun(other, { status: 'done', own: [0, 1], rounds: 1 });
+  makeRun(join(dir, 'elsewhere', 'b-rep'), { base: '../b', status: 'running', own: [], adopted: [0], rounds: 1 });
+  pruneCheckpoints([other], { keep: 'last' });
+  assert.ok(!existsSync(join(other, 'checkpoints', 'ckpt-r0')), 'an unlisted run elsewhere is not seen');
+  // a listed run that was deleted is skipped; a damaged listing names its line
+  rmSync(rep, { recursive: true });
+  assert.deepEqual(dependentsOf(base), []);
+  writeFileSync(join(base, 'dependents.jsonl'), '{"run":""}\n');
+  assert.throws(() => dependentsOf(base), /dependents\.jsonl:1: invalid record.*line 1: run/);
 });
 
 test('looptool prune prints what it removes and refuses a folder without runs', async () => {

@@ -109,6 +109,8 @@ test('looptool replicate trains a finished run\'s round 0 again under training s
     assert.equal(text(r, 'round-1/data.jsonl'), text('a', 'round-1/data.jsonl'));
     assert.equal(json(r, 'round-1/train.json').seed, intSeed(SEED, 'train', `replicate-${k}`, 'grpo', 1));
   }
+  // the base lists every run started on it (the first test's `run --base` runs too), so that its prune sees them wherever they are
+  assert.deepEqual(text('a', 'dependents.jsonl').split('\n').filter(Boolean).map((l) => JSON.parse(l).run).sort(), ['../reps/b', '../reps/braked', '../sets/base/replicate-1/full', '../sets/base/replicate-2/full']);
   const aLast = (json('a', 'round-1/eval.json').test as { accuracy: number }).accuracy;
   assert.equal(s.baseFigures.accuracy, aLast);
   // the spread comes with its own interval, which holds it
