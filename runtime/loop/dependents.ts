@@ -1,7 +1,10 @@
 import { existsSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { DependentRecord } from '../../protocols/loop/index.ts';
+import type { RunConfig } from '../../protocols/config.ts';
+import { DependentRecord, Manifest } from '../../protocols/loop/index.ts';
+import { checkCheckpointModel } from '../../agents/trainer/checkpoint-model.ts';
 import { appendJsonl, readJsonl } from '../corpus.ts';
+import { RunStore } from './store.ts';
 
 /*
  * A run started on another's round 0 (`--base`: ablation variants, replicates, `run
@@ -25,4 +28,16 @@ export function recordDependent(baseDir: string, runDir: string): void {
 export function dependentsOf(baseDir: string): string[] {
   const listed = readJsonl(join(baseDir, FILE), DependentRecord, { tolerateTornTail: true }).records.map((r) => resolve(baseDir, r.run));
   return [...new Set(listed)].filter((d) => existsSync(join(d, 'manifest.json')));
+}
+
+/**
+ * Refuses a run on `baseDir` whose trainer.model is not the model the base trained: it
+ * would restore the base's checkpoints, which the trainer refuses too, but only after
+ * this run's folder and config were written (and a replicate set then holds a folder of
+ * another setting). The base's last checkpoint stands for all of them.
+ */
+export function checkBaseModel(baseDir: string, model: RunConfig['trainer']['model']): void {
+  const store = new RunStore(baseDir);
+  const last = store.readJson('manifest.json', Manifest).checkpoint;
+  if (last) checkCheckpointModel(store.absPath(last), model);
 }

@@ -20,7 +20,7 @@ import { runStage, StageContext, type StageProgress } from './stages/index.ts';
 import { RunStore } from './store.ts';
 import { FileCheckpointer, type LoopCheckpointer, type PersistedSnapshot } from './checkpoint/index.ts';
 import { damageError, planResume, verifyStages } from './verify.ts';
-import { recordDependent } from './dependents.ts';
+import { checkBaseModel, recordDependent } from './dependents.ts';
 
 export type StageEvent =
   | { type: 'start'; stage: string; round: number }
@@ -106,8 +106,9 @@ export async function runLoop(opts: LoopRunOptions): Promise<LoopResult> {
   }
   // a run keeps the id its manifest gave it (its trace is filed under it), even when moved
   const run = storedManifest?.run ?? runIdOf(dir);
-  const config = settleRunConfig(dir, opts.config);
   const base = opts.base ?? storedManifest?.base;
+  if (base && !storedManifest && opts.config) checkBaseModel(resolve(dirname(resolve(dir)), base), opts.config.trainer.model);
+  const config = settleRunConfig(dir, opts.config);
   let manifest = storedManifest ?? newManifest(run, config, base);
   if (storedManifest && opts.config && storedManifest.variant !== variantOf(config.loop.ablations))
     throw new LooptoolError({ code: 'invalid_input', message: `${dir} is a "${storedManifest.variant}" run; it cannot continue as "${variantOf(config.loop.ablations)}"` });

@@ -1,6 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { intSeed } from '../../protocols/rng.ts';
@@ -182,6 +182,13 @@ test('looptool replicate trains a finished run\'s round 0 again under training s
   assert.match(unsplit.output(), /loop\.eval\.validationSize is 4, but base run .* drew no validation split \(round-0\/validation\.jsonl\); set it to 0, or start from a base run that set it/);
   assert.match(unsplit.output(), /Not finished:\n  replicate-1: failed: .*validationSize is 4/);
   assert.match(unsplit.output(), /incomplete: mend what stopped replicate-1 \(above\), then run the same command to continue/, 'a failure is not closed as if running again would do');
+  // another model than the base trained is refused before the replicate's folder holds a config that would block a rerun
+  const otherModel = join(dir, 'other-model.json');
+  writeFileSync(otherModel, JSON.stringify({ ...CONFIG, trainer: { ...CONFIG.trainer, model: { preset: 'smollm2' } } }));
+  const om = startCli(['replicate', a, '--replicates', '1', '--config', otherModel, '--out', join(dir, 'sets', 'other-model')]);
+  assert.notEqual(await om.exited, 0);
+  assert.match(om.output(), /holds another model than the config names \(trainer\.model\.preset: \S+nano there, preset "smollm2" \(\S+smollm2\) here\)/);
+  assert.ok(!existsSync(join(dir, 'sets', 'other-model', 'replicate-1', 'full', 'config.json')), 'nothing of the refused replicate stays');
   const none = startCli(['replicate', a]);
   assert.equal(await none.exited, 2);
   assert.match(none.output(), /--replicates N is required/);
