@@ -79,6 +79,7 @@ export const SeedFigures = z.object({
     .describe('the starting policy (round 0, after the warm-up), shared by every variant of the seed: how far this world is within its reach'),
   detection: DetectionCounts.nullable().describe('JGLV detection counts summed over the rounds that verified'),
   cutOff: z.number().nullable().default(null).describe('share of the last round\'s test answers that reached max_new_tokens: an answer cut off cannot be right'),
+  cutOffLooping: z.number().nullable().default(null).describe('of those, the share of all test answers cut off in a repetition loop (wrong at any length)'),
   selected: SelectedRound.nullable().default(null).describe('the round the validation split chooses, with its test accuracy (null without a validation split)'),
 });
 export type SeedFigures = z.infer<typeof SeedFigures>;
@@ -102,6 +103,7 @@ export const VariantSummary = z.object({
     .nullable()
     .describe('JGLV detection pooled over every seed and round: flagged samples and wrong labels counted together, with binomial standard errors (per-seed ratios rest on a handful of samples each)'),
   cutOff: MeanCi.nullable().default(null).describe('share of the last round\'s test answers cut off at max_new_tokens, over seeds (keep it at or under 1 %)'),
+  cutOffLooping: MeanCi.nullable().default(null).describe('share of the last round\'s test answers cut off in a repetition loop, over seeds'),
   selected: MeanCi.nullable().default(null).describe('test accuracy at the round the validation split chose, over the seeds that drew one'),
   selectedVsReference: MeanCi.nullable().default(null).describe('its paired difference to the reference variant\'s own chosen round, over the seeds both have'),
   perSeed: z.array(SeedFigures),
@@ -138,6 +140,7 @@ export function seedFigures(seed: string, evals: readonly RoundEval[]): SeedFigu
     detection: jg.length ? jg.map((j) => detectionCounts(j!.confusion)).reduce(addCounts) : null,
     start: first ? { accuracy: first.test.accuracy, exactCall: first.figures?.exactCall.n ? first.figures.exactCall.value : null } : null,
     cutOff: last.cutOff ? last.cutOff.value : null,
+    cutOffLooping: last.cutOffLooping ? last.cutOffLooping.value : null,
     selected: selectedRound(evals),
   };
 }
@@ -204,6 +207,7 @@ export function summarizeAblation(
       detectionPrecision: ciOf(list.map((f) => f.detectionPrecision)),
       pooledDetection: pooled(list),
       cutOff: ciOf(list.map((f) => f.cutOff)),
+      cutOffLooping: ciOf(list.map((f) => f.cutOffLooping)),
       selected: ciOf(list.map((f) => f.selected?.accuracy ?? null)),
       selectedVsReference,
       perSeed: list,

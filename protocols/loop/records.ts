@@ -100,6 +100,7 @@ export const RoundEval = z.object({
     .optional()
     .describe('the trivial policies on this split: "never call" (its ToolMatch) and "always call (at most)" (an upper bound on its ToolMatch)'),
   cutOff: Estimate.optional().describe('share of test answers that reached max_new_tokens'),
+  cutOffLooping: Estimate.optional().describe('share of test answers that reached max_new_tokens in a repetition loop (endsInLoop): wrong at any length, so no sign that max_new_tokens is short'),
   bfcl: BfclFigures.optional(),
   noise: NoiseRate.optional().describe('label noise of D_j (round >= 1)'),
   jglv: JglvScores.optional().describe('JGLV vs the hidden truth this round'),

@@ -442,6 +442,8 @@ export function seedsText(s: AblationSummary, unit: 'seeds' | 'replicates' = 'se
     formatCi(v.detectionPrecision),
   ]);
   const floor = s.neverCall ? `never-call policy on the same test splits: ${formatCi(s.neverCall)} %` : '';
+  const looped = s.variants.filter((v) => v.cutOffLooping);
+  const loops = looped.length ? `cut off in a repetition loop (wrong at any length; counted in "cut off %"), %: ${looped.map((v) => `${v.variant} ${formatCi(v.cutOffLooping)}`).join(', ')}` : '';
   const sized = s.variants.filter((v) => v.detectable !== null);
   const detectable = sized.length
     ? `smallest Δ vs ${s.reference} these ${unit} would show above zero 4 times in 5 (power 0.8): ${sized.map((v) => `${v.variant} ${(100 * v.detectable!).toFixed(1)}`).join(', ')} points`
@@ -451,7 +453,7 @@ export function seedsText(s: AblationSummary, unit: 'seeds' | 'replicates' = 'se
   const detection = pooled.length
     ? [`JGLV detection pooled over ${unit} and rounds (± binomial standard error):`, ...pooled.map((v) => `  ${v.variant}: precision ${counted(v.pooledDetection!.precision)}, recall ${counted(v.pooledDetection!.recall)}`)].join('\n')
     : '';
-  return [alignTable(head, body), floor, detectable, detection, selectedText(s, unit)].filter(Boolean).join('\n');
+  return [alignTable(head, body), floor, loops, detectable, detection, selectedText(s, unit)].filter(Boolean).join('\n');
 }
 
 /** Each variant's test accuracy at the round its validation split chose, when the runs drew one. */

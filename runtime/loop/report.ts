@@ -28,6 +28,8 @@ export function roundEvals(store: RunStore): RoundEval[] {
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 const pct = (x: number | null | undefined, digits = 1) => (x === null || x === undefined ? '–' : `${(100 * x).toFixed(digits)}%`);
+/** Answers cut off, with those in a repetition loop in brackets (runs before the count: the share alone). */
+const cutOffCell = (e: RoundEval) => (!e.cutOff ? '–' : e.cutOffLooping ? `${pct(e.cutOff.value)} (${pct(e.cutOffLooping.value)})` : pct(e.cutOff.value));
 /** A plain-text table: the first column left-aligned, the others right-aligned. */
 export function alignTable(head: string[], body: string[][]): string {
   const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
@@ -151,6 +153,7 @@ export function roundJson(e: RoundEval) {
         }
       : {}),
     ...(e.cutOff ? { cutOff: e.cutOff.value } : {}),
+    ...(e.cutOffLooping ? { cutOffLooping: e.cutOffLooping.value } : {}),
     ...(e.bfcl ? { bfcl: e.bfcl } : {}),
     ...signalJson(e),
   };
@@ -205,13 +208,13 @@ export function reportMarkdown(manifest: Manifest, evals: RoundEval[], others: {
     lines.push(
       '### What the accuracy is made of',
       '',
-      `Percentages ± one standard error. Call decision: called exactly when the reference is a call. Exact call: ToolMatch over the ${fig.at(-1)!.figures!.exactCall.n} samples whose reference is a call. Never call is the ToolMatch of a policy that never calls; always call is an upper bound on the ToolMatch of one that always does.`,
+      `Percentages ± one standard error. Call decision: called exactly when the reference is a call. Exact call: ToolMatch over the ${fig.at(-1)!.figures!.exactCall.n} samples whose reference is a call. Never call is the ToolMatch of a policy that never calls; always call is an upper bound on the ToolMatch of one that always does. Cut off: answers that reached max_new_tokens; in brackets, those that had fallen into a repetition loop, wrong at any length.`,
       '',
       table(
-        ['round', 'ToolMatch', 'call decision', 'exact call', 'never call', 'always call (≤)', 'cut off'],
+        ['round', 'ToolMatch', 'call decision', 'exact call', 'never call', 'always call (≤)', 'cut off (in loops)'],
         fig.map((e) => {
           const f = e.figures!;
-          return [e.round, pm(f.toolMatch), pm(f.callDecision), pm(f.exactCall), pct(f.neverCall.value), pct(f.alwaysCall.value), e.cutOff ? pct(e.cutOff.value) : '–'];
+          return [e.round, pm(f.toolMatch), pm(f.callDecision), pm(f.exactCall), pct(f.neverCall.value), pct(f.alwaysCall.value), cutOffCell(e)];
         }),
       ),
       '',

@@ -163,7 +163,8 @@ test('looptool ablate --seeds pairs every variant with static over seeds (two at
   // random-expansion expanded samples of D_1 drawn at random, as many as full's error seeds would be
   assert.ok(existsSync(join(out, 'seed-1', 'random-expansion', 'round-1', 'expansions.jsonl')));
   const ev = RoundEval.parse(read(join(out, 'seed-1', 'full', 'round-1', 'eval.json')));
-  assert.ok(ev.figures && ev.baselines && ev.cutOff);
+  assert.ok(ev.figures && ev.baselines && ev.cutOff && ev.cutOffLooping);
+  assert.ok(ev.cutOffLooping.value <= ev.cutOff.value, 'loops are counted among the answers cut off');
   assert.equal(ev.figures.n, ev.test.n);
   assert.ok(Math.abs(ev.figures.toolMatch.value - ev.test.accuracy) < 1e-12);
   assert.ok(ev.figures.toolMatch.se > 0 || ev.figures.toolMatch.value === 0 || ev.figures.toolMatch.value === 1);

@@ -9,6 +9,7 @@ import {
   addSignals,
   detectableEffect,
   detectionCounts,
+  endsInLoop,
   evalFigures,
   meanCi,
   mergeRound,
@@ -99,6 +100,20 @@ test('property: the interval contains the mean and narrows as identical seeds ar
 function outcome(kind: string, expectsCall: boolean, called: boolean, correct: boolean, skill = kind): Outcome {
   return { kind, skill, expectsCall, called, correct };
 }
+
+test('an answer cut off in a repetition loop is told from one cut off mid-answer', () => {
+  // cut-off answers of SmolLM2 on irrelevant requests, the limit reached mid-word
+  assert.ok(endsInLoop(`{"name":"lookup","arguments":{"id":"PARAMETER_${'PARAMETER_'.repeat(20)}PARAMET`));
+  assert.ok(endsInLoop(`ING_${'PARKING_'.repeat(20)}PARK`));
+  assert.ok(endsInLoop('<tool_call>\n' + '{"name":"a","arguments":{}}\n'.repeat(4)), 'one call again and again');
+  // a parallel answer cut off in its fifth call: the calls differ, so no loop
+  const calls = ['POL-88341', 'POL-97101', 'POL-10293', 'POL-55120', 'POL-6'].map((p) => `<tool_call>\n{"name":"file_claim","arguments":{"policy_id":"${p}","amount":800}}\n</tool_call>\n`);
+  assert.ok(!endsInLoop(calls.join('').slice(0, -30)));
+  assert.ok(!endsInLoop('x'.repeat(47)), 'too short to call a loop');
+  assert.ok(endsInLoop('x'.repeat(48)));
+  assert.ok(!endsInLoop(`${'ab'.repeat(40)} and then the answer goes on in words that do not repeat`), 'a repeat that ended is no loop');
+  assert.ok(!endsInLoop(''));
+});
 
 test('figures split ToolMatch into call decision and exact call, beside the never-call and always-call policies', () => {
   const rows = [
@@ -194,13 +209,19 @@ test('the ablation summary pairs every variant with static seed by seed and keep
   close(full.perSeed[0]!.start!.exactCall!, 0.1);
   assert.equal(full.cutOff, null, 'no round counted its cut-off answers: no figure, not zero');
   // the last round's cut-off share, as evaluating counts it: 2 %, 4 % and 6 % on the three seeds
-  const cut = (e: RoundEval, k: number): RoundEval => ({ ...e, cutOff: proportion(k, e.test.n) });
+  // of them, a quarter cut off in a repetition loop
+  const cut = (e: RoundEval, k: number): RoundEval => ({ ...e, cutOff: proportion(k, e.test.n), cutOffLooping: proportion(k / 4, e.test.n) });
   const withCuts = summarizeAblation(seeds, new Map([['full', new Map(seeds.map((s, i) => [s, [cut(evalAt(0, 0.1), 500), cut(evalAt(2, 0.5), 20 * (i + 1))]]))]]));
   const cutCi = withCuts.variants[0]!.cutOff!;
   close(cutCi.mean, 0.04);
   assert.deepEqual(withCuts.variants[0]!.perSeed.map((p) => p.cutOff), [0.02, 0.04, 0.06]);
+  assert.deepEqual(withCuts.variants[0]!.perSeed.map((p) => p.cutOffLooping), [0.005, 0.01, 0.015]);
+  close(withCuts.variants[0]!.cutOffLooping!.mean, 0.01);
+  assert.equal(full.cutOffLooping, null);
   assert.match(seedsText(withCuts), /^variant .*call decision %\s+cut off %/m);
   assert.match(seedsText(withCuts), /^full .* 4\.0 ± \d\.\d /m);
+  assert.match(seedsText(withCuts), /^cut off in a repetition loop \(wrong at any length; counted in "cut off %"\), %: full 1\.0 ± \d\.\d/m);
+  assert.doesNotMatch(seedsText(sum), /repetition loop/, 'runs that did not count loops get no line');
   const noHppl = sum.variants.find((v) => v.variant === 'no-hppl')!;
   assert.equal(noHppl.seeds, 2);
   assert.equal(noHppl.vsReference!.n, 2, 'paired over the seeds both finished');

@@ -1,5 +1,5 @@
 import { Composition } from '../../../protocols/loop/merge.ts';
-import { accuracy, evalFigures, jglvScores, labelNoiseRate } from '../../../protocols/loop/metrics.ts';
+import { accuracy, endsInLoop, evalFigures, jglvScores, labelNoiseRate } from '../../../protocols/loop/metrics.ts';
 import { EvalItemRecord, ProbeRecord, RoundEval } from '../../../protocols/loop/records.ts';
 import { proportion } from '../../../protocols/loop/stats.ts';
 import { primarySkill, type Sample } from '../../../protocols/sample.ts';
@@ -30,6 +30,7 @@ export async function evaluating(cx: StageContext, j: number): Promise<StageSumm
     figures,
     baselines: { 'never call': figures.neverCall.value, 'always call (at most)': figures.alwaysCall.value },
     cutOff: proportion(items.filter((i) => i.cutOff).length, items.length),
+    cutOffLooping: proportion(items.filter((i) => i.cutOff && endsInLoop(i.text)).length, items.length),
     ...(bfcl ? { bfcl } : {}),
   };
   if (j >= 1) {
