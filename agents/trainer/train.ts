@@ -7,6 +7,7 @@ import type { GrpoStepMetrics, TrainerGrpoInput, TrainerGrpoOutput, TrainerSftIn
 import type { Logger } from '../../protocols/role.ts';
 import type { Sample } from '../../protocols/sample.ts';
 import { rewardFromText } from '../../protocols/toolcalls/index.ts';
+import { endsInLoop } from '../../protocols/repetition.ts';
 import { intSeed, rng } from '../../protocols/rng.ts';
 import { labelCompletion, meanStd, tooLongIndex, workerPrompt, type WorkerPrompt } from './prompts.ts';
 import { SharedPolicy, workerFailure } from './shared-worker.ts';
@@ -235,7 +236,7 @@ export async function runGrpo(p: SharedPolicy, input: GrpoArgs, hooks: TrainHook
   let steps = 0;
   let batches = 0;
   let tooLong = 0;
-  const tally = { rollouts: 0, truncated: 0, groups: 0, withSignal: 0 };
+  const tally = { rollouts: 0, truncated: 0, looping: 0, groups: 0, withSignal: 0 };
   const groupRewards: { id: string; reward: number; signal: boolean }[] = [];
   let resetOptimizer = s.reset_optimizer;
   // With a KL term, the reference is the policy the round started from.
@@ -259,6 +260,7 @@ export async function runGrpo(p: SharedPolicy, input: GrpoArgs, hooks: TrainHook
       let withSignal = 0;
       let fitted = 0;
       let truncated = 0;
+      let looping = 0;
       let completionTokens = 0;
       for (const [i, out] of gen.results.entries()) {
         if (!out) {
@@ -272,6 +274,7 @@ export async function runGrpo(p: SharedPolicy, input: GrpoArgs, hooks: TrainHook
         for (const c of out) {
           completionTokens += c.token_ids.length;
           if (c.finish_reason === 'length') truncated++;
+          if (c.finish_reason === 'length' && endsInLoop(c.text)) looping++;
         }
         const adv = groupAdvantages(r, 1e-6, s.advantage_scale);
         const signal = !adv.every((a) => a === 0);
@@ -292,6 +295,7 @@ export async function runGrpo(p: SharedPolicy, input: GrpoArgs, hooks: TrainHook
       rewards.push(...batchRewards);
       tally.rollouts += batchRewards.length;
       tally.truncated += truncated;
+      tally.looping += looping;
       tally.groups += fitted;
       tally.withSignal += withSignal;
       rewardFirst ??= mean;
@@ -306,6 +310,7 @@ export async function runGrpo(p: SharedPolicy, input: GrpoArgs, hooks: TrainHook
         groups_with_signal: withSignal,
         rollouts: batchRewards.length,
         truncated_frac: truncated / batchRewards.length,
+        truncated_looping_frac: looping / batchRewards.length,
         completion_tokens_mean: completionTokens / batchRewards.length,
         rollout_tokens_per_s: gen.tokensPerS,
       };
@@ -360,6 +365,7 @@ export async function runGrpo(p: SharedPolicy, input: GrpoArgs, hooks: TrainHook
     checkpoint,
     rollouts: tally.rollouts,
     truncated_frac: tally.rollouts ? tally.truncated / tally.rollouts : 0,
+    truncated_looping_frac: tally.rollouts ? tally.looping / tally.rollouts : 0,
     groups: tally.groups,
     groups_with_signal: tally.withSignal,
     group_rewards: groupRewards,

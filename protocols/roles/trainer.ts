@@ -137,6 +137,7 @@ export const TrainerGrpoOutput = z.object({
   checkpoint: z.string().nullable(),
   rollouts: z.number().int().default(0).describe('completions sampled over the round'),
   truncated_frac: z.number().default(0).describe('share of rollouts cut off at max_new_tokens (keep it at or under 1 %)'),
+  truncated_looping_frac: z.number().default(0).describe('share of rollouts cut off in a repetition loop (endsInLoop), counted in truncated_frac: wrong at any length'),
   groups: z.number().int().default(0).describe('prompt groups rolled out'),
   groups_with_signal: z
     .number()

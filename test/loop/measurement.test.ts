@@ -5,11 +5,11 @@ import { Sample } from '../../protocols/sample.ts';
 import { seedSignalTable, seedSkillTable } from '../../runtime/loop/seed-tables.ts';
 import { seedsText, unfinishedText, type VariantResult } from '../../runtime/loop/ablate.ts';
 import { Rng } from '../../protocols/rng.ts';
+import { endsInLoop } from '../../protocols/repetition.ts';
 import {
   addSignals,
   detectableEffect,
   detectionCounts,
-  endsInLoop,
   evalFigures,
   meanCi,
   mergeRound,

@@ -160,6 +160,10 @@ test('trainer.grpo returns step metrics, streams one grpo_step metric per update
   assert.deepEqual(new Set(a.out.group_rewards.map((g) => g.id)), new Set(samples.map((s) => s.id)));
   assert.equal(a.out.group_rewards.filter((g) => g.signal).length, a.out.groups_with_signal);
   assert.ok(a.out.group_rewards.every((g) => g.signal === (g.reward > 0 && g.reward < 1)), 'a group has a signal exactly when its rewards are mixed');
+  // the round's shares of rollouts cut off, and cut off in a repetition loop, are its batches' weighted by rollouts
+  const weighted = (k: string) => batches.reduce((n, d) => n + (d[k] as number) * (d.rollouts as number), 0) / a.out.rollouts;
+  for (const k of ['truncated_frac', 'truncated_looping_frac'] as const) assert.ok(Math.abs(a.out[k] - weighted(k)) < 1e-12, `${k}: ${a.out[k]} against ${weighted(k)}`);
+  assert.ok(a.out.truncated_looping_frac <= a.out.truncated_frac, 'loops are counted among the rollouts cut off');
   assert.equal(a.out.reward_first, batches[0]!.reward_mean);
   assert.equal(a.out.reward_last, batches.at(-1)!.reward_mean);
   assert.ok(a.out.checkpoint && a.out.checkpoint !== sftCheckpoint && existsSync(join(a.out.checkpoint, 'meta.json')));

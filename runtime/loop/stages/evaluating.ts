@@ -1,5 +1,6 @@
 import { Composition } from '../../../protocols/loop/merge.ts';
-import { accuracy, endsInLoop, evalFigures, jglvScores, labelNoiseRate } from '../../../protocols/loop/metrics.ts';
+import { accuracy, evalFigures, jglvScores, labelNoiseRate } from '../../../protocols/loop/metrics.ts';
+import { endsInLoop } from '../../../protocols/repetition.ts';
 import { EvalItemRecord, ProbeRecord, RoundEval } from '../../../protocols/loop/records.ts';
 import { proportion } from '../../../protocols/loop/stats.ts';
 import { primarySkill, type Sample } from '../../../protocols/sample.ts';
