@@ -88,7 +88,12 @@ export const TrainerConfig = z.strictObject({
   model: ModelSpec.prefault(DEFAULT_TRAINER_MODEL).describe('the policy: a preset (nano, smollm2) or a local Hugging Face checkpoint directory'),
   seed: z.number().int().min(0).optional().describe('weight init and sampling seed; default: derived from the run seed'),
   threads: z.number().int().min(1).optional().describe('torch CPU threads of the worker (default: LOOPTOOL_TORCH_THREADS, else the worker\'s choice)'),
-  micro_batch_tokens: z.number().int().min(16).optional().describe('token budget of one forward/backward'),
+  micro_batch_tokens: z
+    .number()
+    .int()
+    .min(16)
+    .optional()
+    .describe("token budget of one forward/backward; default: 16,384 on a GPU, on the CPU what fits in 30 % of the machine's memory for the model's shape (2,048 for SmolLM2 on 24 GB; default_micro_batch_tokens in the worker)"),
   optimizer: OptimizerConfig.omit({ lr: true }).optional().describe('AdamW weight decay and betas (the learning rate comes with each step)'),
   checkpoints: z.string().min(1).default('checkpoints').describe('checkpoint directory, relative to the run directory'),
   checkpoint_optimizer: z

@@ -150,6 +150,33 @@ def _micro_batches(units: list[Unit], budget: int) -> list[list[Unit]]:
     return out
 
 
+#: the micro-batch budget on a GPU, and the most any default gives
+MICRO_BATCH_TOKENS = 16384
+
+
+def default_micro_batch_tokens(config, device: str, memory: int | None) -> int:
+    """The token budget of one forward/backward when the caller names none.
+
+    On a GPU, MICRO_BATCH_TOKENS. On the CPU the activations of a micro-batch share the
+    machine's memory with everything else, and at 16,384 tokens SmolLM2-135M's GRPO step grew
+    past 24 GB and was killed (docs/loop.md). So the CPU budget is what fits in 30 % of
+    `memory` at an estimated 4 bytes x (40 x layers x hidden + 3 x vocabulary) per token: ~3.4
+    MB for SmolLM2, whose measured cost is ~2.8 MB (a 7.9 GB peak at 2,048 tokens, weights and
+    optimizer included), so it gets 2,048 on a 24 GB machine; ~0.2 MB for the nano base, which
+    keeps 16,384. Rounded down to a multiple of 256, at least 256.
+    """
+    if not device.startswith('cpu') or not memory:
+        return MICRO_BATCH_TOKENS
+    layers = getattr(config, 'num_hidden_layers', None)
+    hidden = getattr(config, 'hidden_size', None)
+    vocab = getattr(config, 'vocab_size', None)
+    if not (isinstance(layers, int) and isinstance(hidden, int) and isinstance(vocab, int)):
+        return MICRO_BATCH_TOKENS
+    per_token = 4 * (40 * layers * hidden + 3 * vocab)
+    fits = int(0.3 * memory) // per_token
+    return max(256, min(MICRO_BATCH_TOKENS, fits // 256 * 256))
+
+
 class Engine:
     def __init__(self, threads: int | None = None):
         self.backend = None
@@ -162,7 +189,7 @@ class Engine:
         self.ref_model = None
         self.started = time.time()
         self.threads = util.set_threads(threads)
-        self.micro_batch_tokens = 16384
+        self.micro_batch_tokens = MICRO_BATCH_TOKENS
         #: run a prompt once for all of its completions, and a shared prompt beginning once in
         #: generate; off only to test that it changes nothing (generate also takes
         #: `prefix_sharing: false` per request, for the benchmark)
@@ -177,9 +204,10 @@ class Engine:
         if args.get('threads') is not None:
             self.threads = util.set_threads(_get(args, 'threads', int, None, check=lambda v: v >= 1, what='an integer >= 1'))
         self._set_optimizer_config(args.get('optimizer') or {})
-        self.micro_batch_tokens = _get(args, 'micro_batch_tokens', int, self.micro_batch_tokens, check=lambda v: v >= 16, what='an integer >= 16')
+        budget = _get(args, 'micro_batch_tokens', int, None, check=lambda v: v >= 16, what='an integer >= 16')
         util.seed_everything(seed)
         self.backend = build_policy(spec, args.get('device'))
+        self.micro_batch_tokens = budget if budget is not None else self._default_budget()
         self.spec = spec
         self.seed = seed
         self._reset_state()
@@ -494,12 +522,16 @@ class Engine:
         if info.get('optimizer_config'):
             self.opt_cfg.update(info['optimizer_config'])
         # A replacement worker restores from the last checkpoint: it keeps the micro-batch
-        # budget it was trained with (older checkpoints: the worker's default), unless the
-        # caller names one: a run resumed with a smaller budget must not get the old one back.
-        if isinstance(info.get('micro_batch_tokens'), int) and info['micro_batch_tokens'] >= 16:
-            self.micro_batch_tokens = info['micro_batch_tokens']
+        # budget it was trained with (checkpoints without one: the default for the model and
+        # device), unless the caller names one: a run resumed with a smaller budget must not
+        # get the old one back.
+        stored = info.get('micro_batch_tokens')
         if budget is not None:
             self.micro_batch_tokens = budget
+        elif isinstance(stored, int) and stored >= 16:
+            self.micro_batch_tokens = stored
+        else:
+            self.micro_batch_tokens = self._default_budget()
         self.counters.update(info.get('counters') or {})
         if with_opt and state.get('optimizer_state') is not None and info.get('optimizer_param_groups'):
             groups = [dict(g, betas=tuple(g['betas'])) if 'betas' in g else g for g in info['optimizer_param_groups']]
@@ -564,6 +596,11 @@ class Engine:
     def _describe(self) -> dict:
         return {'model': self.backend.info(), 'device': self.backend.device, 'threads': torch.get_num_threads(),
                 'counters': dict(self.counters), 'torch': torch.__version__}
+
+    def _default_budget(self) -> int:
+        """default_micro_batch_tokens for the served model on its device."""
+        model = getattr(self.backend, 'model', None)
+        return default_micro_batch_tokens(getattr(model, 'config', None), str(self.backend.device), util.memory_bytes())
 
     def _reset_state(self):
         self.optimizer = None

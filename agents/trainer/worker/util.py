@@ -15,6 +15,23 @@ def make_adamw(params, lr: float, weight_decay: float, betas=(0.9, 0.999), eps: 
     return torch.optim.AdamW(params, **kwargs)
 
 
+def memory_bytes() -> int | None:
+    """The memory this process may use: the machine's, or its cgroup's limit when lower."""
+    try:
+        total = os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES')
+    except (ValueError, OSError, AttributeError):
+        total = None
+    for f in ('/sys/fs/cgroup/memory.max', '/sys/fs/cgroup/memory/memory.limit_in_bytes'):
+        try:
+            with open(f) as fh:
+                limit = int(fh.read().strip())
+        except (OSError, ValueError):
+            continue
+        if total is None or 0 < limit < total:
+            total = limit
+    return total
+
+
 def set_threads(n: int | None) -> int:
     n = max(1, int(n) if n else (os.cpu_count() or 1))
     torch.set_num_threads(n)
