@@ -114,13 +114,20 @@ export async function runLoop(opts: LoopRunOptions): Promise<LoopResult> {
     throw new LooptoolError({ code: 'invalid_input', message: `${dir} is a "${storedManifest.variant}" run; it cannot continue as "${variantOf(config.loop.ablations)}"` });
   manifest = { ...manifest, status: 'running', rounds: config.loop.rounds };
   checkpoints.put('manifest', manifest);
-  // the base's prune must see this run wherever it lives: it will restore the base's checkpoints
-  if (base) recordDependent(resolve(dirname(resolve(dir)), base), dir);
 
   // the trainer served here loads the policy: a preset must exist first (nano is built once)
   if (opts.serveRoles ?? true) await ensureModel(config.trainer.model);
   const node = opts.node ?? (await LooptoolNode.start({ run, runDir: dir, bus: busConfigFromEnv({ url: opts.nats }), config: config as unknown as Record<string, unknown> }));
   const ownNode = !opts.node;
+  // the base's prune must see this run wherever it lives, since it restores the base's
+  // checkpoints; a base it may not write to (a shared folder) only loses that
+  if (base) {
+    try {
+      recordDependent(resolve(dirname(resolve(dir)), base), dir);
+    } catch (err) {
+      node.log.warn({ base, error: (err as Error).message }, "cannot list this run in its base's dependents.jsonl: `looptool prune` of the base will not know that this run restores its checkpoints");
+    }
+  }
   try {
     if (opts.serveRoles ?? true) {
       for (const r of await loopRoles(config)) await node.serve(r, opts.roleConcurrency ? { concurrency: opts.roleConcurrency } : {});
