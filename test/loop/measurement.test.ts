@@ -106,6 +106,8 @@ test('an answer cut off in a repetition loop is told from one cut off mid-answer
   assert.ok(endsInLoop(`{"name":"lookup","arguments":{"id":"PARAMETER_${'PARAMETER_'.repeat(20)}PARAMET`));
   assert.ok(endsInLoop(`ING_${'PARKING_'.repeat(20)}PARK`));
   assert.ok(endsInLoop('<tool_call>\n' + '{"name":"a","arguments":{}}\n'.repeat(4)), 'one call again and again');
+  // the same three arguments again (65 characters a turn), a multi-step answer of seed 25 cut off in its third turn
+  assert.ok(endsInLoop(`{"name":"search_sports_events","arguments":{"city":"Cairo",${'"event_id":"EV-22103","home_team":"Eagles","away_team":"Red Sox",'.repeat(2)}"event_id":"EV-22103`));
   // a parallel answer cut off in its fifth call: the calls differ, so no loop
   const calls = ['POL-88341', 'POL-97101', 'POL-10293', 'POL-55120', 'POL-6'].map((p) => `<tool_call>\n{"name":"file_claim","arguments":{"policy_id":"${p}","amount":800}}\n</tool_call>\n`);
   assert.ok(!endsInLoop(calls.join('').slice(0, -30)));
