@@ -443,7 +443,9 @@ export function seedsText(s: AblationSummary, unit: 'seeds' | 'replicates' = 'se
   ]);
   const floor = s.neverCall ? `never-call policy on the same test splits: ${formatCi(s.neverCall)} %` : '';
   const looped = s.variants.filter((v) => v.cutOffLooping);
-  const loops = looped.length ? `cut off in a repetition loop (wrong at any length; counted in "cut off %"), %: ${looped.map((v) => `${v.variant} ${formatCi(v.cutOffLooping)}`).join(', ')}` : '';
+  // runs evaluated before loops were counted have no figure: say over how many the mean is
+  const over = (v: (typeof looped)[number]) => (v.cutOffLooping!.n < v.seeds ? ` (${v.cutOffLooping!.n} of ${v.seeds} ${unit})` : '');
+  const loops = looped.length ? `cut off in a repetition loop (wrong at any length; counted in "cut off %"), %: ${looped.map((v) => `${v.variant} ${formatCi(v.cutOffLooping)}${over(v)}`).join(', ')}` : '';
   const sized = s.variants.filter((v) => v.detectable !== null);
   const detectable = sized.length
     ? `smallest Δ vs ${s.reference} these ${unit} would show above zero 4 times in 5 (power 0.8): ${sized.map((v) => `${v.variant} ${(100 * v.detectable!).toFixed(1)}`).join(', ')} points`

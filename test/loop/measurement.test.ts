@@ -224,6 +224,9 @@ test('the ablation summary pairs every variant with static seed by seed and keep
   assert.match(seedsText(withCuts), /^full .* 4\.0 ± \d\.\d /m);
   assert.match(seedsText(withCuts), /^cut off in a repetition loop \(wrong at any length; counted in "cut off %"\), %: full 1\.0 ± \d\.\d/m);
   assert.doesNotMatch(seedsText(sum), /repetition loop/, 'runs that did not count loops get no line');
+  // pooled with a run evaluated before loops were counted: the mean says over how many seeds it is
+  const mixed = summarizeAblation(seeds, new Map([['full', new Map(seeds.map((s, i) => [s, [evalAt(0, 0.1), i === 0 ? { ...evalAt(2, 0.5), cutOff: proportion(20, 1000) } : cut(evalAt(2, 0.5), 20 * (i + 1))]]))]]));
+  assert.match(seedsText(mixed), /repetition loop .*: full 1\.3 ± \d+\.\d \(2 of 3 seeds\)$/m);
   const noHppl = sum.variants.find((v) => v.variant === 'no-hppl')!;
   assert.equal(noHppl.seeds, 2);
   assert.equal(noHppl.vsReference!.n, 2, 'paired over the seeds both finished');
