@@ -273,8 +273,9 @@ export async function runGrpo(p: SharedPolicy, input: GrpoArgs, hooks: TrainHook
         batchRewards.push(...r);
         for (const c of out) {
           completionTokens += c.token_ids.length;
-          if (c.finish_reason === 'length') truncated++;
-          if (c.finish_reason === 'length' && endsInLoop(c.text)) looping++;
+          if (c.finish_reason !== 'length') continue;
+          truncated++;
+          if (endsInLoop(c.text)) looping++;
         }
         const adv = groupAdvantages(r, 1e-6, s.advantage_scale);
         const signal = !adv.every((a) => a === 0);

@@ -235,4 +235,3 @@ export function jglvScores(records: readonly VerifiedRecord[], corpus: readonly 
     confusion,
   };
 }
-

@@ -107,7 +107,9 @@ export async function runLoop(opts: LoopRunOptions): Promise<LoopResult> {
   // a run keeps the id its manifest gave it (its trace is filed under it), even when moved
   const run = storedManifest?.run ?? runIdOf(dir);
   const base = opts.base ?? storedManifest?.base;
-  if (base && !storedManifest && opts.config) checkBaseModel(resolve(dirname(resolve(dir)), base), opts.config.trainer.model);
+  // a base is named from the run directory's parent (baseRef)
+  const baseDir = base ? resolve(dir, '..', base) : null;
+  if (baseDir && !storedManifest && opts.config) checkBaseModel(baseDir, opts.config.trainer.model);
   const config = settleRunConfig(dir, opts.config);
   let manifest = storedManifest ?? newManifest(run, config, base);
   if (storedManifest && opts.config && storedManifest.variant !== variantOf(config.loop.ablations))
@@ -121,9 +123,9 @@ export async function runLoop(opts: LoopRunOptions): Promise<LoopResult> {
   const ownNode = !opts.node;
   // the base's prune must see this run wherever it lives, since it restores the base's
   // checkpoints; a base it may not write to (a shared folder) only loses that
-  if (base) {
+  if (baseDir) {
     try {
-      recordDependent(resolve(dirname(resolve(dir)), base), dir);
+      recordDependent(baseDir, dir);
     } catch (err) {
       node.log.warn({ base, error: (err as Error).message }, "cannot list this run in its base's dependents.jsonl: `looptool prune` of the base will not know that this run restores its checkpoints");
     }
