@@ -91,6 +91,12 @@ export const VariantSummary = z.object({
   exactCall: MeanCi.nullable(),
   callDecision: MeanCi.nullable(),
   vsReference: MeanCi.nullable().describe('paired difference of final accuracy to the reference variant, over the seeds both finished'),
+  exactCallVsReference: MeanCi.nullable()
+    .default(null)
+    .describe('paired difference of exact-call accuracy (on the call samples) to the reference variant, over the seeds both have it'),
+  vsNeverCall: MeanCi.nullable()
+    .default(null)
+    .describe('paired difference of final accuracy to the never-call policy on the same test split, over seeds: how far the policy clears the floor'),
   detectable: z
     .number()
     .nullable()
@@ -187,6 +193,21 @@ export function summarizeAblation(
             paired.map((f) => refBySeed.get(f.seed)!.accuracy),
           )
         : null;
+    const exact = paired.filter((f) => f.exactCall !== null && refBySeed.get(f.seed)!.exactCall !== null);
+    const exactCallVsReference =
+      reference && variant !== reference && exact.length
+        ? pairedDiff(
+            exact.map((f) => f.exactCall!),
+            exact.map((f) => refBySeed.get(f.seed)!.exactCall!),
+          )
+        : null;
+    const floored = list.filter((f) => f.neverCall !== null);
+    const vsNeverCall = floored.length
+      ? pairedDiff(
+          floored.map((f) => f.accuracy),
+          floored.map((f) => f.neverCall!),
+        )
+      : null;
     const chosen = paired.filter((f) => f.selected && refBySeed.get(f.seed)!.selected);
     const selectedVsReference =
       reference && variant !== reference && chosen.length
@@ -202,6 +223,8 @@ export function summarizeAblation(
       exactCall: ciOf(list.map((f) => f.exactCall)),
       callDecision: ciOf(list.map((f) => f.callDecision)),
       vsReference,
+      exactCallVsReference,
+      vsNeverCall,
       detectable: vsReference ? detectableEffect(vsReference) : null,
       detectionRecall: ciOf(list.map((f) => f.detectionRecall)),
       detectionPrecision: ciOf(list.map((f) => f.detectionPrecision)),

@@ -5,8 +5,8 @@ import { withTodaysDefaults, type RunConfig } from '../../protocols/config.ts';
 import { VARIANTS, type Variant } from '../../protocols/loop/config.ts';
 import { Manifest, type RoundEval } from '../../protocols/loop/records.ts';
 import { SeedPack } from '../../protocols/loop/seed-pack.ts';
-import type { Estimate } from '../../protocols/loop/stats.ts';
-import { formatBounds, formatCi, summarizeAblation, type AblationSummary } from '../../protocols/loop/ablation.ts';
+import type { Estimate, MeanCi } from '../../protocols/loop/stats.ts';
+import { formatBounds, formatCi, summarizeAblation, type AblationSummary, type VariantSummary } from '../../protocols/loop/ablation.ts';
 import { JsonObject, leafDifferences, type LeafDifference } from '../../protocols/json.ts';
 import { LooptoolError } from '../../protocols/errors.ts';
 import { runLoop, type LoopResult, type StageEvent } from './driver.ts';
@@ -442,6 +442,12 @@ export function seedsText(s: AblationSummary, unit: 'seeds' | 'replicates' = 'se
     formatCi(v.detectionPrecision),
   ]);
   const floor = s.neverCall ? `never-call policy on the same test splits: ${formatCi(s.neverCall)} %` : '';
+  const pairedLine = (label: string, pick: (v: VariantSummary) => MeanCi | null) => {
+    const has = s.variants.filter((v) => pick(v));
+    return has.length ? `${label}, paired over ${unit}: ${has.map((v) => `${v.variant} ${formatCi(pick(v), true)} ${formatBounds(pick(v))}`.trimEnd()).join(', ')}` : '';
+  };
+  const exactVs = pairedLine(`exact calls Δ vs ${s.reference}, points`, (v) => v.exactCallVsReference);
+  const overFloor = pairedLine('final − never-call, points', (v) => v.vsNeverCall);
   const looped = s.variants.filter((v) => v.cutOffLooping);
   // runs evaluated before loops were counted have no figure: say over how many the mean is
   const over = (v: (typeof looped)[number]) => (v.cutOffLooping!.n < v.seeds ? ` (${v.cutOffLooping!.n} of ${v.seeds} ${unit})` : '');
@@ -455,7 +461,7 @@ export function seedsText(s: AblationSummary, unit: 'seeds' | 'replicates' = 'se
   const detection = pooled.length
     ? [`JGLV detection pooled over ${unit} and rounds (± binomial standard error):`, ...pooled.map((v) => `  ${v.variant}: precision ${counted(v.pooledDetection!.precision)}, recall ${counted(v.pooledDetection!.recall)}`)].join('\n')
     : '';
-  return [alignTable(head, body), floor, loops, detectable, detection, selectedText(s, unit)].filter(Boolean).join('\n');
+  return [alignTable(head, body), floor, overFloor, exactVs, loops, detectable, detection, selectedText(s, unit)].filter(Boolean).join('\n');
 }
 
 /** Each variant's test accuracy at the round its validation split chose, when the runs drew one. */

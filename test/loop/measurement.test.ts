@@ -205,6 +205,16 @@ test('the ablation summary pairs every variant with static seed by seed and keep
   close(full.vsReference!.mean, 0.1);
   close(full.vsReference!.lo!, 0.1, 1e-9);
   close(full.detectable!, 0); // the same gain on every seed: detectable at any size
+  // every answer here is a single call, so exact calls move with ToolMatch: +10 points on each seed
+  close(full.exactCallVsReference!.mean, 0.1);
+  close(full.exactCallVsReference!.lo!, 0.1, 1e-9);
+  // over the never-call floor of 30 %: +10, +20 and +30 points
+  close(full.vsNeverCall!.mean, 0.2);
+  assert.equal(full.vsNeverCall!.n, 3);
+  close(sum.variants.find((v) => v.variant === 'static')!.vsNeverCall!.mean, 0.1);
+  assert.equal(sum.variants.find((v) => v.variant === 'static')!.exactCallVsReference, null, 'the reference is not paired with itself');
+  assert.match(seedsText(sum), /^final − never-call, points, paired over seeds: full \+20\.0 ± 24\.8 \[-4\.8, 44\.8\], static \+10\.0 ± 24\.8 \[-14\.8, 34\.8\], no-hppl \+10\.0 ± 63\.5 \[-53\.5, 73\.5\]$/m);
+  assert.match(seedsText(sum), /^exact calls Δ vs static, points, paired over seeds: full \+10\.0 ± 0\.0 \[10\.0, 10\.0\], no-hppl \+5\.0 ± 0\.0 \[5\.0, 5\.0\]$/m);
   assert.deepEqual(full.perSeed.map((p) => p.seed), seeds);
   assert.equal(full.perSeed[0]!.round, 2, 'the last evaluated round counts');
   close(full.perSeed[0]!.start!.accuracy, 0.1);
