@@ -69,6 +69,7 @@ export const SeedFigures = z.object({
   accuracy: z.number().describe('ToolMatch on the test split'),
   se: z.number().nullable().describe('its binomial standard error on this split'),
   exactCall: z.number().nullable(),
+  callShare: z.number().nullable().default(null).describe('the share of the test split whose label is a call (ToolMatch from call requests is exactCall × callShare, the rest is from requests answered in text)'),
   callDecision: z.number().nullable(),
   neverCall: z.number().nullable().describe('the never-call policy on the same split'),
   detectionRecall: z.number().nullable().describe('JGLV, mean over rounds that verified: truly wrong labels flagged LABEL_WRONG or BOTH_WRONG'),
@@ -94,6 +95,11 @@ export const VariantSummary = z.object({
   exactCallVsReference: MeanCi.nullable()
     .default(null)
     .describe('paired difference of exact-call accuracy (on the call samples) to the reference variant, over the seeds both have it'),
+  vsReferenceByPart: z
+    .object({ calls: MeanCi, noCalls: MeanCi })
+    .nullable()
+    .default(null)
+    .describe('the paired difference to the reference split in two, each in points of the whole test split: from the requests whose label is a call (exact calls) and from those whose label is text (clarify, irrelevant); the two add up to vsReference'),
   vsNeverCall: MeanCi.nullable()
     .default(null)
     .describe('paired difference of final accuracy to the never-call policy on the same test split, over seeds: how far the policy clears the floor'),
@@ -139,6 +145,7 @@ export function seedFigures(seed: string, evals: readonly RoundEval[]): SeedFigu
     accuracy: last.test.accuracy,
     se: f ? f.toolMatch.se : null,
     exactCall: f && f.exactCall.n ? f.exactCall.value : null,
+    callShare: f ? f.alwaysCall.value : null,
     callDecision: f ? f.callDecision.value : null,
     neverCall: f ? f.neverCall.value : null,
     detectionRecall: mean(jg.map((j) => j!.detectionRecall).filter((x): x is number => x !== null)),
@@ -149,6 +156,13 @@ export function seedFigures(seed: string, evals: readonly RoundEval[]): SeedFigu
     cutOffLooping: last.cutOffLooping ? last.cutOffLooping.value : null,
     selected: selectedRound(evals),
   };
+}
+
+/** The points of ToolMatch (over the whole split) won on the requests whose label is a call; null where a figure is missing. A split without call labels wins none. */
+function callPart(f: SeedFigures): number | null {
+  if (f.callShare === null) return null;
+  if (f.callShare === 0) return 0;
+  return f.exactCall === null ? null : f.exactCall * f.callShare;
 }
 
 const ciOf = (xs: (number | null)[]) => {
@@ -201,6 +215,20 @@ export function summarizeAblation(
             exact.map((f) => refBySeed.get(f.seed)!.exactCall!),
           )
         : null;
+    const split = paired.filter((f) => callPart(f) !== null && callPart(refBySeed.get(f.seed)!) !== null);
+    const vsReferenceByPart =
+      reference && variant !== reference && split.length
+        ? {
+            calls: pairedDiff(
+              split.map((f) => callPart(f)!),
+              split.map((f) => callPart(refBySeed.get(f.seed)!)!),
+            ),
+            noCalls: pairedDiff(
+              split.map((f) => f.accuracy - callPart(f)!),
+              split.map((f) => refBySeed.get(f.seed)!.accuracy - callPart(refBySeed.get(f.seed)!)!),
+            ),
+          }
+        : null;
     const floored = list.filter((f) => f.neverCall !== null);
     const vsNeverCall = floored.length
       ? pairedDiff(
@@ -224,6 +252,7 @@ export function summarizeAblation(
       callDecision: ciOf(list.map((f) => f.callDecision)),
       vsReference,
       exactCallVsReference,
+      vsReferenceByPart,
       vsNeverCall,
       detectable: vsReference ? detectableEffect(vsReference) : null,
       detectionRecall: ciOf(list.map((f) => f.detectionRecall)),

@@ -442,12 +442,17 @@ export function seedsText(s: AblationSummary, unit: 'seeds' | 'replicates' = 'se
     formatCi(v.detectionPrecision),
   ]);
   const floor = s.neverCall ? `never-call policy on the same test splits: ${formatCi(s.neverCall)} %` : '';
+  const ci = (c: MeanCi) => `${formatCi(c, true)} ${formatBounds(c)}`.trimEnd();
   const pairedLine = (label: string, pick: (v: VariantSummary) => MeanCi | null) => {
     const has = s.variants.filter((v) => pick(v));
-    return has.length ? `${label}, paired over ${unit}: ${has.map((v) => `${v.variant} ${formatCi(pick(v), true)} ${formatBounds(pick(v))}`.trimEnd()).join(', ')}` : '';
+    return has.length ? `${label}, paired over ${unit}: ${has.map((v) => `${v.variant} ${ci(pick(v)!)}`).join(', ')}` : '';
   };
   const exactVs = pairedLine(`exact calls Δ vs ${s.reference}, points`, (v) => v.exactCallVsReference);
   const overFloor = pairedLine('final − never-call, points', (v) => v.vsNeverCall);
+  const parted = s.variants.filter((v) => v.vsReferenceByPart);
+  const byPart = parted.length
+    ? `Δ vs ${s.reference} split by label (points of the whole split, paired over ${unit}): ${parted.map((v) => `${v.variant} on calls ${ci(v.vsReferenceByPart!.calls)}, on text ${ci(v.vsReferenceByPart!.noCalls)}`).join('; ')}`
+    : '';
   const looped = s.variants.filter((v) => v.cutOffLooping);
   // runs evaluated before loops were counted have no figure: say over how many the mean is
   const over = (v: (typeof looped)[number]) => (v.cutOffLooping!.n < v.seeds ? ` (${v.cutOffLooping!.n} of ${v.seeds} ${unit})` : '');
@@ -461,7 +466,7 @@ export function seedsText(s: AblationSummary, unit: 'seeds' | 'replicates' = 'se
   const detection = pooled.length
     ? [`JGLV detection pooled over ${unit} and rounds (± binomial standard error):`, ...pooled.map((v) => `  ${v.variant}: precision ${counted(v.pooledDetection!.precision)}, recall ${counted(v.pooledDetection!.recall)}`)].join('\n')
     : '';
-  return [alignTable(head, body), floor, overFloor, exactVs, loops, detectable, detection, selectedText(s, unit)].filter(Boolean).join('\n');
+  return [alignTable(head, body), floor, overFloor, exactVs, byPart, loops, detectable, detection, selectedText(s, unit)].filter(Boolean).join('\n');
 }
 
 /** Each variant's test accuracy at the round its validation split chose, when the runs drew one. */

@@ -15,6 +15,7 @@ import {
   mergeRound,
   pairedDiff,
   proportion,
+  SeedFigures,
   selectedRound,
   signalByPart,
   stratifiedTake,
@@ -247,6 +248,39 @@ test('the ablation summary pairs every variant with static seed by seed and keep
   assert.equal(sum.variants.find((v) => v.variant === 'static')!.vsReference, null);
   assert.equal(sum.variants.find((v) => v.variant === 'static')!.detectable, null);
   close(sum.neverCall!.mean, 0.3);
+});
+
+test('the gap to static splits into what was won on call labels and on text labels, seed by seed, adding up to the gap', () => {
+  // a test split of 100: 70 call labels, 30 text labels (clarify, irrelevant)
+  const mixed = (round: number, callsRight: number, textRight: number): RoundEval => {
+    const f = evalFigures([
+      ...Array.from({ length: 70 }, (_, i) => outcome('single', true, true, i < callsRight)),
+      ...Array.from({ length: 30 }, (_, i) => outcome('irrelevance', false, i >= textRight, i < textRight)),
+    ]);
+    const k = callsRight + textRight;
+    return { type: 'eval', round, test: { n: 100, correct: k, accuracy: k / 100, byKind: {} }, figures: f };
+  };
+  const seeds = ['s-1', 's-2', 's-3'];
+  // full wins 7, 14, 0 calls and loses 3, wins 6, 9 text answers: +4, +20, +9 points
+  const sum = summarizeAblation(
+    seeds,
+    new Map([
+      ['full', new Map([['s-1', [mixed(2, 42, 10)]], ['s-2', [mixed(2, 49, 20)]], ['s-3', [mixed(2, 35, 20)]]])],
+      ['static', new Map([['s-1', [mixed(2, 35, 13)]], ['s-2', [mixed(2, 35, 14)]], ['s-3', [mixed(2, 35, 11)]]])],
+    ]),
+  );
+  const full = sum.variants.find((v) => v.variant === 'full')!;
+  assert.deepEqual(full.perSeed.map((f) => f.callShare), [0.7, 0.7, 0.7]);
+  close(full.vsReference!.mean, 0.11);
+  close(full.vsReferenceByPart!.calls.mean, 0.07);
+  close(full.vsReferenceByPart!.noCalls.mean, 0.04);
+  close(full.vsReferenceByPart!.calls.mean + full.vsReferenceByPart!.noCalls.mean, full.vsReference!.mean);
+  // exact calls are a share of the call labels: 10 and 20 points there are 7 and 14 of the split
+  close(full.exactCallVsReference!.mean, 0.1);
+  assert.equal(sum.variants.find((v) => v.variant === 'static')!.vsReferenceByPart, null);
+  assert.match(seedsText(sum), /^Δ vs static split by label \(points of the whole split, paired over seeds\): full on calls \+7\.0 ± 17\.4 \[-10\.4, 24\.4\], on text \+4\.0 ± 15\.5 \[-11\.5, 19\.5\]$/m);
+  // packs written before the split have no call share: their seeds are left out of it, not counted as zero
+  assert.equal(SeedFigures.parse({ ...full.perSeed[0]!, callShare: undefined }).callShare, null);
 });
 
 test('the validation split chooses the round of its highest figure, the earliest on a tie, round 0 included; the summary pairs each variant\'s chosen round with the reference\'s', () => {
