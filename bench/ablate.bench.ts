@@ -65,6 +65,13 @@ export default defineBench({
         fullMinusStaticDetectable: full?.detectable ?? null,
         exactCallFull: full?.exactCall?.mean ?? null,
         exactCallStatic: stat?.exactCall?.mean ?? null,
+        // the same two targets as paired intervals over seeds (each seed against its own split)
+        exactCallFullMinusStatic: full?.exactCallVsReference?.mean ?? null,
+        exactCallFullMinusStaticLo: full?.exactCallVsReference?.lo ?? null,
+        exactCallFullMinusStaticHi: full?.exactCallVsReference?.hi ?? null,
+        fullMinusNeverCall: full?.vsNeverCall?.mean ?? null,
+        fullMinusNeverCallLo: full?.vsNeverCall?.lo ?? null,
+        fullMinusNeverCallHi: full?.vsNeverCall?.hi ?? null,
         // answers that reached max_new_tokens cannot be right (issue 12 asks ≤ 1 %)
         cutOffFull: full?.cutOff?.mean ?? null,
         cutOffStatic: stat?.cutOff?.mean ?? null,
