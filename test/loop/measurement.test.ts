@@ -15,7 +15,6 @@ import {
   mergeRound,
   pairedDiff,
   proportion,
-  SeedFigures,
   selectedRound,
   signalByPart,
   stratifiedTake,
@@ -279,8 +278,19 @@ test('the gap to static splits into what was won on call labels and on text labe
   close(full.exactCallVsReference!.mean, 0.1);
   assert.equal(sum.variants.find((v) => v.variant === 'static')!.vsReferenceByPart, null);
   assert.match(seedsText(sum), /^Δ vs static split by label \(points of the whole split, paired over seeds\): full on calls \+7\.0 ± 17\.4 \[-10\.4, 24\.4\], on text \+4\.0 ± 15\.5 \[-11\.5, 19\.5\]$/m);
-  // packs written before the split have no call share: their seeds are left out of it, not counted as zero
-  assert.equal(SeedFigures.parse({ ...full.perSeed[0]!, callShare: undefined }).callShare, null);
+  // an evaluation from before the figures were kept has no call share: its seed is left out of the split, not counted as zero
+  const bare = (e: RoundEval): RoundEval => ({ type: 'eval', round: e.round, test: e.test });
+  const older = summarizeAblation(
+    [...seeds, 's-4'],
+    new Map([
+      ['full', new Map([['s-1', [mixed(2, 42, 10)]], ['s-2', [mixed(2, 49, 20)]], ['s-3', [mixed(2, 35, 20)]], ['s-4', [bare(mixed(2, 35, 20))]]])],
+      ['static', new Map([['s-1', [mixed(2, 35, 13)]], ['s-2', [mixed(2, 35, 14)]], ['s-3', [mixed(2, 35, 11)]], ['s-4', [bare(mixed(2, 35, 11))]]])],
+    ]),
+  ).variants.find((v) => v.variant === 'full')!;
+  assert.equal(older.vsReference!.n, 4);
+  assert.equal(older.perSeed[3]!.callShare, null);
+  assert.equal(older.vsReferenceByPart!.calls.n, 3);
+  close(older.vsReferenceByPart!.noCalls.mean, 0.04);
 });
 
 test('the validation split chooses the round of its highest figure, the earliest on a tie, round 0 included; the summary pairs each variant\'s chosen round with the reference\'s', () => {
