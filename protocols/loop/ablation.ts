@@ -165,6 +165,12 @@ function callPart(f: SeedFigures): number | null {
   return f.exactCall === null ? null : f.exactCall * f.callShare;
 }
 
+/** The rest of ToolMatch: the points won on the requests whose label is text. */
+function textPart(f: SeedFigures): number | null {
+  const calls = callPart(f);
+  return calls === null ? null : f.accuracy - calls;
+}
+
 const ciOf = (xs: (number | null)[]) => {
   const v = xs.filter((x): x is number => x !== null);
   return v.length ? meanCi(v) : null;
@@ -199,36 +205,21 @@ export function summarizeAblation(
   }
   const refBySeed = new Map((reference ? figs.get(reference)! : []).map((f) => [f.seed, f]));
   const variants: VariantSummary[] = [...figs].map(([variant, list]) => {
-    const paired = list.filter((f) => refBySeed.has(f.seed));
-    const vsReference =
-      reference && variant !== reference && paired.length
+    // one figure of this variant against the reference's, over the seeds where both have it
+    const vsRef = (pick: (f: SeedFigures) => number | null): MeanCi | null => {
+      if (!reference || variant === reference) return null;
+      const both = list.filter((f) => refBySeed.has(f.seed) && pick(f) !== null && pick(refBySeed.get(f.seed)!) !== null);
+      return both.length
         ? pairedDiff(
-            paired.map((f) => f.accuracy),
-            paired.map((f) => refBySeed.get(f.seed)!.accuracy),
+            both.map((f) => pick(f)!),
+            both.map((f) => pick(refBySeed.get(f.seed)!)!),
           )
         : null;
-    const exact = paired.filter((f) => f.exactCall !== null && refBySeed.get(f.seed)!.exactCall !== null);
-    const exactCallVsReference =
-      reference && variant !== reference && exact.length
-        ? pairedDiff(
-            exact.map((f) => f.exactCall!),
-            exact.map((f) => refBySeed.get(f.seed)!.exactCall!),
-          )
-        : null;
-    const split = paired.filter((f) => callPart(f) !== null && callPart(refBySeed.get(f.seed)!) !== null);
-    const vsReferenceByPart =
-      reference && variant !== reference && split.length
-        ? {
-            calls: pairedDiff(
-              split.map((f) => callPart(f)!),
-              split.map((f) => callPart(refBySeed.get(f.seed)!)!),
-            ),
-            noCalls: pairedDiff(
-              split.map((f) => f.accuracy - callPart(f)!),
-              split.map((f) => refBySeed.get(f.seed)!.accuracy - callPart(refBySeed.get(f.seed)!)!),
-            ),
-          }
-        : null;
+    };
+    const vsReference = vsRef((f) => f.accuracy);
+    const onCalls = vsRef(callPart);
+    const onText = vsRef(textPart);
+    const vsReferenceByPart = onCalls && onText ? { calls: onCalls, noCalls: onText } : null;
     const floored = list.filter((f) => f.neverCall !== null);
     const vsNeverCall = floored.length
       ? pairedDiff(
@@ -236,14 +227,6 @@ export function summarizeAblation(
           floored.map((f) => f.neverCall!),
         )
       : null;
-    const chosen = paired.filter((f) => f.selected && refBySeed.get(f.seed)!.selected);
-    const selectedVsReference =
-      reference && variant !== reference && chosen.length
-        ? pairedDiff(
-            chosen.map((f) => f.selected!.accuracy),
-            chosen.map((f) => refBySeed.get(f.seed)!.selected!.accuracy),
-          )
-        : null;
     return {
       variant,
       seeds: list.length,
@@ -251,7 +234,7 @@ export function summarizeAblation(
       exactCall: ciOf(list.map((f) => f.exactCall)),
       callDecision: ciOf(list.map((f) => f.callDecision)),
       vsReference,
-      exactCallVsReference,
+      exactCallVsReference: vsRef((f) => f.exactCall),
       vsReferenceByPart,
       vsNeverCall,
       detectable: vsReference ? detectableEffect(vsReference) : null,
@@ -261,7 +244,7 @@ export function summarizeAblation(
       cutOff: ciOf(list.map((f) => f.cutOff)),
       cutOffLooping: ciOf(list.map((f) => f.cutOffLooping)),
       selected: ciOf(list.map((f) => f.selected?.accuracy ?? null)),
-      selectedVsReference,
+      selectedVsReference: vsRef((f) => f.selected?.accuracy ?? null),
       perSeed: list,
     };
   });
