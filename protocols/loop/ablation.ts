@@ -159,14 +159,14 @@ export function seedFigures(seed: string, evals: readonly RoundEval[]): SeedFigu
 }
 
 /** The points of ToolMatch (over the whole split) won on the requests whose label is a call; null where a figure is missing. A split without call labels wins none. */
-function callPart(f: SeedFigures): number | null {
+export function callPart(f: SeedFigures): number | null {
   if (f.callShare === null) return null;
   if (f.callShare === 0) return 0;
   return f.exactCall === null ? null : f.exactCall * f.callShare;
 }
 
 /** The rest of ToolMatch: the points won on the requests whose label is text. */
-function textPart(f: SeedFigures): number | null {
+export function textPart(f: SeedFigures): number | null {
   const calls = callPart(f);
   return calls === null ? null : f.accuracy - calls;
 }

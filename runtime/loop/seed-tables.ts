@@ -1,6 +1,6 @@
 import { addSignals, ByPart } from '../../protocols/loop/metrics.ts';
 import type { RoundEval } from '../../protocols/loop/records.ts';
-import { formatCi, type AblationSummary } from '../../protocols/loop/ablation.ts';
+import { callPart, formatCi, textPart, type AblationSummary, type SeedFigures } from '../../protocols/loop/ablation.ts';
 import { meanCi, pairedDiff } from '../../protocols/loop/stats.ts';
 import { alignTable } from './report.ts';
 
@@ -112,13 +112,69 @@ function comparedColumns(s: AblationSummary, columns: readonly SeedColumn[]): Se
 }
 
 /**
+ * The compared pair seed by seed at its last round, in %: the starting policy, each
+ * curve's ToolMatch, the never-call floor, the first's lead over the second and that lead
+ * split into the points won on requests labelled with a call and on those labelled with
+ * text (they add up to the lead), exact calls, and answers cut off (in a repetition
+ * loop). The summary's intervals rest on these rows; a reader checks one seed here.
+ */
+export function seedPairTable(s: AblationSummary, pair: readonly string[], unit: 'seeds' | 'replicates' = 'seeds'): string {
+  const [a, b] = pair.map((name) => s.variants.find((v) => v.variant === name));
+  if (!a || !b) return '–';
+  const pct = (x: number | null | undefined) => (x === null || x === undefined ? '–' : (100 * x).toFixed(1));
+  const signed = (x: number | null) => (x === null ? '–' : `${x >= 0 ? '+' : '−'}${Math.abs(100 * x).toFixed(1)}`);
+  const minus = (x: number | null, y: number | null) => (x === null || y === null ? null : x - y);
+  const cut = (f: SeedFigures) => `${pct(f.cutOff)}${f.cutOffLooping !== null ? ` (${pct(f.cutOffLooping)})` : ''}`;
+  const head = [
+    unit === 'seeds' ? 'seed' : 'replicate',
+    'start',
+    a.variant,
+    b.variant,
+    'never call',
+    `${a.variant} − ${b.variant}`,
+    'on calls',
+    'on text',
+    `exact call ${a.variant} / ${b.variant}`,
+    `cut off (in loops) ${a.variant} / ${b.variant}`,
+  ];
+  const body = a.perSeed.flatMap((fa) => {
+    const fb = b.perSeed.find((f) => f.seed === fa.seed);
+    if (!fb) return [];
+    return [
+      [
+        fa.seed,
+        pct(fa.start?.accuracy),
+        pct(fa.accuracy),
+        pct(fb.accuracy),
+        pct(fa.neverCall),
+        signed(fa.accuracy - fb.accuracy),
+        signed(minus(callPart(fa), callPart(fb))),
+        signed(minus(textPart(fa), textPart(fb))),
+        `${pct(fa.exactCall)} / ${pct(fb.exactCall)}`,
+        `${cut(fa)} / ${cut(fb)}`,
+      ],
+    ];
+  });
+  return alignTable(head, body);
+}
+
+/**
  * The per-skill table of the compared pair and the GRPO signal table of every variant,
  * each under its title; `unit` names what the columns' runs are (replicate sets of
  * `looptool replicate` differ in training's seed, not the world's).
  */
 export function seedTablesText(s: AblationSummary, columns: readonly SeedColumn[], unit: 'seeds' | 'replicates' = 'seeds'): string[] {
   const pair = comparedColumns(s, columns);
+  const perSeed =
+    pair.length === 2
+      ? [
+          `Per ${unit === 'seeds' ? 'seed' : 'replicate'}, last round, % (${pair[0]!.name} − ${pair[1]!.name} split into points won on requests labelled with a call and with text):`,
+          seedPairTable(s, [pair[0]!.name, pair[1]!.name], unit),
+          '',
+        ]
+      : [];
   return [
+    ...perSeed,
     `By skill, mean % over ${unit}: the starting policy, then each curve's last round${pair.length === 2 ? ` and ${pair[0]!.name} − ${pair[1]!.name} paired over ${unit}` : ''}:`,
     pair.length ? seedSkillTable(pair) : '–',
     '',

@@ -227,8 +227,9 @@ test('looptool ablate --pool summarises finished runs as one, says what their se
   assert.match(text.stdout, /^full\s+2\s/m);
   assert.ok(!('columns' in pooled), 'the JSON holds figures, not every evaluation');
   // the tables beside the summary come out as the whole run's ablation.md has them
-  const tables = (s: string) => s.slice(s.indexOf('By skill'), s.indexOf('mean reward'));
+  const tables = (s: string) => s.slice(s.indexOf('Per seed, last round'), s.indexOf('mean reward'));
   assert.ok(tables(text.stdout).includes('full − static'), text.stdout);
+  assert.match(tables(text.stdout), /^ablate-test-1 .*\n^ablate-test-2 /m, 'one row per seed');
   assert.equal(tables(text.stdout), tables(readFileSync(join(seeds, 'ablation.md'), 'utf8')));
 
   // a seed whose settings differ from the rest of its own run is named by its folder, not hidden behind its run's first seed

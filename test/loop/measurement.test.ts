@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { Sample } from '../../protocols/sample.ts';
-import { seedSignalTable, seedSkillTable } from '../../runtime/loop/seed-tables.ts';
+import { seedPairTable, seedSignalTable, seedSkillTable } from '../../runtime/loop/seed-tables.ts';
 import { seedsText, unfinishedText, type VariantResult } from '../../runtime/loop/ablate.ts';
 import { Rng } from '../../protocols/rng.ts';
 import { endsInLoop } from '../../protocols/repetition.ts';
@@ -291,6 +291,35 @@ test('the gap to static splits into what was won on call labels and on text labe
   assert.equal(older.perSeed[3]!.callShare, null);
   assert.equal(older.vsReferenceByPart!.calls.n, 3);
   close(older.vsReferenceByPart!.noCalls.mean, 0.04);
+});
+
+test('the per-seed table gives each seed\'s gap and its split by label as the summary pairs them, "–" where a figure is missing', () => {
+  const mixed = (callsRight: number, textRight: number, cutOff = 0): RoundEval => {
+    const f = evalFigures([
+      ...Array.from({ length: 70 }, (_, i) => outcome('single', true, true, i < callsRight)),
+      ...Array.from({ length: 30 }, (_, i) => outcome('irrelevance', false, i >= textRight, i < textRight)),
+    ]);
+    const k = callsRight + textRight;
+    return { type: 'eval', round: 2, test: { n: 100, correct: k, accuracy: k / 100, byKind: {} }, figures: f, cutOff: proportion(cutOff, 100), cutOffLooping: proportion(cutOff / 2, 100) };
+  };
+  const bare = (e: RoundEval): RoundEval => ({ type: 'eval', round: e.round, test: e.test });
+  const sum = summarizeAblation(
+    ['s-1', 's-2', 's-3'],
+    new Map([
+      ['full', new Map([['s-1', [mixed(42, 10)]], ['s-2', [mixed(49, 20, 4)]], ['s-3', [bare(mixed(35, 20))]]])],
+      ['static', new Map([['s-1', [mixed(35, 13)]], ['s-2', [mixed(35, 14)]], ['s-3', [bare(mixed(35, 11))]]])],
+    ]),
+  );
+  const lines = seedPairTable(sum, ['full', 'static']).split('\n');
+  assert.match(lines[0]!, /^seed\s+start\s+full\s+static\s+never call\s+full − static\s+on calls\s+on text\s+exact call full \/ static\s+cut off \(in loops\) full \/ static$/);
+  // s-1: 52 against 48, +7 on the 70 call labels (42 against 35 right), −3 on text; exact calls 42/70 and 35/70
+  assert.match(lines[1]!, /^s-1\s+–\s+52\.0\s+48\.0\s+30\.0\s+\+4\.0\s+\+7\.0\s+−3\.0\s+60\.0 \/ 50\.0\s+0\.0 \(0\.0\) \/ 0\.0 \(0\.0\)$/);
+  assert.match(lines[2]!, /^s-2\s+–\s+69\.0\s+49\.0\s+30\.0\s+\+20\.0\s+\+14\.0\s+\+6\.0\s+70\.0 \/ 50\.0\s+4\.0 \(2\.0\) \/ 0\.0 \(0\.0\)$/);
+  // an evaluation without figures: its gap is known, its split and exact calls are not
+  assert.match(lines[3]!, /^s-3\s+–\s+55\.0\s+46\.0\s+–\s+\+9\.0\s+–\s+–\s+– \/ –\s+– \/ –$/);
+  const full = sum.variants.find((v) => v.variant === 'full')!;
+  close(full.vsReferenceByPart!.calls.mean, (0.07 + 0.14) / 2);
+  assert.equal(seedPairTable(sum, ['full', 'no-hppl']), '–', 'a variant that did not run gives no table');
 });
 
 test('the validation split chooses the round of its highest figure, the earliest on a tie, round 0 included; the summary pairs each variant\'s chosen round with the reference\'s', () => {
