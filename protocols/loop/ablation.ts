@@ -259,9 +259,14 @@ export function formatBounds(c: { lo: number | null; hi: number | null } | null)
   return c && c.lo !== null && c.hi !== null ? `[${(100 * c.lo).toFixed(1)}, ${(100 * c.hi).toFixed(1)}]` : '';
 }
 
+/** A share in points to one decimal, `+` before a gain when `signed`; '–' for a missing figure. */
+export function formatPoints(x: number | null | undefined, signed = false): string {
+  return x === null || x === undefined ? '–' : `${signed && x > 0 ? '+' : ''}${(100 * x).toFixed(1)}`;
+}
+
 /** `mean ± half-width` in points, or the single value when one seed gives no interval. */
 export function formatCi(c: MeanCi | null, signed = false): string {
   if (!c || c.n === 0) return '–';
-  const v = (x: number) => `${signed && x > 0 ? '+' : ''}${(100 * x).toFixed(1)}`;
-  return c.lo === null || c.hi === null ? v(c.mean) : `${v(c.mean)} ± ${(100 * (c.hi - c.mean)).toFixed(1)}`;
+  const v = formatPoints(c.mean, signed);
+  return c.lo === null || c.hi === null ? v : `${v} ± ${(100 * (c.hi - c.mean)).toFixed(1)}`;
 }

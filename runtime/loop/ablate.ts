@@ -6,7 +6,7 @@ import { VARIANTS, type Variant } from '../../protocols/loop/config.ts';
 import { Manifest, type RoundEval } from '../../protocols/loop/records.ts';
 import { SeedPack } from '../../protocols/loop/seed-pack.ts';
 import type { Estimate, MeanCi } from '../../protocols/loop/stats.ts';
-import { formatBounds, formatCi, summarizeAblation, type AblationSummary, type VariantSummary } from '../../protocols/loop/ablation.ts';
+import { formatBounds, formatCi, formatPoints, summarizeAblation, type AblationSummary, type VariantSummary } from '../../protocols/loop/ablation.ts';
 import { JsonObject, leafDifferences, type LeafDifference } from '../../protocols/json.ts';
 import { LooptoolError } from '../../protocols/errors.ts';
 import { runLoop, type LoopResult, type StageEvent } from './driver.ts';
@@ -505,7 +505,7 @@ function seedsMarkdown(s: AblationSummary, done: { seed: string; rows: VariantRe
         return f ? `${(100 * f.accuracy).toFixed(1)}${f.se !== null ? ` ± ${(100 * f.se).toFixed(1)}` : ''}` : '–';
       };
       const floor = s.variants.flatMap((v) => v.perSeed).find((p) => p.seed === seed)?.neverCall;
-      return `| ${seed} | ${s.variants.map(cell).join(' | ')} | ${floor != null ? (100 * floor).toFixed(1) : '–'} |`;
+      return `| ${seed} | ${s.variants.map(cell).join(' | ')} | ${formatPoints(floor)} |`;
     }),
     '',
     '## Per seed: exact calls, from the starting policy to the last round',
@@ -519,7 +519,7 @@ function seedsMarkdown(s: AblationSummary, done: { seed: string; rows: VariantRe
     ...s.seeds.map((seed) => {
       const figs = s.variants.map((v) => v.perSeed.find((p) => p.seed === seed));
       const start = figs.find((f) => f?.start)?.start;
-      return `| ${seed} | ${pct(start?.exactCall ?? undefined)} | ${figs.map((f) => pct(f?.exactCall ?? undefined)).join(' | ')} |`;
+      return `| ${seed} | ${formatPoints(start?.exactCall)} | ${figs.map((f) => formatPoints(f?.exactCall)).join(' | ')} |`;
     }),
     '',
     `Run folders: ${done.map((d) => `seed-${s.seeds.indexOf(d.seed) + 1} (${d.seed})`).join(', ')}.`,
@@ -528,7 +528,6 @@ function seedsMarkdown(s: AblationSummary, done: { seed: string; rows: VariantRe
   return lines.join('\n');
 }
 
-const pct = (x: number | undefined) => (x === undefined ? '–' : (100 * x).toFixed(1));
 
 /** The ablation table: accuracy per round for every variant, and the last round's gap to the first variant. */
 export function ablationTable(rows: VariantResult[]): { head: string[]; body: string[][] } {
@@ -539,8 +538,8 @@ export function ablationTable(rows: VariantResult[]): { head: string[]; body: st
   const body = rows.map((v) => {
     const acc = (r: number) => v.evals.find((e) => e.round === r)?.test.accuracy;
     const l = acc(last);
-    const d = l !== undefined && ref !== undefined ? (100 * (l - ref)).toFixed(1) : '–';
-    return [v.variant, ...rounds.map((r) => pct(acc(r))), v === rows[0] ? '' : d];
+    const d = formatPoints(l !== undefined && ref !== undefined ? l - ref : null);
+    return [v.variant, ...rounds.map((r) => formatPoints(acc(r))), v === rows[0] ? '' : d];
   });
   return { head, body };
 }

@@ -3,7 +3,7 @@ import { join, relative } from 'node:path';
 import { withTodaysDefaults, worldDifference, type RunConfig } from '../../protocols/config.ts';
 import { storedRunConfig } from '../run-config.ts';
 import { VARIANTS, variantOf, type Variant } from '../../protocols/loop/config.ts';
-import { formatBounds, formatCi, summarizeAblation, type VariantSummary } from '../../protocols/loop/ablation.ts';
+import { formatBounds, formatCi, formatPoints, summarizeAblation, type VariantSummary } from '../../protocols/loop/ablation.ts';
 import { sdInterval } from '../../protocols/loop/stats.ts';
 import { JsonObject, leafDifferences, type LeafDifference } from '../../protocols/json.ts';
 import { LooptoolError } from '../../protocols/errors.ts';
@@ -185,8 +185,7 @@ export function summarizeReplicates(base: string, dir: string, names: readonly s
 /** The set as text: one row per replicate, the mean with its interval, the spread with its own. */
 export function replicatesText(s: ReplicateSummary, cwd = process.cwd()): string {
   const v = s.summary;
-  const pct = (x: number | null) => (x === null ? '–' : (100 * x).toFixed(1));
-  const rows = v.perSeed.map((f) => [f.seed.slice(f.seed.lastIndexOf('/') + 1), pct(f.accuracy), f.se === null ? '–' : (100 * f.se).toFixed(1), pct(f.exactCall), pct(f.callDecision), pct(f.cutOff)]);
+  const rows = v.perSeed.map((f) => [f.seed.slice(f.seed.lastIndexOf('/') + 1), formatPoints(f.accuracy), f.se === null ? '–' : (100 * f.se).toFixed(1), formatPoints(f.exactCall), formatPoints(f.callDecision), formatPoints(f.cutOff)]);
   const first = v.perSeed[0];
   const settings = s.settings.length ? `settings apart from the base run: ${s.settings.map((d) => `${d.path} ${d.values[1] ?? '(unset)'} (base ${d.values[0] ?? '(unset)'})`).join(', ')}` : "the base run's settings";
   const spread =
@@ -197,7 +196,7 @@ export function replicatesText(s: ReplicateSummary, cwd = process.cwd()): string
     `${v.perSeed.length} replicates of ${s.variant} on the round 0 of ${relative(cwd, s.base) || '.'} (${settings}), round ${first?.round ?? '–'}, ToolMatch % on the test split:`,
     alignTable(['replicate', 'final %', '± se', 'exact call %', 'call decision %', 'cut off %'], rows),
     `mean ${formatCi(v.accuracy)} % (95 % interval over replicates); ${spread}`,
-    `the base run, trained once with its own training seed: ${s.baseFigures ? `${pct(s.baseFigures.accuracy)} % at round ${s.baseFigures.round}` : '–'}; start ${first?.start ? pct(first.start.accuracy) : '–'} %; never call ${first ? pct(first.neverCall) : '–'} %`,
+    `the base run, trained once with its own training seed: ${s.baseFigures ? `${formatPoints(s.baseFigures.accuracy)} % at round ${s.baseFigures.round}` : '–'}; start ${formatPoints(first?.start?.accuracy)} %; never call ${formatPoints(first?.neverCall)} %`,
     'A setting steadies training when its spread is well below another\'s; pair two sets by replicate with `looptool ablate --compare DIR,DIR`.',
   ].join('\n');
 }

@@ -1,6 +1,6 @@
 import { addSignals, ByPart } from '../../protocols/loop/metrics.ts';
 import type { RoundEval } from '../../protocols/loop/records.ts';
-import { callPart, formatCi, textPart, type AblationSummary, type SeedFigures } from '../../protocols/loop/ablation.ts';
+import { callPart, formatCi, formatPoints, textPart, type AblationSummary, type SeedFigures } from '../../protocols/loop/ablation.ts';
 import { meanCi, pairedDiff } from '../../protocols/loop/stats.ts';
 import { alignTable } from './report.ts';
 
@@ -121,10 +121,8 @@ function comparedColumns(s: AblationSummary, columns: readonly SeedColumn[]): Se
 export function seedPairTable(s: AblationSummary, pair: readonly string[], unit: 'seeds' | 'replicates' = 'seeds'): string {
   const [a, b] = pair.map((name) => s.variants.find((v) => v.variant === name));
   if (!a || !b) return '–';
-  const pct = (x: number | null | undefined) => (x === null || x === undefined ? '–' : (100 * x).toFixed(1));
-  const signed = (x: number | null) => (x === null ? '–' : `${x >= 0 ? '+' : '−'}${Math.abs(100 * x).toFixed(1)}`);
   const minus = (x: number | null, y: number | null) => (x === null || y === null ? null : x - y);
-  const cut = (f: SeedFigures) => `${pct(f.cutOff)}${f.cutOffLooping !== null ? ` (${pct(f.cutOffLooping)})` : ''}`;
+  const cut = (f: SeedFigures) => `${formatPoints(f.cutOff)}${f.cutOffLooping !== null ? ` (${formatPoints(f.cutOffLooping)})` : ''}`;
   const head = [
     unit === 'seeds' ? 'seed' : 'replicate',
     'start',
@@ -143,14 +141,14 @@ export function seedPairTable(s: AblationSummary, pair: readonly string[], unit:
     return [
       [
         fa.seed,
-        pct(fa.start?.accuracy),
-        pct(fa.accuracy),
-        pct(fb.accuracy),
-        pct(fa.neverCall),
-        signed(fa.accuracy - fb.accuracy),
-        signed(minus(callPart(fa), callPart(fb))),
-        signed(minus(textPart(fa), textPart(fb))),
-        `${pct(fa.exactCall)} / ${pct(fb.exactCall)}`,
+        formatPoints(fa.start?.accuracy),
+        formatPoints(fa.accuracy),
+        formatPoints(fb.accuracy),
+        formatPoints(fa.neverCall),
+        formatPoints(fa.accuracy - fb.accuracy, true),
+        formatPoints(minus(callPart(fa), callPart(fb)), true),
+        formatPoints(minus(textPart(fa), textPart(fb)), true),
+        `${formatPoints(fa.exactCall)} / ${formatPoints(fb.exactCall)}`,
         `${cut(fa)} / ${cut(fb)}`,
       ],
     ];
