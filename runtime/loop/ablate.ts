@@ -528,7 +528,6 @@ function seedsMarkdown(s: AblationSummary, done: { seed: string; rows: VariantRe
   return lines.join('\n');
 }
 
-
 /** The ablation table: accuracy per round for every variant, and the last round's gap to the first variant. */
 export function ablationTable(rows: VariantResult[]): { head: string[]; body: string[][] } {
   const rounds = [...new Set(rows.flatMap((r) => r.evals.map((e) => e.round)))].sort((a, b) => a - b);
