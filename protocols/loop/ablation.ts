@@ -82,6 +82,10 @@ export const SeedFigures = z.object({
   cutOff: z.number().nullable().default(null).describe('share of the last round\'s test answers that reached max_new_tokens: an answer cut off cannot be right'),
   cutOffLooping: z.number().nullable().default(null).describe('of those, the share of all test answers cut off in a repetition loop (wrong at any length)'),
   selected: SelectedRound.nullable().default(null).describe('the round the validation split chooses, with its test accuracy (null without a validation split)'),
+  noCallShares: z
+    .array(z.number().nullable())
+    .default([])
+    .describe('each trained round\'s share of D_j whose label is no call (text, clarify, irrelevant), round 1 first; null where a round recorded no count: the side of the call decision the round trained'),
 });
 export type SeedFigures = z.infer<typeof SeedFigures>;
 
@@ -155,6 +159,7 @@ export function seedFigures(seed: string, evals: readonly RoundEval[]): SeedFigu
     cutOff: last.cutOff ? last.cutOff.value : null,
     cutOffLooping: last.cutOffLooping ? last.cutOffLooping.value : null,
     selected: selectedRound(evals),
+    noCallShares: evals.filter((e) => e.round >= 1).map((e) => (e.composition?.noCall !== undefined && e.composition.total ? e.composition.noCall / e.composition.total : null)),
   };
 }
 

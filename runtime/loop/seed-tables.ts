@@ -115,13 +115,15 @@ function comparedColumns(s: AblationSummary, columns: readonly SeedColumn[]): Se
  * The compared pair seed by seed at its last round, in %: the starting policy, each
  * curve's ToolMatch, the never-call floor, the first's lead over the second and that lead
  * split into the points won on requests labelled with a call and on those labelled with
- * text (they add up to the lead), exact calls, and answers cut off (in a repetition
- * loop). The summary's intervals rest on these rows; a reader checks one seed here.
+ * text (they add up to the lead), exact calls, answers cut off (in a repetition loop), and
+ * each round's share of no-call labels in D_j (%): which side of the call decision each
+ * round trained. The summary's intervals rest on these rows; a reader checks one seed here.
  */
 export function seedPairTable(s: AblationSummary, pair: readonly string[], unit: 'seeds' | 'replicates' = 'seeds'): string {
   const [a, b] = pair.map((name) => s.variants.find((v) => v.variant === name));
   if (!a || !b) return '–';
   const minus = (x: number | null, y: number | null) => (x === null || y === null ? null : x - y);
+  const shares = (f: SeedFigures) => (f.noCallShares.length ? f.noCallShares.map((x) => (x === null ? '–' : (100 * x).toFixed(0))).join(' ') : '–');
   const cut = (f: SeedFigures) => `${formatPoints(f.cutOff)}${f.cutOffLooping !== null ? ` (${formatPoints(f.cutOffLooping)})` : ''}`;
   const head = [
     unit === 'seeds' ? 'seed' : 'replicate',
@@ -134,6 +136,7 @@ export function seedPairTable(s: AblationSummary, pair: readonly string[], unit:
     'on text',
     `exact call ${a.variant} / ${b.variant}`,
     `cut off (in loops) ${a.variant} / ${b.variant}`,
+    `no-call labels in D_1… ${a.variant} / ${b.variant}`,
   ];
   const body = a.perSeed.flatMap((fa) => {
     const fb = b.perSeed.find((f) => f.seed === fa.seed);
@@ -150,6 +153,7 @@ export function seedPairTable(s: AblationSummary, pair: readonly string[], unit:
         formatPoints(minus(textPart(fa), textPart(fb)), true),
         `${formatPoints(fa.exactCall)} / ${formatPoints(fb.exactCall)}`,
         `${cut(fa)} / ${cut(fb)}`,
+        `${shares(fa)} / ${shares(fb)}`,
       ],
     ];
   });

@@ -303,20 +303,40 @@ test('the per-seed table gives each seed\'s gap and its split by label as the su
     return { type: 'eval', round: 2, test: { n: 100, correct: k, accuracy: k / 100, byKind: {} }, figures: f, cutOff: proportion(cutOff, 100), cutOffLooping: proportion(cutOff / 2, 100) };
   };
   const bare = (e: RoundEval): RoundEval => ({ type: 'eval', round: e.round, test: e.test });
+  // D_1 and D_2 of 32 samples, with `noCall` of them labelled with text
+  const trained = (round: number, noCall?: number) => ({
+    round,
+    budget: 32,
+    total: 32,
+    seedNewShare: 1,
+    parts: { seed: 32, es: 0, ee: 0, hppl: 0, seed_new: 0, fill: 0 },
+    corrected: 0,
+    available: { es: 0, ee: 0, candidates: 0, unusedSeed: 0 },
+    duplicates: 0,
+    shortfall: 0,
+    hpplRandom: false,
+    ...(noCall === undefined ? {} : { noCall }),
+  });
+  const rounds = (last: RoundEval, d1?: number, d2?: number): RoundEval[] => [{ ...last, round: 1, composition: trained(1, d1) }, { ...last, composition: trained(2, d2) }];
   const sum = summarizeAblation(
     ['s-1', 's-2', 's-3'],
     new Map([
-      ['full', new Map([['s-1', [mixed(42, 10)]], ['s-2', [mixed(49, 20, 4)]], ['s-3', [bare(mixed(35, 20))]]])],
-      ['static', new Map([['s-1', [mixed(35, 13)]], ['s-2', [mixed(35, 14)]], ['s-3', [bare(mixed(35, 11))]]])],
+      ['full', new Map([['s-1', rounds(mixed(42, 10), 8, 2)], ['s-2', [mixed(49, 20, 4)]], ['s-3', [bare(mixed(35, 20))]]])],
+      ['static', new Map([['s-1', rounds(mixed(35, 13), 8, 9)], ['s-2', [mixed(35, 14)]], ['s-3', [bare(mixed(35, 11))]]])],
     ]),
   );
   const lines = seedPairTable(sum, ['full', 'static']).split('\n');
-  assert.match(lines[0]!, /^seed\s+start\s+full\s+static\s+never call\s+full − static\s+on calls\s+on text\s+exact call full \/ static\s+cut off \(in loops\) full \/ static$/);
-  // s-1: 52 against 48, +7 on the 70 call labels (42 against 35 right), −3 on text; exact calls 42/70 and 35/70
-  assert.match(lines[1]!, /^s-1\s+–\s+52\.0\s+48\.0\s+30\.0\s+\+4\.0\s+\+7\.0\s+-3\.0\s+60\.0 \/ 50\.0\s+0\.0 \(0\.0\) \/ 0\.0 \(0\.0\)$/);
-  assert.match(lines[2]!, /^s-2\s+–\s+69\.0\s+49\.0\s+30\.0\s+\+20\.0\s+\+14\.0\s+\+6\.0\s+70\.0 \/ 50\.0\s+4\.0 \(2\.0\) \/ 0\.0 \(0\.0\)$/);
+  assert.match(lines[0]!, /^seed\s+start\s+full\s+static\s+never call\s+full − static\s+on calls\s+on text\s+exact call full \/ static\s+cut off \(in loops\) full \/ static\s+no-call labels in D_1… full \/ static$/);
+  // s-1: 52 against 48, +7 on the 70 call labels (42 against 35 right), −3 on text; exact calls 42/70 and 35/70;
+  // D_1 held 8 text labels of 32 for both (25 %), D_2 2 for full (6 %) and 9 for static (28 %)
+  assert.match(lines[1]!, /^s-1\s+–\s+52\.0\s+48\.0\s+30\.0\s+\+4\.0\s+\+7\.0\s+-3\.0\s+60\.0 \/ 50\.0\s+0\.0 \(0\.0\) \/ 0\.0 \(0\.0\)\s+25 6 \/ 25 28$/);
+  // a round without a recorded composition has no count
+  assert.match(lines[2]!, /^s-2\s+–\s+69\.0\s+49\.0\s+30\.0\s+\+20\.0\s+\+14\.0\s+\+6\.0\s+70\.0 \/ 50\.0\s+4\.0 \(2\.0\) \/ 0\.0 \(0\.0\)\s+– \/ –$/);
   // an evaluation without figures: its gap is known, its split and exact calls are not
-  assert.match(lines[3]!, /^s-3\s+–\s+55\.0\s+46\.0\s+–\s+\+9\.0\s+–\s+–\s+– \/ –\s+– \/ –$/);
+  assert.match(lines[3]!, /^s-3\s+–\s+55\.0\s+46\.0\s+–\s+\+9\.0\s+–\s+–\s+– \/ –\s+– \/ –\s+– \/ –$/);
+  // a composition written before D_j's no-call labels were counted: the round is there, its share is not
+  const older = summarizeAblation(['s-1'], new Map([['full', new Map([['s-1', rounds(mixed(42, 10), undefined, 3)]])]]));
+  assert.deepEqual(older.variants[0]!.perSeed[0]!.noCallShares, [null, 3 / 32]);
   const full = sum.variants.find((v) => v.variant === 'full')!;
   close(full.vsReferenceByPart!.calls.mean, (0.07 + 0.14) / 2);
   assert.equal(seedPairTable(sum, ['full', 'no-hppl']), '–', 'a variant that did not run gives no table');
