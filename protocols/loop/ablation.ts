@@ -261,7 +261,7 @@ export function summarizeAblation(
 
 /** The interval's bounds in points, `[lo, hi]`, or '' when one seed gives no interval. */
 export function formatBounds(c: { lo: number | null; hi: number | null } | null): string {
-  return c && c.lo !== null && c.hi !== null ? `[${(100 * c.lo).toFixed(1)}, ${(100 * c.hi).toFixed(1)}]` : '';
+  return c && c.lo !== null && c.hi !== null ? `[${formatPoints(c.lo)}, ${formatPoints(c.hi)}]` : '';
 }
 
 /** A share in points to one decimal, `+` before a gain when `signed`; '–' for a missing figure. */
@@ -273,5 +273,5 @@ export function formatPoints(x: number | null | undefined, signed = false): stri
 export function formatCi(c: MeanCi | null, signed = false): string {
   if (!c || c.n === 0) return '–';
   const v = formatPoints(c.mean, signed);
-  return c.lo === null || c.hi === null ? v : `${v} ± ${(100 * (c.hi - c.mean)).toFixed(1)}`;
+  return c.lo === null || c.hi === null ? v : `${v} ± ${formatPoints(c.hi - c.mean)}`;
 }

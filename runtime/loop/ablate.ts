@@ -459,7 +459,7 @@ export function seedsText(s: AblationSummary, unit: 'seeds' | 'replicates' = 'se
   const loops = looped.length ? `cut off in a repetition loop (wrong at any length; counted in "cut off %"), %: ${looped.map((v) => `${v.variant} ${formatCi(v.cutOffLooping)}${over(v)}`).join(', ')}` : '';
   const sized = s.variants.filter((v) => v.detectable !== null);
   const detectable = sized.length
-    ? `smallest Δ vs ${s.reference} these ${unit} would show above zero 4 times in 5 (power 0.8): ${sized.map((v) => `${v.variant} ${(100 * v.detectable!).toFixed(1)}`).join(', ')} points`
+    ? `smallest Δ vs ${s.reference} these ${unit} would show above zero 4 times in 5 (power 0.8): ${sized.map((v) => `${v.variant} ${formatPoints(v.detectable)}`).join(', ')} points`
     : '';
   const counted = (e: Estimate) => `${pm(e)} % (${e.k}/${e.n})`;
   const pooled = s.variants.filter((v) => v.pooledDetection && v.pooledDetection.precision.n + v.pooledDetection.recall.n > 0);
@@ -502,7 +502,7 @@ function seedsMarkdown(s: AblationSummary, done: { seed: string; rows: VariantRe
     ...s.seeds.map((seed) => {
       const cell = (v: (typeof s.variants)[number]) => {
         const f = v.perSeed.find((p) => p.seed === seed);
-        return f ? `${(100 * f.accuracy).toFixed(1)}${f.se !== null ? ` ± ${(100 * f.se).toFixed(1)}` : ''}` : '–';
+        return f ? `${formatPoints(f.accuracy)}${f.se !== null ? ` ± ${formatPoints(f.se)}` : ''}` : '–';
       };
       const floor = s.variants.flatMap((v) => v.perSeed).find((p) => p.seed === seed)?.neverCall;
       return `| ${seed} | ${s.variants.map(cell).join(' | ')} | ${formatPoints(floor)} |`;

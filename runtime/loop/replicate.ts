@@ -185,13 +185,13 @@ export function summarizeReplicates(base: string, dir: string, names: readonly s
 /** The set as text: one row per replicate, the mean with its interval, the spread with its own. */
 export function replicatesText(s: ReplicateSummary, cwd = process.cwd()): string {
   const v = s.summary;
-  const rows = v.perSeed.map((f) => [f.seed.slice(f.seed.lastIndexOf('/') + 1), formatPoints(f.accuracy), f.se === null ? '–' : (100 * f.se).toFixed(1), formatPoints(f.exactCall), formatPoints(f.callDecision), formatPoints(f.cutOff)]);
+  const rows = v.perSeed.map((f) => [f.seed.slice(f.seed.lastIndexOf('/') + 1), formatPoints(f.accuracy), formatPoints(f.se), formatPoints(f.exactCall), formatPoints(f.callDecision), formatPoints(f.cutOff)]);
   const first = v.perSeed[0];
   const settings = s.settings.length ? `settings apart from the base run: ${s.settings.map((d) => `${d.path} ${d.values[1] ?? '(unset)'} (base ${d.values[0] ?? '(unset)'})`).join(', ')}` : "the base run's settings";
   const spread =
     v.accuracy.sd === null
       ? 'one replicate says nothing about the spread'
-      : `sd ${(100 * v.accuracy.sd).toFixed(1)} points, 95 % interval ${formatBounds(s.sdInterval)}`;
+      : `sd ${formatPoints(v.accuracy.sd)} points, 95 % interval ${formatBounds(s.sdInterval)}`;
   return [
     `${v.perSeed.length} replicates of ${s.variant} on the round 0 of ${relative(cwd, s.base) || '.'} (${settings}), round ${first?.round ?? '–'}, ToolMatch % on the test split:`,
     alignTable(['replicate', 'final %', '± se', 'exact call %', 'call decision %', 'cut off %'], rows),
