@@ -73,7 +73,14 @@ export class LooptoolNode {
     const onBus = opts.onBus ?? ((e: BusEvent) => process.stderr.write(`${describeBusEvent(e)}\n`));
     const bus = opts.nc ? undefined : await openBus({ runDir: opts.runDir, config: opts.bus, resumeHint: opts.resumeHint ?? resumeHintFor(opts.runDir), onEvent: onBus });
     const nc = opts.nc ?? bus!.nc;
-    await ensureTraceStream(nc);
+    try {
+      await ensureTraceStream(nc);
+    } catch (err) {
+      // a bus opened here and left open (a connection retrying, an embedded server) would
+      // keep the command alive after it reported the error: a script waiting on it never ends
+      await bus?.close();
+      throw err;
+    }
     const tracer = new TracePublisher(nc, opts.run);
     const client = new BusClient(nc, { run: opts.run, namespace, from: 'client', tracer });
     // logs of a process working in a run directory go to its log file, not into the terminal's output
