@@ -10,6 +10,8 @@ export type CliProcess = {
   /** stdout and stderr so far, interleaved as they arrived */
   output(): string;
   exited: Promise<number | null>;
+  /** the exit code, or 'hung' (and the child killed) when it is still running after `ms` */
+  exitedWithin(ms: number): Promise<number | null | 'hung'>;
 };
 
 /** A `looptool` command in a child process, as a person would run it (no colour). */
@@ -29,6 +31,14 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): CliProces
     child,
     output: () => out,
     exited,
+    exitedWithin: async (ms) => {
+      let timer: NodeJS.Timeout | undefined;
+      const hung = new Promise<'hung'>((r) => (timer = setTimeout(() => r('hung'), ms)));
+      const code = await Promise.race([exited, hung]);
+      clearTimeout(timer);
+      if (code === 'hung') child.kill('SIGKILL');
+      return code;
+    },
     line: (re, timeoutMs = 120_000) =>
       new Promise((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`no line ${re} within ${timeoutMs} ms: ${out}`)), timeoutMs);

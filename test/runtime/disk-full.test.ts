@@ -30,12 +30,7 @@ test('a bus with no room for the trace stream: the command reports it with the h
   const server = await startEmbeddedNats({ storeDir: join(dir, 'nats'), config: 'jetstream { max_file_store: 1048576 }\n' });
   try {
     const p = startCli(['seed', '--dialogues', '1', '--nats', server.url, '--out', join(dir, 'run')], { NATS_URL: '' });
-    let timer: NodeJS.Timeout | undefined;
-    const hung = new Promise<'hung'>((r) => (timer = setTimeout(() => r('hung'), 30_000)));
-    const code = await Promise.race([p.exited, hung]);
-    clearTimeout(timer);
-    if (code === 'hung') p.child.kill('SIGKILL');
-    assert.equal(code, 1, p.output());
+    assert.equal(await p.exitedWithin(30_000), 1, p.output());
     assert.match(p.output(), /insufficient storage resources available/);
     assert.match(p.output(), /the disk is full/);
   } finally {
