@@ -6,7 +6,7 @@ import { ensureNano } from '../../runtime/models/nano.ts';
 /*
  * The model cache the tests run against (scripts/run-tests.mjs points LOOPTOOL_MODELS at it
  * and sets LOOPTOOL_NANO_RECIPE=smoke): `nano` is the smoke recipe of the real nano
- * pipeline — a short simulated stream, the BPE tokenizer, a Qwen3 of the default shape, two
+ * pipeline — a short simulated stream, the BPE tokenizer, a Qwen3 smaller than the default, two
  * epochs of pretraining (the second with re-drawn values) — so every test that loads the nano preset runs the one model path in
  * seconds; `smollm2` links to the machine's converted SmolLM2. Built once per machine.
  */

@@ -40,7 +40,8 @@ test('load, generate, score, sft_step, grpo_step, stats round trip', async () =>
   const info = await w.load({ model: NANO, seed: 5, optimizer: { lr: 1e-3 } });
   assert.equal(info.model.kind, 'hf');
   assert.equal(info.model.model_type, 'qwen3');
-  assert.ok(info.model.params > 1_000_000 && info.model.params < 10_000_000, `params ${info.model.params}`);
+  // the test cache's nano (runtime/models/nano.ts, NANO_SMOKE): 0.55M parameters
+  assert.ok(info.model.params > 100_000 && info.model.params < 10_000_000, `params ${info.model.params}`);
 
   const g = await w.generate({ prompts: [prompt, { text: '<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n' }], n: 3, max_new_tokens: 16, seed: 1 });
   assert.equal(g.results.length, 2);
