@@ -3,7 +3,7 @@ import { LooptoolError } from '../../protocols/errors.ts';
 import type { Logger, RoleEnv } from '../../protocols/role.ts';
 import { modelName, TrainerConfig, type LatestCheckpoint } from '../../protocols/trainer.ts';
 import { hashString } from '../../protocols/rng.ts';
-import { checkCheckpointModel } from './checkpoint-model.ts';
+import { checkCheckpointModel, checkpointFingerprint, modelFingerprint } from './checkpoint-model.ts';
 import { CheckpointStore } from './checkpoints.ts';
 import { resolveModelSpec } from './presets.ts';
 import { WorkerError, WorkerProcess, type WorkerProcessOptions } from './worker-process.ts';
@@ -21,6 +21,8 @@ export class SharedPolicy {
   readonly tooLong = new Set<string>();
   private chain: Promise<unknown> = Promise.resolve();
   private lastStart: { verb: 'load' | 'restore'; path?: string } | null = null;
+  /** The base model's fingerprint, which every checkpoint records (agents/trainer/checkpoint-model.ts); unknown after restoring a checkpoint that recorded none. */
+  private fingerprint: string | undefined;
 
   private constructor(
     readonly runDir: string,
@@ -86,14 +88,16 @@ export class SharedPolicy {
   /** Loads the config's model with fresh weights. */
   async load(): Promise<void> {
     const c = this.config;
+    const model = resolveModelSpec(c.model);
     await this.worker.load({
-      model: resolveModelSpec(c.model),
+      model,
       seed: this.seed,
       threads: c.threads,
       optimizer: c.optimizer,
       micro_batch_tokens: microBatchTokens(c),
     });
     this.current = null;
+    this.fingerprint = modelFingerprint(model.path);
     this.tooLong.clear();
     this.lastStart = { verb: 'load' };
     this.log.info({ model: modelName(c.model), seed: this.seed }, 'policy loaded (fresh weights)');
@@ -103,8 +107,11 @@ export class SharedPolicy {
   async restore(path: string, optimizer: boolean) {
     const abs = resolve(this.runDir, path);
     checkCheckpointModel(abs, this.config.model);
-    const r = await this.worker.restore({ path: abs, optimizer, micro_batch_tokens: microBatchTokens(this.config) });
+    // the check above found the configured model to be the checkpoint's base, wherever it lives now
+    const model_path = resolveModelSpec(this.config.model).path;
+    const r = await this.worker.restore({ path: abs, optimizer, model_path, micro_batch_tokens: microBatchTokens(this.config) });
     this.current = r.path;
+    this.fingerprint = checkpointFingerprint(abs);
     this.tooLong.clear();
     this.lastStart = { verb: 'restore', path: r.path };
     this.log.info({ checkpoint: r.path, optimizer }, 'policy restored from checkpoint');
@@ -114,7 +121,7 @@ export class SharedPolicy {
   /** Saves the policy (and the optimizer, when checkpointOptimizer) into a new checkpoint and points latest.json at it. */
   async checkpoint(tag: string, info: Omit<LatestCheckpoint, 'path' | 'created'>, meta: Record<string, unknown> = {}): Promise<string> {
     const path = this.checkpoints.next(tag);
-    const saved = await this.worker.save({ path, meta: { ...meta, ...info }, optimizer: checkpointOptimizer(this.config) });
+    const saved = await this.worker.save({ path, meta: { ...meta, ...info, ...(this.fingerprint ? { model_fingerprint: this.fingerprint } : {}) }, optimizer: checkpointOptimizer(this.config) });
     this.checkpoints.setLatest(saved.path, info);
     this.current = saved.path;
     return saved.path;

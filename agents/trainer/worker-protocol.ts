@@ -168,6 +168,7 @@ export const SaveResult = z.object({ path: z.string(), bytes: z.number().int(), 
 export const RestoreArgs = z.object({
   path: z.string().min(1),
   optimizer: z.boolean().default(true).describe('restore the optimizer state too'),
+  model_path: z.string().min(1).optional().describe("the base model directory to rebuild the policy from, in place of the one the checkpoint recorded (the caller checked that it holds the same model: a run moved to another model cache)"),
   device: z.string().optional(),
   micro_batch_tokens: MicroBatchTokens.optional().describe("given, it overrides the checkpoint's budget (a run resumed with another trainer.micro_batch_tokens)"),
 });

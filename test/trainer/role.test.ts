@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { startTestBus, type TestBus } from '../helpers/bus.ts';
 import { LooptoolNode } from '../../runtime/bus/node.ts';
@@ -198,29 +198,44 @@ test('a new trainer on the same run directory restores the latest checkpoint and
   );
 });
 
-test('trainer.restore refuses a checkpoint of another model, naming the field, and keeps serving the policy it had', async () => {
+test('trainer.restore refuses a checkpoint of another model or of a base rebuilt since, naming the field, keeps serving the policy it had, and restores one whose base moved', async () => {
   const served = (await node.call(PolicyContract, 'generate', { prompts, n: 1, temperature: 0, max_new_tokens: 40 })).model;
   const before = await greedy();
-  // the run's own checkpoint, its meta.json saying it was trained from another model directory
+  const meta = JSON.parse(readFileSync(join(served, 'meta.json'), 'utf8'));
+  assert.match(meta.meta.model_fingerprint, /^sha256:[0-9a-f]{64}$/, 'the checkpoint records its base model fingerprint');
   const other = join(runDir, 'other-model-ckpt');
   cpSync(served, other, { recursive: true });
-  const meta = JSON.parse(readFileSync(join(served, 'meta.json'), 'utf8'));
+  const refused = async (variant: object, why: RegExp) => {
+    writeFileSync(join(other, 'meta.json'), JSON.stringify({ ...meta, ...variant }));
+    await assert.rejects(node.call(TrainerContract, 'restore', { path: other }), (err: unknown) => {
+      assert.ok(err instanceof LooptoolError, String(err));
+      assert.equal(err.code, 'invalid_input');
+      assert.match(err.message, /holds another model than the config names/);
+      assert.match(err.message, why);
+      assert.deepEqual(err.reply.issues.map((i) => i.path), ['trainer.model.preset']);
+      return true;
+    });
+    const g = await node.call(PolicyContract, 'generate', { prompts, n: 1, temperature: 0, max_new_tokens: 40 });
+    assert.equal(g.model, served, 'the refused restore left the served policy as it was');
+    assert.deepEqual(g.results.map((r) => r.samples[0]!.text), before);
+  };
+  // trained from the same directory, but its files were other ones (the base was rebuilt since)
+  await refused({ meta: { ...meta.meta, model_fingerprint: `sha256:${'0'.repeat(64)}` } }, /the files of \S+nano changed since the checkpoint was written .*Put back the model/);
+  // written before fingerprints were recorded: compared by path, as then
+  const { model_fingerprint: _f, ...unprinted } = meta.meta;
+  await refused({ meta: unprinted, spec: { ...meta.spec, path: join(runDir, 'some-other-model') } }, /some-other-model there, preset "nano"/);
+  // its base recorded elsewhere (the run moved to another model cache), with the same files: restored from the configured one
   writeFileSync(join(other, 'meta.json'), JSON.stringify({ ...meta, spec: { ...meta.spec, path: join(runDir, 'some-other-model') } }));
-  await assert.rejects(node.call(TrainerContract, 'restore', { path: other }), (err: unknown) => {
-    assert.ok(err instanceof LooptoolError, String(err));
-    assert.equal(err.code, 'invalid_input');
-    assert.match(err.message, /holds another model than the config names/);
-    assert.match(err.message, /some-other-model there, preset "nano"/);
-    assert.deepEqual(err.reply.issues.map((i) => i.path), ['trainer.model.preset']);
-    return true;
-  });
-  const g = await node.call(PolicyContract, 'generate', { prompts, n: 1, temperature: 0, max_new_tokens: 40 });
-  assert.equal(g.model, served, 'the refused restore left the served policy as it was');
-  assert.deepEqual(g.results.map((r) => r.samples[0]!.text), before);
-  // the same files with the run's model restore: the refusal was the model, nothing else
-  writeFileSync(join(other, 'meta.json'), JSON.stringify(meta));
   const ok = await node.call(TrainerContract, 'restore', { path: other });
   assert.equal(ok.path, other);
+  const g = await node.call(PolicyContract, 'generate', { prompts, n: 1, temperature: 0, max_new_tokens: 40 });
+  assert.deepEqual(g.results.map((r) => r.samples[0]!.text), before, 'the moved checkpoint answers as it did');
+  // a checkpoint trained on from it names the configured base, with the same fingerprint
+  const next = await node.call(TrainerContract, 'sft', { samples: samples.slice(0, 4), epochs: 1, batch_size: 4, lr: 1e-5 });
+  const nextMeta = JSON.parse(readFileSync(join(resolve(runDir, next.checkpoint!), 'meta.json'), 'utf8'));
+  assert.equal(nextMeta.spec.path, meta.spec.path);
+  assert.equal(nextMeta.meta.model_fingerprint, meta.meta.model_fingerprint);
+  await node.call(TrainerContract, 'restore', { path: served });
 });
 
 test('a worker killed mid-step is reported as an error; the next request is served by a replacement', async () => {

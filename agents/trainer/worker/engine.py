@@ -510,13 +510,17 @@ class Engine:
         with_opt = bool(_get(args, 'optimizer', bool, True))
         budget = _get(args, 'micro_batch_tokens', int, None, check=lambda v: v >= 16, what='an integer >= 16')
         state = torch.load(os.path.join(path, 'state.pt'), map_location='cpu', weights_only=True)
-        spec = dict(info['spec'])
+        stored_spec = dict(info['spec'])
+        model_path = _get(args, 'model_path', str, None, check=bool, what='a non-empty path')
+        if model_path is not None:
+            stored_spec['path'] = model_path
+        spec = dict(stored_spec)
         if args.get('device'):
             spec['device'] = args['device']
         if info.get('backend') != 'hf':
             raise BadRequest(f'args.path: {path} holds a {info.get("backend")!r} policy, which this worker no longer serves (every policy is a Hugging Face causal LM)')
         self.backend = build_policy(spec, None, ckpt_dir=path)
-        self.spec = info['spec']
+        self.spec = stored_spec
         self._reset_state()
         self.seed = int(info.get('seed', 0))
         if info.get('optimizer_config'):
