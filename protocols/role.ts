@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import type { AnyActorLogic } from 'xstate';
 import type { JsonValue } from './json.ts';
+import { Token } from './envelope.ts';
+import { describeIssues, LooptoolError, type ErrorIssue } from './errors.ts';
 
 /**
  * A role's contract: its name and, per verb, the input and output schemas.
@@ -109,4 +111,48 @@ export type AnyRoleImpl = RoleImpl<RoleContract, any>;
 /** Declares a role: a contract plus the actor logic behind each verb. */
 export function defineRole<const C extends RoleContract, R = undefined>(impl: RoleImpl<C, R>): RoleImpl<C, R> {
   return impl;
+}
+
+// Duck-typed, not `instanceof`: a role module of another project may bring its own copy of zod.
+const Schema = z.custom<z.ZodType>((v) => !!v && typeof (v as { safeParse?: unknown }).safeParse === 'function', 'expected a zod schema');
+const Fn = z.custom<(...a: unknown[]) => unknown>((v) => typeof v === 'function', 'expected a function');
+const RoleShape = z.object({
+  contract: z.object({
+    name: Token,
+    description: z.string().optional(),
+    verbs: z.record(z.string(), z.object({ input: Schema, output: Schema, description: z.string().optional(), timeoutMs: z.number().int().positive().optional() })),
+  }),
+  concurrency: z.number({ error: 'expected a whole number >= 1: how many requests one replica serves at once' }).int().min(1),
+  init: Fn.optional(),
+  dispose: Fn.optional(),
+  verbs: z.record(z.string(), z.union([z.object({ handle: Fn }), z.object({ logic: z.object({}).loose() })], { error: 'expected { handle(input, ctx) } or { logic } (XState actor logic)' })),
+});
+
+/**
+ * What is wrong with a role, field by field: roles come from module files no type checker
+ * may have seen, and a role without `concurrency`, say, would be served by no mailbox slot
+ * and never answer.
+ */
+export function roleIssues(role: unknown): ErrorIssue[] {
+  const parsed = RoleShape.safeParse(role);
+  if (!parsed.success) return describeIssues(parsed.error);
+  const declared = Object.keys(parsed.data.contract.verbs);
+  const given = Object.keys(parsed.data.verbs);
+  return [
+    ...declared.filter((v) => !given.includes(v)).map((v) => ({ path: `verbs.${v}`, message: `the contract declares "${v}" but the role does not implement it` })),
+    ...given.filter((v) => !declared.includes(v)).map((v) => ({ path: `verbs.${v}`, message: `"${v}" is not a verb of the contract (${declared.join(', ') || 'none'})` })),
+  ];
+}
+
+/** Throws an invalid_input error naming every field of `role` that is wrong (`where`: the module or caller it came from). */
+export function checkRole(role: unknown, where?: string): asserts role is AnyRoleImpl {
+  const issues = roleIssues(role);
+  if (!issues.length) return;
+  const name = (role as { contract?: { name?: unknown } } | undefined)?.contract?.name;
+  const what = typeof name === 'string' ? `role "${name}"` : 'a role';
+  throw new LooptoolError({
+    code: 'invalid_input',
+    message: `${where ? `${where}: ` : ''}${what} is not a valid role`,
+    issues,
+  });
 }

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { AnyRoleImpl } from '../protocols/role.ts';
+import { checkRole, type AnyRoleImpl } from '../protocols/role.ts';
 import type { RolePhase } from '../agents/registry.ts';
 
 function isRole(x: unknown): x is AnyRoleImpl {
@@ -19,6 +19,7 @@ export async function loadRoleModules(paths: string[]): Promise<AnyRoleImpl[]> {
     const list = Array.isArray(mod.default) ? mod.default : [mod.default];
     const bad = list.filter((r) => !isRole(r));
     if (bad.length || list.length === 0) throw new Error(`${p}: the default export must be a role made with defineRole (or an array of them)`);
+    for (const r of list) checkRole(r, p);
     out.push(...(list as AnyRoleImpl[]));
   }
   return out;

@@ -5,7 +5,7 @@ import { Envelope, roleQueue, roleSubject } from '../../protocols/envelope.ts';
 import { ErrorReply, describeIssues, isLooptoolError } from '../../protocols/errors.ts';
 import { newId } from '../../protocols/ids.ts';
 import type { JsonValue } from '../../protocols/json.ts';
-import { compiledSchema, type AnyRoleImpl, type HandlerContext, type Logger, type RoleEnv } from '../../protocols/role.ts';
+import { checkRole, compiledSchema, type AnyRoleImpl, type HandlerContext, type Logger, type RoleEnv } from '../../protocols/role.ts';
 import { runJob, slotLogic, type SlotEvent, type SlotJob } from '../../machines/slot.ts';
 import { encodeJson, decodeJson } from './codec.ts';
 import type { TracePublisher } from './trace-publisher.ts';
@@ -146,6 +146,7 @@ export class RoleHost {
   }
 
   static async start(impl: AnyRoleImpl, opts: HostOptions): Promise<RoleHost> {
+    checkRole(impl);
     const host = new RoleHost(impl, opts);
     await host.init();
     return host;
