@@ -9,7 +9,7 @@ import { bold } from '../../terminal.ts';
 
 export default defineCommand({
   name: 'up',
-  summary: 'start the bus (embedded nats-server unless NATS_URL is set) and serve every registered role until Ctrl-C',
+  summary: 'start the bus (embedded nats-server unless NATS_URL is set) and serve the seeding roles, the trainer and policy (they load trainer.model), and --module roles until Ctrl-C',
   usage: 'up [--run ID] [--namespace NAME] [--nats URL] [--config FILE] [--module FILE]... [--replicas N]',
   async run(argv) {
     const { values } = parseFlags(argv, {
