@@ -76,6 +76,25 @@ test('up serves roles from modules, agent adds replicas, trace replays the run, 
   }
 });
 
+test('up without the policy model built serves every other role and says why the trainer and policy are not served', async () => {
+  const runs = mkdtempSync(join(tmpdir(), 'looptool-cli-'));
+  const up = startCli(['up', '--run', 'nomodel', '--module', 'examples/ping-pong/ping.ts', '--module', 'examples/ping-pong/pong.ts'], { LOOPTOOL_RUNS: runs, LOOPTOOL_MODELS: join(runs, 'no-models') });
+  try {
+    // printed right after the serving line, so wait for it first
+    assert.match(await up.line(/not serving/), /not serving trainer, policy: model preset "nano" is not built on this machine .*model init nano/);
+    assert.match(up.output(), /serving 9 role\(s\): api-designer, planner, user, assistant, tool, judge, validator, ping, pong;/);
+    const bus = JSON.parse(readFileSync(join(runs, '.live', 'nomodel.json'), 'utf8')) as { url: string };
+    const nc = await connect({ servers: bus.url });
+    assert.deepEqual(await new BusClient(nc, { run: 'nomodel' }).call(pingContract, 'rally', { shots: 2 }), { shots: 2, last: 'pong(shot 2)' });
+    await nc.close();
+    up.child.kill('SIGINT');
+    assert.equal(await new Promise((r) => up.child.once('exit', r)), 0, up.output());
+  } finally {
+    up.child.kill('SIGKILL');
+    rmSync(runs, { recursive: true, force: true });
+  }
+});
+
 test('bad flags give a usage error with exit code 2', () => {
   const r = spawnSync(process.execPath, [...CLI, 'agent', '--replicas', 'x'], { encoding: 'utf8' });
   assert.equal(r.status, 2);

@@ -5,7 +5,10 @@ import { LooptoolNode } from '../../bus/node.ts';
 import { builtinRoles, loadRoleModules } from '../../roles.ts';
 import { newRunId, runDir } from '../../rundir.ts';
 import { busConfigFromEnv } from '../../bus/connect.ts';
-import { bold } from '../../terminal.ts';
+import { bold, dim } from '../../terminal.ts';
+import { resolveModelSpec } from '../../../agents/trainer/presets.ts';
+import { isLooptoolError } from '../../../protocols/errors.ts';
+import type { RolePhase } from '../../../agents/registry.ts';
 
 export default defineCommand({
   name: 'up',
@@ -24,16 +27,34 @@ export default defineCommand({
     const dir = runDir(run);
     const node = await LooptoolNode.start({ run, runDir: dir, bus: busConfigFromEnv({ url: values.nats }), config });
     // a pool for seed runs plus the policy; a loop run serves its own loop roles
-    const roles = [...(await builtinRoles('seed', 'train')), ...(await loadRoleModules([...config.roles, ...(values.module ?? [])]))];
+    const policy = policyUnbuilt(config.trainer.model);
+    const phases: RolePhase[] = policy ? ['seed'] : ['seed', 'train'];
+    const roles = [...(await builtinRoles(...phases)), ...(await loadRoleModules([...config.roles, ...(values.module ?? [])]))];
     const replicas = intFlag(values.replicas, 'replicas', 1, 1);
     for (const r of roles) await node.serve(r, { replicas });
     console.log(`${bold('looptool up')}: bus ${node.url} (${node.embedded ? 'embedded nats-server' : 'cluster'}), run ${run}, namespace ${node.namespace}`);
     if (node.namespace !== run)
       console.log(`runs use these workers with --namespace ${node.namespace} (or LOOPTOOL_NAMESPACE=${node.namespace}) and --nats ${node.url}`);
     console.log(`serving ${roles.length} role(s): ${roles.map((r) => r.contract.name).join(', ') || '(none registered)'}; Ctrl-C to stop`);
+    if (policy) console.log(dim(`not serving trainer, policy: ${policy}`));
     const sig = await untilSignal();
     console.log(`\n${sig}: stopping...`);
     await node.stop();
     return EXIT.ok;
   },
 });
+
+/**
+ * Why the trainer and policy cannot start here, when it is that their model preset is not
+ * built: `up` then serves the other roles (a role of one's own, the seeding pool) instead of
+ * refusing them all, and building the base (40 minutes for nano) stays an explicit step.
+ */
+function policyUnbuilt(model: Parameters<typeof resolveModelSpec>[0]): string | undefined {
+  try {
+    resolveModelSpec(model);
+    return undefined;
+  } catch (err) {
+    if (isLooptoolError(err, 'invalid_input')) return err.message;
+    throw err;
+  }
+}
