@@ -78,11 +78,6 @@ function storedSpec(checkpoint: string): z.infer<typeof StoredSpec> | undefined 
   }
 }
 
-/** The base model fingerprint a checkpoint recorded, if it recorded one. */
-export function checkpointFingerprint(checkpoint: string): string | undefined {
-  return storedSpec(checkpoint)?.meta?.model_fingerprint;
-}
-
 /** A model directory as one comparable path: symlinks followed where it exists. */
 function sourceOf(path: string): string {
   const abs = resolve(path);
@@ -95,7 +90,10 @@ type Difference = { field: string; checkpoint: string; configured: string; words
 /** The fields in which the checkpoint's model differs from `configured`, with both values, in words. */
 export function checkpointModelDifferences(checkpoint: string, configured: ParsedModelSpec, env: NodeJS.ProcessEnv = process.env): Difference[] {
   const parsed = storedSpec(checkpoint);
-  if (!parsed) return [];
+  return parsed ? differences(parsed, configured, env) : [];
+}
+
+function differences(parsed: z.infer<typeof StoredSpec>, configured: ParsedModelSpec, env: NodeJS.ProcessEnv): Difference[] {
   const stored = parsed.spec;
   const out: Difference[] = [];
   const add = (field: string, there: string, here: string, words = `${field}: ${there} there, ${here} here`, changed = false) =>
@@ -105,22 +103,25 @@ export function checkpointModelDifferences(checkpoint: string, configured: Parse
   const named = configured.preset ? `preset "${configured.preset}" (${want})` : want;
   const samePath = sourceOf(stored.path) === sourceOf(want);
   const recorded = parsed.meta?.model_fingerprint;
-  if (recorded === undefined) {
-    if (!samePath) add(field, stored.path, named);
-  } else if (!existsSync(join(want, 'config.json')) || modelFingerprint(want) !== recorded) {
-    if (samePath) add(field, stored.path, named, `${field}: the files of ${want} changed since the checkpoint was written (the model was rebuilt or replaced)`, true);
-    else add(field, stored.path, named);
-  }
+  // with a fingerprint the files decide, wherever they lie; without one (older checkpoints), the path
+  const same = recorded === undefined ? samePath : existsSync(join(want, 'config.json')) && modelFingerprint(want) === recorded;
+  if (!same && recorded !== undefined && samePath)
+    add(field, stored.path, named, `${field}: the files of ${want} changed since the checkpoint was written (the model was rebuilt or replaced)`, true);
+  else if (!same) add(field, stored.path, named);
   const lora = (v: unknown) => (v === undefined || v === null ? 'none' : JSON.stringify(v));
   if (lora(stored.lora) !== lora(configured.lora)) add('trainer.model.lora', lora(stored.lora), lora(configured.lora));
   if (stored.chat_template !== undefined && stored.chat_template !== configured.chat_template) add('trainer.model.chat_template', stored.chat_template, configured.chat_template);
   return out;
 }
 
-/** Refuses to restore `checkpoint` when it holds another model than `configured`, naming each field that differs. */
-export function checkCheckpointModel(checkpoint: string, configured: ParsedModelSpec, env: NodeJS.ProcessEnv = process.env): void {
-  const d = checkpointModelDifferences(checkpoint, configured, env);
-  if (!d.length) return;
+/**
+ * Refuses to restore `checkpoint` when it holds another model than `configured`, naming each
+ * field that differs; otherwise returns the base fingerprint the checkpoint recorded, if any.
+ */
+export function checkCheckpointModel(checkpoint: string, configured: ParsedModelSpec, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const parsed = storedSpec(checkpoint);
+  const d = parsed ? differences(parsed, configured, env) : [];
+  if (!d.length) return parsed?.meta?.model_fingerprint;
   const where = relative(process.cwd(), checkpoint) || checkpoint;
   const why = d.some((x) => x.changed)
     ? "restoring it would pair its weights with a base (tokenizer, config, weights) they were not trained with. Put back the model the run was trained from, or start from fresh weights (no --base)"

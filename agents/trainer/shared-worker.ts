@@ -3,7 +3,7 @@ import { LooptoolError } from '../../protocols/errors.ts';
 import type { Logger, RoleEnv } from '../../protocols/role.ts';
 import { modelName, TrainerConfig, type LatestCheckpoint } from '../../protocols/trainer.ts';
 import { hashString } from '../../protocols/rng.ts';
-import { checkCheckpointModel, checkpointFingerprint, modelFingerprint } from './checkpoint-model.ts';
+import { checkCheckpointModel, modelFingerprint } from './checkpoint-model.ts';
 import { CheckpointStore } from './checkpoints.ts';
 import { resolveModelSpec } from './presets.ts';
 import { WorkerError, WorkerProcess, type WorkerProcessOptions } from './worker-process.ts';
@@ -106,12 +106,12 @@ export class SharedPolicy {
   /** Serves the checkpoint at `path` (relative paths are taken from the run directory); refused when it holds another model than trainer.model. */
   async restore(path: string, optimizer: boolean) {
     const abs = resolve(this.runDir, path);
-    checkCheckpointModel(abs, this.config.model);
+    const fingerprint = checkCheckpointModel(abs, this.config.model);
     // the check above found the configured model to be the checkpoint's base, wherever it lives now
     const model_path = resolveModelSpec(this.config.model).path;
     const r = await this.worker.restore({ path: abs, optimizer, model_path, micro_batch_tokens: microBatchTokens(this.config) });
     this.current = r.path;
-    this.fingerprint = checkpointFingerprint(abs);
+    this.fingerprint = fingerprint;
     this.tooLong.clear();
     this.lastStart = { verb: 'restore', path: r.path };
     this.log.info({ checkpoint: r.path, optimizer }, 'policy restored from checkpoint');
