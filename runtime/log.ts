@@ -1,6 +1,7 @@
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pino, type Logger as PinoLogger } from 'pino';
-import pretty from 'pino-pretty';
+import type PinoPretty from 'pino-pretty';
 
 /** Fields that may hold secrets; pino replaces them wherever they appear. */
 export const REDACT_PATHS = [
@@ -35,7 +36,11 @@ export function logger(): PinoLogger {
   const toStderr = process.env.LOOPTOOL_LOG === 'stderr' || !!process.env.LOOPTOOL_LOG_JSON;
   const file = process.env.LOOPTOOL_LOG_FILE || (toStderr ? undefined : runLog);
   if (file) root = pino(opts, pino.destination({ dest: file, sync: true, mkdir: true, append: true }));
-  else if (process.stderr.isTTY && !process.env.LOOPTOOL_LOG_JSON) root = pino(opts, pretty({ colorize: true, destination: 2, sync: true, ignore: 'pid,hostname' }));
+  else if (process.stderr.isTTY && !process.env.LOOPTOOL_LOG_JSON) {
+    // loaded here, on a terminal only: every other process would load its 30 modules for nothing
+    const pretty = createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty;
+    root = pino(opts, pretty({ colorize: true, destination: 2, sync: true, ignore: 'pid,hostname' }));
+  }
   else root = pino(opts, pino.destination({ dest: 2, sync: true }));
   return root;
 }

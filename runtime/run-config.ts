@@ -1,7 +1,7 @@
 import { RunConfig } from '../protocols/config.ts';
 import { describeConfigIssues } from '../protocols/config-keys.ts';
 import type { ErrorIssue } from '../protocols/errors.ts';
-import { LlmConfig, storedLlmConfig } from '../agents/common/llm/index.ts';
+import { LlmConfig, storedLlmConfig } from '../agents/common/llm/config.ts';
 
 /**
  * The one check of a run config, for a `--config` file and for a run's stored config.json:

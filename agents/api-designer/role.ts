@@ -3,7 +3,6 @@ import { ApiDesignerContract } from '../../protocols/roles/api-designer.ts';
 import { brainVerb, selectBrain, type BrainResources } from '../common/brains.ts';
 import { designToolSet } from './design.ts';
 import { importSpecs } from './import.ts';
-import { designLlm } from './llm.ts';
 import { CONSTRAINT_LEVELS, DOMAINS } from './trees.ts';
 
 /**
@@ -18,7 +17,10 @@ export default defineRole<typeof ApiDesignerContract, BrainResources>({
   init: (env) => selectBrain('api-designer', env),
   verbs: {
     design: brainVerb(
-      (input, deps, sim) => designLlm(input, { ...deps, config: sim }),
+      async () => {
+        const { designLlm } = await import('./llm.ts');
+        return (input, deps, sim) => designLlm(input, { ...deps, config: sim });
+      },
       (input, sim) => ({ tools: designToolSet(input, sim) }),
     ),
     import: {

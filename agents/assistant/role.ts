@@ -1,7 +1,6 @@
 import { defineRole } from '../../protocols/role.ts';
 import { AssistantContract } from '../../protocols/roles/assistant.ts';
 import { brainVerb, selectBrain, type BrainResources } from '../common/brains.ts';
-import { respondLlm } from './llm.ts';
 import { simRespond } from './sim.ts';
 
 /**
@@ -15,6 +14,6 @@ export default defineRole<typeof AssistantContract, BrainResources>({
   concurrency: 256,
   init: (env) => selectBrain('assistant', env),
   verbs: {
-    respond: brainVerb(respondLlm, simRespond),
+    respond: brainVerb(async () => (await import('./llm.ts')).respondLlm, simRespond),
   },
 });

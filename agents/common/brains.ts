@@ -3,7 +3,7 @@ import { parseOrThrow } from '../../protocols/errors.ts';
 import type { JsonValue } from '../../protocols/json.ts';
 import type { HandlerContext, RoleEnv } from '../../protocols/role.ts';
 import type { SimConfig } from '../../protocols/sim-config.ts';
-import { LlmClient } from './llm/client.ts';
+import type { LlmClient } from './llm/client.ts';
 import { describeEndpoint, resolveEndpoint } from './llm/config.ts';
 import type { LlmDeps } from './llm/brain.ts';
 
@@ -20,11 +20,17 @@ export function runConfigOf(env: Pick<RoleEnv, 'config'>): RunConfig {
   return parseOrThrow(RunConfig, env.config ?? {}, 'run config', 'invalid_input', 'config');
 }
 
-export function selectBrain(role: string, env: RoleEnv): BrainResources {
+/**
+ * The client's module (OpenAI's SDK) is loaded here, by the first replica with an llm
+ * brain, as the roles load their llm brains' modules (LangChain's prompts) on first use:
+ * together they are half the modules of a process, which a sim-brained run never needs.
+ */
+export async function selectBrain(role: string, env: RoleEnv): Promise<BrainResources> {
   const config = runConfigOf(env);
   const brain = brainFor(config, role);
   if (brain === 'sim') return { config, brain };
   const endpoint = resolveEndpoint(role, config.llm);
+  const { LlmClient } = await import('./llm/client.ts');
   // Retries, repairs and failures show in the trace; events are redacted by the client.
   const llm = new LlmClient(endpoint, { onEvent: (e) => env.emit('log', JSON.parse(JSON.stringify({ llm: e })) as JsonValue) });
   env.log.info({ role, endpoint: describeEndpoint(endpoint) }, 'llm brain');
@@ -37,19 +43,25 @@ export function llmDeps(r: BrainResources, ctx: Pick<HandlerContext, 'signal'>):
   return { client: r.llm, signal: ctx.signal };
 }
 
+export type LlmBrain<I, O> = (input: I, deps: LlmDeps, sim: SimConfig, ctx: HandlerContext<BrainResources>) => Promise<O>;
+
 /**
  * A verb served by the replica's brain: `llm` when it has an llm brain, `sim` otherwise.
  * Both get the sim config (an llm brain reads the world's knobs too, e.g. list sizes)
- * and the request's context (a brain may call other roles).
+ * and the request's context (a brain may call other roles). The llm brain comes from
+ * `loadLlm`, called on the first llm request only (see selectBrain).
  */
 export function brainVerb<I, O>(
-  llm: (input: I, deps: LlmDeps, sim: SimConfig, ctx: HandlerContext<BrainResources>) => Promise<O>,
+  loadLlm: () => Promise<LlmBrain<I, O>>,
   sim: (input: I, sim: SimConfig, ctx: HandlerContext<BrainResources>) => O | Promise<O>,
 ): { handle(input: I, ctx: HandlerContext<BrainResources>): Promise<O> } {
+  let llm: Promise<LlmBrain<I, O>> | undefined;
   return {
     async handle(input, ctx) {
       const r = ctx.resources;
-      return r.brain === 'llm' ? llm(input, llmDeps(r, ctx), r.config.sim, ctx) : sim(input, r.config.sim, ctx);
+      if (r.brain !== 'llm') return sim(input, r.config.sim, ctx);
+      llm ??= loadLlm();
+      return (await llm)(input, llmDeps(r, ctx), r.config.sim, ctx);
     },
   };
 }

@@ -6,10 +6,11 @@ import { deriveRngSeed } from '../../protocols/rng.ts';
 import { ToolContract } from '../../protocols/roles/tool.ts';
 import { primarySkill, Sample, type Label, type Provenance } from '../../protocols/sample.ts';
 import { brainVerb, selectBrain, type BrainResources } from '../common/brains.ts';
+import type { LlmDeps } from '../common/llm/brain.ts';
+import type { SimConfig } from '../../protocols/sim-config.ts';
 import { summarizeResult, summary } from '../common/sim/phrasing.ts';
 import { rng } from '../../protocols/rng.ts';
 import { isErrorResult, parseResult } from '../../protocols/truth/reply.ts';
-import { expandLlm } from './llm.ts';
 import { expandSim } from './sim.ts';
 
 type ExpandArgs = z.output<typeof ExpandInput>;
@@ -47,6 +48,30 @@ function origin(input: ExpandArgs): { id: string; provenance: Provenance } {
   return { id: expansionId(input.sample.id, input.round, input.slot), provenance: { source: 'expansion', round: input.round, parent: input.sample.id, variation: input.variation } };
 }
 
+/** The llm brain's expansion, finished into a whole dialogue; expandLlm's module is loaded on first use. */
+async function expandWithLlm(input: ExpandArgs, deps: LlmDeps, _sim: SimConfig, ctx: HandlerContext<BrainResources>): Promise<ExpandOutput> {
+  const { expandLlm } = await import('./llm.ts');
+  const { id, provenance } = origin(input);
+  const x = await expandLlm(input, deps);
+  const dialogue = await finishDialogue(x.context, x.label, input.sample.tools, input.seed, ctx);
+  return {
+    // the generator is asked for the same kind of request: it inherits the seed's primary skill and level, untested
+    sample: Sample.parse({
+      id,
+      kind: input.sample.kind,
+      tools: input.sample.tools,
+      context: x.context,
+      label: x.label,
+      provenance,
+      skills: [primarySkill(input.sample)],
+      ...(input.sample.difficulty ? { difficulty: input.sample.difficulty } : {}),
+    }),
+    dialogue,
+    requireToolUse: x.label.type === 'calls' || x.context.some((m) => m.role === 'assistant' && m.tool_calls.length > 0),
+    notes: x.notes,
+  };
+}
+
 /**
  * The expander (EDDE). One request, one new sample from one error seed under one scenario
  * variation. The sim brain plays the new request with the round-0 roles over the bus and
@@ -59,27 +84,7 @@ export default defineRole<typeof ExpanderContract, BrainResources>({
   init: (env) => selectBrain('expander', env),
   verbs: {
     expand: brainVerb(
-      async (input: ExpandArgs, deps, _sim, ctx): Promise<ExpandOutput> => {
-        const { id, provenance } = origin(input);
-        const x = await expandLlm(input, deps);
-        const dialogue = await finishDialogue(x.context, x.label, input.sample.tools, input.seed, ctx);
-        return {
-          // the generator is asked for the same kind of request: it inherits the seed's primary skill and level, untested
-          sample: Sample.parse({
-            id,
-            kind: input.sample.kind,
-            tools: input.sample.tools,
-            context: x.context,
-            label: x.label,
-            provenance,
-            skills: [primarySkill(input.sample)],
-            ...(input.sample.difficulty ? { difficulty: input.sample.difficulty } : {}),
-          }),
-          dialogue,
-          requireToolUse: x.label.type === 'calls' || x.context.some((m) => m.role === 'assistant' && m.tool_calls.length > 0),
-          notes: x.notes,
-        };
-      },
+      async () => expandWithLlm,
       async (input, sim, ctx): Promise<ExpandOutput> => {
         const { id, provenance } = origin(input);
         const x = await expandSim({ seed: input.seed, sample: input.sample, variation: input.variation, truth: input.hidden?.truth }, sim, ctx.call);

@@ -1,7 +1,6 @@
 import { defineRole } from '../../protocols/role.ts';
 import { JudgeContract } from '../../protocols/roles/judge.ts';
 import { brainVerb, selectBrain, type BrainResources } from '../common/brains.ts';
-import { judgeDialogueLlm, verifyLlm } from './llm.ts';
 import { simJudgeDialogue, simVerify } from './sim.ts';
 
 /**
@@ -14,7 +13,7 @@ export default defineRole<typeof JudgeContract, BrainResources>({
   concurrency: 256,
   init: (env) => selectBrain('judge', env),
   verbs: {
-    judge_dialogue: brainVerb(judgeDialogueLlm, simJudgeDialogue),
-    verify: brainVerb(verifyLlm, simVerify),
+    judge_dialogue: brainVerb(async () => (await import('./llm.ts')).judgeDialogueLlm, simJudgeDialogue),
+    verify: brainVerb(async () => (await import('./llm.ts')).verifyLlm, simVerify),
   },
 });

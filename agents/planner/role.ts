@@ -1,7 +1,6 @@
 import { defineRole } from '../../protocols/role.ts';
 import { PlannerContract } from '../../protocols/roles/planner.ts';
 import { brainVerb, selectBrain, type BrainResources } from '../common/brains.ts';
-import { planLlm } from './llm.ts';
 import { simPlan } from './sim.ts';
 
 /**
@@ -15,6 +14,9 @@ export default defineRole<typeof PlannerContract, BrainResources>({
   concurrency: 256,
   init: (env) => selectBrain('planner', env),
   verbs: {
-    plan: brainVerb((input, deps, sim) => planLlm(input, { ...deps, config: sim }), simPlan),
+    plan: brainVerb(async () => {
+      const { planLlm } = await import('./llm.ts');
+      return (input, deps, sim) => planLlm(input, { ...deps, config: sim });
+    }, simPlan),
   },
 });

@@ -1,7 +1,6 @@
 import { defineRole } from '../../protocols/role.ts';
 import { ToolContract } from '../../protocols/roles/tool.ts';
 import { brainVerb, selectBrain, type BrainResources } from '../common/brains.ts';
-import { executeLlm } from './llm.ts';
 import { simExecute } from './sim.ts';
 
 /**
@@ -14,6 +13,9 @@ export default defineRole<typeof ToolContract, BrainResources>({
   concurrency: 256,
   init: (env) => selectBrain('tool', env),
   verbs: {
-    execute: brainVerb((input, deps, sim) => executeLlm(input, { ...deps, maxItems: sim.tool.maxItems }), simExecute),
+    execute: brainVerb(async () => {
+      const { executeLlm } = await import('./llm.ts');
+      return (input, deps, sim) => executeLlm(input, { ...deps, maxItems: sim.tool.maxItems });
+    }, simExecute),
   },
 });

@@ -1,7 +1,6 @@
 import { defineRole } from '../../protocols/role.ts';
 import { UserContract } from '../../protocols/roles/user.ts';
 import { brainVerb, selectBrain, type BrainResources } from '../common/brains.ts';
-import { turnLlm } from './llm.ts';
 import { simTurn } from './sim.ts';
 
 /**
@@ -13,6 +12,6 @@ export default defineRole<typeof UserContract, BrainResources>({
   concurrency: 256,
   init: (env) => selectBrain('user', env),
   verbs: {
-    turn: brainVerb(turnLlm, simTurn),
+    turn: brainVerb(async () => (await import('./llm.ts')).turnLlm, simTurn),
   },
 });
