@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { intFlag, parseFlags } from '../runtime/cli/args.ts';
 import { configFromFlags, presetBase } from '../runtime/cli/loop-console.ts';
-import { ablateSeeds, defaultParallel, runSeeds, seedsText } from '../runtime/loop/ablate.ts';
+import { ablateSeeds, defaultParallel, runSeeds } from '../runtime/loop/ablate.ts';
+import { seedsText } from '../runtime/loop/seed-runs.ts';
 import { defineBench } from './result.ts';
 
 /**

@@ -5,7 +5,7 @@ import type { RoundEval } from '../../protocols/loop/records.ts';
 import { summarizeAblation, type AblationSummary } from '../../protocols/loop/ablation.ts';
 import { leafDifferences, type JsonObject, type LeafDifference } from '../../protocols/json.ts';
 import { LooptoolError } from '../../protocols/errors.ts';
-import { readSeedsRun, seedsText } from './ablate.ts';
+import { readSeedsRun, seedsText } from './seed-runs.ts';
 import { seedTablesText, type SeedColumn } from './seed-tables.ts';
 
 /**

@@ -5,7 +5,7 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Manifest, RoundEval, type SeedFigures } from '../../protocols/loop/index.ts';
-import { packSeedsRun, poolAblationDirs } from '../../runtime/loop/ablate.ts';
+import { packSeedsRun, poolAblationDirs } from '../../runtime/loop/seed-runs.ts';
 import { compareRuns } from '../../runtime/loop/compare-runs.ts';
 import { writeJsonAtomic } from '../../runtime/rundir.ts';
 import { TINY_LOOP_CONFIG } from './tiny.ts';

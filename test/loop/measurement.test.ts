@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { Sample } from '../../protocols/sample.ts';
 import { seedPairTable, seedSignalTable, seedSkillTable } from '../../runtime/loop/seed-tables.ts';
-import { seedsText, unfinishedText, type VariantResult } from '../../runtime/loop/ablate.ts';
+import { unfinishedText, type VariantResult } from '../../runtime/loop/ablate.ts';
+import { seedsText } from '../../runtime/loop/seed-runs.ts';
 import { Rng } from '../../protocols/rng.ts';
 import { endsInLoop } from '../../protocols/repetition.ts';
 import {

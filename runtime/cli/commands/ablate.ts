@@ -4,7 +4,7 @@ import { intFlag, parseFlags } from '../args.ts';
 import { bold } from '../../terminal.ts';
 import { TABLE_VARIANTS, VARIANTS, type Variant } from '../../../protocols/loop/config.ts';
 import { newRunId, runsRoot, writeJsonAtomic } from '../../rundir.ts';
-import { ablateSeeds, ablationText, compareVariants, defaultParallel, packSeedsRun, poolAblationDirs, pooledText, runSeeds, seedsText, unfinishedText } from '../../loop/ablate.ts';
+import { packSeedsRun, poolAblationDirs, pooledText, seedsText } from '../../loop/seed-runs.ts';
 import { seedColumns, seedTablesText } from '../../loop/seed-tables.ts';
 import { compareRuns, comparisonText, parseColumnSpec } from '../../loop/compare-runs.ts';
 import { roundJson } from '../../loop/report.ts';
@@ -103,6 +103,8 @@ export default defineCommand({
     if (values['first-seed'] !== undefined && values.seeds === undefined) throw new UsageError('--first-seed needs --seeds N');
     if (values.parallel !== undefined && values.seeds === undefined) throw new UsageError('--parallel needs --seeds N');
     const nSeeds = values.seeds === undefined ? undefined : intFlag(values.seeds, 'seeds', 1, 1);
+    // the loop's runner (roles, bus, trainer): loaded only to run, so --pool, --compare and --pack start quickly
+    const { ablateSeeds, ablationText, compareVariants, defaultParallel, runSeeds, unfinishedText } = await import('../../loop/ablate.ts');
     const interrupt = interruptOnSignals();
     if (nSeeds !== undefined) {
       try {
