@@ -130,14 +130,25 @@ export async function runLoop(opts: LoopRunOptions): Promise<LoopResult> {
       node.log.warn({ base, error: (err as Error).message }, "cannot list this run in its base's dependents.jsonl: `looptool prune` of the base will not know that this run restores its checkpoints");
     }
   }
+  let trainerServed: Promise<void> | undefined;
   try {
     if (opts.serveRoles ?? true) {
-      for (const r of await loopRoles(config)) await node.serve(r, opts.roleConcurrency ? { concurrency: opts.roleConcurrency } : {});
+      const serveOpts = opts.roleConcurrency ? { concurrency: opts.roleConcurrency } : {};
+      const train = await builtinRoles('train');
+      for (const r of await loopRoles(config)) if (!train.includes(r)) await node.serve(r, serveOpts);
+      // The trainer's roles start the policy worker and load the model: seconds on a CPU,
+      // minutes for a large model. They are served while seeding runs, which needs no
+      // policy; every other stage waits for them, and fails with their start's error.
+      trainerServed = (async () => {
+        for (const r of train) await node.serve(r, serveOpts);
+      })();
+      trainerServed.catch((err: Error) => node.log.error({ error: err.message }, 'the trainer roles could not start; the first stage after seeding fails with this'));
     }
     const cx = new StageContext({ node, store, checkpoints, config, ablations: config.loop.ablations, base, onProgress: opts.onProgress, signal: opts.signal }, manifest);
     // every stage runs as its own actor, announced before and measured after
     const stageActor = (stage: LoopStage): StageActor =>
       fromPromise<StageSummary, StageInput>(async ({ input }) => {
+        if (input.stage !== 'seeding') await trainerServed;
         const t0 = performance.now();
         opts.onStage?.({ type: 'start', ...input });
         node.publish({ role: 'loop', kind: 'state', actor: `loop/${run}`, data: { stage: input.stage, round: input.round, phase: 'start' } });
@@ -166,6 +177,8 @@ export async function runLoop(opts: LoopRunOptions): Promise<LoopResult> {
     if (status === 'done') writeReport(store, manifest);
     return { run, dir, status, error, manifest, history: snap.context.history };
   } finally {
+    // a host still starting is stopped with the others, not left serving (and holding its worker) after the node
+    await trainerServed?.catch(() => undefined);
     await node.tracer.close().catch(() => undefined);
     if (ownNode) await node.stop(opts.signal?.aborted ? { graceMs: 0 } : {});
   }

@@ -1,0 +1,34 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Manifest } from '../../protocols/loop/index.ts';
+import { startCli } from '../helpers/cli.ts';
+import { TINY_LOOP_CONFIG } from './tiny.ts';
+
+/*
+ * A run serves the trainer's roles (the policy worker, the model's load) while seeding
+ * runs, and every other stage waits for them (runtime/loop/driver.ts). Seen from outside:
+ * a model that cannot load no longer stops a run before its seeding, and the run is
+ * recorded as failed with the worker's error rather than left "running".
+ */
+
+test('the policy loads while seeding runs: a model that cannot load fails the run after seeding, with the load error, and seeding is kept', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'looptool-trainer-start-'));
+  try {
+    const missing = join(dir, 'no-model');
+    const config = { ...TINY_LOOP_CONFIG, seed: 'trainer-start-test', trainer: { ...TINY_LOOP_CONFIG.trainer, model: { path: missing } } };
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
+    const run = join(dir, 'run');
+    const cli = startCli(['run', '--config', join(dir, 'config.json'), '--out', run], { LOOPTOOL_TORCH_THREADS: '1' });
+    assert.equal(await cli.exitedWithin(180_000), 1, cli.output());
+    assert.match(cli.output(), new RegExp(`policy worker load: model\\.path: ${missing.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is not a directory`));
+    const m = Manifest.parse(JSON.parse(readFileSync(join(run, 'manifest.json'), 'utf8')));
+    assert.equal(m.status, 'failed');
+    assert.deepEqual(m.stages.map((s) => `${s.stage}@${s.round}`), ['seeding@0'], 'seeding ran and was recorded; nothing after it');
+    assert.ok(existsSync(join(run, 'round-0/samples.jsonl')));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
