@@ -116,10 +116,18 @@ export async function runLoop(opts: LoopRunOptions): Promise<LoopResult> {
     throw new LooptoolError({ code: 'invalid_input', message: `${dir} is a "${storedManifest.variant}" run; it cannot continue as "${variantOf(config.loop.ablations)}"` });
   manifest = { ...manifest, status: 'running', rounds: config.loop.rounds };
   checkpoints.put('manifest', manifest);
+  // from here on, a run that stops on an error says so in its manifest instead of staying "running"
+  const markFailed = (current: Manifest) => checkpoints.put('manifest', { ...current, status: 'failed' });
 
-  // the trainer served here loads the policy: a preset must exist first (nano is built once)
-  if (opts.serveRoles ?? true) await ensureModel(config.trainer.model);
-  const node = opts.node ?? (await LooptoolNode.start({ run, runDir: dir, bus: busConfigFromEnv({ url: opts.nats }), config: config as unknown as Record<string, unknown> }));
+  let node: LooptoolNode;
+  try {
+    // the trainer served here loads the policy: a preset must exist first (nano is built once)
+    if (opts.serveRoles ?? true) await ensureModel(config.trainer.model);
+    node = opts.node ?? (await LooptoolNode.start({ run, runDir: dir, bus: busConfigFromEnv({ url: opts.nats }), config: config as unknown as Record<string, unknown> }));
+  } catch (err) {
+    markFailed(manifest);
+    throw err;
+  }
   const ownNode = !opts.node;
   // the base's prune must see this run wherever it lives, since it restores the base's
   // checkpoints; a base it may not write to (a shared folder) only loses that
@@ -131,6 +139,7 @@ export async function runLoop(opts: LoopRunOptions): Promise<LoopResult> {
     }
   }
   let trainerServed: Promise<void> | undefined;
+  let current = () => manifest;
   try {
     if (opts.serveRoles ?? true) {
       const serveOpts = opts.roleConcurrency ? { concurrency: opts.roleConcurrency } : {};
@@ -145,6 +154,7 @@ export async function runLoop(opts: LoopRunOptions): Promise<LoopResult> {
       trainerServed.catch((err: Error) => node.log.error({ error: err.message }, 'the trainer roles could not start; the first stage after seeding fails with this'));
     }
     const cx = new StageContext({ node, store, checkpoints, config, ablations: config.loop.ablations, base, onProgress: opts.onProgress, signal: opts.signal }, manifest);
+    current = () => cx.currentManifest();
     // every stage runs as its own actor, announced before and measured after
     const stageActor = (stage: LoopStage): StageActor =>
       fromPromise<StageSummary, StageInput>(async ({ input }) => {
@@ -176,6 +186,9 @@ export async function runLoop(opts: LoopRunOptions): Promise<LoopResult> {
     checkpoints.put('manifest', manifest);
     if (status === 'done') writeReport(store, manifest);
     return { run, dir, status, error, manifest, history: snap.context.history };
+  } catch (err) {
+    markFailed(current());
+    throw err;
   } finally {
     // a host still starting is stopped with the others, not left serving (and holding its worker) after the node
     await trainerServed?.catch(() => undefined);

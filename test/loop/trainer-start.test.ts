@@ -11,7 +11,8 @@ import { TINY_LOOP_CONFIG } from './tiny.ts';
  * A run serves the trainer's roles (the policy worker, the model's load) while seeding
  * runs, and every other stage waits for them (runtime/loop/driver.ts). Seen from outside:
  * a model that cannot load no longer stops a run before its seeding, and the run is
- * recorded as failed with the worker's error rather than left "running".
+ * recorded as failed with the worker's error rather than left "running". A run stopped
+ * before any stage (here a preset not built on the machine) is recorded as failed too.
  */
 
 test('the policy loads while seeding runs: a model that cannot load fails the run after seeding, with the load error, and seeding is kept', async () => {
@@ -28,6 +29,23 @@ test('the policy loads while seeding runs: a model that cannot load fails the ru
     assert.equal(m.status, 'failed');
     assert.deepEqual(m.stages.map((s) => `${s.stage}@${s.round}`), ['seeding@0'], 'seeding ran and was recorded; nothing after it');
     assert.ok(existsSync(join(run, 'round-0/samples.jsonl')));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a run stopped before its first stage (its model preset is not built) is recorded as failed, not running', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'looptool-trainer-start-'));
+  try {
+    const config = { ...TINY_LOOP_CONFIG, seed: 'trainer-start-test', trainer: { ...TINY_LOOP_CONFIG.trainer, model: { preset: 'smollm2' } } };
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
+    const run = join(dir, 'run');
+    const cli = startCli(['run', '--config', join(dir, 'config.json'), '--out', run], { LOOPTOOL_MODELS: join(dir, 'models') });
+    assert.equal(await cli.exitedWithin(60_000), 1, cli.output());
+    assert.match(cli.output(), /model preset "smollm2" is not built on this machine/);
+    const m = Manifest.parse(JSON.parse(readFileSync(join(run, 'manifest.json'), 'utf8')));
+    assert.equal(m.status, 'failed');
+    assert.deepEqual(m.stages, []);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
