@@ -35,13 +35,15 @@ export function logger(): PinoLogger {
   const opts = { level, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, base: { pid: process.pid } };
   const toStderr = process.env.LOOPTOOL_LOG === 'stderr' || !!process.env.LOOPTOOL_LOG_JSON;
   const file = process.env.LOOPTOOL_LOG_FILE || (toStderr ? undefined : runLog);
-  if (file) root = pino(opts, pino.destination({ dest: file, sync: true, mkdir: true, append: true }));
-  else if (process.stderr.isTTY && !process.env.LOOPTOOL_LOG_JSON) {
+  if (file) {
+    root = pino(opts, pino.destination({ dest: file, sync: true, mkdir: true, append: true }));
+  } else if (process.stderr.isTTY && !process.env.LOOPTOOL_LOG_JSON) {
     // loaded here, on a terminal only: every other process would load its 30 modules for nothing
     const pretty = createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty;
     root = pino(opts, pretty({ colorize: true, destination: 2, sync: true, ignore: 'pid,hostname' }));
+  } else {
+    root = pino(opts, pino.destination({ dest: 2, sync: true }));
   }
-  else root = pino(opts, pino.destination({ dest: 2, sync: true }));
   return root;
 }
 

@@ -21,9 +21,11 @@ export function runConfigOf(env: Pick<RoleEnv, 'config'>): RunConfig {
 }
 
 /**
- * The client's module (OpenAI's SDK) is loaded here, by the first replica with an llm
- * brain, as the roles load their llm brains' modules (LangChain's prompts) on first use:
- * together they are half the modules of a process, which a sim-brained run never needs.
+ * A replica's resources for `role`: the run config and its brain, with a client for an llm
+ * brain. The client's module (OpenAI's SDK) is loaded here, by the first replica with an
+ * llm brain, as the roles load their llm brains' modules (LangChain's prompts) on first
+ * use (brainVerb): together they were half the modules of a process, which a sim-brained
+ * run never needs.
  */
 export async function selectBrain(role: string, env: RoleEnv): Promise<BrainResources> {
   const config = runConfigOf(env);
