@@ -57,6 +57,9 @@ export function brainVerb<I, O>(
   loadLlm: () => Promise<LlmBrain<I, O>>,
   sim: (input: I, sim: SimConfig, ctx: HandlerContext<BrainResources>) => O | Promise<O>,
 ): { handle(input: I, ctx: HandlerContext<BrainResources>): Promise<O> } {
+  // the brain itself where its loader belongs (the form before loaders): say so where the role is defined
+  if (loadLlm.length > 0)
+    throw new TypeError("brainVerb(loadLlm, sim): loadLlm takes no arguments and returns the llm brain, e.g. async () => (await import('./llm.ts')).translateLlm");
   let llm: Promise<LlmBrain<I, O>> | undefined;
   return {
     async handle(input, ctx) {

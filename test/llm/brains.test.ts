@@ -1,6 +1,7 @@
 import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { LooptoolError } from '../../protocols/errors.ts';
+import { brainVerb } from '../../agents/common/brains.ts';
 import type { ChatMessage } from '../../protocols/messages.ts';
 import { Plan } from '../../protocols/plan.ts';
 import { ToolSpec } from '../../protocols/toolspec.ts';
@@ -399,4 +400,10 @@ test('api-designer: an unknown domain is a clear input error (no request)', asyn
 test('no request body of any brain contained simulator truth', () => {
   assert.ok(seenBodies.length >= 8, `checked ${seenBodies.length} bodies`);
   for (const b of seenBodies) assert.ok(!b.includes(SECRET));
+});
+
+test('brainVerb takes a loader of the llm brain; the brain itself in its place is refused where the role is defined, with the form to use', () => {
+  const brain = async (input: unknown, _deps: unknown) => input;
+  assert.throws(() => brainVerb(brain as never, () => 1), /brainVerb\(loadLlm, sim\): loadLlm takes no arguments and returns the llm brain, e\.g\. async \(\) => \(await import/);
+  assert.doesNotThrow(() => brainVerb(async () => brain as never, () => 1));
 });
