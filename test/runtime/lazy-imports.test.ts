@@ -36,7 +36,7 @@ const heavy = (urls: string[]) => [...new Set(urls.filter((u) => HEAVY.some((h) 
 
 test('the commands, the role catalogue and every built-in role load without the llm stack', () => {
   const urls = loads(`
-    for (const c of ['run', 'resume', 'seed', 'sim', 'up', 'agent', 'ablate', 'train']) await import('./runtime/cli/commands/' + c + '.ts');
+    for (const c of ['run', 'resume', 'seed', 'sim', 'up', 'agent', 'ablate', 'train', 'eval']) await import('./runtime/cli/commands/' + c + '.ts');
     await import('./agents/registry.ts');
   `);
   assert.ok(urls.some((u) => u.endsWith('/agents/user/role.ts')) && urls.some((u) => u.endsWith('/runtime/run-config.ts')), 'the roles and the run config were loaded');

@@ -4,9 +4,9 @@ import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { CATEGORIES, type Category, type CheckMode, normalizeCategory } from '../../../protocols/bfcl/index.ts';
 import { bfclDataDir, loadBfclCategory } from '../../bfcl/files.ts';
 import { checkFile, findResultFiles, pct, scoreFiles, scoresJson, scoresTable } from '../../bfcl/score.ts';
-import { type Answerer, EndpointAnswerer, PolicyAnswerer, policyModelSpec } from '../../bfcl/answerers.ts';
+import { type Answerer, PolicyAnswerer, policyModelSpec } from '../../bfcl/answerers.ts';
 import { runBfcl as answerAll } from '../../bfcl/run.ts';
-import { resolveEndpoint } from '../../../agents/common/llm/index.ts';
+import { resolveEndpoint } from '../../../agents/common/llm/config.ts';
 import { runsRoot } from '../../rundir.ts';
 import { Progress } from '../../terminal.ts';
 import { interruptOnSignals } from '../interrupt.ts';import { EXIT, UsageError, defineCommand } from '../command.ts';
@@ -197,6 +197,8 @@ async function bfclRun(argv: string[]): Promise<number> {
       // A bad --endpoint (or a bad LOOPTOOL_LLM_* value) is a usage error; the issues name it.
       throw new UsageError((err as Error).message.replace('llm.roles.bfcl.baseURL', '--endpoint'));
     }
+    // OpenAI's SDK, loaded only for an endpoint: a local policy's evaluation never needs it
+    const { EndpointAnswerer } = await import('../../bfcl/endpoint-answerer.ts');
     answerer = new EndpointAnswerer(endpoint);
   } else {
     if (f['api-key-env']) throw new UsageError('--api-key-env needs --endpoint');
