@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { intFlag, parseFlags } from '../runtime/cli/args.ts';
 import { defineBench } from './result.ts';
+import { percentile } from './stats.ts';
 
 /**
  * How long a `looptool` command takes to start: `<command> --help` loads the command's
@@ -30,11 +31,7 @@ function seconds(args: string[]): number {
   return s;
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
+const median = (xs: number[]) => percentile([...xs].sort((a, b) => a - b), 50);
 
 export default defineBench({
   name: 'startup',

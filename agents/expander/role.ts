@@ -7,13 +7,13 @@ import { ToolContract } from '../../protocols/roles/tool.ts';
 import { primarySkill, Sample, type Label, type Provenance } from '../../protocols/sample.ts';
 import { brainVerb, selectBrain, type BrainResources } from '../common/brains.ts';
 import type { LlmDeps } from '../common/llm/brain.ts';
-import type { SimConfig } from '../../protocols/sim-config.ts';
 import { summarizeResult, summary } from '../common/sim/phrasing.ts';
 import { rng } from '../../protocols/rng.ts';
 import { isErrorResult, parseResult } from '../../protocols/truth/reply.ts';
 import { expandSim } from './sim.ts';
 
 type ExpandArgs = z.output<typeof ExpandInput>;
+type LlmExpand = typeof import('./llm.ts').expandLlm;
 
 /** The stable id of the sample a slot yields: one accepted expansion per slot. */
 export function expansionId(parent: string, round: number, slot: number): string {
@@ -48,9 +48,8 @@ function origin(input: ExpandArgs): { id: string; provenance: Provenance } {
   return { id: expansionId(input.sample.id, input.round, input.slot), provenance: { source: 'expansion', round: input.round, parent: input.sample.id, variation: input.variation } };
 }
 
-/** The llm brain's expansion, finished into a whole dialogue; expandLlm's module is loaded on first use. */
-async function expandWithLlm(input: ExpandArgs, deps: LlmDeps, _sim: SimConfig, ctx: HandlerContext<BrainResources>): Promise<ExpandOutput> {
-  const { expandLlm } = await import('./llm.ts');
+/** The llm brain's expansion (`expandLlm`, loaded with the first llm request), finished into a whole dialogue. */
+async function expandWithLlm(expandLlm: LlmExpand, input: ExpandArgs, deps: LlmDeps, ctx: HandlerContext<BrainResources>): Promise<ExpandOutput> {
   const { id, provenance } = origin(input);
   const x = await expandLlm(input, deps);
   const dialogue = await finishDialogue(x.context, x.label, input.sample.tools, input.seed, ctx);
@@ -84,7 +83,10 @@ export default defineRole<typeof ExpanderContract, BrainResources>({
   init: (env) => selectBrain('expander', env),
   verbs: {
     expand: brainVerb(
-      async () => expandWithLlm,
+      async () => {
+        const { expandLlm } = await import('./llm.ts');
+        return (input, deps, _sim, ctx) => expandWithLlm(expandLlm, input, deps, ctx);
+      },
       async (input, sim, ctx): Promise<ExpandOutput> => {
         const { id, provenance } = origin(input);
         const x = await expandSim({ seed: input.seed, sample: input.sample, variation: input.variation, truth: input.hidden?.truth }, sim, ctx.call);

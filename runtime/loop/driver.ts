@@ -72,9 +72,14 @@ export function runIdOf(dir: string): string {
   return runIdForDir(dir);
 }
 
-/** Every role a loop run needs, served in this process unless told otherwise: the catalogue's seed, loop and train roles, and the config's own. */
+/** The roles the loop's stages call, beside the trainer's: the catalogue's seed and loop roles, and the config's own. */
+async function stageRoles(config: RunConfig): Promise<AnyRoleImpl[]> {
+  return [...(await builtinRoles('seed', 'loop')), ...(await loadRoleModules(config.roles))];
+}
+
+/** Every role a loop run needs, served in this process unless told otherwise: the stages' roles and the trainer's (phase train). */
 export async function loopRoles(config: RunConfig): Promise<AnyRoleImpl[]> {
-  return [...(await builtinRoles('seed', 'loop', 'train')), ...(await loadRoleModules(config.roles))];
+  return [...(await stageRoles(config)), ...(await builtinRoles('train'))];
 }
 
 function newManifest(run: string, config: RunConfig, base?: string): Manifest {
@@ -143,13 +148,12 @@ export async function runLoop(opts: LoopRunOptions): Promise<LoopResult> {
   try {
     if (opts.serveRoles ?? true) {
       const serveOpts = opts.roleConcurrency ? { concurrency: opts.roleConcurrency } : {};
-      const train = await builtinRoles('train');
-      for (const r of await loopRoles(config)) if (!train.includes(r)) await node.serve(r, serveOpts);
+      for (const r of await stageRoles(config)) await node.serve(r, serveOpts);
       // The trainer's roles start the policy worker and load the model: seconds on a CPU,
       // minutes for a large model. They are served while seeding runs, which needs no
       // policy; every other stage waits for them, and fails with their start's error.
       trainerServed = (async () => {
-        for (const r of train) await node.serve(r, serveOpts);
+        for (const r of await builtinRoles('train')) await node.serve(r, serveOpts);
       })();
       trainerServed.catch((err: Error) => node.log.error({ error: err.message }, 'the trainer roles could not start; the first stage after seeding fails with this'));
     }

@@ -1,10 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { modulesLoaded } from '../helpers/loads.ts';
 
 /*
  * What `npm pack` ships (package.json `files`): everything a project that depends on
@@ -24,30 +23,17 @@ function packed(): Set<string> {
 
 /** The checkout's files a fresh process loads when it loads every command and role. */
 function loaded(): string[] {
-  const dir = mkdtempSync(join(tmpdir(), 'looptool-pack-'));
-  try {
-    const file = join(dir, 'loads.txt');
-    const code = `
-      const { readdirSync } = await import('node:fs');
-      for (const f of readdirSync('runtime/cli/commands')) if (f.endsWith('.ts')) await import('./runtime/cli/commands/' + f);
-      const { catalogue } = await import('./agents/registry.ts');
-      await import('./looptool.ts'); await import('./looptool-runtime.ts');
-      for (const r of ['user', 'planner', 'api-designer', 'assistant', 'tool', 'judge', 'expander']) await import('./agents/' + r + '/llm.ts');
-      if (!catalogue.length) throw new Error('no roles');`;
-    const r = spawnSync(process.execPath, ['--import', 'tsx', '--import', './test/helpers/record-loads.mjs', '--input-type=module', '-e', code], {
-      cwd: ROOT,
-      env: { ...process.env, LOOPTOOL_RECORD_LOADS: file },
-      encoding: 'utf8',
-    });
-    assert.equal(r.status, 0, r.stderr);
-    return readFileSync(file, 'utf8')
-      .split('\n')
-      .filter((u) => u.startsWith('file://'))
-      .map((u) => relative(ROOT, fileURLToPath(u)))
-      .filter((p) => !p.startsWith('..') && !p.startsWith('node_modules/'));
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const code = `
+    const { readdirSync } = await import('node:fs');
+    for (const f of readdirSync('runtime/cli/commands')) if (f.endsWith('.ts')) await import('./runtime/cli/commands/' + f);
+    const { catalogue } = await import('./agents/registry.ts');
+    await import('./looptool.ts'); await import('./looptool-runtime.ts');
+    for (const r of ['user', 'planner', 'api-designer', 'assistant', 'tool', 'judge', 'expander']) await import('./agents/' + r + '/llm.ts');
+    if (!catalogue.length) throw new Error('no roles');`;
+  return modulesLoaded(code)
+    .filter((u) => u.startsWith('file://'))
+    .map((u) => relative(ROOT, fileURLToPath(u)))
+    .filter((p) => !p.startsWith('..') && !p.startsWith('node_modules/'));
 }
 
 test('npm pack ships every module the commands and roles load, the worker and the set-up, and no tests, benchmarks or runs', () => {
