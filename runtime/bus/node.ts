@@ -158,6 +158,7 @@ export class LooptoolNode {
   async stop(opts: { graceMs?: number } = {}): Promise<void> {
     await Promise.all(this.hosts.map((h) => h.stop(opts.graceMs)));
     await this.tracer.close().catch(() => undefined);
+    if (this.tracer.dropped) this.log.warn(`trace: ${this.tracer.dropped} event(s) of this process could not be stored (see the trace's limits in docs/cluster.md)`);
     // withdrawn before the bus closes: a watcher learns the run ended before it loses the connection
     this.withdraw?.();
     await this.bus?.close();

@@ -3,6 +3,17 @@ import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import { newId } from '../../protocols/ids.ts';
 import { TraceEvent, traceSubject, type TraceKind } from '../../protocols/trace.ts';
 import { encodeJson } from './codec.ts';
+import { retryFor } from './retry.ts';
+import { TRACE_DUPLICATE_WINDOW_MS } from './trace-stream.ts';
+
+/**
+ * How long an acked batch is published again before it is given up (and counted in
+ * `dropped`): long enough to outlast a leader election on a loaded machine (seconds, at
+ * times tens of them), and inside the trace stream's duplicate window (with room for the
+ * last attempt's own timeout), so a batch stored by an attempt whose acknowledgement was
+ * lost is still recognised, not stored twice.
+ */
+export const ACKED_RETRY_MS = TRACE_DUPLICATE_WINDOW_MS - 30_000;
 
 export type TraceInput = Omit<TraceEvent, 'id' | 'ts' | 'run'> & { run?: string; ts?: number };
 
@@ -17,9 +28,10 @@ export type TraceInput = Omit<TraceEvent, 'id' | 'ts' | 'run'> & { run?: string;
  *
  * `acked` (on by default when the server is part of a cluster): each batch goes to the
  * trace stream as a JetStream publish with a message id, and is published again until
- * the stream acknowledges it; the stream drops a repeated id, so a batch in flight when
- * a node dies is neither lost nor stored twice. On a single server a plain publish is
- * enough (the server is the store; when it dies the run ends).
+ * the stream acknowledges it (for up to ACKED_RETRY_MS); the stream drops a repeated id,
+ * so a batch in flight when a node dies is neither lost nor stored twice. On a single
+ * server a plain publish is enough (the server is the store; when it dies the run ends).
+ * `close` waits for the batches still being published, up to ACKED_RETRY_MS.
  */
 export class TracePublisher {
   private pending = new Map<string, TraceEvent[]>();
@@ -29,6 +41,7 @@ export class TracePublisher {
   private seq = 0;
   /** this run's subjects by role and kind, made once: a fresh string per event cost a hash per event */
   private subjects = new Map<string, Map<string, string>>();
+  /** events not sent: invalid, alone larger than the server takes, or (acked) never acknowledged */
   dropped = 0;
   /** batches sent again after a failed or unacknowledged publish (acked mode) */
   republished = 0;
@@ -90,8 +103,8 @@ export class TracePublisher {
     this.timer = undefined;
     if (this.count === 0 || this.nc.isClosed()) return;
     for (const [subject, events] of this.pending) {
-      for (const data of this.messages(events)) {
-        if (this.js) this.publishAcked(subject, data, `${this.idPrefix}b${(++this.batchSeq).toString(36)}`);
+      for (const [data, n] of this.messages(events)) {
+        if (this.js) this.publishAcked(subject, data, `${this.idPrefix}b${(++this.batchSeq).toString(36)}`, n);
         else this.nc.publish(subject, data);
       }
     }
@@ -100,11 +113,11 @@ export class TracePublisher {
   }
 
   /** One subject's events as messages within the server's payload limit (halves until each fits). */
-  private *messages(events: TraceEvent[]): Generator<Uint8Array> {
+  private *messages(events: TraceEvent[]): Generator<[Uint8Array, number]> {
     const data = encodeJson({ events });
     // room for the headers of an acked publish (its message id)
     if (data.length <= (this.nc.info?.max_payload ?? 1024 * 1024) - 1024) {
-      yield data;
+      yield [data, events.length];
     } else if (events.length === 1) {
       this.dropped++;
     } else {
@@ -114,21 +127,16 @@ export class TracePublisher {
     }
   }
 
-  private publishAcked(subject: string, data: Uint8Array, msgID: string): void {
+  private publishAcked(subject: string, data: Uint8Array, msgID: string, events: number): void {
     const js = this.js!;
-    const p = (async () => {
-      for (let attempt = 0; attempt < 10; attempt++) {
-        try {
-          await js.publish(subject, data, { msgID, timeout: 5000 });
-          return;
-        } catch {
-          if (this.nc.isClosed()) break;
-          this.republished++;
-          await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** attempt)));
-        }
-      }
-      this.dropped++;
-    })();
+    const p = retryFor(() => js.publish(subject, data, { msgID, timeout: 5000 }), {
+      forMs: ACKED_RETRY_MS,
+      retryIf: () => !this.nc.isClosed(),
+      onRetry: () => this.republished++,
+    }).then(
+      () => undefined,
+      () => void (this.dropped += events),
+    );
     this.inflight.add(p);
     void p.finally(() => this.inflight.delete(p));
   }

@@ -1,8 +1,12 @@
-import { jetstreamManager, DeliverPolicy, StorageType, RetentionPolicy, DiscardPolicy } from '@nats-io/jetstream';
+import { jetstreamManager, DeliverPolicy, StorageType, RetentionPolicy, DiscardPolicy, JetStreamApiError, type StreamInfo } from '@nats-io/jetstream';
 import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { TRACE_ROOT, TRACE_STREAM, TraceBatch, traceFilter, type TraceEvent } from '../../protocols/trace.ts';
 import { decodeJson } from './codec.ts';
+import { retryFor } from './retry.ts';
+
+/** How long the trace stream remembers a batch's id, so a batch published again is stored once. */
+export const TRACE_DUPLICATE_WINDOW_MS = 120_000;
 
 /**
  * How many copies of the trace stream a new one gets: LOOPTOOL_TRACE_REPLICAS, else on a
@@ -19,7 +23,7 @@ export function traceReplicas(nc: NatsConnection): number {
 export async function ensureTraceStream(nc: NatsConnection, opts: { replicas?: number } = {}): Promise<void> {
   const jsm = await jetstreamManager(nc);
   try {
-    await jsm.streams.info(TRACE_STREAM);
+    await withElectionRetries(() => jsm.streams.info(TRACE_STREAM));
   } catch {
     try {
       await jsm.streams.add({
@@ -32,7 +36,7 @@ export async function ensureTraceStream(nc: NatsConnection, opts: { replicas?: n
         max_bytes: 2 * 1024 ** 3,
         num_replicas: opts.replicas ?? traceReplicas(nc),
         // a batch published again (after a node failed under it) is stored once
-        duplicate_window: 2 * 60 * 1e9,
+        duplicate_window: TRACE_DUPLICATE_WINDOW_MS * 1e6,
       });
     } catch (err) {
       // Another process may have created it between our info and add.
@@ -54,8 +58,6 @@ export type FeedItem = { events: TraceEvent[]; storedAt: number } | { synced: tr
  */
 export async function* traceFeed(nc: NatsConnection, opts: { subject: string; follow: boolean; since?: number; signal?: AbortSignal }): AsyncGenerator<FeedItem> {
   const js = jetstream(nc);
-  // Right after a cluster node is lost the replicated stream elects a new leader; the
-  // consumer request times out until it has one, so it is asked again a few times.
   const consumer = await withElectionRetries(() =>
     js.consumers.get(
       TRACE_STREAM,
@@ -121,7 +123,7 @@ export type StreamSummary = { runs: Record<string, { events: number; roles: Reco
 /** What the trace stream holds, per run, role and kind (batch counts, from the subjects). */
 export async function traceSummary(nc: NatsConnection): Promise<StreamSummary> {
   const jsm = await jetstreamManager(nc);
-  const info = await jsm.streams.info(TRACE_STREAM, { subjects_filter: `${TRACE_ROOT}.>` });
+  const info = await withElectionRetries(() => jsm.streams.info(TRACE_STREAM, { subjects_filter: `${TRACE_ROOT}.>` }));
   const out: StreamSummary = { runs: {} };
   const prefix = TRACE_ROOT.split('.').length;
   for (const [subject, n] of Object.entries(info.state.subjects ?? {})) {
@@ -137,18 +139,24 @@ export async function traceSummary(nc: NatsConnection): Promise<StreamSummary> {
 
 /** When the oldest batch the trace stream still holds was stored (ms), if any. */
 export async function traceStart(nc: NatsConnection): Promise<number | undefined> {
-  const jsm = await jetstreamManager(nc);
-  const info = await jsm.streams.info(TRACE_STREAM);
+  const info = await traceStreamInfo(nc);
   return info.state.first_ts ? Date.parse(info.state.first_ts) : undefined;
 }
 
-async function withElectionRetries<T>(ask: () => Promise<T>, tries = 6): Promise<T> {
-  for (let i = 1; ; i++) {
-    try {
-      return await ask();
-    } catch (err) {
-      if (i >= tries || (err as Error).name !== 'TimeoutError') throw err;
-      await new Promise((r) => setTimeout(r, 500 * i));
-    }
-  }
+/** The trace stream's configuration and state, asked again while it is between leaders. */
+export async function traceStreamInfo(nc: NatsConnection): Promise<StreamInfo> {
+  const jsm = await jetstreamManager(nc);
+  return withElectionRetries(() => jsm.streams.info(TRACE_STREAM));
+}
+
+/**
+ * Asks again while the stream is between leaders (right after a cluster node is lost): the
+ * request times out, or JetStream answers 503 "temporarily unavailable", until it has one.
+ */
+function withElectionRetries<T>(ask: () => Promise<T>): Promise<T> {
+  return retryFor(ask, { forMs: 60_000, baseMs: 250, retryIf: isElectionError });
+}
+
+function isElectionError(err: unknown): boolean {
+  return (err as Error).name === 'TimeoutError' || (err instanceof JetStreamApiError && err.status === 503);
 }
