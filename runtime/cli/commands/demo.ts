@@ -60,6 +60,11 @@ export default defineCommand({
         progress: (seed, v) => consoleProgress(`${seed} ${v === 'full' ? 'loop' : 'static'}`, values.quiet),
       });
       const minutes = (performance.now() - t0) / 60_000;
+      const again = `run the same command with --out ${relative(process.cwd(), dir)} to continue`;
+      if (!r.seeds.some((s) => s.rows.some((x) => x.result.status === 'done'))) {
+        console.log(bold(`stopped after ${minutes.toFixed(1)} min with no run finished${interrupt.signal.aborted ? ' (interrupted)' : ''}; ${again}`));
+        return interrupt.signal.aborted ? EXIT.interrupted : EXIT.failed;
+      }
       const columns = seedColumns(r, ['full', 'static'], (v) => (v === 'full' ? 'loop' : v));
       console.log('');
       console.log(bold(`ToolMatch accuracy (%) on each seed's held-out test split, mean ± 95% CI over ${r.seeds.length} seeds (round 0 = the starting policy):`));
@@ -69,6 +74,7 @@ export default defineCommand({
       console.log('');
       console.log(seedsText(r.summary));
       console.log(dim(`${minutes.toFixed(1)} min; tables: ${relative(process.cwd(), dir)}/ablation.md, figures: ablation.json, per-run reports: seed-<i>/<variant>/report.md`));
+      if (!r.complete) console.log(bold(`incomplete; ${again}`));
       if (interrupt.signal.aborted) return EXIT.interrupted;
       return r.complete ? EXIT.ok : EXIT.failed;
     } finally {

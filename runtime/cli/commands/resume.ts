@@ -48,7 +48,7 @@ export default defineCommand({
       const evals = roundEvals(new RunStore(dir));
       if (values.json) console.log(JSON.stringify({ run: r.run, dir, status: r.status, error: r.error, rounds: evals.map(roundJson) }));
       else {
-        console.log(roundsTable([{ name: r.manifest.variant, evals }]));
+        if (evals.length) console.log(roundsTable([{ name: r.manifest.variant, evals }]));
         console.log(r.status === 'done' ? bold(`done: report in ${relative(process.cwd(), dir)}/report.md`) : bold(`stopped: ${r.error}`));
       }
       if (interrupt.interrupted) return EXIT.interrupted;

@@ -42,7 +42,7 @@ export default defineCommand({
       const evals = roundEvals(new RunStore(dir));
       if (values.json) console.log(JSON.stringify({ run: r.run, dir, status: r.status, error: r.error, rounds: evals.map(roundJson) }));
       else {
-        console.log(roundsTable([{ name: r.manifest.variant, evals }]));
+        if (evals.length) console.log(roundsTable([{ name: r.manifest.variant, evals }]));
         console.log(r.status === 'done' ? bold(`done: report in ${relative(process.cwd(), dir)}/report.md`) : bold(`stopped: ${r.error}; continue with looptool resume ${relative(process.cwd(), dir)}`));
       }
       if (interrupt.interrupted) return EXIT.interrupted;
