@@ -2,6 +2,7 @@ import { closeSync, existsSync, fdatasync, ftruncateSync, openSync, readFileSync
 import { join } from 'node:path';
 import { z } from 'zod';
 import { describeIssues, formatIssues } from '../../protocols/errors.ts';
+import { processAlive } from '../process.ts';
 
 /**
  * An append-only BFCL result file that survives being killed. Each line goes out in one
@@ -92,7 +93,7 @@ export function lockDir(dir: string): () => void {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const pid = Number(readSmall(path));
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) {
         throw new Error(`another "eval bfcl run" (pid ${pid}) is writing to ${dir}; wait for it or use another --out`);
       }
       unlinkSync(path);
@@ -113,15 +114,6 @@ function readSmall(path: string): string {
     }
   } catch {
     return '';
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { trainerSamples } from './fixtures/samples.ts';
+import { processAlive } from '../../runtime/process.ts';
 
 // `looptool train` as a person runs it: a child process on a small corpus, with the
 // embedded nats-server and the torch worker, to its summary.
@@ -81,16 +82,8 @@ test('Ctrl-C stops looptool train mid-phase with exit code 130 and leaves no wor
   child.kill('SIGINT');
   assert.equal(await exited, 130, stderr);
   assert.match(stderr, /interrupted; run the same command again/);
-  let gone = false;
-  for (let i = 0; i < 50 && !gone; i++) {
-    try {
-      process.kill(pid, 0);
-      await new Promise((r) => setTimeout(r, 100));
-    } catch {
-      gone = true;
-    }
-  }
-  assert.ok(gone, `worker ${pid} outlived looptool train`);
+  for (let i = 0; i < 50 && processAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));
+  assert.ok(!processAlive(pid), `worker ${pid} outlived looptool train`);
   const state = JSON.parse(readFileSync(join(out, 'train.json'), 'utf8')) as { phases: Record<string, unknown> };
   assert.deepEqual(Object.keys(state.phases), ['eval_before'], 'only the finished phase is recorded');
 });
