@@ -104,6 +104,11 @@ export type RoleEnv = {
   log: Logger;
   call: CallFn;
   emit(kind: 'metric' | 'progress' | 'message' | 'log', data: JsonValue): void;
+  /**
+   * Aborted when the start is called off (the command serving the role was interrupted
+   * while the role started): an `init` that takes long (a model's load) stops on it.
+   */
+  signal: AbortSignal;
 };
 
 export type AnyRoleImpl = RoleImpl<RoleContract, any>;

@@ -43,7 +43,7 @@ export class SharedPolicy {
    * when there is one (a restarted trainer continues where it stopped), else the model
    * of the config, freshly initialised.
    */
-  static async open(runDir: string, env: Pick<RoleEnv, 'config' | 'log'>, opts: WorkerProcessOptions = {}): Promise<SharedPolicy> {
+  static async open(runDir: string, env: Pick<RoleEnv, 'config' | 'log'> & { signal?: AbortSignal }, opts: WorkerProcessOptions = {}): Promise<SharedPolicy> {
     const raw = (env.config as { trainer?: unknown }).trainer ?? {};
     const parsed = TrainerConfig.safeParse(raw);
     if (!parsed.success)
@@ -58,12 +58,17 @@ export class SharedPolicy {
     const envThreads = Number(process.env.LOOPTOOL_TORCH_THREADS);
     const threads = config.threads ?? (Number.isInteger(envThreads) && envThreads > 0 ? envThreads : undefined);
     const checkpoints = new CheckpointStore(runDir, config.checkpoints);
-    const worker = await WorkerProcess.start({
+    env.signal?.throwIfAborted();
+    const worker = new WorkerProcess({
       threads,
       logFile: join(runDir, 'logs', 'policy-worker.log'),
       startTimeoutMs: config.startTimeoutMs,
       ...opts,
     });
+    // A start called off (the command interrupted) kills the worker at once: importing torch
+    // and loading a model (minutes for a large one) cannot be interrupted from outside.
+    const callOff = () => void worker.close({ graceMs: 0 });
+    env.signal?.addEventListener('abort', callOff, { once: true });
     const p = new SharedPolicy(runDir, config, worker, checkpoints, seed, env.log);
     worker.on('restarted', (info: { pid?: number; replayed?: string | null; error?: string }) => {
       p.tooLong.clear();
@@ -75,12 +80,15 @@ export class SharedPolicy {
       if (!info.replayed) p.current = null;
     });
     try {
+      await worker.started();
       const latest = checkpoints.latest();
       if (!latest) await p.load();
       if (latest) await p.restore(latest.path, true);
     } catch (err) {
       await worker.close();
       throw err;
+    } finally {
+      env.signal?.removeEventListener('abort', callOff);
     }
     return p;
   }
@@ -185,7 +193,7 @@ export function setSharedWorkerOptions(o: WorkerProcessOptions): void {
 }
 
 /** The shared policy of `env.runDir`, started on first use. Pair every call with releasePolicy. */
-export async function acquirePolicy(env: Pick<RoleEnv, 'runDir' | 'config' | 'log'>): Promise<SharedPolicy> {
+export async function acquirePolicy(env: Pick<RoleEnv, 'runDir' | 'config' | 'log'> & { signal?: AbortSignal }): Promise<SharedPolicy> {
   const key = resolve(env.runDir);
   let e = shared.get(key);
   if (!e) {

@@ -190,12 +190,17 @@ export class WorkerProcess extends EventEmitter {
   static async start(opts: WorkerProcessOptions = {}): Promise<WorkerProcess> {
     const w = new WorkerProcess(opts);
     try {
-      await w.ensureStarted();
+      await w.started();
     } catch (e) {
       await w.close();
       throw e;
     }
     return w;
+  }
+
+  /** Resolves when the worker is ready, spawning it if none runs. */
+  started(): Promise<void> {
+    return this.ensureStarted();
   }
 
   get pid(): number | undefined {
@@ -276,8 +281,11 @@ export class WorkerProcess extends EventEmitter {
     this.child?.stdin?.write(line.endsWith('\n') ? line : `${line}\n`);
   }
 
-  /** Stops the worker: closes its stdin (it exits at EOF), kills it after the grace time. */
-  async close(): Promise<void> {
+  /**
+   * Stops the worker: closes its stdin (it exits at EOF), kills it after the grace time
+   * (`graceMs`, else the option closeGraceMs; 0 kills it at once, busy or not).
+   */
+  async close(opts: { graceMs?: number } = {}): Promise<void> {
     if (this.closed && !this.child) return;
     this.closed = true;
     const err = new WorkerError('closed', 'the policy worker was closed');
@@ -287,7 +295,7 @@ export class WorkerProcess extends EventEmitter {
       this.expectedExit.add(child);
       const exited = new Promise<void>((r) => child.once('exit', () => r()));
       child.stdin?.end();
-      const t = setTimeout(() => child.kill('SIGKILL'), this.opts.closeGraceMs);
+      const t = setTimeout(() => child.kill('SIGKILL'), opts.graceMs ?? this.opts.closeGraceMs);
       await exited;
       clearTimeout(t);
     }

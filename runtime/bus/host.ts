@@ -27,7 +27,12 @@ export type HostOptions = {
   maxQueue?: number;
   /** replica index, for actor ids */
   replica?: number;
+  /** calls the role's start off (its `init` sees it as `env.signal`) */
+  signal?: AbortSignal;
 };
+
+/** The signal of a start nobody can call off. */
+const NEVER = new AbortController().signal;
 
 type SlotOutcome = { job: SlotJob; ok: true; output: unknown } | { job: SlotJob; ok: false; error: unknown };
 /** `key`: the request's cache key, the asking run and the message id (runs sharing a namespace may reuse stable ids) */
@@ -160,6 +165,7 @@ export class RoleHost {
       log: this.opts.log,
       call: this.client.call,
       emit: (kind, data) => this.opts.tracer.emit({ role: this.role, kind, actor: `${this.hostId}/${this.role}`, data }),
+      signal: this.opts.signal ?? NEVER,
     };
   }
 

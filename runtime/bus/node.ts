@@ -129,7 +129,7 @@ export class LooptoolNode {
   }
 
   /** Serves `role` with `replicas` hosts in this process (more hosts may join from elsewhere). */
-  async serve(role: AnyRoleImpl, opts: { replicas?: number; concurrency?: number; maxQueue?: number } = {}): Promise<RoleHost[]> {
+  async serve(role: AnyRoleImpl, opts: { replicas?: number; concurrency?: number; maxQueue?: number; signal?: AbortSignal } = {}): Promise<RoleHost[]> {
     const started: RoleHost[] = [];
     for (let r = 0; r < (opts.replicas ?? 1); r++) {
       const host = await RoleHost.start(role, {
@@ -143,6 +143,7 @@ export class LooptoolNode {
         concurrency: opts.concurrency,
         maxQueue: opts.maxQueue,
         replica: r,
+        signal: opts.signal,
       });
       started.push(host);
     }

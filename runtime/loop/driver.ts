@@ -151,11 +151,14 @@ export async function runLoop(opts: LoopRunOptions): Promise<LoopResult> {
       for (const r of await stageRoles(config)) await node.serve(r, serveOpts);
       // The trainer's roles start the policy worker and load the model: seconds on a CPU,
       // minutes for a large model. They are served while seeding runs, which needs no
-      // policy; every other stage waits for them, and fails with their start's error.
+      // policy; every other stage waits for them, and fails with their start's error. An
+      // interrupted run calls their start off (the worker is killed) instead of waiting for it.
       trainerServed = (async () => {
-        for (const r of await builtinRoles('train')) await node.serve(r, serveOpts);
+        for (const r of await builtinRoles('train')) await node.serve(r, { ...serveOpts, signal: opts.signal });
       })();
-      trainerServed.catch((err: Error) => node.log.error({ error: err.message }, 'the trainer roles could not start; the first stage after seeding fails with this'));
+      trainerServed.catch((err: Error) => {
+        if (!opts.signal?.aborted) node.log.error({ error: err.message }, 'the trainer roles could not start; the first stage after seeding fails with this');
+      });
     }
     const cx = new StageContext({ node, store, checkpoints, config, ablations: config.loop.ablations, base, onProgress: opts.onProgress, signal: opts.signal }, manifest);
     current = () => cx.currentManifest();
