@@ -124,6 +124,14 @@ test('bad input never kills the worker', async () => {
   assert.equal(w.restarts, 0);
 });
 
+test("a Ctrl-C that reaches the worker (a terminal signals the whole process group) is left to its parent: the worker goes on answering", async () => {
+  const pid = w.pid!;
+  process.kill(pid, 'SIGINT');
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal((await w.ping()).pid, pid);
+  assert.equal(w.restarts, 0);
+});
+
 test('the worker exits when its stdin closes', async () => {
   const w2 = await WorkerProcess.start({ threads: 1 });
   const exited = once(w2, 'exit');

@@ -37,6 +37,13 @@ def _die_with_parent() -> None:
         print(f'[worker] PR_SET_PDEATHSIG unavailable: {e}', file=sys.stderr)
 
 
+def _leave_interrupts_to_parent() -> None:
+    """A terminal's Ctrl-C reaches the whole process group, this worker included. The parent
+    decides what an interrupt means (stop cleanly, kill us, or close our stdin); dying of
+    KeyboardInterrupt here would only make it replace a worker it is about to stop."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _finite(obj):
     """JSON has no NaN/Infinity: replace them by null so every line stays parseable."""
     if isinstance(obj, float):
@@ -125,6 +132,7 @@ def _free_cuda():
 
 def main(argv=None) -> int:
     _die_with_parent()
+    _leave_interrupts_to_parent()
     # Keep fd 1 for the protocol alone: anything else that prints (a library, a C
     # extension writing to fd 1) goes to stderr instead of corrupting a response line.
     proto = os.fdopen(os.dup(1), 'w', encoding='utf-8', buffering=1)
