@@ -12,6 +12,7 @@ import { processAlive as alive } from '../../runtime/process.ts';
 import { configFromFlags } from '../../runtime/cli/loop-console.ts';
 import { demoConfig, PRESETS, smollm2Config } from '../../runtime/loop/preset.ts';
 import { leafDifferences, type JsonObject } from '../../protocols/json.ts';
+import { eventually } from '../helpers/eventually.ts';
 
 const CLI = ['--import', 'tsx', 'runtime/cli/main.ts'];
 
@@ -53,8 +54,9 @@ test('up serves roles from modules, agent adds replicas, trace replays the run, 
     const out = await client.call(pingContract, 'rally', { shots: 4 });
     assert.deepEqual(out, { shots: 4, last: 'pong(shot 4)' });
     await nc.close();
-    await new Promise((r) => setTimeout(r, 100)); // let the trace batches flush
-    const trace = spawnSync(process.execPath, [...CLI, 'trace', '--run', 'clirun'], { env: { ...process.env, ...env, NO_COLOR: '1' }, encoding: 'utf8' });
+    const traced = () => spawnSync(process.execPath, [...CLI, 'trace', '--run', 'clirun'], { env: { ...process.env, ...env, NO_COLOR: '1' }, encoding: 'utf8' });
+    const hits = (out: string) => out.split('\n').filter((l) => / pong +request +hit/.test(l)).length;
+    const trace = await eventually(traced, (t) => t.status !== 0 || (hits(t.stdout) >= 4 && / ping +reply +rally/.test(t.stdout)));
     assert.equal(trace.status, 0, trace.stderr);
     const lines = trace.stdout.trim().split('\n');
     assert.ok(lines.filter((l) => / pong +request +hit/.test(l)).length === 4, trace.stdout);

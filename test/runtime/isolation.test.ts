@@ -15,6 +15,7 @@ import { readTrace } from '../../runtime/bus/trace-stream.ts';
 import { runSeed, seedFiles, serveSeedRoles, settleRunConfig } from '../../runtime/seed.ts';
 import { startTestBus, type TestBus } from '../helpers/bus.ts';
 import { startCli } from '../helpers/cli.ts';
+import { eventually } from '../helpers/eventually.ts';
 
 // A role whose answer depends on the config of the process serving it, as the sim roles' do.
 const whoContract = defineContract({ name: 'who', verbs: { ask: { input: z.object({ n: z.number() }), output: z.object({ n: z.number(), flavour: z.string(), run: z.string() }) } } });
@@ -59,8 +60,10 @@ test('three runs on one bus serving the same role: each run is answered only by 
     assert.equal(served(a), 60);
     assert.equal(served(b), 60);
     assert.equal(served(other), 0, 'the third run served nobody else');
-    await new Promise((r) => setTimeout(r, 100)); // trace batches flush
-    const ta = (await traceOf('iso-a')).filter((e) => e.role === 'who');
+    const ta = await eventually(
+      async () => (await traceOf('iso-a')).filter((e) => e.role === 'who'),
+      (t) => t.filter((e) => e.kind === 'request').length >= 60 && t.filter((e) => e.kind === 'reply').length >= 60,
+    );
     assert.equal(ta.filter((e) => e.kind === 'request').length, 60);
     assert.equal(ta.filter((e) => e.kind === 'reply').length, 60);
     assert.equal((await traceOf('iso-up')).filter((e) => e.role === 'who' && e.kind === 'request').length, 0);
@@ -81,8 +84,10 @@ test('a shared namespace: runs without roles of their own are served by the pool
     assert.deepEqual(y, { n: 2, flavour: 'pool', run: 'asker-b' });
     // a run in its own namespace (the default) is not served by the pool
     await assert.rejects(outsider.call(whoContract, 'ask', { n: 3 }, { retries: 0, timeoutMs: 2000 }), (e: unknown) => isLooptoolError(e, 'no_responders') && /namespace "asker-c"/.test(e.message));
-    await new Promise((r) => setTimeout(r, 100));
-    const ta = await traceOf('asker-a');
+    const ta = await eventually(
+      () => traceOf('asker-a'),
+      (t) => t.some((e) => e.role === 'who' && e.kind === 'request') && t.some((e) => e.role === 'who' && e.kind === 'state'),
+    );
     assert.ok(ta.some((e) => e.role === 'who' && e.kind === 'request'), 'the request is traced under the asking run');
     assert.ok(ta.some((e) => e.role === 'who' && e.kind === 'state' && /\/who\/\d+$/.test(e.actor ?? '')), 'and the slot states too');
     assert.equal((await traceOf('pool-owner')).filter((e) => e.role === 'who' && e.kind !== 'state').length, 0);
