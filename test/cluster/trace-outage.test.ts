@@ -31,7 +31,7 @@ test('trace batches published while the trace stream has no leader (two of three
     for (const n of down) process.kill(n.server!.pid, 'SIGKILL');
     for (let i = 0; i < 100; i++) tracer.emit({ role: 'r', kind: 'log', data: { i } });
     await new Promise((r) => setTimeout(r, 16_000));
-    assert.ok(tracer.republished >= 5, `the batch was being published again (${tracer.republished} times)`);
+    assert.ok(tracer.republished >= 2, `the batch was being published again (${tracer.republished} times)`);
     await Promise.all(down.map((n) => n.start()));
     await tracer.close();
     assert.equal(tracer.dropped, 0);
