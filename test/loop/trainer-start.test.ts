@@ -70,7 +70,8 @@ test('Ctrl-C while the policy loads stops the run without waiting for the load: 
     cli.child.kill('SIGINT');
     assert.equal(await cli.exitedWithin(60_000), 130, cli.output());
     assert.ok(!processAlive(pid), 'the policy worker is gone');
-    const logs = readdirSync(join(run, 'logs')).map((f) => readFileSync(join(run, 'logs', f), 'utf8')).join('\n');
+    // the run's log (looptool.log) and the worker's (logs/)
+    const logs = [join(run, 'looptool.log'), ...readdirSync(join(run, 'logs')).map((f) => join(run, 'logs', f))].map((f) => readFileSync(f, 'utf8')).join('\n');
     assert.doesNotMatch(logs, /policy loaded/, 'the run did not wait for the model to load');
     assert.doesNotMatch(cli.output() + logs, /trainer roles could not start/, 'an interrupted start is not reported as a failure');
     const m = Manifest.parse(JSON.parse(readFileSync(join(run, 'manifest.json'), 'utf8')));
