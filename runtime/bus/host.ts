@@ -173,17 +173,25 @@ export class RoleHost {
     this.resources = this.impl.init ? await this.impl.init(this.env()) : undefined;
     const n = Math.max(1, this.opts.concurrency ?? this.impl.concurrency);
     for (let i = 0; i < n; i++) this.slots.push(this.startSlot(i));
-    for (const [verb, spec] of Object.entries(this.impl.contract.verbs)) {
-      this.inputs[verb] = compiledSchema(spec.input);
-      const sub = this.opts.nc.subscribe(roleSubject(this.namespace, this.role, verb), {
-        queue: roleQueue(this.namespace, this.role),
-        callback: (err, msg) => {
-          if (!err) this.onMessage(verb, msg);
-        },
-      });
-      this.subs.push(sub);
+    try {
+      for (const [verb, spec] of Object.entries(this.impl.contract.verbs)) {
+        this.inputs[verb] = compiledSchema(spec.input);
+        const sub = this.opts.nc.subscribe(roleSubject(this.namespace, this.role, verb), {
+          queue: roleQueue(this.namespace, this.role),
+          callback: (err, msg) => {
+            if (!err) this.onMessage(verb, msg);
+          },
+        });
+        this.subs.push(sub);
+      }
+      await this.opts.nc.flush();
+    } catch (err) {
+      // A host that cannot serve (the bus went away while its init ran) is nobody's to
+      // stop, so it frees what its init built here: a policy worker left running would
+      // keep the whole process from exiting.
+      await this.stop(0).catch(() => undefined);
+      throw err;
     }
-    await this.opts.nc.flush();
   }
 
   private startSlot(i: number): Actor<typeof slotLogic> {

@@ -179,3 +179,21 @@ test('no responders: a clear, retryable error after bounded retries', async (t) 
   const ghost = defineContract({ name: 'ghost', verbs: { boo: { input: z.object({}), output: z.object({}) } } });
   await assert.rejects(node.call(ghost, 'boo', {}, { retries: 1, timeoutMs: 500 }), (e: unknown) => isLooptoolError(e, 'no_responders') && /ghost\.boo in namespace "nobody"/.test(e.message) && /looptool\.rpc\.nobody\.ghost\.boo/.test(e.message));
 });
+
+test('a host whose bus goes away while its init runs frees what the init built (a worker left running would keep the process alive)', async () => {
+  const node = await bus.node('init-lost');
+  const freed: string[] = [];
+  const role = defineRole({
+    contract: counter,
+    concurrency: 1,
+    init: async () => {
+      await node.nc.close();
+      return 'resource';
+    },
+    dispose: (r: string) => void freed.push(r),
+    verbs: { bump: { handle: async ({ key }) => ({ key, seen: 1, host: 'h' }) }, broken: { handle: async () => ({ ok: true as const }) } },
+  });
+  await assert.rejects(node.serve(role));
+  assert.deepEqual(freed, ['resource']);
+  await node.stop().catch(() => undefined);
+});
