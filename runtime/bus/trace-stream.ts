@@ -1,5 +1,4 @@
-import { jetstreamManager, DeliverPolicy, StorageType, RetentionPolicy, DiscardPolicy, JetStreamApiError, type StreamInfo } from '@nats-io/jetstream';
-import { jetstream } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, DeliverPolicy, StorageType, RetentionPolicy, DiscardPolicy, JetStreamApiError, type StreamInfo } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { TRACE_ROOT, TRACE_STREAM, TraceBatch, traceFilter, type TraceEvent } from '../../protocols/trace.ts';
 import { decodeJson } from './codec.ts';

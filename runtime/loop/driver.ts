@@ -199,8 +199,9 @@ export async function runLoop(opts: LoopRunOptions): Promise<LoopResult> {
   } finally {
     // a host still starting is stopped with the others, not left serving (and holding its worker) after the node
     await trainerServed?.catch(() => undefined);
-    await node.tracer.close().catch(() => undefined);
+    // a node of its own is stopped (which flushes its trace); a caller's node only has its trace flushed
     if (ownNode) await node.stop(opts.signal?.aborted ? { graceMs: 0 } : {});
+    else await node.tracer.close().catch(() => undefined);
   }
 }
 
