@@ -41,7 +41,11 @@ test('a live `looptool run` is found by `view` with no argument, lights its stat
   await page.goto(url);
   await page.waitForSelector('#status[data-status="live"]', { timeout: 30_000 });
   assert.equal(await page.evaluate(() => document.body.dataset.run), 'cmp-v_full');
-  await page.waitForFunction(() => Number(document.body.dataset.msgTotal ?? 0) > 0, undefined, { timeout: 120_000 });
+  // The stream grows: watched in the protocol view, whose events go on to the run's end. The
+  // conversation view (where the page turns by itself) holds the seed dialogues only, which a
+  // page opened late on a slow machine finds already whole.
+  await page.selectOption('#f-mode', 'protocol');
+  await page.waitForFunction(() => document.body.dataset.msgsSynced === '1' && Number(document.body.dataset.msgTotal ?? 0) > 0, undefined, { timeout: 120_000 });
   const first = Number(await page.evaluate(() => document.body.dataset.msgTotal));
   await page.waitForFunction((n) => Number(document.body.dataset.msgTotal) > n, first, { timeout: 120_000 });
   await page.waitForSelector('#loop-svg .node.active[data-state="training"]', { timeout: 600_000 });
