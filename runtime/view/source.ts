@@ -123,7 +123,8 @@ const STORE_LAG_MS = 2_000;
 /**
  * The newest `limit` events that match `f` and happened before `before` (ms), oldest
  * first, read from the stream on demand so a page can scroll back through a whole run.
- * The window read grows until it holds enough events or reaches the stream's start.
+ * The window read grows (2 s, then ×4) until it holds enough events or reaches the stream's
+ * start: a busy run stores thousands of events a second, and each page reads its window whole.
  */
 export async function readOlder(nc: NatsConnection, f: ViewFilter, page: z.infer<typeof OlderPage>): Promise<{ events: TraceEvent[]; more: boolean }> {
   const { before, beforeId, limit } = page;
@@ -131,7 +132,7 @@ export async function readOlder(nc: NatsConnection, f: ViewFilter, page: z.infer
   const start = await traceStart(nc);
   const first = start !== undefined ? start - STORE_LAG_MS : 0;
   const subject = subjectFor(f);
-  for (let span = 60_000; ; span *= 4) {
+  for (let span = 2_000; ; span *= 4) {
     const from = Math.max(first, before - span);
     const hits = (await readTraceWindow(nc, subject, from, before + STORE_LAG_MS)).filter((e) => earlier(e) && matches(f, e));
     if (hits.length >= limit || from <= first) {
