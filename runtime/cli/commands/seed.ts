@@ -143,10 +143,6 @@ export default defineCommand({
     } finally {
       interrupt.dispose();
       await node.stop(interrupt.interrupted ? { graceMs: 0 } : {});
-      // Requests of the abandoned dialogues may still hold reply timers (up to
-      // seeding.callTimeoutMs) after the connection closed; they must not keep an
-      // interrupted process alive. Everything worth keeping is on disk by now.
-      if (interrupt.interrupted) setTimeout(() => process.exit(EXIT.interrupted), 500).unref();
     }
   },
 });
