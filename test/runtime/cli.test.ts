@@ -67,8 +67,7 @@ test('up serves roles from modules, agent adds replicas, trace replays the run, 
     up.child.kill('SIGINT');
     const [codeUp] = await Promise.all([new Promise((r) => up.child.once('exit', r)), new Promise((r) => agent!.child.once('exit', r))]);
     assert.equal(codeUp, 0, up.output());
-    await new Promise((r) => setTimeout(r, 300));
-    for (const pid of natsPid) assert.ok(!alive(pid), 'nats-server stopped with `up`');
+    assert.deepEqual(await eventually(() => natsPid.filter(alive), (l) => l.length === 0, 10_000), [], 'nats-server stopped with `up`');
     assert.ok(!existsSync(join(runs, '.live', 'clirun.json')), 'the live record is withdrawn when the run ends');
     assert.ok(bus.pid > 0);
   } finally {

@@ -190,6 +190,8 @@ test('a loop that fails ends the view as "failed" with its reason', async () => 
       // what the loop driver publishes when its machine stops in `failed`
       run.node.publish({ role: 'loop', kind: 'state', actor: `loop/${run.run}`, data: { to: 'failed', round: 1, error: 'training: the worker died' } });
       run.node.tracer.flush();
+      // stored and delivered (the view's own watch reads the same stream: a moment more for it)
+      await follow.until(() => follow.events().some((e) => (e.data as { to?: string }).to === 'failed'), 10_000, 'the failed state');
       await new Promise((r) => setTimeout(r, 500));
       await run.stop();
       stopped = true;
