@@ -68,7 +68,6 @@ test('a live seed run: `view` with no argument finds it, the stream grows, "user
   const seed = cli(['seed', '--dialogues', '400', '--concurrency', '4', '--out', join(root, 'seed-live')]);
   for (let i = 0; i < 600 && !existsSync(join(root, '.live', 'seed-live.json')); i++) await new Promise((r) => setTimeout(r, 100));
   assert.ok(existsSync(join(root, '.live', 'seed-live.json')), `the seed run announced itself: ${seed.output()}`);
-  await new Promise((r) => setTimeout(r, Number(process.env.DELAY)));
   const v = await view();
   assert.match(v.proc.output(), /live run seed-live/);
   await page.goto(v.url);
