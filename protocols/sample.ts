@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ToolSpec } from './toolspec.ts';
-import { ChatMessage } from './messages.ts';
+import { ChatMessage, type AssistantMessage } from './messages.ts';
 import { ToolCall } from './toolcall.ts';
 
 /** What a sample teaches. */
@@ -70,6 +70,11 @@ export const Label = z.discriminatedUnion('type', [
   z.object({ type: z.literal('text'), text: z.string() }),
 ]);
 export type Label = z.infer<typeof Label>;
+
+/** A label (or a parsed prediction) as the assistant's turn that gives it. */
+export function answerMessage(l: Label): AssistantMessage {
+  return l.type === 'calls' ? { role: 'assistant', content: '', tool_calls: l.calls } : { role: 'assistant', content: l.text, tool_calls: [] };
+}
 
 export const SampleSource = z.enum(['seed', 'expansion', 'corrected', 'import']);
 

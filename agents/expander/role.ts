@@ -4,7 +4,7 @@ import { defineRole, type HandlerContext } from '../../protocols/role.ts';
 import { ExpanderContract, type ExpandInput, type ExpandOutput } from '../../protocols/roles/expander.ts';
 import { deriveRngSeed } from '../../protocols/rng.ts';
 import { ToolContract } from '../../protocols/roles/tool.ts';
-import { primarySkill, Sample, type Label, type Provenance } from '../../protocols/sample.ts';
+import { answerMessage, primarySkill, Sample, type Label, type Provenance } from '../../protocols/sample.ts';
 import { brainVerb, selectBrain, type BrainResources } from '../common/brains.ts';
 import type { LlmDeps } from '../common/llm/brain.ts';
 import { summarizeResult, summary } from '../common/sim/phrasing.ts';
@@ -26,7 +26,7 @@ export function expansionId(parent: string, round: number, slot: number): string
  * a closing answer that reports them.
  */
 async function finishDialogue(context: ChatMessage[], label: Label, tools: Sample['tools'], rngSeed: string, ctx: HandlerContext<BrainResources>): Promise<ChatMessage[]> {
-  if (label.type === 'text') return [...context, { role: 'assistant', content: label.text, tool_calls: [] }];
+  if (label.type === 'text') return [...context, answerMessage(label)];
   const calls = label.calls.map((c, i) => ({ ...c, id: c.id ?? `call_${context.length}_${i}` }));
   const out: ChatMessage[] = [...context, { role: 'assistant', content: '', tool_calls: calls }];
   const sentences: string[] = [];

@@ -7,6 +7,8 @@ import { ARTIFACTS, launchChromium, type Browser } from './chromium.ts';
 import { startCli, type CliProcess } from '../helpers/cli.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { TINY_LOOP_CONFIG } from '../loop/tiny.ts';
+import { SseReader } from './sse.ts';
+import { ExpansionRecord, ProbeRecord, VerdictRecord } from '../../protocols/loop/records.ts';
 
 // The viewer on a real closed loop: `looptool run` (sim roles, the tiny policy trained by
 // the PyTorch worker), nested as the demo nests its runs, watched by `looptool view` with
@@ -57,6 +59,53 @@ test('a live `looptool run` is found by `view` with no argument, lights its stat
   await eventually(() => view.output(), (o) => /run cmp-v\/full finished/.test(o), 20_000);
   await new Promise((r) => setTimeout(r, 1500));
   assert.equal(view.output().match(/finished/g)?.length, 1, view.output());
+
+  // The rounds speak in the conversation view too, as their records say: each probe (the
+  // sample, the policy's answer, ToolMatch's outcome), the judge's verdict on each miss, each
+  // attempt at an expansion.
+  const conv = new SseReader(`http://127.0.0.1:${new URL(url).port}/api/events?run=cmp-v_full&conversation=1&follow=0`);
+  await conv.done;
+  const said = new Map<string, { roles: string[]; outcomes: string[] }>();
+  for (const e of conv.events()) {
+    const d = e.data as { dialogue: string; message?: { role: string }; status?: string };
+    const c = said.get(d.dialogue) ?? { roles: [], outcomes: [] };
+    said.set(d.dialogue, c);
+    if (e.kind === 'message') c.roles.push(d.message!.role);
+    else if (d.status) c.outcomes.push(d.status);
+  }
+  const records = <T,>(f: string, schema: { parse(v: unknown): T }) => readFileSync(join(root, 'cmp-v', 'full', f), 'utf8').split('\n').filter(Boolean).map((l) => schema.parse(JSON.parse(l)));
+  for (const j of [1, 2]) {
+    const probes = records(`round-${j}/probes.jsonl`, ProbeRecord);
+    const verdicts = new Map(records(`round-${j}/verdicts.jsonl`, VerdictRecord).map((v) => [v.id, v.verdict]));
+    assert.ok(probes.length > 0);
+    for (const p of probes) {
+      const c = said.get(`r${j}.probe.${p.id}`);
+      assert.ok(c, `round ${j}: probe ${p.id} in the conversation view`);
+      assert.equal(c.roles[0], 'user');
+      assert.equal(c.roles.at(-1), 'assistant', 'the policy\'s answer closes it');
+      assert.deepEqual(c.outcomes, p.mastered ? ['mastered'] : ['failed', verdicts.get(p.id)]);
+    }
+    for (const x of records(`round-${j}/expansions.jsonl`, ExpansionRecord).filter((r) => r.accepted)) {
+      const c = said.get(`r${j}.expand.${x.parent}.${x.slot}${x.attempts > 1 ? `.${x.attempts - 1}` : ''}`);
+      assert.ok(c && c.roles.length > 1, `round ${j}: expansion ${x.parent}#${x.slot} in the conversation view`);
+      assert.deepEqual(c.outcomes, ['accepted']);
+    }
+  }
+
+  // One of them read as a transcript: a missed probe of round 2, then the judge's verdict.
+  const missed = records('round-2/probes.jsonl', ProbeRecord).find((p) => !p.mastered);
+  await page.selectOption('#f-mode', 'conversation');
+  if (missed) {
+    await page.fill('#f-dialogue', `r2.probe.${missed.id}`);
+    await page.waitForSelector(`#msg-list .msg[data-dialogue="r2.probe.${missed.id}"]`, { timeout: 20_000 });
+    await page.click('#msg-list .msg');
+    await page.waitForFunction(() => document.querySelectorAll('#transcript .bubble.role-judge').length === 2, undefined, { timeout: 20_000 });
+    const bubbles = await page.$$eval('#transcript .bubble', (bs) => bs.map((b) => b.className.replace(/^bubble role-(\w+).*$/, '$1')));
+    assert.deepEqual(bubbles.slice(-3), ['assistant', 'judge', 'judge'], bubbles.join(' '));
+    // the whole conversation view again, the transcript kept open (the page's picture below)
+    await page.click('#f-clear');
+    await page.waitForFunction(() => Number(document.body.dataset.msgTotal) > 4, undefined, { timeout: 20_000 });
+  }
 
   // Composition: D_1 … D_n exactly as report.md lists them.
   await page.waitForSelector('#chart-composition.has-data svg rect', { timeout: 20_000 });

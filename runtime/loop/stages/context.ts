@@ -8,6 +8,7 @@ import { ExpansionRecord, ProbeRecord, SampleRecord, VerdictRecord, type Manifes
 import type { Stage } from '../../../protocols/loop/stages.ts';
 import type { CallFn } from '../../../protocols/role.ts';
 import { canonicalJson, type JsonValue } from '../../../protocols/json.ts';
+import type { ChatMessage } from '../../../protocols/messages.ts';
 import { deriveRngSeed, intSeed } from '../../../protocols/rng.ts';
 import type { Sample } from '../../../protocols/sample.ts';
 import type { StageSummary } from '../../../machines/loop.ts';
@@ -108,6 +109,20 @@ export class StageContext {
   progress(stage: string, round: number, done: number, total: number, note?: string): void {
     this.d.onProgress?.({ stage, round, done, total, note });
     this.d.node.publish({ role: 'loop', kind: 'progress', actor: `loop/${this.run}`, data: { stage, round, done, total, ...(note ? { note } : {}) } });
+  }
+
+  /**
+   * What a stage made of one sample, for the viewer's conversation view: the messages (the
+   * sample's conversation and the answer given to it), then the outcome as the verdict's
+   * line. Traced as seeding traces its dialogues (role `dialogue`), under `dialogue`, an id
+   * of the stage, round and sample; a later outcome under the same id joins the transcript.
+   */
+  converse(dialogue: string, messages: readonly ChatMessage[], outcome?: { status: string; reason?: string }): void {
+    const actor = `dialogue/${dialogue}`;
+    messages.forEach((message, index) =>
+      this.d.node.publish({ role: 'dialogue', kind: 'message', actor, trace: dialogue, data: { dialogue, index, message: message as unknown as JsonValue } }),
+    );
+    if (outcome) this.d.node.publish({ role: 'dialogue', kind: 'progress', actor, trace: dialogue, data: { dialogue, status: outcome.status, ...(outcome.reason ? { reason: outcome.reason } : {}) } });
   }
 
   /**

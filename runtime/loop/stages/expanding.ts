@@ -58,11 +58,13 @@ export async function expanding(cx: StageContext, j: number): Promise<StageSumma
           );
           if (v.accepted) rec = { type: 'expansion', round: j, parent: sample.id, slot, variation, accepted: true, attempts: attempt + 1, sample: out.sample };
           else reason = v.reason ?? 'rejected';
+          cx.converse(expansionDialogue(j, sample.id, slot, attempt), out.dialogue, rec ? { status: 'accepted', reason: `${variation}, from ${sample.id}` } : { status: 'rejected', reason });
         } catch (err) {
           // a generator that could not write the sample is a rejected attempt, not a failed stage,
           // unless the infrastructure failed (role not served, endpoint down): that is no data
           if (isInfrastructureError(err)) throw err;
           reason = `expander: ${(err as Error).message}`;
+          cx.converse(expansionDialogue(j, sample.id, slot, attempt), [], { status: 'rejected', reason });
         }
       }
       rec ??= { type: 'expansion', round: j, parent: sample.id, slot, variation, accepted: false, attempts: cx.loop.expansionAttempts, reason };
@@ -80,6 +82,9 @@ export async function expanding(cx: StageContext, j: number): Promise<StageSumma
   return cx.finish(j, 'expanding', t0, [`round-${j}/expansions.jsonl`], { seeds: seeds.length, slots: recs.length, accepted, rejected: recs.length - accepted });
 }
 
+/** The id under which one attempt at an expansion is traced as a conversation. */
+const expansionDialogue = (j: number, parent: string, slot: number, attempt: number) => `r${j}.expand.${parent}.${slot}${attempt ? `.${attempt}` : ''}`;
+
 /**
  * The accepted expansions shown to the curators (`loop.curators`) before they can be merged:
  * one a curator drops stays in the record, not accepted, with the curator's note as reason.
@@ -89,6 +94,7 @@ async function curated(cx: StageContext, j: number, recs: ExpansionRecord[]): Pr
   if (!candidates.length) return recs;
   const { dropped } = await curateSamples(cx.call, cx.loop.curators, candidates, { round: j, idPrefix: `${cx.run}.r${j}.curate`, signal: cx.signal });
   const why = new Map(dropped.map((d) => [d.sample.id, `${d.curator}: ${d.note}`]));
+  for (const r of recs) if (r.sample && why.has(r.sample.id)) cx.converse(expansionDialogue(j, r.parent, r.slot, r.attempts - 1), [], { status: 'dropped', reason: why.get(r.sample.id)! });
   return recs.map((r) => (r.sample && why.has(r.sample.id) ? { ...r, accepted: false, reason: why.get(r.sample.id)! } : r));
 }
 

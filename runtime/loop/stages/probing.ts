@@ -1,7 +1,8 @@
 import { seededOrder } from '../../../protocols/loop/merge.ts';
 import { ProbeRecord, SampleRecord } from '../../../protocols/loop/records.ts';
 import { ProberContract } from '../../../protocols/roles/prober.ts';
-import { publicView, type Sample } from '../../../protocols/sample.ts';
+import { answerMessage, publicView, type Sample } from '../../../protocols/sample.ts';
+import { formatPythonCalls } from '../../../protocols/toolcalls/format.ts';
 import type { StageSummary } from '../../../machines/loop.ts';
 import { crashPoint } from '../crash.ts';
 import { chunks, mapLimit } from '../../concurrency.ts';
@@ -84,6 +85,7 @@ export async function probeAll(cx: StageContext, j: number, stage: 'probing' | '
       );
       const recs: ProbeRecord[] = out.results.map((r, i) => ({ type: 'probe', round: Math.max(1, j), kind: batch[i]!.kind, ...r }));
       cache.add(recs);
+      if (stage === 'probing') recs.forEach((r, i) => cx.converse(probeDialogue(j, r.id), [...batch[i]!.context, answerMessage(r.prediction)], probeOutcome(r, batch[i]!)));
       done += recs.length;
       cx.progress(shown, j, done, samples.length);
       crashPoint(crashAt, j, done);
@@ -91,4 +93,14 @@ export async function probeAll(cx: StageContext, j: number, stage: 'probing' | '
     cx.signal,
   );
   return cache.done;
+}
+
+/** The id under which a probe and the judge's verdict on it are traced as one conversation. */
+export const probeDialogue = (j: number, sampleId: string) => `r${j}.probe.${sampleId}`;
+
+/** ToolMatch's outcome of a probe, as the viewer's verdict line (the label beside a miss). */
+function probeOutcome(r: ProbeRecord, s: Sample): { status: string; reason: string } {
+  if (r.mastered) return { status: 'mastered', reason: 'ToolMatch' };
+  const label = s.label.type === 'calls' ? formatPythonCalls(s.label.calls) : JSON.stringify(s.label.text);
+  return { status: 'failed', reason: `ToolMatch; the label: ${label}` };
 }

@@ -6,6 +6,7 @@ import { publicView } from '../../../protocols/sample.ts';
 import type { StageSummary } from '../../../machines/loop.ts';
 import { crashPoint } from '../crash.ts';
 import { mapLimit } from '../../concurrency.ts';
+import { probeDialogue } from './probing.ts';
 import type { StageContext } from './context.ts';
 
 /** JGLV: the judge's majority verdict on every probed sample the policy failed (D_j's and fresh ones), and what it does to the sample. */
@@ -49,6 +50,7 @@ export async function verifying(cx: StageContext, j: number): Promise<StageSumma
         ...(sample.truth ? { truth: trueVerdict(sample.label, p.prediction, sample.truth) } : {}),
       };
       cache.add([rec]);
+      cx.converse(probeDialogue(j, p.id), [], { status: tally.verdict, reason: `votes ${rec.votes.join(', ')}${analysis ? `; ${analysis}` : ''}` });
       cx.progress('verifying', j, ++done, failed.length);
       crashPoint('verifying', j, done);
     },
