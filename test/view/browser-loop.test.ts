@@ -94,18 +94,17 @@ test('a live `looptool run` is found by `view` with no argument, lights its stat
 
   // One of them read as a transcript: a missed probe of round 2, then the judge's verdict.
   const missed = records('round-2/probes.jsonl', ProbeRecord).find((p) => !p.mastered);
+  assert.ok(missed, 'the tiny policy misses some of round 2');
   await page.selectOption('#f-mode', 'conversation');
-  if (missed) {
-    await page.fill('#f-dialogue', `r2.probe.${missed.id}`);
-    await page.waitForSelector(`#msg-list .msg[data-dialogue="r2.probe.${missed.id}"]`, { timeout: 20_000 });
-    await page.click('#msg-list .msg');
-    await page.waitForFunction(() => document.querySelectorAll('#transcript .bubble.role-judge').length === 2, undefined, { timeout: 20_000 });
-    const bubbles = await page.$$eval('#transcript .bubble', (bs) => bs.map((b) => b.className.replace(/^bubble role-(\w+).*$/, '$1')));
-    assert.deepEqual(bubbles.slice(-3), ['assistant', 'judge', 'judge'], bubbles.join(' '));
-    // the whole conversation view again, the transcript kept open (the page's picture below)
-    await page.click('#f-clear');
-    await page.waitForFunction(() => Number(document.body.dataset.msgTotal) > 4, undefined, { timeout: 20_000 });
-  }
+  await page.fill('#f-dialogue', `r2.probe.${missed.id}`);
+  await page.waitForSelector(`#msg-list .msg[data-dialogue="r2.probe.${missed.id}"]`, { timeout: 20_000 });
+  await page.click('#msg-list .msg');
+  await page.waitForFunction(() => document.querySelectorAll('#transcript .bubble.role-judge').length === 2, undefined, { timeout: 20_000 });
+  const bubbles = await page.$$eval('#transcript .bubble', (bs) => bs.map((b) => b.className.replace(/^bubble role-(\w+).*$/, '$1')));
+  assert.deepEqual(bubbles.slice(-3), ['assistant', 'judge', 'judge'], bubbles.join(' '));
+  // the whole conversation view again, the transcript kept open (the page's picture below)
+  await page.click('#f-clear');
+  await page.waitForFunction(() => Number(document.body.dataset.msgTotal) > 4, undefined, { timeout: 20_000 });
 
   // Composition: D_1 … D_n exactly as report.md lists them.
   await page.waitForSelector('#chart-composition.has-data svg rect', { timeout: 20_000 });
