@@ -58,7 +58,7 @@ test('a 3-node cluster on loopback: roles spread over the nodes, one node SIGKIL
     await running;
     assert.ok(killedAt < WORK, 'the node died while the run was going on');
     assert.ok(!processAlive(n3.server!.pid));
-    if (!/bus: reconnected to /.test(leaf.output())) await leaf.line(/bus: reconnected to /, 30_000);
+    await leaf.line(/bus: reconnected to /, 30_000, { printed: true });
 
     // nothing lost, nothing doubled: every key answered once, and run once by the leaf
     assert.equal(answers.length, WORK);

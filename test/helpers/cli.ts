@@ -5,8 +5,12 @@ export const CLI = ['--import', 'tsx', 'runtime/cli/main.ts'];
 
 export type CliProcess = {
   child: ChildProcess;
-  /** resolves with the first stdout or stderr line (from now on) that matches */
-  line(match: RegExp, timeoutMs?: number): Promise<string>;
+  /**
+   * Resolves with the first stdout or stderr line from now on that matches; with `printed`,
+   * with one already printed if there is one (a line that may have come before the call:
+   * waiting only for lines to come would wait out the timeout).
+   */
+  line(match: RegExp, timeoutMs?: number, opts?: { printed?: boolean }): Promise<string>;
   /** stdout and stderr so far, interleaved as they arrived */
   output(): string;
   exited: Promise<number | null>;
@@ -39,8 +43,10 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): CliProces
       if (code === 'hung') child.kill('SIGKILL');
       return code;
     },
-    line: (re, timeoutMs = 120_000) =>
-      new Promise((resolve, reject) => {
+    line: (re, timeoutMs = 120_000, opts = {}) => {
+      const seen = opts.printed ? out.split('\n').find((l) => re.test(l)) : undefined;
+      if (seen !== undefined) return Promise.resolve(seen);
+      return new Promise((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`no line ${re} within ${timeoutMs} ms: ${out}`)), timeoutMs);
         waiters.push({
           re,
@@ -53,6 +59,7 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): CliProces
           clearTimeout(timer);
           reject(new Error(`exited ${c} before ${re}: ${out}`));
         });
-      }),
+      });
+    },
   };
 }

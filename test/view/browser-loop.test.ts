@@ -5,7 +5,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ARTIFACTS, launchChromium, type Browser } from './chromium.ts';
 import { startCli, type CliProcess } from '../helpers/cli.ts';
-import { eventually } from '../helpers/eventually.ts';
 import { TINY_LOOP_CONFIG } from '../loop/tiny.ts';
 import { SseReader } from './sse.ts';
 import { ExpansionRecord, ProbeRecord, VerdictRecord } from '../../protocols/loop/records.ts';
@@ -56,7 +55,7 @@ test('a live `looptool run` is found by `view` with no argument, lights its stat
   assert.equal(await run.exited, 0, run.output());
   await page.waitForSelector('#status[data-status="finished"]', { timeout: 30_000 });
   await page.waitForSelector('#loop-svg .node.active[data-state="done"]', { timeout: 30_000 });
-  await eventually(() => view.output(), (o) => /run cmp-v\/full finished/.test(o), 20_000);
+  await view.line(/run cmp-v\/full finished/, 20_000, { printed: true });
   await new Promise((r) => setTimeout(r, 1500));
   assert.equal(view.output().match(/finished/g)?.length, 1, view.output());
 

@@ -5,7 +5,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ARTIFACTS, launchChromium, type Browser } from './chromium.ts';
 import { startCli, type CliProcess } from '../helpers/cli.ts';
-import { eventually } from '../helpers/eventually.ts';
 import { SseReader } from './sse.ts';
 import { writeLoopRecords } from './loop-records.ts';
 import { freePort, startEmbeddedNats } from '../../runtime/bus/server.ts';
@@ -123,8 +122,8 @@ test('a live seed run: `view` with no argument finds it, the stream grows, "user
     throw new Error(`${err.message}; badge "${await page.textContent('#status')}"; view said: ${v.proc.output()}`);
   });
   assert.equal(await dataset('ended'), 'finished');
-  // (already printed, as a rule, when the badge turned: `line` waits only for lines to come)
-  await eventually(() => v.proc.output(), (o) => /run seed-live finished/.test(o), 20_000);
+  // (printed, as a rule, before the badge turned)
+  await v.proc.line(/run seed-live finished/, 20_000, { printed: true });
   await new Promise((r) => setTimeout(r, 1500));
   assert.equal(v.proc.output().match(/finished/g)?.length, 1, v.proc.output());
   assert.doesNotMatch(v.proc.output(), /"level"|warn/i, 'no log spam');
