@@ -93,6 +93,11 @@ export function dialogueOf(e: TraceEvent): string | undefined {
   return typeof d === 'string' ? d : e.trace;
 }
 
+/** Whether an event is part of dialogue `id`: it names the dialogue, or carries its id as its trace. */
+export function inDialogue(e: TraceEvent, id: string): boolean {
+  return dialogueOf(e) === id || e.trace === id;
+}
+
 /** The speaker of a dialogue event: a message's role, or `judge` for the dialogue's verdict. */
 export function speakerOf(e: TraceEvent): string | undefined {
   if (e.role !== 'dialogue') return undefined;
@@ -112,7 +117,7 @@ export function matches(f: ViewFilter, e: TraceEvent): boolean {
   }
   if (f.kind && !f.kind.includes(e.kind)) return false;
   if (!f.slots && isSlotState(e)) return false;
-  if (f.dialogue && dialogueOf(e) !== f.dialogue && e.trace !== f.dialogue) return false;
+  if (f.dialogue && !inDialogue(e, f.dialogue)) return false;
   return true;
 }
 

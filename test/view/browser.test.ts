@@ -212,6 +212,18 @@ test('a nested run opens by its folder; the charts label rounds as the report do
     const trace = cli(['trace', '--run', 'demo-b/full']);
     assert.equal(await trace.exited, 0, trace.output());
     assert.match(trace.output(), / dialogue +message /);
+    // One dialogue of it (`--dialogue`): what was said in it, its states and its verdict; nothing else.
+    const all = cli(['trace', '--run', 'demo-b/full', '--json']);
+    assert.equal(await all.exited, 0, all.output());
+    const events = all.output().trim().split('\n').map((l) => JSON.parse(l) as { role: string; kind: string; trace?: string; data?: { dialogue?: string } });
+    const id = events.find((e) => e.role === 'dialogue' && e.kind === 'message')!.data!.dialogue!;
+    const of = (e: (typeof events)[number]) => e.trace === id || e.data?.dialogue === id;
+    const one = cli(['trace', '--run', 'demo-b/full', '--json', '--dialogue', id]);
+    assert.equal(await one.exited, 0, one.output());
+    const got = one.output().trim().split('\n').map((l) => JSON.parse(l) as (typeof events)[number]);
+    assert.equal(got.length, events.filter(of).length);
+    assert.ok(got.every(of));
+    assert.deepEqual([...new Set(got.map((e) => `${e.role}/${e.kind}`))].sort(), ['dialogue/message', 'dialogue/progress', 'dialogue/state']);
   } finally {
     await stopView(v);
   }

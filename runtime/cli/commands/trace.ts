@@ -3,6 +3,7 @@ import { parseFlags } from '../args.ts';
 import { readTrace } from '../../bus/trace-stream.ts';
 import { listRuns, locateTrace, nextLiveRun, TraceSourceError, type TraceSource } from '../../bus/trace-locate.ts';
 import { RunWatch } from '../../view/run-watch.ts';
+import { inDialogue } from '../../view/source.ts';
 import { formatTraceLine } from '../trace-format.ts';
 import { dim } from '../../terminal.ts';
 import type { TraceEvent } from '../../../protocols/trace.ts';
@@ -10,11 +11,12 @@ import type { TraceEvent } from '../../../protocols/trace.ts';
 export default defineCommand({
   name: 'trace',
   summary: 'print trace events, one line each, live (--follow) or replayed from the stream',
-  usage: 'trace [--run ID] [--role R] [--follow] [--list] [--json] [--nats URL]   (no --run with --follow: the newest live run)',
+  usage: 'trace [--run ID] [--role R] [--dialogue ID] [--follow] [--list] [--json] [--nats URL]   (no --run with --follow: the newest live run)',
   async run(argv) {
     const { values } = parseFlags(argv, {
       run: { type: 'string' },
       role: { type: 'string' },
+      dialogue: { type: 'string' },
       follow: { type: 'boolean', short: 'f' },
       list: { type: 'boolean', default: false },
       json: { type: 'boolean' },
@@ -30,14 +32,17 @@ export default defineCommand({
     });
     const interrupted = new AbortController();
     process.once('SIGINT', () => interrupted.abort());
-    const print = (e: TraceEvent) => console.log(values.json ? JSON.stringify(e) : formatTraceLine(e));
+    // one dialogue: a seed dialogue, or a loop round's probe or expansion (`r<j>.probe.<sample>`), as the viewer names them
+    const wanted = (e: TraceEvent) => values.dialogue === undefined || inDialogue(e, values.dialogue);
+    const print = (e: TraceEvent) => void (wanted(e) && console.log(values.json ? JSON.stringify(e) : formatTraceLine(e)));
     if (!values.follow) {
       try {
         // Batches are per subject, so a replay is sorted by time before printing.
         const all: TraceEvent[] = [];
         for await (const e of readTrace(source.nc, { run: source.run, role: values.role })) all.push(e);
-        all.sort((a, b) => a.ts - b.ts).forEach(print);
-        if (all.length === 0) console.error(`no trace events match${source.run ? ` run ${source.run}` : ''}${values.role ? ` role ${values.role}` : ''}`);
+        const shown = all.filter(wanted).sort((a, b) => a.ts - b.ts);
+        shown.forEach(print);
+        if (shown.length === 0) console.error(`no trace events match${source.run ? ` run ${source.run}` : ''}${values.role ? ` role ${values.role}` : ''}${values.dialogue ? ` dialogue ${values.dialogue}` : ''}`);
       } finally {
         await source.close();
       }
