@@ -224,6 +224,9 @@ test('a nested run opens by its folder; the charts label rounds as the report do
     assert.equal(got.length, events.filter(of).length);
     assert.ok(got.every(of));
     assert.deepEqual([...new Set(got.map((e) => `${e.role}/${e.kind}`))].sort(), ['dialogue/message', 'dialogue/progress', 'dialogue/state']);
+    const empty = cli(['trace', '--run', 'demo-b/full', '--dialogue', '']);
+    assert.equal(await empty.exited, 2, empty.output());
+    assert.match(empty.output(), /--dialogue must name a dialogue/);
   } finally {
     await stopView(v);
   }

@@ -22,6 +22,7 @@ export default defineCommand({
       json: { type: 'boolean' },
       nats: { type: 'string' },
     });
+    if (values.dialogue === '') throw new UsageError('--dialogue must name a dialogue (the id the viewer shows, e.g. r1.probe.<sample>)');
     if (values.list) {
       const lines = listRuns();
       console.log(lines.length ? lines.join('\n') : dim('no runs (live or finished) here'));
