@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { JsonValue } from './json.ts';
 import { ChatMessage } from './messages.ts';
 import { Plan } from './plan.ts';
 import { Difficulty, HiddenTruth, SampleKind, Skill } from './sample.ts';
@@ -68,3 +69,13 @@ export const DialogueRecord = z.object({
   samples: z.number().int().min(0).default(0).describe('samples it produced'),
 });
 export type DialogueRecord = z.infer<typeof DialogueRecord>;
+
+/**
+ * One trace event of dialogue `id` (what was said in it, a state it reached, its outcome),
+ * as every producer publishes it (seeding's dialogues, the loop's probes and expansions) and
+ * the viewer's conversation view reads it: `data.dialogue` names it, with `index` and
+ * `message` for a message, `status` (and `reason`) for an outcome.
+ */
+export function dialogueTrace(id: string, kind: 'message' | 'state' | 'progress', data: Record<string, JsonValue>) {
+  return { role: 'dialogue', kind, actor: `dialogue/${id}`, trace: id, data: { dialogue: id, ...data } };
+}

@@ -1,6 +1,6 @@
 import { createActor } from 'xstate';
 import { brainFor, type RunConfig } from '../protocols/config.ts';
-import type { DialogueRecord } from '../protocols/dialogue.ts';
+import { dialogueTrace, type DialogueRecord } from '../protocols/dialogue.ts';
 import { LooptoolError } from '../protocols/errors.ts';
 import type { JsonValue } from '../protocols/json.ts';
 import type { ChatMessage } from '../protocols/messages.ts';
@@ -44,7 +44,6 @@ export function driveDialogue(input: DialogueInput, opts: DriveOptions): Promise
   const { node, events } = opts;
   const id = input.id;
   const actor = createActor(dialogueMachine, { input });
-  const actorId = `dialogue/${id}`;
   let last = '';
   let sent = 0;
   if (opts.trace || events) {
@@ -53,12 +52,12 @@ export function driveDialogue(input: DialogueInput, opts: DriveOptions): Promise
         // Messages first: a state reached in the same step (validating, say) comes after them.
         const msgs = snap.context.messages;
         for (; sent < msgs.length; sent++) {
-          if (opts.trace) node.publish({ role: 'dialogue', kind: 'message', actor: actorId, trace: id, data: { dialogue: id, index: sent, message: msgs[sent] as unknown as JsonValue } });
+          if (opts.trace) node.publish(dialogueTrace(id, 'message', { index: sent, message: msgs[sent] as unknown as JsonValue }));
           events?.message?.(msgs[sent]!, sent);
         }
         const state = stateString(snap.value);
         if (state !== last) {
-          if (opts.trace) node.publish({ role: 'dialogue', kind: 'state', actor: actorId, trace: id, data: { dialogue: id, from: last || null, to: state } });
+          if (opts.trace) node.publish(dialogueTrace(id, 'state', { from: last || null, to: state }));
           events?.state?.(state, last || undefined, { samples: snap.context.samples.length, badTurns: snap.context.badTurns, plan: snap.context.plan, tools: snap.context.tools });
           last = state;
         }

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { RunConfig, worldDifference } from '../protocols/config.ts';
-import { DialogueRecord } from '../protocols/dialogue.ts';
+import { DialogueRecord, dialogueTrace } from '../protocols/dialogue.ts';
 import { LooptoolError, isInfrastructureError } from '../protocols/errors.ts';
 import { canonicalJson, type JsonValue } from '../protocols/json.ts';
 import type { AnyRoleImpl } from '../protocols/role.ts';
@@ -271,13 +271,7 @@ export async function runSeed(opts: SeedOptions): Promise<SeedSummary> {
     ran++;
     if (rec.status === 'accepted') accepted++;
     else rejected++;
-    opts.node.publish({
-      role: 'dialogue',
-      kind: 'progress',
-      actor: `dialogue/${rec.id}`,
-      trace: rec.id,
-      data: { dialogue: rec.id, status: rec.status, reason: rec.reason ?? null, samples: out.samples.length, finished: accepted + rejected, total: opts.dialogues },
-    });
+    opts.node.publish(dialogueTrace(rec.id, 'progress', { status: rec.status, reason: rec.reason ?? null, samples: out.samples.length, finished: accepted + rejected, total: opts.dialogues }));
     opts.onProgress?.({ finished: accepted + rejected, total: opts.dialogues, accepted, rejected, record: rec });
   };
   await forEachLimit(todo, opts.concurrency, play, { signal: opts.signal, stop: () => outage.inARow >= outageLimit });

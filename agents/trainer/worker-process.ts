@@ -198,11 +198,6 @@ export class WorkerProcess extends EventEmitter {
     return w;
   }
 
-  /** Resolves when the worker is ready, spawning it if none runs. */
-  started(): Promise<void> {
-    return this.ensureStarted();
-  }
-
   get pid(): number | undefined {
     return this.child?.pid;
   }
@@ -310,7 +305,7 @@ export class WorkerProcess extends EventEmitter {
   private pump(): void {
     if (this.current || this.closed || this.queue.length === 0) return;
     if (!this.ready) {
-      this.ensureStarted().then(
+      this.started().then(
         () => this.pump(),
         (e: Error) => {
           const err = e instanceof WorkerError ? e : new WorkerError('spawn_failed', e.message);
@@ -364,7 +359,8 @@ export class WorkerProcess extends EventEmitter {
     else was(value);
   }
 
-  private ensureStarted(): Promise<void> {
+  /** Resolves when the worker is ready, spawning it if none runs. */
+  started(): Promise<void> {
     if (this.ready) return Promise.resolve();
     if (!this.starting) {
       this.starting = this.spawnWorker().finally(() => {
@@ -581,7 +577,7 @@ export class WorkerProcess extends EventEmitter {
       return;
     }
     this.restarts++;
-    this.ensureStarted().then(
+    this.started().then(
       () => this.pump(),
       (e: Error) => {
         for (const q of this.queue.splice(0)) this.settle(q, e);

@@ -20,10 +20,10 @@ export function traceReplicas(nc: NatsConnection): number {
 
 /** Creates the trace stream if it is missing (idempotent; safe from many processes). */
 export async function ensureTraceStream(nc: NatsConnection, opts: { replicas?: number } = {}): Promise<void> {
-  const jsm = await jetstreamManager(nc);
   try {
-    await withElectionRetries(() => jsm.streams.info(TRACE_STREAM));
+    await traceStreamInfo(nc);
   } catch {
+    const jsm = await jetstreamManager(nc);
     try {
       await jsm.streams.add({
         name: TRACE_STREAM,

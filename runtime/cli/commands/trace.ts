@@ -35,7 +35,7 @@ export default defineCommand({
     process.once('SIGINT', () => interrupted.abort());
     // one dialogue: a seed dialogue, or a loop round's probe or expansion (`r<j>.probe.<sample>`), as the viewer names them
     const wanted = (e: TraceEvent) => values.dialogue === undefined || inDialogue(e, values.dialogue);
-    const print = (e: TraceEvent) => void (wanted(e) && console.log(values.json ? JSON.stringify(e) : formatTraceLine(e)));
+    const print = (e: TraceEvent) => console.log(values.json ? JSON.stringify(e) : formatTraceLine(e));
     if (!values.follow) {
       try {
         // Batches are per subject, so a replay is sorted by time before printing.
@@ -52,7 +52,7 @@ export default defineCommand({
     // Following "the live run" (no --run): a demo's or an ablation's next variant takes over.
     for (let cur: TraceSource | undefined = source; cur; ) {
       try {
-        await followRun(cur, values.role, values.json, print, interrupted.signal);
+        await followRun(cur, values.role, values.json, (e) => wanted(e) && print(e), interrupted.signal);
       } finally {
         await cur.close();
       }

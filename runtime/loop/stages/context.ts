@@ -8,6 +8,7 @@ import { ExpansionRecord, ProbeRecord, SampleRecord, VerdictRecord, type Manifes
 import type { Stage } from '../../../protocols/loop/stages.ts';
 import type { CallFn } from '../../../protocols/role.ts';
 import { canonicalJson, type JsonValue } from '../../../protocols/json.ts';
+import { dialogueTrace } from '../../../protocols/dialogue.ts';
 import type { ChatMessage } from '../../../protocols/messages.ts';
 import { deriveRngSeed, intSeed } from '../../../protocols/rng.ts';
 import type { Sample } from '../../../protocols/sample.ts';
@@ -118,11 +119,8 @@ export class StageContext {
    * of the stage, round and sample; a later outcome under the same id joins the transcript.
    */
   converse(dialogue: string, messages: readonly ChatMessage[], outcome?: { status: string; reason?: string }): void {
-    const actor = `dialogue/${dialogue}`;
-    messages.forEach((message, index) =>
-      this.d.node.publish({ role: 'dialogue', kind: 'message', actor, trace: dialogue, data: { dialogue, index, message: message as unknown as JsonValue } }),
-    );
-    if (outcome) this.d.node.publish({ role: 'dialogue', kind: 'progress', actor, trace: dialogue, data: { dialogue, status: outcome.status, ...(outcome.reason ? { reason: outcome.reason } : {}) } });
+    messages.forEach((message, index) => this.d.node.publish(dialogueTrace(dialogue, 'message', { index, message: message as unknown as JsonValue })));
+    if (outcome) this.d.node.publish(dialogueTrace(dialogue, 'progress', { status: outcome.status, ...(outcome.reason ? { reason: outcome.reason } : {}) }));
   }
 
   /**

@@ -36,6 +36,7 @@ export async function expanding(cx: StageContext, j: number): Promise<StageSumma
       for (let attempt = 0; attempt < cx.loop.expansionAttempts && !rec; attempt++) {
         const seed = cx.rngSeed('edde', j, sample.id, slot, attempt);
         const callId = `${cx.run}.r${j}.expand.${sample.id}.${slot}.${attempt}`;
+        const said = expansionDialogue(j, sample.id, slot, attempt);
         try {
           const out = await cx.call(
             ExpanderContract,
@@ -58,13 +59,13 @@ export async function expanding(cx: StageContext, j: number): Promise<StageSumma
           );
           if (v.accepted) rec = { type: 'expansion', round: j, parent: sample.id, slot, variation, accepted: true, attempts: attempt + 1, sample: out.sample };
           else reason = v.reason ?? 'rejected';
-          cx.converse(expansionDialogue(j, sample.id, slot, attempt), out.dialogue, rec ? { status: 'accepted', reason: `${variation}, from ${sample.id}` } : { status: 'rejected', reason });
+          cx.converse(said, out.dialogue, rec ? { status: 'accepted', reason: `${variation}, from ${sample.id}` } : { status: 'rejected', reason });
         } catch (err) {
           // a generator that could not write the sample is a rejected attempt, not a failed stage,
           // unless the infrastructure failed (role not served, endpoint down): that is no data
           if (isInfrastructureError(err)) throw err;
           reason = `expander: ${(err as Error).message}`;
-          cx.converse(expansionDialogue(j, sample.id, slot, attempt), [], { status: 'rejected', reason });
+          cx.converse(said, [], { status: 'rejected', reason });
         }
       }
       rec ??= { type: 'expansion', round: j, parent: sample.id, slot, variation, accepted: false, attempts: cx.loop.expansionAttempts, reason };
