@@ -51,12 +51,7 @@ export function findRuns(dir: string, depth = 3): string[] {
 /** The checkpoints a run's train.json files name, by round, as absolute paths. */
 function named(store: RunStore): { round: number; path: string }[] {
   const out: { round: number; path: string }[] = [];
-  const rounds = readdirSync(store.dir)
-    .map((d) => /^round-(\d+)$/.exec(d))
-    .filter((m): m is RegExpExecArray => m !== null)
-    .map((m) => Number(m[1]))
-    .sort((a, b) => a - b);
-  for (const round of rounds) {
+  for (const round of store.rounds()) {
     const rel = `round-${round}/train.json`;
     if (!store.exists(rel)) continue;
     const t = store.readJson(rel, Named);

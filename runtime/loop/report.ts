@@ -1,4 +1,3 @@
-import { existsSync, readdirSync } from 'node:fs';
 import { VerifyVerdict } from '../../protocols/roles/judge.ts';
 import { RoundEval, type Manifest } from '../../protocols/loop/records.ts';
 import type { Composition } from '../../protocols/loop/merge.ts';
@@ -17,13 +16,10 @@ export type Series = { name: string; points: { round: number; value: number }[] 
 
 /** Every round's evaluation of a run, in round order. */
 export function roundEvals(store: RunStore): RoundEval[] {
-  if (!existsSync(store.dir)) return [];
-  const rounds = readdirSync(store.dir)
-    .map((d) => /^round-(\d+)$/.exec(d))
-    .filter((m): m is RegExpExecArray => !!m)
-    .map((m) => Number(m[1]))
-    .sort((a, b) => a - b);
-  return rounds.filter((j) => store.exists(`round-${j}/eval.json`)).map((j) => store.readJson(`round-${j}/eval.json`, RoundEval));
+  return store
+    .rounds()
+    .filter((j) => store.exists(`round-${j}/eval.json`))
+    .map((j) => store.readJson(`round-${j}/eval.json`, RoundEval));
 }
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');

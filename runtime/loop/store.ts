@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { z } from 'zod';
 import { LooptoolError, describeIssues } from '../../protocols/errors.ts';
@@ -40,6 +40,16 @@ export class RunStore {
 
   exists(rel: string): boolean {
     return existsSync(this.path(rel));
+  }
+
+  /** The numbers of the run's round-<j> directories, in order; none when the run directory is missing. */
+  rounds(): number[] {
+    if (!existsSync(this.dir)) return [];
+    return readdirSync(this.dir)
+      .map((d) => /^round-(\d+)$/.exec(d))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => Number(m[1]))
+      .sort((a, b) => a - b);
   }
 
   // ---------------------------------------------------------------- JSONL

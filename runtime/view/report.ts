@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
+import { RunStore } from '../loop/store.ts';
 import { Composition } from '../../protocols/loop/merge.ts';
 
 /**
@@ -50,11 +51,7 @@ function readJson(path: string): unknown {
 
 function roundDirs(dir: string): number[] {
   try {
-    return readdirSync(dir)
-      .map((d) => /^round-(\d+)$/.exec(d))
-      .filter((m): m is RegExpExecArray => !!m)
-      .map((m) => Number(m[1]))
-      .sort((a, b) => a - b);
+    return new RunStore(dir).rounds();
   } catch {
     return [];
   }
