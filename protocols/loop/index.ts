@@ -11,3 +11,4 @@ export * from './stats.ts';
 export * from './split.ts';
 export * from './ablation.ts';
 export * from './seed-pack.ts';
+export * from './answers.ts';

@@ -105,6 +105,66 @@ test('looptool ablate runs the variants on the same round 0 and prints the ablat
   assert.match(more.stdout, /^\s+2\s+\d+\.\d%/m);
 });
 
+test('looptool answers shows a run\'s test answers beside their questions, and pairs them with another run\'s item by item as its evals count them', async () => {
+  const out = join(dir, 'ablate');
+  const items = (v: string, j: number) =>
+    readFileSync(join(out, v, `round-${j}`, 'eval.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { id: string; correct: boolean });
+  const evalOf = (v: string, j: number) => RoundEval.parse(read(join(out, v, `round-${j}`, 'eval.json')));
+  type Shown = { round: number; matching: number; answers: { id: string; correct: boolean; miss: string | null; expected: { type: string }; versus?: { correct: boolean } }[] };
+  type Paired = Shown & { versus: { round: number; paired: { all: { both: number; onlyA: number; onlyB: number; neither: number; diff: { n: number; lo: number; hi: number } } } } };
+
+  const all = await looptool(['answers', join(out, 'full'), '--show', 'all', '--json']);
+  assert.equal(all.code, 0, all.stderr.slice(-3000));
+  const shown = JSON.parse(all.stdout) as Shown;
+  assert.equal(shown.round, 1, 'the last evaluated round by default');
+  assert.deepEqual(
+    shown.answers.map((a) => [a.id, a.correct]),
+    items('full', 1).map((i) => [i.id, i.correct]),
+  );
+  assert.ok(shown.answers.every((a) => (a.miss === null) === a.correct));
+
+  // static, resumed to round 2, against full's round 1 (the policy static took over): paired by item
+  const vs = await looptool(['answers', join(out, 'static'), '--versus', join(out, 'full'), '--show', 'all', '--json']);
+  assert.equal(vs.code, 0, vs.stderr.slice(-3000));
+  const p = JSON.parse(vs.stdout) as Paired;
+  assert.deepEqual([p.round, p.versus.round], [2, 1]);
+  const t = p.versus.paired.all;
+  assert.equal(t.diff.n, evalOf('static', 2).test.n);
+  assert.equal(t.both + t.onlyA, evalOf('static', 2).test.correct);
+  assert.equal(t.both + t.onlyB, evalOf('full', 1).test.correct);
+  assert.equal(t.both + t.onlyA + t.onlyB + t.neither, t.diff.n);
+  assert.ok(t.diff.lo <= 0 || t.onlyA > t.onlyB);
+  const fullById = new Map(items('full', 1).map((i) => [i.id, i.correct]));
+  assert.ok(p.answers.every((a) => a.versus?.correct === fullById.get(a.id)));
+
+  // the same run at two rounds, in text: a header, the paired table, and only the answers that changed
+  const rounds = await looptool(['answers', join(out, 'static'), '--versus-round', '0']);
+  assert.equal(rounds.code, 0, rounds.stderr.slice(-3000));
+  assert.match(rounds.stdout, /static round 2, test split: \d+\/\d+ right/);
+  assert.match(rounds.stdout, /against .*static round 0: the same \d+ items, paired/);
+  const atZero = new Map(items('static', 0).map((i) => [i.id, i.correct]));
+  const changed = items('static', 2).filter((i) => i.correct !== atZero.get(i.id)).length;
+  assert.match(rounds.stdout, new RegExp(`^${changed} changed answers`, 'm'));
+
+  const validation = await looptool(['answers', join(out, 'full'), '--split', 'validation', '--show', 'all', '--json']);
+  assert.equal(validation.code, 0, validation.stderr.slice(-3000));
+  assert.equal((JSON.parse(validation.stdout) as Shown).answers.length, 4, 'the validation split\'s answers');
+
+  for (const [args, said] of [
+    [['--show', 'changed'], /--show changed needs --versus/],
+    [['--skill', 'juggling'], /--skill "juggling" has no answer here \(skills in this split: /],
+    [['--round', '7'], /round 7 has no answers on the test split \(rounds with answers: 0, 1\)/],
+    [['--split', 'train'], /--split expects one of test, validation/],
+  ] as const) {
+    const bad = await looptool(['answers', join(out, 'full'), ...args]);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, said);
+  }
+});
+
 test('looptool ablate --seeds pairs every variant with static over seeds (two at once), with raw per-seed figures; every eval carries its uncertainty and baselines', async () => {
   const out = join(dir, 'seeds');
   const r = await looptool(['ablate', '--config', join(dir, 'config.json'), '--seeds', '2', '--parallel', '2', '--variants', 'full,random-expansion,static', '--out', out, '--json']);
