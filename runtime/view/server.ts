@@ -13,6 +13,7 @@ import { traceFeed, traceSummary } from '../bus/trace-stream.ts';
 import type { LiveRun } from '../live-runs.ts';
 import { RunWatch, type RunEnd } from './run-watch.ts';
 import { readViewReport } from './report.ts';
+import { parseAnswersQuery, viewAnswers, type AnswersQuery } from './answers.ts';
 
 export type ViewServerOptions = {
   nc: NatsConnection;
@@ -252,6 +253,17 @@ export async function startViewServer(opts: ViewServerOptions): Promise<ViewServ
       const asked = url.searchParams.get('run');
       const dir = cur.dir && (!asked || asked === cur.run) ? cur.dir : undefined;
       return sendJson(res, 200, dir ? { available: true, ...readViewReport(dir) } : { available: false });
+    }
+    if (path === '/api/answers') {
+      let q: AnswersQuery;
+      try {
+        q = parseAnswersQuery(url.searchParams);
+      } catch (err) {
+        if (err instanceof FilterError) return sendJson(res, 400, { error: err.message, issues: err.issues });
+        throw err;
+      }
+      const dir = cur.dir && (!q.run || q.run === cur.run) ? cur.dir : undefined;
+      return sendJson(res, 200, dir ? viewAnswers(dir, q) : { available: false, reason: 'the run\'s folder is not on this machine' });
     }
     if (path === '/api/loop-stages') return sendJson(res, 200, loopStagesJson());
     if (path === '/api/info') {

@@ -105,6 +105,38 @@ test('a live `looptool run` is found by `view` with no argument, lights its stat
   await page.click('#f-clear');
   await page.waitForFunction(() => Number(document.body.dataset.msgTotal) > 4, undefined, { timeout: 20_000 });
 
+  // A point of the skill chart opens that round's wrong answers of that skill, as eval.jsonl has them.
+  const answered = (j: number) => readFileSync(join(root, 'cmp-v', 'full', `round-${j}`, 'eval.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { id: string; skill: string; correct: boolean });
+  const misses = [0, 1, 2].flatMap((j) => answered(j).filter((a) => !a.correct).map((a) => ({ ...a, round: j })));
+  assert.ok(misses.length > 0, 'the tiny policy misses some test answers');
+  const pick = misses[0]!;
+  // (dispatched to the point itself: skills of equal accuracy draw their points on one spot)
+  await page.dispatchEvent(`#chart-kinds circle.point[data-series="${pick.skill}"][data-round="${pick.round}"]`, 'click');
+  await page.waitForSelector(`#answers-panel[data-shown][data-round="${pick.round}"]`, { timeout: 20_000 });
+  const cards = await page.$$eval('#answers-list > .answer', (as) => as.map((a) => [a.getAttribute('data-id'), a.classList.contains('wrong')]));
+  assert.deepEqual(cards, misses.filter((m) => m.round === pick.round && m.skill === pick.skill).map((m) => [m.id, true]));
+  const inSkill = answered(pick.round).filter((a) => a.skill === pick.skill);
+  assert.match(await page.textContent('#answers-head') ?? '', new RegExp(`round ${pick.round} · test split · skill ${pick.skill}: ${inSkill.filter((a) => a.correct).length}/${inSkill.length} right`));
+  const card = await page.$$eval('#answers-list > .answer:first-child > *', (es) => es.map((e) => e.className));
+  assert.deepEqual([card[0], card.at(-2), card.at(-1)], ['answer-head', 'answer-label expected', 'answer-label prediction']);
+  assert.ok(card.includes('bubble role-user'), card.join(' '));
+  // the run's own accuracy point: every answer of round 2, right ones too
+  await page.selectOption('#answers-outcome', 'all');
+  await page.dispatchEvent('#chart-accuracy circle.point[data-series="full"][data-round="2"]', 'click');
+  await page.waitForFunction((n) => document.querySelector('#answers-panel')?.getAttribute('data-shown') === String(n) && document.querySelector('#answers-panel')?.getAttribute('data-round') === '2', answered(2).length, { timeout: 20_000 });
+  // and the panel's own choices: round 1, one skill
+  await page.selectOption('#answers-round', '1');
+  await page.waitForSelector('#answers-panel[data-round="1"]:not([data-loading])', { timeout: 20_000 });
+  await page.selectOption('#answers-skill', pick.skill);
+  const inRound1 = answered(1).filter((a) => a.skill === pick.skill).map((a) => a.id);
+  await page.waitForFunction((n) => document.querySelector('#answers-panel')?.getAttribute('data-shown') === String(n) && !document.querySelector('#answers-panel')?.hasAttribute('data-loading'), inRound1.length, { timeout: 20_000 });
+  assert.deepEqual(await page.$$eval('#answers-list > .answer', (as) => as.map((a) => a.getAttribute('data-id'))), inRound1);
+  const api = `http://127.0.0.1:${new URL(url).port}/api/answers`;
+  const bad = await fetch(`${api}?round=minus-one`);
+  assert.equal(bad.status, 400);
+  assert.match(((await bad.json()) as { error: string }).error, /round: /);
+  assert.deepEqual(await (await fetch(`${api}?variant=static`)).json(), { available: false, reason: 'no run "static" beside this one' });
+
   // Composition: D_1 … D_n exactly as report.md lists them.
   await page.waitForSelector('#chart-composition.has-data svg rect', { timeout: 20_000 });
   const labels = await page.$$eval('#chart-composition .round-label', (ts) => ts.map((t) => t.textContent));

@@ -1,8 +1,10 @@
 // looptool view: the page. Three server-sent-event streams from /api/events:
 // the dashboard (state, metric and progress events: loop diagram and charts), the
 // message list (with the filters of the form), and the open dialogue's transcript;
-// /api/report for the run's own per-round records (what report.md shows).
+// /api/report for the run's own per-round records (what report.md shows); /api/answers
+// for a round's answers when a chart point is clicked.
 import { LoopDiagram } from './loop.js';
+import { AnswersPanel, answersAsk } from './answers.js';
 import { Charts } from './charts.js';
 import { openStream } from './stream.js';
 import { MessageList } from './msglist.js';
@@ -271,6 +273,7 @@ function openDialogue(id) {
 
 let loop;
 let charts;
+let answers;
 
 function startDashboard() {
   closeStream('dash');
@@ -411,6 +414,7 @@ async function refreshInfo(first = false) {
 }
 
 function restart() {
+  answers.reset();
   page.dialogue = undefined;
   closeStream('dialogue');
   $('#transcript').replaceChildren();
@@ -428,6 +432,7 @@ async function boot() {
   loop.reset();
   charts = new Charts($('#charts-panel'), $('#charts-panel .charts'));
   list = new MessageList($('#msg-list'), { row: protocolRow, onOlder: olderMessages });
+  answers = new AnswersPanel($('#answers-panel'), { bubble: (chat) => bubble({ role: 'dialogue', kind: 'message' }, chat), callText, run: () => page.run });
   list.onRender = (n) => ($('#msg-count').textContent = `${n} shown${list.more ? ' · scroll up for older' : ''}`);
   await refreshInfo(true);
   if (!page.ended) setStatus(page.live ? 'connecting' : 'finished', page.live ? 'connecting' : 'finished run');
@@ -463,6 +468,14 @@ async function boot() {
     startMessages();
   });
   $('#msg-older').addEventListener('click', () => void list.older());
+  $('#charts-panel').addEventListener('click', (ev) => {
+    const dot = ev.target.closest('circle.point');
+    const chart = { 'chart-kinds': 'kinds', 'chart-accuracy': 'accuracy' }[dot?.closest('figure')?.id];
+    if (!chart) return;
+    const current = charts.accuracy.series.find((s) => s.current)?.name;
+    const ask = answersAsk(chart, dot.dataset.series, Number(dot.dataset.round), current);
+    if (ask) void answers.open(ask);
+  });
   $('#msg-list').addEventListener('click', (ev) => {
     const row = ev.target.closest('.msg');
     if (row?.dataset.dialogue) openDialogue(row.dataset.dialogue);

@@ -1,0 +1,84 @@
+import { existsSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { z } from 'zod';
+import { describeIssues } from '../../protocols/errors.ts';
+import { filterAnswers, MISS_TEXT, tallyAnswers, type Answer } from '../../protocols/loop/answers.ts';
+import { ANSWER_SPLITS, readAnswers } from '../loop/answers.ts';
+import { FilterError } from './source.ts';
+
+/**
+ * `/api/answers`: one round's answers of the watched run (or of a sibling variant of its
+ * demo or ablation) on a held-out split, what `looptool answers` prints, for the page's
+ * answers panel. A point clicked in the accuracy or skill chart asks for its round.
+ */
+
+export const AnswersQuery = z.strictObject({
+  run: z.string().optional().describe('the run the page watches; another than the one served has no answers here'),
+  variant: z
+    .string()
+    .regex(/^[\w.-]+$/, 'a sibling run folder name')
+    .optional()
+    .describe('a sibling variant of the watched run (a demo or ablation folder), by its folder name'),
+  round: z.coerce.number().int().min(0).optional().describe('the last evaluated round when absent'),
+  split: z.enum(ANSWER_SPLITS).default('test'),
+  skill: z.string().optional(),
+  kind: z.string().optional(),
+  outcome: z.enum(['wrong', 'right', 'all']).default('wrong'),
+  limit: z.coerce.number().int().min(1).max(2000).default(200),
+});
+export type AnswersQuery = z.infer<typeof AnswersQuery>;
+
+export function parseAnswersQuery(params: URLSearchParams): AnswersQuery {
+  const raw: Record<string, string> = {};
+  for (const [k, v] of params) if (v !== '') raw[k] = v;
+  const r = AnswersQuery.safeParse(raw);
+  if (!r.success) throw new FilterError(describeIssues(r.error));
+  return r.data;
+}
+
+export type ViewAnswers =
+  | { available: false; reason: string }
+  | {
+      available: true;
+      run: string;
+      round: number;
+      rounds: number[];
+      split: string;
+      useTruth: boolean;
+      skills: string[];
+      tally: ReturnType<typeof tallyAnswers>['all'];
+      missText: typeof MISS_TEXT;
+      matching: number;
+      answers: Answer[];
+    };
+
+/** The answers `q` asks for, of `dir` or its sibling `q.variant`; what is not there is said, not thrown. */
+export function viewAnswers(dir: string, q: AnswersQuery): ViewAnswers {
+  let target = dir;
+  if (q.variant) {
+    const parent = dirname(dir);
+    target = join(parent, q.variant);
+    if (existsSync(join(parent, 'manifest.json')) || !existsSync(join(target, 'manifest.json'))) return { available: false, reason: `no run "${q.variant}" beside this one` };
+  }
+  let read;
+  try {
+    read = readAnswers(target, q.split, q.round);
+  } catch (err) {
+    return { available: false, reason: (err as Error).message };
+  }
+  const subset = filterAnswers(read.answers, { skill: q.skill, kind: q.kind });
+  const chosen = subset.filter((a) => q.outcome === 'all' || a.correct === (q.outcome === 'right'));
+  return {
+    available: true,
+    run: basename(target),
+    round: read.round,
+    rounds: read.rounds,
+    split: read.split,
+    useTruth: read.useTruth,
+    skills: [...new Set(read.answers.map((a) => a.skill))].sort(),
+    tally: tallyAnswers(subset, 'skill').all,
+    missText: MISS_TEXT,
+    matching: chosen.length,
+    answers: chosen.slice(0, q.limit),
+  };
+}

@@ -1,0 +1,133 @@
+// The answers panel: a round's answers on the held-out split (/api/answers), opened by a
+// click on a point of the accuracy or skill chart. Each answer shows the request from its
+// last user turn, the label it was scored against and what the policy said, wrong ones
+// first with how they missed; what `looptool answers` prints in the terminal.
+
+const SUFFIX_SPLIT = ' (validation split)';
+
+/** What a clicked chart point asks for: the run (or a sibling variant), its split, a skill. */
+export function answersAsk(chart, series, round, current) {
+  if (chart === 'kinds') return { round, skill: series };
+  if (series.includes(' · BFCL')) return null; // BFCL answers are in its own result files
+  let name = series.split(' · ')[0];
+  const ask = { round };
+  if (name.endsWith(SUFFIX_SPLIT)) {
+    name = name.slice(0, -SUFFIX_SPLIT.length);
+    ask.split = 'validation';
+  }
+  if (name !== current) ask.variant = name;
+  return ask;
+}
+
+export class AnswersPanel {
+  /** `bubble(chat)`: a message as the transcript draws it; `run()`: the page's run id. */
+  constructor(root, { bubble, callText, run }) {
+    this.root = root;
+    this.bubble = bubble;
+    this.callText = callText;
+    this.run = run;
+    this.head = root.querySelector('#answers-head');
+    this.list = root.querySelector('#answers-list');
+    this.outcome = root.querySelector('#answers-outcome');
+    this.hint = this.head.textContent;
+    this.roundSel = root.querySelector('#answers-round');
+    this.skillSel = root.querySelector('#answers-skill');
+    // the panel's own choices reach what a chart point cannot (points of equal accuracy overlap)
+    this.outcome.addEventListener('change', () => this.ask && void this.load(this.ask));
+    this.roundSel.addEventListener('change', () => this.ask && void this.load((this.ask = { ...this.ask, round: Number(this.roundSel.value) })));
+    this.skillSel.addEventListener('change', () => {
+      if (!this.ask) return;
+      const { skill: _skill, ...rest } = this.ask;
+      this.ask = this.skillSel.value ? { ...rest, skill: this.skillSel.value } : rest;
+      void this.load(this.ask);
+    });
+  }
+
+  reset() {
+    this.ask = undefined;
+    this.list.replaceChildren();
+    this.head.textContent = this.hint;
+    delete this.root.dataset.shown;
+  }
+
+  async open(ask) {
+    this.ask = ask;
+    await this.load(ask);
+    this.root.scrollIntoView({ block: 'nearest' });
+  }
+
+  async load(ask) {
+    const q = new URLSearchParams({ ...ask, outcome: this.outcome.value, ...(this.run() ? { run: this.run() } : {}) });
+    this.root.dataset.loading = '1';
+    // the newest ask wins: an older reply arriving late is dropped
+    const mine = (this.seq = (this.seq ?? 0) + 1);
+    let r;
+    try {
+      const res = await fetch(`/api/answers?${q}`);
+      r = await res.json();
+      if (!res.ok) r = { available: false, reason: r.error ?? `HTTP ${res.status}` };
+    } catch (err) {
+      r = { available: false, reason: String(err) };
+    }
+    if (mine !== this.seq) return;
+    delete this.root.dataset.loading;
+    this.render(ask, r);
+  }
+
+  render(ask, r) {
+    this.list.replaceChildren();
+    if (!r.available) {
+      this.head.textContent = r.reason;
+      this.root.dataset.shown = '0';
+      return;
+    }
+    const t = r.tally;
+    const pct = (x) => `${(100 * x).toFixed(1)}%`;
+    const what = [r.run, `round ${r.round}`, `${r.split} split`, ask.skill && `skill ${ask.skill}`].filter(Boolean).join(' · ');
+    const misses = Object.entries(t.misses)
+      .map(([m, n]) => `${n} ${r.missText[m]}`)
+      .join('; ');
+    this.head.textContent = `${what}: ${t.accuracy.k}/${t.n} right (${pct(t.accuracy.value)} ± ${pct(t.accuracy.se)})${misses ? ` · wrong: ${misses}` : ''} · ${r.answers.length < r.matching ? `the first ${r.answers.length} of ${r.matching}` : `${r.matching}`} shown`;
+    this.root.dataset.shown = String(r.answers.length);
+    this.roundSel.replaceChildren(...r.rounds.map((j) => new Option(String(j), String(j), false, j === r.round)));
+    this.skillSel.replaceChildren(new Option('all', '', false, !ask.skill), ...r.skills.map((k) => new Option(k, k, false, k === ask.skill)));
+    this.root.dataset.round = String(r.round);
+    for (const a of r.answers) this.list.append(this.card(a, r));
+  }
+
+  card(a, r) {
+    const card = document.createElement('article');
+    card.className = `answer ${a.correct ? 'right' : 'wrong'}`;
+    card.dataset.id = a.id;
+    const head = document.createElement('div');
+    head.className = 'answer-head';
+    head.textContent = `${a.id} · ${a.skill} (${a.kind}) · ${a.correct ? 'right' : `wrong: ${r.missText[a.miss]}`}${a.cutOff ? ' · cut off at max_new_tokens' : ''}`;
+    card.append(head);
+    const lastUser = a.context.map((m) => m.role).lastIndexOf('user');
+    for (const m of a.context.slice(Math.max(0, lastUser))) card.append(this.bubble(m));
+    card.append(this.label('expected', a.expected), this.label('prediction', a.prediction));
+    return card;
+  }
+
+  label(name, l) {
+    const row = document.createElement('div');
+    row.className = `answer-label ${name}`;
+    const who = document.createElement('span');
+    who.className = 'who';
+    who.textContent = name === 'prediction' ? 'answer' : name;
+    row.append(who);
+    if (l.type === 'calls') {
+      for (const c of l.calls) {
+        const code = document.createElement('code');
+        code.textContent = this.callText(c);
+        row.append(code);
+      }
+    } else {
+      const text = document.createElement('span');
+      text.className = 'body';
+      text.textContent = l.text || '(empty text)';
+      row.append(text);
+    }
+    return row;
+  }
+}
