@@ -7,7 +7,7 @@ import { RunStore } from './store.ts';
 export const ANSWER_SPLITS = ['test', 'validation'] as const;
 export type AnswerSplit = (typeof ANSWER_SPLITS)[number];
 
-const FILES: Record<AnswerSplit, { samples: string; answers: (j: number) => string }> = {
+const FILES: Record<AnswerSplit, { samples: string; answers: (j: number | '<j>') => string }> = {
   test: { samples: 'round-0/test.jsonl', answers: (j) => `round-${j}/eval.jsonl` },
   validation: { samples: 'round-0/validation.jsonl', answers: (j) => `round-${j}/eval-validation.jsonl` },
 };
@@ -30,7 +30,7 @@ export function answeredRounds(store: RunStore, split: AnswerSplit): number[] {
 export function readAnswers(dir: string, split: AnswerSplit, round?: number): RunAnswers {
   const store = new RunStore(dir);
   const rounds = answeredRounds(store, split);
-  if (!rounds.length) throw new LooptoolError({ code: 'invalid_input', message: `${dir}: no round has answers on the ${split} split yet (looked for ${FILES[split].answers(0).replace('-0', '-<j>')})` });
+  if (!rounds.length) throw new LooptoolError({ code: 'invalid_input', message: `${dir}: no round has answers on the ${split} split yet (looked for ${FILES[split].answers('<j>')})` });
   const j = round ?? rounds[rounds.length - 1]!;
   if (!rounds.includes(j)) throw new LooptoolError({ code: 'invalid_input', message: `${dir}: round ${j} has no answers on the ${split} split (rounds with answers: ${rounds.join(', ')})` });
   if (!store.exists(FILES[split].samples)) throw new LooptoolError({ code: 'invalid_input', message: `${dir}: ${FILES[split].samples} is missing, so the answers have no questions` });

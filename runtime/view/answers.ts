@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
-import { describeIssues } from '../../protocols/errors.ts';
+import { describeIssues, LooptoolError } from '../../protocols/errors.ts';
 import { filterAnswers, MISS_TEXT, tallyAnswers, type Answer } from '../../protocols/loop/answers.ts';
 import { ANSWER_SPLITS, readAnswers } from '../loop/answers.ts';
 import { FilterError } from './source.ts';
@@ -16,7 +16,7 @@ export const AnswersQuery = z.strictObject({
   run: z.string().optional().describe('the run the page watches; another than the one served has no answers here'),
   variant: z
     .string()
-    .regex(/^[\w.-]+$/, 'a sibling run folder name')
+    .regex(/^(?!\.\.?$)[\w.-]+$/, 'a sibling run folder name')
     .optional()
     .describe('a sibling variant of the watched run (a demo or ablation folder), by its folder name'),
   round: z.coerce.number().int().min(0).optional().describe('the last evaluated round when absent'),
@@ -64,7 +64,9 @@ export function viewAnswers(dir: string, q: AnswersQuery): ViewAnswers {
   try {
     read = readAnswers(target, q.split, q.round);
   } catch (err) {
-    return { available: false, reason: (err as Error).message };
+    // what the run does not have (yet) is an answer; anything else is the server's failure
+    if (err instanceof LooptoolError) return { available: false, reason: err.message };
+    throw err;
   }
   const subset = filterAnswers(read.answers, { skill: q.skill, kind: q.kind });
   const chosen = subset.filter((a) => q.outcome === 'all' || a.correct === (q.outcome === 'right'));

@@ -262,8 +262,8 @@ export async function startViewServer(opts: ViewServerOptions): Promise<ViewServ
         if (err instanceof FilterError) return sendJson(res, 400, { error: err.message, issues: err.issues });
         throw err;
       }
-      const dir = cur.dir && (!q.run || q.run === cur.run) ? cur.dir : undefined;
-      return sendJson(res, 200, dir ? viewAnswers(dir, q) : { available: false, reason: 'the run\'s folder is not on this machine' });
+      if (q.run && q.run !== cur.run) return sendJson(res, 200, { available: false, reason: `this page serves run ${cur.run ?? '(none)'}, not ${q.run}` });
+      return sendJson(res, 200, cur.dir ? viewAnswers(cur.dir, q) : { available: false, reason: 'the run\'s folder is not on this machine (a run on a remote bus)' });
     }
     if (path === '/api/loop-stages') return sendJson(res, 200, loopStagesJson());
     if (path === '/api/info') {

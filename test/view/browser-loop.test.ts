@@ -135,7 +135,9 @@ test('a live `looptool run` is found by `view` with no argument, lights its stat
   const bad = await fetch(`${api}?round=minus-one`);
   assert.equal(bad.status, 400);
   assert.match(((await bad.json()) as { error: string }).error, /round: /);
+  assert.equal((await fetch(`${api}?variant=..`)).status, 400, 'a variant is a sibling folder, never a way up');
   assert.deepEqual(await (await fetch(`${api}?variant=static`)).json(), { available: false, reason: 'no run "static" beside this one' });
+  assert.deepEqual(await (await fetch(`${api}?run=another`)).json(), { available: false, reason: 'this page serves run cmp-v_full, not another' });
 
   // Composition: D_1 … D_n exactly as report.md lists them.
   await page.waitForSelector('#chart-composition.has-data svg rect', { timeout: 20_000 });
