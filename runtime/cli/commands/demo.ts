@@ -73,7 +73,9 @@ export default defineCommand({
       console.log(seedTablesText(r.summary, columns).join('\n'));
       console.log('');
       console.log(seedsText(r.summary));
-      console.log(dim(`${minutes.toFixed(1)} min; tables: ${relative(process.cwd(), dir)}/ablation.md, figures: ablation.json, per-run reports: seed-<i>/<variant>/report.md`));
+      const rel = relative(process.cwd(), dir);
+      console.log(dim(`${minutes.toFixed(1)} min; tables: ${rel}/ablation.md, figures: ablation.json, per-run reports: seed-<i>/<variant>/report.md`));
+      console.log(dim(`what the two answered, item by item: looptool answers ${rel}/seed-1/full --versus ${rel}/seed-1/static`));
       if (!r.complete) console.log(bold(`incomplete; ${again}`));
       if (interrupt.signal.aborted) return EXIT.interrupted;
       return r.complete ? EXIT.ok : EXIT.failed;

@@ -43,7 +43,7 @@ export default defineCommand({
       if (values.json) console.log(JSON.stringify({ run: r.run, dir, status: r.status, error: r.error, rounds: evals.map(roundJson) }));
       else {
         if (evals.length) console.log(roundsTable([{ name: r.manifest.variant, evals }]));
-        console.log(r.status === 'done' ? bold(`done: report in ${relative(process.cwd(), dir)}/report.md`) : bold(`stopped: ${r.error}; continue with looptool resume ${relative(process.cwd(), dir)}`));
+        console.log(r.status === 'done' ? bold(`done: report in ${relative(process.cwd(), dir)}/report.md; its answers: looptool answers ${relative(process.cwd(), dir)}`) : bold(`stopped: ${r.error}; continue with looptool resume ${relative(process.cwd(), dir)}`));
       }
       if (interrupt.interrupted) return EXIT.interrupted;
       return r.status === 'done' ? EXIT.ok : EXIT.failed;
