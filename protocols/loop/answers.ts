@@ -45,10 +45,14 @@ export const Answer = z.object({
 });
 export type Answer = z.infer<typeof Answer>;
 
-/** How a wrong answer missed, by the call-or-text decision first, then the calls themselves. */
+/**
+ * How a wrong answer missed, by the call-or-text decision first, then the calls themselves.
+ * A call that does not parse is `unparsed` whatever the label; the figures count it as no
+ * call (its call decision is right where the label is text, yet ToolMatch fails it).
+ */
 export function missOf(expected: Label, prediction: Label, parseError: string | undefined, text: string): Miss {
+  if (prediction.type === 'text') return expected.type === 'text' || (parseError && /<tool_call>/.test(text)) ? 'unparsed' : 'no_call';
   if (expected.type === 'text') return 'spurious_call';
-  if (prediction.type === 'text') return parseError && /<tool_call>/.test(text) ? 'unparsed' : 'no_call';
   if (prediction.calls.length !== expected.calls.length) return 'wrong_count';
   const names = (l: { calls: readonly { name: string }[] }) => l.calls.map((c) => c.name).sort().join('\u0000');
   return names(prediction) === names(expected) ? 'wrong_arguments' : 'wrong_tool';

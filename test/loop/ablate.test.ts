@@ -125,6 +125,12 @@ test('looptool answers shows a run\'s test answers beside their questions, and p
     items('full', 1).map((i) => [i.id, i.correct]),
   );
   assert.ok(shown.answers.every((a) => (a.miss === null) === a.correct));
+  // the misses add up to the figures eval.json reports: a wrong call decision is a spurious call, no call, or a call that does not parse where one was due
+  const figures = evalOf('full', 1).figures!;
+  const count = (f: (a: Shown['answers'][number]) => boolean) => shown.answers.filter(f).length;
+  assert.equal(figures.callDecision.k, shown.answers.length - count((a) => a.miss === 'spurious_call' || a.miss === 'no_call' || (a.miss === 'unparsed' && a.expected.type === 'calls')));
+  assert.equal(figures.exactCall.k, count((a) => a.correct && a.expected.type === 'calls'));
+  assert.equal(figures.exactCall.n, count((a) => a.expected.type === 'calls'));
 
   // static, resumed to round 2, against full's round 1 (the policy static took over): paired by item
   const vs = await looptool(['answers', join(out, 'static'), '--versus', join(out, 'full'), '--show', 'all', '--json']);

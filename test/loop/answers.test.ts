@@ -32,6 +32,7 @@ test('every answer is parsed as ToolMatch parses it and its miss named: the call
     sample('tool', one),
     sample('count', one),
     sample('args', one),
+    sample('text-unparsed', { type: 'text', text: 'Which task?' }),
   ];
   const items = [
     item('right', hermes(call('get_task', 'T-1')), true),
@@ -41,6 +42,7 @@ test('every answer is parsed as ToolMatch parses it and its miss named: the call
     item('tool', hermes(call('close_task', 'T-1')), false),
     item('count', hermes(call('get_task', 'T-1'), call('get_task', 'T-2')), false),
     item('args', hermes(call('get_task', 'T-9')), false, { cutOff: true }),
+    item('text-unparsed', '<tool_call>\n{"name": "get_task"\n</tool_call>', false),
   ];
   const got = joinAnswers(samples, items, true);
   assert.deepEqual(
@@ -53,6 +55,7 @@ test('every answer is parsed as ToolMatch parses it and its miss named: the call
       ['tool', 'wrong_tool'],
       ['count', 'wrong_count'],
       ['args', 'wrong_arguments'],
+      ['text-unparsed', 'unparsed'],
     ],
   );
   assert.deepEqual(got[0]!.prediction, one);
