@@ -3,7 +3,7 @@ import { intFlag, parseFlags } from '../args.ts';
 import { defineCommand, EXIT, UsageError } from '../command.ts';
 import { bold, dim, paint } from '../../terminal.ts';
 import { formatCall, formatMessage } from '../sim-format.ts';
-import { findRunDir } from './resume.ts';
+import { findRunDir } from '../find-run.ts';
 import { alignTable } from '../../loop/report.ts';
 import { ANSWER_SPLITS, readAnswers, type AnswerSplit, type RunAnswers } from '../../loop/answers.ts';
 import { filterAnswers, Miss, MISS_TEXT, pairAnswers, tallyAnswers, type Answer, type GroupTally, type PairedGroup, type Pairing } from '../../../protocols/loop/answers.ts';

@@ -5,7 +5,7 @@ import { bold } from '../../terminal.ts';
 import { replicateNames, replicatesText, runReplicates, storedConfig } from '../../loop/replicate.ts';
 import { CONFIG_FLAGS, configFromFlags, consoleProgress, pairLine } from '../loop-console.ts';
 import { interruptOnSignals } from '../interrupt.ts';
-import { findRunDir } from './resume.ts';
+import { findRunDir } from '../find-run.ts';
 
 export default defineCommand({
   name: 'replicate',

@@ -1,21 +1,14 @@
-import { existsSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { relative } from 'node:path';
 import { defineCommand, EXIT, UsageError } from '../command.ts';
 import { intFlag, parseFlags } from '../args.ts';
 import { bold } from '../../terminal.ts';
-import { runsRoot } from '../../rundir.ts';
+import { findRunDir } from '../find-run.ts';
 import { runLoop } from '../../loop/driver.ts';
 import { RunStore } from '../../loop/store.ts';
 import { roundEvals, roundJson } from '../../loop/report.ts';
 import { consoleProgress, MAX_ROUNDS, roundsTable } from '../loop-console.ts';
 import { settleRunConfig } from '../../seed.ts';
 import { interruptOnSignals } from '../interrupt.ts';
-
-/** A run directory from a path or a run id under the runs root. */
-export function findRunDir(arg: string): string {
-  for (const cand of [resolve(arg), join(runsRoot(), arg)]) if (existsSync(join(cand, 'config.json'))) return cand;
-  throw new UsageError(`no loop run at "${arg}" (looked for config.json in ${resolve(arg)} and ${join(runsRoot(), arg)})`);
-}
 
 export default defineCommand({
   name: 'resume',
