@@ -20,7 +20,6 @@ export class SharedPolicy {
   /** Prompt keys found too long for the model context (cleared when the model changes). */
   readonly tooLong = new Set<string>();
   private chain: Promise<unknown> = Promise.resolve();
-  private lastStart: { verb: 'load' | 'restore'; path?: string } | null = null;
   /** The base model's fingerprint, which every checkpoint records (agents/trainer/checkpoint-model.ts); unknown after restoring a checkpoint that recorded none. */
   private fingerprint: string | undefined;
 
@@ -107,7 +106,6 @@ export class SharedPolicy {
     this.current = null;
     this.fingerprint = modelFingerprint(model.path);
     this.tooLong.clear();
-    this.lastStart = { verb: 'load' };
     this.log.info({ model: modelName(c.model), seed: this.seed }, 'policy loaded (fresh weights)');
   }
 
@@ -121,7 +119,6 @@ export class SharedPolicy {
     this.current = r.path;
     this.fingerprint = fingerprint;
     this.tooLong.clear();
-    this.lastStart = { verb: 'restore', path: r.path };
     this.log.info({ checkpoint: r.path, optimizer }, 'policy restored from checkpoint');
     return r;
   }

@@ -42,12 +42,6 @@ const PY_TYPE: Record<string, PyTypeName> = {
   any: 'str',
 };
 
-function expectedPyType(docType: string): PyTypeName {
-  const t = PY_TYPE[docType];
-  if (!t) throw new CheckerException(`unknown parameter type ${JSON.stringify(docType)} in the function doc`);
-  return t;
-}
-
 // ---------------------------------------------------------------------------------------
 // Decoding
 

@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { designToolSet } from '../../agents/api-designer/design.ts';
 import { simPlan } from '../../agents/planner/sim.ts';
 import { simTurn } from '../../agents/user/sim.ts';
-import { simRespond } from '../../agents/assistant/sim.ts';
 import { simExecute, validateCall } from '../../agents/tool/sim.ts';
 import { getPath, labelOf, parseResult } from '../../protocols/truth/reply.ts';
 import { sameLabel } from '../../protocols/toolcalls/index.ts';
