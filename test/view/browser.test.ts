@@ -207,6 +207,9 @@ test('a nested run opens by its folder; the charts label rounds as the report do
     const kinds = await page.$$eval('#chart-kinds circle.point', (cs) => [...new Set(cs.map((c) => c.getAttribute('data-series')))]);
     assert.deepEqual(kinds.sort(), ['parallel', 'single']);
     await page.screenshot({ path: join(ARTIFACTS, 'nested-charts.png'), fullPage: true });
+    // A point of the sibling's curve asks for the sibling's answers; these records hold none, and the panel says so.
+    await page.dispatchEvent('#chart-accuracy circle.point[data-series="static"][data-round="1"]', 'click');
+    await page.waitForFunction(() => /demo-b\/static: no round has answers on the test split yet/.test(document.querySelector('#answers-head')?.textContent ?? ''), undefined, { timeout: 20_000 });
 
     // The trace command agrees on the id.
     const trace = cli(['trace', '--run', 'demo-b/full']);
