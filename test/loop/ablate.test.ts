@@ -169,6 +169,10 @@ test('looptool answers shows a run\'s test answers beside their questions, and p
     assert.notEqual(bad.code, 0);
     assert.match(bad.stderr, said);
   }
+  // the ablation's folder is not a run: the error lists the runs in it
+  const folder = await looptool(['answers', out]);
+  assert.equal(folder.code, 2);
+  assert.match(folder.stderr, /no loop run at .*; it holds runs: .*ablate\/full, .*ablate\/no-jglv/);
 });
 
 test('looptool ablate --seeds pairs every variant with static over seeds (two at once), with raw per-seed figures; every eval carries its uncertainty and baselines', async () => {
