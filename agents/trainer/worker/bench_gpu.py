@@ -6,10 +6,12 @@ embeddings): random weights, nothing downloaded, bf16 weights on CUDA, sdpa atte
 It measures, in this order and on fixed-length random token ids:
 
   update   one GRPO optimizer step per call: every sequence (prompt + completion) run
-           forward, log-probs of the completion tokens only, the clipped surrogate
-           (grpo.py, token-mean), backward over micro-batches, clip, fused AdamW.
-           Reported as tokens/s (prompt and completion tokens) and MFU; --compile
-           runs it through torch.compile.
+           forward, log-probs of the completion tokens only (logprobs.py, the engine's
+           own function), the clipped surrogate (grpo.py, token-mean), backward over
+           micro-batches, clip, fused AdamW. Reported as tokens/s (prompt and completion
+           tokens) and MFU; --compile runs the decoder through torch.compile;
+           --logprob-chunk N takes the fp32 log-softmax N positions at a time, each
+           chunk recomputed in backward (bench_logprobs.py measures that step alone).
   rollout  transformers' generate with its KV cache, greedy and sampled (temperature 1),
            every row forced to the full length: new tokens/s.
   memory   peak CUDA memory of the same update with full fine-tuning and with a peft LoRA
@@ -49,9 +51,11 @@ import torch
 
 if __package__:
     from .grpo import grpo_token_loss, token_weights
+    from .logprobs import token_logprobs
 else:  # run by its path
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     from worker.grpo import grpo_token_loss, token_weights
+    from worker.logprobs import token_logprobs
 
 # Dense bf16 tensor-core peaks, FLOP/s, by a substring of the device name (first match).
 PEAKS = [('H100 PCIe', 756e12), ('H100', 989e12), ('H200', 989e12), ('B200', 2250e12), ('A100', 312e12)]
@@ -82,6 +86,8 @@ def parse(argv):
     ap.add_argument('--grad-checkpointing', action='store_true', help='recompute activations in the backward pass')
     ap.add_argument('--compile', action='store_true', help='torch.compile the model for the update')
     ap.add_argument('--lora-rank', type=int, default=16)
+    ap.add_argument('--logprob-chunk', type=int, default=0,
+                    help='completion positions per log-softmax chunk, recomputed in backward (0: the whole micro-batch at once)')
     for k, v in defaults(False).items():
         ap.add_argument('--' + k.replace('_', '-'), type=int, default=None, help=f'default {v} (tiny: {defaults(True)[k]})')
     args = ap.parse_args(argv)
@@ -164,13 +170,24 @@ def rollout_batch(args, vocab: int, dev: Device, seed: int = 0):
     return ids.to(dev.torch), (adv - adv.mean()).to(dev.torch)
 
 
-def completion_logprobs(model, ids, completion: int):
-    """Log-probs of the last `completion` tokens of each row; logits only where needed."""
-    logits = model(input_ids=ids, logits_to_keep=completion + 1).logits[:, :-1].float()
-    return logits.gather(-1, ids[:, -completion:].unsqueeze(-1)).squeeze(-1) - logits.logsumexp(-1)
+def policy_parts(model, compile_model: bool):
+    """The decoder and the LM head the update runs, as the engine runs them (model.py); the
+    decoder compiled with --compile."""
+    base = model.get_base_model() if hasattr(model, 'get_base_model') else model
+    decoder = base.get_decoder()
+    return (torch.compile(decoder) if compile_model else decoder), base.get_output_embeddings()
 
 
-def grpo_update(model, opt, ids, adv, args):
+def completion_logprobs(decoder, head, ids, completion: int, chunk_rows: int = 0):
+    """Log-probs of the last `completion` tokens of each row, by the engine's own function
+    (logprobs.py): the LM head only at the positions that predict them, the log-softmax in
+    fp32, in row chunks recomputed in backward with `chunk_rows` (--logprob-chunk)."""
+    h = decoder(input_ids=ids).last_hidden_state[:, -completion - 1 : -1]
+    logp, _ = token_logprobs(head, h.reshape(-1, h.shape[-1]), ids[:, -completion:].reshape(-1), chunk_rows=chunk_rows)
+    return logp.view(ids.shape[0], completion)
+
+
+def grpo_update(model, parts, opt, ids, adv, args):
     """One optimizer step over the batch in micro-batches; the token weights are fixed
     over the whole batch so the accumulated gradient is the full batch's. On-policy first
     pass: the sampling log-probs equal the current ones (ratio 1, same FLOPs)."""
@@ -178,7 +195,7 @@ def grpo_update(model, opt, ids, adv, args):
     w = torch.cat(token_weights([c] * n, 'token-mean')).view(n, c).to(ids.device)
     loss_sum = 0.0
     for i in range(0, n, args.micro_batch):
-        logp = completion_logprobs(model, ids[i : i + args.micro_batch], c)
+        logp = completion_logprobs(*parts, ids[i : i + args.micro_batch], c, args.logprob_chunk)
         a = adv[i : i + args.micro_batch, None].expand_as(logp)
         loss_t, _, _, _ = grpo_token_loss(logp, logp.detach(), a, 0.2, 0.28)
         loss = (loss_t * w[i : i + args.micro_batch]).sum()
@@ -204,16 +221,16 @@ def time_updates(model, args, dev: Device, label: str) -> dict:
     if args.grad_checkpointing:
         model.activation_checkpointing_enable()
     model.train()
-    step_model = torch.compile(model) if args.compile else model
+    parts = policy_parts(model, args.compile)
     opt = optimizer(model, dev)
     ids, adv = rollout_batch(args, model.config.vocab_size, dev)
     dev.reset_peak()
     for _ in range(args.warmup):
-        grpo_update(step_model, opt, ids, adv, args)
+        grpo_update(model, parts, opt, ids, adv, args)
     dev.sync()
     t0 = time.perf_counter()
     for _ in range(args.steps):
-        loss = grpo_update(step_model, opt, ids, adv, args)
+        loss = grpo_update(model, parts, opt, ids, adv, args)
     dev.sync()
     dt = (time.perf_counter() - t0) / args.steps
     out = {'seconds_per_step': dt, 'tokens_per_s': ids.numel() / dt, 'peak_memory_gib': dev.peak_gib(),
@@ -278,6 +295,7 @@ def run(args) -> dict:
         'params': n_params, 'body_params': n_body,
         'sequences': args.sequences, 'micro_batch': args.micro_batch, 'prompt_tokens': args.prompt,
         'completion_tokens': args.completion, 'grad_checkpointing': args.grad_checkpointing, 'compile': args.compile,
+        'logprob_chunk': args.logprob_chunk,
         'update_tokens_per_s': full['tokens_per_s'], 'update_seconds_per_step': full['seconds_per_step'],
         'update_flops_per_step': flops, 'peak_flops': peak, 'mfu': mfu,
         'rollout_batch': args.gen_batch, 'rollout_prompt_tokens': args.gen_prompt, 'rollout_new_tokens': args.gen_tokens,

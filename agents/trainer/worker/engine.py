@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from . import util
 from .model import BadRequest, build_policy
 from .grpo import AGGREGATIONS, grpo_token_loss, token_weights
+from .logprobs import token_logprobs
 
 CKPT_FORMAT = 'looptool-policy-checkpoint'
 CKPT_VERSION = 1
@@ -735,17 +736,13 @@ class Engine:
         be = self.backend
         with util.autocast_ctx(be.device, be.dtype):
             hs, valid, targets = self._completion_hidden(units)
-            logits = be.out_logits(hs[valid])
-        logits = logits.float()
-        if temperature != 1.0:
-            logits = logits / temperature
-        logprobs = F.log_softmax(logits, dim=-1)
+
+        def head(h):
+            with util.autocast_ctx(be.device, be.dtype):
+                return be.out_logits(h)
+
         tgt = targets[valid]
-        logp = logprobs.gather(1, tgt.unsqueeze(1)).squeeze(1)
-        ent = None
-        if want_entropy:
-            with torch.no_grad():
-                ent = -(logprobs.exp() * logprobs).sum(-1)
+        logp, ent = token_logprobs(head, hs[valid], tgt, temperature, want_entropy)
         return logp, ent, tgt
 
     def _chunks(self, families: list, per_chunk: int, share: bool) -> list[list[int]]:
