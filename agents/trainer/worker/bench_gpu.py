@@ -84,7 +84,7 @@ def parse(argv):
     ap.add_argument('--tiny', action='store_true', help='a tiny shape in fp32 on the CPU (automatic without CUDA)')
     ap.add_argument('--peak-flops', type=float, default=None, help='peak dense bf16 FLOP/s of the GPU (e.g. 989e12)')
     ap.add_argument('--grad-checkpointing', action='store_true', help='recompute activations in the backward pass')
-    ap.add_argument('--compile', action='store_true', help='torch.compile the model for the update')
+    ap.add_argument('--compile', action='store_true', help='torch.compile the decoder for the update')
     ap.add_argument('--lora-rank', type=int, default=16)
     ap.add_argument('--logprob-chunk', type=int, default=0,
                     help='completion positions per log-softmax chunk, recomputed in backward (0: the whole micro-batch at once)')
