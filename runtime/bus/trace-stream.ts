@@ -1,4 +1,4 @@
-import { jetstream, jetstreamManager, DeliverPolicy, StorageType, RetentionPolicy, DiscardPolicy, JetStreamApiError, type StreamInfo } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, DeliverPolicy, StorageType, RetentionPolicy, DiscardPolicy, JetStreamApiError, type JetStreamManager, type StreamInfo } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { TRACE_ROOT, TRACE_STREAM, TraceBatch, traceFilter, type TraceEvent } from '../../protocols/trace.ts';
 import { decodeJson } from './codec.ts';
@@ -121,8 +121,7 @@ export type StreamSummary = { runs: Record<string, { events: number; roles: Reco
 
 /** What the trace stream holds, per run, role and kind (batch counts, from the subjects). */
 export async function traceSummary(nc: NatsConnection): Promise<StreamSummary> {
-  const jsm = await jetstreamManager(nc);
-  const info = await withElectionRetries(() => jsm.streams.info(TRACE_STREAM, { subjects_filter: `${TRACE_ROOT}.>` }));
+  const info = await askJetStream(nc, (jsm) => jsm.streams.info(TRACE_STREAM, { subjects_filter: `${TRACE_ROOT}.>` }));
   const out: StreamSummary = { runs: {} };
   const prefix = TRACE_ROOT.split('.').length;
   for (const [subject, n] of Object.entries(info.state.subjects ?? {})) {
@@ -143,9 +142,18 @@ export async function traceStart(nc: NatsConnection): Promise<number | undefined
 }
 
 /** The trace stream's configuration and state, asked again while it is between leaders. */
-export async function traceStreamInfo(nc: NatsConnection): Promise<StreamInfo> {
-  const jsm = await jetstreamManager(nc);
-  return withElectionRetries(() => jsm.streams.info(TRACE_STREAM));
+export function traceStreamInfo(nc: NatsConnection): Promise<StreamInfo> {
+  return askJetStream(nc, (jsm) => jsm.streams.info(TRACE_STREAM));
+}
+
+/**
+ * A JetStream API call, asked again while the stream is between leaders. Making the manager
+ * is inside the retry: it asks the server for the account's JetStream info first, which
+ * times out the same way right after a cluster node is lost (seen in CI: the 3-node test's
+ * read after its SIGKILLed node).
+ */
+function askJetStream<T>(nc: NatsConnection, ask: (jsm: JetStreamManager) => Promise<T>): Promise<T> {
+  return withElectionRetries(async () => ask(await jetstreamManager(nc)));
 }
 
 /**
