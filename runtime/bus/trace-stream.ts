@@ -121,7 +121,10 @@ export type StreamSummary = { runs: Record<string, { events: number; roles: Reco
 
 /** What the trace stream holds, per run, role and kind (batch counts, from the subjects). */
 export async function traceSummary(nc: NatsConnection): Promise<StreamSummary> {
-  const info = await askJetStream(nc, (jsm) => jsm.streams.info(TRACE_STREAM, { subjects_filter: `${TRACE_ROOT}.>` }));
+  // the manager is made outside the retry, so that a lost bus fails this at once: the
+  // viewer's /api/info reports the lost connection with it and must not wait out elections
+  const jsm = await jetstreamManager(nc);
+  const info = await withElectionRetries(() => jsm.streams.info(TRACE_STREAM, { subjects_filter: `${TRACE_ROOT}.>` }));
   const out: StreamSummary = { runs: {} };
   const prefix = TRACE_ROOT.split('.').length;
   for (const [subject, n] of Object.entries(info.state.subjects ?? {})) {
@@ -150,7 +153,9 @@ export function traceStreamInfo(nc: NatsConnection): Promise<StreamInfo> {
  * A JetStream API call, asked again while the stream is between leaders. Making the manager
  * is inside the retry: it asks the server for the account's JetStream info first, which
  * times out the same way right after a cluster node is lost (seen in CI: the 3-node test's
- * read after its SIGKILLed node).
+ * read after its SIGKILLed node). A lost bus times out the same way too, so this waits for
+ * it (up to the retry's 60 s): for callers that can wait (a node's start, a page of older
+ * messages), not for a status report.
  */
 function askJetStream<T>(nc: NatsConnection, ask: (jsm: JetStreamManager) => Promise<T>): Promise<T> {
   return withElectionRetries(async () => ask(await jetstreamManager(nc)));
