@@ -13,7 +13,7 @@ import { traceFeed, traceSummary } from '../bus/trace-stream.ts';
 import type { LiveRun } from '../live-runs.ts';
 import { RunWatch, type RunEnd } from './run-watch.ts';
 import { readViewReport } from './report.ts';
-import { parseAnswersQuery, viewAnswers, type AnswersQuery } from './answers.ts';
+import { parseAnswersQuery, viewAnswers } from './answers.ts';
 
 export type ViewServerOptions = {
   nc: NatsConnection;
@@ -71,6 +71,17 @@ const TYPES: Record<string, string> = {
 const CSP = "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'";
 
 const LOOPBACK_HOSTS = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?$/;
+
+/** A request's query as `parse` reads it; a bad one is answered 400 with the fields named, and gives undefined. */
+function parsedQuery<T>(res: ServerResponse, parse: () => T): T | undefined {
+  try {
+    return parse();
+  } catch (err) {
+    if (!(err instanceof FilterError)) throw err;
+    sendJson(res, 400, { error: err.message, issues: err.issues });
+    return undefined;
+  }
+}
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
@@ -227,26 +238,14 @@ export async function startViewServer(opts: ViewServerOptions): Promise<ViewServ
     const url = new URL(req.url ?? '/', 'http://viewer.local');
     const path = url.pathname;
     if (path === '/api/events') {
-      let f: ViewFilter;
-      try {
-        f = parseFilter(url.searchParams);
-      } catch (err) {
-        if (err instanceof FilterError) return sendJson(res, 400, { error: err.message, issues: err.issues });
-        throw err;
-      }
+      const f = parsedQuery(res, () => parseFilter(url.searchParams));
+      if (!f) return;
       return events(req, res, f);
     }
     if (path === '/api/older') {
-      let f: ViewFilter;
-      let page: { before: number; limit: number };
-      try {
-        f = parseFilter(url.searchParams, ['before', 'beforeId', 'limit']);
-        page = parsePage(url.searchParams);
-      } catch (err) {
-        if (err instanceof FilterError) return sendJson(res, 400, { error: err.message, issues: err.issues });
-        throw err;
-      }
-      return sendJson(res, 200, await readOlder(cur.watch.nc, f, page));
+      const q = parsedQuery(res, () => ({ f: parseFilter(url.searchParams, ['before', 'beforeId', 'limit']), page: parsePage(url.searchParams) }));
+      if (!q) return;
+      return sendJson(res, 200, await readOlder(cur.watch.nc, q.f, q.page));
     }
     if (path === '/api/report') {
       // the run's own records, when its directory is here (a run on a remote bus has none)
@@ -255,13 +254,8 @@ export async function startViewServer(opts: ViewServerOptions): Promise<ViewServ
       return sendJson(res, 200, dir ? { available: true, ...readViewReport(dir) } : { available: false });
     }
     if (path === '/api/answers') {
-      let q: AnswersQuery;
-      try {
-        q = parseAnswersQuery(url.searchParams);
-      } catch (err) {
-        if (err instanceof FilterError) return sendJson(res, 400, { error: err.message, issues: err.issues });
-        throw err;
-      }
+      const q = parsedQuery(res, () => parseAnswersQuery(url.searchParams));
+      if (!q) return;
       if (q.run && q.run !== cur.run) return sendJson(res, 200, { available: false, reason: `this page serves run ${cur.run ?? '(none)'}, not ${q.run}` });
       return sendJson(res, 200, cur.dir ? viewAnswers(cur.dir, q) : { available: false, reason: 'the run\'s folder is not on this machine (a run on a remote bus)' });
     }
