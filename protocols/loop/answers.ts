@@ -94,15 +94,18 @@ export function joinAnswers(samples: readonly Sample[], items: readonly EvalItem
   });
 }
 
+/** Which answers to list: `outcome` right or wrong ones (all when absent or 'all'). */
 export const AnswerFilter = z.object({
   skill: z.string().optional(),
   kind: z.string().optional(),
   miss: Miss.optional(),
+  outcome: z.enum(['wrong', 'right', 'all']).optional(),
 });
 export type AnswerFilter = z.infer<typeof AnswerFilter>;
 
-export function filterAnswers<A extends Pick<Answer, 'skill' | 'kind' | 'miss'>>(list: readonly A[], f: AnswerFilter): A[] {
-  return list.filter((a) => (!f.skill || a.skill === f.skill) && (!f.kind || a.kind === f.kind) && (!f.miss || a.miss === f.miss));
+export function filterAnswers<A extends Pick<Answer, 'skill' | 'kind' | 'miss' | 'correct'>>(list: readonly A[], f: AnswerFilter): A[] {
+  const outcome = (a: A) => !f.outcome || f.outcome === 'all' || a.correct === (f.outcome === 'right');
+  return list.filter((a) => (!f.skill || a.skill === f.skill) && (!f.kind || a.kind === f.kind) && (!f.miss || a.miss === f.miss) && outcome(a));
 }
 
 export const GroupTally = z.object({

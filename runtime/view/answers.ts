@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 import { describeIssues, LooptoolError } from '../../protocols/errors.ts';
-import { filterAnswers, MISS_TEXT, tallyAnswers, type Answer } from '../../protocols/loop/answers.ts';
+import { AnswerFilter, filterAnswers, MISS_TEXT, tallyAnswers, type Answer } from '../../protocols/loop/answers.ts';
 import { ANSWER_SPLITS, readAnswers } from '../loop/answers.ts';
 import { FilterError } from './source.ts';
 
@@ -23,7 +23,7 @@ export const AnswersQuery = z.strictObject({
   split: z.enum(ANSWER_SPLITS).default('test'),
   skill: z.string().optional(),
   kind: z.string().optional(),
-  outcome: z.enum(['wrong', 'right', 'all']).default('wrong'),
+  outcome: AnswerFilter.shape.outcome.unwrap().default('wrong'),
   limit: z.coerce.number().int().min(1).max(2000).default(200),
 });
 export type AnswersQuery = z.infer<typeof AnswersQuery>;
@@ -69,7 +69,7 @@ export function viewAnswers(dir: string, q: AnswersQuery): ViewAnswers {
     throw err;
   }
   const subset = filterAnswers(read.answers, { skill: q.skill, kind: q.kind });
-  const chosen = subset.filter((a) => q.outcome === 'all' || a.correct === (q.outcome === 'right'));
+  const chosen = filterAnswers(subset, { outcome: q.outcome });
   return {
     available: true,
     run: basename(target),

@@ -8,12 +8,12 @@ import { alignTable } from '../../loop/report.ts';
 import { ANSWER_SPLITS, readAnswers, type AnswerSplit, type RunAnswers } from '../../loop/answers.ts';
 import { filterAnswers, Miss, MISS_TEXT, pairAnswers, tallyAnswers, type Answer, type GroupTally, type PairedGroup, type Pairing } from '../../../protocols/loop/answers.ts';
 import type { Label } from '../../../protocols/sample.ts';
+import { formatBounds, formatPoints } from '../../../protocols/loop/ablation.ts';
 
 const SHOW = ['wrong', 'right', 'all', 'changed'] as const;
 type Show = (typeof SHOW)[number];
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
-const points = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(100 * x).toFixed(1)}`;
 const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
 function labelLines(l: Label, full: boolean): string[] {
@@ -56,8 +56,7 @@ function tallyTable(all: GroupTally, groups: Record<string, GroupTally>, key: st
 function pairedTable(p: Pairing<Answer>, a: string, b: string, key: string): string {
   const row = (name: string, g: PairedGroup) => {
     const n = g.diff.n;
-    const ci = g.diff.lo === null ? '' : ` [${points(g.diff.lo)}, ${points(g.diff.hi!)}]`;
-    return [name, String(n), pct((g.both + g.onlyA) / n), pct((g.both + g.onlyB) / n), `${points(g.diff.value)}${ci}`, `${g.onlyA} / ${g.onlyB}`];
+    return [name, String(n), pct((g.both + g.onlyA) / n), pct((g.both + g.onlyB) / n), `${formatPoints(g.diff.value, true)} ${formatBounds(g.diff)}`.trim(), `${g.onlyA} / ${g.onlyB}`];
   };
   return alignTable([key, 'n', a, b, `Δ points [95%]`, `only ${a} / only ${b}`], [...Object.entries(p.groups).map(([k, g]) => row(k, g)), row('all', p.all)]);
 }
@@ -121,13 +120,8 @@ export default defineCommand({
     const pairing = other ? pairAnswers(subset, filterAnswers(other.answers, filter), key) : undefined;
 
     const byId = new Map(pairing?.pairs.map((p) => [p.a.id, p.b]));
-    const chosen = subset.filter((a) => {
-      if (values.miss && a.miss !== values.miss) return false;
-      if (show === 'wrong') return !a.correct;
-      if (show === 'right') return a.correct;
-      if (show === 'changed') return byId.has(a.id) && byId.get(a.id)!.correct !== a.correct;
-      return true;
-    });
+    const listable = filterAnswers(subset, { miss: values.miss as Miss | undefined, outcome: show === 'changed' ? 'all' : show });
+    const chosen = show === 'changed' ? listable.filter((a) => byId.has(a.id) && byId.get(a.id)!.correct !== a.correct) : listable;
     const listed = limit > 0 ? chosen.slice(0, limit) : chosen;
 
     if (values.json) {
