@@ -104,6 +104,15 @@ async function main(args: string[]): Promise<number> {
   }
 }
 
+// Output piped into a reader that stops early (`looptool answers RUN | head`) is not a failure:
+// the reader has what it wanted, so the command ends quietly instead of with a stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.exit(process.exitCode ?? EXIT.ok);
+  });
+}
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
