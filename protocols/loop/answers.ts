@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { ChatMessage } from '../messages.ts';
 import { Label, primarySkill, type Sample } from '../sample.ts';
-import { rewardFromText } from '../toolcalls/index.ts';
+import { parseHermes, rewardFromText } from '../toolcalls/index.ts';
 import { predictionLabel } from './jglv.ts';
-import type { EvalItemRecord } from './records.ts';
+import { BfclExpected, type BfclItemRecord, type EvalItemRecord } from './records.ts';
 import { pairedProportionDiff, proportion, Estimate, PairedProportionDiff } from './stats.ts';
 import { LooptoolError } from '../errors.ts';
 
@@ -51,11 +51,66 @@ export type Answer = z.infer<typeof Answer>;
  * call (its call decision is right where the label is text, yet ToolMatch fails it).
  */
 export function missOf(expected: Label, prediction: Label, parseError: string | undefined, text: string): Miss {
-  if (prediction.type === 'text') return expected.type === 'text' || (parseError && /<tool_call>/.test(text)) ? 'unparsed' : 'no_call';
-  if (expected.type === 'text') return 'spurious_call';
-  if (prediction.calls.length !== expected.calls.length) return 'wrong_count';
-  const names = (l: { calls: readonly { name: string }[] }) => l.calls.map((c) => c.name).sort().join('\u0000');
-  return names(prediction) === names(expected) ? 'wrong_arguments' : 'wrong_tool';
+  return missByNames(expected.type === 'calls' ? expected.calls.map((c) => c.name) : null, prediction, parseError, text);
+}
+
+/** missOf, with the expected answer given by its calls' names alone (null: text expected), as BFCL's ground truth gives it. */
+export function missByNames(expected: readonly string[] | null, prediction: Label, parseError: string | undefined, text: string): Miss {
+  if (prediction.type === 'text') return expected === null || (parseError && /<tool_call>/.test(text)) ? 'unparsed' : 'no_call';
+  if (expected === null) return 'spurious_call';
+  if (prediction.calls.length !== expected.length) return 'wrong_count';
+  const names = (xs: readonly string[]) => [...xs].sort().join('\u0000');
+  return names(prediction.calls.map((c) => c.name)) === names(expected) ? 'wrong_arguments' : 'wrong_tool';
+}
+
+/**
+ * A BFCL v3 answer of the loop's evaluation: scored by the leaderboard's checker (its error
+ * type and message kept), its miss named as the simulated splits name theirs, from the
+ * answer parsed as ToolMatch parses it and the ground truth's function names.
+ */
+export const BfclAnswer = z.object({
+  id: z.string(),
+  round: z.number().int().min(0),
+  category: z.string(),
+  correct: z.boolean().describe("the leaderboard checker's verdict (FC mode)"),
+  miss: Miss.nullable(),
+  errorType: z.string().nullable(),
+  error: z.string().optional(),
+  cutOff: z.boolean(),
+  tools: z.array(z.string()),
+  unoffered: z.array(z.string()).optional().describe('functions of the question that could not be offered, each with why'),
+  context: z.array(ChatMessage),
+  expected: BfclExpected.nullable().describe('null where no call is expected'),
+  prediction: Label,
+  text: z.string(),
+  parseError: z.string().optional(),
+});
+export type BfclAnswer = z.infer<typeof BfclAnswer>;
+
+export function bfclAnswers(items: readonly BfclItemRecord[]): BfclAnswer[] {
+  return items.map((item) => {
+    const h = parseHermes(item.text);
+    const r = h.ok ? { calls: h.calls, parseError: undefined } : { calls: [], parseError: h.error.message };
+    const prediction = predictionLabel(r.calls, item.text);
+    const expected = item.expected?.map((c) => c.name) ?? null;
+    return {
+      id: item.id,
+      round: item.round,
+      category: item.category,
+      correct: item.correct,
+      miss: item.correct ? null : missByNames(expected, prediction, r.parseError, item.text),
+      errorType: item.errorType,
+      ...(item.error ? { error: item.error } : {}),
+      cutOff: item.cutOff,
+      tools: item.tools,
+      ...(item.unoffered ? { unoffered: item.unoffered } : {}),
+      context: item.messages,
+      expected: item.expected,
+      prediction,
+      text: item.text,
+      ...(r.parseError ? { parseError: r.parseError } : {}),
+    };
+  });
 }
 
 /**
@@ -94,19 +149,28 @@ export function joinAnswers(samples: readonly Sample[], items: readonly EvalItem
   });
 }
 
-/** Which answers to list: `outcome` right or wrong ones (all when absent or 'all'). */
+/** Which answers to list: `outcome` right or wrong ones (all when absent or 'all'); `category` for BFCL answers. */
 export const AnswerFilter = z.object({
   skill: z.string().optional(),
   kind: z.string().optional(),
+  category: z.string().optional(),
   miss: Miss.optional(),
   outcome: z.enum(['wrong', 'right', 'all']).optional(),
 });
 export type AnswerFilter = z.infer<typeof AnswerFilter>;
 
-export function filterAnswers<A extends Pick<Answer, 'skill' | 'kind' | 'miss' | 'correct'>>(list: readonly A[], f: AnswerFilter): A[] {
+/** What every kind of answer (a simulated split's, BFCL's) has, for filtering, tallying and pairing. */
+type Scored = { id: string; correct: boolean; miss?: Miss | null; skill?: string; kind?: string; category?: string };
+
+export function filterAnswers<A extends Scored>(list: readonly A[], f: AnswerFilter): A[] {
   const outcome = (a: A) => !f.outcome || f.outcome === 'all' || a.correct === (f.outcome === 'right');
-  return list.filter((a) => (!f.skill || a.skill === f.skill) && (!f.kind || a.kind === f.kind) && (!f.miss || a.miss === f.miss) && outcome(a));
+  const field = (a: A, k: 'skill' | 'kind' | 'category') => f[k] === undefined || a[k] === f[k];
+  return list.filter((a) => field(a, 'skill') && field(a, 'kind') && field(a, 'category') && (!f.miss || a.miss === f.miss) && outcome(a));
 }
+
+/** The fields answers are grouped by in tallies and pairings. */
+export type GroupKey = 'skill' | 'kind' | 'category';
+const groupOf = (a: Scored, key: GroupKey) => a[key] ?? '(none)';
 
 export const GroupTally = z.object({
   n: z.number().int().min(0),
@@ -115,15 +179,15 @@ export const GroupTally = z.object({
 });
 export type GroupTally = z.infer<typeof GroupTally>;
 
-/** Accuracy with its standard error and the misses by kind of miss, overall and per `key` (skill or kind), in first-seen order. */
-export function tallyAnswers(list: readonly Answer[], key: 'skill' | 'kind'): { all: GroupTally; groups: Record<string, GroupTally> } {
-  const tally = (xs: readonly Answer[]): GroupTally => {
+/** Accuracy with its standard error and the misses by kind of miss, overall and per `key` (skill, kind or BFCL category), in first-seen order. */
+export function tallyAnswers<A extends Scored>(list: readonly A[], key: GroupKey): { all: GroupTally; groups: Record<string, GroupTally> } {
+  const tally = (xs: readonly A[]): GroupTally => {
     const misses: Partial<Record<Miss, number>> = {};
     for (const a of xs) if (a.miss) misses[a.miss] = (misses[a.miss] ?? 0) + 1;
     return { n: xs.length, accuracy: proportion(xs.filter((a) => a.correct).length, xs.length), misses };
   };
-  const keys = [...new Set(list.map((a) => a[key]))];
-  return { all: tally(list), groups: Object.fromEntries(keys.map((k) => [k, tally(list.filter((a) => a[key] === k))])) };
+  const keys = [...new Set(list.map((a) => groupOf(a, key)))];
+  return { all: tally(list), groups: Object.fromEntries(keys.map((k) => [k, tally(list.filter((a) => groupOf(a, key) === k))])) };
 }
 
 export const PairedGroup = z.object({
@@ -148,7 +212,7 @@ export type Pairing<A> = {
  * Two sets of answers to the same items, paired by id: the 2 × 2 table of right and wrong,
  * and a − b with its interval, overall and per `key`.
  */
-export function pairAnswers<A extends Pick<Answer, 'id' | 'correct' | 'skill' | 'kind'>>(a: readonly A[], b: readonly A[], key: 'skill' | 'kind'): Pairing<A> {
+export function pairAnswers<A extends Scored>(a: readonly A[], b: readonly A[], key: GroupKey): Pairing<A> {
   const bById = new Map(b.map((x) => [x.id, x]));
   const aIds = new Set(a.map((x) => x.id));
   const pairs = a.filter((x) => bById.has(x.id)).map((x) => ({ a: x, b: bById.get(x.id)! }));
@@ -159,12 +223,12 @@ export function pairAnswers<A extends Pick<Answer, 'id' | 'correct' | 'skill' | 
     const onlyB = count(false, true);
     return { both: count(true, true), onlyA, onlyB, neither: count(false, false), diff: pairedProportionDiff(onlyA, onlyB, ps.length) };
   };
-  const keys = [...new Set(pairs.map((p) => p.a[key]))];
+  const keys = [...new Set(pairs.map((p) => groupOf(p.a, key)))];
   return {
     pairs,
     onlyInA: a.filter((x) => !bById.has(x.id)).map((x) => x.id),
     onlyInB: b.filter((x) => !aIds.has(x.id)).map((x) => x.id),
     all: group(pairs),
-    groups: Object.fromEntries(keys.map((k) => [k, group(pairs.filter((p) => p.a[key] === k))])),
+    groups: Object.fromEntries(keys.map((k) => [k, group(pairs.filter((p) => groupOf(p.a, key) === k))])),
   };
 }

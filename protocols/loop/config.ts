@@ -93,9 +93,10 @@ export const EvalConfig = z
     max_new_tokens: z.number().int().min(1).default(192),
     bfcl: z
       .strictObject({
-        dir: z.string().min(1).describe('directory with BFCL v3 question/answer files'),
-        categories: z.array(z.string()).default(['simple', 'multiple', 'parallel', 'parallel_multiple', 'irrelevance']),
+        dir: z.string().min(1).optional().describe('directory with BFCL v3 question/answer files; default: LOOPTOOL_BFCL_DIR, else ../shared/bfcl/v3 (as `eval bfcl` finds them)'),
+        categories: z.array(z.string()).min(1).default(['simple', 'multiple', 'parallel', 'parallel_multiple', 'irrelevance']),
         limit: z.number().int().min(1).optional().describe('at most this many questions per category'),
+        max_new_tokens: z.number().int().min(1).default(256).describe('the answer budget; answers that reach it are marked cut off'),
       })
       .optional()
       .describe('also evaluate on BFCL v3 each round when set'),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Label, Sample } from '../sample.ts';
+import { ChatMessage } from '../messages.ts';
 import { VerifyVerdict } from '../roles/judge.ts';
 import { Variation } from '../roles/expander.ts';
 import { JglvAction } from './jglv.ts';
@@ -72,7 +73,7 @@ export type ExpansionRecord = z.infer<typeof ExpansionRecord>;
 export const EvalItemRecord = z.object({
   type: z.literal('eval_item'),
   round: z.number().int().min(0),
-  split: z.string().describe('"test" or "validation" (simulated world) or a BFCL category'),
+  split: z.string().describe('"test" or "validation"'),
   id: z.string(),
   kind: z.string(),
   correct: z.boolean(),
@@ -85,9 +86,35 @@ export const EvalItemRecord = z.object({
 export type EvalItemRecord = z.infer<typeof EvalItemRecord>;
 
 export const BfclFigures = z.object({
-  overall: z.number().nullable(),
-  categories: z.record(z.string(), z.object({ n: z.number().int(), correct: z.number().int(), accuracy: z.number() })),
+  overall: z.number().nullable().describe('the unweighted mean over the categories run, as the leaderboard averages'),
+  overallSe: z.number().optional().describe('its standard error (absent in runs made before it was kept)'),
+  categories: z.record(z.string(), z.object({ n: z.number().int(), correct: z.number().int(), accuracy: z.number(), se: z.number().optional() })),
 });
+
+/** BFCL's ground truth for one answer: per call, each parameter's allowed values as Python writes them ('' : it may be left out). */
+export const BfclExpected = z.array(z.object({ name: z.string(), params: z.record(z.string(), z.array(z.string())) }));
+export type BfclExpected = z.infer<typeof BfclExpected>;
+
+/**
+ * One BFCL v3 answer of the loop's evaluation (loop.eval.bfcl), kept with its question: the
+ * BFCL files live outside the run, and `looptool answers --split bfcl` reads these alone.
+ */
+export const BfclItemRecord = z.object({
+  type: z.literal('bfcl_item'),
+  round: z.number().int().min(0),
+  category: z.string(),
+  id: z.string(),
+  tools: z.array(z.string()).describe('the names of the functions offered, as the policy saw them ("." written "_")'),
+  unoffered: z.array(z.string()).optional().describe('functions of the question that could not be offered, each with why'),
+  messages: z.array(ChatMessage).describe('the question'),
+  expected: BfclExpected.nullable().describe('null where no call is expected (irrelevance)'),
+  text: z.string().describe('the raw greedy completion'),
+  cutOff: z.boolean().describe('the answer reached max_new_tokens'),
+  correct: z.boolean().describe("the leaderboard checker's verdict (FC mode)"),
+  errorType: z.string().nullable().describe("the checker's error type, as the leaderboard names it"),
+  error: z.string().optional().describe("the checker's message"),
+});
+export type BfclItemRecord = z.infer<typeof BfclItemRecord>;
 
 export const RoundEval = z.object({
   type: z.literal('eval'),

@@ -1,80 +1,124 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { z } from 'zod';
-import { answerFile, checkEntry, hasAnswers, jsonLines, loadDataset, normalizeCategory, questionFile, type Category } from '../../protocols/bfcl/index.ts';
+import { z } from 'zod';
+import { checkResultLine, fcToolName, normalizeCategory, parseQuestions, questionFile, resultFromAnswer, resultLine, type BfclDataset, type BfclQuestion, type Category } from '../../protocols/bfcl/index.ts';
+import { pyRepr } from '../../protocols/toolcalls/index.ts';
 import { LooptoolError } from '../../protocols/errors.ts';
 import type { EvalConfig } from '../../protocols/loop/config.ts';
-import type { BfclFigures } from '../../protocols/loop/records.ts';
-import type { ChatMessage } from '../../protocols/messages.ts';
+import type { BfclExpected, BfclFigures, BfclItemRecord } from '../../protocols/loop/records.ts';
+import { proportion } from '../../protocols/loop/stats.ts';
 import { PolicyContract } from '../../protocols/roles/trainer.ts';
 import type { CallFn } from '../../protocols/role.ts';
 import type { ToolSpec } from '../../protocols/toolspec.ts';
-import { argumentsJson, parseHermes, PyDict, type PyVal } from '../../protocols/toolcalls/index.ts';
+import { ChatMessage } from '../../protocols/messages.ts';
 import { convertFunction } from '../../agents/api-designer/index.ts';
+import { bfclDataDir, loadBfclCategory } from '../bfcl/files.ts';
 import { chunks } from '../concurrency.ts';
 
 /**
  * The BFCL v3 hook of the loop's evaluation (`loop.eval.bfcl`): the first `limit` questions
  * of each configured single-turn category are put to the policy through `policy.generate`
- * (greedy; the function docs as tools, the first turn as messages), the Hermes answer is
- * turned into a function-calling result and scored by protocols/bfcl's checker with the
- * leaderboard's rules. Overall = the unweighted mean over the categories run.
+ * (greedy), offered and scored as `looptool eval bfcl run --mode fc` offers and scores
+ * them: function names with "." written "_" (BFCL's FC handlers do so, and the checker's
+ * FC rule expects it), the Hermes calls written as a BFCL result line and checked by
+ * protocols/bfcl with the leaderboard's rules. A doc the bus's ToolSpec cannot carry (one
+ * in all of BFCL v3's single-turn files) is left out of the offer and named in the item. Overall = the unweighted mean over the
+ * categories run. Every answer is kept, with its question, for `looptool answers --split bfcl`.
  */
 
-type Question = { id: string; tools: ToolSpec[]; messages: ChatMessage[] };
+export type BfclConfig = NonNullable<z.output<typeof EvalConfig>['bfcl']>;
 
-function questions(dir: string, category: Category): { items: Question[]; dataset: ReturnType<typeof loadDataset> } {
-  const qPath = join(dir, questionFile(category));
-  if (!existsSync(qPath)) throw new LooptoolError({ code: 'invalid_input', message: `loop.eval.bfcl: no ${qPath}` });
-  const qText = readFileSync(qPath, 'utf8');
-  const aPath = join(dir, answerFile(category));
-  const aText = hasAnswers(category) ? readFileSync(aPath, 'utf8') : undefined;
-  const dataset = loadDataset(category, qText, aText);
-  const items: Question[] = [];
-  for (const { line, text } of jsonLines(qText)) {
-    const q = JSON.parse(text) as { id?: string; question?: unknown; function?: unknown[] };
-    if (typeof q.id !== 'string' || !Array.isArray(q.question) || !Array.isArray(q.question[0])) continue;
-    const tools: ToolSpec[] = [];
-    for (const [i, doc] of (q.function ?? []).entries()) {
-      const r = convertFunction(doc, `${questionFile(category)}:${line}.function.${i}`, 'bfcl');
-      if (r.spec) {
-        const { meta: _meta, ...spec } = r.spec;
-        tools.push(spec);
-      }
-    }
-    const messages = (q.question[0] as { role?: string; content?: string }[])
-      .filter((m) => m.role === 'user' || m.role === 'system')
-      .map((m) => ({ role: m.role as 'user' | 'system', content: String(m.content ?? '') }));
-    if (tools.length && messages.length) items.push({ id: q.id, tools, messages });
+/** A BFCL question as the policy gets it over the bus: the docs as tools, the turn as messages. */
+export function bfclPrompt(q: BfclQuestion): { tools: ToolSpec[]; messages: ChatMessage[]; unoffered: string[] } {
+  const tools: ToolSpec[] = [];
+  const unoffered: string[] = [];
+  for (const [i, doc] of q.functions.entries()) {
+    const r = convertFunction({ ...doc, name: fcToolName(doc.name) }, `function.${i}`, 'bfcl');
+    if (r.spec) {
+      const { meta: _meta, ...spec } = r.spec;
+      tools.push(spec);
+    } else unoffered.push(`${doc.name}: ${r.issues.map((x) => `${x.path}: ${x.message}`).join('; ')}`);
   }
-  return { items, dataset };
+  return { tools, messages: z.array(ChatMessage).parse(q.messages), unoffered };
 }
 
-/** A Hermes completion as BFCL's function-calling result: [{name: "<json arguments>"}]. */
-export function fcResult(text: string): PyVal {
-  const r = parseHermes(text);
-  if (!r.ok || r.calls.length === 0) return '';
-  return r.calls.map((c) => PyDict.from([[c.name, argumentsJson(c)]]));
+/** The checker's verdict on a completion, read as `eval bfcl run --mode fc` reads a reply. */
+export function checkBfclAnswer(ds: BfclDataset, id: string, text: string) {
+  return checkResultLine(ds, resultLine(id, resultFromAnswer('fc', { content: text, toolCalls: [] })), 'fc');
 }
 
-export async function evalBfcl(call: CallFn, cfg: NonNullable<z.output<typeof EvalConfig>['bfcl']>, id: string): Promise<z.output<typeof BfclFigures>> {
+/** The ground truth of an entry, each allowed value as Python writes it; null where no call is expected. */
+export function bfclExpected(ds: BfclDataset, id: string): BfclExpected | null {
+  const gt = ds.entries.get(id)?.gt;
+  if (!gt) return null;
+  return gt.map((c) => ({ name: fcToolName(c.name), params: Object.fromEntries([...c.params].map(([p, values]) => [p, values.map(pyRepr)])) }));
+}
+
+function categoryOf(name: string): Category {
+  const category = normalizeCategory(name);
+  if (!category) throw new LooptoolError({ code: 'invalid_input', message: `loop.eval.bfcl.categories: unknown category "${name}"` });
+  if (category.startsWith('multi_turn')) throw new LooptoolError({ code: 'invalid_input', message: `loop.eval.bfcl.categories: "${name}" is multi-turn; the loop evaluates single-turn categories` });
+  return category;
+}
+
+function load(dir: string, category: Category): { questions: BfclQuestion[]; dataset: BfclDataset } {
+  let dataset: BfclDataset;
+  try {
+    dataset = loadBfclCategory(dir, category);
+  } catch (err) {
+    throw new LooptoolError({ code: 'invalid_input', message: `loop.eval.bfcl: ${(err as Error).message} (set loop.eval.bfcl.dir or LOOPTOOL_BFCL_DIR)` });
+  }
+  const { questions } = parseQuestions(category, readFileSync(join(dir, questionFile(category)), 'utf8'));
+  return { questions, dataset };
+}
+
+/** Round `round`'s answers to BFCL with their verdicts, and the figures the report gives. */
+export async function evalBfcl(call: CallFn, cfg: BfclConfig, round: number, id: string): Promise<{ figures: z.output<typeof BfclFigures>; items: BfclItemRecord[] }> {
+  const dir = bfclDataDir(cfg.dir);
   const categories: z.output<typeof BfclFigures>['categories'] = {};
-  for (const name of cfg.categories) {
-    const category = normalizeCategory(name);
-    if (!category) throw new LooptoolError({ code: 'invalid_input', message: `loop.eval.bfcl.categories: unknown category "${name}"` });
-    if (category.startsWith('multi_turn')) throw new LooptoolError({ code: 'invalid_input', message: `loop.eval.bfcl.categories: "${name}" is multi-turn; the loop evaluates single-turn categories` });
-    const { items, dataset } = questions(cfg.dir, category);
-    const picked = cfg.limit ? items.slice(0, cfg.limit) : items;
+  const items: BfclItemRecord[] = [];
+  for (const category of cfg.categories.map(categoryOf)) {
+    const { questions, dataset } = load(dir, category);
+    const picked = cfg.limit ? questions.slice(0, cfg.limit) : questions;
     let correct = 0;
     for (const [b, batch] of chunks(picked, 16).entries()) {
-      const out = await call(PolicyContract, 'generate', { prompts: batch.map((q) => ({ tools: q.tools, messages: q.messages })), n: 1, temperature: 0, max_new_tokens: 256 }, { id: `${id}.${category}.${b}` });
-      out.results.forEach((r, i) => {
-        const entry = dataset.entries.get(batch[i]!.id);
-        if (entry && checkEntry(entry, fcResult(r.samples[0]?.text ?? ''), 'fc').valid) correct++;
+      const prompts = batch.map(bfclPrompt);
+      const asked = prompts.map(({ tools, messages }) => ({ tools, messages }));
+      const bare = batch.filter((_, i) => prompts[i]!.tools.length === 0).map((q) => q.id);
+      if (bare.length) throw new LooptoolError({ code: 'invalid_input', message: `loop.eval.bfcl: ${category} questions ${bare.join(', ')} offer no usable function` });
+      const out = await call(PolicyContract, 'generate', { prompts: asked, n: 1, temperature: 0, max_new_tokens: cfg.max_new_tokens }, { id: `${id}.${category}.${b}` });
+      batch.forEach((q, i) => {
+        const sample = out.results[i]?.samples[0];
+        const text = sample?.text ?? '';
+        const v = checkBfclAnswer(dataset, q.id, text);
+        if (v.valid) correct++;
+        items.push({
+          type: 'bfcl_item',
+          round,
+          category,
+          id: q.id,
+          tools: prompts[i]!.tools.map((t) => t.name),
+          ...(prompts[i]!.unoffered.length ? { unoffered: prompts[i]!.unoffered } : {}),
+          messages: prompts[i]!.messages,
+          expected: bfclExpected(dataset, q.id),
+          text,
+          cutOff: sample?.finish_reason === 'length',
+          correct: v.valid,
+          errorType: v.error_type,
+          ...(v.error ? { error: v.error } : {}),
+        });
       });
     }
-    categories[category] = { n: picked.length, correct, accuracy: picked.length ? correct / picked.length : 0 };
+    const p = proportion(correct, picked.length);
+    categories[category] = { n: picked.length, correct, accuracy: p.value, se: p.se };
   }
+  return { figures: bfclOverall(categories), items };
+}
+
+/** The unweighted mean over categories, as the leaderboard averages, with its standard error (the categories are independent samples). */
+export function bfclOverall(categories: z.output<typeof BfclFigures>['categories']): z.output<typeof BfclFigures> {
   const figs = Object.values(categories);
-  return { overall: figs.length ? figs.reduce((a, f) => a + f.accuracy, 0) / figs.length : null, categories };
+  if (!figs.length) return { overall: null, categories };
+  const se = Math.sqrt(figs.reduce((a, f) => a + (f.se ?? 0) ** 2, 0)) / figs.length;
+  return { overall: figs.reduce((a, f) => a + f.accuracy, 0) / figs.length, overallSe: se, categories };
 }

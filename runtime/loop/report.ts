@@ -155,6 +155,14 @@ export function roundJson(e: RoundEval) {
   };
 }
 
+/** BFCL v3 per round: the overall (the unweighted mean over categories) and each category, ± se where the run kept it. */
+function bfclSection(evals: RoundEval[]): string[] {
+  const cats = [...new Set(evals.flatMap((e) => Object.keys(e.bfcl!.categories)))];
+  const cell = (x: number | null, se: number | undefined) => (x === null ? '–' : se === undefined ? pct(x) : `${(100 * x).toFixed(1)} ± ${(100 * se).toFixed(1)}`);
+  const rows = evals.map((e) => [e.round, cell(e.bfcl!.overall, e.bfcl!.overallSe), ...cats.map((c) => (e.bfcl!.categories[c] ? `${cell(e.bfcl!.categories[c]!.accuracy, e.bfcl!.categories[c]!.se)} (${e.bfcl!.categories[c]!.n})` : '–'))]);
+  return ['### BFCL v3', '', 'The leaderboard checker (FC mode) on the first questions of each category; `looptool answers RUN --split bfcl` lists the answers.', '', table(['round', 'overall', ...cats], rows), ''];
+}
+
 /** The round's GRPO groups by part of D_j (train.json's `by_part`), when it trained. */
 function signalJson(e: RoundEval): { signalByPart?: ByPart } {
   const parts = ByPart.safeParse(e.train?.by_part);
@@ -228,7 +236,7 @@ export function reportMarkdown(manifest: Manifest, evals: RoundEval[], others: {
   if (kinds.length) {
     lines.push('### By sample kind', '', table(['round', ...kinds], evals.map((e) => [e.round, ...kinds.map((k) => (e.test.byKind[k] ? `${pct(e.test.byKind[k]!.accuracy, 0)} (${e.test.byKind[k]!.n})` : '–'))])), '');
   }
-  if (evals.some((e) => e.bfcl)) lines.push('### BFCL v3', '', table(['round', 'overall'], evals.filter((e) => e.bfcl).map((e) => [e.round, pct(e.bfcl!.overall)])), '');
+  if (evals.some((e) => e.bfcl)) lines.push(...bfclSection(evals.filter((e) => e.bfcl)));
   const comps = evals.filter((e) => e.composition).map((e) => ({ round: e.round, composition: e.composition! }));
   if (comps.length) {
     const anyFresh = comps.some((c) => c.composition.fresh !== undefined);

@@ -2,14 +2,14 @@ import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 import { describeIssues, LooptoolError } from '../../protocols/errors.ts';
-import { AnswerFilter, filterAnswers, MISS_TEXT, tallyAnswers, type Answer } from '../../protocols/loop/answers.ts';
-import { ANSWER_SPLITS, readAnswers } from '../loop/answers.ts';
+import { AnswerFilter, filterAnswers, MISS_TEXT, tallyAnswers, type Answer, type BfclAnswer, type GroupKey } from '../../protocols/loop/answers.ts';
+import { ANSWER_SPLITS, readSplitAnswers } from '../loop/answers.ts';
 import { FilterError } from './source.ts';
 
 /**
  * `/api/answers`: one round's answers of the watched run (or of a sibling variant of its
- * demo or ablation) on a held-out split, what `looptool answers` prints, for the page's
- * answers panel. A point clicked in the accuracy or skill chart asks for its round.
+ * demo or ablation) on a held-out split or BFCL, what `looptool answers` prints, for the
+ * page's answers panel. A point clicked in the accuracy, skill or BFCL chart asks for its round.
  */
 
 export const AnswersQuery = z.strictObject({
@@ -23,6 +23,7 @@ export const AnswersQuery = z.strictObject({
   split: z.enum(ANSWER_SPLITS).default('test'),
   skill: z.string().optional(),
   kind: z.string().optional(),
+  category: z.string().optional().describe('a BFCL category (split=bfcl)'),
   outcome: AnswerFilter.shape.outcome.unwrap().default('wrong'),
   limit: z.coerce.number().int().min(1).max(2000).default(200),
 });
@@ -44,12 +45,14 @@ export type ViewAnswers =
       round: number;
       rounds: number[];
       split: string;
-      useTruth: boolean;
-      skills: string[];
+      scored: string;
+      /** what answers are grouped by: skills, or BFCL's categories */
+      groupKey: GroupKey;
+      groups: string[];
       tally: ReturnType<typeof tallyAnswers>['all'];
       missText: typeof MISS_TEXT;
       matching: number;
-      answers: Answer[];
+      answers: (Answer | BfclAnswer)[];
     };
 
 /** The answers `q` asks for, of `dir` or its sibling `q.variant`; what is not there is said, not thrown. */
@@ -62,23 +65,25 @@ export function viewAnswers(dir: string, q: AnswersQuery): ViewAnswers {
   }
   let read;
   try {
-    read = readAnswers(target, q.split, q.round);
+    read = readSplitAnswers(target, q.split, q.round);
   } catch (err) {
     // what the run does not have (yet) is an answer; anything else is the server's failure
     if (err instanceof LooptoolError) return { available: false, reason: err.message };
     throw err;
   }
-  const subset = filterAnswers(read.answers, { skill: q.skill, kind: q.kind });
+  const subset = filterAnswers(read.answers, { skill: q.skill, kind: q.kind, category: q.category });
   const chosen = filterAnswers(subset, { outcome: q.outcome });
+  const groupKey: GroupKey = q.split === 'bfcl' ? 'category' : 'skill';
   return {
     available: true,
     run: basename(target),
     round: read.round,
     rounds: read.rounds,
     split: read.split,
-    useTruth: read.useTruth,
-    skills: [...new Set(read.answers.map((a) => a.skill))].sort(),
-    tally: tallyAnswers(subset, 'skill').all,
+    scored: read.scored,
+    groupKey,
+    groups: [...new Set(read.answers.map((a) => (a as Partial<Record<GroupKey, string>>)[groupKey] ?? ''))].sort(),
+    tally: tallyAnswers(subset, groupKey).all,
     missText: MISS_TEXT,
     matching: chosen.length,
     answers: chosen.slice(0, q.limit),

@@ -1,20 +1,87 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { checkEntry, loadDataset } from '../../protocols/bfcl/index.ts';
-import { fcResult } from '../../runtime/loop/bfcl.ts';
+import { join } from 'node:path';
+import { parseQuestions } from '../../protocols/bfcl/index.ts';
+import { bfclAnswers, tallyAnswers } from '../../protocols/loop/answers.ts';
+import { bfclExpected, bfclOverall, bfclPrompt, checkBfclAnswer } from '../../runtime/loop/bfcl.ts';
+import { bfclDataDir, loadBfclCategory } from '../../runtime/bfcl/files.ts';
+import type { BfclItemRecord } from '../../protocols/loop/records.ts';
 
-const DIR = '/work/shared/bfcl/v3';
+const DIR = bfclDataDir();
+const skip = !existsSync(join(DIR, 'BFCL_v3_simple.json')) && 'no BFCL data here';
+const call = (name: string, args: string) => `<tool_call>\n{"name": "${name}", "arguments": ${args}}\n</tool_call>`;
 
-test('a Hermes answer becomes a BFCL function-calling result the checker scores', { skip: !existsSync(`${DIR}/BFCL_v3_simple.json`) && 'no BFCL data here' }, () => {
-  const ds = loadDataset('simple', readFileSync(`${DIR}/BFCL_v3_simple.json`, 'utf8'), readFileSync(`${DIR}/possible_answer/BFCL_v3_simple.json`, 'utf8'));
-  const entry = ds.entries.get('simple_0')!;
-  const call = (args: string) => `<tool_call>\n{"name": "calculate_triangle_area", "arguments": ${args}}\n</tool_call>`;
-  assert.equal(checkEntry(entry, fcResult(call('{"base": 10, "height": 5}')), 'fc').valid, true);
-  assert.equal(checkEntry(entry, fcResult(call('{"base": 10, "height": 6}')), 'fc').valid, false);
-  assert.equal(checkEntry(entry, fcResult('The area is 25.'), 'fc').valid, false);
-  const irr = loadDataset('irrelevance', readFileSync(`${DIR}/BFCL_v3_irrelevance.json`, 'utf8'));
-  const first = irr.entries.get(irr.order[0]!)!;
-  assert.equal(checkEntry(first, fcResult('I cannot help with that.'), 'fc').valid, true);
-  assert.equal(checkEntry(first, fcResult(call('{"base": 1, "height": 1}')), 'fc').valid, false);
+test('the loop offers a BFCL question as `eval bfcl run --mode fc` does and scores a Hermes answer with the leaderboard checker', { skip }, () => {
+  const ds = loadBfclCategory(DIR, 'simple');
+  assert.equal(checkBfclAnswer(ds, 'simple_0', call('calculate_triangle_area', '{"base": 10, "height": 5}')).valid, true);
+  const wrong = checkBfclAnswer(ds, 'simple_0', call('calculate_triangle_area', '{"base": 10, "height": 6}'));
+  assert.equal(wrong.valid, false);
+  assert.match(wrong.error_type!, /^value_error/);
+  assert.equal(checkBfclAnswer(ds, 'simple_0', 'The area is 25.').valid, false);
+  const irr = loadBfclCategory(DIR, 'irrelevance');
+  assert.equal(checkBfclAnswer(irr, irr.order[0]!, 'I cannot help with that.').valid, true);
+  assert.equal(checkBfclAnswer(irr, irr.order[0]!, call('calculate_triangle_area', '{"base": 1, "height": 1}')).error_type, 'irrelevance_error:decoder_success');
+});
+
+test('a dotted BFCL function is offered with "." written "_", the name the FC checker expects', { skip }, () => {
+  const { questions } = parseQuestions('simple', readFileSync(join(DIR, 'BFCL_v3_simple.json'), 'utf8'));
+  const q = questions.find((x) => x.functions.some((f) => f.name.includes('.')))!;
+  assert.ok(q, 'the simple category has a dotted function name');
+  const dotted = q.functions[0]!.name;
+  const prompt = bfclPrompt(q);
+  assert.deepEqual(
+    prompt.tools.map((t) => t.name),
+    q.functions.map((f) => f.name.replaceAll('.', '_')),
+  );
+  assert.deepEqual(prompt.messages, q.messages);
+  const ds = loadBfclCategory(DIR, 'simple');
+  const expected = bfclExpected(ds, q.id)!;
+  assert.equal(expected[0]!.name, dotted.replaceAll('.', '_'));
+  // the ground truth's first allowed values, called by the offered name, pass; by the dotted name they fail
+  const args = Object.fromEntries(Object.entries(expected[0]!.params).filter(([, v]) => v[0] !== "''").map(([p, v]) => [p, JSON.parse(v[0]!.replaceAll("'", '"'))]));
+  assert.equal(checkBfclAnswer(ds, q.id, call(prompt.tools[0]!.name, JSON.stringify(args))).valid, true, JSON.stringify(args));
+  assert.equal(checkBfclAnswer(ds, q.id, call(dotted, JSON.stringify(args))).error_type, 'simple_function_checker:wrong_func_name');
+});
+
+test('BFCL answers: misses named as the simulated splits name theirs, beside the checker verdict; the overall is the mean over categories with its se', () => {
+  const item = (id: string, category: string, text: string, correct: boolean, expected: BfclItemRecord['expected'], errorType: string | null = null): BfclItemRecord => ({
+    type: 'bfcl_item',
+    round: 1,
+    category,
+    id,
+    tools: ['f', 'g'],
+    messages: [{ role: 'user', content: 'q' }],
+    expected,
+    text,
+    cutOff: false,
+    correct,
+    errorType,
+  });
+  const fg = [{ name: 'f', params: { x: ['1'] } }];
+  const answers = bfclAnswers([
+    item('s0', 'simple', call('f', '{"x": 1}'), true, fg),
+    item('s1', 'simple', call('f', '{"x": 2}'), false, fg, 'value_error:others'),
+    item('s2', 'simple', call('g', '{"x": 1}'), false, fg, 'simple_function_checker:wrong_func_name'),
+    item('s3', 'simple', 'no idea', false, fg, 'ast_decoder:decoder_failed'),
+    item('s4', 'simple', '<tool_call>{"name": "f", "arguments": {', false, fg, 'ast_decoder:decoder_failed'),
+    item('p0', 'parallel', call('f', '{"x": 1}'), false, [...fg, ...fg], 'parallel_function_checker_no_order:wrong_count'),
+    item('i0', 'irrelevance', call('f', '{"x": 1}'), false, null, 'irrelevance_error:decoder_success'),
+    item('i1', 'irrelevance', 'not with these tools', true, null),
+  ]);
+  assert.deepEqual(
+    answers.map((a) => a.miss),
+    [null, 'wrong_arguments', 'wrong_tool', 'no_call', 'unparsed', 'wrong_count', 'spurious_call', null],
+  );
+  assert.equal(answers[1]!.errorType, 'value_error:others');
+  assert.deepEqual(answers[0]!.prediction, { type: 'calls', calls: [{ name: 'f', arguments: { x: 1 } }] });
+  const t = tallyAnswers(answers, 'category');
+  assert.deepEqual(Object.keys(t.groups), ['simple', 'parallel', 'irrelevance']);
+  assert.equal(t.groups.simple!.accuracy.k, 1);
+  assert.deepEqual(t.groups.simple!.misses, { wrong_arguments: 1, wrong_tool: 1, no_call: 1, unparsed: 1 });
+
+  const o = bfclOverall({ a: { n: 100, correct: 50, accuracy: 0.5, se: 0.05 }, b: { n: 25, correct: 20, accuracy: 0.8, se: 0.08 } });
+  assert.equal(o.overall, 0.65);
+  assert.ok(Math.abs(o.overallSe! - Math.sqrt(0.05 ** 2 + 0.08 ** 2) / 2) < 1e-12);
+  assert.deepEqual(bfclOverall({}), { overall: null, categories: {} });
 });

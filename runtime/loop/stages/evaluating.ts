@@ -1,7 +1,7 @@
 import { Composition } from '../../../protocols/loop/merge.ts';
 import { accuracy, evalFigures, jglvScores, labelNoiseRate } from '../../../protocols/loop/metrics.ts';
 import { endsInLoop } from '../../../protocols/repetition.ts';
-import { EvalItemRecord, ProbeRecord, RoundEval } from '../../../protocols/loop/records.ts';
+import { BfclItemRecord, EvalItemRecord, ProbeRecord, RoundEval } from '../../../protocols/loop/records.ts';
 import { proportion } from '../../../protocols/loop/stats.ts';
 import { primarySkill, type Sample } from '../../../protocols/sample.ts';
 import type { StageSummary } from '../../../machines/loop.ts';
@@ -21,7 +21,7 @@ export async function evaluating(cx: StageContext, j: number): Promise<StageSumm
   const shared = cx.adoptedBaseRound(j) && cx.baseStore().exists(`round-${j}/eval.json`);
   const items = shared ? cx.baseStore().read(`round-${j}/eval.jsonl`, EvalItemRecord) : await evalItems(cx, j, train, 'test', cx.test());
   const validation = await validationItems(cx, j, train, shared);
-  const bfcl = shared ? cx.baseStore().readJson(`round-${j}/eval.json`, RoundEval).bfcl : cx.loop.eval.bfcl ? await evalBfcl(cx.call, cx.loop.eval.bfcl, `${cx.run}.r${j}.bfcl`) : undefined;
+  const { bfcl, bfclItems } = await bfclAnswers(cx, j, shared);
   const figures = evalFigures(items.map((i) => ({ kind: i.kind, skill: i.skill!, expectsCall: i.expectsCall!, called: i.called!, correct: i.correct })));
   const summary: RoundEval = {
     type: 'eval',
@@ -70,6 +70,10 @@ export async function evaluating(cx: StageContext, j: number): Promise<StageSumm
     cx.store.write(`round-${j}/eval-validation.jsonl`, validation);
     files.push(`round-${j}/eval-validation.jsonl`);
   }
+  if (bfclItems.length) {
+    cx.store.write(`round-${j}/eval-bfcl.jsonl`, bfclItems);
+    files.push(`round-${j}/eval-bfcl.jsonl`);
+  }
   cx.store.writeJson(`round-${j}/eval.json`, summary);
   for (const stage of ['eval', 'validation'] as const) cx.checkpoints.items(`round-${j}/${stage}.partial.jsonl`, ProbeRecord, (r) => r.id).clear();
   return cx.finish(j, 'evaluating', t0, files, {
@@ -78,6 +82,21 @@ export async function evaluating(cx: StageContext, j: number): Promise<StageSumm
     ...(summary.validation ? { validation: summary.validation.accuracy } : {}),
     ...(bfcl?.overall != null ? { bfcl: bfcl.overall } : {}),
   });
+}
+
+/**
+ * Round j's BFCL figures and answers when loop.eval.bfcl is set; a round adopted from its
+ * base takes the base's (its answers only where the base kept them).
+ */
+async function bfclAnswers(cx: StageContext, j: number, shared: boolean): Promise<{ bfcl?: RoundEval['bfcl']; bfclItems: BfclItemRecord[] }> {
+  const file = `round-${j}/eval-bfcl.jsonl`;
+  if (shared) {
+    const base = cx.baseStore();
+    return { bfcl: base.readJson(`round-${j}/eval.json`, RoundEval).bfcl, bfclItems: base.exists(file) ? base.read(file, BfclItemRecord) : [] };
+  }
+  if (!cx.loop.eval.bfcl) return { bfclItems: [] };
+  const { figures, items } = await evalBfcl(cx.call, cx.loop.eval.bfcl, j, `${cx.run}.r${j}.bfcl`);
+  return { bfcl: figures, bfclItems: items };
 }
 
 /**

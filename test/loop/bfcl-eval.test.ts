@@ -1,0 +1,131 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BfclItemRecord, RoundEval } from '../../protocols/loop/index.ts';
+import { readJsonl } from '../../runtime/corpus.ts';
+import { bfclDataDir, loadBfclCategory } from '../../runtime/bfcl/files.ts';
+import { checkBfclAnswer } from '../../runtime/loop/bfcl.ts';
+import { CLI, startCli } from '../helpers/cli.ts';
+import { TINY_LOOP_CONFIG } from './tiny.ts';
+
+/*
+ * loop.eval.bfcl end to end: a real run (sim brains, nano policy, embedded NATS) answers
+ * BFCL v3 questions each round; the figures in eval.json are the checker's verdicts on the
+ * answers kept in eval-bfcl.jsonl, a variant that adopts round 1 adopts its BFCL answers,
+ * and `looptool answers --split bfcl` reads them.
+ */
+
+const DATA = bfclDataDir();
+const LIMIT = 3;
+const CATEGORIES = ['simple', 'irrelevance'] as const;
+const CONFIG = {
+  ...TINY_LOOP_CONFIG,
+  seed: 'bfcl-eval-test',
+  loop: { ...TINY_LOOP_CONFIG.loop, rounds: 1, eval: { ...TINY_LOOP_CONFIG.loop.eval, bfcl: { categories: [...CATEGORIES], limit: LIMIT, max_new_tokens: 24 } } },
+};
+
+let dir: string;
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'looptool-bfcl-eval-'));
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(CONFIG));
+});
+after(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+function answers(args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [...CLI, 'answers', ...args], { env: { ...process.env, NO_COLOR: '1' }, encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+type Shown = {
+  round: number;
+  tally: { all: { n: number; accuracy: { k: number } }; category: Record<string, { n: number; accuracy: { k: number } }> };
+  versus?: { paired: { all: { diff: { n: number } } } };
+  answers: { id: string; category: string; correct: boolean; miss: string | null; errorType: string | null; expected: unknown }[];
+};
+
+test('each round answers BFCL questions as `eval bfcl run --mode fc` would, keeps the answers, and `looptool answers --split bfcl` shows them', { skip: !existsSync(join(DATA, 'BFCL_v3_simple.json')) && 'no BFCL data here' }, async () => {
+  const out = join(dir, 'ablate');
+  const cli = startCli(['ablate', '--config', join(dir, 'config.json'), '--variants', 'full,no-hppl', '--out', out], { LOOPTOOL_TORCH_THREADS: '1' });
+  assert.equal(await cli.exited, 0, cli.output().slice(-3000));
+  const run = join(out, 'full');
+  const datasets = Object.fromEntries(CATEGORIES.map((c) => [c, loadBfclCategory(DATA, c)]));
+
+  for (const j of [0, 1]) {
+    const items = readJsonl(join(run, `round-${j}/eval-bfcl.jsonl`), BfclItemRecord).records;
+    assert.deepEqual(
+      items.map((i) => [i.category, i.id]),
+      CATEGORIES.flatMap((c) => datasets[c]!.order.slice(0, LIMIT).map((id) => [c, id])),
+      'the first questions of each category, in order',
+    );
+    for (const i of items) {
+      assert.equal(i.round, j);
+      assert.ok(i.tools.length > 0 && i.tools.every((t) => !t.includes('.')), `${i.id}: offered under FC names`);
+      assert.equal(i.correct, checkBfclAnswer(datasets[i.category]!, i.id, i.text).valid, `${i.id}: the kept verdict is the checker's on the kept text`);
+      assert.equal(i.expected === null, i.category === 'irrelevance');
+    }
+    const bfcl = RoundEval.parse(JSON.parse(readFileSync(join(run, `round-${j}/eval.json`), 'utf8'))).bfcl!;
+    for (const c of CATEGORIES) {
+      const mine = items.filter((i) => i.category === c);
+      assert.equal(bfcl.categories[c]!.n, mine.length);
+      assert.equal(bfcl.categories[c]!.correct, mine.filter((i) => i.correct).length, `${c}: the figure counts the kept verdicts`);
+      assert.ok(bfcl.categories[c]!.se !== undefined);
+    }
+    assert.equal(bfcl.overall, CATEGORIES.reduce((a, c) => a + bfcl.categories[c]!.accuracy, 0) / CATEGORIES.length);
+  }
+  // no-hppl trains on full's D_1 and so adopts its round 1, BFCL answers included
+  assert.match(readFileSync(join(out, 'no-hppl/round-1/train.json'), 'utf8'), /"base"/);
+  assert.deepEqual(readFileSync(join(out, 'no-hppl/round-1/eval-bfcl.jsonl'), 'utf8'), readFileSync(join(run, 'round-1/eval-bfcl.jsonl'), 'utf8'));
+  assert.match(readFileSync(join(run, 'report.md'), 'utf8'), /### BFCL v3[\s\S]*\| round \| overall \| simple \| irrelevance \|/);
+
+  const all = answers([run, '--split', 'bfcl', '--show', 'all', '--json']);
+  assert.equal(all.code, 0, all.stderr);
+  const shown = JSON.parse(all.stdout) as Shown;
+  const items = readJsonl(join(run, 'round-1/eval-bfcl.jsonl'), BfclItemRecord).records;
+  assert.equal(shown.round, 1);
+  assert.deepEqual(
+    shown.answers.map((a) => [a.id, a.correct, a.errorType]),
+    items.map((i) => [i.id, i.correct, i.errorType]),
+  );
+  assert.ok(shown.answers.every((a) => (a.miss === null) === a.correct));
+  assert.equal(shown.tally.all.n, CATEGORIES.length * LIMIT);
+  for (const c of CATEGORIES) assert.equal(shown.tally.category[c]!.accuracy.k, items.filter((i) => i.category === c && i.correct).length);
+  // an irrelevance answer is wrong exactly when it calls a function
+  for (const a of shown.answers.filter((x) => x.category === 'irrelevance' && !x.correct)) assert.equal(a.miss, 'spurious_call');
+
+  const vs = answers([run, '--split', 'bfcl', '--versus-round', '0', '--json']);
+  assert.equal(vs.code, 0, vs.stderr);
+  assert.equal((JSON.parse(vs.stdout) as Shown).versus!.paired.all.diff.n, CATEGORIES.length * LIMIT);
+
+  const text = answers([run, '--split', 'bfcl', '--category', 'simple', '--show', 'all']);
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(text.stdout, new RegExp(`round 1, BFCL v3 \\(category simple\\): \\d/${LIMIT} right`));
+  assert.match(text.stdout, /scored by the BFCL v3 leaderboard's checker \(FC mode\)/);
+  assert.match(text.stdout, /expected\s+│ → \w+\(/);
+  for (const i of items.filter((x) => x.category === 'simple' && !x.correct)) assert.match(text.stdout, new RegExp(`checker\\s+│ ${i.errorType!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+
+  for (const [args, message] of [
+    [['--skill', 'x'], /--split bfcl has categories, not skills or kinds: use --category C/],
+    [['--category', 'nope'], /--category "nope" has no answer here \(categories in this split: simple, irrelevance\)/],
+    [['--round', '5'], /round 5 has no BFCL answers \(rounds with them: 0, 1\)/],
+  ] as const) {
+    const bad = answers([run, '--split', 'bfcl', ...args]);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, message);
+  }
+  const simulated = answers([run, '--category', 'simple']);
+  assert.match(simulated.stderr, /--category is for --split bfcl/);
+
+  // a reader that stops early (`| head`) ends the command quietly, not with a stack trace
+  const child = spawn(process.execPath, [...CLI, 'answers', run, '--split', 'bfcl', '--show', 'all', '--full'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout.destroy();
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += String(d)));
+  const code = await new Promise((r) => child.on('close', r));
+  assert.equal(code, 0, stderr);
+  assert.equal(stderr, '');
+});
