@@ -30,7 +30,9 @@ after(async () => {
 test('a live `looptool run` is found by `view` with no argument, lights its states, ends "finished", and its charts say what its report says', async () => {
   const { page } = browser;
   const config = join(root, 'tiny.json');
-  writeFileSync(config, JSON.stringify({ ...TINY_LOOP_CONFIG, seed: 'view-loop', loop: { ...TINY_LOOP_CONFIG.loop, rounds: 2 } }));
+  // with two BFCL questions each round, so that BFCL's chart points open its answers
+  const bfcl = { categories: ['simple'], limit: 2, max_new_tokens: 16 };
+  writeFileSync(config, JSON.stringify({ ...TINY_LOOP_CONFIG, seed: 'view-loop', loop: { ...TINY_LOOP_CONFIG.loop, rounds: 2, eval: { ...TINY_LOOP_CONFIG.loop.eval, bfcl } } }));
   const run = startCli(['run', '--config', config, '--out', join(root, 'cmp-v', 'full'), '--quiet'], env);
   procs.push(run);
   for (let i = 0; i < 1200 && !existsSync(join(root, '.live', 'cmp-v_full.json')); i++) await new Promise((r) => setTimeout(r, 100));
@@ -131,6 +133,14 @@ test('a live `looptool run` is found by `view` with no argument, lights its stat
   const inRound1 = answered(1).filter((a) => a.skill === pick.skill).map((a) => a.id);
   await page.waitForFunction((n) => document.querySelector('#answers-panel')?.getAttribute('data-shown') === String(n) && !document.querySelector('#answers-panel')?.hasAttribute('data-loading'), inRound1.length, { timeout: 20_000 });
   assert.deepEqual(await page.$$eval('#answers-list > .answer', (as) => as.map((a) => a.getAttribute('data-id'))), inRound1);
+  // BFCL's point of round 2: its answers, each with the checker's verdict where wrong
+  const bfclItems = readFileSync(join(root, 'cmp-v', 'full', 'round-2', 'eval-bfcl.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { id: string; correct: boolean });
+  assert.equal(bfclItems.length, 2);
+  await page.dispatchEvent('#chart-accuracy circle.point[data-series="full · BFCL v3"][data-round="2"]', 'click');
+  await page.waitForFunction(() => /· BFCL v3: /.test(document.querySelector('#answers-head')?.textContent ?? '') && !document.querySelector('#answers-panel')?.hasAttribute('data-loading'), undefined, { timeout: 20_000 });
+  assert.deepEqual(await page.$$eval('#answers-list > .answer', (as) => as.map((a) => [a.getAttribute('data-id'), a.classList.contains('wrong'), !!a.querySelector('.answer-label.checker')])), bfclItems.map((i) => [i.id, !i.correct, !i.correct]));
+  assert.equal(await page.textContent('#answers-group-name'), 'category');
+  assert.deepEqual(await page.$$eval('#answers-skill option', (os) => os.map((o) => o.textContent)), ['all', 'simple']);
   const api = `http://127.0.0.1:${new URL(url).port}/api/answers`;
   const bad = await fetch(`${api}?round=minus-one`);
   assert.equal(bad.status, 400);

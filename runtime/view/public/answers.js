@@ -1,17 +1,18 @@
-// The answers panel: a round's answers on the held-out split (/api/answers), opened by a
-// click on a point of the accuracy or skill chart. Each answer shows the request from its
-// last user turn, the label it was scored against and what the policy said, wrong ones
-// first with how they missed; what `looptool answers` prints in the terminal.
+// The answers panel: a round's answers on the held-out split or BFCL (/api/answers), opened
+// by a click on a point of the accuracy or skill chart. Each answer shows the request from
+// its last user turn, the label it was scored against and what the policy said, wrong ones
+// first with how they missed (and, on BFCL, the checker's verdict); what `looptool answers`
+// prints in the terminal.
 
 const SUFFIX_SPLIT = ' (validation split)';
 
 /** What a clicked chart point asks for: the run (or a sibling variant), its split, a skill. */
 export function answersAsk(chart, series, round, current) {
   if (chart === 'kinds') return { round, skill: series };
-  if (series.includes(' · BFCL')) return null; // BFCL answers are in its own result files
   let name = series.split(' · ')[0];
   const ask = { round };
-  if (name.endsWith(SUFFIX_SPLIT)) {
+  if (series.endsWith(' · BFCL v3')) ask.split = 'bfcl';
+  else if (name.endsWith(SUFFIX_SPLIT)) {
     name = name.slice(0, -SUFFIX_SPLIT.length);
     ask.split = 'validation';
   }
@@ -32,13 +33,15 @@ export class AnswersPanel {
     this.hint = this.head.textContent;
     this.roundSel = root.querySelector('#answers-round');
     this.skillSel = root.querySelector('#answers-skill');
+    this.groupName = root.querySelector('#answers-group-name');
     // the panel's own choices reach what a chart point cannot (points of equal accuracy overlap)
     this.outcome.addEventListener('change', () => this.ask && void this.load(this.ask));
     this.roundSel.addEventListener('change', () => this.ask && void this.load((this.ask = { ...this.ask, round: Number(this.roundSel.value) })));
     this.skillSel.addEventListener('change', () => {
       if (!this.ask) return;
-      const { skill: _skill, ...rest } = this.ask;
-      this.ask = this.skillSel.value ? { ...rest, skill: this.skillSel.value } : rest;
+      const key = this.groupKey ?? 'skill';
+      const { [key]: _group, ...rest } = this.ask;
+      this.ask = this.skillSel.value ? { ...rest, [key]: this.skillSel.value } : rest;
       void this.load(this.ask);
     });
   }
@@ -83,14 +86,16 @@ export class AnswersPanel {
     }
     const t = r.tally;
     const pct = (x) => `${(100 * x).toFixed(1)}%`;
-    const what = [r.run, `round ${r.round}`, `${r.split} split`, ask.skill && `skill ${ask.skill}`].filter(Boolean).join(' · ');
+    const key = (this.groupKey = r.groupKey);
+    const what = [r.run, `round ${r.round}`, r.split === 'bfcl' ? 'BFCL v3' : `${r.split} split`, ask[key] && `${key} ${ask[key]}`].filter(Boolean).join(' · ');
     const misses = Object.entries(t.misses)
       .map(([m, n]) => `${n} ${r.missText[m]}`)
       .join('; ');
     this.head.textContent = `${what}: ${t.accuracy.k}/${t.n} right (${pct(t.accuracy.value)} ± ${pct(t.accuracy.se)})${misses ? ` · wrong: ${misses}` : ''} · ${r.answers.length < r.matching ? `the first ${r.answers.length} of ${r.matching}` : `${r.matching}`} shown`;
     this.root.dataset.shown = String(r.answers.length);
     this.roundSel.replaceChildren(...r.rounds.map((j) => new Option(String(j), String(j), false, j === r.round)));
-    this.skillSel.replaceChildren(new Option('all', '', false, !ask.skill), ...r.skills.map((k) => new Option(k, k, false, k === ask.skill)));
+    this.groupName.textContent = key;
+    this.skillSel.replaceChildren(new Option('all', '', false, !ask[key]), ...r.groups.map((k) => new Option(k, k, false, k === ask[key])));
     this.root.dataset.round = String(r.round);
     for (const a of r.answers) this.list.append(this.card(a, r));
   }
@@ -101,21 +106,49 @@ export class AnswersPanel {
     card.dataset.id = a.id;
     const head = document.createElement('div');
     head.className = 'answer-head';
-    head.textContent = `${a.id} · ${a.skill} (${a.kind}) · ${a.correct ? 'right' : `wrong: ${r.missText[a.miss]}`}${a.cutOff ? ' · cut off at max_new_tokens' : ''}`;
+    const group = a.category ?? `${a.skill} (${a.kind})`;
+    head.textContent = `${a.id} · ${group} · ${a.correct ? 'right' : `wrong: ${r.missText[a.miss]}`}${a.cutOff ? ' · cut off at max_new_tokens' : ''}`;
     card.append(head);
     const lastUser = a.context.map((m) => m.role).lastIndexOf('user');
     for (const m of a.context.slice(Math.max(0, lastUser))) card.append(this.bubble(m));
-    card.append(this.label('expected', a.expected), this.label('prediction', a.prediction));
+    card.append(a.category === undefined ? this.label('expected', a.expected) : this.bfclExpected(a.expected), this.label('prediction', a.prediction));
+    if (a.errorType) card.append(this.row('checker', a.errorType + (a.error ? `: ${a.error}` : '')));
     return card;
   }
 
-  label(name, l) {
+  /** BFCL's ground truth: per call, each parameter's allowed values ('' : it may be left out). */
+  bfclExpected(e) {
+    if (e === null) return this.row('expected', 'no call (irrelevance)');
+    const row = this.row('expected');
+    const value = (vs) => vs.map((v) => (v === "''" ? '(left out)' : v)).join(' | ');
+    for (const c of e) {
+      const code = document.createElement('code');
+      code.textContent = `${c.name}(${Object.entries(c.params).map(([p, vs]) => `${p}=${value(vs)}`).join(', ')})`;
+      row.append(code);
+    }
+    return row;
+  }
+
+  /** A row of a card: who, then a text when given. */
+  row(name, text) {
     const row = document.createElement('div');
     row.className = `answer-label ${name}`;
     const who = document.createElement('span');
     who.className = 'who';
-    who.textContent = name === 'prediction' ? 'answer' : name;
+    who.textContent = name;
     row.append(who);
+    if (text !== undefined) {
+      const body = document.createElement('span');
+      body.className = 'body';
+      body.textContent = text;
+      row.append(body);
+    }
+    return row;
+  }
+
+  label(name, l) {
+    const row = this.row(name);
+    if (name === 'prediction') row.querySelector('.who').textContent = 'answer';
     if (l.type === 'calls') {
       for (const c of l.calls) {
         const code = document.createElement('code');
