@@ -141,6 +141,10 @@ test('a live `looptool run` is found by `view` with no argument, lights its stat
   assert.deepEqual(await page.$$eval('#answers-list > .answer', (as) => as.map((a) => [a.getAttribute('data-id'), a.classList.contains('wrong'), !!a.querySelector('.answer-label.checker')])), bfclItems.map((i) => [i.id, !i.correct, !i.correct]));
   assert.equal(await page.textContent('#answers-group-name'), 'category');
   assert.deepEqual(await page.$$eval('#answers-skill option', (os) => os.map((o) => o.textContent)), ['all', 'simple']);
+  // back to a skill's answers (what the page's picture shows): the group choice reads 'skill' again
+  await page.dispatchEvent(`#chart-kinds circle.point[data-series="${pick.skill}"][data-round="${pick.round}"]`, 'click');
+  await page.waitForFunction((s) => (document.querySelector('#answers-head')?.textContent ?? '').includes(`skill ${s}:`) && !document.querySelector('#answers-panel')?.hasAttribute('data-loading'), pick.skill, { timeout: 20_000 });
+  assert.equal(await page.textContent('#answers-group-name'), 'skill');
   const api = `http://127.0.0.1:${new URL(url).port}/api/answers`;
   const bad = await fetch(`${api}?round=minus-one`);
   assert.equal(bad.status, 400);
