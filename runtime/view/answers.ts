@@ -26,6 +26,7 @@ export const AnswersQuery = z.strictObject({
   category: z.string().optional().describe('a BFCL category (split=bfcl)'),
   outcome: AnswerFilter.shape.outcome.unwrap().default('wrong'),
   limit: z.coerce.number().int().min(1).max(2000).default(200),
+  offset: z.coerce.number().int().min(0).default(0).describe('the answers before this one are left out: the next page starts here'),
 });
 export type AnswersQuery = z.infer<typeof AnswersQuery>;
 
@@ -52,6 +53,7 @@ export type ViewAnswers =
       tally: ReturnType<typeof tallyAnswers>['all'];
       missText: typeof MISS_TEXT;
       matching: number;
+      offset: number;
       answers: (Answer | BfclAnswer)[];
     };
 
@@ -86,6 +88,7 @@ export function viewAnswers(dir: string, q: AnswersQuery): ViewAnswers {
     tally: tallyAnswers(subset, groupKey).all,
     missText: MISS_TEXT,
     matching: chosen.length,
-    answers: chosen.slice(0, q.limit),
+    offset: q.offset,
+    answers: chosen.slice(q.offset, q.offset + q.limit),
   };
 }

@@ -123,9 +123,23 @@ test('a live `looptool run` is found by `view` with no argument, lights its stat
   assert.deepEqual([card[0], card.at(-2), card.at(-1)], ['answer-head', 'answer-label expected', 'answer-label prediction']);
   assert.ok(card.includes('bubble role-user'), card.join(' '));
   // the run's own accuracy point: every answer of round 2, right ones too
+  // (three to a page here, so that the page's "show more" is needed)
   await page.selectOption('#answers-outcome', 'all');
+  await page.evaluate(() => (document.querySelector<HTMLElement>('#answers-panel')!.dataset.page = '3'));
   await page.dispatchEvent('#chart-accuracy circle.point[data-series="full"][data-round="2"]', 'click');
-  await page.waitForFunction((n) => document.querySelector('#answers-panel')?.getAttribute('data-shown') === String(n) && document.querySelector('#answers-panel')?.getAttribute('data-round') === '2', answered(2).length, { timeout: 20_000 });
+  const all2 = answered(2).map((a) => a.id);
+  const shownNow = async (n: number) =>
+    page.waitForFunction((k) => document.querySelector('#answers-panel')?.getAttribute('data-shown') === String(k) && document.querySelector('#answers-panel')?.getAttribute('data-round') === '2' && !document.querySelector('#answers-panel')?.hasAttribute('data-loading'), n, { timeout: 20_000 });
+  await shownNow(3);
+  assert.match(await page.textContent('#answers-head') ?? '', new RegExp(`the first 3 of ${all2.length} shown`));
+  for (let n = 3; n < all2.length; ) {
+    assert.equal(await page.isVisible('#answers-more'), true);
+    await page.click('#answers-more');
+    await shownNow((n = Math.min(n + 3, all2.length)));
+  }
+  assert.equal(await page.isVisible('#answers-more'), false, 'nothing more to show');
+  assert.deepEqual(await page.$$eval('#answers-list > .answer', (as) => as.map((a) => a.getAttribute('data-id'))), all2, 'the pages in order, none twice');
+  await page.evaluate(() => delete document.querySelector<HTMLElement>('#answers-panel')!.dataset.page);
   // and the panel's own choices: round 1, one skill
   await page.selectOption('#answers-round', '1');
   await page.waitForSelector('#answers-panel[data-round="1"]:not([data-loading])', { timeout: 20_000 });

@@ -34,6 +34,8 @@ export class AnswersPanel {
     this.roundSel = root.querySelector('#answers-round');
     this.skillSel = root.querySelector('#answers-skill');
     this.groupName = root.querySelector('#answers-group-name');
+    this.more = root.querySelector('#answers-more');
+    this.more.addEventListener('click', () => this.ask && void this.load(this.ask, { append: true }));
     // the panel's own choices reach what a chart point cannot (points of equal accuracy overlap)
     this.outcome.addEventListener('change', () => this.ask && void this.load(this.ask));
     this.roundSel.addEventListener('change', () => this.ask && void this.load((this.ask = { ...this.ask, round: Number(this.roundSel.value) })));
@@ -46,8 +48,14 @@ export class AnswersPanel {
     });
   }
 
+  /** Answers are fetched a page at a time (a round of a large test split has thousands); data-page sets how many. */
+  get pageSize() {
+    return Number(this.root.dataset.page) || 200;
+  }
+
   reset() {
     this.ask = undefined;
+    this.more.hidden = true;
     this.list.replaceChildren();
     this.head.textContent = this.hint;
     delete this.root.dataset.shown;
@@ -59,8 +67,10 @@ export class AnswersPanel {
     this.root.scrollIntoView({ block: 'nearest' });
   }
 
-  async load(ask) {
-    const q = new URLSearchParams({ ...ask, outcome: this.outcome.value, ...(this.run() ? { run: this.run() } : {}) });
+  /** `append`: the next page of the same answers, after those shown. */
+  async load(ask, { append = false } = {}) {
+    const offset = append ? this.list.children.length : 0;
+    const q = new URLSearchParams({ ...ask, outcome: this.outcome.value, limit: String(this.pageSize), offset: String(offset), ...(this.run() ? { run: this.run() } : {}) });
     this.root.dataset.loading = '1';
     // the newest ask wins: an older reply arriving late is dropped
     const mine = (this.seq = (this.seq ?? 0) + 1);
@@ -74,16 +84,20 @@ export class AnswersPanel {
     }
     if (mine !== this.seq) return;
     delete this.root.dataset.loading;
-    this.render(ask, r);
+    this.render(ask, r, append);
   }
 
-  render(ask, r) {
-    this.list.replaceChildren();
+  render(ask, r, append) {
+    if (!append) this.list.replaceChildren();
     if (!r.available) {
+      this.list.replaceChildren();
+      this.more.hidden = true;
       this.head.textContent = r.reason;
       this.root.dataset.shown = '0';
       return;
     }
+    for (const a of r.answers) this.list.append(this.card(a, r));
+    const shown = this.list.children.length;
     const t = r.tally;
     const pct = (x) => `${(100 * x).toFixed(1)}%`;
     const key = (this.groupKey = r.groupKey);
@@ -91,13 +105,14 @@ export class AnswersPanel {
     const misses = Object.entries(t.misses)
       .map(([m, n]) => `${n} ${r.missText[m]}`)
       .join('; ');
-    this.head.textContent = `${what}: ${t.accuracy.k}/${t.n} right (${pct(t.accuracy.value)} ± ${pct(t.accuracy.se)})${misses ? ` · wrong: ${misses}` : ''} · ${r.answers.length < r.matching ? `the first ${r.answers.length} of ${r.matching}` : `${r.matching}`} shown`;
-    this.root.dataset.shown = String(r.answers.length);
+    this.head.textContent = `${what}: ${t.accuracy.k}/${t.n} right (${pct(t.accuracy.value)} ± ${pct(t.accuracy.se)})${misses ? ` · wrong: ${misses}` : ''} · ${shown < r.matching ? `the first ${shown} of ${r.matching}` : `${r.matching}`} shown`;
+    this.root.dataset.shown = String(shown);
+    this.more.hidden = shown >= r.matching;
+    this.more.textContent = `show ${Math.min(this.pageSize, r.matching - shown)} more`;
     this.roundSel.replaceChildren(...r.rounds.map((j) => new Option(String(j), String(j), false, j === r.round)));
     this.groupName.textContent = key;
     this.skillSel.replaceChildren(new Option('all', '', false, !ask[key]), ...r.groups.map((k) => new Option(k, k, false, k === ask[key])));
     this.root.dataset.round = String(r.round);
-    for (const a of r.answers) this.list.append(this.card(a, r));
   }
 
   card(a, r) {
