@@ -169,7 +169,7 @@ type PolicyShape = { questions: number; batch: number; maxNewTokens: number; thr
 
 /** `eval bfcl run --model` on the first N `simple` questions vs plain `model.generate` on the same prompts. */
 async function policyPath(model: string, mode: CheckMode, dataDir: string, shape: PolicyShape): Promise<Record<string, number | string>> {
-  const spec = policyModelSpec(model);
+  const { spec } = policyModelSpec(model);
   await ensureModel(spec);
   const questions = loadQuestions(dataDir, 'simple', shape.questions).questions;
   const scratch = mkdtempSync(join(tmpdir(), 'looptool-bench-eval-policy-'));

@@ -132,3 +132,19 @@ export function checkCheckpointModel(checkpoint: string, configured: ParsedModel
     issues: d.map((x) => ({ path: x.field, message: `differs from the checkpoint's (${x.checkpoint})` })),
   });
 }
+
+/**
+ * Why `checkpoint` cannot be loaded over the base model it names, if it cannot: the base is
+ * not on this machine, or its files changed since the checkpoint was written. What loading a
+ * checkpoint by itself (`serve --model`, `eval bfcl run --model`) checks, where a restore in
+ * a run compares against the run's configured model (checkCheckpointModel).
+ */
+export function checkpointBaseProblem(checkpoint: string): string | undefined {
+  const parsed = storedSpec(checkpoint);
+  if (!parsed) return undefined;
+  const base = parsed.spec.path;
+  if (!existsSync(join(base, 'config.json'))) return `its base model ${base} is not on this machine`;
+  const recorded = parsed.meta?.model_fingerprint;
+  if (recorded !== undefined && modelFingerprint(base) !== recorded) return `the files of its base model ${base} changed since it was written (the model was rebuilt or replaced), so its weights would meet a tokenizer and config they were not trained with`;
+  return undefined;
+}

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
-import { dirname } from 'node:path';
+import { createWriteStream, existsSync, mkdirSync, type WriteStream } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describeIssues, LooptoolError, type ErrorCode, type ErrorIssue } from '../../protocols/errors.ts';
 import { WorkerLine, WorkerVerbs, type WorkerArgs, type WorkerResult, type WorkerVerb } from './worker-protocol.ts';
@@ -238,6 +238,15 @@ export class WorkerProcess extends EventEmitter {
 
   load(args: WorkerArgs<'load'>, o?: RequestOptions) {
     return this.request('load', args, o);
+  }
+  /**
+   * One policy to answer with (serve, eval bfcl run): a model directory is loaded; a
+   * checkpoint the trainer wrote (its meta.json) is restored over its base model, without
+   * its optimizer, since nothing trains it here.
+   */
+  loadPolicy(model: WorkerArgs<'load'>['model'] & { path: string }, opts: { threads?: number } = {}) {
+    if (existsSync(join(model.path, 'meta.json'))) return this.restore({ path: model.path, optimizer: false, ...(model.device ? { device: model.device } : {}) });
+    return this.load({ model, ...(opts.threads ? { threads: opts.threads } : {}) });
   }
   generate(args: WorkerArgs<'generate'>, o?: RequestOptions) {
     return this.request('generate', args, o);

@@ -1,4 +1,5 @@
-import { WorkerProcess, modelSpecFromArg, resolveModelSpec } from '../../agents/trainer/index.ts';
+import { WorkerProcess, resolveModelSpec } from '../../agents/trainer/index.ts';
+import { policyFromArg } from '../models/model-arg.ts';
 import { type BfclQuestion, type CheckMode, RawAnswer, bfclMessages, bfclTools } from '../../protocols/bfcl/index.ts';
 import { LooptoolError } from '../../protocols/errors.ts';
 import type { ModelSpec } from '../../protocols/trainer.ts';
@@ -23,10 +24,10 @@ export interface Answerer {
  */
 export class QuestionRejected extends Error {}
 
-/** The model spec of `--model` for the local policy: a preset (nano, smollm2) or a checkpoint directory. */
-export function policyModelSpec(arg: string): ModelSpec {
+/** The model spec of `--model` for the local policy: a preset (nano, smollm2), a model or checkpoint directory, or a loop run (its last policy). */
+export function policyModelSpec(arg: string): { spec: ModelSpec; from?: string } {
   try {
-    return modelSpecFromArg(arg);
+    return policyFromArg(arg);
   } catch (err) {
     throw new LooptoolError({ code: 'invalid_input', message: `${(err as Error).message}; for a server, add --endpoint URL` });
   }
@@ -62,7 +63,7 @@ export class PolicyAnswerer implements Answerer {
   static async start(spec: ModelSpec, opts: { maxBatch: number; maxNewTokens?: number; threads?: number }): Promise<PolicyAnswerer> {
     const worker = await WorkerProcess.start({ threads: opts.threads });
     try {
-      await worker.load({ model: resolveModelSpec(spec) });
+      await worker.loadPolicy(resolveModelSpec(spec));
     } catch (err) {
       await worker.close();
       throw err;

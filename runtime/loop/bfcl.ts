@@ -1,17 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { checkResultLine, fcToolName, normalizeCategory, parseQuestions, questionFile, resultFromAnswer, resultLine, type BfclDataset, type BfclQuestion, type Category } from '../../protocols/bfcl/index.ts';
+import { bfclTools, checkResultLine, fcToolName, normalizeCategory, parseQuestions, questionFile, resultFromAnswer, resultLine, type BfclDataset, type BfclQuestion, type Category } from '../../protocols/bfcl/index.ts';
 import { pyRepr } from '../../protocols/toolcalls/index.ts';
-import { LooptoolError } from '../../protocols/errors.ts';
+import { describeIssues, formatIssues, LooptoolError } from '../../protocols/errors.ts';
 import type { EvalConfig } from '../../protocols/loop/config.ts';
 import type { BfclExpected, BfclFigures, BfclItemRecord } from '../../protocols/loop/records.ts';
 import { proportion } from '../../protocols/loop/stats.ts';
 import { PolicyContract } from '../../protocols/roles/trainer.ts';
 import type { CallFn } from '../../protocols/role.ts';
-import type { ToolSpec } from '../../protocols/toolspec.ts';
+import { ToolSpec } from '../../protocols/toolspec.ts';
 import { ChatMessage } from '../../protocols/messages.ts';
-import { convertFunction } from '../../agents/api-designer/index.ts';
 import { bfclDataDir, loadBfclCategory } from '../bfcl/files.ts';
 import { chunks } from '../concurrency.ts';
 
@@ -21,23 +20,25 @@ import { chunks } from '../concurrency.ts';
  * (greedy), offered and scored as `looptool eval bfcl run --mode fc` offers and scores
  * them: function names with "." written "_" (BFCL's FC handlers do so, and the checker's
  * FC rule expects it), the Hermes calls written as a BFCL result line and checked by
- * protocols/bfcl with the leaderboard's rules. A doc the bus's ToolSpec cannot carry (one
- * in all of BFCL v3's single-turn files) is left out of the offer and named in the item. Overall = the unweighted mean over the
+ * protocols/bfcl with the leaderboard's rules. A doc the bus's ToolSpec cannot carry is
+ * left out of the offer and named in the item. Overall = the unweighted mean over the
  * categories run. Every answer is kept, with its question, for `looptool answers --split bfcl`.
  */
 
 export type BfclConfig = NonNullable<z.output<typeof EvalConfig>['bfcl']>;
 
-/** A BFCL question as the policy gets it over the bus: the docs as tools, the turn as messages. */
+/**
+ * A BFCL question as the policy gets it over the bus: the tools `eval bfcl run --mode fc`
+ * offers (bfclTools), as the bus's ToolSpec, whose description may not be empty (an empty
+ * one becomes the name in words), and the turn as messages.
+ */
 export function bfclPrompt(q: BfclQuestion): { tools: ToolSpec[]; messages: ChatMessage[]; unoffered: string[] } {
   const tools: ToolSpec[] = [];
   const unoffered: string[] = [];
-  for (const [i, doc] of q.functions.entries()) {
-    const r = convertFunction({ ...doc, name: fcToolName(doc.name) }, `function.${i}`, 'bfcl');
-    if (r.spec) {
-      const { meta: _meta, ...spec } = r.spec;
-      tools.push(spec);
-    } else unoffered.push(`${doc.name}: ${r.issues.map((x) => `${x.path}: ${x.message}`).join('; ')}`);
+  for (const { function: f } of bfclTools(q.functions).tools) {
+    const r = ToolSpec.safeParse({ name: f.name, description: f.description.trim() ? f.description : f.name.replace(/[_.-]+/g, ' '), parameters: f.parameters });
+    if (r.success) tools.push(r.data);
+    else unoffered.push(`${f.name}: ${formatIssues(describeIssues(r.error))}`);
   }
   return { tools, messages: z.array(ChatMessage).parse(q.messages), unoffered };
 }

@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
-import { z } from 'zod';
 import { LooptoolError, type ErrorIssue } from '../../protocols/errors.ts';
 import type { Manifest, StageEntry } from '../../protocols/loop/records.ts';
 import { FileCheckpointer, MANIFEST, SNAPSHOT } from './checkpoint/index.ts';
 import type { RunStore } from './store.ts';
+import { CheckpointOf } from './round-policy.ts';
 
 /**
  * Resume trusts a finished stage only while its files are the ones the stage wrote: the
@@ -16,7 +16,6 @@ import type { RunStore } from './store.ts';
 /** One way a finished stage's files differ from what the manifest recorded. */
 export type Damage = { stage: string; file: string; problem: string };
 
-const CheckpointOf = z.looseObject({ checkpoint: z.string().nullable().optional() });
 
 const TRAINS: ReadonlySet<string> = new Set(['warmup', 'training']);
 

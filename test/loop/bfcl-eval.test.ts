@@ -1,10 +1,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BfclItemRecord, RoundEval } from '../../protocols/loop/index.ts';
+import { resultFromAnswer } from '../../protocols/bfcl/index.ts';
 import { readJsonl } from '../../runtime/corpus.ts';
 import { bfclDataDir, loadBfclCategory } from '../../runtime/bfcl/files.ts';
 import { checkBfclAnswer } from '../../runtime/loop/bfcl.ts';
@@ -15,7 +16,8 @@ import { TINY_LOOP_CONFIG } from './tiny.ts';
  * loop.eval.bfcl end to end: a real run (sim brains, nano policy, embedded NATS) answers
  * BFCL v3 questions each round; the figures in eval.json are the checker's verdicts on the
  * answers kept in eval-bfcl.jsonl, a variant that adopts round 1 adopts its BFCL answers,
- * and `looptool answers --split bfcl` reads them.
+ * `looptool answers --split bfcl` reads them, and `eval bfcl run --model RUN` loads the
+ * run's last policy and gives the same answers.
  */
 
 const DATA = bfclDataDir();
@@ -119,6 +121,39 @@ test('each round answers BFCL questions as `eval bfcl run --mode fc` would, keep
   }
   const simulated = answers([run, '--category', 'simple']);
   assert.match(simulated.stderr, /--category is for --split bfcl/);
+
+  // `eval bfcl run --model RUN` loads the run's last policy and answers as the loop's evaluation did
+  const evalOut = join(dir, 'eval-run');
+  const ev = spawnSync(process.execPath, [...CLI, 'eval', 'bfcl', 'run', '--model', run, '--mode', 'fc', '--categories', CATEGORIES.join(','), '--limit', String(LIMIT), '--max-tokens', '24', '--out', evalOut], {
+    env: { ...process.env, NO_COLOR: '1', LOOPTOOL_TORCH_THREADS: '1' },
+    encoding: 'utf8',
+  });
+  assert.equal(ev.status, 0, ev.stderr);
+  assert.match(ev.stderr, /round 1's policy, .*checkpoints\/ckpt-\d+-grpo-r1/);
+  const results = new Map(
+    CATEGORIES.flatMap((c) =>
+      readFileSync(join(evalOut, `BFCL_v3_${c}_result.json`), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { id: string; result: unknown })
+        .map((r) => [r.id, r.result] as const),
+    ),
+  );
+  for (const i of items) assert.deepEqual(results.get(i.id), resultFromAnswer('fc', { content: i.text, toolCalls: [] }), `${i.id}: the same answer from eval bfcl run`);
+  // a checkpoint whose base model is gone is refused before anything loads
+  const moved = join(dir, 'moved-ckpt');
+  const ckpt = /checkpoints\/ckpt-\d+-grpo-r1/.exec(ev.stderr)![0];
+  cpSync(join(run, ckpt), moved, { recursive: true });
+  const meta = JSON.parse(readFileSync(join(moved, 'meta.json'), 'utf8')) as { spec: { path: string } };
+  writeFileSync(join(moved, 'meta.json'), JSON.stringify({ ...meta, spec: { ...meta.spec, path: join(dir, 'no-such-base') } }));
+  const refused = spawnSync(process.execPath, [...CLI, 'eval', 'bfcl', 'run', '--model', moved, '--out', join(dir, 'refused')], { encoding: 'utf8' });
+  assert.equal(refused.status, 2, refused.stderr);
+  assert.match(refused.stderr, /checkpoint .*moved-ckpt cannot be loaded: its base model .*no-such-base is not on this machine/);
+
+  // train starts from a model, not from a run's checkpoint (whose base it would lose track of)
+  const train = spawnSync(process.execPath, [...CLI, 'train', join(run, 'round-0/pool.jsonl'), '--model', run], { encoding: 'utf8' });
+  assert.equal(train.status, 2, train.stderr);
+  assert.match(train.stderr, /is a loop run or a trainer checkpoint: train starts from a preset or a Hugging Face model directory/);
 
   // a reader that stops early (`| head`) ends the command quietly, not with a stack trace
   const child = spawn(process.execPath, [...CLI, 'answers', run, '--split', 'bfcl', '--show', 'all', '--full'], { stdio: ['ignore', 'pipe', 'pipe'] });

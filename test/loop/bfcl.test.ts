@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseQuestions } from '../../protocols/bfcl/index.ts';
+import { bfclTools, parseQuestions } from '../../protocols/bfcl/index.ts';
 import { bfclAnswers, tallyAnswers } from '../../protocols/loop/answers.ts';
 import { bfclExpected, bfclOverall, bfclPrompt, checkBfclAnswer } from '../../runtime/loop/bfcl.ts';
 import { bfclDataDir, loadBfclCategory } from '../../runtime/bfcl/files.ts';
@@ -42,6 +42,21 @@ test('a dotted BFCL function is offered with "." written "_", the name the FC ch
   const args = Object.fromEntries(Object.entries(expected[0]!.params).filter(([, v]) => v[0] !== "''").map(([p, v]) => [p, JSON.parse(v[0]!.replaceAll("'", '"'))]));
   assert.equal(checkBfclAnswer(ds, q.id, call(prompt.tools[0]!.name, JSON.stringify(args))).valid, true, JSON.stringify(args));
   assert.equal(checkBfclAnswer(ds, q.id, call(dotted, JSON.stringify(args))).error_type, 'simple_function_checker:wrong_func_name');
+});
+
+test('the loop offers every BFCL question the tools `eval bfcl run --mode fc` offers: same names, descriptions and parameters', { skip }, () => {
+  for (const category of ['simple', 'multiple', 'parallel', 'parallel_multiple', 'irrelevance', 'live_simple'] as const) {
+    const { questions } = parseQuestions(category, readFileSync(join(DIR, `BFCL_v3_${category}.json`), 'utf8'));
+    for (const q of questions) {
+      const p = bfclPrompt(q);
+      assert.deepEqual(p.unoffered, [], `${q.id}: every function offered`);
+      assert.deepEqual(
+        p.tools.map((t) => ({ ...t })),
+        bfclTools(q.functions).tools.map((t) => t.function),
+        q.id,
+      );
+    }
+  }
 });
 
 test('BFCL answers: misses named as the simulated splits name theirs, beside the checker verdict; the overall is the mean over categories with its se', () => {

@@ -202,13 +202,14 @@ async function bfclRun(argv: string[]): Promise<number> {
     answerer = new EndpointAnswerer(endpoint);
   } else {
     if (f['api-key-env']) throw new UsageError('--api-key-env needs --endpoint');
-    let spec;
+    let policy;
     try {
-      spec = policyModelSpec(f.model);
+      policy = policyModelSpec(f.model);
     } catch (err) {
       throw new UsageError((err as Error).message);
     }
-    answerer = await PolicyAnswerer.start(spec, {
+    if (policy.from) process.stderr.write(`${policy.from}\n`);
+    answerer = await PolicyAnswerer.start(policy.spec, {
       maxBatch: concurrency,
       maxNewTokens: intFlag('max-tokens', f['max-tokens'], 1, 1_000_000),
     });

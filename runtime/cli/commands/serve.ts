@@ -1,6 +1,7 @@
 import { basename } from 'node:path';
-import { modelSpecFromArg, resolveModelSpec, WorkerProcess } from '../../../agents/trainer/index.ts';
+import { resolveModelSpec, WorkerProcess } from '../../../agents/trainer/index.ts';
 import { ensureModel } from '../../models/ensure.ts';
+import { policyFromArg } from '../../models/model-arg.ts';
 import { startServeServer } from '../../serve/server.ts';
 import { intFlag, parseFlags } from '../args.ts';
 import { defineCommand, EXIT, UsageError } from '../command.ts';
@@ -11,9 +12,9 @@ const LOOPBACK = /^(localhost|127\.\d+\.\d+\.\d+|::1)$/;
 
 export default defineCommand({
   name: 'serve',
-  summary: 'serve the local policy (a preset or a checkpoint directory) as an OpenAI-compatible endpoint, batching concurrent requests',
+  summary: 'serve the local policy (a preset, a model or checkpoint directory, or a loop run\'s last policy) as an OpenAI-compatible endpoint, batching concurrent requests',
   usage:
-    'serve --model <nano|smollm2|DIR> [--port 8000] [--host 127.0.0.1] [--max-batch 16] [--max-tokens 512] [--threads N]   (port 0 = any free port; /v1/models, /v1/chat/completions, /v1/stats)',
+    'serve --model <nano|smollm2|DIR|RUN> [--port 8000] [--host 127.0.0.1] [--max-batch 16] [--max-tokens 512] [--threads N]   (port 0 = any free port; /v1/models, /v1/chat/completions, /v1/stats)',
   async run(argv) {
     const { values } = parseFlags(argv, {
       model: { type: 'string' },
@@ -23,7 +24,7 @@ export default defineCommand({
       'max-tokens': { type: 'string' },
       threads: { type: 'string' },
     });
-    if (!values.model) throw new UsageError('serve needs --model: a preset (nano, smollm2) or a checkpoint directory');
+    if (!values.model) throw new UsageError('serve needs --model: a preset (nano, smollm2), a model or checkpoint directory, or a loop run');
     const port = intFlag(values.port, 'port', 8000, 0);
     if (port > 65535) throw new UsageError('--port expects 0..65535');
     const maxBatch = intFlag(values['max-batch'], 'max-batch', 16, 1);
@@ -32,12 +33,13 @@ export default defineCommand({
     // The endpoint has no key: anyone who can reach the port uses the model.
     if (values.host && !LOOPBACK.test(values.host)) console.error(bold(`warning: --host ${values.host} lets anyone who can reach this port use the model; there is no API key`));
 
-    const spec = modelSpecFromArg(values.model);
+    const { spec, from } = policyFromArg(values.model);
+    if (from) console.error(dim(from));
     await ensureModel(spec);
     const interrupt = interruptOnSignals();
     const worker = await WorkerProcess.start({ threads });
     try {
-      const info = await worker.load({ model: resolveModelSpec(spec), ...(threads ? { threads } : {}) });
+      const info = await worker.loadPolicy(resolveModelSpec(spec), { threads });
       const id = spec.preset ?? basename(spec.path!);
       const server = await startServeServer({
         generate: (args) => worker.generate(args),

@@ -49,7 +49,11 @@ type EvalResult = { accuracy: number; correct: number; total: number; byKind: Re
 function modelSpec(model: string | undefined, base: TrainerConfig['model']): ModelSpec {
   if (model === undefined) return base;
   try {
-    return modelSpecFromArg(model);
+    const spec = modelSpecFromArg(model);
+    // a checkpoint records its base model's identity, which training from it would lose
+    if (spec.path && ['meta.json', 'manifest.json'].some((f) => existsSync(join(spec.path!, f))))
+      throw new Error(`--model ${model} is a loop run or a trainer checkpoint: train starts from a preset or a Hugging Face model directory (serve and eval bfcl run load checkpoints and runs)`);
+    return spec;
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
