@@ -82,6 +82,8 @@ export const SeedFigures = z.object({
   cutOff: z.number().nullable().default(null).describe('share of the last round\'s test answers that reached max_new_tokens: an answer cut off cannot be right'),
   cutOffLooping: z.number().nullable().default(null).describe('of those, the share of all test answers cut off in a repetition loop (wrong at any length)'),
   selected: SelectedRound.nullable().default(null).describe('the round the validation split chooses, with its test accuracy (null without a validation split)'),
+  bfcl: z.number().nullable().default(null).describe('BFCL v3 overall at the last round (loop.eval.bfcl: the unweighted mean over its categories); null without it'),
+  bfclNeverCall: z.number().nullable().default(null).describe('the never-call policy on the same BFCL categories'),
   noCallShares: z
     .array(z.number().nullable())
     .default([])
@@ -122,6 +124,8 @@ export const VariantSummary = z.object({
   cutOffLooping: MeanCi.nullable().default(null).describe('share of the last round\'s test answers cut off in a repetition loop, over seeds'),
   selected: MeanCi.nullable().default(null).describe('test accuracy at the round the validation split chose, over the seeds that drew one'),
   selectedVsReference: MeanCi.nullable().default(null).describe('its paired difference to the reference variant\'s own chosen round, over the seeds both have'),
+  bfcl: MeanCi.nullable().default(null).describe('BFCL v3 overall at the last round, over the seeds that evaluated on it'),
+  bfclVsReference: MeanCi.nullable().default(null).describe('its paired difference to the reference variant, over the seeds both have it'),
   perSeed: z.array(SeedFigures),
 });
 export type VariantSummary = z.infer<typeof VariantSummary>;
@@ -159,6 +163,8 @@ export function seedFigures(seed: string, evals: readonly RoundEval[]): SeedFigu
     cutOff: last.cutOff ? last.cutOff.value : null,
     cutOffLooping: last.cutOffLooping ? last.cutOffLooping.value : null,
     selected: selectedRound(evals),
+    bfcl: last.bfcl?.overall ?? null,
+    bfclNeverCall: last.bfcl?.neverCall ?? null,
     noCallShares: evals.filter((e) => e.round >= 1).map((e) => (e.composition?.noCall !== undefined && e.composition.total ? e.composition.noCall / e.composition.total : null)),
   };
 }
@@ -250,6 +256,8 @@ export function summarizeAblation(
       cutOffLooping: ciOf(list.map((f) => f.cutOffLooping)),
       selected: ciOf(list.map((f) => f.selected?.accuracy ?? null)),
       selectedVsReference: vsRef((f) => f.selected?.accuracy ?? null),
+      bfcl: ciOf(list.map((f) => f.bfcl)),
+      bfclVsReference: vsRef((f) => f.bfcl),
       perSeed: list,
     };
   });

@@ -88,6 +88,7 @@ export type EvalItemRecord = z.infer<typeof EvalItemRecord>;
 export const BfclFigures = z.object({
   overall: z.number().nullable().describe('the unweighted mean over the categories run, as the leaderboard averages'),
   overallSe: z.number().optional().describe('its standard error (absent in runs made before it was kept)'),
+  neverCall: z.number().optional().describe('the never-call policy on the same categories, averaged the same way: right on every irrelevance question, wrong elsewhere'),
   categories: z.record(z.string(), z.object({ n: z.number().int(), correct: z.number().int(), accuracy: z.number(), se: z.number().optional() })),
 });
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { bfclTools, checkResultLine, fcToolName, normalizeCategory, parseQuestions, questionFile, resultFromAnswer, resultLine, type BfclDataset, type BfclQuestion, type Category } from '../../protocols/bfcl/index.ts';
+import { bfclTools, checkKind, checkResultLine, isCategory, fcToolName, normalizeCategory, parseQuestions, questionFile, resultFromAnswer, resultLine, type BfclDataset, type BfclQuestion, type Category } from '../../protocols/bfcl/index.ts';
 import { pyRepr } from '../../protocols/toolcalls/index.ts';
 import { describeIssues, formatIssues, LooptoolError } from '../../protocols/errors.ts';
 import type { EvalConfig } from '../../protocols/loop/config.ts';
@@ -116,10 +116,15 @@ export async function evalBfcl(call: CallFn, cfg: BfclConfig, round: number, id:
   return { figures: bfclOverall(categories), items };
 }
 
-/** The unweighted mean over categories, as the leaderboard averages, with its standard error (the categories are independent samples). */
+/**
+ * The unweighted mean over categories, as the leaderboard averages, with its standard error
+ * (the categories are independent samples), beside the never-call policy averaged alike.
+ */
 export function bfclOverall(categories: z.output<typeof BfclFigures>['categories']): z.output<typeof BfclFigures> {
+  const names = Object.keys(categories);
   const figs = Object.values(categories);
   if (!figs.length) return { overall: null, categories };
   const se = Math.sqrt(figs.reduce((a, f) => a + (f.se ?? 0) ** 2, 0)) / figs.length;
-  return { overall: figs.reduce((a, f) => a + f.accuracy, 0) / figs.length, overallSe: se, categories };
+  const neverCall = names.filter((c) => isCategory(c) && checkKind(c) === 'irrelevance').length / names.length;
+  return { overall: figs.reduce((a, f) => a + f.accuracy, 0) / figs.length, overallSe: se, neverCall, categories };
 }

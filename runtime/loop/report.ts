@@ -159,8 +159,20 @@ export function roundJson(e: RoundEval) {
 function bfclSection(evals: RoundEval[]): string[] {
   const cats = [...new Set(evals.flatMap((e) => Object.keys(e.bfcl!.categories)))];
   const cell = (x: number | null, se: number | undefined) => (x === null ? '–' : se === undefined ? pct(x) : `${(100 * x).toFixed(1)} ± ${(100 * se).toFixed(1)}`);
-  const rows = evals.map((e) => [e.round, cell(e.bfcl!.overall, e.bfcl!.overallSe), ...cats.map((c) => (e.bfcl!.categories[c] ? `${cell(e.bfcl!.categories[c]!.accuracy, e.bfcl!.categories[c]!.se)} (${e.bfcl!.categories[c]!.n})` : '–'))]);
-  return ['### BFCL v3', '', 'The leaderboard checker (FC mode) on the first questions of each category; `looptool answers RUN --split bfcl` lists the answers.', '', table(['round', 'overall', ...cats], rows), ''];
+  const rows = evals.map((e) => [
+    e.round,
+    cell(e.bfcl!.overall, e.bfcl!.overallSe),
+    pct(e.bfcl!.neverCall),
+    ...cats.map((c) => (e.bfcl!.categories[c] ? `${cell(e.bfcl!.categories[c]!.accuracy, e.bfcl!.categories[c]!.se)} (${e.bfcl!.categories[c]!.n})` : '–')),
+  ]);
+  return [
+    '### BFCL v3',
+    '',
+    'The leaderboard checker (FC mode) on the first questions of each category, ± se; the overall is the unweighted mean over categories, beside a policy that never calls (right on irrelevance only). `looptool answers RUN --split bfcl` lists the answers.',
+    '',
+    table(['round', 'overall', 'never call', ...cats], rows),
+    '',
+  ];
 }
 
 /** The round's GRPO groups by part of D_j (train.json's `by_part`), when it trained. */

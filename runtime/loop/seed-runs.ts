@@ -210,6 +210,16 @@ export function seedsText(s: AblationSummary, unit: 'seeds' | 'replicates' = 'se
   };
   const exactVs = pairedLine(`exact calls Δ vs ${s.reference}, points`, (v) => v.exactCallVsReference);
   const overFloor = pairedLine('final − never-call, points', (v) => v.vsNeverCall);
+  const onBfcl = s.variants.filter((v) => v.bfcl && v.bfcl.n > 0);
+  const bfclFloor = s.variants.flatMap((v) => v.perSeed).find((f) => f.bfclNeverCall !== null)?.bfclNeverCall;
+  const bfcl = onBfcl.length
+    ? [
+        `BFCL v3 overall at the last round, % (loop.eval.bfcl${bfclFloor != null ? `; never calling scores ${formatPoints(bfclFloor)}` : ''}): ${onBfcl.map((v) => `${v.variant} ${formatCi(v.bfcl)}`).join(', ')}`,
+        pairedLine(`BFCL Δ vs ${s.reference}, points`, (v) => v.bfclVsReference),
+      ]
+        .filter(Boolean)
+        .join('\n')
+    : '';
   const parted = s.variants.filter((v) => v.vsReferenceByPart);
   const byPart = parted.length
     ? `Δ vs ${s.reference} split by label (points of the whole split, paired over ${unit}): ${parted.map((v) => `${v.variant} on calls ${ci(v.vsReferenceByPart!.calls)}, on text ${ci(v.vsReferenceByPart!.noCalls)}`).join('; ')}`
@@ -227,7 +237,7 @@ export function seedsText(s: AblationSummary, unit: 'seeds' | 'replicates' = 'se
   const detection = pooled.length
     ? [`JGLV detection pooled over ${unit} and rounds (± binomial standard error):`, ...pooled.map((v) => `  ${v.variant}: precision ${counted(v.pooledDetection!.precision)}, recall ${counted(v.pooledDetection!.recall)}`)].join('\n')
     : '';
-  return [alignTable(head, body), floor, overFloor, exactVs, byPart, loops, detectable, detection, selectedText(s, unit)].filter(Boolean).join('\n');
+  return [alignTable(head, body), floor, overFloor, exactVs, byPart, bfcl, loops, detectable, detection, selectedText(s, unit)].filter(Boolean).join('\n');
 }
 
 /** Each variant's test accuracy at the round its validation split chose, when the runs drew one. */

@@ -30,18 +30,28 @@ function firstMinusSecond(columns: readonly SeedColumn[], seeds: readonly string
     : null;
 }
 
+/** A figure of a round's evaluation and its never-call floor: the test split's ToolMatch, or BFCL's overall. */
+export type RoundMetric = { value: (e: RoundEval) => number | undefined; floor: (e: RoundEval) => number | undefined };
+export const TEST_ACCURACY: RoundMetric = { value: (e) => e.test.accuracy, floor: (e) => e.figures?.neverCall.value };
+export const BFCL_OVERALL: RoundMetric = { value: (e) => e.bfcl?.overall ?? undefined, floor: (e) => e.bfcl?.neverCall };
+
 /**
- * Accuracy per round over seeds: each column's mean ± 95 % half-width, the paired
- * difference of the first column to the second, and the never-call floor of the splits.
+ * Accuracy per round over seeds (or another `metric`): each column's mean ± 95 %
+ * half-width, the paired difference of the first column to the second, and the never-call
+ * floor. Rounds where no column has the figure are left out.
  */
-export function seedRoundsTable(columns: readonly SeedColumn[]): string {
+export function seedRoundsTable(columns: readonly SeedColumn[], metric: RoundMetric = TEST_ACCURACY): string {
   const seeds = seedsOf(columns);
-  const rounds = [...new Set(columns.flatMap((c) => [...c.bySeed.values()].flatMap((e) => e.map((x) => x.round))))].sort((a, b) => a - b);
   const at = (c: SeedColumn, seed: string, r: number) => c.bySeed.get(seed)?.find((e) => e.round === r);
+  const rounds = [...new Set(columns.flatMap((c) => [...c.bySeed.values()].flatMap((e) => e.filter((x) => metric.value(x) !== undefined).map((x) => x.round))))].sort((a, b) => a - b);
+  const value = (c: SeedColumn, s: string, r: number) => {
+    const e = at(c, s, r);
+    return e ? metric.value(e) : undefined;
+  };
   const cells = (r: number): string[] => {
-    const out = columns.map((c) => formatCi(meanCiOf(seeds.map((s) => at(c, s, r)?.test.accuracy))));
-    if (columns.length >= 2) out.push(formatCi(firstMinusSecond(columns, seeds, (c, s) => at(c, s, r)?.test.accuracy), true));
-    out.push(formatCi(meanCiOf(seeds.map((s) => at(columns[0]!, s, r)?.figures?.neverCall.value))));
+    const out = columns.map((c) => formatCi(meanCiOf(seeds.map((s) => value(c, s, r)))));
+    if (columns.length >= 2) out.push(formatCi(firstMinusSecond(columns, seeds, (c, s) => value(c, s, r)), true));
+    out.push(formatCi(meanCiOf(seeds.map((s) => { const e = at(columns[0]!, s, r); return e ? metric.floor(e) : undefined; }))));
     return out;
   };
   const head = ['round', ...columns.map((c) => c.name), ...(columns.length >= 2 ? [`${columns[0]!.name} − ${columns[1]!.name}`] : []), 'never call'];
@@ -175,8 +185,16 @@ export function seedTablesText(s: AblationSummary, columns: readonly SeedColumn[
           '',
         ]
       : [];
+  const bfcl = columns.some((c) => [...c.bySeed.values()].some((evals) => evals.some((e) => e.bfcl?.overall != null)))
+    ? [
+        `BFCL v3 per round, mean % over ${unit} (loop.eval.bfcl: the leaderboard checker, the unweighted mean over its categories)${pair.length === 2 ? `, ${pair[0]!.name} − ${pair[1]!.name} paired` : ''}:`,
+        seedRoundsTable(pair.length === 2 ? pair : columns, BFCL_OVERALL),
+        '',
+      ]
+    : [];
   return [
     ...perSeed,
+    ...bfcl,
     `By skill, mean % over ${unit}: the starting policy, then each curve's last round${pair.length === 2 ? ` and ${pair[0]!.name} − ${pair[1]!.name} paired over ${unit}` : ''}:`,
     pair.length ? seedSkillTable(pair) : '–',
     '',

@@ -78,11 +78,12 @@ test('each round answers BFCL questions as `eval bfcl run --mode fc` would, keep
       assert.ok(bfcl.categories[c]!.se !== undefined);
     }
     assert.equal(bfcl.overall, CATEGORIES.reduce((a, c) => a + bfcl.categories[c]!.accuracy, 0) / CATEGORIES.length);
+    assert.equal(bfcl.neverCall, 0.5, 'never calling: right on irrelevance, wrong on simple');
   }
   // no-hppl trains on full's D_1 and so adopts its round 1, BFCL answers included
   assert.match(readFileSync(join(out, 'no-hppl/round-1/train.json'), 'utf8'), /"base"/);
   assert.deepEqual(readFileSync(join(out, 'no-hppl/round-1/eval-bfcl.jsonl'), 'utf8'), readFileSync(join(run, 'round-1/eval-bfcl.jsonl'), 'utf8'));
-  assert.match(readFileSync(join(run, 'report.md'), 'utf8'), /### BFCL v3[\s\S]*\| round \| overall \| simple \| irrelevance \|/);
+  assert.match(readFileSync(join(run, 'report.md'), 'utf8'), /### BFCL v3[\s\S]*\| round \| overall \| never call \| simple \| irrelevance \|\n\|[-|]+\|\n\| 0 \| [\d.]+ ± [\d.]+ \| 50\.0% \|/);
 
   const all = answers([run, '--split', 'bfcl', '--show', 'all', '--json']);
   assert.equal(all.code, 0, all.stderr);

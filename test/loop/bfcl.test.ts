@@ -95,8 +95,10 @@ test('BFCL answers: misses named as the simulated splits name theirs, beside the
   assert.equal(t.groups.simple!.accuracy.k, 1);
   assert.deepEqual(t.groups.simple!.misses, { wrong_arguments: 1, wrong_tool: 1, no_call: 1, unparsed: 1 });
 
-  const o = bfclOverall({ a: { n: 100, correct: 50, accuracy: 0.5, se: 0.05 }, b: { n: 25, correct: 20, accuracy: 0.8, se: 0.08 } });
+  const o = bfclOverall({ simple: { n: 100, correct: 50, accuracy: 0.5, se: 0.05 }, irrelevance: { n: 25, correct: 20, accuracy: 0.8, se: 0.08 } });
   assert.equal(o.overall, 0.65);
   assert.ok(Math.abs(o.overallSe! - Math.sqrt(0.05 ** 2 + 0.08 ** 2) / 2) < 1e-12);
+  assert.equal(o.neverCall, 0.5, 'never calling is right on irrelevance only');
+  assert.equal(bfclOverall({ simple: { n: 1, correct: 0, accuracy: 0 }, live_irrelevance: { n: 1, correct: 1, accuracy: 1 }, live_relevance: { n: 1, correct: 0, accuracy: 0 } }).neverCall, 1 / 3);
   assert.deepEqual(bfclOverall({}), { overall: null, categories: {} });
 });

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { Sample } from '../../protocols/sample.ts';
-import { seedPairTable, seedSignalTable, seedSkillTable } from '../../runtime/loop/seed-tables.ts';
+import { BFCL_OVERALL, seedPairTable, seedRoundsTable, seedSignalTable, seedSkillTable, seedTablesText } from '../../runtime/loop/seed-tables.ts';
 import { unfinishedText, type VariantResult } from '../../runtime/loop/ablate.ts';
 import { seedsText } from '../../runtime/loop/seed-runs.ts';
 import { Rng } from '../../protocols/rng.ts';
@@ -365,6 +365,34 @@ test('the validation split chooses the round of its highest figure, the earliest
   assert.equal(sum.variants.find((x) => x.variant === 'static')!.selectedVsReference, null);
   assert.match(seedsText(sum), /^ {2}full: 50\.0 ± 0\.0 \(rounds chosen: 1, 1\); Δ vs static \+9\.0 ± \d+\.\d \[-?\d+\.\d, \d+\.\d\]$/m);
   assert.doesNotMatch(seedsText(summarizeAblation(seeds, new Map([['full', new Map(seeds.map((s) => [s, [evalAt(1, 0.5)]]))]]))), /validation split chose/);
+});
+
+test('BFCL over seeds: each variant\'s last-round overall, paired with the reference seed by seed, per round beside never calling; absent without loop.eval.bfcl', () => {
+  const b = (e: RoundEval, overall: number): RoundEval => ({ ...e, bfcl: { overall, overallSe: 0.01, neverCall: 0.2, categories: {} } });
+  const seeds = ['s-1', 's-2', 's-3'];
+  const runs = new Map([
+    ['full', new Map(seeds.map((s, i) => [s, [b(evalAt(0, 0.1), 0.3), b(evalAt(1, 0.4), 0.35 + 0.01 * i)]]))],
+    ['static', new Map(seeds.map((s, i) => [s, [b(evalAt(0, 0.1), 0.3), b(evalAt(1, 0.4), 0.3 + 0.02 * i)]]))],
+  ]);
+  const sum = summarizeAblation(seeds, runs);
+  const full = sum.variants.find((x) => x.variant === 'full')!;
+  assert.deepEqual(full.perSeed.map((f) => [f.bfcl, f.bfclNeverCall]), [[0.35, 0.2], [0.36, 0.2], [0.37, 0.2]]);
+  close(full.bfcl!.mean, 0.36);
+  close(full.bfclVsReference!.mean, 0.04, 1e-9);
+  assert.ok(full.bfclVsReference!.lo! < 0.04 && full.bfclVsReference!.hi! > 0.04, 'the gaps differ by seed: an interval');
+  assert.equal(sum.variants.find((x) => x.variant === 'static')!.bfclVsReference, null);
+  assert.match(seedsText(sum), /^BFCL v3 overall at the last round, % \(loop\.eval\.bfcl; never calling scores 20\.0\): full 36\.0 ± \d+\.\d, static 32\.0 ± \d+\.\d$/m);
+  assert.match(seedsText(sum), /^BFCL Δ vs static, points, paired over seeds: full \+4\.0 ± \d+\.\d \[/m);
+  const table = seedRoundsTable([{ name: 'full', bySeed: runs.get('full')! }, { name: 'static', bySeed: runs.get('static')! }], BFCL_OVERALL).split('\n');
+  assert.match(table[0]!, /^round\s+full\s+static\s+full − static\s+never call$/);
+  assert.match(table[1]!, /^0\s+30\.0 ± 0\.0\s+30\.0 ± 0\.0\s+0\.0 ± 0\.0\s+20\.0 ± 0\.0$/);
+  assert.match(table[2]!, /^1\s+36\.0 ± \d+\.\d\s+32\.0 ± \d+\.\d\s+\+4\.0 ± \d+\.\d\s+20\.0 ± 0\.0$/);
+  const tables = seedTablesText(sum, [{ name: 'full', bySeed: runs.get('full')! }, { name: 'static', bySeed: runs.get('static')! }]).join('\n');
+  assert.ok(tables.includes(`BFCL v3 per round, mean % over seeds (loop.eval.bfcl: the leaderboard checker, the unweighted mean over its categories), full − static paired:\n${table.join('\n')}`), tables);
+  const none = summarizeAblation(seeds, new Map([['full', new Map(seeds.map((s) => [s, [evalAt(1, 0.5)]]))]]));
+  assert.doesNotMatch(seedTablesText(none, [{ name: 'full', bySeed: new Map(seeds.map((s) => [s, [evalAt(1, 0.5)]])) }]).join('\n'), /BFCL/);
+  assert.equal(none.variants[0]!.bfcl, null);
+  assert.doesNotMatch(seedsText(none), /BFCL/);
 });
 
 function withJglv(e: RoundEval, confusion: Record<string, Record<string, number>>): RoundEval {
