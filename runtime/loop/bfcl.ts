@@ -69,7 +69,9 @@ function load(dir: string, category: Category): { questions: BfclQuestion[]; dat
   } catch (err) {
     throw new LooptoolError({ code: 'invalid_input', message: `loop.eval.bfcl: ${(err as Error).message} (set loop.eval.bfcl.dir or LOOPTOOL_BFCL_DIR)` });
   }
-  const { questions } = parseQuestions(category, readFileSync(join(dir, questionFile(category)), 'utf8'));
+  const { questions, problems } = parseQuestions(category, readFileSync(join(dir, questionFile(category)), 'utf8'));
+  // a question left out would change what "the first `limit`" are without a word
+  if (problems.length) throw new LooptoolError({ code: 'invalid_input', message: `loop.eval.bfcl: ${questionFile(category)} has lines that are not questions: ${problems.slice(0, 3).join('; ')}` });
   return { questions, dataset };
 }
 

@@ -1,10 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bfclTools, parseQuestions } from '../../protocols/bfcl/index.ts';
 import { bfclAnswers, tallyAnswers } from '../../protocols/loop/answers.ts';
-import { bfclExpected, bfclOverall, bfclPrompt, checkBfclAnswer } from '../../runtime/loop/bfcl.ts';
+import { bfclExpected, bfclOverall, bfclPrompt, checkBfclAnswer, evalBfcl } from '../../runtime/loop/bfcl.ts';
 import { bfclDataDir, loadBfclCategory } from '../../runtime/bfcl/files.ts';
 import type { BfclItemRecord } from '../../protocols/loop/records.ts';
 
@@ -56,6 +57,22 @@ test('the loop offers every BFCL question the tools `eval bfcl run --mode fc` of
         q.id,
       );
     }
+  }
+});
+
+test('a BFCL question file with a line that is not a question is refused, naming it, before anything is asked', { skip }, async () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'looptool-bfcl-bad-'));
+  try {
+    mkdirSync(join(tmp, 'possible_answer'));
+    const head = (f: string) => readFileSync(join(DIR, f), 'utf8').split('\n').slice(0, 2).join('\n');
+    writeFileSync(join(tmp, 'BFCL_v3_simple.json'), `${head('BFCL_v3_simple.json')}\n{"id": "simple_x", "question": "not a list"}\n`);
+    writeFileSync(join(tmp, 'possible_answer', 'BFCL_v3_simple.json'), `${head('possible_answer/BFCL_v3_simple.json')}\n`);
+    const never = (() => {
+      throw new Error('nothing may be asked');
+    }) as unknown as Parameters<typeof evalBfcl>[0];
+    await assert.rejects(evalBfcl(never, { dir: tmp, categories: ['simple'], max_new_tokens: 8 }, 0, 't'), /loop\.eval\.bfcl: BFCL_v3_simple\.json has lines that are not questions: questions line 3: /);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
   }
 });
 
