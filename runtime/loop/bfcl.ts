@@ -76,13 +76,24 @@ function load(dir: string, category: Category): { questions: BfclQuestion[]; dat
 }
 
 /** Round `round`'s answers to BFCL with their verdicts, and the figures the report gives. */
-export async function evalBfcl(call: CallFn, cfg: BfclConfig, round: number, id: string): Promise<{ figures: z.output<typeof BfclFigures>; items: BfclItemRecord[] }> {
+export async function evalBfcl(
+  call: CallFn,
+  cfg: BfclConfig,
+  round: number,
+  id: string,
+  onProgress?: (done: number, total: number, category: string) => void,
+): Promise<{ figures: z.output<typeof BfclFigures>; items: BfclItemRecord[] }> {
   const dir = bfclDataDir(cfg.dir);
   const categories: z.output<typeof BfclFigures>['categories'] = {};
   const items: BfclItemRecord[] = [];
-  for (const category of cfg.categories.map(categoryOf)) {
+  // every category is read before the first question is asked: a missing file fails at once
+  const loaded = cfg.categories.map(categoryOf).map((category) => {
     const { questions, dataset } = load(dir, category);
-    const picked = cfg.limit ? questions.slice(0, cfg.limit) : questions;
+    return { category, dataset, picked: cfg.limit ? questions.slice(0, cfg.limit) : questions };
+  });
+  const total = loaded.reduce((a, l) => a + l.picked.length, 0);
+  onProgress?.(0, total, loaded[0]?.category ?? 'done');
+  for (const { category, dataset, picked } of loaded) {
     let correct = 0;
     for (const [b, batch] of chunks(picked, 16).entries()) {
       const prompts = batch.map(bfclPrompt);
@@ -111,6 +122,7 @@ export async function evalBfcl(call: CallFn, cfg: BfclConfig, round: number, id:
           ...(v.error ? { error: v.error } : {}),
         });
       });
+      onProgress?.(items.length, total, category);
     }
     const p = proportion(correct, picked.length);
     categories[category] = { n: picked.length, correct, accuracy: p.value, se: p.se };

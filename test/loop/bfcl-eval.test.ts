@@ -55,6 +55,9 @@ test('each round answers BFCL questions as `eval bfcl run --mode fc` would, keep
   const cli = startCli(['ablate', '--config', join(dir, 'config.json'), '--variants', 'full,no-hppl', '--out', out], { LOOPTOOL_TORCH_THREADS: '1' });
   assert.equal(await cli.exited, 0, cli.output().slice(-3000));
   const run = join(out, 'full');
+  // BFCL's questions count as the evaluating stage's progress, by category
+  assert.match(cli.output(), /full r1 evaluating 3\/6 \(50%\) [\d.]+s BFCL v3 simple/);
+  assert.match(cli.output(), /full r1 evaluating 6\/6 \(100%\) [\d.]+s BFCL v3 irrelevance/);
   const datasets = Object.fromEntries(CATEGORIES.map((c) => [c, loadBfclCategory(DATA, c)]));
 
   for (const j of [0, 1]) {

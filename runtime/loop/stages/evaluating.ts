@@ -95,7 +95,7 @@ async function bfclAnswers(cx: StageContext, j: number, shared: boolean): Promis
     return { bfcl: base.readJson(`round-${j}/eval.json`, RoundEval).bfcl, bfclItems: base.exists(file) ? base.read(file, BfclItemRecord) : [] };
   }
   if (!cx.loop.eval.bfcl) return { bfclItems: [] };
-  const { figures, items } = await evalBfcl(cx.call, cx.loop.eval.bfcl, j, `${cx.run}.r${j}.bfcl`);
+  const { figures, items } = await evalBfcl(cx.call, cx.loop.eval.bfcl, j, `${cx.run}.r${j}.bfcl`, (done, total, category) => cx.progress('evaluating', j, done, total, `BFCL v3 ${category}`));
   return { bfcl: figures, bfclItems: items };
 }
 
