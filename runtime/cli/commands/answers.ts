@@ -191,9 +191,10 @@ export default defineCommand({
       if ('unoffered' in a && a.unoffered) for (const u of a.unoffered) console.log(dim(`  not offered: ${u}`));
       const lines = [...block('expected', expectedLines(a, values.full), width), ...block(b ? na : 'answer', labelLines(a.prediction, values.full), width)];
       if (b) lines.push(...block(nb, labelLines(b.prediction, values.full), width));
-      for (const x of b ? [a, b] : [a]) {
-        if ('errorType' in x && x.errorType) lines.push(...block(b ? `${x === a ? na : nb} check` : 'checker', [dim(`${x.errorType}${x.error ? `: ${clip(x.error, values.full ? 10_000 : 240)}` : ''}`)], width));
-      }
+      const verdicts = (b ? [a, b] : [a]).flatMap((x) =>
+        'errorType' in x && x.errorType ? [dim(`${b ? `${x === a ? na : nb}: ` : ''}${x.errorType}${x.error ? `: ${clip(x.error, values.full ? 10_000 : 240)}` : ''}`)] : [],
+      );
+      if (verdicts.length) lines.push(...block('checker', verdicts, width));
       console.log(lines.join('\n'));
       if (a.parseError && values.full) console.log(dim(`  parse error: ${a.parseError}`));
     }
