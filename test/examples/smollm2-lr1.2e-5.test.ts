@@ -43,3 +43,12 @@ test('examples/smollm2-lr1.2e-5-rounds4-warmup3 is examples/smollm2-lr1.2e-5-rou
   assert.equal(plain.loop.train.lr_warmup_steps, 0);
   assert.deepEqual(example, { ...plain, loop: { ...plain.loop, train: { ...plain.loop.train, lr_warmup_steps: 3 } } });
 });
+
+// BFCL each round is the one change (docs/loop.md, "BFCL on SmolLM2, one seed"): evaluating more changes no training.
+test('examples/smollm2-bfcl is the smollm2 preset with loop.eval.bfcl on the first 16 questions of each default category, nothing else', () => {
+  const example = read('smollm2-bfcl');
+  const preset = smollm2Config();
+  assert.equal(preset.loop.eval.bfcl, undefined);
+  assert.deepEqual(example.loop.eval.bfcl, { categories: ['simple', 'multiple', 'parallel', 'parallel_multiple', 'irrelevance'], limit: 16, max_new_tokens: 256 });
+  assert.deepEqual(example, { ...preset, loop: { ...preset.loop, eval: { ...preset.loop.eval, bfcl: example.loop.eval.bfcl } } });
+});
