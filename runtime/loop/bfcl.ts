@@ -30,7 +30,8 @@ export type BfclConfig = NonNullable<z.output<typeof EvalConfig>['bfcl']>;
 /**
  * A BFCL question as the policy gets it over the bus: the tools `eval bfcl run --mode fc`
  * offers (bfclTools), as the bus's ToolSpec, whose description may not be empty (an empty
- * one becomes the name in words), and the turn as messages.
+ * one becomes the name in words), and the turn as messages. The values are eval's; the
+ * keys of a schema reach the chat template in ToolSpec's order, as every tool's on the bus.
  */
 export function bfclPrompt(q: BfclQuestion): { tools: ToolSpec[]; messages: ChatMessage[]; unoffered: string[] } {
   const tools: ToolSpec[] = [];
