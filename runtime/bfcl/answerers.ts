@@ -25,9 +25,9 @@ export interface Answerer {
 export class QuestionRejected extends Error {}
 
 /** The model spec of `--model` for the local policy: a preset (nano, smollm2), a model or checkpoint directory, or a loop run (its last policy). */
-export function policyModelSpec(arg: string): { spec: ModelSpec; from?: string } {
+export function policyModelSpec(arg: string, round?: number): { spec: ModelSpec; from?: string; round?: number } {
   try {
-    return policyFromArg(arg);
+    return policyFromArg(arg, { round });
   } catch (err) {
     throw new LooptoolError({ code: 'invalid_input', message: `${(err as Error).message}; for a server, add --endpoint URL` });
   }

@@ -8,16 +8,18 @@ import { RunStore } from './store.ts';
 export const CheckpointOf = z.looseObject({ checkpoint: z.string().nullable().optional() });
 
 /**
- * The policy a loop run ended with: the checkpoint its last trained round's train.json
- * names (round 0: after the warm-up), as an absolute path. What `--model RUN` loads.
+ * The policy a loop run's round left: the checkpoint round-`round`/train.json names (round
+ * 0: after the warm-up), by default the last trained round's, as an absolute path. What
+ * `--model RUN [--round N]` loads.
  */
-export function lastRoundPolicy(dir: string): { round: number; checkpoint: string } {
+export function roundPolicy(dir: string, round?: number): { round: number; checkpoint: string } {
   const store = new RunStore(dir);
   const rounds = store.rounds().filter((j) => store.exists(`round-${j}/train.json`));
   if (!rounds.length) throw new LooptoolError({ code: 'invalid_input', message: `${dir}: no round has trained yet (no round-<j>/train.json), so the run has no policy of its own` });
-  const round = rounds[rounds.length - 1]!;
-  const rel = store.readJson(`round-${round}/train.json`, CheckpointOf).checkpoint;
-  if (!rel) throw new LooptoolError({ code: 'invalid_input', message: `${dir}: round ${round} left no checkpoint (its policy is the base model); load the base model instead` });
+  const j = round ?? rounds[rounds.length - 1]!;
+  if (!rounds.includes(j)) throw new LooptoolError({ code: 'invalid_input', message: `${dir}: round ${j} did not train (rounds that did: ${rounds.join(', ')})` });
+  const rel = store.readJson(`round-${j}/train.json`, CheckpointOf).checkpoint;
+  if (!rel) throw new LooptoolError({ code: 'invalid_input', message: `${dir}: round ${j} left no checkpoint (its policy is the base model); load the base model instead` });
   const manifest = store.readJson('manifest.json', Manifest);
-  return { round, checkpoint: unlessPruned(manifest, rel, store.absPath(rel)) };
+  return { round: j, checkpoint: unlessPruned(manifest, rel, store.absPath(rel)) };
 }

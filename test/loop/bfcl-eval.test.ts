@@ -144,6 +144,28 @@ test('each round answers BFCL questions as `eval bfcl run --mode fc` would, keep
     ),
   );
   for (const i of items) assert.deepEqual(results.get(i.id), resultFromAnswer('fc', { content: i.text, toolCalls: [] }), `${i.id}: the same answer from eval bfcl run`);
+  // --round N: that round's policy (round 0: after the warm-up), whose answers are the loop's round-0 ones
+  const r0Out = join(dir, 'eval-r0');
+  const r0 = spawnSync(process.execPath, [...CLI, 'eval', 'bfcl', 'run', '--model', run, '--round', '0', '--mode', 'fc', '--categories', CATEGORIES.join(','), '--limit', String(LIMIT), '--max-tokens', '24', '--out', r0Out], {
+    env: { ...process.env, NO_COLOR: '1', LOOPTOOL_TORCH_THREADS: '1' },
+    encoding: 'utf8',
+  });
+  assert.equal(r0.status, 0, r0.stderr);
+  assert.match(r0.stderr, /round 0's policy, .*checkpoints\/ckpt-\d+-sft/);
+  const r0Items = readJsonl(join(run, 'round-0/eval-bfcl.jsonl'), BfclItemRecord).records;
+  for (const c of CATEGORIES) {
+    const got = new Map(readFileSync(join(r0Out, `BFCL_v3_${c}_result.json`), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { id: string; result: unknown }).map((r) => [r.id, r.result] as const));
+    for (const i of r0Items.filter((x) => x.category === c)) assert.deepEqual(got.get(i.id), resultFromAnswer('fc', { content: i.text, toolCalls: [] }), `${i.id}: round 0's answer`);
+  }
+  for (const [args, message] of [
+    [['--model', run, '--round', '5'], /round 5 did not train \(rounds that did: 0, 1\)/],
+    [['--model', 'nano', '--round', '1'], /--round 1 picks a round of a loop run, and --model nano is not one/],
+  ] as const) {
+    const bad = spawnSync(process.execPath, [...CLI, 'eval', 'bfcl', 'run', ...args, '--out', join(dir, 'never')], { encoding: 'utf8' });
+    assert.equal(bad.status, 2, bad.stderr);
+    assert.match(bad.stderr, message);
+  }
+
   // a checkpoint whose base model is gone is refused before anything loads
   const moved = join(dir, 'moved-ckpt');
   const ckpt = /checkpoints\/ckpt-\d+-grpo-r1/.exec(ev.stderr)![0];

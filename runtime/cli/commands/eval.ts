@@ -16,7 +16,7 @@ import { interruptOnSignals } from '../interrupt.ts';import { EXIT, UsageError, 
  * ones (`eval sim`, ...) are one more entry in SUBCOMMANDS.
  */
 
-const USAGE = `eval bfcl run (--endpoint URL --model NAME | --model DIR|PRESET) [--mode fc|prompt] [--categories a,b,...] [--limit N]
+const USAGE = `eval bfcl run (--endpoint URL --model NAME | --model RUN [--round N] | --model DIR|PRESET) [--mode fc|prompt] [--categories a,b,...] [--limit N]
                       [--out DIR] [--concurrency C] [--api-key-env VAR] [--timeout-ms MS] [--retries N] [--max-tokens N] [--data DIR] [--json]
        looptool eval bfcl check --category C --results FILE [--out FILE] [--data DIR] [--mode prompt|fc] [--json]
        looptool eval bfcl score --results DIR [--data DIR] [--mode prompt|fc] [--json]
@@ -136,6 +136,7 @@ const runFlags = (argv: string[]) =>
     'timeout-ms': { type: 'string' },
     retries: { type: 'string' },
     'max-tokens': { type: 'string' },
+    round: { type: 'string' },
     data: { type: 'string' },
     json: { type: 'boolean', default: false },
   });
@@ -171,7 +172,10 @@ async function bfclRun(argv: string[]): Promise<number> {
   const limit = intFlag('limit', f.limit, 1, 1_000_000);
   const concurrency = intFlag('concurrency', f.concurrency, 1, 4096)!;
   const dataDir = bfclDataDir(f.data);
-  const outDir = resolve(f.out ?? join(runsRoot(), 'bfcl', `${slug(f.model)}-${mode}`));
+  const round = intFlag('round', f.round, 0, 1_000_000);
+  if (round !== undefined && f.endpoint) throw new UsageError('--round picks a round of a loop run given as --model, without --endpoint');
+  // a run's policy by round: answers of another round must not be taken for this one's
+  let named = slug(f.model);
 
   let answerer: Answerer;
   if (f.endpoint) {
@@ -204,17 +208,19 @@ async function bfclRun(argv: string[]): Promise<number> {
     if (f['api-key-env']) throw new UsageError('--api-key-env needs --endpoint');
     let policy;
     try {
-      policy = policyModelSpec(f.model);
+      policy = policyModelSpec(f.model, round);
     } catch (err) {
       throw new UsageError((err as Error).message);
     }
     if (policy.from) process.stderr.write(`${policy.from}\n`);
+    if (policy.round !== undefined) named = `${slug(f.model).slice(0, 72)}-r${policy.round}`;
     answerer = await PolicyAnswerer.start(policy.spec, {
       maxBatch: concurrency,
       maxNewTokens: intFlag('max-tokens', f['max-tokens'], 1, 1_000_000),
     });
   }
 
+  const outDir = resolve(f.out ?? join(runsRoot(), 'bfcl', `${named}-${mode}`));
   const label = `bfcl ${mode}`;
   let bar: Progress | undefined;
   let t0 = 0;

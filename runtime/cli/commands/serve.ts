@@ -14,7 +14,7 @@ export default defineCommand({
   name: 'serve',
   summary: 'serve the local policy (a preset, a model or checkpoint directory, or a loop run\'s last policy) as an OpenAI-compatible endpoint, batching concurrent requests',
   usage:
-    'serve --model <nano|smollm2|DIR|RUN> [--port 8000] [--host 127.0.0.1] [--max-batch 16] [--max-tokens 512] [--threads N]   (port 0 = any free port; /v1/models, /v1/chat/completions, /v1/stats)',
+    'serve --model <nano|smollm2|DIR|RUN> [--round N] [--port 8000] [--host 127.0.0.1] [--max-batch 16] [--max-tokens 512] [--threads N]   (port 0 = any free port; /v1/models, /v1/chat/completions, /v1/stats)',
   async run(argv) {
     const { values } = parseFlags(argv, {
       model: { type: 'string' },
@@ -23,6 +23,7 @@ export default defineCommand({
       'max-batch': { type: 'string' },
       'max-tokens': { type: 'string' },
       threads: { type: 'string' },
+      round: { type: 'string' },
     });
     if (!values.model) throw new UsageError('serve needs --model: a preset (nano, smollm2), a model or checkpoint directory, or a loop run');
     const port = intFlag(values.port, 'port', 8000, 0);
@@ -33,7 +34,14 @@ export default defineCommand({
     // The endpoint has no key: anyone who can reach the port uses the model.
     if (values.host && !LOOPBACK.test(values.host)) console.error(bold(`warning: --host ${values.host} lets anyone who can reach this port use the model; there is no API key`));
 
-    const { spec, from } = policyFromArg(values.model);
+    const round = values.round === undefined ? undefined : intFlag(values.round, 'round', 0);
+    let picked;
+    try {
+      picked = policyFromArg(values.model, { round });
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+    const { spec, from } = picked;
     if (from) console.error(dim(from));
     await ensureModel(spec);
     const interrupt = interruptOnSignals();
